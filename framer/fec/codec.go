@@ -1,0 +1,221 @@
+package fec
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Code and frame geometry.
+const (
+	N            = 255                   // codeword length in symbols
+	K            = 239                   // information symbols per codeword
+	Parity       = N - K                 // parity symbols per codeword (16)
+	T            = Parity / 2            // correctable symbol errors per codeword (8)
+	RowLen       = 4080                  // bytes per frame row
+	Rows         = 4                     // rows per frame
+	Interleave   = 16                    // codewords interleaved in one row
+	RowCodewords = Rows * Interleave     // 64 row codewords per frame
+	Codewords    = RowCodewords + 1      // row codewords plus the interaction area
+	AreaCodeword = RowCodewords          // Result index of the interaction area
+	shardLen     = Rows * Interleave     // bytes per symbol position of a frame (64)
+	infoLen      = K * Interleave        // information bytes per row (3824)
+	frameLen     = Rows * RowLen         // bytes of the four rows (16320)
+	parityOff    = K * Interleave        // first parity byte in a row
+	areaParity   = K                     // first parity byte of the area
+	failedWords  = (Codewords + 63) / 64 // words of Result.Failed
+)
+
+// Result reports the decoding of one frame. Codeword k = row·16 + j for
+// the row FEC (j = (column−1) mod 16), k = 64 for the interaction area.
+// The zero value is ready; DecodeRows and DecodeArea add into it, so call
+// Reset between frames.
+type Result struct {
+	Corrected              [Codewords]uint8 // symbols corrected per codeword (0..8)
+	Failed                 [failedWords]uint64
+	CorrectedSymbols       int // sum of Corrected
+	UncorrectableCodewords int // number of bits set in Failed
+}
+
+// Reset clears r.
+func (r *Result) Reset() { *r = Result{} }
+
+// IsFailed reports whether codeword k was flagged uncorrectable.
+func (r *Result) IsFailed(k int) bool { return r.Failed[k/64]&(1<<(k%64)) != 0 }
+
+func (r *Result) corrected(k, n int) {
+	r.Corrected[k] = uint8(min(int(r.Corrected[k])+n, 255))
+	r.CorrectedSymbols += n
+}
+
+func (r *Result) failed(k int) {
+	if !r.IsFailed(k) {
+		r.Failed[k/64] |= 1 << (k % 64)
+		r.UncorrectableCodewords++
+	}
+}
+
+// Codec encodes and decodes the G.709 FEC of frames. It holds the scratch
+// space of one frame, so a Codec is NOT safe for concurrent use: give each
+// pipeline its own. After New, no method allocates.
+type Codec struct {
+	par     [Parity * Interleave]byte // recomputed parity of one row, row layout
+	dec     decoder
+	syn     [Parity]byte
+	areaPar [Parity]byte
+	dummy   Result
+}
+
+// New returns a Codec.
+func New() *Codec { return &Codec{} }
+
+func checkRows(rows *[Rows][]byte) {
+	for r, row := range rows {
+		if len(row) != RowLen {
+			panic(fmt.Sprintf("fec: row %d has %d bytes, want %d", r, len(row), RowLen))
+		}
+	}
+}
+
+func checkArea(a []byte) {
+	if len(a) != N {
+		panic(fmt.Sprintf("fec: interaction area has %d bytes, want %d", len(a), N))
+	}
+}
+
+// EncodeRows writes the parity columns 3825–4080 of each row from its
+// information columns 1–3824. Each row must be RowLen bytes long; any
+// other length is a programming error and panics (before any write).
+func (c *Codec) EncodeRows(rows *[Rows][]byte) {
+	checkRows(rows)
+	for _, row := range rows {
+		rowParity(row, (*[Parity * Interleave]byte)(row[parityOff:]))
+	}
+}
+
+// CheckRows reports whether every row codeword is a valid codeword: the
+// clean fast path (a parity recomputation and compare, no syndromes). It
+// panics on wrong row lengths like EncodeRows.
+func (c *Codec) CheckRows(rows *[Rows][]byte) bool {
+	checkRows(rows)
+	for _, row := range rows {
+		rowParity(row, &c.par)
+		if string(c.par[:]) != string(row[parityOff:]) {
+			return false
+		}
+	}
+	return true
+}
+
+// DecodeRows corrects the four rows in place. Codewords whose parity
+// matches are left alone; each other codeword is corrected if it holds at
+// most 8 symbol errors that decode consistently, and otherwise flagged in
+// r and left exactly as received. Counts are added into r (nil r is
+// allowed). It panics on wrong row lengths like EncodeRows.
+func (c *Codec) DecodeRows(rows *[Rows][]byte, r *Result) {
+	checkRows(rows)
+	if r == nil {
+		r = &c.dummy
+	}
+	for ri, row := range rows {
+		rowParity(row, &c.par)
+		// c.par becomes the parity difference, received ^ recomputed.
+		var dirty [2]uint64
+		for p := range Parity {
+			d := c.par[p*Interleave:]
+			got := row[parityOff+p*Interleave:]
+			w0 := binary.LittleEndian.Uint64(got) ^ binary.LittleEndian.Uint64(d)
+			w1 := binary.LittleEndian.Uint64(got[8:]) ^ binary.LittleEndian.Uint64(d[8:])
+			binary.LittleEndian.PutUint64(d, w0)
+			binary.LittleEndian.PutUint64(d[8:], w1)
+			dirty[0] |= w0
+			dirty[1] |= w1
+		}
+		for w, bits := range dirty {
+			for b := 0; bits != 0; b, bits = b+1, bits>>8 {
+				if byte(bits) == 0 {
+					continue
+				}
+				j := 8*w + b
+				for p := range Parity {
+					c.syn[p] = c.par[p*Interleave+j]
+				}
+				c.fixRow(row, ri*Interleave+j, r)
+			}
+		}
+	}
+}
+
+// fixRow decodes row codeword k whose parity difference is in c.syn.
+func (c *Codec) fixRow(row []byte, k int, r *Result) {
+	c.parityDiffSyndromes()
+	n, ok := c.dec.solve(&c.syn)
+	if !ok {
+		r.failed(k)
+		return
+	}
+	j := k % Interleave
+	for i := range n {
+		row[(N-1-c.dec.pos[i])*Interleave+j] ^= c.dec.val[i]
+	}
+	r.corrected(k, n)
+}
+
+// parityDiffSyndromes turns the parity difference d (received − recomputed,
+// highest degree first) in c.syn into the syndromes S_j = Σ_p d_p·α^(j(15−p)).
+// The received word is a valid codeword plus the pattern (0…0, d), so its
+// syndromes are those of d: 16×16 products instead of 255×16.
+func (c *Codec) parityDiffSyndromes() {
+	d := c.syn
+	for j := range Parity {
+		var s byte
+		for p, v := range d {
+			s ^= gfMul(v, synTab[j][p])
+		}
+		c.syn[j] = s
+	}
+}
+
+// EncodeArea writes the 16 parity bytes a[239:255] of the interaction area
+// from a[0:239] (one plain, non-interleaved RS(255,239) codeword, a[0] the
+// highest-degree symbol). len(a) must be N; any other length panics.
+func (c *Codec) EncodeArea(a []byte) {
+	checkArea(a)
+	lfsrParity(a[:K], &c.areaPar)
+	copy(a[areaParity:], c.areaPar[:])
+}
+
+// DecodeArea corrects the interaction area in place, with the same rules
+// as DecodeRows, and counts into r at k = 64 (nil r is allowed). len(a)
+// must be N; any other length panics.
+func (c *Codec) DecodeArea(a []byte, r *Result) {
+	checkArea(a)
+	if r == nil {
+		r = &c.dummy
+	}
+	lfsrParity(a[:K], &c.areaPar)
+	var dirty byte
+	for p := range Parity {
+		c.syn[p] = c.areaPar[p] ^ a[areaParity+p]
+		dirty |= c.syn[p]
+	}
+	if dirty == 0 {
+		return
+	}
+	c.parityDiffSyndromes()
+	n, ok := c.dec.solve(&c.syn)
+	if !ok {
+		r.failed(AreaCodeword)
+		return
+	}
+	for i := range n {
+		a[N-1-c.dec.pos[i]] ^= c.dec.val[i]
+	}
+	r.corrected(AreaCodeword, n)
+}
+
+// CheckArea reports whether the interaction area is a valid codeword.
+func (c *Codec) CheckArea(a []byte) bool {
+	checkArea(a)
+	lfsrParity(a[:K], &c.areaPar)
+	return string(c.areaPar[:]) == string(a[areaParity:])
+}

@@ -1,0 +1,178 @@
+package fec
+
+// GF(2^8) arithmetic for the G.709 code: field polynomial
+// x^8+x^4+x^3+x^2+1 (0x11D), primitive element α = 2.
+
+const fieldPoly = 0x11D
+
+var (
+	// gfExp[i] = α^i for 0 ≤ i < 510; doubled so that gfExp[log a + log b]
+	// needs no reduction modulo 255.
+	gfExp [2 * 255]byte
+	// gfLog[a] = log_α a for a ≠ 0; gfLog[0] is unused.
+	gfLog [256]byte
+	// genPoly holds g(x) = ∏_{i=0..15}(x − α^i); genPoly[d] is the
+	// coefficient of x^d, genPoly[16] = 1.
+	genPoly [Parity + 1]byte
+	// lfsrHi, lfsrLo hold, for each feedback byte f, the 16 bytes
+	// f·g_15 … f·g_0 packed big-endian into two words: the table form of
+	// one step of the division by g(x).
+	lfsrHi, lfsrLo [256]uint64
+	// sliceTab[m][f] is f·(x^(16+m) mod g(x)) as two big-endian words:
+	// the contribution of feedback byte f entering m symbols before the end
+	// of a 4-symbol step of the division (slicing by 4, as in CRCs).
+	sliceTab [4][256][2]uint64
+	// parityMatrix[p][i] is parity symbol p of the unit message e_i: the
+	// systematic parity matrix (row p, column i = information symbol).
+	parityMatrix [Parity][K]byte
+	// synTab[j][p] = α^(j·(15−p)): weight of a difference in parity symbol p
+	// (degree 15−p) in syndrome S_j.
+	synTab [Parity][Parity]byte
+)
+
+func init() {
+	x := 1
+	for i := range 255 {
+		gfExp[i] = byte(x)
+		gfExp[i+255] = byte(x)
+		gfLog[x] = byte(i)
+		x <<= 1
+		if x&0x100 != 0 {
+			x ^= fieldPoly
+		}
+	}
+	buildGenerator()
+	buildLFSR()
+	buildParityMatrix()
+	buildSliceTab()
+	for j := range Parity {
+		for p := range Parity {
+			synTab[j][p] = gfPow(j * (Parity - 1 - p))
+		}
+	}
+}
+
+// gfMul multiplies in GF(2^8).
+func gfMul(a, b byte) byte {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	return gfExp[int(gfLog[a])+int(gfLog[b])]
+}
+
+// gfDiv divides a by b ≠ 0.
+func gfDiv(a, b byte) byte {
+	if a == 0 {
+		return 0
+	}
+	return gfExp[int(gfLog[a])+255-int(gfLog[b])]
+}
+
+// gfPow returns α^e for any e ≥ 0.
+func gfPow(e int) byte { return gfExp[e%255] }
+
+// buildGenerator multiplies out g(x) = ∏(x − α^i), i = 0..15.
+func buildGenerator() {
+	genPoly[0] = 1
+	for i := range Parity {
+		root := gfPow(i)
+		// multiply the degree-i polynomial by (x + root)
+		for d := i + 1; d > 0; d-- {
+			genPoly[d] = genPoly[d-1] ^ gfMul(genPoly[d], root)
+		}
+		genPoly[0] = gfMul(genPoly[0], root)
+	}
+}
+
+func buildLFSR() {
+	for f := range 256 {
+		var hi, lo uint64
+		for k := range Parity {
+			v := uint64(gfMul(byte(f), genPoly[Parity-1-k]))
+			if k < 8 {
+				hi |= v << (56 - 8*k)
+			} else {
+				lo |= v << (56 - 8*(k-8))
+			}
+		}
+		lfsrHi[f], lfsrLo[f] = hi, lo
+	}
+}
+
+// lfsrParity divides msg(x)·x^16 by g(x) and writes the 16 remainder
+// symbols, highest degree first, to par. msg[0] is the highest-degree
+// symbol. len(msg) may be anything up to K.
+func lfsrParity(msg []byte, par *[Parity]byte) {
+	var hi, lo uint64
+	for _, b := range msg {
+		f := b ^ byte(hi>>56)
+		hi = (hi<<8 | lo>>56) ^ lfsrHi[f]
+		lo = lo<<8 ^ lfsrLo[f]
+	}
+	for k := range 8 {
+		par[k] = byte(hi >> (56 - 8*k))
+		par[8+k] = byte(lo >> (56 - 8*k))
+	}
+}
+
+func buildParityMatrix() {
+	var msg [K]byte
+	var par [Parity]byte
+	for i := range K {
+		msg[i] = 1
+		lfsrParity(msg[:], &par)
+		msg[i] = 0
+		for p := range Parity {
+			parityMatrix[p][i] = par[p]
+		}
+	}
+}
+
+// buildSliceTab fills sliceTab from the parity of the messages x^m
+// (m = 0..3): lfsrParity of [1, 0, …] with m zeros after the 1 is
+// x^(16+m) mod g(x).
+func buildSliceTab() {
+	var par [Parity]byte
+	for m := range 4 {
+		msg := make([]byte, m+1)
+		msg[0] = 1
+		lfsrParity(msg, &par)
+		for f := range 256 {
+			var w [2]uint64
+			for k, c := range par {
+				w[k/8] |= uint64(gfMul(byte(f), c)) << (56 - 8*(k%8))
+			}
+			sliceTab[m][f] = w
+		}
+	}
+}
+
+// rowParity computes the parity of the 16 interleaved codewords of one row
+// (row[:3824] information) into out, laid out like the row's parity
+// columns: out[16p + j] is parity symbol p of codeword j.
+func rowParity(row []byte, out *[Parity * Interleave]byte) {
+	row = row[:K*Interleave]
+	for j := range Interleave {
+		var hi, lo uint64
+		i := 0
+		for ; i+4 <= K; i += 4 {
+			s := row[i*Interleave+j:]
+			_ = s[3*Interleave]
+			t0 := &sliceTab[3][s[0]^byte(hi>>56)]
+			t1 := &sliceTab[2][s[Interleave]^byte(hi>>48)]
+			t2 := &sliceTab[1][s[2*Interleave]^byte(hi>>40)]
+			t3 := &sliceTab[0][s[3*Interleave]^byte(hi>>32)]
+			hi = (hi<<32 | lo>>32) ^ t0[0] ^ t1[0] ^ t2[0] ^ t3[0]
+			lo = lo<<32 ^ t0[1] ^ t1[1] ^ t2[1] ^ t3[1]
+		}
+		for ; i < K; i++ {
+			f := row[i*Interleave+j] ^ byte(hi>>56)
+			hi = (hi<<8 | lo>>56) ^ lfsrHi[f]
+			lo = lo<<8 ^ lfsrLo[f]
+		}
+		for k := range 8 {
+			out[k*Interleave+j] = byte(hi >> (56 - 8*k))
+			out[(8+k)*Interleave+j] = byte(lo >> (56 - 8*k))
+		}
+	}
+}
