@@ -1,0 +1,222 @@
+// Package zuc is otkd's ZUC-128 keystream generator (3GPP 128-EEA3 / GM/T
+// 0001): the pure-Go reference engine that every SIMD kernel of this package
+// must match byte for byte.
+//
+// It exists beside github.com/emmansun/gmsm/zuc because the frame path
+// needs an engine that keys sixteen streams per frame without allocating;
+// gmsm allocates a cipher object (and an IV) per stream. Tests cross-check
+// this package against gmsm and the 3GPP test vectors.
+//
+// The S-boxes are built at init from their definitions in the standard: S0
+// from the three 4-bit permutations P1, P2, P3, and S1 as an affine map of
+// the inverse in GF(2^8) modulo x^8+x^7+x^3+x+1.
+//
+// All functions are safe for concurrent use; State values are not.
+package zuc
+
+import "encoding/binary"
+
+// KeySize is the ZUC-128 key length in bytes.
+const KeySize = 16
+
+// d is the 240-bit constant D of the key loading, as sixteen 15-bit words.
+var d = [16]uint32{
+	0x44D7, 0x26BC, 0x626B, 0x135E, 0x5789, 0x35E2, 0x7135, 0x09AF,
+	0x4D78, 0x2F13, 0x6BC4, 0x1AF1, 0x5E26, 0x3C4D, 0x789A, 0x47AC,
+}
+
+var s0, s1 [256]byte
+
+func init() {
+	p1 := [16]byte{9, 15, 0, 14, 15, 15, 2, 10, 0, 4, 0, 12, 7, 5, 3, 9}
+	p2 := [16]byte{8, 13, 6, 5, 7, 0, 12, 4, 11, 1, 14, 10, 15, 3, 9, 2}
+	p3 := [16]byte{2, 6, 10, 6, 0, 13, 10, 15, 3, 3, 13, 5, 0, 9, 12, 13}
+	// Columns of the affine matrix of S1 (image of each basis bit).
+	a := [8]byte{0x97, 0x3e, 0x6d, 0xcb, 0xee, 0xdd, 0xbb, 0x77}
+	for x := range 256 {
+		x1, x2 := byte(x>>4), byte(x&15)
+		y1 := x1 ^ p1[x2]
+		y2 := x2 ^ p2[y1]
+		y3 := y1 ^ p3[y2]
+		v := y3<<4 | y2
+		s0[x] = v<<5 | v>>3
+
+		y := gfInv(byte(x))
+		r := byte(0x55)
+		for i := range 8 {
+			if y>>i&1 == 1 {
+				r ^= a[i]
+			}
+		}
+		s1[x] = r
+	}
+}
+
+// gfMul multiplies in GF(2^8) modulo x^8+x^7+x^3+x+1 (0x18B).
+func gfMul(a, b byte) byte {
+	var r byte
+	for b != 0 {
+		if b&1 == 1 {
+			r ^= a
+		}
+		hi := a & 0x80
+		a <<= 1
+		if hi != 0 {
+			a ^= 0x8B
+		}
+		b >>= 1
+	}
+	return r
+}
+
+// gfInv returns the multiplicative inverse (0 for 0), as x^254.
+func gfInv(x byte) byte {
+	r := byte(1)
+	for e := 254; e > 0; e >>= 1 {
+		if e&1 == 1 {
+			r = gfMul(r, x)
+		}
+		x = gfMul(x, x)
+	}
+	return r
+}
+
+// State is one ZUC-128 generator. The zero value is not keyed; call Init.
+type State struct {
+	s      [16]uint32 // LFSR cells, 31 bits each
+	r1, r2 uint32     // F's memory cells
+	x      [4]uint32  // bit-reorganisation output
+}
+
+const mask31 = 0x7FFFFFFF
+
+// addMod adds modulo 2^31-1.
+func addMod(a, b uint32) uint32 {
+	c := a + b
+	return (c & mask31) + (c >> 31)
+}
+
+// rotMod multiplies a 31-bit cell by 2^k modulo 2^31-1.
+func rotMod(a uint32, k uint) uint32 {
+	return ((a << k) | (a >> (31 - k))) & mask31
+}
+
+func l1(x uint32) uint32 {
+	return x ^ rotl(x, 2) ^ rotl(x, 10) ^ rotl(x, 18) ^ rotl(x, 24)
+}
+
+func l2(x uint32) uint32 {
+	return x ^ rotl(x, 8) ^ rotl(x, 14) ^ rotl(x, 22) ^ rotl(x, 30)
+}
+
+func rotl(x uint32, k uint) uint32 { return x<<k | x>>(32-k) }
+
+func sbox(x uint32) uint32 {
+	return uint32(s0[x>>24])<<24 | uint32(s1[x>>16&0xFF])<<16 | uint32(s0[x>>8&0xFF])<<8 | uint32(s1[x&0xFF])
+}
+
+func (z *State) bitReorganize() {
+	s := &z.s
+	z.x[0] = (s[15]&0x7FFF8000)<<1 | s[14]&0xFFFF
+	z.x[1] = (s[11]&0xFFFF)<<16 | s[9]>>15
+	z.x[2] = (s[7]&0xFFFF)<<16 | s[5]>>15
+	z.x[3] = (s[2]&0xFFFF)<<16 | s[0]>>15
+}
+
+func (z *State) f() uint32 {
+	w := (z.x[0] ^ z.r1) + z.r2
+	w1 := z.r1 + z.x[1]
+	w2 := z.r2 ^ z.x[2]
+	z.r1 = sbox(l1(w1<<16 | w2>>16))
+	z.r2 = sbox(l2(w2<<16 | w1>>16))
+	return w
+}
+
+// lfsrNext returns the feedback value of the LFSR (without the init-mode input).
+func (z *State) lfsrNext() uint32 {
+	s := &z.s
+	v := s[0]
+	v = addMod(v, rotMod(s[0], 8))
+	v = addMod(v, rotMod(s[4], 20))
+	v = addMod(v, rotMod(s[10], 21))
+	v = addMod(v, rotMod(s[13], 17))
+	v = addMod(v, rotMod(s[15], 15))
+	return v
+}
+
+func (z *State) shift(v uint32) {
+	if v == 0 {
+		v = mask31
+	}
+	copy(z.s[:15], z.s[1:])
+	z.s[15] = v
+}
+
+// Init keys the generator with a 16-byte key and a 16-byte IV and runs the
+// 32 initialisation rounds and the first (discarded) working round.
+func (z *State) Init(key, iv *[16]byte) {
+	for i := range 16 {
+		z.s[i] = uint32(key[i])<<23 | d[i]<<8 | uint32(iv[i])
+	}
+	z.r1, z.r2 = 0, 0
+	for range 32 {
+		z.bitReorganize()
+		w := z.f()
+		z.shift(addMod(z.lfsrNext(), w>>1))
+	}
+	z.bitReorganize()
+	z.f()
+	z.shift(z.lfsrNext())
+}
+
+// Word returns the next 32-bit keystream word.
+func (z *State) Word() uint32 {
+	z.bitReorganize()
+	w := z.f() ^ z.x[3]
+	z.shift(z.lfsrNext())
+	return w
+}
+
+// Keystream fills dst with keystream bytes, big-endian within each word. A
+// dst whose length is not a multiple of four discards the rest of the last
+// word, as EEA3 does for a byte-aligned message length.
+func (z *State) Keystream(dst []byte) {
+	for len(dst) >= 4 {
+		binary.BigEndian.PutUint32(dst, z.Word())
+		dst = dst[4:]
+	}
+	if len(dst) > 0 {
+		var w [4]byte
+		binary.BigEndian.PutUint32(w[:], z.Word())
+		copy(dst, w[:])
+	}
+}
+
+// EEA3IV returns the 128-EEA3 initialisation vector for a COUNT, a 5-bit
+// BEARER and a 1-bit DIRECTION.
+func EEA3IV(count uint32, bearer, direction uint8) [16]byte {
+	var iv [16]byte
+	binary.BigEndian.PutUint32(iv[0:], count)
+	iv[4] = (bearer&0x1F)<<3 | (direction&1)<<2
+	copy(iv[8:], iv[:8])
+	return iv
+}
+
+// EEA3Keystream fills dst with the 128-EEA3 keystream for (key, count,
+// bearer, direction). It does not allocate.
+func EEA3Keystream(dst []byte, key *[16]byte, count uint32, bearer, direction uint8) {
+	var z State
+	iv := EEA3IV(count, bearer, direction)
+	z.Init(key, &iv)
+	z.Keystream(dst)
+}
+
+// Segments fills ks with n consecutive keystreams of segLen bytes each:
+// segment s is the EEA3 keystream for BEARER = s. It is the layout otkd's
+// framer XORs over a frame (16 segments of 986 bytes).
+func Segments(ks []byte, n, segLen int, key *[16]byte, count uint32, direction uint8) {
+	_ = ks[n*segLen-1]
+	for s := range n {
+		EEA3Keystream(ks[s*segLen:(s+1)*segLen], key, count, uint8(s), direction)
+	}
+}

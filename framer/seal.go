@@ -1,0 +1,305 @@
+package framer
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/otkd/otkd/framer/fec"
+)
+
+// Errors of the frame path. Every error Open returns leaves the caller's
+// frame exactly as it was.
+var (
+	ErrLength       = errors.New("framer: wrong length")
+	ErrLostFAS      = errors.New("framer: frame alignment lost")
+	ErrUnknownEpoch = errors.New("framer: unknown key epoch")
+	ErrNoKey        = errors.New("framer: no key for a ciphered epoch")
+	ErrDirection    = errors.New("framer: direction must be 0 (A to B) or 1 (B to A)")
+)
+
+// MaxFASBitErrors is how many bit errors the 48-bit alignment signal may
+// carry before Open declares the frame out of alignment. Fewer are corrected
+// by the row FEC, which covers the FAS.
+const MaxFASBitErrors = 8
+
+// NullEpoch is the epoch of frames sent before the first session key: they
+// are not encrypted and carry no payload.
+const NullEpoch = 0
+
+// EpochError reports a frame whose key epoch the receiver does not hold.
+type EpochError struct {
+	Epoch     uint8 // carried by the frame
+	Cur, Prev int   // epochs held, -1 for none
+}
+
+func (e *EpochError) Error() string {
+	return fmt.Sprintf("framer: frame has key epoch %d, receiver holds current %d and previous %d", e.Epoch, e.Cur, e.Prev)
+}
+
+// Is makes errors.Is(err, ErrUnknownEpoch) true.
+func (e *EpochError) Is(target error) bool { return target == ErrUnknownEpoch }
+
+// FASError reports a frame whose alignment signal is too damaged.
+type FASError struct{ BitErrors int }
+
+func (e *FASError) Error() string {
+	return fmt.Sprintf("framer: frame alignment lost: %d of 48 FAS bits wrong (limit %d)", e.BitErrors, MaxFASBitErrors)
+}
+
+// Is makes errors.Is(err, ErrLostFAS) true.
+func (e *FASError) Is(target error) bool { return target == ErrLostFAS }
+
+// Options configures a Sealer or an Opener. The zero value is the default.
+type Options struct {
+	// Keystream is the ZUC engine; nil means GenericZUC.
+	Keystream Keystream
+	// NoScramble skips the G.709 scrambler (for captures taken before it).
+	NoScramble bool
+}
+
+func (o Options) engine() Keystream {
+	if o.Keystream == nil {
+		return GenericZUC{}
+	}
+	return o.Keystream
+}
+
+// Sealer turns plaintext frames into wire frames for one direction of a
+// port: encrypt, FEC, scramble. It keeps the BIP-8 of the last two frames
+// and scratch space, so it is not safe for concurrent use; use one per TX
+// pipeline. Seal does not allocate.
+type Sealer struct {
+	dir     uint8
+	opts    Options
+	ks      Keystream
+	fec     *fec.Codec
+	bip     [2]byte // BIP-8 of frames i-1 and i-2
+	keyBuf  [EncLen]byte
+	started bool
+}
+
+// NewSealer returns a Sealer for direction 0 (A to B) or 1 (B to A).
+func NewSealer(direction uint8, opts Options) (*Sealer, error) {
+	if direction > 1 {
+		return nil, ErrDirection
+	}
+	return &Sealer{dir: direction, opts: opts, ks: opts.engine(), fec: fec.New()}, nil
+}
+
+// Seal completes a plaintext frame in place and turns it into a wire frame.
+// The caller has filled the payload, the negotiation area and the
+// interaction messages; Seal writes FAS, MFAS, COUNT, the key epoch and the
+// SM BIP-8, encrypts with key (ignored for NullEpoch), computes the row and
+// interaction-area FEC over the ciphertext and scrambles. A COUNT must never
+// repeat under one key; choosing it is the caller's job.
+func (s *Sealer) Seal(f *Frame, key *Key, count uint32, epoch uint8) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	if epoch != NullEpoch && key == nil {
+		return ErrNoKey
+	}
+	f.SetFAS()
+	f.SetCount(count)
+	f.SetEpoch(epoch)
+	f.SetBIP8(s.bip[1])
+	if epoch != NullEpoch {
+		s.ks.FrameKeystream(&s.keyBuf, key, count, s.dir)
+		xorEncrypted(f, &s.keyBuf)
+	}
+	s.bip[1], s.bip[0] = s.bip[0], f.ComputeBIP8()
+	s.fec.EncodeRows(&f.rows)
+	s.fec.EncodeArea(f.InteractionArea())
+	if !s.opts.NoScramble {
+		scramble(f)
+	}
+	return nil
+}
+
+// EpochKey is one session key an Opener holds, with its epoch.
+type EpochKey struct {
+	Epoch uint8
+	Key   Key
+	valid bool
+}
+
+// Stats describes one opened frame.
+type Stats struct {
+	FASOK                  bool   // alignment signal exact after FEC
+	Count                  uint32 // frame counter
+	Epoch                  uint8  // key epoch the frame carried
+	Previous               bool   // decrypted with the previous epoch's key
+	CorrectedSymbols       int    // FEC symbols corrected, rows and interaction area
+	UncorrectableCodewords int    // codewords the FEC could not correct (left as received)
+	BIPChecked             bool   // the BIP-8 of frame COUNT-2 was known and compared
+	BIPErrors              int    // bits of the carried BIP-8 that disagree
+	FEC                    fec.Result
+}
+
+// Opener turns wire frames into plaintext frames for one direction of a
+// port: descramble, FEC decode, decrypt. It holds the current and the
+// previous session key, so frames of both epochs open and a key switch never
+// drops a frame. Not safe for concurrent use; use one per RX pipeline. Open
+// does not allocate.
+type Opener struct {
+	dir    uint8
+	opts   Options
+	ks     Keystream
+	fec    *fec.Codec
+	cur    EpochKey
+	prev   EpochKey
+	keyBuf [EncLen]byte
+	backup [FrameLen]byte
+	// BIP-8 computed over the received frames COUNT-1 and COUNT-2.
+	bip      [2]byte
+	bipCount uint32
+	bipN     int
+}
+
+// NewOpener returns an Opener for direction 0 (A to B) or 1 (B to A). It
+// starts holding only the null epoch.
+func NewOpener(direction uint8, opts Options) (*Opener, error) {
+	if direction > 1 {
+		return nil, ErrDirection
+	}
+	o := &Opener{dir: direction, opts: opts, ks: opts.engine(), fec: fec.New()}
+	o.cur = EpochKey{Epoch: NullEpoch, valid: true}
+	return o, nil
+}
+
+// Install makes key the current key of epoch e; the current key becomes the
+// previous one and the previous one is zeroised. Installing the epoch that is
+// already current replaces its key.
+func (o *Opener) Install(e uint8, key *Key) {
+	if o.cur.valid && o.cur.Epoch == e {
+		o.cur.Key = *key
+		return
+	}
+	clear(o.prev.Key[:])
+	o.prev = o.cur
+	o.cur = EpochKey{Epoch: e, Key: *key, valid: true}
+}
+
+// Retire forgets and zeroises the previous key, once the peer has moved on.
+func (o *Opener) Retire() {
+	clear(o.prev.Key[:])
+	o.prev = EpochKey{}
+}
+
+// Epochs returns the current and previous epochs held (-1 for none).
+func (o *Opener) Epochs() (cur, prev int) {
+	cur, prev = -1, -1
+	if o.cur.valid {
+		cur = int(o.cur.Epoch)
+	}
+	if o.prev.valid {
+		prev = int(o.prev.Epoch)
+	}
+	return cur, prev
+}
+
+func (o *Opener) lookup(e uint8) (*EpochKey, bool) {
+	switch {
+	case o.cur.valid && o.cur.Epoch == e:
+		return &o.cur, false
+	case o.prev.valid && o.prev.Epoch == e:
+		return &o.prev, true
+	}
+	return nil, false
+}
+
+// Open turns a wire frame into the plaintext frame in place and fills st.
+// Uncorrectable codewords are not an error: they stay as received and are
+// counted in st. On error (wrong length, lost alignment, an epoch the Opener
+// does not hold) the frame is left exactly as it was.
+func (o *Opener) Open(f *Frame, st *Stats) error {
+	if err := f.check(); err != nil {
+		return err
+	}
+	if d := f.fasDistance(); d > MaxFASBitErrors {
+		return &FASError{BitErrors: d}
+	}
+	*st = Stats{}
+	if !o.opts.NoScramble {
+		scramble(f)
+	}
+	rowsClean := o.fec.CheckRows(&f.rows)
+	if !rowsClean {
+		o.save(f)
+		o.fec.DecodeRows(&f.rows, &st.FEC)
+	}
+	copy(o.backup[IntOff:], f.InteractionArea())
+	o.fec.DecodeArea(f.InteractionArea(), &st.FEC)
+
+	ek, prev := o.lookup(f.Epoch())
+	if ek == nil {
+		err := &EpochError{Epoch: f.Epoch()}
+		err.Cur, err.Prev = o.Epochs()
+		o.restore(f, rowsClean)
+		return err
+	}
+	st.FASOK = f.FASOK()
+	st.Count = f.Count()
+	st.Epoch = ek.Epoch
+	st.Previous = prev
+	st.CorrectedSymbols = st.FEC.CorrectedSymbols
+	st.UncorrectableCodewords = st.FEC.UncorrectableCodewords
+	o.checkBIP(f, st)
+	if ek.Epoch != NullEpoch {
+		o.ks.FrameKeystream(&o.keyBuf, &ek.Key, st.Count, o.dir)
+		xorEncrypted(f, &o.keyBuf)
+	}
+	return nil
+}
+
+// checkBIP compares the BIP-8 the frame carries with the one computed over
+// the frame two counts earlier, then records this frame's.
+func (o *Opener) checkBIP(f *Frame, st *Stats) {
+	c := st.Count
+	switch {
+	case o.bipN > 0 && c == o.bipCount+1:
+		if o.bipN >= 2 {
+			st.BIPChecked = true
+			st.BIPErrors = popcount8(f.BIP8() ^ o.bip[1])
+		}
+		o.bip[1] = o.bip[0]
+		o.bipN = min(o.bipN+1, 2)
+	default: // first frame or a gap: start over
+		o.bipN = 1
+	}
+	o.bip[0] = f.ComputeBIP8()
+	o.bipCount = c
+}
+
+// save copies the rows before an FEC decode may change them.
+func (o *Opener) save(f *Frame) {
+	for r := range Rows {
+		copy(o.backup[r*RowLen:], f.rows[r])
+	}
+}
+
+// restore undoes FEC corrections and descrambling.
+func (o *Opener) restore(f *Frame, rowsClean bool) {
+	if !rowsClean {
+		for r := range Rows {
+			copy(f.rows[r], o.backup[r*RowLen:(r+1)*RowLen])
+		}
+	}
+	copy(f.InteractionArea(), o.backup[IntOff:])
+	if !o.opts.NoScramble {
+		scramble(f)
+	}
+}
+
+// check rejects a Frame that was not made by View or ViewRows.
+func (f *Frame) check() error {
+	for r := range Rows {
+		if len(f.rows[r]) != RowLen {
+			return &LengthError{What: fmt.Sprintf("row %d", r+1), Got: len(f.rows[r]), Want: RowLen}
+		}
+	}
+	if len(f.ext) != ExtLen {
+		return &LengthError{What: "extension", Got: len(f.ext), Want: ExtLen}
+	}
+	return nil
+}
