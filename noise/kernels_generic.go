@@ -1,0 +1,133 @@
+package noise
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// Pure-Go kernels. Each is the reference for a SIMD twin of the asm issue: same
+// arguments, bit-identical results (the twin is tested against it on random and edge
+// inputs). Callers check lengths; the kernels assume them.
+
+// modulateGeneric writes l0 or l1 for each bit of bits, MSB-first, into out (len(out)
+// bits are read).
+func modulateGeneric(bits []byte, out []Sample, l0, l1 Sample) {
+	lv := [2]Sample{l0, l1}
+	n := len(out)
+	full := n / 8
+	for j := 0; j < full; j++ {
+		b := bits[j]
+		o := out[8*j : 8*j+8 : 8*j+8]
+		o[0] = lv[b>>7]
+		o[1] = lv[b>>6&1]
+		o[2] = lv[b>>5&1]
+		o[3] = lv[b>>4&1]
+		o[4] = lv[b>>3&1]
+		o[5] = lv[b>>2&1]
+		o[6] = lv[b>>1&1]
+		o[7] = lv[b&1]
+	}
+	for k := 8 * full; k < n; k++ {
+		out[k] = lv[bits[k>>3]>>(7-k&7)&1]
+	}
+}
+
+// addGaussGeneric adds sigma·z_i to soft[i], where z_i = gaussian(word i of ks, src);
+// ks holds 4·len(soft) bytes, little-endian words.
+func addGaussGeneric(soft []Sample, ks []byte, sigma float32, src wordSource) {
+	ks = ks[:4*len(soft)]
+	for i := range soft {
+		w := binary.LittleEndian.Uint32(ks[4*i:])
+		z, ok := zigFast(w)
+		if !ok {
+			z = zigSlow(w, src)
+		}
+		soft[i] += float32(sigma * z) // explicit conversion: no fused multiply-add
+	}
+}
+
+// addAndDecideGeneric adds sigma·z_i to each soft sample (z_i from word i of ks and, on
+// the ziggurat's slow path, from src in index order), decides sample > thr → 1 and
+// packs the bits MSB-first into out. soft is not modified. The unused low bits of a last
+// partial byte are zero. ks holds 4·len(soft) bytes; out holds ⌈len(soft)/8⌉ bytes.
+//
+// A vector twin computes the fast path for all lanes of a batch, then calls zigSlow for
+// the rejected lanes in index order; sigma·z is rounded to float32 before the addition
+// (no FMA), so the results are bit-identical.
+func addAndDecideGeneric(soft []Sample, ks []byte, sigma, thr float32, out []byte, src wordSource) {
+	n := len(soft)
+	ks = ks[:4*n]
+	full := n / 8
+	for j := 0; j < full; j++ {
+		var b byte
+		for k := 8 * j; k < 8*j+8; k++ {
+			w := binary.LittleEndian.Uint32(ks[4*k:])
+			z, ok := zigFast(w)
+			if !ok {
+				z = zigSlow(w, src)
+			}
+			b = b<<1 | decide(soft[k]+float32(sigma*z), thr)
+		}
+		out[j] = b
+	}
+	if rest := n - 8*full; rest > 0 {
+		var b byte
+		for k := 8 * full; k < n; k++ {
+			w := binary.LittleEndian.Uint32(ks[4*k:])
+			z, ok := zigFast(w)
+			if !ok {
+				z = zigSlow(w, src)
+			}
+			b = b<<1 | decide(soft[k]+float32(sigma*z), thr)
+		}
+		out[full] = b << (8 - rest)
+	}
+}
+
+// decide is the hard decision of one sample: 1 when v > thr.
+func decide(v, thr float32) byte {
+	if v > thr {
+		return 1
+	}
+	return 0
+}
+
+// xorGeneric sets dst[i] = a[i] ^ b[i]; all three have the same length.
+func xorGeneric(dst, a, b []byte) {
+	n := len(dst)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(a[i:])^binary.LittleEndian.Uint64(b[i:]))
+	}
+	for ; i < n; i++ {
+		dst[i] = a[i] ^ b[i]
+	}
+}
+
+// popCountGeneric counts the one bits of b, eight bytes at a time.
+func popCountGeneric(b []byte) int {
+	c := 0
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		c += bits.OnesCount64(binary.LittleEndian.Uint64(b[i:]))
+	}
+	for ; i < len(b); i++ {
+		c += bits.OnesCount8(b[i])
+	}
+	return c
+}
+
+// popCountXOR3Generic counts the one bits of a ⊕ b ⊕ c; all three have the same length.
+func popCountXOR3Generic(a, b, c []byte) int {
+	n := len(a)
+	cnt := 0
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		w := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]) ^ binary.LittleEndian.Uint64(c[i:])
+		cnt += bits.OnesCount64(w)
+	}
+	for ; i < n; i++ {
+		cnt += bits.OnesCount8(a[i] ^ b[i] ^ c[i])
+	}
+	return cnt
+}

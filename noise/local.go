@@ -1,0 +1,192 @@
+package noise
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+
+	"github.com/emmansun/gmsm/zuc"
+)
+
+// Local is a receiver's secret local noise: per round a fresh standard deviation σ,
+// uniform in [LocalSigmaMin, LocalSigmaMax]; per sample an N(0, σ²) deviate added before
+// the hard decision. Nobody else may be able to predict either, so every random bit comes
+// from a cryptographic source:
+//
+// The uniform source is a ZUC-128 keystream (gmsm), keyed with 16 bytes of key and 16 of
+// IV from crypto/rand, generated in 8 KiB blocks into a buffer inside the Local, and
+// re-keyed from crypto/rand after RekeyBytes bytes. Why ZUC and not gmsm's DRBGs: the
+// keystream is what the asm issue's 16-lane ZUC kernel produces at several GB/s, so the
+// same primitive serves encryption and noise; the DRBGs allocate per Generate and are
+// slower. ZUC-128 has a 128-bit key; 2^32 bytes per key is far below any known
+// distinguisher's data requirement.
+//
+// Each sample takes one 32-bit keystream word (see gauss.go for the ziggurat and its
+// accuracy); about 1 % of the samples take extra words from a separate spare block of
+// the same keystream. σ takes two spare words.
+//
+// A Local is not safe for concurrent use: use one per RX pipeline. Its methods do not
+// allocate, except that re-keying (once per RekeyBytes of keystream, i.e. about every
+// 540 000 frames) makes a new gmsm cipher.
+type Local struct {
+	thr    float32
+	lo     float64 // LocalSigmaMin
+	span   float64 // LocalSigmaMax − LocalSigmaMin
+	sigma  float32 // the current round's σ: secret
+	seeded bool    // deterministic test generator: re-keys from its own keystream
+
+	ks        cipher.Stream
+	used      uint64 // keystream bytes since the last (re)key
+	rekeyAt   uint64 // RekeyBytes, lowered by tests to exercise re-keying
+	pos, spos int    // next unused byte of buf, spare
+	buf       [localBlock]byte
+	spare     [spareBlock]byte
+}
+
+const (
+	localBlock = 8 << 10 // keystream block for the per-sample words: 2048 samples
+	spareBlock = 512     // keystream block for σ and the ziggurat's slow path
+
+	// RekeyBytes is the amount of keystream a Local draws under one ZUC key and IV.
+	RekeyBytes = 1 << 32
+)
+
+// ErrSeedSize is returned by NewLocalFromSeed for a seed that is not 32 bytes long.
+var ErrSeedSize = errors.New("noise: local noise seed must be 32 bytes")
+
+// NewLocal returns a Local for profile p, keyed from crypto/rand, with the first round's
+// σ already drawn. It returns p's validation error if p is invalid.
+func NewLocal(p Profile) (*Local, error) {
+	var seed [32]byte
+	rand.Read(seed[:]) // never fails (crypto/rand crashes the program instead)
+	l, err := newLocal(p, seed[:], false)
+	clear(seed[:])
+	return l, err
+}
+
+// NewLocalFromSeed returns a Local whose noise is a deterministic function of seed (32
+// bytes: ZUC key then IV), re-keying from its own keystream instead of crypto/rand.
+//
+// It is for tests and reproducible simulations only: anyone who knows the seed knows the
+// noise, and the noise is the secret of key negotiation. Production code uses NewLocal.
+func NewLocalFromSeed(p Profile, seed []byte) (*Local, error) {
+	if len(seed) != 32 {
+		return nil, ErrSeedSize
+	}
+	return newLocal(p, seed, true)
+}
+
+func newLocal(p Profile, seed []byte, seeded bool) (*Local, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	l := &Local{
+		thr:     p.Threshold(),
+		lo:      p.LocalSigmaMin,
+		span:    p.LocalSigmaMax - p.LocalSigmaMin,
+		seeded:  seeded,
+		rekeyAt: RekeyBytes,
+	}
+	if err := l.key(seed); err != nil {
+		return nil, err
+	}
+	l.pos, l.spos = len(l.buf), len(l.spare) // both blocks empty
+	l.BeginRound()
+	return l, nil
+}
+
+// key starts a new ZUC-128 keystream with key seed[:16] and IV seed[16:32].
+func (l *Local) key(seed []byte) error {
+	c, err := zuc.NewCipher(seed[:16], seed[16:32])
+	if err != nil {
+		return err
+	}
+	l.ks, l.used = c, 0
+	return nil
+}
+
+// fill overwrites b with the next keystream bytes, re-keying when due.
+func (l *Local) fill(b []byte) {
+	if l.used+uint64(len(b)) > l.rekeyAt {
+		l.rekey()
+	}
+	clear(b)
+	l.ks.XORKeyStream(b, b)
+	l.used += uint64(len(b))
+}
+
+// rekey keys a fresh keystream: from crypto/rand, or for a seeded Local from the next 32
+// bytes of the current one.
+func (l *Local) rekey() {
+	var seed [32]byte
+	if l.seeded {
+		l.ks.XORKeyStream(seed[:], seed[:])
+	} else {
+		rand.Read(seed[:])
+	}
+	if err := l.key(seed[:]); err != nil {
+		panic("noise: re-keying ZUC: " + err.Error()) // cannot happen: sizes are fixed
+	}
+	clear(seed[:])
+}
+
+// word32 returns the next word of the spare block: the ziggurat's slow path and σ.
+func (l *Local) word32() uint32 {
+	if l.spos+4 > len(l.spare) {
+		l.fill(l.spare[:])
+		l.spos = 0
+	}
+	w := binary.LittleEndian.Uint32(l.spare[l.spos:])
+	l.spos += 4
+	return w
+}
+
+// BeginRound draws the σ of the next round, uniform in [LocalSigmaMin, LocalSigmaMax]
+// (53-bit resolution), from the secret keystream. Call it once per round and direction
+// before that round's AddAndDecide: a received frame carries two rounds (data1: the
+// peer's round, data2: the answer to one's own), so usually twice per frame.
+func (l *Local) BeginRound() {
+	u := uint64(l.word32())<<21 ^ uint64(l.word32()>>11)
+	l.sigma = float32(l.lo + float64(u)*(1.0/(1<<53))*l.span)
+}
+
+// Sigma returns the current round's σ. It is secret: for tests and statistics inside the
+// process only, never for logs or metrics.
+func (l *Local) Sigma() float32 { return l.sigma }
+
+// Threshold returns the decision threshold, the midpoint of the profile's levels.
+func (l *Local) Threshold() float32 { return l.thr }
+
+// AddAndDecide adds N(0, σ²) noise of the current round to each sample of soft (soft is
+// not modified), decides sample > Threshold() → 1 and packs the decisions MSB-first into
+// out (Modulate's order); unused low bits of a last partial byte are zero. It panics if
+// out is shorter than ⌈len(soft)/8⌉ bytes. It does not allocate.
+func (l *Local) AddAndDecide(soft []Sample, out []byte) {
+	if len(out) < (len(soft)+7)/8 {
+		panic("noise: AddAndDecide: out shorter than ⌈len(soft)/8⌉")
+	}
+	for len(soft) > 0 {
+		if l.pos+4*8 > len(l.buf) {
+			l.fill(l.buf[:])
+			l.pos = 0
+		}
+		k := min(len(soft), (len(l.buf)-l.pos)/4)
+		if k < len(soft) {
+			k &^= 7 // keep the packed output byte-aligned across blocks
+		}
+		addAndDecideGeneric(soft[:k], l.buf[l.pos:l.pos+4*k], l.sigma, l.thr, out[:(k+7)/8], l)
+		l.pos += 4 * k
+		soft, out = soft[k:], out[k/8:]
+	}
+}
+
+// Wipe clears the keystream blocks and σ and drops the cipher; the Local is unusable
+// afterwards. The cipher's internal state is gmsm's and is left to the garbage
+// collector. Call it when an RX pipeline retires its Local.
+func (l *Local) Wipe() {
+	clear(l.buf[:])
+	clear(l.spare[:])
+	l.sigma, l.ks = 0, nil
+	l.pos, l.spos = len(l.buf), len(l.spare)
+}
