@@ -1,0 +1,263 @@
+package shm
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash/crc64"
+	"log/slog"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+)
+
+// Dir is the direction of a link a key protects.
+type Dir uint8
+
+// Directions (DESIGN.md: 0 = A→B, 1 = B→A).
+const (
+	DirAtoB Dir = 0
+	DirBtoA Dir = 1
+)
+
+// State is the life-cycle state of a key slot.
+type State uint8
+
+// Key states. A retired key is zeroised and its slot becomes StateEmpty, so
+// readers never see StateRetired in the map; the writer uses it in errors.
+const (
+	StateEmpty      State = 0
+	StatePending    State = 1 // published ahead of its activation
+	StateActive     State = 2 // the current key of its (port, direction)
+	StateSuperseded State = 3 // was active, replaced; kept until retired
+	StateRetired    State = 4
+)
+
+func (s State) String() string {
+	switch s {
+	case StateEmpty:
+		return "empty"
+	case StatePending:
+		return "pending"
+	case StateActive:
+		return "active"
+	case StateSuperseded:
+		return "superseded"
+	case StateRetired:
+		return "retired"
+	}
+	return fmt.Sprintf("state(%d)", uint8(s))
+}
+
+// Alg is the cipher a key is for.
+type Alg uint8
+
+// Algorithms.
+const (
+	AlgZUC128 Alg = 1
+	AlgZUC256 Alg = 2
+	AlgSM4    Alg = 3
+)
+
+func (a Alg) String() string {
+	switch a {
+	case AlgZUC128:
+		return "ZUC-128"
+	case AlgZUC256:
+		return "ZUC-256"
+	case AlgSM4:
+		return "SM4"
+	}
+	return fmt.Sprintf("alg(%d)", uint8(a))
+}
+
+// Key is one key record as stored in a slot. Readers fill a caller-owned Key;
+// the writer takes one in Put. The key bytes are unexported so that fmt,
+// encoding/json and slog never see them: String, GoString, Format and
+// LogValue print the fingerprint instead. The zero value is an empty key.
+type Key struct {
+	ID        uint64 // non-zero, unique among live keys
+	Port      uint16
+	Dir       Dir
+	Epoch     uint8
+	State     State
+	Alg       Alg
+	Len       uint8  // key length in bytes, 1..MaxKeyLen
+	ValidFrom int64  // unix ns, 0 = no lower bound
+	ValidTo   int64  // unix ns, 0 = no upper bound
+	Consumer  uint64 // bound consumer id, 0 = none
+	Serial    uint64 // writer's update counter when the record was written
+	Sum       uint64 // checksum of the record (see Verify)
+	material  [MaxKeyLen]byte
+}
+
+// Material returns the key bytes, k's own storage (no copy, no allocation).
+// Do not keep the slice beyond k's use; call Zero when done.
+func (k *Key) Material() []byte { return k.material[:k.Len] }
+
+// SetMaterial copies b (1..MaxKeyLen bytes) into k, sets Len and zeroes the
+// rest of the storage.
+func (k *Key) SetMaterial(b []byte) error {
+	if len(b) == 0 || len(b) > MaxKeyLen {
+		return invalid("key length %d, want 1..%d", len(b), MaxKeyLen)
+	}
+	clear(k.material[:])
+	copy(k.material[:], b)
+	k.Len = uint8(len(b))
+	return nil
+}
+
+// Zero overwrites the whole record, key bytes included.
+func (k *Key) Zero() { *k = Key{} }
+
+// Fingerprint is the first 8 bytes of SM3 over the key bytes: safe to log.
+func (k *Key) Fingerprint() [8]byte {
+	s := sm3.Sum(k.material[:k.Len])
+	var f [8]byte
+	copy(f[:], s[:8])
+	clear(s[:])
+	return f
+}
+
+// record words 1..15 of a slot copy (word 0 is the sequence).
+type record [slotWords - 1]uint64
+
+const recSum = slotWords - 2 // index of the checksum in record
+
+func (k *Key) encode(r *record) {
+	r[0] = k.ID
+	r[1] = uint64(k.Port) | uint64(k.Dir)<<16 | uint64(k.Epoch)<<24 |
+		uint64(k.State)<<32 | uint64(k.Alg)<<40 | uint64(k.Len)<<48
+	r[2] = uint64(k.ValidFrom)
+	r[3] = uint64(k.ValidTo)
+	r[4] = k.Consumer
+	r[5] = k.Serial
+	for i := 0; i < 8; i++ {
+		r[6+i] = binary.LittleEndian.Uint64(k.material[8*i:])
+	}
+	r[recSum] = r.sum()
+}
+
+func (r *record) decode(k *Key) {
+	k.ID = r[0]
+	k.Port = uint16(r[1])
+	k.Dir = Dir(r[1] >> 16)
+	k.Epoch = uint8(r[1] >> 24)
+	k.State = State(r[1] >> 32)
+	k.Alg = Alg(r[1] >> 40)
+	k.Len = uint8(r[1] >> 48)
+	k.ValidFrom = int64(r[2])
+	k.ValidTo = int64(r[3])
+	k.Consumer = r[4]
+	k.Serial = r[5]
+	for i := 0; i < 8; i++ {
+		binary.LittleEndian.PutUint64(k.material[8*i:], r[6+i])
+	}
+	k.Sum = r[recSum]
+}
+
+// sum is crc64 (ECMA polynomial, as hash/crc64) over record words 0..13 in
+// little-endian byte order.
+func (r *record) sum() uint64 {
+	var b [8 * recSum]byte
+	for i := 0; i < recSum; i++ {
+		binary.LittleEndian.PutUint64(b[8*i:], r[i])
+	}
+	s := crc64.Checksum(b[:], crcTable)
+	clear(b[:])
+	return s
+}
+
+// Verify recomputes the checksum over every field and the key bytes and
+// compares it with Sum. The seqlock already guarantees a consistent copy;
+// Verify is the end-to-end check the stress tests run on every read.
+func (k *Key) Verify() error {
+	var r record
+	s := k.Sum
+	k.encode(&r)
+	clear(r[6:14])
+	if r[recSum] != s {
+		return ErrChecksum
+	}
+	return nil
+}
+
+// Valid reports whether t lies within [ValidFrom, ValidTo) (0 = unbounded).
+func (k *Key) Valid(t time.Time) bool {
+	n := t.UnixNano()
+	return (k.ValidFrom == 0 || n >= k.ValidFrom) && (k.ValidTo == 0 || n < k.ValidTo)
+}
+
+// String describes k without its key bytes.
+func (k Key) String() string {
+	f := k.Fingerprint()
+	return fmt.Sprintf("key{id=%d port=%d dir=%d epoch=%d state=%s alg=%s len=%d consumer=%d fp=%s}",
+		k.ID, k.Port, k.Dir, k.Epoch, k.State, k.Alg, k.Len, k.Consumer, hex.EncodeToString(f[:]))
+}
+
+// GoString is String: %#v never prints key bytes either.
+func (k Key) GoString() string { return "shm." + k.String() }
+
+// Format makes every fmt verb print String.
+func (k Key) Format(f fmt.State, _ rune) { fmt.Fprint(f, k.String()) }
+
+// LogValue makes slog print String.
+func (k Key) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
+// Health is the daemon's own summary published in the status region.
+type Health uint32
+
+// Health values.
+const (
+	HealthUnknown  Health = 0
+	HealthOK       Health = 1
+	HealthDegraded Health = 2
+	HealthStopped  Health = 3
+)
+
+// Status is the status region: always readable, updated by the writer on
+// every key change and by SetStatus.
+type Status struct {
+	Generation uint64 // bumped on every writer (re)start
+	WriterPID  uint64
+	Serial     uint64 // number of committed updates in this generation
+	Keys       uint32 // live (non-empty) key slots
+	Active     uint32 // active keys
+	UpdatedAt  int64  // unix ns of the last update
+	Health     Health // set by the daemon
+	Code       uint32 // daemon-defined detail for Health
+}
+
+func (s *Status) encode(w *[7]uint64) {
+	*w = [7]uint64{s.Generation, s.WriterPID, s.Serial, uint64(s.Keys) | uint64(s.Active)<<32,
+		uint64(s.UpdatedAt), uint64(s.Health) | uint64(s.Code)<<32, 0}
+}
+
+func (s *Status) decode(w *[7]uint64) {
+	s.Generation, s.WriterPID, s.Serial = w[0], w[1], w[2]
+	s.Keys, s.Active = uint32(w[3]), uint32(w[3]>>32)
+	s.UpdatedAt = int64(w[4])
+	s.Health, s.Code = Health(w[5]), uint32(w[5]>>32)
+}
+
+// Config is the config region: parameters plugins need, set by the daemon.
+type Config struct {
+	Serial        uint64 // bumped by every SetConfig
+	NodeID        uint64
+	RekeyInterval time.Duration
+	KeyLifetime   time.Duration
+	Grace         time.Duration // how long a superseded key stays usable
+	DefaultAlg    Alg
+	Flags         uint32
+}
+
+func (c *Config) encode(w *[7]uint64) {
+	*w = [7]uint64{c.Serial, c.NodeID, uint64(c.RekeyInterval), uint64(c.KeyLifetime),
+		uint64(c.Grace), uint64(c.DefaultAlg) | uint64(c.Flags)<<32, 0}
+}
+
+func (c *Config) decode(w *[7]uint64) {
+	c.Serial, c.NodeID = w[0], w[1]
+	c.RekeyInterval, c.KeyLifetime, c.Grace = time.Duration(w[2]), time.Duration(w[3]), time.Duration(w[4])
+	c.DefaultAlg, c.Flags = Alg(w[5]), uint32(w[5]>>32)
+}

@@ -1,0 +1,252 @@
+package shm
+
+import (
+	"fmt"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// readTries bounds every read loop. A try fails only when the writer lapped
+// this reader (finished one copy and started the other while the reader
+// copied), so a handful of tries is plenty; the bound is what guarantees a
+// read never hangs.
+const readTries = 64
+
+// Reader reads a key store file that a Writer (usually in another process)
+// publishes. Its read methods are safe for concurrent use by any number of
+// goroutines, never block, never allocate and never return a half-written
+// key: they fill the caller's struct from a consistent copy or return an
+// error, after a bounded number of retries. Close must not run concurrently
+// with reads.
+type Reader struct {
+	v     view
+	data  []byte // the read-only mapping; nil for heap views in tests
+	fd    int
+	path  string
+	alive func() bool // writer liveness probe
+}
+
+// Open maps the key store at path read-only and validates its header.
+// A file that is not layout v1, is truncated or has a corrupt header gives an
+// error that unwraps to ErrIncompatible and names the field.
+func Open(path string) (*Reader, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	r, err := openFD(fd, path)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return r, nil
+}
+
+func openFD(fd int, path string) (*Reader, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	hdr := make([]byte, headerSize)
+	n, err := unix.Pread(fd, hdr, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+	}
+	g, err := parseHeader(hdr[:n], st.Size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	data, err := unix.Mmap(fd, 0, g.fileSize, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, &os.PathError{Op: "mmap", Path: path, Err: err}
+	}
+	// Keep key bytes out of core dumps of the plugin (best effort).
+	_ = unix.Madvise(data, unix.MADV_DONTDUMP)
+	r := &Reader{v: view{base: unsafe.Pointer(&data[0]), g: g}, data: data, fd: fd, path: path}
+	r.alive = r.probeWriter
+	return r, nil
+}
+
+// Close unmaps the file. Reads must not be in progress or follow.
+func (r *Reader) Close() error {
+	if r.data == nil {
+		return ErrClosed
+	}
+	err := unix.Munmap(r.data)
+	r.data = nil
+	r.v.base = nil
+	if r.fd >= 0 {
+		unix.Close(r.fd)
+		r.fd = -1
+	}
+	return err
+}
+
+// Slots returns the number of key slots in the file.
+func (r *Reader) Slots() int { return r.v.g.slots }
+
+// WriterAlive probes the writer's lock: it tries a shared, non-blocking flock
+// on the reader's own descriptor. The writer holds an exclusive flock for its
+// whole life and the kernel drops it when the process dies, so success means
+// no writer. The shared lock is released at once so that a restarting writer
+// can take the file.
+func (r *Reader) WriterAlive() bool { return r.alive() }
+
+func (r *Reader) probeWriter() bool {
+	err := unix.Flock(r.fd, unix.LOCK_SH|unix.LOCK_NB)
+	if err == nil {
+		unix.Flock(r.fd, unix.LOCK_UN)
+		return false
+	}
+	return err == unix.EWOULDBLOCK || err == unix.EINTR
+}
+
+// fail turns a failed lookup into its error: ErrWriterGone when the writer is
+// dead, else err. It zeroes k so a caller never keeps a stale key.
+func (r *Reader) fail(k *Key, err error) error {
+	if k != nil {
+		k.Zero()
+	}
+	if !r.alive() {
+		return ErrWriterGone
+	}
+	return err
+}
+
+// ActiveKey fills k with the active key of (port, dir). O(1): one index probe
+// and one slot copy.
+func (r *Reader) ActiveKey(port uint16, dir Dir, k *Key) error {
+	key := activeIndexKey(port, dir)
+	for try := 0; try < readTries; try++ {
+		switch r.find(tblActive, key, k) {
+		case findNone:
+			return r.fail(k, ErrNotFound)
+		case findOK:
+			if k.State == StateActive && k.Port == port && k.Dir == dir {
+				return nil
+			}
+		}
+	}
+	return r.fail(k, ErrBusy)
+}
+
+// KeyByID fills k with the live key whose id is id.
+func (r *Reader) KeyByID(id uint64, k *Key) error {
+	if id == 0 {
+		return r.fail(k, ErrNotFound)
+	}
+	for try := 0; try < readTries; try++ {
+		switch r.find(tblID, id, k) {
+		case findNone:
+			return r.fail(k, ErrNotFound)
+		case findOK:
+			if k.ID == id && k.State != StateEmpty {
+				return nil
+			}
+		}
+	}
+	return r.fail(k, ErrBusy)
+}
+
+// Bound fills k with the key bound to consumer.
+func (r *Reader) Bound(consumer uint64, k *Key) error {
+	if consumer == 0 {
+		return r.fail(k, ErrNotFound)
+	}
+	for try := 0; try < readTries; try++ {
+		switch r.find(tblBinding, consumer, k) {
+		case findNone:
+			return r.fail(k, ErrNotFound)
+		case findOK:
+			if k.Consumer == consumer && k.State != StateEmpty {
+				return nil
+			}
+		}
+	}
+	return r.fail(k, ErrBusy)
+}
+
+// Slot fills k with slot i as it is (for plugins that scan all keys).
+// An empty slot is ErrNotFound.
+func (r *Reader) Slot(i int, k *Key) error {
+	if i < 0 || i >= r.v.g.slots {
+		return r.fail(k, ErrNotFound)
+	}
+	var rec record
+	for try := 0; try < readTries; try++ {
+		if r.v.readSlot(i, &rec) {
+			rec.decode(k)
+			if k.State == StateEmpty {
+				return r.fail(k, ErrNotFound)
+			}
+			return nil
+		}
+	}
+	return r.fail(k, ErrBusy)
+}
+
+type findResult int
+
+const (
+	findRetry findResult = iota
+	findNone
+	findOK
+)
+
+// find does one try: an index lookup and a copy of the slot it names. The
+// caller checks that the slot still holds what it asked for (the writer may
+// have moved on between the two reads).
+func (r *Reader) find(tbl int, key uint64, k *Key) findResult {
+	slot, found, ok := r.v.lookup(tbl, key)
+	if !ok {
+		return findRetry
+	}
+	if !found {
+		return findNone
+	}
+	if slot >= uint64(r.v.g.slots) {
+		return findRetry
+	}
+	var rec record
+	if !r.v.readSlot(int(slot), &rec) {
+		return findRetry
+	}
+	rec.decode(k)
+	return findOK
+}
+
+// Status fills s from the status region.
+func (r *Reader) Status(s *Status) error {
+	var w [7]uint64
+	for try := 0; try < readTries; try++ {
+		if r.v.readRegion(r.v.g.statusOff, &w) {
+			s.decode(&w)
+			return nil
+		}
+	}
+	return r.fail(nil, ErrBusy)
+}
+
+// Config fills c from the config region.
+func (r *Reader) Config(c *Config) error {
+	var w [7]uint64
+	for try := 0; try < readTries; try++ {
+		if r.v.readRegion(r.v.g.configOff, &w) {
+			c.decode(&w)
+			return nil
+		}
+	}
+	return r.fail(nil, ErrBusy)
+}
+
+// Generation returns the header's generation word (bumped on every writer
+// start) and Heartbeat its heartbeat (unix ns, refreshed by a live writer).
+func (r *Reader) Generation() uint64 { return r.v.load(hdrGeneration) }
+
+// Heartbeat returns the unix ns the writer last refreshed the header.
+func (r *Reader) Heartbeat() int64 { return int64(r.v.load(hdrHeartbeat)) }
+
+// WriterPID returns the pid recorded by the writer that last started.
+func (r *Reader) WriterPID() uint64 { return r.v.load(hdrWriterPID) }

@@ -1,0 +1,240 @@
+package shm
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// view is a validated window on a mapped file (or, in tests, on heap memory
+// laid out the same way). Every access to shared words is a 64-bit atomic
+// load or store: plain loads could tear or be reordered by the compiler.
+// Offsets are checked once, when the geometry is validated, so the accessors
+// below do no bounds checks.
+type view struct {
+	base unsafe.Pointer
+	g    geometry
+}
+
+func (v *view) word(off int) *uint64 { return (*uint64)(unsafe.Add(v.base, off)) }
+
+func (v *view) load(off int) uint64 { return atomic.LoadUint64(v.word(off)) }
+
+func (v *view) store(off int, x uint64) { atomic.StoreUint64(v.word(off), x) }
+
+// Seqcount latch, reader side.
+//
+// Every latched region (a key slot, the status and config regions, the index)
+// is two copies, each starting with its own 64-bit sequence. The writer makes
+// a copy's sequence odd, rewrites the copy, then makes it even again, and does
+// one copy after the other. So at any moment at least one copy is complete,
+// even if the writer died halfway through the other. A reader picks the copy
+// with the higher even sequence, copies it, and accepts it if the sequence is
+// unchanged afterwards; otherwise it tries the other copy.
+
+// pick returns the offsets of the two copies, the more recent first.
+func (v *view) pick(off, size int) (int, int) {
+	s0, s1 := v.load(off), v.load(off+size)
+	if s0&1 != 0 || (s1&1 == 0 && s1 > s0) {
+		return off + size, off
+	}
+	return off, off + size
+}
+
+// readSlot copies a consistent copy of slot i into r. It fails only when
+// neither copy stayed stable while it was being read.
+func (v *view) readSlot(i int, r *record) bool {
+	a, b := v.pick(v.g.slotsOff+i*slotSize, copySize)
+	return v.readSlotCopy(a, r) || v.readSlotCopy(b, r)
+}
+
+func (v *view) readSlotCopy(off int, r *record) bool {
+	p := (*[slotWords]uint64)(unsafe.Add(v.base, off))
+	s := atomic.LoadUint64(&p[0])
+	if s&1 != 0 {
+		return false
+	}
+	for j := range r {
+		r[j] = atomic.LoadUint64(&p[j+1])
+	}
+	return atomic.LoadUint64(&p[0]) == s
+}
+
+// readRegion copies a consistent copy of the status or config region.
+func (v *view) readRegion(off int, w *[7]uint64) bool {
+	a, b := v.pick(off, regionCopySize)
+	return v.readRegionCopy(a, w) || v.readRegionCopy(b, w)
+}
+
+func (v *view) readRegionCopy(off int, w *[7]uint64) bool {
+	p := (*[8]uint64)(unsafe.Add(v.base, off))
+	s := atomic.LoadUint64(&p[0])
+	if s&1 != 0 {
+		return false
+	}
+	for j := range w {
+		w[j] = atomic.LoadUint64(&p[j+1])
+	}
+	return atomic.LoadUint64(&p[0]) == s
+}
+
+// Seqcount latch, writer side. Only the single writer calls these.
+
+// beginCopy makes the sequence at off odd and returns it. A sequence found
+// odd (a writer died mid-update) is moved on to the next odd value, never
+// just made even: the copy is rewritten in full before endCopy.
+func (v *view) beginCopy(off int) uint64 {
+	s := v.load(off)
+	if s&1 == 0 {
+		s++
+	} else {
+		s += 2
+	}
+	v.store(off, s)
+	return s
+}
+
+func (v *view) endCopy(off int, s uint64) { v.store(off, s+1) }
+
+// writeRegion writes w into both copies of the status or config region.
+func (v *view) writeRegion(off int, w *[7]uint64) {
+	for c := 0; c < 2; c++ {
+		base := off + c*regionCopySize
+		s := v.beginCopy(base)
+		for j := range w {
+			v.store(base+8+8*j, w[j])
+		}
+		v.endCopy(base, s)
+	}
+}
+
+// Index.
+//
+// Each index copy holds three open-addressing hash tables with linear
+// probing: active ((port, direction) → slot), id (key id → slot) and binding
+// (consumer id → slot). An entry is a key word (0 = empty) and a slot word.
+// The writer deletes with backward shift, so there are no tombstones and a
+// probe stops at the first empty entry. The writer applies every change to
+// copy 0 and then the same change to copy 1 (both copies hold the same
+// entries at rest, so the result is identical).
+
+const golden = 0x9E3779B97F4A7C15
+
+func activeIndexKey(port uint16, dir Dir) uint64 {
+	return 1<<63 | uint64(port)<<8 | uint64(dir)
+}
+
+func (v *view) tableOff(copyOff, tbl int) int {
+	return copyOff + indexHead + tbl*v.g.tableSize*entrySize
+}
+
+func (v *view) home(key uint64) int { return int((key * golden) >> (64 - v.g.tableBits)) }
+
+// probe looks key up in one table of one index copy. The loop is bounded by
+// the table size, so a copy changing underneath cannot make it spin.
+func (v *view) probe(copyOff, tbl int, key uint64) (uint64, bool) {
+	base := v.tableOff(copyOff, tbl)
+	mask := v.g.tableSize - 1
+	i := v.home(key)
+	for n := 0; n < v.g.tableSize; n++ {
+		e := base + i*entrySize
+		k := v.load(e)
+		if k == key {
+			return v.load(e + 8), true
+		}
+		if k == 0 {
+			return 0, false
+		}
+		i = (i + 1) & mask
+	}
+	return 0, false
+}
+
+// lookup finds key in table tbl of a stable index copy. ok is false when
+// neither copy stayed stable.
+func (v *view) lookup(tbl int, key uint64) (slot uint64, found, ok bool) {
+	a, b := v.pick(v.g.indexOff, v.g.indexCopy)
+	for _, c := range [2]int{a, b} {
+		s := v.load(c)
+		if s&1 != 0 {
+			continue
+		}
+		slot, found = v.probe(c, tbl, key)
+		if v.load(c) == s {
+			return slot, found, true
+		}
+	}
+	return 0, false, false
+}
+
+// indexPut inserts or updates key → slot in one copy (writer only).
+func (v *view) indexPut(copyOff, tbl int, key, slot uint64) {
+	base := v.tableOff(copyOff, tbl)
+	mask := v.g.tableSize - 1
+	i := v.home(key)
+	for {
+		e := base + i*entrySize
+		k := v.load(e)
+		if k == key || k == 0 {
+			v.store(e+8, slot)
+			v.store(e, key)
+			return
+		}
+		i = (i + 1) & mask
+	}
+}
+
+// indexDel removes key from one copy with backward-shift deletion (writer
+// only).
+func (v *view) indexDel(copyOff, tbl int, key uint64) {
+	base := v.tableOff(copyOff, tbl)
+	mask := v.g.tableSize - 1
+	i := v.home(key)
+	for n := 0; ; n++ {
+		k := v.load(base + i*entrySize)
+		if k == 0 || n == v.g.tableSize {
+			return
+		}
+		if k == key {
+			break
+		}
+		i = (i + 1) & mask
+	}
+	j := i
+	for {
+		j = (j + 1) & mask
+		ej := base + j*entrySize
+		kj := v.load(ej)
+		if kj == 0 {
+			break
+		}
+		h := v.home(kj)
+		// Move entry j back to the hole at i unless its home lies
+		// cyclically in (i, j].
+		if (j > i && (h <= i || h > j)) || (j < i && h <= i && h > j) {
+			ei := base + i*entrySize
+			v.store(ei+8, v.load(ej+8))
+			v.store(ei, kj)
+			i = j
+		}
+	}
+	ei := base + i*entrySize
+	v.store(ei, 0)
+	v.store(ei+8, 0)
+}
+
+// indexClear empties all tables of one copy (writer only).
+func (v *view) indexClear(copyOff int) {
+	for off := copyOff + indexHead; off < copyOff+v.g.indexCopy; off += 8 {
+		v.store(off, 0)
+	}
+}
+
+// updateIndex applies fn to copy 0 and then copy 1, each under its sequence.
+func (v *view) updateIndex(fn func(copyOff int)) {
+	for c := 0; c < 2; c++ {
+		off := v.g.indexOff + c*v.g.indexCopy
+		s := v.beginCopy(off)
+		fn(off)
+		v.endCopy(off, s)
+	}
+}
