@@ -586,3 +586,21 @@ func TestNoAllocs(t *testing.T) {
 		t.Fatalf("Seal+Open allocate %v times per frame", a)
 	}
 }
+
+func TestPeek(t *testing.T) {
+	key := Key{1}
+	b := make([]byte, FrameLen)
+	f := mustView(t, b)
+	if err := mustSealer(t, 0, Options{}).Seal(&f, &key, 0xA1B2C3D4, 200); err != nil {
+		t.Fatal(err)
+	}
+	b[10] ^= 0x0F // the epoch byte, corrected by FEC
+	before := append([]byte(nil), b...)
+	e, c, err := mustOpener(t, 0, Options{}).Peek(&f)
+	if err != nil || e != 200 || c != 0xA1B2C3D4 {
+		t.Fatalf("Peek = %d %#x %v", e, c, err)
+	}
+	if !bytes.Equal(before, b) {
+		t.Fatal("Peek changed the frame")
+	}
+}

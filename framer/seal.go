@@ -303,3 +303,30 @@ func (f *Frame) check() error {
 	}
 	return nil
 }
+
+// Peek returns the key epoch and COUNT a wire frame carries, after
+// descrambling and FEC correction, without changing the frame. It lets a
+// receiver (or a diagnostic tool) learn which key a frame needs before
+// opening it. It shares the Opener's scratch space, so it is no more
+// concurrent than Open.
+func (o *Opener) Peek(f *Frame) (epoch uint8, count uint32, err error) {
+	if err := f.check(); err != nil {
+		return 0, 0, err
+	}
+	if d := f.fasDistance(); d > MaxFASBitErrors {
+		return 0, 0, &FASError{BitErrors: d}
+	}
+	for r := range Rows {
+		copy(o.backup[r*RowLen:], f.rows[r])
+	}
+	copy(o.backup[ExtOff:], f.ext)
+	c, _ := View(o.backup[:])
+	if !o.opts.NoScramble {
+		scramble(&c)
+	}
+	var res fec.Result
+	if !o.fec.CheckRows(&c.rows) {
+		o.fec.DecodeRows(&c.rows, &res)
+	}
+	return c.Epoch(), c.Count(), nil
+}
