@@ -261,3 +261,29 @@ func (c *Config) decode(w *[7]uint64) {
 	c.RekeyInterval, c.KeyLifetime, c.Grace = time.Duration(w[2]), time.Duration(w[3]), time.Duration(w[4])
 	c.DefaultAlg, c.Flags = Alg(w[5]), uint32(w[5]>>32)
 }
+
+// RecordSize is the size of a key record outside the map (MarshalRecord):
+// words 1..15 of a slot copy, little-endian, checksum last.
+const RecordSize = 8 * (slotWords - 1)
+
+// MarshalRecord writes k in the slot record format (checksum computed) into
+// b, for persistence. b holds key bytes: the caller zeroes it after use.
+func (k *Key) MarshalRecord(b *[RecordSize]byte) {
+	var r record
+	k.encode(&r)
+	for i, x := range r {
+		binary.LittleEndian.PutUint64(b[8*i:], x)
+	}
+	clear(r[:])
+}
+
+// UnmarshalRecord fills k from b and verifies its checksum.
+func (k *Key) UnmarshalRecord(b *[RecordSize]byte) error {
+	var r record
+	for i := range r {
+		r[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	r.decode(k)
+	clear(r[:])
+	return k.Verify()
+}

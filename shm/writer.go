@@ -326,7 +326,7 @@ func (w *Writer) start(gen uint64, opts Options) error {
 	w.v.store(hdrGeneration, gen)
 	w.rewriteAll(keys)
 	w.status = Status{Generation: gen, WriterPID: uint64(os.Getpid()), Health: HealthOK}
-	w.publishStatus()
+	w.touch()
 	w.publishConfig()
 	if opts.Heartbeat > 0 {
 		w.stop, w.done = make(chan struct{}), make(chan struct{})
