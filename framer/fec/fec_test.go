@@ -3,6 +3,7 @@ package fec
 import (
 	"bytes"
 	"encoding/hex"
+	"flag"
 	"math/rand/v2"
 	"testing"
 
@@ -283,6 +284,8 @@ func TestMixedFrame(t *testing.T) {
 	}
 }
 
+var beyondTrials = flag.Int("fec.trials", 0, "codewords per error count in TestBeyondT (0: 20000, 1000 with -short)")
+
 // TestBeyondT decodes codewords with 9..16 errors: each must be flagged
 // and left unchanged, or be a miscorrection to another valid codeword.
 // It logs the miscorrection rate (see the package doc).
@@ -291,6 +294,9 @@ func TestBeyondT(t *testing.T) {
 	trials := 20000
 	if testing.Short() {
 		trials = 1000
+	}
+	if *beyondTrials > 0 {
+		trials = *beyondTrials
 	}
 	total, mis := 0, 0
 	for n := T + 1; n <= Parity; n++ {
