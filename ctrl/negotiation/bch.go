@@ -1,0 +1,151 @@
+package negotiation
+
+// Reconciliation code: shortened binary primitive BCH codes over GF(2^10)
+// used as one-way syndrome (Slepian-Wolf) codes. A block of K kept bits is
+// cut into ceil(K/1023) chunks of balanced length n ≤ 1023; for each chunk
+// the initiator publishes the odd power sums S_1, S_3, …, S_{2t-1} of its
+// bits (S_j = Σ_{i: bit i set} α^{i·j}), 10 bits each: m·t bits per chunk,
+// exactly the syndrome of the t-error-correcting BCH code of length 1023
+// shortened to n. The responder adds its own power sums, which leaves the
+// power sums of the disagreement pattern, and decodes them with
+// Berlekamp-Massey and a Chien search restricted to the n chunk positions.
+// A pattern of at most t disagreements is always corrected; a larger one is
+// either detected (locator degree > t or fewer roots than its degree) or,
+// rarely, miscorrected, which the verification tag then catches.
+
+// maxChunkBits is the length of the unshortened code.
+const maxChunkBits = gfOrder
+
+// maxT bounds the correction capability per chunk.
+const maxT = 120
+
+// chunkCount returns how many chunks a block of k bits is cut into.
+func chunkCount(k int) int { return (k + maxChunkBits - 1) / maxChunkBits }
+
+// chunkBounds returns the start and end of chunk c of a k-bit block.
+func chunkBounds(k, c int) (int, int) {
+	n := chunkCount(k)
+	base, extra := k/n, k%n
+	start := c*base + min(c, extra)
+	size := base
+	if c < extra {
+		size++
+	}
+	return start, start + size
+}
+
+// oddSyndromes writes S_1, S_3, …, S_{2t-1} of bits (one bit per byte, 0 or
+// 1) into s, which has length t.
+func oddSyndromes(s []uint16, bits []byte) {
+	clear(s)
+	for i, b := range bits {
+		if b == 0 {
+			continue
+		}
+		step := i % gfOrder // exponent of α^{i·j}: i for j = 1, then +2i
+		e := step
+		for k := range s {
+			s[k] ^= gfExp[e]
+			e += 2 * step
+			e %= gfOrder
+		}
+	}
+}
+
+// bchDecode corrects bits in place given the initiator's odd syndromes
+// remote (length t). It returns the number of flipped bits and whether
+// decoding succeeded; on failure bits are untouched.
+func bchDecode(bits []byte, remote []uint16) (int, bool) {
+	t := len(remote)
+	if t == 0 {
+		return 0, true
+	}
+	full := make([]uint16, 2*t) // full[j-1] = S_j of the error pattern
+	odd := make([]uint16, t)
+	oddSyndromes(odd, bits)
+	zero := true
+	for k := range odd {
+		full[2*k] = odd[k] ^ remote[k]
+		zero = zero && full[2*k] == 0
+	}
+	if zero {
+		return 0, true
+	}
+	for j := 2; j <= 2*t; j += 2 { // S_{2j} = S_j^2 over GF(2^m)
+		full[j-1] = gfMul(full[j/2-1], full[j/2-1])
+	}
+	loc, ok := berlekampMassey(full, t)
+	if !ok {
+		return 0, false
+	}
+	pos := chienSearch(loc, len(bits))
+	if len(pos) != len(loc)-1 {
+		return 0, false
+	}
+	for _, p := range pos {
+		bits[p] ^= 1
+	}
+	return len(pos), true
+}
+
+// berlekampMassey returns the error-locator polynomial (coefficient k of
+// x^k at index k, trimmed to its degree) for syndromes S_1..S_{2t}, or false
+// when its degree exceeds t.
+func berlekampMassey(s []uint16, t int) ([]uint16, bool) {
+	c := make([]uint16, 2*t+2)
+	b := make([]uint16, 2*t+2)
+	tmp := make([]uint16, 2*t+2)
+	c[0], b[0] = 1, 1
+	l, m, bd := 0, 1, uint16(1)
+	for n := range s {
+		d := s[n]
+		for i := 1; i <= l; i++ {
+			d ^= gfMul(c[i], s[n-i])
+		}
+		if d == 0 {
+			m++
+			continue
+		}
+		coef := gfDiv(d, bd)
+		if 2*l <= n {
+			copy(tmp, c)
+			for i := 0; i+m < len(c); i++ {
+				c[i+m] ^= gfMul(coef, b[i])
+			}
+			l = n + 1 - l
+			copy(b, tmp)
+			bd, m = d, 1
+		} else {
+			for i := 0; i+m < len(c); i++ {
+				c[i+m] ^= gfMul(coef, b[i])
+			}
+			m++
+		}
+	}
+	deg := len(c) - 1
+	for deg > 0 && c[deg] == 0 {
+		deg--
+	}
+	if l > t || deg != l {
+		return nil, false
+	}
+	return c[:deg+1], true
+}
+
+// chienSearch returns the positions i < n with loc(α^{-i}) = 0.
+func chienSearch(loc []uint16, n int) []int {
+	var pos []int
+	for i := 0; i < n; i++ {
+		inv := (gfOrder - i%gfOrder) % gfOrder // exponent of α^{-i}
+		v := loc[0]
+		for k := 1; k < len(loc); k++ {
+			if loc[k] != 0 {
+				v ^= gfExp[(int(gfLog[loc[k]])+inv*k)%gfOrder]
+			}
+		}
+		if v == 0 {
+			pos = append(pos, i)
+		}
+	}
+	return pos
+}

@@ -1,0 +1,85 @@
+package negotiation
+
+import (
+	"fmt"
+	"math"
+)
+
+// SeedBits is the length of a seed key. It is fixed: seeds key ZUC-256.
+const SeedBits = 256
+
+// TagBits is the length of the verification tag (truncated HMAC-SM3).
+const TagBits = 64
+
+// Params configures one direction's post-processing. Both ends of a
+// direction must use equal Params: the Responder re-checks the leftover-hash
+// bound with its own copy and rejects a Verify that does not satisfy it. The
+// zero value is not valid; start from DefaultParams and change fields.
+type Params struct {
+	// N is the number of counts per block. Default 1000. It must be at least
+	// 2·SeedBits and at most MaxBlockRounds.
+	N int
+	// Alpha sets the guard band: counts within mean ± Alpha·std are dropped.
+	// Default 0.5.
+	Alpha float64
+	// Epsilon is the privacy-amplification distance from uniform allowed by
+	// the leftover hash lemma. Default and maximum 2^-64.
+	Epsilon float64
+	// EntropyPerBit is the min-entropy, as seen by an eavesdropper, credited
+	// to each kept bit before anything is published. Default 0.5 (see
+	// docs/postprocessing.md for the justification). In (0, 1].
+	EntropyPerBit float64
+	// InitialQBER is the disagreement assumed before any block has been
+	// reconciled. Default 0.01. In (0, 0.25].
+	InitialQBER float64
+	// TargetFailure is the decoding failure probability per block that the
+	// initiator aims at when it picks the BCH strength. Default 1e-3.
+	TargetFailure float64
+	// MaxBlocks bounds the blocks accumulated in one seed attempt (adaptive
+	// n). When it is reached without satisfying the bound the attempt is
+	// abandoned. Default 16.
+	MaxBlocks int
+}
+
+// MaxBlockRounds bounds Params.N and the round-id span of one block.
+const MaxBlockRounds = 16384
+
+// DefaultParams returns the default profile of DESIGN.md.
+func DefaultParams() Params {
+	return Params{
+		N:             1000,
+		Alpha:         0.5,
+		Epsilon:       math.Ldexp(1, -64),
+		EntropyPerBit: 0.5,
+		InitialQBER:   0.01,
+		TargetFailure: 1e-3,
+		MaxBlocks:     16,
+	}
+}
+
+// Validate reports whether p is usable; the error wraps ErrParams.
+func (p Params) Validate() error {
+	bad := func(field string, v any) error {
+		return fmt.Errorf("%w: %s = %v out of range", ErrParams, field, v)
+	}
+	switch {
+	case p.N < 2*SeedBits || p.N > MaxBlockRounds:
+		return bad("N", p.N)
+	case !(p.Alpha >= 0 && p.Alpha <= 3):
+		return bad("Alpha", p.Alpha)
+	case !(p.Epsilon > 0 && p.Epsilon <= math.Ldexp(1, -64)):
+		return bad("Epsilon", p.Epsilon)
+	case !(p.EntropyPerBit > 0 && p.EntropyPerBit <= 1):
+		return bad("EntropyPerBit", p.EntropyPerBit)
+	case !(p.InitialQBER > 0 && p.InitialQBER <= 0.25):
+		return bad("InitialQBER", p.InitialQBER)
+	case !(p.TargetFailure > 0 && p.TargetFailure < 1):
+		return bad("TargetFailure", p.TargetFailure)
+	case p.MaxBlocks < 1 || p.MaxBlocks > maxBlocksLimit:
+		return bad("MaxBlocks", p.MaxBlocks)
+	}
+	return nil
+}
+
+// maxBlocksLimit keeps an attempt's bit string within maxAttemptBits.
+const maxBlocksLimit = 64

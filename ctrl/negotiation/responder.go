@@ -1,0 +1,190 @@
+package negotiation
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"fmt"
+)
+
+type rstate uint8
+
+const (
+	rClosed        rstate = iota // no attempt open: a Sift for attempt+1, block 0 opens one
+	rAwaitSift                   // between blocks: Sift (next block) or Verify
+	rAwaitSyndrome               // a block is sifted
+)
+
+// Responder runs post-processing at the end that does not own the
+// direction's rounds. Add counts; pass every message from the initiator to
+// Handle and send back what it returns. It is not safe for concurrent use.
+type Responder struct {
+	p     Params
+	r     rounds
+	state rstate
+	att   attempt
+	stats Stats
+
+	blk  block  // block in flight
+	mask []byte // its intersection
+
+	lastIn    []byte  // encoding of the last message handled
+	lastReply Message // and the reply sent to it
+}
+
+// NewResponder returns a responder; p must equal the initiator's Params.
+func NewResponder(p Params) (*Responder, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &Responder{p: p}, nil
+}
+
+// Add records the error count of a round; see Initiator.Add.
+func (rs *Responder) Add(round uint32, count int) error {
+	if err := rs.r.add(round, count); err != nil {
+		return err
+	}
+	rs.stats.Rounds++
+	return nil
+}
+
+// Stats returns the counters.
+func (rs *Responder) Stats() Stats { return rs.stats }
+
+// Handle processes a message from the initiator and returns the reply to
+// send and, when a Verify's tag matches, the Result. A retransmitted copy of
+// the message handled last gets the same reply again (and no Result). A
+// malformed, unexpected or contradicting message is rejected with an error
+// wrapping ErrMalformed, ErrUnexpected or ErrMismatch and the state is
+// unchanged.
+func (rs *Responder) Handle(m Message) (Message, *Result, error) {
+	if m == nil {
+		return nil, nil, fmt.Errorf("%w: nil message", ErrUnexpected)
+	}
+	enc, err := m.MarshalBinary()
+	if err != nil {
+		return nil, nil, err
+	}
+	if rs.lastIn != nil && bytes.Equal(enc, rs.lastIn) {
+		return rs.lastReply, nil, nil
+	}
+	var out Message
+	var res *Result
+	switch m := m.(type) {
+	case *Sift:
+		out, err = rs.onSift(m)
+	case *Syndrome:
+		out, err = rs.onSyndrome(m)
+	case *Verify:
+		out, res, err = rs.onVerify(m)
+	default:
+		err = fmt.Errorf("%w: %v at the responder", ErrUnexpected, m.Type())
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	rs.lastIn, rs.lastReply = enc, out
+	return out, res, nil
+}
+
+func (rs *Responder) unexpected(t MsgType, h Header) error {
+	return fmt.Errorf("%w: %v for attempt %d block %d (at attempt %d block %d, state %d)",
+		ErrUnexpected, t, h.Attempt, h.Block, rs.att.id, rs.att.blocks, rs.state)
+}
+
+func (rs *Responder) onSift(m *Sift) (Message, error) {
+	fresh := m.Attempt == rs.att.id+1 && m.Block == 0 && rs.state != rAwaitSyndrome
+	same := m.Attempt == rs.att.id && int(m.Block) == rs.att.blocks && rs.state == rAwaitSift
+	if !fresh && !same {
+		return nil, rs.unexpected(TypeSift, m.Header)
+	}
+	if !fresh && rs.att.blocks >= rs.p.MaxBlocks {
+		return nil, fmt.Errorf("%w: block %d beyond MaxBlocks %d", ErrMismatch, m.Block, rs.p.MaxBlocks)
+	}
+	if rs.r.consumed && int32(m.Lo-rs.r.base) < 0 {
+		return nil, fmt.Errorf("%w: Sift range from round %d reuses consumed rounds", ErrMismatch, m.Lo)
+	}
+	if fresh {
+		if rs.state == rAwaitSift { // the initiator gave up at MaxBlocks
+			rs.stats.Abandoned++
+		}
+		rs.att.next()
+	}
+	rs.blk = rs.r.siftRange(m.Lo, m.Span, rs.p.Alpha)
+	rs.mask = bitmapAnd(rs.blk.kept, m.Bitmap)
+	rs.r.consume(m.Lo + uint32(m.Span))
+	rs.state = rAwaitSyndrome
+	rs.stats.Blocks++
+	out := &SiftReply{Header: m.Header}
+	out.Lo, out.Span, out.Bitmap = m.Lo, m.Span, rs.mask
+	return out, nil
+}
+
+func (rs *Responder) onSyndrome(m *Syndrome) (Message, error) {
+	if rs.state != rAwaitSyndrome || m.Attempt != rs.att.id || int(m.Block) != rs.att.blocks {
+		return nil, rs.unexpected(TypeSyndrome, m.Header)
+	}
+	k := bitmapCount(rs.mask)
+	if m.Bits != k {
+		return nil, fmt.Errorf("%w: Syndrome for %d bits, intersection has %d", ErrMismatch, m.Bits, k)
+	}
+	bits := rs.blk.keptBits(rs.mask)
+	corrected, ok := 0, true
+	for c := range chunkCount(k) {
+		s, e := chunkBounds(k, c)
+		n, good := bchDecode(bits[s:e], m.Syndromes[c*m.T:(c+1)*m.T])
+		corrected += n
+		ok = ok && good
+	}
+	rs.blk.wipe()
+	rs.stats.Kept += k
+	rs.stats.SyndromeBits += blockLeak(k, m.T)
+	if ok {
+		rs.att.bits = append(rs.att.bits, bits...)
+		rs.att.leaked += blockLeak(k, m.T)
+		rs.att.errs += corrected
+		rs.att.used++
+		rs.stats.Reconciled += k
+		rs.stats.Errors += corrected
+	} else {
+		corrected = 0
+		rs.stats.DecodeFailures++
+		rs.att.failures++
+	}
+	clear(bits)
+	rs.att.blocks++
+	rs.state = rAwaitSift
+	return &SyndromeReply{Header: m.Header, OK: ok, Corrected: corrected}, nil
+}
+
+func (rs *Responder) onVerify(m *Verify) (Message, *Result, error) {
+	if rs.state != rAwaitSift || m.Attempt != rs.att.id || int(m.Block) != rs.att.blocks {
+		return nil, nil, rs.unexpected(TypeVerify, m.Header)
+	}
+	l, leaked := len(rs.att.bits), rs.att.leaked+TagBits
+	if m.Bits != l || m.Leaked != leaked {
+		return nil, nil, fmt.Errorf("%w: Verify for %d bits and %d leaked, here %d and %d",
+			ErrMismatch, m.Bits, m.Leaked, l, leaked)
+	}
+	if b := Bound(rs.p, l, leaked); b < SeedBits {
+		return nil, nil, fmt.Errorf("%w: bound %d < %d bits for %d kept, %d leaked (Params differ?)",
+			ErrMismatch, b, SeedBits, l, leaked)
+	}
+	tag := verifyTag(&m.Nonce, m.Attempt, rs.att.bits)
+	var res *Result
+	if hmac.Equal(tag[:], m.Tag[:]) {
+		var seed Seed
+		toeplitzHash(&seed, rs.att.bits, m.Toeplitz)
+		res = rs.att.result(rs.p, &seed)
+		seed.Zero()
+		rs.stats.Seeds++
+		rs.stats.LeakedBits += res.LeakedBits
+		rs.att.failures = 0
+	} else {
+		rs.stats.VerifyFailures++
+		rs.att.failures++
+	}
+	rs.att.wipe() // the next attempt is opened by the initiator's Sift
+	rs.state = rClosed
+	return &VerifyReply{Header: m.Header, OK: res != nil}, res, nil
+}
