@@ -27,9 +27,9 @@ type Initiator struct {
 	q     qberEstimator
 	stats Stats
 
-	blk    block  // block in flight
-	bits   []byte // its kept bits after the intersection
-	t      int    // its BCH strength
+	blk     block   // block in flight
+	bits    []byte  // its kept bits after the intersection
+	t       int     // its BCH strength
 	seed    Seed    // pending seed, released on a matching VerifyReply
 	pending Message // the last message sent, until its reply arrives
 }
