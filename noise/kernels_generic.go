@@ -51,42 +51,57 @@ func addGaussGeneric(soft []Sample, ks []byte, sigma float32, src wordSource) {
 // packs the bits MSB-first into out. soft is not modified. The unused low bits of a last
 // partial byte are zero. ks holds 4·len(soft) bytes; out holds ⌈len(soft)/8⌉ bytes.
 //
-// A vector twin computes the fast path for all lanes of a batch, then calls zigSlow for
-// the rejected lanes in index order; sigma·z is rounded to float32 before the addition
-// (no FMA), so the results are bit-identical.
+// It works in groups of eight samples, one output byte: the fast path for all eight,
+// then zigSlow for the rejected ones in index order. A vector twin does the same with
+// wider groups; sigma·z is rounded to float32 before the addition (no FMA), so the
+// results are bit-identical.
 func addAndDecideGeneric(soft []Sample, ks []byte, sigma, thr float32, out []byte, src wordSource) {
 	n := len(soft)
 	ks = ks[:4*n]
 	full := n / 8
-	for j := 0; j < full; j++ {
-		var b byte
-		for k := 8 * j; k < 8*j+8; k++ {
-			w := binary.LittleEndian.Uint32(ks[4*k:])
-			z, ok := zigFast(w)
-			if !ok {
-				z = zigSlow(w, src)
-			}
-			b = b<<1 | decide(soft[k]+float32(sigma*z), thr)
-		}
-		out[j] = b
+	for j := range full {
+		out[j] = decide8((*[8]Sample)(soft[8*j:]), (*[32]byte)(ks[32*j:]), sigma, thr, src)
 	}
 	if rest := n - 8*full; rest > 0 {
-		var b byte
-		for k := 8 * full; k < n; k++ {
-			w := binary.LittleEndian.Uint32(ks[4*k:])
-			z, ok := zigFast(w)
-			if !ok {
-				z = zigSlow(w, src)
-			}
-			b = b<<1 | decide(soft[k]+float32(sigma*z), thr)
-		}
-		out[full] = b << (8 - rest)
+		var s [8]Sample
+		var w [32]byte
+		copy(s[:], soft[8*full:])
+		copy(w[:], ks[32*full:])
+		// Padding lanes have word 0, which the fast path always accepts, so src is only
+		// asked for the real lanes.
+		out[full] = decide8(&s, &w, sigma, thr, src) & (0xff << (8 - rest))
 	}
+}
+
+// decide8 is addAndDecideGeneric for one group of eight samples.
+func decide8(s *[8]Sample, w *[32]byte, sigma, thr float32, src wordSource) byte {
+	var b, rej byte
+	for k := range 8 {
+		z, ok := zigFast(binary.LittleEndian.Uint32(w[4*k:]))
+		b = b<<1 | decide(s[k]+float32(sigma*z), thr)
+		rej = rej<<1 | flag(!ok)
+	}
+	for rej != 0 {
+		k := bits.LeadingZeros8(rej) // the lowest sample index first
+		m := byte(0x80) >> k
+		rej &^= m
+		z := zigSlow(binary.LittleEndian.Uint32(w[4*k:]), src)
+		b = b&^m | -decide(s[k]+float32(sigma*z), thr)&m
+	}
+	return b
 }
 
 // decide is the hard decision of one sample: 1 when v > thr.
 func decide(v, thr float32) byte {
 	if v > thr {
+		return 1
+	}
+	return 0
+}
+
+// flag is 1 for true, 0 for false, without a branch.
+func flag(c bool) byte {
+	if c {
 		return 1
 	}
 	return 0

@@ -45,7 +45,7 @@ func TestProfileValidate(t *testing.T) {
 		{"loss NaN", func(p *Profile) { p.Loss = nan }, "Loss"},
 		{"reorder above one", func(p *Profile) { p.Reorder = 1.5 }, "Reorder"},
 		{"reorder depth zero", func(p *Profile) { p.Reorder, p.ReorderDepth = 0.1, 0 }, "ReorderDepth"},
-		{"reorder depth huge", func(p *Profile) { p.Reorder, p.ReorderDepth = 0.1, MaxReorderDepth + 1 }, "ReorderDepth"},
+		{"reorder depth huge", func(p *Profile) { p.Reorder, p.ReorderDepth = 0.1, MaxReorderDepth+1 }, "ReorderDepth"},
 		{"burst negative", func(p *Profile) { p.Burst = -0.01 }, "Burst"},
 		{"burst length zero", func(p *Profile) { p.Burst, p.BurstLen = 0.1, 0 }, "BurstLen"},
 	}
