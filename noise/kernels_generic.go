@@ -32,20 +32,6 @@ func modulateGeneric(bits []byte, out []Sample, l0, l1 Sample) {
 	}
 }
 
-// addGaussGeneric adds sigma·z_i to soft[i], where z_i = gaussian(word i of ks, src);
-// ks holds 4·len(soft) bytes, little-endian words.
-func addGaussGeneric(soft []Sample, ks []byte, sigma float32, src wordSource) {
-	ks = ks[:4*len(soft)]
-	for i := range soft {
-		w := binary.LittleEndian.Uint32(ks[4*i:])
-		z, ok := zigFast(w)
-		if !ok {
-			z = zigSlow(w, src)
-		}
-		soft[i] += float32(sigma * z) // explicit conversion: no fused multiply-add
-	}
-}
-
 // addAndDecideGeneric adds sigma·z_i to each soft sample (z_i from word i of ks and, on
 // the ziggurat's slow path, from src in index order), decides sample > thr → 1 and
 // packs the bits MSB-first into out. soft is not modified. The unused low bits of a last

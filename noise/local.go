@@ -18,9 +18,10 @@ import (
 // IV from crypto/rand, generated in 8 KiB blocks into a buffer inside the Local, and
 // re-keyed from crypto/rand after RekeyBytes bytes. Why ZUC and not gmsm's DRBGs: the
 // keystream is what the asm issue's 16-lane ZUC kernel produces at several GB/s, so the
-// same primitive serves encryption and noise; the DRBGs allocate per Generate and are
-// slower. ZUC-128 has a 128-bit key; 2^32 bytes per key is far below any known
-// distinguisher's data requirement.
+// same primitive serves encryption and noise; the DRBGs (CTR-SM4, hash-SM3) allocate
+// on every Generate in gmsm v0.44.1, which the fast path cannot afford. ZUC-128 has a
+// 128-bit key and 128-bit IV; 2^32 bytes per key and IV is far below the data any
+// known distinguisher needs.
 //
 // Each sample takes one 32-bit keystream word (see gauss.go for the ziggurat and its
 // accuracy); about 1 % of the samples take extra words from a separate spare block of

@@ -1,0 +1,64 @@
+// Package noise makes the soft samples of the negotiation bits, adds the receiver's
+// secret Gaussian noise to them and decides them, and models the simulated fibre.
+//
+// Each received OTU2 frame carries 1984 negotiation bits (data1 and data2 of the
+// negotiation area, 992 bits each), so one direction at line rate needs 82 025 × 1984 ≈
+// 163 M samples/s. The API works on whole batches in caller-owned buffers and allocates
+// nothing per frame, so the asm issue's vector kernels can slot in behind it.
+//
+// # Pipeline
+//
+// For one direction, in the order the dataplane calls it:
+//
+//	TX bits ──Modulate──▶ soft samples          (levels Level0/Level1, default −1/+1)
+//	        ──Channel.AddFibreNoise──▶          (simulated line only: N(0, FibreSigma²))
+//	        ──Local.BeginRound, Local.AddAndDecide──▶ decided bits   (RX pipeline)
+//	        ──XOR, PopCountXOR3──▶ the round's error count
+//
+// Channel also decides per frame whether the simulated line loses it (Lose), delays it
+// beyond Latency (ReorderDelay) or hits it with an error burst (Burst).
+//
+// # Conventions
+//
+// Bits are packed MSB-first: bit k of an array is (b[k/8] >> (7 − k%8)) & 1, the wire
+// order of the negotiation area. A sample decides 1 when it is strictly greater than the
+// threshold, the midpoint of the levels (0 by default). Samples are float32 (Sample).
+//
+// # Secrecy
+//
+// The local noise is the secret of key negotiation: an eavesdropper who knew a
+// receiver's σ and deviates could compute its error counts. Local therefore draws every
+// random bit from a ZUC-128 keystream keyed from crypto/rand, and the σ of the current
+// round (Local.Sigma) must never reach logs, errors or metrics. Channel, in contrast, is a
+// simulation of the physical line: it uses a fast non-cryptographic PCG generator,
+// deterministic under its seed, and must not be used for anything secret.
+//
+// # Round discipline
+//
+// Every round of a direction gets its own σ: call Local.BeginRound before the
+// AddAndDecide of that round's arrays. A received frame carries two rounds (data1: the
+// peer's round X1, X2; data2: the response Y1, Y2 to one's own round), so the RX pipeline
+// calls BeginRound twice per frame, once before each field. A's and B's counts of a round
+// are correlated because both contain one error term from A's σ and one from B's σ of
+// that round (DESIGN.md, "The round"); TestDefaultProfileRounds reproduces DESIGN's
+// simulation of the default profile with this package alone.
+//
+// # Concurrency
+//
+// A Local or a Channel is not safe for concurrent use: use one Local per RX pipeline and
+// one Channel per simulated direction. The package-level functions (Modulate, XOR,
+// PopCount, PopCountXOR3) are safe for concurrent use on distinct buffers. The ziggurat's
+// tables are built once at package initialisation and only read afterwards.
+//
+// # Kernels and their pure-Go references
+//
+// The functions the asm issue vectorises have pure-Go references in kernels_generic.go
+// (modulateGeneric, addAndDecideGeneric, xorGeneric, popCountGeneric,
+// popCountXOR3Generic); a vector twin must give bit-identical results for the same
+// inputs, keystream words included. gauss.go documents the ziggurat, its word layout and
+// its accuracy; local.go the keystream and its re-keying.
+//
+// Imports: besides the standard library, noise uses gmsm's ZUC for the keystream (as
+// issue 3 asks), which DESIGN.md's import table does not list for noise yet; the asm
+// issue's multi-lane ZUC kernel is expected to replace it behind Local.fill.
+package noise
