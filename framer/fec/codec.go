@@ -58,7 +58,7 @@ func (r *Result) failed(k int) {
 // space of one frame, so a Codec is NOT safe for concurrent use: give each
 // pipeline its own. After New, no method allocates.
 type Codec struct {
-	par     [Parity * Interleave]byte // recomputed parity of one row, row layout
+	par     [Rows][Parity * Interleave]byte // recomputed parity, row layout
 	dec     decoder
 	syn     [Parity]byte
 	areaPar [Parity]byte
@@ -87,8 +87,9 @@ func checkArea(a []byte) {
 // other length is a programming error and panics (before any write).
 func (c *Codec) EncodeRows(rows *[Rows][]byte) {
 	checkRows(rows)
-	for _, row := range rows {
-		rowParity(row, (*[Parity * Interleave]byte)(row[parityOff:]))
+	frameParity(rows, &c.par)
+	for r, row := range rows {
+		copy(row[parityOff:], c.par[r][:])
 	}
 }
 
@@ -97,9 +98,9 @@ func (c *Codec) EncodeRows(rows *[Rows][]byte) {
 // panics on wrong row lengths like EncodeRows.
 func (c *Codec) CheckRows(rows *[Rows][]byte) bool {
 	checkRows(rows)
-	for _, row := range rows {
-		rowParity(row, &c.par)
-		if string(c.par[:]) != string(row[parityOff:]) {
+	frameParity(rows, &c.par)
+	for r, row := range rows {
+		if string(c.par[r][:]) != string(row[parityOff:]) {
 			return false
 		}
 	}
@@ -116,12 +117,12 @@ func (c *Codec) DecodeRows(rows *[Rows][]byte, r *Result) {
 	if r == nil {
 		r = &c.dummy
 	}
+	frameParity(rows, &c.par)
 	for ri, row := range rows {
-		rowParity(row, &c.par)
-		// c.par becomes the parity difference, received ^ recomputed.
+		// c.par[ri] becomes the parity difference, received ^ recomputed.
 		var dirty [2]uint64
 		for p := range Parity {
-			d := c.par[p*Interleave:]
+			d := c.par[ri][p*Interleave:]
 			got := row[parityOff+p*Interleave:]
 			w0 := binary.LittleEndian.Uint64(got) ^ binary.LittleEndian.Uint64(d)
 			w1 := binary.LittleEndian.Uint64(got[8:]) ^ binary.LittleEndian.Uint64(d[8:])
@@ -137,7 +138,7 @@ func (c *Codec) DecodeRows(rows *[Rows][]byte, r *Result) {
 				}
 				j := 8*w + b
 				for p := range Parity {
-					c.syn[p] = c.par[p*Interleave+j]
+					c.syn[p] = c.par[ri][p*Interleave+j]
 				}
 				c.fixRow(row, ri*Interleave+j, r)
 			}

@@ -21,72 +21,76 @@ func encodedFrame(t testing.TB, c *Codec, rng *rand.Rand) (*[Rows][]byte, []byte
 }
 
 func TestEncodeZeroSyndromes(t *testing.T) {
-	c := New()
-	for seed := range uint64(3) {
-		t.Run("seed"+string(rune('0'+seed)), func(t *testing.T) {
-			rows, area := encodedFrame(t, c, rand.New(rand.NewPCG(seed, 7)))
-			for k := range RowCodewords {
-				if s := refSyndromes(codeword(rows, k)); s != [16]byte{} {
-					t.Fatalf("codeword %d: syndromes %x", k, s)
+	forEachImpl(t, func(t *testing.T) {
+		c := New()
+		for seed := range uint64(3) {
+			t.Run("seed"+string(rune('0'+seed)), func(t *testing.T) {
+				rows, area := encodedFrame(t, c, rand.New(rand.NewPCG(seed, 7)))
+				for k := range RowCodewords {
+					if s := refSyndromes(codeword(rows, k)); s != [16]byte{} {
+						t.Fatalf("codeword %d: syndromes %x", k, s)
+					}
 				}
-			}
-			if !refValid(area) {
-				t.Fatal("area: nonzero syndromes")
-			}
-			if !c.CheckRows(rows) || !c.CheckArea(area) {
-				t.Fatal("Check* rejects a freshly encoded frame")
-			}
-		})
-	}
+				if !refValid(area) {
+					t.Fatal("area: nonzero syndromes")
+				}
+				if !c.CheckRows(rows) || !c.CheckArea(area) {
+					t.Fatal("Check* rejects a freshly encoded frame")
+				}
+			})
+		}
+	})
 }
 
 func TestEncodeMatchesReference(t *testing.T) {
-	c := New()
-	rng := rand.New(rand.NewPCG(3, 4))
-	tests := []struct {
-		name string
-		fill func(i int) byte
-	}{
-		{"random", func(int) byte { return byte(rng.Uint32()) }},
-		{"zero", func(int) byte { return 0 }},
-		{"ones", func(int) byte { return 0xFF }},
-		{"ramp", func(i int) byte { return byte(i) }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var rows [Rows][]byte
-			for r := range rows {
-				rows[r] = make([]byte, RowLen)
-				for i := range rows[r] {
-					rows[r][i] = tc.fill(r*RowLen + i)
+	forEachImpl(t, func(t *testing.T) {
+		c := New()
+		rng := rand.New(rand.NewPCG(3, 4))
+		tests := []struct {
+			name string
+			fill func(i int) byte
+		}{
+			{"random", func(int) byte { return byte(rng.Uint32()) }},
+			{"zero", func(int) byte { return 0 }},
+			{"ones", func(int) byte { return 0xFF }},
+			{"ramp", func(i int) byte { return byte(i) }},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				var rows [Rows][]byte
+				for r := range rows {
+					rows[r] = make([]byte, RowLen)
+					for i := range rows[r] {
+						rows[r][i] = tc.fill(r*RowLen + i)
+					}
 				}
-			}
-			alt16, alt64 := cloneFrame(&rows), cloneFrame(&rows)
-			c.EncodeRows(&rows)
-			for k := range RowCodewords {
-				cw := codeword(&rows, k)
-				if want := refParity(cw[:K]); !bytes.Equal(cw[K:], want) {
-					t.Fatalf("codeword %d parity %x, reference %x", k, cw[K:], want)
+				alt16, alt64 := cloneFrame(&rows), cloneFrame(&rows)
+				c.EncodeRows(&rows)
+				for k := range RowCodewords {
+					cw := codeword(&rows, k)
+					if want := refParity(cw[:K]); !bytes.Equal(cw[K:], want) {
+						t.Fatalf("codeword %d parity %x, reference %x", k, cw[K:], want)
+					}
 				}
-			}
-			ks := newKS(t)
-			ks.encode16(alt16)
-			ks.encode64(alt64)
-			for r := range rows {
-				if !bytes.Equal(rows[r], alt16[r]) || !bytes.Equal(rows[r], alt64[r]) {
-					t.Fatalf("row %d: klauspost encoder differs", r)
+				ks := newKS(t)
+				ks.encode16(alt16)
+				ks.encode64(alt64)
+				for r := range rows {
+					if !bytes.Equal(rows[r], alt16[r]) || !bytes.Equal(rows[r], alt64[r]) {
+						t.Fatalf("row %d: klauspost encoder differs", r)
+					}
 				}
-			}
-			area := make([]byte, N)
-			for i := range area {
-				area[i] = tc.fill(i)
-			}
-			c.EncodeArea(area)
-			if want := refParity(area[:K]); !bytes.Equal(area[K:], want) {
-				t.Fatalf("area parity %x, reference %x", area[K:], want)
-			}
-		})
-	}
+				area := make([]byte, N)
+				for i := range area {
+					area[i] = tc.fill(i)
+				}
+				c.EncodeArea(area)
+				if want := refParity(area[:K]); !bytes.Equal(area[K:], want) {
+					t.Fatalf("area parity %x, reference %x", area[K:], want)
+				}
+			})
+		}
+	})
 }
 
 // TestKlauspostField checks the library's multiplication directly:
@@ -157,45 +161,47 @@ func b2byte(b bool) byte {
 // TestCorrectUpToT puts n = 1..8 random errors in every codeword of a
 // frame, rows and area, and expects all of them corrected and counted.
 func TestCorrectUpToT(t *testing.T) {
-	c := New()
-	rounds := 4
-	if testing.Short() {
-		rounds = 1
-	}
-	for n := 1; n <= T; n++ {
-		t.Run(string(rune('0'+n)), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(uint64(n), 11))
-			for range rounds {
-				rows, area := encodedFrame(t, c, rng)
-				want, wantArea := cloneFrame(rows), append([]byte(nil), area...)
-				for k := range Codewords {
-					injectErrors(rng, rows, area, k, n)
-				}
-				if c.CheckRows(rows) {
-					t.Fatal("CheckRows accepts a corrupted frame")
-				}
-				var res Result
-				c.DecodeRows(rows, &res)
-				c.DecodeArea(area, &res)
-				for r := range rows {
-					if !bytes.Equal(rows[r], want[r]) {
-						t.Fatalf("row %d not restored", r)
+	forEachImpl(t, func(t *testing.T) {
+		c := New()
+		rounds := 4
+		if testing.Short() {
+			rounds = 1
+		}
+		for n := 1; n <= T; n++ {
+			t.Run(string(rune('0'+n)), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(uint64(n), 11))
+				for range rounds {
+					rows, area := encodedFrame(t, c, rng)
+					want, wantArea := cloneFrame(rows), append([]byte(nil), area...)
+					for k := range Codewords {
+						injectErrors(rng, rows, area, k, n)
+					}
+					if c.CheckRows(rows) {
+						t.Fatal("CheckRows accepts a corrupted frame")
+					}
+					var res Result
+					c.DecodeRows(rows, &res)
+					c.DecodeArea(area, &res)
+					for r := range rows {
+						if !bytes.Equal(rows[r], want[r]) {
+							t.Fatalf("row %d not restored", r)
+						}
+					}
+					if !bytes.Equal(area, wantArea) {
+						t.Fatal("area not restored")
+					}
+					for k := range Codewords {
+						if res.Corrected[k] != uint8(n) || res.IsFailed(k) {
+							t.Fatalf("codeword %d: corrected %d failed %v, want %d", k, res.Corrected[k], res.IsFailed(k), n)
+						}
+					}
+					if res.CorrectedSymbols != Codewords*n || res.UncorrectableCodewords != 0 {
+						t.Fatalf("totals %d/%d", res.CorrectedSymbols, res.UncorrectableCodewords)
 					}
 				}
-				if !bytes.Equal(area, wantArea) {
-					t.Fatal("area not restored")
-				}
-				for k := range Codewords {
-					if res.Corrected[k] != uint8(n) || res.IsFailed(k) {
-						t.Fatalf("codeword %d: corrected %d failed %v, want %d", k, res.Corrected[k], res.IsFailed(k), n)
-					}
-				}
-				if res.CorrectedSymbols != Codewords*n || res.UncorrectableCodewords != 0 {
-					t.Fatalf("totals %d/%d", res.CorrectedSymbols, res.UncorrectableCodewords)
-				}
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 // TestErrorPlacement puts errors at chosen symbols: parity, first, last.
@@ -253,35 +259,37 @@ func TestErrorPlacement(t *testing.T) {
 // TestMixedFrame has clean, correctable and uncorrectable codewords in one
 // frame: only the middle kind changes, the last kind stays as received.
 func TestMixedFrame(t *testing.T) {
-	c := New()
-	rng := rand.New(rand.NewPCG(5, 5))
-	rows, area := encodedFrame(t, c, rng)
-	want := cloneFrame(rows)
-	errs := make([]int, RowCodewords)
-	for k := range errs {
-		errs[k] = k % 3 * 8 // 0, 8, 16 errors
-		injectErrors(rng, rows, area, k, errs[k])
-	}
-	received := cloneFrame(rows)
-	var res Result
-	c.DecodeRows(rows, &res)
-	for k, n := range errs {
-		got := codeword(rows, k)
-		switch {
-		case n <= T:
-			if !bytes.Equal(got, codeword(want, k)) || int(res.Corrected[k]) != n || res.IsFailed(k) {
-				t.Fatalf("codeword %d (%d errors) not corrected", k, n)
-			}
-		case res.IsFailed(k):
-			if !bytes.Equal(got, codeword(received, k)) || res.Corrected[k] != 0 {
-				t.Fatalf("codeword %d flagged but changed", k)
-			}
-		default:
-			if !refValid(got) {
-				t.Fatalf("codeword %d reported good with nonzero syndromes", k)
+	forEachImpl(t, func(t *testing.T) {
+		c := New()
+		rng := rand.New(rand.NewPCG(5, 5))
+		rows, area := encodedFrame(t, c, rng)
+		want := cloneFrame(rows)
+		errs := make([]int, RowCodewords)
+		for k := range errs {
+			errs[k] = k % 3 * 8 // 0, 8, 16 errors
+			injectErrors(rng, rows, area, k, errs[k])
+		}
+		received := cloneFrame(rows)
+		var res Result
+		c.DecodeRows(rows, &res)
+		for k, n := range errs {
+			got := codeword(rows, k)
+			switch {
+			case n <= T:
+				if !bytes.Equal(got, codeword(want, k)) || int(res.Corrected[k]) != n || res.IsFailed(k) {
+					t.Fatalf("codeword %d (%d errors) not corrected", k, n)
+				}
+			case res.IsFailed(k):
+				if !bytes.Equal(got, codeword(received, k)) || res.Corrected[k] != 0 {
+					t.Fatalf("codeword %d flagged but changed", k)
+				}
+			default:
+				if !refValid(got) {
+					t.Fatalf("codeword %d reported good with nonzero syndromes", k)
+				}
 			}
 		}
-	}
+	})
 }
 
 var beyondTrials = flag.Int("fec.trials", 0, "codewords per error count in TestBeyondT (0: 20000, 1000 with -short)")
@@ -331,32 +339,34 @@ func TestBeyondT(t *testing.T) {
 }
 
 func TestAllocs(t *testing.T) {
-	c := New()
-	rng := rand.New(rand.NewPCG(8, 8))
-	rows, area := encodedFrame(t, c, rng)
-	bad, badArea := cloneFrame(rows), append([]byte(nil), area...)
-	for k := range Codewords {
-		injectErrors(rng, bad, badArea, k, k%(T+3))
-	}
-	var res Result
-	tests := []struct {
-		name string
-		f    func()
-	}{
-		{"EncodeRows", func() { c.EncodeRows(rows) }},
-		{"CheckRows", func() { c.CheckRows(rows) }},
-		{"DecodeRowsClean", func() { c.DecodeRows(rows, &res) }},
-		{"DecodeRowsErrors", func() { c.DecodeRows(cloneInto(bad, rows), &res) }},
-		{"EncodeArea", func() { c.EncodeArea(area) }},
-		{"DecodeArea", func() { copy(area, badArea); c.DecodeArea(area, &res) }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if a := testing.AllocsPerRun(20, tc.f); a != 0 {
-				t.Fatalf("%v allocations per call", a)
-			}
-		})
-	}
+	forEachImpl(t, func(t *testing.T) {
+		c := New()
+		rng := rand.New(rand.NewPCG(8, 8))
+		rows, area := encodedFrame(t, c, rng)
+		bad, badArea := cloneFrame(rows), append([]byte(nil), area...)
+		for k := range Codewords {
+			injectErrors(rng, bad, badArea, k, k%(T+3))
+		}
+		var res Result
+		tests := []struct {
+			name string
+			f    func()
+		}{
+			{"EncodeRows", func() { c.EncodeRows(rows) }},
+			{"CheckRows", func() { c.CheckRows(rows) }},
+			{"DecodeRowsClean", func() { c.DecodeRows(rows, &res) }},
+			{"DecodeRowsErrors", func() { c.DecodeRows(cloneInto(bad, rows), &res) }},
+			{"EncodeArea", func() { c.EncodeArea(area) }},
+			{"DecodeArea", func() { copy(area, badArea); c.DecodeArea(area, &res) }},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				if a := testing.AllocsPerRun(20, tc.f); a != 0 {
+					t.Fatalf("%v allocations per call", a)
+				}
+			})
+		}
+	})
 }
 
 // cloneInto copies src over dst and returns dst.

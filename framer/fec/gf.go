@@ -176,3 +176,26 @@ func rowParity(row []byte, out *[Parity * Interleave]byte) {
 		}
 	}
 }
+
+// genericFrameParity is the pure-Go twin of the assembly kernel.
+func genericFrameParity(rows *[Rows][]byte, out *[Rows][Parity * Interleave]byte) {
+	for r, row := range rows {
+		rowParity(row, &out[r])
+	}
+}
+
+// affineMul returns the 8×8 bit matrix of x ↦ c·x in the layout of
+// GF2P8AFFINEQB: byte 7−b holds the row of output bit b, whose bit j is
+// bit b of c·α^j.
+func affineMul(c byte) uint64 {
+	var m uint64
+	for j := range 8 {
+		col := gfMul(c, 1<<j)
+		for b := range 8 {
+			if col>>b&1 != 0 {
+				m |= 1 << (8*(7-b) + j)
+			}
+		}
+	}
+	return m
+}
