@@ -74,7 +74,16 @@ func TestAddAndDecideGenericAgainstSlow(t *testing.T) {
 func TestAddAndDecideNoiselessRoundTrip(t *testing.T) {
 	p := DefaultProfile()
 	p.LocalSigmaMin, p.LocalSigmaMax = 1e-6, 1e-6
+	t.Run("levels ±1", func(t *testing.T) { noiselessRoundTrip(t, p) })
+	p.Level0, p.Level1 = 0.2, 1.7 // threshold 0.95
+	t.Run("levels 0.2, 1.7", func(t *testing.T) { noiselessRoundTrip(t, p) })
+}
+
+func noiselessRoundTrip(t *testing.T, p Profile) {
 	l := seededLocal(t, p, 1)
+	if l.Threshold() != p.Threshold() {
+		t.Fatalf("threshold %v, want %v", l.Threshold(), p.Threshold())
+	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	for _, n := range []int{1, 5, 8, 13, 992, 1984, 2047, 2049, 5000, 3} { // crosses keystream blocks
 		in := make([]byte, (n+7)/8)
