@@ -580,10 +580,13 @@ func (w *Writer) apply(k *Key) error {
 		w.free = w.free[:len(w.free)-1]
 		w.slotOf[k.ID] = slot
 	}
-	for _, c := range changed {
+	// The key itself first, then the index that points at it, then the keys
+	// it displaced: a lookup never lands on a slot that no longer matches.
+	w.writeSlot(slot, k)
+	w.reindex(changed, !exists)
+	for _, c := range changed[1:] {
 		w.writeSlot(w.slotOf[c.ID], c)
 	}
-	w.reindex(changed, !exists)
 	w.touch()
 	return nil
 }

@@ -1,0 +1,490 @@
+/*
+ * otkd_shm.h — single-header C reader of the otkd shared-memory key store,
+ * layout v1. See docs/shm.md for the byte map; Go package
+ * github.com/otkd/otkd/shm is the writer and the reference reader, and its
+ * tests compile this header and compare what it reads.
+ *
+ * Contract (the same as the Go reader):
+ *  - the file is mapped read-only; the reader never writes to it;
+ *  - every shared word is read with a 64-bit __atomic_load_n(..., ACQUIRE)
+ *    (plain loads may tear or be reordered by the compiler);
+ *  - every read is bounded (OTKD_SHM_TRIES tries) and returns either a
+ *    consistent copy or an error, never a half-written key, never a hang;
+ *  - a failed lookup probes the writer's flock: OTKD_SHM_EWRITERGONE when no
+ *    writer holds it.
+ * Functions are thread-safe on a shared otkd_shm handle except open/close.
+ * Key bytes land in the caller's otkd_shm_key: zero it (otkd_shm_key_zero)
+ * when done and never log it; log otkd_shm_key_fingerprint-style ids
+ * (the key id) instead.
+ *
+ * Linux, little-endian, GCC or Clang (uses __atomic builtins).
+ */
+#ifndef OTKD_SHM_H
+#define OTKD_SHM_H
+
+/* Needs POSIX/BSD declarations (pread, flock, O_CLOEXEC, MADV_DONTDUMP):
+ * include this header first, or build with -std=gnu11 / -D_GNU_SOURCE. */
+#if !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE 1
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define OTKD_SHM_MAGIC 0x004d4853444b544fULL /* "OTKDSHM\0" little-endian */
+#define OTKD_SHM_VERSION 1
+#define OTKD_SHM_HEADER_SIZE 4096
+#define OTKD_SHM_REGION_COPY 64
+#define OTKD_SHM_COPY_SIZE 128
+#define OTKD_SHM_SLOT_SIZE 256
+#define OTKD_SHM_INDEX_HEAD 64
+#define OTKD_SHM_ENTRY_SIZE 16
+#define OTKD_SHM_MAX_SLOTS 65536
+#define OTKD_SHM_MAX_KEY 64
+#define OTKD_SHM_TRIES 64
+
+/* Header word offsets (bytes). */
+enum {
+	OTKD_SHM_H_MAGIC = 0, OTKD_SHM_H_VERSION = 8, OTKD_SHM_H_FILE_SIZE = 16,
+	OTKD_SHM_H_HEADER_SIZE = 24, OTKD_SHM_H_STATUS_OFF = 32, OTKD_SHM_H_CONFIG_OFF = 40,
+	OTKD_SHM_H_INDEX_OFF = 48, OTKD_SHM_H_INDEX_SLOTS = 56, OTKD_SHM_H_INDEX_COPY = 64,
+	OTKD_SHM_H_SLOTS_OFF = 72, OTKD_SHM_H_SLOT_COUNT = 80, OTKD_SHM_H_SLOT_SIZE = 88,
+	OTKD_SHM_H_COPY_SIZE = 96, OTKD_SHM_H_CREATED = 104, OTKD_SHM_H_SUM = 112,
+	OTKD_SHM_H_WRITER_PID = 128, OTKD_SHM_H_HEARTBEAT = 136, OTKD_SHM_H_GENERATION = 144
+};
+
+/* Index tables. */
+enum { OTKD_SHM_TBL_ACTIVE = 0, OTKD_SHM_TBL_ID = 1, OTKD_SHM_TBL_BINDING = 2 };
+
+/* Results. */
+enum {
+	OTKD_SHM_OK = 0,
+	OTKD_SHM_ENOTFOUND = -1,
+	OTKD_SHM_EWRITERGONE = -2,
+	OTKD_SHM_EBUSY = -3,
+	OTKD_SHM_EINCOMPATIBLE = -4,
+	OTKD_SHM_ESYS = -5,
+	OTKD_SHM_ECHECKSUM = -6
+};
+
+enum { OTKD_SHM_DIR_A_TO_B = 0, OTKD_SHM_DIR_B_TO_A = 1 };
+enum {
+	OTKD_SHM_STATE_EMPTY = 0, OTKD_SHM_STATE_PENDING = 1, OTKD_SHM_STATE_ACTIVE = 2,
+	OTKD_SHM_STATE_SUPERSEDED = 3
+};
+enum { OTKD_SHM_ALG_ZUC128 = 1, OTKD_SHM_ALG_ZUC256 = 2, OTKD_SHM_ALG_SM4 = 3 };
+
+typedef struct {
+	uint64_t id;
+	uint16_t port;
+	uint8_t dir, epoch, state, alg, len;
+	int64_t valid_from, valid_to; /* unix ns, 0 = unbounded */
+	uint64_t consumer, serial, sum;
+	uint8_t key[OTKD_SHM_MAX_KEY];
+} otkd_shm_key;
+
+typedef struct {
+	uint64_t generation, writer_pid, serial;
+	uint32_t keys, active;
+	int64_t updated_at;
+	uint32_t health, code;
+} otkd_shm_status;
+
+typedef struct {
+	uint64_t serial, node_id;
+	int64_t rekey_interval_ns, key_lifetime_ns, grace_ns;
+	uint32_t default_alg, flags;
+} otkd_shm_config;
+
+typedef struct {
+	int fd;
+	const uint8_t *base;
+	size_t size;
+	uint64_t slots, table_size, table_bits;
+	uint64_t status_off, config_off, index_off, index_copy, slots_off;
+	uint64_t crc_table[256];
+} otkd_shm;
+
+static inline uint64_t otkd_shm__load(const otkd_shm *s, uint64_t off)
+{
+	return __atomic_load_n((const uint64_t *)(const void *)(s->base + off), __ATOMIC_ACQUIRE);
+}
+
+static inline uint64_t otkd_shm__le64(const uint8_t *p)
+{
+	uint64_t x;
+	memcpy(&x, p, 8);
+	return x;
+}
+
+static inline void otkd_shm__crc_init(uint64_t t[256])
+{
+	for (int i = 0; i < 256; i++) {
+		uint64_t c = (uint64_t)i;
+		for (int j = 0; j < 8; j++)
+			c = (c & 1) ? (c >> 1) ^ 0xC96C5795D7870F42ULL : c >> 1;
+		t[i] = c;
+	}
+}
+
+/* crc64 with the ECMA polynomial, reflected, init and final xor all ones —
+ * Go's crc64.Checksum(b, crc64.MakeTable(crc64.ECMA)). */
+static inline uint64_t otkd_shm__crc64(const uint64_t t[256], const uint8_t *p, size_t n)
+{
+	uint64_t c = ~0ULL;
+	for (size_t i = 0; i < n; i++)
+		c = t[(uint8_t)c ^ p[i]] ^ (c >> 8);
+	return ~c;
+}
+
+static inline const char *otkd_shm_strerror(int rc)
+{
+	switch (rc) {
+	case OTKD_SHM_OK: return "ok";
+	case OTKD_SHM_ENOTFOUND: return "key not found";
+	case OTKD_SHM_EWRITERGONE: return "writer gone";
+	case OTKD_SHM_EBUSY: return "busy, no consistent copy after bounded retries";
+	case OTKD_SHM_EINCOMPATIBLE: return "incompatible file";
+	case OTKD_SHM_ESYS: return "system call failed (see errno)";
+	case OTKD_SHM_ECHECKSUM: return "key checksum mismatch";
+	}
+	return "unknown error";
+}
+
+/* otkd_shm_open maps path read-only and validates the header. On
+ * OTKD_SHM_EINCOMPATIBLE, why (if not NULL) names the field. */
+static inline int otkd_shm_open(otkd_shm *s, const char *path, char *why, size_t whylen)
+{
+	uint8_t h[OTKD_SHM_HEADER_SIZE];
+	struct stat st;
+	memset(s, 0, sizeof *s);
+	s->fd = -1;
+	if (why && whylen)
+		why[0] = 0;
+#define OTKD_SHM__BAD(...) do { if (why) snprintf(why, whylen, __VA_ARGS__); close(fd); return OTKD_SHM_EINCOMPATIBLE; } while (0)
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return OTKD_SHM_ESYS;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return OTKD_SHM_ESYS;
+	}
+	if (st.st_size < OTKD_SHM_HEADER_SIZE)
+		OTKD_SHM__BAD("file size is %lld bytes, want at least the %d-byte header", (long long)st.st_size, OTKD_SHM_HEADER_SIZE);
+	if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
+		close(fd);
+		return OTKD_SHM_ESYS;
+	}
+	if (otkd_shm__le64(h + OTKD_SHM_H_MAGIC) != OTKD_SHM_MAGIC)
+		OTKD_SHM__BAD("magic is %#llx, want %#llx", (unsigned long long)otkd_shm__le64(h), OTKD_SHM_MAGIC);
+	if (otkd_shm__le64(h + OTKD_SHM_H_VERSION) != OTKD_SHM_VERSION)
+		OTKD_SHM__BAD("layout version is %llu, want %d", (unsigned long long)otkd_shm__le64(h + OTKD_SHM_H_VERSION), OTKD_SHM_VERSION);
+	otkd_shm__crc_init(s->crc_table);
+	if (otkd_shm__crc64(s->crc_table, h, OTKD_SHM_H_SUM) != otkd_shm__le64(h + OTKD_SHM_H_SUM))
+		OTKD_SHM__BAD("header checksum mismatch (header corrupt)");
+	uint64_t n = otkd_shm__le64(h + OTKD_SHM_H_SLOT_COUNT);
+	if (n == 0 || n > OTKD_SHM_MAX_SLOTS)
+		OTKD_SHM__BAD("slot count is %llu, want 1..%d", (unsigned long long)n, OTKD_SHM_MAX_SLOTS);
+	/* Recompute the geometry of layout v1 and require the header to agree. */
+	uint64_t ts = 16, bits = 4;
+	while (ts < 2 * n) {
+		ts *= 2;
+		bits++;
+	}
+	uint64_t status_off = OTKD_SHM_HEADER_SIZE, config_off = status_off + 2 * OTKD_SHM_REGION_COPY;
+	uint64_t index_off = config_off + 2 * OTKD_SHM_REGION_COPY;
+	uint64_t index_copy = OTKD_SHM_INDEX_HEAD + 3 * ts * OTKD_SHM_ENTRY_SIZE;
+	uint64_t slots_off = (index_off + 2 * index_copy + 4095) / 4096 * 4096;
+	uint64_t file_size = (slots_off + n * OTKD_SHM_SLOT_SIZE + 4095) / 4096 * 4096;
+	const struct { const char *name; int off; uint64_t want; } chk[] = {
+		{"header size", OTKD_SHM_H_HEADER_SIZE, OTKD_SHM_HEADER_SIZE},
+		{"status offset", OTKD_SHM_H_STATUS_OFF, status_off},
+		{"config offset", OTKD_SHM_H_CONFIG_OFF, config_off},
+		{"index offset", OTKD_SHM_H_INDEX_OFF, index_off},
+		{"index table size", OTKD_SHM_H_INDEX_SLOTS, ts},
+		{"index copy size", OTKD_SHM_H_INDEX_COPY, index_copy},
+		{"slots offset", OTKD_SHM_H_SLOTS_OFF, slots_off},
+		{"slot size", OTKD_SHM_H_SLOT_SIZE, OTKD_SHM_SLOT_SIZE},
+		{"slot copy size", OTKD_SHM_H_COPY_SIZE, OTKD_SHM_COPY_SIZE},
+		{"declared file size", OTKD_SHM_H_FILE_SIZE, file_size},
+	};
+	for (size_t i = 0; i < sizeof chk / sizeof chk[0]; i++)
+		if (otkd_shm__le64(h + chk[i].off) != chk[i].want)
+			OTKD_SHM__BAD("%s is %llu, want %llu", chk[i].name,
+				(unsigned long long)otkd_shm__le64(h + chk[i].off), (unsigned long long)chk[i].want);
+	if ((uint64_t)st.st_size < file_size)
+		OTKD_SHM__BAD("file size is %lld bytes (truncated), want %llu", (long long)st.st_size, (unsigned long long)file_size);
+#undef OTKD_SHM__BAD
+	void *p = mmap(NULL, file_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return OTKD_SHM_ESYS;
+	}
+#ifdef MADV_DONTDUMP
+	madvise(p, file_size, MADV_DONTDUMP);
+#endif
+	s->fd = fd;
+	s->base = (const uint8_t *)p;
+	s->size = file_size;
+	s->slots = n;
+	s->table_size = ts;
+	s->table_bits = bits;
+	s->status_off = status_off;
+	s->config_off = config_off;
+	s->index_off = index_off;
+	s->index_copy = index_copy;
+	s->slots_off = slots_off;
+	return OTKD_SHM_OK;
+}
+
+static inline void otkd_shm_close(otkd_shm *s)
+{
+	if (s->base)
+		munmap((void *)s->base, s->size);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->base = NULL;
+	s->fd = -1;
+}
+
+/* otkd_shm_writer_alive: 1 if a writer holds the file's exclusive flock. */
+static inline int otkd_shm_writer_alive(const otkd_shm *s)
+{
+	if (flock(s->fd, LOCK_SH | LOCK_NB) == 0) {
+		flock(s->fd, LOCK_UN);
+		return 0;
+	}
+	return errno == EWOULDBLOCK || errno == EINTR;
+}
+
+static inline void otkd_shm_key_zero(otkd_shm_key *k)
+{
+	volatile uint8_t *p = (volatile uint8_t *)k;
+	for (size_t i = 0; i < sizeof *k; i++)
+		p[i] = 0;
+}
+
+/* Seqcount latch: two copies, each with its own sequence; read the more
+ * recent even one, accept it if its sequence did not change. */
+static inline void otkd_shm__pick(const otkd_shm *s, uint64_t off, uint64_t size, uint64_t c[2])
+{
+	uint64_t s0 = otkd_shm__load(s, off), s1 = otkd_shm__load(s, off + size);
+	if ((s0 & 1) || (!(s1 & 1) && s1 > s0)) {
+		c[0] = off + size;
+		c[1] = off;
+	} else {
+		c[0] = off;
+		c[1] = off + size;
+	}
+}
+
+/* Copies nw words after the sequence at off into w; 1 if consistent. */
+static inline int otkd_shm__read_copy(const otkd_shm *s, uint64_t off, uint64_t *w, int nw)
+{
+	uint64_t q = otkd_shm__load(s, off);
+	if (q & 1)
+		return 0;
+	for (int i = 0; i < nw; i++)
+		w[i] = otkd_shm__load(s, off + 8 + 8 * (uint64_t)i);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n((const uint64_t *)(const void *)(s->base + off), __ATOMIC_RELAXED) == q;
+}
+
+static inline int otkd_shm__read_latch(const otkd_shm *s, uint64_t off, uint64_t size, uint64_t *w, int nw)
+{
+	uint64_t c[2];
+	otkd_shm__pick(s, off, size, c);
+	return otkd_shm__read_copy(s, c[0], w, nw) || otkd_shm__read_copy(s, c[1], w, nw);
+}
+
+static inline void otkd_shm__decode(const uint64_t r[15], otkd_shm_key *k)
+{
+	k->id = r[0];
+	k->port = (uint16_t)r[1];
+	k->dir = (uint8_t)(r[1] >> 16);
+	k->epoch = (uint8_t)(r[1] >> 24);
+	k->state = (uint8_t)(r[1] >> 32);
+	k->alg = (uint8_t)(r[1] >> 40);
+	k->len = (uint8_t)(r[1] >> 48);
+	k->valid_from = (int64_t)r[2];
+	k->valid_to = (int64_t)r[3];
+	k->consumer = r[4];
+	k->serial = r[5];
+	memcpy(k->key, &r[6], 64);
+	k->sum = r[14];
+}
+
+/* otkd_shm_key_verify recomputes the record checksum (crc64 ECMA over
+ * record words 1..14, little-endian): OTKD_SHM_OK or OTKD_SHM_ECHECKSUM. */
+static inline int otkd_shm_key_verify(const otkd_shm *s, const otkd_shm_key *k)
+{
+	uint64_t r[14];
+	r[0] = k->id;
+	r[1] = (uint64_t)k->port | (uint64_t)k->dir << 16 | (uint64_t)k->epoch << 24 |
+	       (uint64_t)k->state << 32 | (uint64_t)k->alg << 40 | (uint64_t)k->len << 48;
+	r[2] = (uint64_t)k->valid_from;
+	r[3] = (uint64_t)k->valid_to;
+	r[4] = k->consumer;
+	r[5] = k->serial;
+	memcpy(&r[6], k->key, 64);
+	uint64_t c = otkd_shm__crc64(s->crc_table, (const uint8_t *)r, sizeof r);
+	memset(r, 0, sizeof r);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* keep the wipe */
+	return c == k->sum ? OTKD_SHM_OK : OTKD_SHM_ECHECKSUM;
+}
+
+static inline int otkd_shm__read_slot(const otkd_shm *s, uint64_t i, otkd_shm_key *k)
+{
+	uint64_t r[15];
+	if (!otkd_shm__read_latch(s, s->slots_off + i * OTKD_SHM_SLOT_SIZE, OTKD_SHM_COPY_SIZE, r, 15))
+		return 0;
+	otkd_shm__decode(r, k);
+	memset(r, 0, sizeof r);
+	return 1;
+}
+
+/* One index lookup on a stable copy: 1 found, 0 absent, -1 unstable. */
+static inline int otkd_shm__lookup(const otkd_shm *s, int tbl, uint64_t key, uint64_t *slot)
+{
+	uint64_t c[2];
+	otkd_shm__pick(s, s->index_off, s->index_copy, c);
+	for (int n = 0; n < 2; n++) {
+		uint64_t q = otkd_shm__load(s, c[n]);
+		if (q & 1)
+			continue;
+		uint64_t base = c[n] + OTKD_SHM_INDEX_HEAD + (uint64_t)tbl * s->table_size * OTKD_SHM_ENTRY_SIZE;
+		uint64_t mask = s->table_size - 1, i = (key * 0x9E3779B97F4A7C15ULL) >> (64 - s->table_bits);
+		int found = 0;
+		for (uint64_t p = 0; p < s->table_size; p++) {
+			uint64_t e = base + i * OTKD_SHM_ENTRY_SIZE, k = otkd_shm__load(s, e);
+			if (k == key) {
+				*slot = otkd_shm__load(s, e + 8);
+				found = 1;
+				break;
+			}
+			if (k == 0)
+				break;
+			i = (i + 1) & mask;
+		}
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n((const uint64_t *)(const void *)(s->base + c[n]), __ATOMIC_RELAXED) == q)
+			return found;
+	}
+	return -1;
+}
+
+static inline int otkd_shm__fail(const otkd_shm *s, otkd_shm_key *k, int rc)
+{
+	if (k)
+		otkd_shm_key_zero(k);
+	return otkd_shm_writer_alive(s) ? rc : OTKD_SHM_EWRITERGONE;
+}
+
+/* what: 0 active (port, dir), 1 id, 2 consumer. */
+static inline int otkd_shm__find(const otkd_shm *s, int tbl, uint64_t key, uint16_t port, uint8_t dir, otkd_shm_key *k)
+{
+	for (int t = 0; t < OTKD_SHM_TRIES; t++) {
+		uint64_t slot;
+		int f = otkd_shm__lookup(s, tbl, key, &slot);
+		if (f == 0)
+			return otkd_shm__fail(s, k, OTKD_SHM_ENOTFOUND);
+		if (f < 0 || slot >= s->slots || !otkd_shm__read_slot(s, slot, k))
+			continue;
+		switch (tbl) {
+		case OTKD_SHM_TBL_ACTIVE:
+			if (k->state == OTKD_SHM_STATE_ACTIVE && k->port == port && k->dir == dir)
+				return OTKD_SHM_OK;
+			break;
+		case OTKD_SHM_TBL_ID:
+			if (k->id == key && k->state != OTKD_SHM_STATE_EMPTY)
+				return OTKD_SHM_OK;
+			break;
+		default:
+			if (k->consumer == key && k->state != OTKD_SHM_STATE_EMPTY)
+				return OTKD_SHM_OK;
+		}
+	}
+	return otkd_shm__fail(s, k, OTKD_SHM_EBUSY);
+}
+
+static inline int otkd_shm_active_key(const otkd_shm *s, uint16_t port, uint8_t dir, otkd_shm_key *k)
+{
+	return otkd_shm__find(s, OTKD_SHM_TBL_ACTIVE, 1ULL << 63 | (uint64_t)port << 8 | dir, port, dir, k);
+}
+
+static inline int otkd_shm_key_by_id(const otkd_shm *s, uint64_t id, otkd_shm_key *k)
+{
+	if (id == 0)
+		return otkd_shm__fail(s, k, OTKD_SHM_ENOTFOUND);
+	return otkd_shm__find(s, OTKD_SHM_TBL_ID, id, 0, 0, k);
+}
+
+static inline int otkd_shm_bound(const otkd_shm *s, uint64_t consumer, otkd_shm_key *k)
+{
+	if (consumer == 0)
+		return otkd_shm__fail(s, k, OTKD_SHM_ENOTFOUND);
+	return otkd_shm__find(s, OTKD_SHM_TBL_BINDING, consumer, 0, 0, k);
+}
+
+/* otkd_shm_slot reads slot i as it is; an empty slot is OTKD_SHM_ENOTFOUND. */
+static inline int otkd_shm_slot(const otkd_shm *s, uint64_t i, otkd_shm_key *k)
+{
+	if (i >= s->slots)
+		return otkd_shm__fail(s, k, OTKD_SHM_ENOTFOUND);
+	for (int t = 0; t < OTKD_SHM_TRIES; t++)
+		if (otkd_shm__read_slot(s, i, k))
+			return k->state == OTKD_SHM_STATE_EMPTY ? otkd_shm__fail(s, k, OTKD_SHM_ENOTFOUND) : OTKD_SHM_OK;
+	return otkd_shm__fail(s, k, OTKD_SHM_EBUSY);
+}
+
+static inline int otkd_shm_read_status(const otkd_shm *s, otkd_shm_status *st)
+{
+	uint64_t w[7];
+	for (int t = 0; t < OTKD_SHM_TRIES; t++) {
+		if (otkd_shm__read_latch(s, s->status_off, OTKD_SHM_REGION_COPY, w, 7)) {
+			st->generation = w[0];
+			st->writer_pid = w[1];
+			st->serial = w[2];
+			st->keys = (uint32_t)w[3];
+			st->active = (uint32_t)(w[3] >> 32);
+			st->updated_at = (int64_t)w[4];
+			st->health = (uint32_t)w[5];
+			st->code = (uint32_t)(w[5] >> 32);
+			return OTKD_SHM_OK;
+		}
+	}
+	return otkd_shm__fail(s, NULL, OTKD_SHM_EBUSY);
+}
+
+static inline int otkd_shm_read_config(const otkd_shm *s, otkd_shm_config *c)
+{
+	uint64_t w[7];
+	for (int t = 0; t < OTKD_SHM_TRIES; t++) {
+		if (otkd_shm__read_latch(s, s->config_off, OTKD_SHM_REGION_COPY, w, 7)) {
+			c->serial = w[0];
+			c->node_id = w[1];
+			c->rekey_interval_ns = (int64_t)w[2];
+			c->key_lifetime_ns = (int64_t)w[3];
+			c->grace_ns = (int64_t)w[4];
+			c->default_alg = (uint32_t)w[5];
+			c->flags = (uint32_t)(w[5] >> 32);
+			return OTKD_SHM_OK;
+		}
+	}
+	return otkd_shm__fail(s, NULL, OTKD_SHM_EBUSY);
+}
+
+/* Header words the writer refreshes. */
+static inline uint64_t otkd_shm_generation(const otkd_shm *s) { return otkd_shm__load(s, OTKD_SHM_H_GENERATION); }
+static inline uint64_t otkd_shm_writer_pid(const otkd_shm *s) { return otkd_shm__load(s, OTKD_SHM_H_WRITER_PID); }
+static inline int64_t otkd_shm_heartbeat(const otkd_shm *s) { return (int64_t)otkd_shm__load(s, OTKD_SHM_H_HEARTBEAT); }
+
+#endif /* OTKD_SHM_H */
