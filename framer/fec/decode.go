@@ -8,7 +8,6 @@ type decoder struct {
 	prev   [Parity + 1]byte // BM's previous locator B(x)
 	tmp    [Parity + 1]byte
 	omega  [Parity]byte // error evaluator Ω(x) = S(x)Λ(x) mod x^16
-	term   [T + 1]int   // Chien search: log of Λ_i·α^(−e·i)
 	pos    [T]int       // error degrees found (symbol index = 254 − degree)
 	val    [T]byte      // error values
 }
@@ -71,41 +70,31 @@ func (d *decoder) subShifted(coef byte, m int) {
 }
 
 // chien finds the roots α^(−e), e = 0..254, of Λ (degree l ≤ T) and
-// returns how many it found; the degrees go to d.pos. Every nonzero field
-// element is some α^(−e), so a locator of degree l whose roots are all
-// distinct yields exactly l positions, all inside the 255 symbols.
+// returns how many it found (−1 if more than l, impossible for a true
+// polynomial, or if deg Λ < l); the degrees go to d.pos. Every nonzero
+// field element is some α^(−e), so l distinct roots are l positions, all
+// inside the 255 symbols. The eight terms Λ_i·α^(−e·i) are stepped with
+// the multiplication table; unused ones stay zero.
 func (d *decoder) chien(l int) int {
 	if d.lambda[l] == 0 {
-		return -1 // degree below L: inconsistent
+		return -1
 	}
-	for i := 1; i <= l; i++ {
-		if d.lambda[i] == 0 {
-			d.term[i] = -1
-		} else {
-			d.term[i] = int(gfLog[d.lambda[i]])
-		}
-	}
+	lam := &d.lambda
+	t1, t2, t3, t4 := lam[1], lam[2], lam[3], lam[4]
+	t5, t6, t7, t8 := lam[5], lam[6], lam[7], lam[8]
+	m1, m2, m3, m4 := &gfMulTab[gfExp[254]], &gfMulTab[gfExp[253]], &gfMulTab[gfExp[252]], &gfMulTab[gfExp[251]]
+	m5, m6, m7, m8 := &gfMulTab[gfExp[250]], &gfMulTab[gfExp[249]], &gfMulTab[gfExp[248]], &gfMulTab[gfExp[247]]
 	found := 0
 	for e := range N {
-		sum := d.lambda[0]
-		for i := 1; i <= l; i++ {
-			t := d.term[i]
-			if t < 0 {
-				continue
-			}
-			sum ^= gfExp[t]
-			if t -= i; t < 0 {
-				t += 255
-			}
-			d.term[i] = t
-		}
-		if sum == 0 {
+		if 1^t1^t2^t3^t4^t5^t6^t7^t8 == 0 {
 			if found == l {
 				return -1
 			}
 			d.pos[found] = e
 			found++
 		}
+		t1, t2, t3, t4 = m1[t1], m2[t2], m3[t3], m4[t4]
+		t5, t6, t7, t8 = m5[t5], m6[t6], m7[t7], m8[t8]
 	}
 	return found
 }

@@ -12,7 +12,9 @@ var useGFNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512GFNI
 // parityMatrix[p][i].
 var gfniMatrix [K * Parity]uint64
 
-func init() {
+// initKernel runs at the end of the package's table setup, after
+// parityMatrix exists.
+func initKernel() {
 	for i := range K {
 		for p := range Parity {
 			gfniMatrix[i*Parity+p] = affineMul(parityMatrix[p][i])
