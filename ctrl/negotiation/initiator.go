@@ -224,7 +224,7 @@ func (in *Initiator) close(nonce [nonceSize]byte, toeplitz []byte) Message {
 		Header: Header{Attempt: in.att.id, Block: uint16(in.att.blocks)},
 		Bits:   l, Leaked: in.att.leaked + TagBits, Nonce: nonce, Toeplitz: toeplitz,
 	}
-	v.Tag = verifyTag(&nonce, in.att.id, in.att.bits)
+	v.Tag = verifyTag(&nonce, in.att.id, in.att.bits, toeplitz)
 	toeplitzHash(&in.seed, in.att.bits, toeplitz)
 	in.state = iAwaitVerifyReply
 	in.pending = v

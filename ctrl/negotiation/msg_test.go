@@ -118,7 +118,7 @@ func TestUnmarshalLeavesReceiverOnError(t *testing.T) {
 		if !reflect.DeepEqual(reflect.ValueOf(m).Elem().Interface(), before) {
 			t.Fatalf("%v: receiver changed by a failed decode", m.Type())
 		}
-		if err := m.UnmarshalBinary(append([]byte{1, byte(m.Type() % 6 + 1)}, b[2:]...)); err == nil {
+		if err := m.UnmarshalBinary(append([]byte{1, byte(m.Type()%6 + 1)}, b[2:]...)); err == nil {
 			t.Fatalf("%v: wrong type byte accepted", m.Type())
 		}
 	}

@@ -170,7 +170,7 @@ func (rs *Responder) onVerify(m *Verify) (Message, *Result, error) {
 		return nil, nil, fmt.Errorf("%w: bound %d < %d bits for %d kept, %d leaked (Params differ?)",
 			ErrMismatch, b, SeedBits, l, leaked)
 	}
-	tag := verifyTag(&m.Nonce, m.Attempt, rs.att.bits)
+	tag := verifyTag(&m.Nonce, m.Attempt, rs.att.bits, m.Toeplitz)
 	var res *Result
 	if hmac.Equal(tag[:], m.Tag[:]) {
 		var seed Seed

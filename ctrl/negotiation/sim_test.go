@@ -20,8 +20,7 @@ type simProfile struct {
 	Level, Fibre      float64
 	LocalLo, LocalHi  float64
 	M                 int
-	Faithful          bool // draw every bit's Gaussian noise instead of the binomial
-	FlipProbability   float64
+	Faithful          bool    // draw every bit's Gaussian noise instead of the binomial
 	RoundLossFraction float64 // rounds missing at the responder only
 }
 

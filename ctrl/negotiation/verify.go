@@ -12,8 +12,11 @@ import (
 // from the initiator, over
 //
 //	"otkd/verify/v1" ‖ attempt (uint32 BE) ‖ L (uint32 BE) ‖ bits, MSB-first
+//	‖ Toeplitz seed bytes
 //
-// The key is public (the nonce travels in the clear): the tag is an error
+// Covering the public Toeplitz seed as well means that a corrupted seed
+// fails verification instead of silently giving two different keys. The
+// key is public (the nonce travels in the clear): the tag is an error
 // check, not an authenticator; the nonce makes each attempt's hash function
 // fresh so that no precomputed collision helps. Its TagBits count as leaked.
 
@@ -24,7 +27,7 @@ const (
 	tagSize     = TagBits / 8
 )
 
-func verifyTag(nonce *[nonceSize]byte, attempt uint32, x []byte) [tagSize]byte {
+func verifyTag(nonce *[nonceSize]byte, attempt uint32, x, toeplitz []byte) [tagSize]byte {
 	k := sm3.New()
 	k.Write([]byte(tagKeyLabel))
 	k.Write(nonce[:])
@@ -38,6 +41,7 @@ func verifyTag(nonce *[nonceSize]byte, attempt uint32, x []byte) [tagSize]byte {
 	packed := packMSB(x)
 	m.Write(packed)
 	clear(packed)
+	m.Write(toeplitz)
 	var tag [tagSize]byte
 	copy(tag[:], m.Sum(nil))
 	return tag
