@@ -27,6 +27,10 @@ import (
 // accuracy); about 1 % of the samples take extra words from a separate spare block of
 // the same keystream. σ takes two spare words.
 //
+// Which keystream word feeds which sample is not a contract: the asm issue may switch
+// to a multi-lane keystream. What holds is the kernel's contract (same words, same
+// decisions) and, for NewLocalFromSeed, same seed and calls → same noise.
+//
 // A Local is not safe for concurrent use: use one per RX pipeline. Its methods do not
 // allocate, except that re-keying (once per RekeyBytes of keystream, i.e. about every
 // 540 000 frames) makes a new gmsm cipher.
