@@ -108,3 +108,19 @@ func BenchmarkEncodeRowsKlauspost64B(b *testing.B) {
 	ks := newKS(b)
 	benchFrame(b, func() { ks.encode64(rows) })
 }
+
+// BenchmarkEncodeRowsGo and BenchmarkCheckRowsCleanGo measure the pure-Go
+// twin of the assembly kernel (the path of CPUs without AVX-512 GFNI).
+func BenchmarkEncodeRowsGo(b *testing.B) {
+	c, rows, _ := benchSetup(b)
+	defer func(saved bool) { useGFNI = saved }(useGFNI)
+	useGFNI = false
+	benchFrame(b, func() { c.EncodeRows(rows) })
+}
+
+func BenchmarkCheckRowsCleanGo(b *testing.B) {
+	c, rows, _ := benchSetup(b)
+	defer func(saved bool) { useGFNI = saved }(useGFNI)
+	useGFNI = false
+	benchFrame(b, func() { c.CheckRows(rows) })
+}

@@ -7,22 +7,22 @@ import (
 
 // Code and frame geometry.
 const (
-	N            = 255                   // codeword length in symbols
-	K            = 239                   // information symbols per codeword
-	Parity       = N - K                 // parity symbols per codeword (16)
-	T            = Parity / 2            // correctable symbol errors per codeword (8)
-	RowLen       = 4080                  // bytes per frame row
-	Rows         = 4                     // rows per frame
-	Interleave   = 16                    // codewords interleaved in one row
-	RowCodewords = Rows * Interleave     // 64 row codewords per frame
-	Codewords    = RowCodewords + 1      // row codewords plus the interaction area
-	AreaCodeword = RowCodewords          // Result index of the interaction area
-	shardLen     = Rows * Interleave     // bytes per symbol position of a frame (64)
-	infoLen      = K * Interleave        // information bytes per row (3824)
-	frameLen     = Rows * RowLen         // bytes of the four rows (16320)
-	parityOff    = K * Interleave        // first parity byte in a row
-	areaParity   = K                     // first parity byte of the area
-	failedWords  = (Codewords + 63) / 64 // words of Result.Failed
+	N             = 255                   // codeword length in symbols
+	K             = 239                   // information symbols per codeword
+	Parity        = N - K                 // parity symbols per codeword (16)
+	T             = Parity / 2            // correctable symbol errors per codeword (8)
+	RowLen        = 4080                  // bytes per frame row
+	Rows          = 4                     // rows per frame
+	Interleave    = 16                    // codewords interleaved in one row
+	RowCodewords  = Rows * Interleave     // 64 row codewords per frame
+	Codewords     = RowCodewords + 1      // row codewords plus the interaction area
+	AreaCodeword  = RowCodewords          // Result index of the interaction area
+	shardLen      = Rows * Interleave     // bytes per symbol position of a frame (64)
+	infoLen       = K * Interleave        // information bytes per row (3824)
+	frameLen      = Rows * RowLen         // bytes of the four rows (16320)
+	parityOff     = K * Interleave        // first parity byte in a row
+	areaParityOff = K                     // first parity byte of the area
+	failedWords   = (Codewords + 63) / 64 // words of Result.Failed
 )
 
 // Result reports the decoding of one frame. Codeword k = row·16 + j for
@@ -119,42 +119,43 @@ func (c *Codec) DecodeRows(rows *[Rows][]byte, r *Result) {
 	}
 	frameParity(rows, &c.par)
 	for ri, row := range rows {
-		// c.par[ri] becomes the parity difference, received ^ recomputed.
-		var dirty [2]uint64
-		for p := range Parity {
-			d := c.par[ri][p*Interleave:]
-			got := row[parityOff+p*Interleave:]
-			w0 := binary.LittleEndian.Uint64(got) ^ binary.LittleEndian.Uint64(d)
-			w1 := binary.LittleEndian.Uint64(got[8:]) ^ binary.LittleEndian.Uint64(d[8:])
-			binary.LittleEndian.PutUint64(d, w0)
-			binary.LittleEndian.PutUint64(d[8:], w1)
-			dirty[0] |= w0
-			dirty[1] |= w1
-		}
+		dirty := parityDiff(row[parityOff:], &c.par[ri])
 		for w, bits := range dirty {
 			for b := 0; bits != 0; b, bits = b+1, bits>>8 {
-				if byte(bits) == 0 {
-					continue
+				if byte(bits) != 0 {
+					c.fixRow(row, ri, 8*w+b, r)
 				}
-				j := 8*w + b
-				for p := range Parity {
-					c.syn[p] = c.par[ri][p*Interleave+j]
-				}
-				c.fixRow(row, ri*Interleave+j, r)
 			}
 		}
 	}
 }
 
-// fixRow decodes row codeword k whose parity difference is in c.syn.
-func (c *Codec) fixRow(row []byte, k int, r *Result) {
+// parityDiff turns par into the difference between the received parity
+// columns got and the recomputed par, and returns the OR of its 16-byte
+// symbol lines: byte j of that is nonzero iff codeword j differs.
+func parityDiff(got []byte, par *[Parity * Interleave]byte) (dirty [2]uint64) {
+	got = got[:Parity*Interleave]
+	for off := 0; off < len(par); off += 8 {
+		w := binary.LittleEndian.Uint64(got[off:]) ^ binary.LittleEndian.Uint64(par[off:])
+		binary.LittleEndian.PutUint64(par[off:], w)
+		dirty[off/8%2] |= w
+	}
+	return dirty
+}
+
+// fixRow decodes codeword j of row ri, whose parity difference is in
+// c.par[ri].
+func (c *Codec) fixRow(row []byte, ri, j int, r *Result) {
+	for p := range Parity {
+		c.syn[p] = c.par[ri][p*Interleave+j]
+	}
+	k := ri*Interleave + j
 	c.parityDiffSyndromes()
 	n, ok := c.dec.solve(&c.syn)
 	if !ok {
 		r.failed(k)
 		return
 	}
-	j := k % Interleave
 	for i := range n {
 		row[(N-1-c.dec.pos[i])*Interleave+j] ^= c.dec.val[i]
 	}
@@ -181,8 +182,8 @@ func (c *Codec) parityDiffSyndromes() {
 // highest-degree symbol). len(a) must be N; any other length panics.
 func (c *Codec) EncodeArea(a []byte) {
 	checkArea(a)
-	lfsrParity(a[:K], &c.areaPar)
-	copy(a[areaParity:], c.areaPar[:])
+	areaParity(a, &c.areaPar)
+	copy(a[areaParityOff:], c.areaPar[:])
 }
 
 // DecodeArea corrects the interaction area in place, with the same rules
@@ -193,10 +194,10 @@ func (c *Codec) DecodeArea(a []byte, r *Result) {
 	if r == nil {
 		r = &c.dummy
 	}
-	lfsrParity(a[:K], &c.areaPar)
+	areaParity(a, &c.areaPar)
 	var dirty byte
 	for p := range Parity {
-		c.syn[p] = c.areaPar[p] ^ a[areaParity+p]
+		c.syn[p] = c.areaPar[p] ^ a[areaParityOff+p]
 		dirty |= c.syn[p]
 	}
 	if dirty == 0 {
@@ -217,6 +218,6 @@ func (c *Codec) DecodeArea(a []byte, r *Result) {
 // CheckArea reports whether the interaction area is a valid codeword.
 func (c *Codec) CheckArea(a []byte) bool {
 	checkArea(a)
-	lfsrParity(a[:K], &c.areaPar)
-	return string(c.areaPar[:]) == string(a[areaParity:])
+	areaParity(a, &c.areaPar)
+	return string(c.areaPar[:]) == string(a[areaParityOff:])
 }

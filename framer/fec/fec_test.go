@@ -401,3 +401,42 @@ func TestWrongLengthPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestBeyondTRows puts 9..16 errors in every row codeword of a frame: each
+// codeword is flagged and unchanged, or miscorrected to a valid codeword.
+func TestBeyondTRows(t *testing.T) {
+	c := New()
+	frames := 4
+	if testing.Short() {
+		frames = 1
+	}
+	for n := T + 1; n <= Parity; n++ {
+		t.Run(string(rune('a'+n-T-1)), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(n), 123))
+			for range frames {
+				rows, area := encodedFrame(t, c, rng)
+				for k := range RowCodewords {
+					injectErrors(rng, rows, area, k, n)
+				}
+				received := cloneFrame(rows)
+				var res Result
+				c.DecodeRows(rows, &res)
+				flagged := 0
+				for k := range RowCodewords {
+					got := codeword(rows, k)
+					if res.IsFailed(k) {
+						flagged++
+						if !bytes.Equal(got, codeword(received, k)) || res.Corrected[k] != 0 {
+							t.Fatalf("codeword %d flagged but changed", k)
+						}
+					} else if !refValid(got) || res.Corrected[k] > T {
+						t.Fatalf("codeword %d unflagged but invalid", k)
+					}
+				}
+				if flagged != res.UncorrectableCodewords {
+					t.Fatalf("UncorrectableCodewords %d, flagged %d", res.UncorrectableCodewords, flagged)
+				}
+			}
+		})
+	}
+}

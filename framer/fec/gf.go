@@ -1,5 +1,7 @@
 package fec
 
+import "encoding/binary"
+
 // GF(2^8) arithmetic for the G.709 code: field polynomial
 // x^8+x^4+x^3+x^2+1 (0x11D), primitive element α = 2.
 
@@ -162,30 +164,48 @@ func buildSliceTab() {
 // (row[:3824] information) into out, laid out like the row's parity
 // columns: out[16p + j] is parity symbol p of codeword j.
 func rowParity(row []byte, out *[Parity * Interleave]byte) {
-	row = row[:K*Interleave]
 	for j := range Interleave {
-		var hi, lo uint64
-		i := 0
-		for ; i+4 <= K; i += 4 {
-			s := row[i*Interleave+j:]
-			_ = s[3*Interleave]
-			t0 := &sliceTab[3][s[0]^byte(hi>>56)]
-			t1 := &sliceTab[2][s[Interleave]^byte(hi>>48)]
-			t2 := &sliceTab[1][s[2*Interleave]^byte(hi>>40)]
-			t3 := &sliceTab[0][s[3*Interleave]^byte(hi>>32)]
-			hi = (hi<<32 | lo>>32) ^ t0[0] ^ t1[0] ^ t2[0] ^ t3[0]
-			lo = lo<<32 ^ t0[1] ^ t1[1] ^ t2[1] ^ t3[1]
-		}
-		for ; i < K; i++ {
-			f := row[i*Interleave+j] ^ byte(hi>>56)
-			hi = (hi<<8 | lo>>56) ^ lfsrHi[f]
-			lo = lo<<8 ^ lfsrLo[f]
-		}
+		hi, lo := divide(row[j:], Interleave)
 		for k := range 8 {
 			out[k*Interleave+j] = byte(hi >> (56 - 8*k))
 			out[(8+k)*Interleave+j] = byte(lo >> (56 - 8*k))
 		}
 	}
+}
+
+// areaParity computes the parity of the plain codeword whose information
+// is a[:K].
+func areaParity(a []byte, out *[Parity]byte) {
+	hi, lo := divide(a, 1)
+	binary.BigEndian.PutUint64(out[:8], hi)
+	binary.BigEndian.PutUint64(out[8:], lo)
+}
+
+// divide returns the remainder of m(x)·x^16 mod g(x), highest degree
+// first as two big-endian words, for the K information symbols
+// b[0], b[stride], …, b[238·stride] (b[0] the highest degree). It consumes
+// four symbols per step: with the remainder's top bytes r0..r3 and the
+// next symbols s0..s3, the new remainder is the rest shifted by four plus
+// Σ (r_m ^ s_m)·(x^(19−m) mod g).
+func divide(b []byte, stride int) (hi, lo uint64) {
+	_ = b[(K-1)*stride]
+	i := 0
+	for ; i+4 <= K; i += 4 {
+		s := b[i*stride:]
+		_ = s[3*stride]
+		t0 := &sliceTab[3][s[0]^byte(hi>>56)]
+		t1 := &sliceTab[2][s[stride]^byte(hi>>48)]
+		t2 := &sliceTab[1][s[2*stride]^byte(hi>>40)]
+		t3 := &sliceTab[0][s[3*stride]^byte(hi>>32)]
+		hi = (hi<<32 | lo>>32) ^ t0[0] ^ t1[0] ^ t2[0] ^ t3[0]
+		lo = lo<<32 ^ t0[1] ^ t1[1] ^ t2[1] ^ t3[1]
+	}
+	for ; i < K; i++ {
+		f := b[i*stride] ^ byte(hi>>56)
+		hi = (hi<<8 | lo>>56) ^ lfsrHi[f]
+		lo = lo<<8 ^ lfsrLo[f]
+	}
+	return hi, lo
 }
 
 // genericFrameParity is the pure-Go twin of the assembly kernel.
