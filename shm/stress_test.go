@@ -427,4 +427,3 @@ func goDump(r *Reader, ports int) string {
 	fmt.Fprintf(&b, "alive=%d generation=%d\n", alive, r.Generation())
 	return b.String()
 }
-
