@@ -164,11 +164,33 @@ func buildSliceTab() {
 // (row[:3824] information) into out, laid out like the row's parity
 // columns: out[16p + j] is parity symbol p of codeword j.
 func rowParity(row []byte, out *[Parity * Interleave]byte) {
+	var hi, lo [Interleave]uint64
+	row = row[:K*Interleave]
+	i := 0
+	for ; i+4 <= K; i += 4 {
+		s := (*[4 * Interleave]byte)(row[i*Interleave:])
+		for j := range Interleave {
+			h := hi[j]
+			t0 := &sliceTab[3][s[j]^byte(h>>56)]
+			t1 := &sliceTab[2][s[Interleave+j]^byte(h>>48)]
+			t2 := &sliceTab[1][s[2*Interleave+j]^byte(h>>40)]
+			t3 := &sliceTab[0][s[3*Interleave+j]^byte(h>>32)]
+			hi[j] = (h<<32 | lo[j]>>32) ^ t0[0] ^ t1[0] ^ t2[0] ^ t3[0]
+			lo[j] = lo[j]<<32 ^ t0[1] ^ t1[1] ^ t2[1] ^ t3[1]
+		}
+	}
+	for ; i < K; i++ {
+		s := (*[Interleave]byte)(row[i*Interleave:])
+		for j := range Interleave {
+			f := s[j] ^ byte(hi[j]>>56)
+			hi[j] = (hi[j]<<8 | lo[j]>>56) ^ lfsrHi[f]
+			lo[j] = lo[j]<<8 ^ lfsrLo[f]
+		}
+	}
 	for j := range Interleave {
-		hi, lo := divide(row[j:], Interleave)
 		for k := range 8 {
-			out[k*Interleave+j] = byte(hi >> (56 - 8*k))
-			out[(8+k)*Interleave+j] = byte(lo >> (56 - 8*k))
+			out[k*Interleave+j] = byte(hi[j] >> (56 - 8*k))
+			out[(8+k)*Interleave+j] = byte(lo[j] >> (56 - 8*k))
 		}
 	}
 }
