@@ -82,19 +82,16 @@ func gfInv(x byte) byte {
 }
 
 // State is one ZUC-128 generator. The zero value is not keyed; call Init.
+//
+// The LFSR is a ring: cell s_i of the specification is s[(j+i)&15], so a
+// step writes one cell instead of shifting sixteen.
 type State struct {
 	s      [16]uint32 // LFSR cells, 31 bits each
+	j      uint32     // ring offset of s_0
 	r1, r2 uint32     // F's memory cells
-	x      [4]uint32  // bit-reorganisation output
 }
 
 const mask31 = 0x7FFFFFFF
-
-// addMod adds modulo 2^31-1.
-func addMod(a, b uint32) uint32 {
-	c := a + b
-	return (c & mask31) + (c >> 31)
-}
 
 // rotMod multiplies a 31-bit cell by 2^k modulo 2^31-1.
 func rotMod(a uint32, k uint) uint32 {
@@ -115,41 +112,40 @@ func sbox(x uint32) uint32 {
 	return uint32(s0[x>>24])<<24 | uint32(s1[x>>16&0xFF])<<16 | uint32(s0[x>>8&0xFF])<<8 | uint32(s1[x&0xFF])
 }
 
-func (z *State) bitReorganize() {
-	s := &z.s
-	z.x[0] = (s[15]&0x7FFF8000)<<1 | s[14]&0xFFFF
-	z.x[1] = (s[11]&0xFFFF)<<16 | s[9]>>15
-	z.x[2] = (s[7]&0xFFFF)<<16 | s[5]>>15
-	z.x[3] = (s[2]&0xFFFF)<<16 | s[0]>>15
-}
+// step runs bit reorganisation, F and the LFSR once. In initialisation
+// mode (init) F's output, shifted right by one, enters the feedback and the
+// return value is meaningless; in working mode it returns the keystream
+// word Z = F ⊕ X3.
+func (z *State) step(init bool) uint32 {
+	s, j := &z.s, z.j
+	x0 := (s[(j+15)&15]&0x7FFF8000)<<1 | s[(j+14)&15]&0xFFFF
+	x1 := (s[(j+11)&15]&0xFFFF)<<16 | s[(j+9)&15]>>15
+	x2 := (s[(j+7)&15]&0xFFFF)<<16 | s[(j+5)&15]>>15
+	x3 := (s[(j+2)&15]&0xFFFF)<<16 | s[j&15]>>15
 
-func (z *State) f() uint32 {
-	w := (z.x[0] ^ z.r1) + z.r2
-	w1 := z.r1 + z.x[1]
-	w2 := z.r2 ^ z.x[2]
+	w := (x0 ^ z.r1) + z.r2
+	w1 := z.r1 + x1
+	w2 := z.r2 ^ x2
 	z.r1 = sbox(l1(w1<<16 | w2>>16))
 	z.r2 = sbox(l2(w2<<16 | w1>>16))
-	return w
-}
 
-// lfsrNext returns the feedback value of the LFSR (without the init-mode input).
-func (z *State) lfsrNext() uint32 {
-	s := &z.s
-	v := s[0]
-	v = addMod(v, rotMod(s[0], 8))
-	v = addMod(v, rotMod(s[4], 20))
-	v = addMod(v, rotMod(s[10], 21))
-	v = addMod(v, rotMod(s[13], 17))
-	v = addMod(v, rotMod(s[15], 15))
-	return v
-}
-
-func (z *State) shift(v uint32) {
-	if v == 0 {
+	// (1+2^8)s0 + 2^20 s4 + 2^21 s10 + 2^17 s13 + 2^15 s15 mod 2^31-1,
+	// summed in 64 bits and folded.
+	c0 := s[j&15]
+	v := uint64(c0) + uint64(rotMod(c0, 8)) + uint64(rotMod(s[(j+4)&15], 20)) +
+		uint64(rotMod(s[(j+10)&15], 21)) + uint64(rotMod(s[(j+13)&15], 17)) +
+		uint64(rotMod(s[(j+15)&15], 15))
+	if init {
+		v += uint64(w >> 1)
+	}
+	v = v&mask31 + v>>31
+	v = v&mask31 + v>>31
+	if v == mask31 || v == 0 { // 2^31-1 is the field's zero; the cell holds it as 2^31-1
 		v = mask31
 	}
-	copy(z.s[:15], z.s[1:])
-	z.s[15] = v
+	s[j&15] = uint32(v)
+	z.j = (j + 1) & 15
+	return w ^ x3
 }
 
 // Init keys the generator with a 16-byte key and a 16-byte IV and runs the
@@ -158,31 +154,29 @@ func (z *State) Init(key, iv *[16]byte) {
 	for i := range 16 {
 		z.s[i] = uint32(key[i])<<23 | d[i]<<8 | uint32(iv[i])
 	}
-	z.r1, z.r2 = 0, 0
+	z.j, z.r1, z.r2 = 0, 0, 0
 	for range 32 {
-		z.bitReorganize()
-		w := z.f()
-		z.shift(addMod(z.lfsrNext(), w>>1))
+		z.step(true)
 	}
-	z.bitReorganize()
-	z.f()
-	z.shift(z.lfsrNext())
+	z.step(false)
 }
 
 // Word returns the next 32-bit keystream word.
-func (z *State) Word() uint32 {
-	z.bitReorganize()
-	w := z.f() ^ z.x[3]
-	z.shift(z.lfsrNext())
-	return w
-}
+func (z *State) Word() uint32 { return z.step(false) }
 
 // Keystream fills dst with keystream bytes, big-endian within each word. A
 // dst whose length is not a multiple of four discards the rest of the last
 // word, as EEA3 does for a byte-aligned message length.
 func (z *State) Keystream(dst []byte) {
+	for len(dst) >= 16 {
+		binary.BigEndian.PutUint32(dst, z.step(false))
+		binary.BigEndian.PutUint32(dst[4:], z.step(false))
+		binary.BigEndian.PutUint32(dst[8:], z.step(false))
+		binary.BigEndian.PutUint32(dst[12:], z.step(false))
+		dst = dst[16:]
+	}
 	for len(dst) >= 4 {
-		binary.BigEndian.PutUint32(dst, z.Word())
+		binary.BigEndian.PutUint32(dst, z.step(false))
 		dst = dst[4:]
 	}
 	if len(dst) > 0 {
