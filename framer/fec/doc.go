@@ -51,18 +51,37 @@
 // TestBeyondT (go test -run TestBeyondT -v -args -fec.trials=400000):
 // 63 miscorrections in 3 200 000 codewords with 9..16 random symbol
 // errors, 1.97e-5. Such a codeword is valid but wrong, so the layers
-// above must not treat "not flagged" as "correct" (the interaction area's
-// messages carry their own integrity checks).
+// above must not treat "not flagged" as "correct" without an integrity
+// check of their own.
 //
 // # Speed
 //
-// The encoder and the parity check are a table-driven division by g(x)
-// that consumes 4 symbols per step (slicing by 4, as in CRCs), run over
-// the 16 interleaved codewords of each row in place. klauspost/reedsolomon
-// with the G.709 parity matrix was measured as the alternative (see the
-// Klauspost benchmarks): with one 64-byte shard per symbol position (all
-// 64 codewords of a frame in one Encode call) it is about 2.4 times slower
-// and allocates twice per call; on zero-copy 16-byte shards it is about
-// 15 times slower. The tests use it as an independent cross-check of the
-// parity matrix and of the field.
+// The parity of all 64 row codewords is one pass of an AVX-512 GFNI kernel
+// (gfni_amd64.s): symbol i of the four rows fills the four 128-bit lanes
+// of one 512-bit register, and each of the 16 parity registers adds
+// parityMatrix[p][i]·symbol with GF2P8AFFINEQB (an affine matrix per
+// constant, since the multiply instruction works in the AES field 0x11B).
+// Encode copies that parity into the rows; CheckRows and the clean path
+// of DecodeRows compare it. Without AVX-512 GFNI, or with -tags noasm,
+// the pure-Go twin divides by g(x) four symbols per step from tables
+// (slicing by 4, as in CRCs), the 16 interleaved codewords of a row side
+// by side. Tests run every case on both paths and compare them.
+//
+// Measured on the 2-core development machine (shared, so ±30%), per
+// 16 320-byte frame; line rate is 82 025 frames/s:
+//
+//	EncodeRows           ≈ 2 µs   (≈ 6× line rate)
+//	CheckRows, clean     ≈ 1.8 µs (≈ 6.5×)
+//	EncodeRows, Go twin  ≈ 20 µs  (≈ 0.6×)
+//	DecodeRows, 8 errors in all 64 codewords ≈ 0.2 ms (2–3 µs per codeword)
+//	EncodeArea           ≈ 0.45 µs
+//
+// klauspost/reedsolomon with the G.709 parity matrix (239 data and 16
+// parity shards, one shard per symbol position) was measured as the
+// alternative: one Encode per frame on 64-byte shards gathered from the
+// four rows takes ≈ 60 µs and allocates twice per call (v1.14.2, in
+// codeSomeShards and putTmpSlice of its chunked code-generation path), and one
+// call per row on zero-copy 16-byte shards ≈ 380 µs. It is therefore not
+// on the data path; the tests use it as an independent check of the
+// parity matrix and of the field (see BenchmarkEncodeRowsKlauspost*).
 package fec
