@@ -17,8 +17,6 @@ const (
 	RowCodewords  = Rows * Interleave     // 64 row codewords per frame
 	Codewords     = RowCodewords + 1      // row codewords plus the interaction area
 	AreaCodeword  = RowCodewords          // Result index of the interaction area
-	shardLen      = Rows * Interleave     // bytes per symbol position of a frame (64)
-	infoLen       = K * Interleave        // information bytes per row (3824)
 	frameLen      = Rows * RowLen         // bytes of the four rows (16320)
 	parityOff     = K * Interleave        // first parity byte in a row
 	areaParityOff = K                     // first parity byte of the area
@@ -30,16 +28,17 @@ const (
 // The zero value is ready; DecodeRows and DecodeArea add into it, so call
 // Reset between frames.
 type Result struct {
-	Corrected              [Codewords]uint8 // symbols corrected per codeword (0..8)
-	Failed                 [failedWords]uint64
-	CorrectedSymbols       int // sum of Corrected
-	UncorrectableCodewords int // number of bits set in Failed
+	Corrected              [Codewords]uint8    // symbols corrected per codeword (0..8)
+	Failed                 [failedWords]uint64 // bit k%64 of word k/64: codeword k uncorrectable
+	CorrectedSymbols       int                 // sum of Corrected
+	UncorrectableCodewords int                 // number of bits set in Failed
 }
 
 // Reset clears r.
 func (r *Result) Reset() { *r = Result{} }
 
-// IsFailed reports whether codeword k was flagged uncorrectable.
+// IsFailed reports whether codeword k (0 ≤ k < Codewords) was flagged
+// uncorrectable.
 func (r *Result) IsFailed(k int) bool { return r.Failed[k/64]&(1<<(k%64)) != 0 }
 
 func (r *Result) corrected(k, n int) {

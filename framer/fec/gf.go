@@ -162,7 +162,9 @@ func buildSliceTab() {
 
 // rowParity computes the parity of the 16 interleaved codewords of one row
 // (row[:3824] information) into out, laid out like the row's parity
-// columns: out[16p + j] is parity symbol p of codeword j.
+// columns: out[16p + j] is parity symbol p of codeword j. It runs the
+// division of divide for the 16 codewords side by side, which gives the
+// CPU 16 independent dependency chains.
 func rowParity(row []byte, out *[Parity * Interleave]byte) {
 	var hi, lo [Interleave]uint64
 	row = row[:K*Interleave]
@@ -198,32 +200,29 @@ func rowParity(row []byte, out *[Parity * Interleave]byte) {
 // areaParity computes the parity of the plain codeword whose information
 // is a[:K].
 func areaParity(a []byte, out *[Parity]byte) {
-	hi, lo := divide(a, 1)
+	hi, lo := divide((*[K]byte)(a))
 	binary.BigEndian.PutUint64(out[:8], hi)
 	binary.BigEndian.PutUint64(out[8:], lo)
 }
 
-// divide returns the remainder of m(x)·x^16 mod g(x), highest degree
-// first as two big-endian words, for the K information symbols
-// b[0], b[stride], …, b[238·stride] (b[0] the highest degree). It consumes
-// four symbols per step: with the remainder's top bytes r0..r3 and the
-// next symbols s0..s3, the new remainder is the rest shifted by four plus
-// Σ (r_m ^ s_m)·(x^(19−m) mod g).
-func divide(b []byte, stride int) (hi, lo uint64) {
-	_ = b[(K-1)*stride]
+// divide returns the remainder of m(x)·x^16 mod g(x) for the K
+// information symbols m (m[0] the highest degree), highest degree first as
+// two big-endian words. It consumes four symbols per step: with the
+// remainder's top bytes r0..r3 and the next symbols s0..s3, the new
+// remainder is the rest shifted by four plus Σ (r_m ^ s_m)·(x^(19−m) mod g).
+func divide(m *[K]byte) (hi, lo uint64) {
 	i := 0
 	for ; i+4 <= K; i += 4 {
-		s := b[i*stride:]
-		_ = s[3*stride]
+		s := (*[4]byte)(m[i:])
 		t0 := &sliceTab[3][s[0]^byte(hi>>56)]
-		t1 := &sliceTab[2][s[stride]^byte(hi>>48)]
-		t2 := &sliceTab[1][s[2*stride]^byte(hi>>40)]
-		t3 := &sliceTab[0][s[3*stride]^byte(hi>>32)]
+		t1 := &sliceTab[2][s[1]^byte(hi>>48)]
+		t2 := &sliceTab[1][s[2]^byte(hi>>40)]
+		t3 := &sliceTab[0][s[3]^byte(hi>>32)]
 		hi = (hi<<32 | lo>>32) ^ t0[0] ^ t1[0] ^ t2[0] ^ t3[0]
 		lo = lo<<32 ^ t0[1] ^ t1[1] ^ t2[1] ^ t3[1]
 	}
 	for ; i < K; i++ {
-		f := b[i*stride] ^ byte(hi>>56)
+		f := m[i] ^ byte(hi>>56)
 		hi = (hi<<8 | lo>>56) ^ lfsrHi[f]
 		lo = lo<<8 ^ lfsrLo[f]
 	}
