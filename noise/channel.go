@@ -1,6 +1,7 @@
 package noise
 
 import (
+	"math"
 	"math/bits"
 	"math/rand/v2"
 )
@@ -117,4 +118,39 @@ func (c *Channel) Burst(buf []byte) (off, n int) {
 		buf[i] ^= byte(1 + c.below(255)) // a non-zero XOR: every byte changes
 	}
 	return off, n
+}
+
+// BER returns the bit error rate of a hard decision on the simulated fibre
+// alone: Q(d/σ) with d half the distance between the levels, 0 for a
+// noiseless fibre.
+func (c *Channel) BER() float64 {
+	if c.p.FibreSigma == 0 {
+		return 0
+	}
+	d := float64(c.p.Level1-c.p.Level0) / 2
+	return 0.5 * math.Erfc(d/c.p.FibreSigma/math.Sqrt2)
+}
+
+// BitErrors flips each bit of buf independently with probability BER(), the
+// errors a receiver's hard decision makes on the bytes the line carries
+// without soft samples, and returns how many it flipped. It draws one
+// geometric gap per error, so a frame costs a few dozen draws, not one per
+// bit.
+func (c *Channel) BitErrors(buf []byte) int {
+	p := c.BER()
+	if p <= 0 {
+		return 0
+	}
+	lq := math.Log1p(-p)
+	nbits := 8 * len(buf)
+	n := 0
+	for pos := -1; ; {
+		u := (float64(c.rng.Uint64()>>11) + 0.5) * (1.0 / (1 << 53)) // (0, 1)
+		pos += 1 + int(math.Log(u)/lq)
+		if pos >= nbits || pos < 0 {
+			return n
+		}
+		buf[pos/8] ^= 0x80 >> (pos % 8)
+		n++
+	}
 }

@@ -3,6 +3,7 @@ package noise
 import (
 	"bytes"
 	"math"
+	"math/bits"
 	"slices"
 	"testing"
 )
@@ -146,5 +147,40 @@ func TestChannelDefaultsAreClean(t *testing.T) {
 	}
 	if off, n := c.Burst(nil); off != 0 || n != 0 {
 		t.Fatalf("burst on an empty buffer: off %d n %d", off, n)
+	}
+}
+
+func TestBitErrorsRate(t *testing.T) {
+	p := DefaultProfile()
+	c, err := NewChannel(p, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ber := c.BER()
+	if ber < 4e-4 || ber > 4.6e-4 { // Q(1/0.3) = 4.29e-4
+		t.Fatalf("BER %g, want Q(3.33) ≈ 4.29e-4", ber)
+	}
+	buf := make([]byte, 16830)
+	frames := 400
+	total := 0
+	for range frames {
+		clear(buf)
+		n := c.BitErrors(buf)
+		got := 0
+		for _, b := range buf {
+			got += bits.OnesCount8(b)
+		}
+		if got != n {
+			t.Fatalf("reported %d flips, buffer has %d", n, got)
+		}
+		total += n
+	}
+	mean := float64(frames*len(buf)*8) * ber
+	if d := math.Abs(float64(total) - mean); d > 5*math.Sqrt(mean) {
+		t.Fatalf("%d bit errors in %d frames, want %.0f ± %.0f", total, frames, mean, 5*math.Sqrt(mean))
+	}
+	q, _ := NewChannel(Profile{Level0: -1, Level1: 1, FibreSigma: 0, LocalSigmaMin: 0.3, LocalSigmaMax: 0.8}, 1)
+	if q.BitErrors(buf) != 0 {
+		t.Fatal("a noiseless fibre made errors")
 	}
 }
