@@ -115,10 +115,10 @@ func TestKnownAnswer(t *testing.T) {
 	tests := []struct {
 		name   string
 		fill   func(i int) byte
-		parity string // hex; "" = compare with the test's reference only
+		parity string // hex, fixed from the reference; "" = compare with the reference only
 	}{
 		{"zero", func(int) byte { return 0 }, "00000000000000000000000000000000"},
-		{"ramp", func(i int) byte { return byte(i) }, ""},
+		{"ramp", func(i int) byte { return byte(i) }, "3d4a1daccc4a4caa43488e7b4f6559c4"},
 		{"single-first", func(i int) byte { return b2byte(i == 0) }, ""},
 		{"single-last", func(i int) byte { return b2byte(i == K-1) }, ""},
 	}
@@ -137,6 +137,12 @@ func TestKnownAnswer(t *testing.T) {
 				t.Fatalf("parity %s, want %s", got, want)
 			}
 		})
+	}
+	// g(x) = x^16 + 59x^15 + 13x^14 + 104x^13 + 189x^12 + 68x^11 + 209x^10 +
+	// 30x^9 + 8x^8 + 163x^7 + 65x^6 + 41x^5 + 229x^4 + 98x^3 + 50x^2 + 36x + 59
+	// (coefficients low degree first below).
+	if got := hex.EncodeToString(refGen()); got != "3b243262e52941a3081ed144bd680d3b01" {
+		t.Fatalf("generator %s", got)
 	}
 	// A message x^0 (only the last information symbol set to 1) has parity
 	// x^16 mod g(x) = g(x) − x^16: the generator's low coefficients.
