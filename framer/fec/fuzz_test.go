@@ -2,6 +2,7 @@ package fec
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -76,6 +77,49 @@ func FuzzFrameParity(f *testing.F) {
 		genericFrameParity(&rows, &want)
 		if got != want {
 			t.Fatal("kernel parity differs from the Go twin")
+		}
+	})
+}
+
+// FuzzDecodeRows applies errors given as (row, offset high, offset low,
+// value) byte quadruples to an encoded frame and checks every row
+// codeword: flagged ones unchanged, unflagged ones valid, and those with
+// at most 8 errors restored.
+func FuzzDecodeRows(f *testing.F) {
+	f.Add(uint64(1), []byte{})
+	f.Add(uint64(2), []byte{0, 0, 0, 0x55, 3, 0x0F, 0xEF, 0x01})
+	f.Add(uint64(3), bytes.Repeat([]byte{1, 0x0E, 0xF0, 0x77}, 9))
+	f.Fuzz(func(t *testing.T, seed uint64, errs []byte) {
+		c := New()
+		orig, _ := encodedFrame(t, c, rand.New(rand.NewPCG(seed, seed)))
+		rows := cloneFrame(orig)
+		for i := 0; i+3 < len(errs); i += 4 {
+			off := (int(errs[i+1])<<8 | int(errs[i+2])) % RowLen
+			rows[errs[i]%Rows][off] ^= errs[i+3]
+		}
+		received := cloneFrame(rows)
+		var res Result
+		c.DecodeRows(rows, &res)
+		for k := range RowCodewords {
+			got, want, rcv := codeword(rows, k), codeword(orig, k), codeword(received, k)
+			nerr := 0
+			for i := range want {
+				if rcv[i] != want[i] {
+					nerr++
+				}
+			}
+			switch {
+			case res.IsFailed(k):
+				if !bytes.Equal(got, rcv) || nerr <= T {
+					t.Fatalf("codeword %d (%d errors) flagged; changed: %v", k, nerr, !bytes.Equal(got, rcv))
+				}
+			case nerr <= T:
+				if !bytes.Equal(got, want) || int(res.Corrected[k]) != nerr {
+					t.Fatalf("codeword %d: %d errors not restored", k, nerr)
+				}
+			case !refValid(got):
+				t.Fatalf("codeword %d unflagged with nonzero syndromes", k)
+			}
 		}
 	})
 }
