@@ -99,7 +99,7 @@ func (in *Initiator) Next() (Message, error) {
 // contradicting message is rejected with an error wrapping ErrMalformed,
 // ErrUnexpected or ErrMismatch and the state is unchanged.
 func (in *Initiator) Handle(m Message) (Message, *Result, error) {
-	if m == nil {
+	if isNil(m) {
 		return nil, nil, fmt.Errorf("%w: nil message", ErrUnexpected)
 	}
 	if _, err := m.MarshalBinary(); err != nil { // validates a message built in memory

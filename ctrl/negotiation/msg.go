@@ -93,6 +93,25 @@ func (h *Header) get(b []byte, t MsgType) ([]byte, error) {
 	return b[headerSize:], nil
 }
 
+// isNil reports whether m is nil or a nil pointer of a message type.
+func isNil(m Message) bool {
+	switch v := m.(type) {
+	case *Sift:
+		return v == nil
+	case *SiftReply:
+		return v == nil
+	case *Syndrome:
+		return v == nil
+	case *SyndromeReply:
+		return v == nil
+	case *Verify:
+		return v == nil
+	case *VerifyReply:
+		return v == nil
+	}
+	return m == nil
+}
+
 // Unmarshal decodes any message by its type byte.
 func Unmarshal(b []byte) (Message, error) {
 	if len(b) < 2 {

@@ -233,3 +233,17 @@ func TestLossAtResponderAndWrap(t *testing.T) {
 		}
 	}
 }
+
+func TestNilMessages(t *testing.T) {
+	in, _ := NewInitiator(DefaultParams(), zeroReader{})
+	rs, _ := NewResponder(DefaultParams())
+	for _, m := range []Message{nil, (*Sift)(nil), (*SiftReply)(nil), (*Syndrome)(nil),
+		(*SyndromeReply)(nil), (*Verify)(nil), (*VerifyReply)(nil)} {
+		if _, _, err := in.Handle(m); !errors.Is(err, ErrUnexpected) {
+			t.Errorf("initiator %T: %v", m, err)
+		}
+		if _, _, err := rs.Handle(m); !errors.Is(err, ErrUnexpected) {
+			t.Errorf("responder %T: %v", m, err)
+		}
+	}
+}

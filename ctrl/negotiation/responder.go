@@ -58,7 +58,7 @@ func (rs *Responder) Stats() Stats { return rs.stats }
 // wrapping ErrMalformed, ErrUnexpected or ErrMismatch and the state is
 // unchanged.
 func (rs *Responder) Handle(m Message) (Message, *Result, error) {
-	if m == nil {
+	if isNil(m) {
 		return nil, nil, fmt.Errorf("%w: nil message", ErrUnexpected)
 	}
 	enc, err := m.MarshalBinary()
