@@ -48,6 +48,7 @@ func TestBadFiles(t *testing.T) {
 		}},
 		{"wrong slot size", "slot size", func(b []byte) []byte { b[hdrSlotSize] = 0x80; resum(b); return b }},
 		{"wrong index offset", "index offset", func(b []byte) []byte { b[hdrIndexOff] += 8; resum(b); return b }},
+		{"wrong active offset", "active map offset", func(b []byte) []byte { b[hdrActiveOff+1] += 16; resum(b); return b }},
 	}
 	cbin := ""
 	if _, err := exec.LookPath("gcc"); err == nil {

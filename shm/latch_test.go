@@ -48,7 +48,7 @@ func TestRetriesExhausted(t *testing.T) {
 		size int
 		read func() error
 	}{
-		{"index", r.v.g.indexOff, r.v.g.indexCopy, func() error { return r.ActiveKey(4, DirBtoA, &k) }},
+		{"index", r.v.g.indexOff, r.v.g.indexCopy, func() error { return r.KeyByID(1, &k) }},
 		{"slot", r.v.g.slotsOff + w.slotOf[1]*slotSize, copySize, func() error { return r.Slot(w.slotOf[1], &k) }},
 		{"status", r.v.g.statusOff, regionCopySize, func() error { var s Status; return r.Status(&s) }},
 		{"config", r.v.g.configOff, regionCopySize, func() error { var c Config; return r.Config(&c) }},

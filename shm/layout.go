@@ -22,25 +22,27 @@ const (
 	// Header word offsets. Words 0..13 are fixed when the file is created and
 	// covered by the header checksum at hdrSum; the rest change while the
 	// writer runs.
-	hdrMagic       = 0
-	hdrVersion     = 8
-	hdrFileSize    = 16
-	hdrHeaderSize  = 24
-	hdrStatusOff   = 32
-	hdrConfigOff   = 40
-	hdrIndexOff    = 48
-	hdrIndexSlots  = 56 // entries per index table (power of two)
-	hdrIndexCopy   = 64 // bytes per index copy
-	hdrSlotsOff    = 72
-	hdrSlotCount   = 80
-	hdrSlotSize    = 88
-	hdrCopySize    = 96
-	hdrCreated     = 104
-	hdrSum         = 112 // crc64 (ECMA) of bytes 0..111
-	hdrWriterPID   = 128
-	hdrHeartbeat   = 136
-	hdrGeneration  = 144
-	hdrFixedEnd    = hdrSum
+	hdrMagic      = 0
+	hdrVersion    = 8
+	hdrFileSize   = 16
+	hdrHeaderSize = 24
+	hdrStatusOff  = 32
+	hdrConfigOff  = 40
+	hdrIndexOff   = 48
+	hdrIndexSlots = 56 // entries per index table (power of two)
+	hdrIndexCopy  = 64 // bytes per index copy
+	hdrActiveOff  = 72
+	hdrSlotsOff   = 80
+	hdrSlotCount  = 88
+	hdrSlotSize   = 96
+	hdrCopySize   = 104
+	hdrCreated    = 112
+	hdrSum        = 120 // crc64 (ECMA) of bytes 0..119
+	hdrWriterPID  = 128
+	hdrHeartbeat  = 136
+	hdrGeneration = 144
+	hdrFixedEnd   = hdrSum
+
 	regionCopySize = 64 // status and config: one cache line per copy
 
 	// Key slot: two copies of copySize bytes, each a 64-bit sequence followed
@@ -49,14 +51,21 @@ const (
 	slotSize  = 2 * copySize
 	slotWords = copySize / 8 // including the sequence word
 
-	// Index: each copy is a 64-byte head (sequence + padding) and three open
-	// addressing tables of 16-byte entries (key word, slot word).
+	// Index: each copy is a 64-byte head (sequence + padding) and two open
+	// addressing tables of 16-byte entries (key word, slot word): key id →
+	// slot and consumer → slot.
 	indexHead  = 64
 	entrySize  = 16
-	numTables  = 3
-	tblActive  = 0
-	tblID      = 1
-	tblBinding = 2
+	numTables  = 2
+	tblID      = 0
+	tblBinding = 1
+	tblActive  = -1 // the active map (writer bookkeeping only)
+
+	// Active map: one word per (port, direction), entry 2*port+dir, holding
+	// slot+1 of the active key (0 = none). Not latched: each entry is one
+	// atomic word and readers check the slot they land on.
+	activeEntries = 1 << 17
+	activeSize    = 8 * activeEntries
 
 	// DefaultSlots is the number of key slots when Options.Slots is 0.
 	DefaultSlots = 1024
@@ -77,6 +86,7 @@ type geometry struct {
 	configOff int
 	indexOff  int
 	indexCopy int
+	activeOff int
 	slotsOff  int
 	fileSize  int
 }
@@ -96,7 +106,8 @@ func newGeometry(n int) geometry {
 	g.configOff = g.statusOff + 2*regionCopySize
 	g.indexOff = g.configOff + 2*regionCopySize
 	g.indexCopy = indexHead + numTables*g.tableSize*entrySize
-	g.slotsOff = roundUp(g.indexOff+2*g.indexCopy, pageSize)
+	g.activeOff = roundUp(g.indexOff+2*g.indexCopy, pageSize)
+	g.slotsOff = g.activeOff + activeSize
 	g.fileSize = roundUp(g.slotsOff+n*slotSize, pageSize)
 	return g
 }
@@ -107,7 +118,7 @@ func (g geometry) encodeHeader(h []byte, created int64) {
 	words := []uint64{
 		Magic, Version, uint64(g.fileSize), headerSize,
 		uint64(g.statusOff), uint64(g.configOff), uint64(g.indexOff),
-		uint64(g.tableSize), uint64(g.indexCopy), uint64(g.slotsOff),
+		uint64(g.tableSize), uint64(g.indexCopy), uint64(g.activeOff), uint64(g.slotsOff),
 		uint64(g.slots), slotSize, copySize, uint64(created),
 	}
 	for i, w := range words {
@@ -149,6 +160,7 @@ func parseHeader(h []byte, fileSize int64) (geometry, error) {
 		{"index offset", hdrIndexOff, uint64(g.indexOff)},
 		{"index table size", hdrIndexSlots, uint64(g.tableSize)},
 		{"index copy size", hdrIndexCopy, uint64(g.indexCopy)},
+		{"active map offset", hdrActiveOff, uint64(g.activeOff)},
 		{"slots offset", hdrSlotsOff, uint64(g.slotsOff)},
 		{"slot size", hdrSlotSize, slotSize},
 		{"slot copy size", hdrCopySize, copySize},

@@ -3,6 +3,7 @@ package shm
 import (
 	"fmt"
 	"os"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -115,18 +116,26 @@ func (r *Reader) fail(k *Key, err error) error {
 	return err
 }
 
-// ActiveKey fills k with the active key of (port, dir). O(1): one index probe
-// and one slot copy.
+// ActiveKey fills k with the active key of (port, dir). O(1): one load from
+// the active map and one slot copy, checked to still be the active key of
+// (port, dir) (else the writer moved on in between and it tries again).
 func (r *Reader) ActiveKey(port uint16, dir Dir, k *Key) error {
-	key := activeIndexKey(port, dir)
+	if dir > DirBtoA {
+		return r.fail(k, ErrNotFound)
+	}
+	e := r.v.word(r.v.activeOff(activeIndexKey(port, dir)))
 	for try := 0; try < readTries; try++ {
-		switch r.find(tblActive, key, k) {
-		case findNone:
+		s := atomic.LoadUint64(e)
+		if s == 0 {
 			return r.fail(k, ErrNotFound)
-		case findOK:
-			if k.State == StateActive && k.Port == port && k.Dir == dir {
-				return nil
-			}
+		}
+		if s > uint64(r.v.g.slots) {
+			continue
+		}
+		p := r.v.slot(int(s - 1)) // readSlot by hand: one call less on the hot path
+		if (readSlotCopy(&p[0], k) || readSlotCopy(&p[1], k)) &&
+			k.State == StateActive && k.Port == port && k.Dir == dir {
+			return nil
 		}
 	}
 	return r.fail(k, ErrBusy)
@@ -174,10 +183,8 @@ func (r *Reader) Slot(i int, k *Key) error {
 	if i < 0 || i >= r.v.g.slots {
 		return r.fail(k, ErrNotFound)
 	}
-	var rec record
 	for try := 0; try < readTries; try++ {
-		if r.v.readSlot(i, &rec) {
-			rec.decode(k)
+		if r.v.readSlot(i, k) {
 			if k.State == StateEmpty {
 				return r.fail(k, ErrNotFound)
 			}
@@ -209,11 +216,9 @@ func (r *Reader) find(tbl int, key uint64, k *Key) findResult {
 	if slot >= uint64(r.v.g.slots) {
 		return findRetry
 	}
-	var rec record
-	if !r.v.readSlot(int(slot), &rec) {
+	if !r.v.readSlot(int(slot), k) {
 		return findRetry
 	}
-	rec.decode(k)
 	return findOK
 }
 

@@ -24,6 +24,8 @@ func TestMain(m *testing.M) {
 		os.Exit(readerChild())
 	case "crashwriter":
 		os.Exit(crashWriterChild())
+	case "benchwriter":
+		os.Exit(benchWriterChild())
 	default:
 		fmt.Fprintln(os.Stderr, "unknown OTKD_SHM_ROLE")
 		os.Exit(2)

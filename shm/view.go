@@ -1,6 +1,7 @@
 package shm
 
 import (
+	"encoding/binary"
 	"sync/atomic"
 	"unsafe"
 )
@@ -25,44 +26,50 @@ func (v *view) store(off int, x uint64) { atomic.StoreUint64(v.word(off), x) }
 //
 // Every latched region (a key slot, the status and config regions, the index)
 // is two copies, each starting with its own 64-bit sequence. The writer makes
-// a copy's sequence odd, rewrites the copy, then makes it even again, and does
-// one copy after the other. So at any moment at least one copy is complete,
-// even if the writer died halfway through the other. A reader picks the copy
-// with the higher even sequence, copies it, and accepts it if the sequence is
-// unchanged afterwards; otherwise it tries the other copy.
+// a copy's sequence odd, rewrites the copy, then makes it even again, and
+// always does copy 0 before copy 1. So at any moment at least one copy is
+// complete, even if the writer died halfway through the other, and copy 0,
+// when stable, is never older than copy 1. A reader copies copy 0 and accepts
+// it if its sequence was even and unchanged afterwards; otherwise it tries
+// copy 1 the same way.
 
-// pick returns the offsets of the two copies, the more recent first.
-func (v *view) pick(off, size int) (int, int) {
-	s0, s1 := v.load(off), v.load(off+size)
-	if s0&1 != 0 || (s1&1 == 0 && s1 > s0) {
-		return off + size, off
-	}
-	return off, off + size
+// readSlot copies a consistent copy of slot i into k. It fails only when
+// neither copy stayed stable while it was being read; k then holds garbage
+// and the caller retries or zeroes it.
+func (v *view) readSlot(i int, k *Key) bool {
+	p := v.slot(i)
+	return readSlotCopy(&p[0], k) || readSlotCopy(&p[1], k)
 }
 
-// readSlot copies a consistent copy of slot i into r. It fails only when
-// neither copy stayed stable while it was being read.
-func (v *view) readSlot(i int, r *record) bool {
-	a, b := v.pick(v.g.slotsOff+i*slotSize, copySize)
-	return v.readSlotCopy(a, r) || v.readSlotCopy(b, r)
+// slot returns the two copies of slot i.
+func (v *view) slot(i int) *[2][slotWords]uint64 {
+	return (*[2][slotWords]uint64)(unsafe.Add(v.base, v.g.slotsOff+i*slotSize))
 }
 
-func (v *view) readSlotCopy(off int, r *record) bool {
-	p := (*[slotWords]uint64)(unsafe.Add(v.base, off))
+// readSlotCopy decodes one copy straight into k with atomic loads.
+func readSlotCopy(p *[slotWords]uint64, k *Key) bool {
 	s := atomic.LoadUint64(&p[0])
 	if s&1 != 0 {
 		return false
 	}
-	for j := range r {
-		r[j] = atomic.LoadUint64(&p[j+1])
+	k.ID = atomic.LoadUint64(&p[1])
+	w := atomic.LoadUint64(&p[2])
+	k.Port, k.Dir, k.Epoch, k.State = uint16(w), Dir(w>>16), uint8(w>>24), State(w>>32)
+	k.Alg, k.Len = Alg(w>>40), uint8(w>>48)
+	k.ValidFrom = int64(atomic.LoadUint64(&p[3]))
+	k.ValidTo = int64(atomic.LoadUint64(&p[4]))
+	k.Consumer = atomic.LoadUint64(&p[5])
+	k.Serial = atomic.LoadUint64(&p[6])
+	for j := 0; j < 8; j++ {
+		binary.LittleEndian.PutUint64(k.material[8*j:], atomic.LoadUint64(&p[7+j]))
 	}
+	k.Sum = atomic.LoadUint64(&p[15])
 	return atomic.LoadUint64(&p[0]) == s
 }
 
 // readRegion copies a consistent copy of the status or config region.
 func (v *view) readRegion(off int, w *[7]uint64) bool {
-	a, b := v.pick(off, regionCopySize)
-	return v.readRegionCopy(a, w) || v.readRegionCopy(b, w)
+	return v.readRegionCopy(off, w) || v.readRegionCopy(off+regionCopySize, w)
 }
 
 func (v *view) readRegionCopy(off int, w *[7]uint64) bool {
@@ -109,9 +116,8 @@ func (v *view) writeRegion(off int, w *[7]uint64) {
 
 // Index.
 //
-// Each index copy holds three open-addressing hash tables with linear
-// probing: active ((port, direction) → slot), id (key id → slot) and binding
-// (consumer id → slot). An entry is a key word (0 = empty) and a slot word.
+// Each index copy holds two open-addressing hash tables with linear probing:
+// id (key id → slot) and binding (consumer id → slot). An entry is a key word (0 = empty) and a slot word.
 // The writer deletes with backward shift, so there are no tombstones and a
 // probe stops at the first empty entry. The writer applies every change to
 // copy 0 and then the same change to copy 1 (both copies hold the same
@@ -119,9 +125,13 @@ func (v *view) writeRegion(off int, w *[7]uint64) {
 
 const golden = 0x9E3779B97F4A7C15
 
+// activeIndexKey is the entry of (port, dir) in the active map.
 func activeIndexKey(port uint16, dir Dir) uint64 {
-	return 1<<63 | uint64(port)<<8 | uint64(dir)
+	return uint64(port)<<1 | uint64(dir&1)
 }
+
+// activeOff is the byte offset of entry ak of the active map.
+func (v *view) activeOff(ak uint64) int { return v.g.activeOff + 8*int(ak) }
 
 func (v *view) tableOff(copyOff, tbl int) int {
 	return copyOff + indexHead + tbl*v.g.tableSize*entrySize
@@ -129,37 +139,35 @@ func (v *view) tableOff(copyOff, tbl int) int {
 
 func (v *view) home(key uint64) int { return int((key * golden) >> (64 - v.g.tableBits)) }
 
-// probe looks key up in one table of one index copy. The loop is bounded by
-// the table size, so a copy changing underneath cannot make it spin.
-func (v *view) probe(copyOff, tbl int, key uint64) (uint64, bool) {
-	base := v.tableOff(copyOff, tbl)
-	mask := v.g.tableSize - 1
-	i := v.home(key)
-	for n := 0; n < v.g.tableSize; n++ {
-		e := base + i*entrySize
-		k := v.load(e)
-		if k == key {
-			return v.load(e + 8), true
-		}
-		if k == 0 {
-			return 0, false
-		}
-		i = (i + 1) & mask
-	}
-	return 0, false
-}
-
-// lookup finds key in table tbl of a stable index copy. ok is false when
-// neither copy stayed stable.
+// lookup finds key in table tbl of a stable index copy, copy 0 first. ok is
+// false when neither copy stayed stable. The probe loop is bounded by the
+// table size, so a copy changing underneath cannot make it spin.
 func (v *view) lookup(tbl int, key uint64) (slot uint64, found, ok bool) {
-	a, b := v.pick(v.g.indexOff, v.g.indexCopy)
-	for _, c := range [2]int{a, b} {
-		s := v.load(c)
+	mask := uint64(v.g.tableSize - 1)
+	shift := 64 - v.g.tableBits
+	for c := 0; c < 2; c++ {
+		base := unsafe.Add(v.base, v.g.indexOff+c*v.g.indexCopy)
+		seq := (*uint64)(base)
+		s := atomic.LoadUint64(seq)
 		if s&1 != 0 {
 			continue
 		}
-		slot, found = v.probe(c, tbl, key)
-		if v.load(c) == s {
+		t := unsafe.Add(base, indexHead+tbl*v.g.tableSize*entrySize)
+		i := (key * golden) >> shift
+		slot, found = 0, false
+		for n := uint64(0); n <= mask; n++ {
+			e := (*[2]uint64)(unsafe.Add(t, i*entrySize))
+			k := atomic.LoadUint64(&e[0])
+			if k == key {
+				slot, found = atomic.LoadUint64(&e[1]), true
+				break
+			}
+			if k == 0 {
+				break
+			}
+			i = (i + 1) & mask
+		}
+		if atomic.LoadUint64(seq) == s {
 			return slot, found, true
 		}
 	}

@@ -409,13 +409,19 @@ func (w *Writer) rewriteAll(keys []*Key) {
 			w.writeSlotZero(i)
 		}
 	}
+	for ak := uint64(0); ak < activeEntries; ak++ {
+		want := uint64(0)
+		if id, ok := w.active[ak]; ok {
+			want = uint64(w.slotOf[id]) + 1
+		}
+		if off := w.v.activeOff(ak); w.v.load(off) != want {
+			w.v.store(off, want)
+		}
+	}
 	w.v.updateIndex(func(c int) {
 		w.v.indexClear(c)
 		for id, s := range w.slotOf {
 			w.v.indexPut(c, tblID, id, uint64(s))
-		}
-		for ak, id := range w.active {
-			w.v.indexPut(c, tblActive, ak, uint64(w.slotOf[id]))
 		}
 		for cons, id := range w.bound {
 			w.v.indexPut(c, tblBinding, cons, uint64(w.slotOf[id]))
@@ -593,7 +599,7 @@ func (w *Writer) apply(k *Key) error {
 
 // indexOp is one change to apply to both index copies.
 type indexOp struct {
-	tbl       int
+	tbl       int // tblID, tblBinding or tblActive
 	key, slot uint64
 	del       bool
 }
@@ -638,11 +644,25 @@ func (w *Writer) reindex(changed []*Key, isNew bool) {
 }
 
 func (w *Writer) applyIndex(ops []indexOp) {
-	if len(ops) == 0 {
+	latched := false
+	for _, o := range ops {
+		switch {
+		case o.tbl != tblActive:
+			latched = true
+		case o.del:
+			w.v.store(w.v.activeOff(o.key), 0)
+		default:
+			w.v.store(w.v.activeOff(o.key), o.slot+1)
+		}
+	}
+	if !latched {
 		return
 	}
 	w.v.updateIndex(func(c int) {
 		for _, o := range ops {
+			if o.tbl == tblActive {
+				continue
+			}
 			if o.del {
 				w.v.indexDel(c, o.tbl, o.key)
 			} else {

@@ -56,13 +56,14 @@ enum {
 	OTKD_SHM_H_MAGIC = 0, OTKD_SHM_H_VERSION = 8, OTKD_SHM_H_FILE_SIZE = 16,
 	OTKD_SHM_H_HEADER_SIZE = 24, OTKD_SHM_H_STATUS_OFF = 32, OTKD_SHM_H_CONFIG_OFF = 40,
 	OTKD_SHM_H_INDEX_OFF = 48, OTKD_SHM_H_INDEX_SLOTS = 56, OTKD_SHM_H_INDEX_COPY = 64,
-	OTKD_SHM_H_SLOTS_OFF = 72, OTKD_SHM_H_SLOT_COUNT = 80, OTKD_SHM_H_SLOT_SIZE = 88,
-	OTKD_SHM_H_COPY_SIZE = 96, OTKD_SHM_H_CREATED = 104, OTKD_SHM_H_SUM = 112,
+	OTKD_SHM_H_ACTIVE_OFF = 72, OTKD_SHM_H_SLOTS_OFF = 80, OTKD_SHM_H_SLOT_COUNT = 88,
+	OTKD_SHM_H_SLOT_SIZE = 96, OTKD_SHM_H_COPY_SIZE = 104, OTKD_SHM_H_CREATED = 112, OTKD_SHM_H_SUM = 120,
 	OTKD_SHM_H_WRITER_PID = 128, OTKD_SHM_H_HEARTBEAT = 136, OTKD_SHM_H_GENERATION = 144
 };
 
-/* Index tables. */
-enum { OTKD_SHM_TBL_ACTIVE = 0, OTKD_SHM_TBL_ID = 1, OTKD_SHM_TBL_BINDING = 2 };
+/* Index tables (hash, latched); the active map is separate (direct). */
+enum { OTKD_SHM_TBL_ID = 0, OTKD_SHM_TBL_BINDING = 1, OTKD_SHM_TBL_ACTIVE = 2 };
+#define OTKD_SHM_ACTIVE_ENTRIES (1u << 17)
 
 /* Results. */
 enum {
@@ -109,7 +110,7 @@ typedef struct {
 	const uint8_t *base;
 	size_t size;
 	uint64_t slots, table_size, table_bits;
-	uint64_t status_off, config_off, index_off, index_copy, slots_off;
+	uint64_t status_off, config_off, index_off, index_copy, active_off, slots_off;
 	uint64_t crc_table[256];
 } otkd_shm;
 
@@ -201,8 +202,9 @@ static inline int otkd_shm_open(otkd_shm *s, const char *path, char *why, size_t
 	}
 	uint64_t status_off = OTKD_SHM_HEADER_SIZE, config_off = status_off + 2 * OTKD_SHM_REGION_COPY;
 	uint64_t index_off = config_off + 2 * OTKD_SHM_REGION_COPY;
-	uint64_t index_copy = OTKD_SHM_INDEX_HEAD + 3 * ts * OTKD_SHM_ENTRY_SIZE;
-	uint64_t slots_off = (index_off + 2 * index_copy + 4095) / 4096 * 4096;
+	uint64_t index_copy = OTKD_SHM_INDEX_HEAD + 2 * ts * OTKD_SHM_ENTRY_SIZE;
+	uint64_t active_off = (index_off + 2 * index_copy + 4095) / 4096 * 4096;
+	uint64_t slots_off = active_off + 8 * (uint64_t)OTKD_SHM_ACTIVE_ENTRIES;
 	uint64_t file_size = (slots_off + n * OTKD_SHM_SLOT_SIZE + 4095) / 4096 * 4096;
 	const struct { const char *name; int off; uint64_t want; } chk[] = {
 		{"header size", OTKD_SHM_H_HEADER_SIZE, OTKD_SHM_HEADER_SIZE},
@@ -211,6 +213,7 @@ static inline int otkd_shm_open(otkd_shm *s, const char *path, char *why, size_t
 		{"index offset", OTKD_SHM_H_INDEX_OFF, index_off},
 		{"index table size", OTKD_SHM_H_INDEX_SLOTS, ts},
 		{"index copy size", OTKD_SHM_H_INDEX_COPY, index_copy},
+		{"active map offset", OTKD_SHM_H_ACTIVE_OFF, active_off},
 		{"slots offset", OTKD_SHM_H_SLOTS_OFF, slots_off},
 		{"slot size", OTKD_SHM_H_SLOT_SIZE, OTKD_SHM_SLOT_SIZE},
 		{"slot copy size", OTKD_SHM_H_COPY_SIZE, OTKD_SHM_COPY_SIZE},
@@ -241,6 +244,7 @@ static inline int otkd_shm_open(otkd_shm *s, const char *path, char *why, size_t
 	s->config_off = config_off;
 	s->index_off = index_off;
 	s->index_copy = index_copy;
+	s->active_off = active_off;
 	s->slots_off = slots_off;
 	return OTKD_SHM_OK;
 }
@@ -272,20 +276,10 @@ static inline void otkd_shm_key_zero(otkd_shm_key *k)
 		p[i] = 0;
 }
 
-/* Seqcount latch: two copies, each with its own sequence; read the more
- * recent even one, accept it if its sequence did not change. */
-static inline void otkd_shm__pick(const otkd_shm *s, uint64_t off, uint64_t size, uint64_t c[2])
-{
-	uint64_t s0 = otkd_shm__load(s, off), s1 = otkd_shm__load(s, off + size);
-	if ((s0 & 1) || (!(s1 & 1) && s1 > s0)) {
-		c[0] = off + size;
-		c[1] = off;
-	} else {
-		c[0] = off;
-		c[1] = off + size;
-	}
-}
-
+/* Seqcount latch: two copies, each with its own sequence. The writer always
+ * finishes copy 0 before it starts copy 1, so copy 0, when stable, is the
+ * newer: read copy 0, accept it if its sequence was even and unchanged,
+ * else copy 1 the same way. */
 /* Copies nw words after the sequence at off into w; 1 if consistent. */
 static inline int otkd_shm__read_copy(const otkd_shm *s, uint64_t off, uint64_t *w, int nw)
 {
@@ -300,9 +294,7 @@ static inline int otkd_shm__read_copy(const otkd_shm *s, uint64_t off, uint64_t 
 
 static inline int otkd_shm__read_latch(const otkd_shm *s, uint64_t off, uint64_t size, uint64_t *w, int nw)
 {
-	uint64_t c[2];
-	otkd_shm__pick(s, off, size, c);
-	return otkd_shm__read_copy(s, c[0], w, nw) || otkd_shm__read_copy(s, c[1], w, nw);
+	return otkd_shm__read_copy(s, off, w, nw) || otkd_shm__read_copy(s, off + size, w, nw);
 }
 
 static inline void otkd_shm__decode(const uint64_t r[15], otkd_shm_key *k)
@@ -354,8 +346,7 @@ static inline int otkd_shm__read_slot(const otkd_shm *s, uint64_t i, otkd_shm_ke
 /* One index lookup on a stable copy: 1 found, 0 absent, -1 unstable. */
 static inline int otkd_shm__lookup(const otkd_shm *s, int tbl, uint64_t key, uint64_t *slot)
 {
-	uint64_t c[2];
-	otkd_shm__pick(s, s->index_off, s->index_copy, c);
+	uint64_t c[2] = {s->index_off, s->index_off + s->index_copy};
 	for (int n = 0; n < 2; n++) {
 		uint64_t q = otkd_shm__load(s, c[n]);
 		if (q & 1)
@@ -388,12 +379,20 @@ static inline int otkd_shm__fail(const otkd_shm *s, otkd_shm_key *k, int rc)
 	return otkd_shm_writer_alive(s) ? rc : OTKD_SHM_EWRITERGONE;
 }
 
-/* what: 0 active (port, dir), 1 id, 2 consumer. */
+/* tbl: OTKD_SHM_TBL_ACTIVE (key = map entry), _ID or _BINDING. */
 static inline int otkd_shm__find(const otkd_shm *s, int tbl, uint64_t key, uint16_t port, uint8_t dir, otkd_shm_key *k)
 {
 	for (int t = 0; t < OTKD_SHM_TRIES; t++) {
-		uint64_t slot;
-		int f = otkd_shm__lookup(s, tbl, key, &slot);
+		uint64_t slot = 0;
+		int f;
+		if (tbl == OTKD_SHM_TBL_ACTIVE) {
+			/* One atomic word, slot+1 or 0; the slot is checked below. */
+			uint64_t e = otkd_shm__load(s, s->active_off + 8 * key);
+			f = e != 0;
+			slot = e - 1;
+		} else {
+			f = otkd_shm__lookup(s, tbl, key, &slot);
+		}
 		if (f == 0)
 			return otkd_shm__fail(s, k, OTKD_SHM_ENOTFOUND);
 		if (f < 0 || slot >= s->slots || !otkd_shm__read_slot(s, slot, k))
@@ -417,7 +416,9 @@ static inline int otkd_shm__find(const otkd_shm *s, int tbl, uint64_t key, uint1
 
 static inline int otkd_shm_active_key(const otkd_shm *s, uint16_t port, uint8_t dir, otkd_shm_key *k)
 {
-	return otkd_shm__find(s, OTKD_SHM_TBL_ACTIVE, 1ULL << 63 | (uint64_t)port << 8 | dir, port, dir, k);
+	if (dir > 1)
+		return otkd_shm__fail(s, k, OTKD_SHM_ENOTFOUND);
+	return otkd_shm__find(s, OTKD_SHM_TBL_ACTIVE, (uint64_t)port << 1 | dir, port, dir, k);
 }
 
 static inline int otkd_shm_key_by_id(const otkd_shm *s, uint64_t id, otkd_shm_key *k)
