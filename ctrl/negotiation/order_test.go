@@ -247,3 +247,25 @@ func TestNilMessages(t *testing.T) {
 		}
 	}
 }
+
+func TestResponderReady(t *testing.T) {
+	tp := newTestPair(t, DefaultParams(), defaultSim(), 36)
+	for i := range tp.in.p.N {
+		id, a, b := tp.sim.round()
+		tp.in.Add(id, a)
+		if i < tp.in.p.N-4 { // the responder lags by four rounds
+			tp.rs.Add(id, b)
+		}
+	}
+	m, _ := tp.in.Next()
+	s := m.(*Sift)
+	if tp.rs.Ready(s) {
+		t.Fatal("ready before the last rounds arrived")
+	}
+	for id := s.Lo + uint32(s.Span) - 4; id != s.Lo+uint32(s.Span); id++ {
+		tp.rs.Add(id, 100)
+	}
+	if !tp.rs.Ready(s) {
+		t.Fatal("not ready with every round of the range")
+	}
+}

@@ -51,6 +51,16 @@ func (rs *Responder) Add(round uint32, count int) error {
 // Stats returns the counters.
 func (rs *Responder) Stats() Stats { return rs.stats }
 
+// Ready reports whether the responder has been given a count for the last
+// round of s's range or a later one. The responder's count of a round
+// usually arrives after the initiator's (it needs C1, sent after C2);
+// rounds still missing when the Sift is handled are dropped from the block
+// and their late Adds fail with ErrRound. A caller may hold a Sift until
+// Ready (with a timeout) to lose none.
+func (rs *Responder) Ready(s *Sift) bool {
+	return rs.r.started && int32(rs.r.newest-(s.Lo+uint32(s.Span)-1)) >= 0
+}
+
 // Handle processes a message from the initiator and returns the reply to
 // send and, when a Verify's tag matches, the Result. A retransmitted copy of
 // the message handled last gets the same reply again (and no Result). A

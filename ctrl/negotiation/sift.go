@@ -14,7 +14,8 @@ import (
 type rounds struct {
 	counts   map[uint32]uint16
 	base     uint32 // oldest id that may still be stored
-	started  bool   // base is meaningful
+	newest   uint32 // newest id added (serial order)
+	started  bool   // base and newest are meaningful
 	consumed bool   // a block moved base; until then base follows the oldest id
 }
 
@@ -31,6 +32,9 @@ func (r *rounds) add(id uint32, count int) error {
 	}
 	if r.counts == nil {
 		r.counts = make(map[uint32]uint16)
+	}
+	if !r.started || int32(id-r.newest) > 0 {
+		r.newest = id
 	}
 	if !r.started || before {
 		r.base, r.started = id, true
