@@ -110,3 +110,25 @@ func TestParamsValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestAttemptAddWipesOldBuffer(t *testing.T) {
+	var a attempt
+	a.add([]byte{1, 1, 1})
+	old := a.bits[:cap(a.bits)]
+	for len(a.bits) < cap(old) {
+		a.add([]byte{1})
+	}
+	a.add([]byte{1}) // forces growth
+	for _, b := range old {
+		if b != 0 {
+			t.Fatal("grown-out buffer not zeroised")
+		}
+	}
+	if len(a.bits) != cap(old)+1 {
+		t.Fatalf("len %d", len(a.bits))
+	}
+	a.wipe()
+	if len(a.bits) != 0 || a.bits[:cap(a.bits)][0] != 0 {
+		t.Fatal("wipe left bits")
+	}
+}

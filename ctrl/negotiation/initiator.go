@@ -184,7 +184,7 @@ func (in *Initiator) onSyndromeReply(m *SyndromeReply) (Message, error) {
 func (in *Initiator) absorb(m *SyndromeReply) {
 	k := len(in.bits)
 	if m.OK {
-		in.att.bits = append(in.att.bits, in.bits...)
+		in.att.add(in.bits)
 		in.att.leaked += blockLeak(k, in.t)
 		in.att.errs += m.Corrected
 		in.att.used++

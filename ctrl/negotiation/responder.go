@@ -150,7 +150,7 @@ func (rs *Responder) onSyndrome(m *Syndrome) (Message, error) {
 	rs.stats.Kept += k
 	rs.stats.SyndromeBits += blockLeak(k, m.T)
 	if ok {
-		rs.att.bits = append(rs.att.bits, bits...)
+		rs.att.add(bits)
 		rs.att.leaked += blockLeak(k, m.T)
 		rs.att.errs += corrected
 		rs.att.used++

@@ -76,6 +76,18 @@ type attempt struct {
 	failures int    // failures since the previous seed (kept across attempts)
 }
 
+// add appends a reconciled block's bits; when the buffer has to grow, the
+// old one is zeroised so no copy of key material is left behind.
+func (a *attempt) add(bits []byte) {
+	if len(a.bits)+len(bits) > cap(a.bits) {
+		grown := make([]byte, len(a.bits), 2*(len(a.bits)+len(bits)))
+		copy(grown, a.bits)
+		clear(a.bits)
+		a.bits = grown
+	}
+	a.bits = append(a.bits, bits...)
+}
+
 // wipe zeroises and empties the attempt, keeping its id.
 func (a *attempt) wipe() {
 	clear(a.bits)
