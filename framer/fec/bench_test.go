@@ -48,24 +48,27 @@ func BenchmarkDecodeRowsClean(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeRows8Errors corrects 8 errors in each of the 64 row
-// codewords of every frame (the restore copy is included in the time).
-func BenchmarkDecodeRows8Errors(b *testing.B) {
+// benchDecodeErrors corrects n errors in each of the 64 row codewords of
+// every frame (the copy restoring the corrupted frame is in the time).
+func benchDecodeErrors(b *testing.B, n int) {
 	c, rows, area := benchSetup(b)
 	bad := cloneFrame(rows)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for k := range RowCodewords {
-		injectErrors(rng, bad, area, k, T)
+		injectErrors(rng, bad, area, k, n)
 	}
 	var res Result
 	benchFrame(b, func() {
 		res.Reset()
 		c.DecodeRows(cloneInto(bad, rows), &res)
 	})
-	if res.CorrectedSymbols != RowCodewords*T {
+	if res.CorrectedSymbols != RowCodewords*n {
 		b.Fatalf("corrected %d symbols", res.CorrectedSymbols)
 	}
 }
+
+func BenchmarkDecodeRows1Error(b *testing.B)  { benchDecodeErrors(b, 1) }
+func BenchmarkDecodeRows8Errors(b *testing.B) { benchDecodeErrors(b, T) }
 
 // BenchmarkEncodeArea reports bytes/s of the 255-byte area; xline is the
 // ratio to one area per frame at line rate.

@@ -162,15 +162,20 @@ func (c *Codec) fixRow(row []byte, ri, j int, r *Result) {
 }
 
 // parityDiffSyndromes turns the parity difference d (received − recomputed,
-// highest degree first) in c.syn into the syndromes S_j = Σ_p d_p·α^(j(15−p)).
-// The received word is a valid codeword plus the pattern (0…0, d), so its
-// syndromes are those of d: 16×16 products instead of 255×16.
+// highest degree first) in c.syn into the syndromes
+// S_j = Σ_p d_p·α^(j(15−p)), as independent lookups α^(log d_p + j(15−p))
+// in gfExpZ (a zero d_p gets a log that lands in its zero half). The
+// received word is a valid codeword plus the pattern (0…0, d), so its
+// syndromes are those of d: 16×16 terms instead of 255×16.
 func (c *Codec) parityDiffSyndromes() {
-	d := c.syn
+	var lg [Parity]int
+	for p, v := range c.syn {
+		lg[p] = logZ(v)
+	}
 	for j := range Parity {
 		var s byte
-		for p, v := range d {
-			s ^= gfMul(v, synTab[j][p])
+		for p, l := range lg {
+			s ^= gfExpZ[(l+j*(Parity-1-p))&(len(gfExpZ)-1)]
 		}
 		c.syn[j] = s
 	}

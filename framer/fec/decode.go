@@ -70,16 +70,22 @@ func (d *decoder) subShifted(coef byte, m int) {
 }
 
 // chien finds the roots α^(−e), e = 0..254, of Λ (degree l ≤ T) and
-// returns how many it found (−1 if more than l, impossible for a true
-// polynomial, or if deg Λ < l); the degrees go to d.pos. Every nonzero
-// field element is some α^(−e), so l distinct roots are l positions, all
-// inside the 255 symbols. The eight terms Λ_i·α^(−e·i) are stepped with
-// the multiplication table; unused ones stay zero.
+// returns how many it found (−1 if deg Λ < l); the degrees go to d.pos.
+// Every nonzero field element is some α^(−e), so l distinct roots are l
+// positions, all inside the 255 symbols. A single error is solved
+// directly (Λ = 1 + Λ_1·x vanishes at x = 1/Λ_1, so α^e = Λ_1). Otherwise
+// the eight terms Λ_i·α^(−e·i) are stepped with the multiplication table
+// (unused ones stay zero), stopping at the l-th root: a polynomial of
+// degree l has no more.
 func (d *decoder) chien(l int) int {
-	if d.lambda[l] == 0 {
+	lam := &d.lambda
+	if lam[l] == 0 {
 		return -1
 	}
-	lam := &d.lambda
+	if l == 1 {
+		d.pos[0] = int(gfLog[lam[1]])
+		return 1
+	}
 	t1, t2, t3, t4 := lam[1], lam[2], lam[3], lam[4]
 	t5, t6, t7, t8 := lam[5], lam[6], lam[7], lam[8]
 	m1, m2, m3, m4 := &gfMulTab[gfExp[254]], &gfMulTab[gfExp[253]], &gfMulTab[gfExp[252]], &gfMulTab[gfExp[251]]
@@ -87,11 +93,10 @@ func (d *decoder) chien(l int) int {
 	found := 0
 	for e := range N {
 		if 1^t1^t2^t3^t4^t5^t6^t7^t8 == 0 {
-			if found == l {
-				return -1
-			}
 			d.pos[found] = e
-			found++
+			if found++; found == l {
+				break
+			}
 		}
 		t1, t2, t3, t4 = m1[t1], m2[t2], m3[t3], m4[t4]
 		t5, t6, t7, t8 = m5[t5], m6[t6], m7[t7], m8[t8]

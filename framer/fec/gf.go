@@ -11,6 +11,9 @@ var (
 	// gfExp[i] = α^i for 0 ≤ i < 510; doubled so that gfExp[log a + log b]
 	// needs no reduction modulo 255.
 	gfExp [2 * 255]byte
+	// gfExpZ is gfExp followed by zeros: gfExpZ[logZ(a) + e] = a·α^e for
+	// any a and 0 ≤ e < 255.
+	gfExpZ [1024]byte
 	// gfLog[a] = log_α a for a ≠ 0; gfLog[0] is unused.
 	gfLog [256]byte
 	// gfMulTab[a][b] = a·b, for the decoder (64 KiB, off the clean path).
@@ -29,9 +32,6 @@ var (
 	// parityMatrix[p][i] is parity symbol p of the unit message e_i: the
 	// systematic parity matrix (row p, column i = information symbol).
 	parityMatrix [Parity][K]byte
-	// synTab[j][p] = α^(j·(15−p)): weight of a difference in parity symbol p
-	// (degree 15−p) in syndrome S_j.
-	synTab [Parity][Parity]byte
 )
 
 func init() {
@@ -45,6 +45,7 @@ func init() {
 			x ^= fieldPoly
 		}
 	}
+	copy(gfExpZ[:], gfExp[:])
 	for a := range 256 {
 		for b := range 256 {
 			gfMulTab[a][b] = gfMulLog(byte(a), byte(b))
@@ -55,11 +56,6 @@ func init() {
 	buildParityMatrix()
 	buildSliceTab()
 	initKernel()
-	for j := range Parity {
-		for p := range Parity {
-			synTab[j][p] = gfPow(j * (Parity - 1 - p))
-		}
-	}
 }
 
 // gfMul multiplies in GF(2^8).
@@ -71,6 +67,14 @@ func gfMulLog(a, b byte) byte {
 		return 0
 	}
 	return gfExp[int(gfLog[a])+int(gfLog[b])]
+}
+
+// logZ is log_α a, or for a = 0 an index into the zero half of gfExpZ.
+func logZ(a byte) int {
+	if a == 0 {
+		return 512
+	}
+	return int(gfLog[a])
 }
 
 // gfDiv divides a by b ≠ 0.
