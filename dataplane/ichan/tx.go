@@ -1,0 +1,132 @@
+package ichan
+
+import "encoding/binary"
+
+// FillTX adds this frame's channel TLVs to w, within the room the round
+// protocol left: first an ACK when the RX side has received data since the
+// last ACK, then at most one DATA segment, an expired one (retransmission,
+// oldest first) before a new one. TX goroutine only; one call per frame,
+// also when nothing is queued, since the call counts the frames the RTO is
+// measured in. Lock-free and allocation-free.
+func (c *Chan) FillTX(w *AreaWriter) {
+	t := &c.tx
+	t.now++
+	c.putAck(w)
+	c.applyPeerAck()
+	if g := c.expired(w.Room()); g != nil {
+		c.putData(w, g)
+		c.st.retx.Add(1)
+		return
+	}
+	if g := c.cut(w.Room()); g != nil {
+		c.putData(w, g)
+		c.st.segSent.Add(1)
+	}
+}
+
+// putAck writes the ACK the RX side published, once per publication.
+func (c *Chan) putAck(w *AreaWriter) {
+	inc, cum, sack, ver, ok := c.owed.load()
+	if !ok || ver == c.tx.ackSent || inc == 0 {
+		return
+	}
+	n := ackLen
+	if sack != 0 {
+		n = ackSackLen
+	}
+	v := w.Reserve(TypeAck, n)
+	if v == nil {
+		return
+	}
+	binary.BigEndian.PutUint32(v[0:], inc)
+	binary.BigEndian.PutUint32(v[4:], cum)
+	if sack != 0 {
+		binary.BigEndian.PutUint32(v[8:], sack)
+	}
+	c.tx.ackSent = ver
+	c.st.acksSent.Add(1)
+}
+
+// applyPeerAck marks what the peer acknowledged and slides the window.
+func (c *Chan) applyPeerAck() {
+	t := &c.tx
+	a := c.peerAck.Load()
+	if a == t.peerAck {
+		return
+	}
+	t.peerAck = a
+	cum, sack := uint32(a>>32), uint32(a)
+	if after(cum, t.base) {
+		t.base = cum // RX vetted cum <= next
+	}
+	for i := uint32(0); sack != 0; i, sack = i+1, sack>>1 {
+		s := cum + 1 + i
+		if sack&1 == 0 || !after(s, t.base-1) || !after(t.next, s) {
+			continue
+		}
+		t.win[s&t.mask].acked = true
+	}
+	for t.base != t.next && t.win[t.base&t.mask].acked {
+		t.base++
+	}
+}
+
+// expired returns the oldest unacknowledged segment whose RTO ran out and
+// that fits in room, or nil.
+func (c *Chan) expired(room int) *txSeg {
+	t := &c.tx
+	rto := uint64(c.cfg.RTO)
+	for s := t.base; s != t.next; s++ {
+		g := &t.win[s&t.mask]
+		if !g.acked && t.now-g.sentAt >= rto && 2+dataHdr+int(g.n) <= room {
+			return g
+		}
+	}
+	return nil
+}
+
+// cut makes the next new segment from the head of the send queue, or
+// returns nil (window full, nothing queued, too little room).
+func (c *Chan) cut(room int) *txSeg {
+	t := &c.tx
+	if int(t.next-t.base) >= c.cfg.Window {
+		return nil
+	}
+	if t.cur == nil {
+		if t.cur = c.sendq.Peek(); t.cur == nil {
+			return nil
+		}
+		t.off = 0
+	}
+	left := t.cur.n - t.off
+	n := min(left, room-2-dataHdr, c.cfg.Segment)
+	if n < 0 || n < min(left, minSegment) {
+		return nil
+	}
+	g := &t.win[t.next&t.mask]
+	g.seq, g.n, g.acked, g.flags = t.next, uint16(n), false, 0
+	if t.off == 0 {
+		g.flags |= flagFirst
+	}
+	copy(g.buf[:n], t.cur.b[t.off:])
+	if t.off += n; t.off == t.cur.n {
+		g.flags |= flagLast
+		t.cur = nil
+		c.sendq.Release()
+		c.st.msgsSent.Add(1)
+	}
+	t.next++
+	c.txNext.Store(t.next) // before the segment can reach the peer
+	return g
+}
+
+// putData writes segment g; the caller checked that it fits.
+func (c *Chan) putData(w *AreaWriter, g *txSeg) {
+	v := w.Reserve(TypeData, dataHdr+int(g.n))
+	binary.BigEndian.PutUint32(v[0:], c.inc)
+	binary.BigEndian.PutUint32(v[4:], g.seq)
+	binary.BigEndian.PutUint16(v[8:], uint16(g.seq-c.tx.base))
+	v[10] = g.flags
+	copy(v[dataHdr:], g.buf[:g.n])
+	g.sentAt = c.tx.now
+}
