@@ -181,7 +181,11 @@ func (w *Writer) attachOrCreate(opts Options, gid int, storeGen uint64) (uint64,
 		if reason == "" {
 			return gen, nil
 		}
-		w.log.Info("shm: recreating key store", "path", opts.Path, "reason", reason)
+		if reason == "new file" {
+			w.log.Info("shm: creating key store", "path", opts.Path)
+		} else {
+			w.log.Warn("shm: recreating key store", "path", opts.Path, "reason", reason)
+		}
 		err = w.createFresh(opts, gid)
 		unix.Close(fd) // drops the lock on the old file
 		return 0, err
