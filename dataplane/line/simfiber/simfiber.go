@@ -1,0 +1,366 @@
+// Package simfiber is the simulated fibre: two line ends in one process,
+// joined by one noise.Channel per direction, plus an optional tap that an
+// eavesdropper reads. It implements the dataplane's Line contract and serves
+// the tests, the demo and the benchmarks.
+//
+// What a frame meets on its way (per direction, in this order):
+//
+//   - loss (Profile.Loss): the frame never arrives;
+//   - the soft samples of its 1984 negotiation bits (data1, data2): the
+//     transmitted (ciphertext) bits modulated to the profile's levels plus
+//     the fibre's Gaussian noise; the frame bytes at those positions carry
+//     the line's own hard decision of the samples;
+//   - bit errors on every other byte at the fibre's BER (Config.BitErrors);
+//   - an error burst (Profile.Burst), which also scrambles the soft samples
+//     of the bits it covers;
+//   - reordering (Profile.Reorder): held back 1…ReorderDepth frames.
+//
+// Latency is not modelled beyond the queue: a frame arrives as soon as the
+// receiver asks for it. The tap sees every frame of both directions before
+// loss, with its own independent fibre noise.
+//
+// Concurrency: each End's Send must be called from one goroutine at a time
+// and its Recv from one (they may be different goroutines); the queues
+// between them are lock-free rings. An idle receiver or a sender facing a
+// full queue sleeps on a one-slot channel, so an idle link costs no CPU;
+// that wake-up is the only channel operation and happens only when a side
+// waits. Nothing allocates per frame.
+package simfiber
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/otkd/otkd/dataplane/ring"
+	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/noise"
+)
+
+// ErrClosed is returned by Send and Recv once the link is closed.
+var ErrClosed = errors.New("simfiber: line closed")
+
+// Soft-sample positions: data1 then data2 of the negotiation area.
+const (
+	data1Off = framer.NegOff + 3
+	data2Off = framer.NegOff + 3 + framer.DataLen + 2
+	halfBits = framer.DataLen * 8 // 992
+)
+
+// Config configures a link. The zero value is not valid: Profile must be set
+// (noise.DefaultProfile()).
+type Config struct {
+	Profile noise.Profile
+	// Seed makes the channel reproducible; the two directions and the tap
+	// derive their own seeds from it.
+	Seed uint64
+	// BitErrors applies the fibre's bit errors to the bytes without soft
+	// samples (the FEC then corrects them).
+	BitErrors bool
+	// Tap attaches an eavesdropper's tap (Link.Tap).
+	Tap bool
+	// Depth is the number of frames in flight per direction; default 32.
+	Depth int
+}
+
+type slot struct {
+	frame [framer.FrameLen]byte
+	soft  [noise.SamplesPerFrame]noise.Sample
+}
+
+// queue is a ring with wake-ups for a sleeping consumer or producer.
+type queue struct {
+	r        *ring.SPSC[slot]
+	notEmpty chan struct{}
+	notFull  chan struct{}
+}
+
+func newQueue(depth int) *queue {
+	return &queue{r: ring.New[slot](depth), notEmpty: make(chan struct{}, 1), notFull: make(chan struct{}, 1)}
+}
+
+func wake(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// dir is one direction: the sender's channel state and the queue.
+type dir struct {
+	ch   *noise.Channel
+	q    *queue
+	bit  bool
+	hold []held // frames held back for reordering (preallocated)
+	soft [noise.SamplesPerFrame]noise.Sample
+	thr  noise.Sample
+	// the tap's copy of this direction
+	tapCh *noise.Channel
+	tapQ  *queue
+}
+
+type held struct {
+	s    slot
+	left int // frames still to wait; 0 = free
+}
+
+// Link is a simulated fibre between two ends.
+type Link struct {
+	a, b   *End
+	tap    *Tap
+	done   chan struct{}
+	closed atomic.Bool
+	once   sync.Once
+}
+
+// End is one end of the link: it sends on one direction and receives the
+// other.
+type End struct {
+	link *Link
+	tx   *dir
+	rx   *queue
+	name string
+}
+
+// New builds a link. It returns the profile's validation error when the
+// profile is invalid.
+func New(cfg Config) (*Link, error) {
+	if cfg.Depth <= 0 {
+		cfg.Depth = 32
+	}
+	l := &Link{done: make(chan struct{})}
+	var dirs [2]*dir
+	for i := range dirs {
+		ch, err := noise.NewChannel(cfg.Profile, cfg.Seed*4+uint64(i))
+		if err != nil {
+			return nil, err
+		}
+		d := &dir{ch: ch, q: newQueue(cfg.Depth), bit: cfg.BitErrors, thr: cfg.Profile.Threshold()}
+		if cfg.Profile.Reorder > 0 {
+			d.hold = make([]held, min(cfg.Profile.ReorderDepth, 8))
+		}
+		if cfg.Tap {
+			if d.tapCh, err = noise.NewChannel(cfg.Profile, cfg.Seed*4+2+uint64(i)); err != nil {
+				return nil, err
+			}
+			d.tapQ = newQueue(cfg.Depth)
+		}
+		dirs[i] = d
+	}
+	l.a = &End{link: l, tx: dirs[0], rx: dirs[1].q, name: "A"}
+	l.b = &End{link: l, tx: dirs[1], rx: dirs[0].q, name: "B"}
+	if cfg.Tap {
+		l.tap = &Tap{link: l, q: [2]*queue{dirs[0].tapQ, dirs[1].tapQ}}
+	}
+	return l, nil
+}
+
+// A returns end A (sends A→B, receives B→A).
+func (l *Link) A() *End { return l.a }
+
+// B returns end B.
+func (l *Link) B() *End { return l.b }
+
+// Tap returns the eavesdropper's tap, nil unless Config.Tap.
+func (l *Link) Tap() *Tap { return l.tap }
+
+// Close closes the whole link: pending and later Send and Recv calls of
+// both ends and the tap return ErrClosed.
+func (l *Link) Close() error {
+	l.once.Do(func() {
+		l.closed.Store(true)
+		close(l.done)
+	})
+	return nil
+}
+
+// Close closes the link (both ends).
+func (e *End) Close() error { return e.link.Close() }
+
+// Send transmits one wire frame of framer.FrameLen bytes; it waits while the
+// direction's queue is full.
+func (e *End) Send(frame []byte) error {
+	if len(frame) != framer.FrameLen {
+		return &framer.LengthError{What: "frame", Got: len(frame), Want: framer.FrameLen}
+	}
+	d := e.tx
+	if e.link.closed.Load() {
+		return ErrClosed
+	}
+	d.modulate(frame)
+	if d.tapQ != nil {
+		d.toTap(frame)
+	}
+	if d.ch.Lose() {
+		return d.release(e.link)
+	}
+	s, err := d.q.slotWait(e.link)
+	if err != nil {
+		return err
+	}
+	copy(s.frame[:], frame)
+	copy(s.soft[:], d.soft[:])
+	d.impair(s)
+	if delay := d.ch.ReorderDelay(); delay > 0 {
+		// Hold the frame back in a free hold slot; it is committed after
+		// delay more frames (or now, when every hold slot is busy).
+		for i := range d.hold {
+			if h := &d.hold[i]; h.left == 0 {
+				h.s, h.left = *s, delay+1
+				return d.release(e.link)
+			}
+		}
+	}
+	d.q.r.Commit()
+	wake(d.q.notEmpty)
+	return d.release(e.link)
+}
+
+// release counts down the held frames and commits those whose delay has
+// run out.
+func (d *dir) release(l *Link) error {
+	for i := range d.hold {
+		h := &d.hold[i]
+		if h.left == 0 {
+			continue
+		}
+		if h.left--; h.left > 0 {
+			continue
+		}
+		s, err := d.q.slotWait(l)
+		if err != nil {
+			return err
+		}
+		*s = h.s
+		d.q.r.Commit()
+		wake(d.q.notEmpty)
+	}
+	return nil
+}
+
+// modulate makes the clean soft samples of the frame's negotiation bits.
+func (d *dir) modulate(frame []byte) {
+	p := d.ch.Profile()
+	noise.Modulate(frame[data1Off:data1Off+framer.DataLen], halfBits, d.soft[:halfBits], &p)
+	noise.Modulate(frame[data2Off:data2Off+framer.DataLen], halfBits, d.soft[halfBits:], &p)
+}
+
+// impair applies the fibre to a slot: noise on the samples, their hard
+// decision into the frame, bit errors elsewhere and a burst.
+func (d *dir) impair(s *slot) {
+	d.ch.AddFibreNoise(s.soft[:])
+	if d.bit {
+		d.ch.BitErrors(s.frame[:data1Off])
+		d.ch.BitErrors(s.frame[data1Off+framer.DataLen : data2Off])
+		d.ch.BitErrors(s.frame[data2Off+framer.DataLen:])
+	}
+	hardDecide(&s.frame, &s.soft, d.thr)
+	if off, n := d.ch.Burst(s.frame[:]); n > 0 {
+		scrambleSoft(&s.soft, off, n)
+	}
+}
+
+// hardDecide writes the sign decisions of the samples into data1 and data2.
+func hardDecide(frame *[framer.FrameLen]byte, soft *[noise.SamplesPerFrame]noise.Sample, thr noise.Sample) {
+	for i := range 2 * framer.DataLen {
+		off := data1Off + i
+		if i >= framer.DataLen {
+			off = data2Off + i - framer.DataLen
+		}
+		var b byte
+		for k := range 8 {
+			if soft[8*i+k] > thr {
+				b |= 0x80 >> k
+			}
+		}
+		frame[off] = b
+	}
+}
+
+// scrambleSoft negates the samples of the negotiation bits a burst covers.
+func scrambleSoft(soft *[noise.SamplesPerFrame]noise.Sample, off, n int) {
+	for i := range 2 * framer.DataLen {
+		byteOff := data1Off + i
+		if i >= framer.DataLen {
+			byteOff = data2Off + i - framer.DataLen
+		}
+		if byteOff >= off && byteOff < off+n {
+			for k := range 8 {
+				soft[8*i+k] = -soft[8*i+k]
+			}
+		}
+	}
+}
+
+// toTap hands the tap its copy, with its own fibre noise, unless the tap's
+// queue is full (the tap never slows the link down).
+func (d *dir) toTap(frame []byte) {
+	s := d.tapQ.r.Slot()
+	if s == nil {
+		return
+	}
+	copy(s.frame[:], frame)
+	copy(s.soft[:], d.soft[:])
+	d.tapCh.AddFibreNoise(s.soft[:])
+	hardDecide(&s.frame, &s.soft, d.thr)
+	d.tapQ.r.Commit()
+	wake(d.tapQ.notEmpty)
+}
+
+func (q *queue) slotWait(l *Link) (*slot, error) {
+	for {
+		if s := q.r.Slot(); s != nil {
+			return s, nil
+		}
+		select {
+		case <-q.notFull:
+		case <-l.done:
+			return nil, ErrClosed
+		}
+	}
+}
+
+func (q *queue) recv(l *Link, frame []byte, soft []noise.Sample) error {
+	if len(frame) != framer.FrameLen || len(soft) != noise.SamplesPerFrame {
+		return &framer.LengthError{What: "receive buffer", Got: len(frame), Want: framer.FrameLen}
+	}
+	for {
+		if l.closed.Load() {
+			return ErrClosed
+		}
+		if s := q.r.Peek(); s != nil {
+			copy(frame, s.frame[:])
+			copy(soft, s.soft[:])
+			q.r.Release()
+			wake(q.notFull)
+			return nil
+		}
+		select {
+		case <-q.notEmpty:
+		case <-l.done:
+			return ErrClosed
+		}
+	}
+}
+
+// Recv waits for the next frame of the other direction and copies it into
+// frame (framer.FrameLen bytes) and its negotiation soft samples into soft
+// (noise.SamplesPerFrame).
+func (e *End) Recv(frame []byte, soft []noise.Sample) error {
+	return e.rx.recv(e.link, frame, soft)
+}
+
+// String names the end.
+func (e *End) String() string { return "simfiber end " + e.name }
+
+// Tap is an eavesdropper's view of both directions.
+type Tap struct {
+	link *Link
+	q    [2]*queue
+}
+
+// Recv waits for the next frame the tap saw on direction d (0 = A→B,
+// 1 = B→A). Each direction may be read by its own goroutine.
+func (t *Tap) Recv(d int, frame []byte, soft []noise.Sample) error {
+	return t.q[d&1].recv(t.link, frame, soft)
+}

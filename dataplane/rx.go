@@ -1,0 +1,314 @@
+package dataplane
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync/atomic"
+
+	"github.com/otkd/otkd/dataplane/ichan"
+	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/noise"
+)
+
+// Byte offsets of data1 and data2 in a contiguous frame.
+const (
+	data1Off = framer.NegOff + 3
+	data2Off = data1Off + framer.DataLen + 2
+	halfBits = framer.DataLen * 8
+)
+
+// rxState is the RX pipeline's private state; only rxLoop touches it (the
+// atomics are for Stats).
+type rxState struct {
+	p      *Port
+	buf    [framer.FrameLen]byte
+	soft   [noise.SamplesPerFrame]noise.Sample
+	dec    [2 * framer.DataLen]byte
+	f      framer.Frame
+	opener *framer.Opener
+	local  *noise.Local
+	st     framer.Stats
+	r      ichan.AreaReader
+	own    []ownRound  // by id % Window; id 0 = free
+	peer   []peerRound // by id % Window
+	mask   uint32
+
+	lastCount uint32
+	haveCount bool
+	pattern   bool
+
+	xa3, xa4, xb3, xb4 [arrLen]byte
+	c1                 [arrLen]byte
+
+	// the round TLVs of the current frame
+	ownID, respID, finID uint32
+	resp, fin            []byte
+	haveOwn, haveResp    bool
+	haveFin              bool
+
+	curEpoch, prevEpoch atomic.Int32
+}
+
+func newRX(p *Port) (*rxState, error) {
+	r := &rxState{p: p, mask: uint32(p.cfg.Window - 1)}
+	var err error
+	if r.opener, err = framer.NewOpener(p.dir^1, p.cfg.Framer); err != nil {
+		return nil, err
+	}
+	if r.local, err = noise.NewLocal(p.cfg.Profile); err != nil {
+		return nil, err
+	}
+	r.f, _ = framer.View(r.buf[:])
+	r.own = make([]ownRound, p.cfg.Window)
+	r.peer = make([]peerRound, p.cfg.Window)
+	_, r.pattern = p.cfg.Payload.(*TestPattern)
+	r.prevEpoch.Store(-1)
+	return r, nil
+}
+
+// loop is the RX goroutine: one frame per iteration until stop closes or
+// the line fails.
+func (r *rxState) loop(stop <-chan struct{}) error {
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		if err := r.p.cfg.Line.Recv(r.buf[:], r.soft[:]); err != nil {
+			return err
+		}
+		r.frame()
+	}
+}
+
+// frame processes one received frame.
+func (r *rxState) frame() {
+	p := r.p
+	r.installKeys()
+	r.decide()
+	if err := r.opener.Open(&r.f, &r.st); err != nil {
+		switch {
+		case errors.Is(err, framer.ErrLostFAS):
+			p.st.RXLostFAS.Add(1)
+		case errors.Is(err, framer.ErrUnknownEpoch):
+			p.st.RXUnknownEpoch.Add(1)
+		}
+		return
+	}
+	r.account()
+	r.drain()
+	if r.st.FEC.IsFailed(64) || !r.parseArea() {
+		p.st.AreaBad.Add(1)
+		if r.st.Epoch != framer.NullEpoch && r.f.Negotiation().Status() != 0 {
+			p.st.RoundsDropped.Add(1)
+		}
+		return
+	}
+	if r.st.Epoch == framer.NullEpoch {
+		return
+	}
+	r.peerRound()
+	r.response()
+	r.final()
+}
+
+// installKeys installs the keys the controller handed over.
+func (r *rxState) installKeys() {
+	for k := r.p.keys.Peek(); k != nil; k = r.p.keys.Peek() {
+		r.opener.Install(k.epoch, &k.key)
+		clear(k.key[:])
+		r.p.keys.Release()
+		r.p.st.RXKeyInstalls.Add(1)
+		cur, prev := r.opener.Epochs()
+		r.curEpoch.Store(int32(cur))
+		r.prevEpoch.Store(int32(prev))
+	}
+}
+
+// decide adds the local noise to the negotiation samples, one σ per round
+// (data1, then data2), and writes the decisions into the frame.
+func (r *rxState) decide() {
+	r.local.BeginRound()
+	r.local.AddAndDecide(r.soft[:halfBits], r.dec[:framer.DataLen])
+	r.local.BeginRound()
+	r.local.AddAndDecide(r.soft[halfBits:], r.dec[framer.DataLen:])
+	copy(r.buf[data1Off:], r.dec[:framer.DataLen])
+	copy(r.buf[data2Off:], r.dec[framer.DataLen:])
+}
+
+// account updates the frame statistics.
+func (r *rxState) account() {
+	p, st := r.p, &r.st
+	p.st.RXFrames.Add(1)
+	p.st.FECCorrected.Add(uint64(st.CorrectedSymbols))
+	p.st.FECUncorrected.Add(uint64(st.UncorrectableCodewords))
+	p.st.BIPErrors.Add(uint64(st.BIPErrors))
+	if r.haveCount && st.Count != r.lastCount+1 && int32(st.Count-r.lastCount) > 0 {
+		p.st.RXGaps.Add(uint64(st.Count - r.lastCount - 1))
+	}
+	r.lastCount, r.haveCount = st.Count, true
+	if r.pattern && st.Epoch != framer.NullEpoch && !checkPattern(&r.f, st.Count) {
+		p.st.PayloadErrors.Add(1)
+	}
+}
+
+// drain moves what the TX sent since the last frame into the RX's tables.
+func (r *rxState) drain() {
+	p := r.p
+	for s := p.ownQ.Peek(); s != nil; s = p.ownQ.Peek() {
+		r.own[s.id&r.mask] = *s
+		clear(s.x1[:])
+		clear(s.x2[:])
+		p.ownQ.Release()
+	}
+	for s := p.ansQ.Peek(); s != nil; s = p.ansQ.Peek() {
+		if e := &r.peer[s.id&r.mask]; e.id == s.id {
+			e.xb1, e.haveB1 = s.xb1, true
+		}
+		clear(s.xb1[:])
+		p.ansQ.Release()
+	}
+}
+
+// parseArea reads the interaction TLVs: the round TLVs are kept for the
+// round checks, the channel's go to the channel. False for a malformed area.
+func (r *rxState) parseArea() bool {
+	r.haveOwn, r.haveResp, r.haveFin = false, false, false
+	if err := r.r.Reset(r.f.Interaction()); err != nil {
+		return false
+	}
+	for {
+		typ, val, ok := r.r.Next()
+		if !ok {
+			break
+		}
+		switch typ {
+		case tlvOwnRound:
+			if len(val) == 4 {
+				r.ownID, r.haveOwn = binary.BigEndian.Uint32(val), true
+			}
+		case tlvResponse:
+			if len(val) == 4+arrLen {
+				r.respID, r.resp, r.haveResp = binary.BigEndian.Uint32(val), val[4:], true
+			}
+		case tlvFinal:
+			if len(val) == 4+arrLen {
+				r.finID, r.fin, r.haveFin = binary.BigEndian.Uint32(val), val[4:], true
+			}
+		default:
+			if ichan.IsChanType(typ) {
+				if err := r.p.ch.HandleRX(typ, val); err != nil {
+					r.p.st.ChannelRejected.Add(1)
+				}
+			}
+		}
+	}
+	return r.r.Err() == nil
+}
+
+// peerRound handles data1: the peer's own round, to be answered.
+func (r *rxState) peerRound() {
+	p := r.p
+	neg := r.f.Negotiation()
+	inStatus := neg.Status()&framer.StatusData1 != 0
+	if !inStatus && !r.haveOwn {
+		return
+	}
+	if !inStatus || !r.haveOwn || r.ownID == 0 || seq16(r.ownID) != neg.SendSeq() {
+		p.st.RoundsDropped.Add(1)
+		return
+	}
+	a := p.toAnsQ.Slot()
+	if a == nil {
+		p.st.RoundsDropped.Add(1)
+		return
+	}
+	framer.Deinterleave(neg.Data1(), &a.xa3, &r.xa4)
+	a.id = r.ownID
+	e := &r.peer[r.ownID&r.mask]
+	e.id, e.xa4, e.haveB1 = r.ownID, r.xa4, false
+	p.toAnsQ.Commit()
+}
+
+// response handles data2: the answer to one of this end's rounds. It makes
+// the round's E1 count and queues C1.
+func (r *rxState) response() {
+	p := r.p
+	neg := r.f.Negotiation()
+	inStatus := neg.Status()&framer.StatusData2 != 0
+	if !inStatus && !r.haveResp {
+		return
+	}
+	o := &r.own[r.respID&r.mask]
+	if !inStatus || !r.haveResp || r.respID == 0 || seq16(r.respID) != neg.RespSeq() || o.id != r.respID {
+		p.st.RoundsDropped.Add(1)
+		return
+	}
+	fi := p.finQ.Slot()
+	if fi == nil {
+		p.st.RoundsDropped.Add(1)
+		return
+	}
+	framer.Deinterleave(neg.Data2(), &r.xb3, &r.xb4)
+	// E1 = XB4 ⊕ XA1 ⊕ C2
+	n := noise.PopCountXOR3(r.xb4[:], o.x1[:], r.resp)
+	// C1 = XB3 ⊕ XA2
+	xorArrays(&fi.c1, &r.xb3, &o.x2)
+	fi.id = o.id
+	p.finQ.Commit()
+	r.count(o.id, n, true)
+	o.id = 0
+	clear(o.x1[:])
+	clear(o.x2[:])
+}
+
+// final handles a FINAL: C1 of a peer round this end answered; it makes the
+// round's E2 count.
+func (r *rxState) final() {
+	if !r.haveFin {
+		return
+	}
+	e := &r.peer[r.finID&r.mask]
+	if r.finID == 0 || e.id != r.finID || !e.haveB1 {
+		r.p.st.RoundsDropped.Add(1)
+		return
+	}
+	// E2 = XA4 ⊕ XB1 ⊕ C1
+	n := noise.PopCountXOR3(e.xa4[:], e.xb1[:], r.fin)
+	r.count(e.id, n, false)
+	e.id, e.haveB1 = 0, false
+	clear(e.xa4[:])
+	clear(e.xb1[:])
+}
+
+// count queues a round's count for the controller.
+func (r *rxState) count(id uint32, n int, own bool) {
+	p := r.p
+	c := p.cnt.Slot()
+	if c == nil {
+		p.st.CountsDropped.Add(1)
+		return
+	}
+	c.Round, c.Value, c.Own = id, uint16(n), own
+	p.cnt.Commit()
+	if own {
+		p.st.CountsOwn.Add(1)
+	} else {
+		p.st.CountsPeer.Add(1)
+	}
+	p.st.ErrorBits.Add(uint64(n))
+}
+
+func (r *rxState) wipe() {
+	r.local.Wipe()
+	for i := range r.own {
+		r.own[i] = ownRound{}
+	}
+	for i := range r.peer {
+		r.peer[i] = peerRound{}
+	}
+	clear(r.buf[:])
+	clear(r.dec[:])
+	r.xa3, r.xa4, r.xb3, r.xb4, r.c1 = [arrLen]byte{}, [arrLen]byte{}, [arrLen]byte{}, [arrLen]byte{}, [arrLen]byte{}
+}
