@@ -12,9 +12,9 @@ import (
 // Segment layout (docs/ichan.md).
 const (
 	dataHdr    = 11 // inc u32, seq u32, base delta u16, flags u8
-	ackLen     = 8  // inc u32, cum u32
-	ackSackLen = 12 // + selective bitmap u32
-	sackBits   = 32
+	ackLen     = 8  // inc u32, cum u32, then 0..8 bytes of selective bitmap
+	ackMaxLen  = 16 // with the whole 64-bit selective bitmap
+	sackBits   = 64
 
 	flagFirst byte = 1 << 0
 	flagLast  byte = 1 << 1
@@ -35,8 +35,11 @@ type Config struct {
 	// MaxMessage is the largest message in bytes. Default 2048; at most
 	// 65535.
 	MaxMessage int
-	// Window is the number of segments in flight (sent, not acknowledged)
-	// and the receiver's reorder window. Default 128; at most 32768. Both
+	// Window is the number of segments in flight (sent, not cumulatively
+	// acknowledged) and the receiver's reorder window. Default 64: one
+	// segment per frame fills the link when the round trip is under 64
+	// frames (the RTO must exceed it anyway), and the 64-bit selective ack
+	// covers a whole window. At most 32768. Both
 	// ends should use the same value; a sender window larger than the
 	// peer's receive window costs retransmissions, not correctness.
 	Window int
@@ -73,7 +76,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, errors.Join(
 		def(&c.MaxMessage, 2048, 65535, "MaxMessage"),
-		def(&c.Window, 128, 32768, "Window"),
+		def(&c.Window, 64, 32768, "Window"),
 		def(&c.RTO, 64, 1<<30, "RTO"),
 		def(&c.Segment, MaxSegment, MaxSegment, "Segment"),
 		def(&c.SendQueue, 16, 1<<16, "SendQueue"),
@@ -114,13 +117,13 @@ type rxSeg struct {
 type txSide struct {
 	win     []txSeg
 	mask    uint32
-	base    uint32 // oldest unacknowledged sequence number
+	base    uint32 // the peer's cumulative ack: all before it delivered
 	next    uint32 // next new sequence number
 	now     uint64 // frames filled so far
 	cur     *msg   // message being cut into segments (head of sendq)
 	off     int    // bytes of cur already cut
 	ackSent uint64 // owed.seq of the last ACK written
-	peerAck uint64 // last c.peerAck value applied
+	peerAck uint64 // version of the last c.peerAck applied
 }
 
 // rxSide is owned by the RX goroutine (HandleRX).
@@ -131,7 +134,8 @@ type rxSide struct {
 	expected uint32 // next in-order sequence number
 	retired  [retiredIncs]uint32
 	nretired int
-	cur      *msg // sendq slot being reassembled, when inMsg
+	cur      *msg // recvq slot being reassembled, when inMsg
+	peerCum  uint32 // highest cumulative ack of our stream published to TX
 	inMsg    bool
 }
 
@@ -152,7 +156,7 @@ type Chan struct {
 
 	// RX → TX hand-offs.
 	owed    seqBox        // the ack we owe the peer (RX writes, TX reads)
-	peerAck atomic.Uint64 // peer's ack of our stream: cum<<32 | sack (RX writes)
+	peerAck seqBox        // the peer's ack of our stream (RX writes, TX reads)
 	_       [64]byte
 	txNext  atomic.Uint32 // TX publishes tx.next so RX can vet acks
 	_       [64]byte
@@ -236,7 +240,7 @@ func (c *Chan) Reset() {
 	c.tx = txSide{win: tw, mask: c.tx.mask}
 	c.rx = rxSide{win: rw, mask: c.rx.mask}
 	c.owed.reset()
-	c.peerAck.Store(0)
+	c.peerAck.reset()
 	c.txNext.Store(0)
 }
 
@@ -288,16 +292,16 @@ type seqBox struct {
 	w1  atomic.Uint64 // selective bitmap
 }
 
-func (b *seqBox) store(inc, cum, sack uint32) {
+func (b *seqBox) store(inc, cum uint32, sack uint64) {
 	b.seq.Add(1)
 	b.w0.Store(uint64(inc)<<32 | uint64(cum))
-	b.w1.Store(uint64(sack))
+	b.w1.Store(sack)
 	b.seq.Add(1)
 }
 
 // load returns a consistent snapshot and its version; ok is false when the
 // writer kept it busy for a few tries (the caller tries again next frame).
-func (b *seqBox) load() (inc, cum, sack uint32, ver uint64, ok bool) {
+func (b *seqBox) load() (inc, cum uint32, sack, ver uint64, ok bool) {
 	for range 4 {
 		s := b.seq.Load()
 		if s&1 != 0 {
@@ -305,7 +309,7 @@ func (b *seqBox) load() (inc, cum, sack uint32, ver uint64, ok bool) {
 		}
 		w0, w1 := b.w0.Load(), b.w1.Load()
 		if b.seq.Load() == s {
-			return uint32(w0 >> 32), uint32(w0), uint32(w1), s, true
+			return uint32(w0 >> 32), uint32(w0), w1, s, true
 		}
 	}
 	return 0, 0, 0, 0, false

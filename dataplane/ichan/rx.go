@@ -30,7 +30,7 @@ var (
 	errDataInc     = &FieldError{"DATA", "incarnation", "zero"}
 	errDataFlags   = &FieldError{"DATA", "flags", "unknown bits set"}
 	errDataPayload = &FieldError{"DATA", "payload", "longer than one area can carry"}
-	errAckLen      = &FieldError{"ACK", "length", "neither 8 nor 12 bytes"}
+	errAckLen      = &FieldError{"ACK", "length", "not 8 to 16 bytes"}
 	errAckCum      = &FieldError{"ACK", "cumulative ack", "beyond the last segment sent"}
 	errAckSack     = &FieldError{"ACK", "selective bitmap", "acknowledges segments never sent"}
 )
@@ -57,13 +57,13 @@ func (c *Chan) HandleRX(typ byte, val []byte) error {
 }
 
 func (c *Chan) rxAck(v []byte) error {
-	if len(v) != ackLen && len(v) != ackSackLen {
+	if len(v) < ackLen || len(v) > ackMaxLen {
 		return errAckLen
 	}
 	inc, cum := binary.BigEndian.Uint32(v), binary.BigEndian.Uint32(v[4:])
-	var sack uint32
-	if len(v) == ackSackLen {
-		sack = binary.BigEndian.Uint32(v[8:])
+	var sack uint64
+	for i, b := range v[ackLen:] {
+		sack |= uint64(b) << (8 * i)
 	}
 	if inc != c.inc {
 		c.st.stale.Add(1) // an ack of our previous incarnation
@@ -77,8 +77,9 @@ func (c *Chan) rxAck(v []byte) error {
 		return errAckSack
 	}
 	c.st.acksRecv.Add(1)
-	if old := c.peerAck.Load(); !after(uint32(old>>32), cum) {
-		c.peerAck.Store(uint64(cum)<<32 | uint64(sack))
+	if r := &c.rx; !after(r.peerCum, cum) { // a reordered older ack is ignored
+		r.peerCum = cum
+		c.peerAck.store(inc, cum, sack)
 	}
 	return nil
 }
@@ -185,7 +186,7 @@ func (c *Chan) deliver(g *rxSeg) bool {
 // which of the next 32 segments are held.
 func (c *Chan) publishAck() {
 	r := &c.rx
-	var sack uint32
+	var sack uint64
 	for i := uint32(0); i < sackBits && int(i)+1 < len(r.win); i++ {
 		s := r.expected + 1 + i
 		if g := &r.win[s&r.mask]; g.present && g.seq == s {

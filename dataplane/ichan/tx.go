@@ -1,6 +1,9 @@
 package ichan
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // FillTX adds this frame's channel TLVs to w, within the room the round
 // protocol left: first an ACK when the RX side has received data since the
@@ -30,18 +33,15 @@ func (c *Chan) putAck(w *AreaWriter) {
 	if !ok || ver == c.tx.ackSent || inc == 0 {
 		return
 	}
-	n := ackLen
-	if sack != 0 {
-		n = ackSackLen
-	}
+	n := ackLen + (bits.Len64(sack)+7)/8 // trailing zero bytes trimmed
 	v := w.Reserve(TypeAck, n)
 	if v == nil {
 		return
 	}
 	binary.BigEndian.PutUint32(v[0:], inc)
 	binary.BigEndian.PutUint32(v[4:], cum)
-	if sack != 0 {
-		binary.BigEndian.PutUint32(v[8:], sack)
+	for i := range v[ackLen:] {
+		v[ackLen+i] = byte(sack >> (8 * i))
 	}
 	c.tx.ackSent = ver
 	c.st.acksSent.Add(1)
@@ -50,12 +50,11 @@ func (c *Chan) putAck(w *AreaWriter) {
 // applyPeerAck marks what the peer acknowledged and slides the window.
 func (c *Chan) applyPeerAck() {
 	t := &c.tx
-	a := c.peerAck.Load()
-	if a == t.peerAck {
+	_, cum, sack, ver, ok := c.peerAck.load()
+	if !ok || ver == t.peerAck {
 		return
 	}
-	t.peerAck = a
-	cum, sack := uint32(a>>32), uint32(a)
+	t.peerAck = ver
 	if after(cum, t.base) {
 		t.base = cum // RX vetted cum <= next
 	}
@@ -66,9 +65,10 @@ func (c *Chan) applyPeerAck() {
 		}
 		t.win[s&t.mask].acked = true
 	}
-	for t.base != t.next && t.win[t.base&t.mask].acked {
-		t.base++
-	}
+	// The base stays at the cumulative ack even when the segments after it
+	// are selectively acked: those are held by the peer, not delivered (its
+	// receive queue may be full), and the base we send must never pass the
+	// peer's cumulative point, or the peer takes it for a restart.
 }
 
 // expired returns the oldest unacknowledged segment whose RTO ran out and
