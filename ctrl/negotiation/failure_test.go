@@ -161,3 +161,29 @@ func TestParamsMismatchRejected(t *testing.T) {
 	}
 	t.Fatal("no Verify sent")
 }
+
+// TestStrengthFollowsDisagreement switches the channel from the default
+// profile to a ~1.3 % one mid-run: the estimator raises t from the
+// corrected counts, so decoding keeps working and seeds stay identical.
+func TestStrengthFollowsDisagreement(t *testing.T) {
+	tp := newTestPair(t, DefaultParams(), defaultSim(), 28)
+	for range 3 {
+		tp.nextSeed(40 * tp.in.p.N)
+	}
+	low := chooseT(520, tp.in.q.estimate(tp.in.p.InitialQBER), tp.in.p.TargetFailure)
+	tp.sim.p.M = 300
+	for range 6 {
+		ri, rr := tp.nextSeed(200 * tp.in.p.N)
+		if ri.Seed != rr.Seed {
+			t.Fatal("seeds differ")
+		}
+	}
+	high := chooseT(520, tp.in.q.estimate(tp.in.p.InitialQBER), tp.in.p.TargetFailure)
+	if high <= low+2 {
+		t.Errorf("t went from %d to %d only", low, high)
+	}
+	if s := tp.in.Stats(); s.DecodeFailures > 3 {
+		t.Errorf("%d decode failures while adapting", s.DecodeFailures)
+	}
+	t.Logf("t for 520 bits: %d → %d", low, high)
+}
