@@ -10,7 +10,7 @@ import (
 // secretForms returns the ways a secret's bytes could show up in text.
 func secretForms(b []byte) []string {
 	forms := []string{hex.EncodeToString(b), strings.ToUpper(hex.EncodeToString(b))}
-	forms = append(forms, fmt.Sprint([]byte(b))) // "[12 34 ...]"
+	forms = append(forms, fmt.Sprint([]byte(b)))                                     // "[12 34 ...]"
 	forms = append(forms, strings.TrimPrefix(fmt.Sprintf("%#v", b), "[]byte{")[:20]) // "0x12, 0x34, ..."
 	return forms
 }
