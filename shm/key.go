@@ -7,6 +7,7 @@ import (
 	"hash/crc64"
 	"log/slog"
 	"time"
+	"unsafe"
 
 	"github.com/emmansun/gmsm/sm3"
 )
@@ -82,14 +83,30 @@ type Key struct {
 	Epoch     uint8
 	State     State
 	Alg       Alg
-	Len       uint8  // key length in bytes, 1..MaxKeyLen
+	Len       uint8 // key length in bytes, 1..MaxKeyLen
+	reserved  uint8
 	ValidFrom int64  // unix ns, 0 = no lower bound
 	ValidTo   int64  // unix ns, 0 = no upper bound
 	Consumer  uint64 // bound consumer id, 0 = none
 	Serial    uint64 // writer's update counter when the record was written
-	Sum       uint64 // checksum of the record (see Verify)
 	material  [MaxKeyLen]byte
+	Sum       uint64 // checksum of the record (see Verify)
 }
+
+// Key's memory layout is the slot record's (words 1..15 of a copy) on a
+// little-endian machine, so that a reader copies the words straight into the
+// caller's Key. These constants fail to compile if the layout drifts.
+const (
+	_ uintptr = unsafe.Sizeof(Key{}) - RecordSize
+	_ uintptr = RecordSize - unsafe.Sizeof(Key{})
+	_ uintptr = unsafe.Offsetof(Key{}.ValidFrom) - 16
+	_ uintptr = 16 - unsafe.Offsetof(Key{}.ValidFrom)
+	_ uintptr = unsafe.Offsetof(Key{}.material) - 48
+	_ uintptr = 48 - unsafe.Offsetof(Key{}.material)
+)
+
+// keyWords views k as the record words it mirrors.
+func keyWords(k *Key) *record { return (*record)(unsafe.Pointer(k)) }
 
 // Material returns the key bytes, k's own storage (no copy, no allocation).
 // Do not keep the slice beyond k's use; call Zero when done.

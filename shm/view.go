@@ -1,7 +1,6 @@
 package shm
 
 import (
-	"encoding/binary"
 	"sync/atomic"
 	"unsafe"
 )
@@ -46,24 +45,29 @@ func (v *view) slot(i int) *[2][slotWords]uint64 {
 	return (*[2][slotWords]uint64)(unsafe.Add(v.base, v.g.slotsOff+i*slotSize))
 }
 
-// readSlotCopy decodes one copy straight into k with atomic loads.
+// readSlotCopy copies one copy straight into k (whose layout is the
+// record's) with atomic loads.
 func readSlotCopy(p *[slotWords]uint64, k *Key) bool {
 	s := atomic.LoadUint64(&p[0])
 	if s&1 != 0 {
 		return false
 	}
-	k.ID = atomic.LoadUint64(&p[1])
-	w := atomic.LoadUint64(&p[2])
-	k.Port, k.Dir, k.Epoch, k.State = uint16(w), Dir(w>>16), uint8(w>>24), State(w>>32)
-	k.Alg, k.Len = Alg(w>>40), uint8(w>>48)
-	k.ValidFrom = int64(atomic.LoadUint64(&p[3]))
-	k.ValidTo = int64(atomic.LoadUint64(&p[4]))
-	k.Consumer = atomic.LoadUint64(&p[5])
-	k.Serial = atomic.LoadUint64(&p[6])
-	for j := 0; j < 8; j++ {
-		binary.LittleEndian.PutUint64(k.material[8*j:], atomic.LoadUint64(&p[7+j]))
-	}
-	k.Sum = atomic.LoadUint64(&p[15])
+	w := keyWords(k)
+	w[0] = atomic.LoadUint64(&p[1])
+	w[1] = atomic.LoadUint64(&p[2])
+	w[2] = atomic.LoadUint64(&p[3])
+	w[3] = atomic.LoadUint64(&p[4])
+	w[4] = atomic.LoadUint64(&p[5])
+	w[5] = atomic.LoadUint64(&p[6])
+	w[6] = atomic.LoadUint64(&p[7])
+	w[7] = atomic.LoadUint64(&p[8])
+	w[8] = atomic.LoadUint64(&p[9])
+	w[9] = atomic.LoadUint64(&p[10])
+	w[10] = atomic.LoadUint64(&p[11])
+	w[11] = atomic.LoadUint64(&p[12])
+	w[12] = atomic.LoadUint64(&p[13])
+	w[13] = atomic.LoadUint64(&p[14])
+	w[14] = atomic.LoadUint64(&p[15])
 	return atomic.LoadUint64(&p[0]) == s
 }
 
