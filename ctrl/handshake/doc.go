@@ -65,14 +65,14 @@
 // A message is exactly its fields: trailing bytes are an error.
 //
 //	offset  size  field
-//	Hello (A→B), 101+len(ID_A) bytes
+//	Hello (A→B), 100+len(ID_A) bytes
 //	0       1     version = 1
 //	1       1     type = 1
 //	2       32    nonce_A
 //	34      1     len(ID_A), 1..128
 //	35      n     ID_A, printable ASCII 0x21..0x7e
 //	35+n    65    R_A, uncompressed point 0x04 ‖ x ‖ y on the SM2 curve
-//	Reply (B→A), 165+len(ID_B) bytes
+//	Reply (B→A), 164+len(ID_B) bytes
 //	0       1     version = 1
 //	1       1     type = 2
 //	2       32    nonce_A (echo)

@@ -113,6 +113,10 @@ func TestHandshake(t *testing.T) {
 			t.Errorf("message %d: %d bytes", n, len(m))
 		}
 	}
+	if len(o.msgs[0]) != 100+len(a.ID) || len(o.msgs[1]) != 164+len(b.ID) {
+		t.Errorf("Hello %d bytes, Reply %d bytes: the package doc says %d and %d",
+			len(o.msgs[0]), len(o.msgs[1]), 100+len(a.ID), 164+len(b.ID))
+	}
 	if len(o.msgs[2]) != ConfirmSize {
 		t.Errorf("Confirm is %d bytes, want %d", len(o.msgs[2]), ConfirmSize)
 	}

@@ -11,7 +11,7 @@ import (
 const Version = 1
 
 // MaxMessageSize is the largest message the interaction channel carries.
-// Handshake messages are much smaller (at most 293 bytes).
+// Handshake messages are much smaller (at most 292 bytes).
 const MaxMessageSize = 2048
 
 // MaxIDLen is the longest user id, in bytes.
