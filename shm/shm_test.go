@@ -3,11 +3,15 @@ package shm
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // testKey builds a key whose bytes are derived from (id, serial) so tests can
@@ -213,5 +217,41 @@ func TestSecondWriterLocked(t *testing.T) {
 	var le *LockedError
 	if !errors.As(err, &le) || !errors.Is(err, ErrLocked) || le.PID == 0 {
 		t.Fatalf("second writer: %v", err)
+	}
+}
+
+func TestGroupAndClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.shm")
+	if _, err := Create(Options{Path: path, Group: "no-such-group-otkd-test"}, nil); err == nil {
+		t.Fatal("unknown group accepted")
+	}
+	gid := os.Getgid()
+	w, err := Create(Options{Path: path, Slots: 4, Group: strconv.Itoa(gid), Heartbeat: time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil || int(st.Gid) != gid || st.Mode&0o777 != 0o640 {
+		t.Fatalf("gid %d mode %o, want %d 0640 (%v)", st.Gid, st.Mode&0o777, gid, err)
+	}
+	r := openReader(t, path)
+	if err := w.SetStatus(HealthDegraded, 7); err != nil {
+		t.Fatal(err)
+	}
+	var s Status
+	if r.Status(&s); s.Health != HealthDegraded || s.Code != 7 || s.WriterPID != uint64(os.Getpid()) {
+		t.Fatalf("status %+v", s)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status(&s); s.Health != HealthStopped {
+		t.Fatalf("after Close: %+v", s)
+	}
+	if r.WriterAlive() {
+		t.Fatal("closed writer still holds the lock")
+	}
+	if err := w.Put(patternKey(1, 1, 0, StatePending)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Put after Close: %v", err)
 	}
 }

@@ -261,6 +261,7 @@ func leUint64(b []byte) uint64 { return *(*uint64)(unsafe.Pointer(&b[0])) }
 func (w *Writer) createFresh(opts Options, gid int) error {
 	g := newGeometry(opts.Slots)
 	tmp := filepath.Join(filepath.Dir(opts.Path), fmt.Sprintf(".%s.%d.tmp", filepath.Base(opts.Path), os.Getpid()))
+	unix.Unlink(tmp) // a leftover of an earlier process with our pid
 	fd, err := unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return &os.PathError{Op: "create", Path: tmp, Err: err}
