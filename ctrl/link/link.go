@@ -1,0 +1,295 @@
+package link
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/otkd/otkd/ctrl/handshake"
+	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/dataplane"
+	"github.com/otkd/otkd/dataplane/ichan"
+	"github.com/otkd/otkd/framer"
+)
+
+// Kinds of control messages (the first byte of every interaction-channel
+// message).
+const (
+	kindHandshake   = 0x01 // handshake message
+	kindToResponder = 0x02 // post-processing: initiator → responder
+	kindToInitiator = 0x03 // post-processing: responder → initiator
+	kindActivate    = 0x04 // {dir u8, epoch u8, at u32, fp [8]}
+	kindAck         = 0x05 // {dir u8, epoch u8, fp [8]}
+	kindNack        = 0x06 // {dir u8, epoch u8, fp [8]}: no such key here
+)
+
+// ErrProtocol reports a control message that breaks the protocol.
+var ErrProtocol = errors.New("link: protocol error")
+
+// Config configures a Controller.
+type Config struct {
+	Port *dataplane.Port
+	Self handshake.Identity
+	Peer handshake.Peer
+	// Params are the post-processing parameters of both directions; zero
+	// means negotiation.DefaultParams(). Both ends must agree.
+	Params negotiation.Params
+	// ActivationMargin is how many frames ahead of the sender's COUNT a key
+	// switch is announced. Default 256.
+	ActivationMargin uint32
+	// SiftHold bounds how long a Sift waits for the rounds it names to be
+	// counted here. Default 200 ms.
+	SiftHold time.Duration
+	// Tick is the controller's polling period. Default 1 ms.
+	Tick time.Duration
+	Log  *slog.Logger
+	// Rand is the randomness of the handshake and the initiator; default
+	// crypto/rand.
+	Rand io.Reader
+
+	// Hooks, called on the controller goroutine. OnSeed gets every seed this
+	// end makes, as initiator (its direction) or responder (the peer's);
+	// OnKey every session key it activates (TX) or installs (RX). The Seed
+	// and Key values are key material, valid during the call only.
+	OnSeed  func(SeedEvent)
+	OnKey   func(KeyEvent)
+	OnCount func(dataplane.Count)
+}
+
+// SeedEvent reports a seed.
+type SeedEvent struct {
+	Direction   negotiation.Direction
+	Initiator   bool // this end owns the direction's rounds
+	Seed        *negotiation.Seed
+	Fingerprint string
+	Result      negotiation.Result
+	At          time.Time
+}
+
+// KeyEvent reports a session key taking effect at this end.
+type KeyEvent struct {
+	Direction   negotiation.Direction
+	Epoch       uint8
+	TX          bool // this end sends with it (else: receives)
+	Key         *framer.Key
+	Fingerprint string
+	At          time.Time
+}
+
+// KeyFingerprint is the public name of a session key: the first 8 bytes of
+// SM3 over a label and the key, in hex.
+func KeyFingerprint(k *framer.Key) string {
+	fp := keyFP(k)
+	return hex.EncodeToString(fp[:])
+}
+
+func keyFP(k *framer.Key) [8]byte {
+	h := sm3.New()
+	h.Write([]byte("otkd v1 session key"))
+	h.Write(k[:])
+	var fp [8]byte
+	copy(fp[:], h.Sum(nil))
+	return fp
+}
+
+// Stats are the controller's counters.
+type Stats struct {
+	Handshake     string // "pending", "done" or the error
+	Initiator     negotiation.Stats
+	Responder     negotiation.Stats
+	SeedsOwn      int // seeds of this end's direction
+	SeedsPeer     int // seeds of the peer's direction
+	TXEpoch       uint8
+	TXSwitches    int
+	RXInstalls    int
+	Nacks         int
+	ProtocolError int
+	LastSeed      time.Time
+	LastSwitch    time.Time
+}
+
+// pendingTX is a key this end will send with, announced, not yet acked.
+type pendingTX struct {
+	epoch uint8
+	key   framer.Key
+	fp    [8]byte
+	at    uint32
+	acked bool
+	sent  time.Time
+}
+
+// Controller steers one port. Make it with New and run it with Run.
+type Controller struct {
+	cfg  Config
+	port *dataplane.Port
+	dir  negotiation.Direction // the direction this end sends
+	log  *slog.Logger
+
+	hsI    *handshake.Initiator
+	hsR    *handshake.Responder
+	hsKeys *handshake.Keys
+
+	init *negotiation.Initiator
+	resp *negotiation.Responder
+
+	heldSift  *negotiation.Sift
+	heldSince time.Time
+
+	txEpoch  uint8
+	pending  []*pendingTX
+	rxSeeds  []negotiation.Seed // the responder's recent seeds (newest last)
+	outbox   [][]byte
+	inbuf    []byte
+	mu       sync.Mutex
+	stats    Stats
+	hsFailed error
+}
+
+// New checks cfg and builds a controller.
+func New(cfg Config) (*Controller, error) {
+	if cfg.Port == nil {
+		return nil, errors.New("link: Config.Port is nil")
+	}
+	if cfg.Params == (negotiation.Params{}) {
+		cfg.Params = negotiation.DefaultParams()
+	}
+	if cfg.ActivationMargin == 0 {
+		cfg.ActivationMargin = 256
+	}
+	if cfg.SiftHold == 0 {
+		cfg.SiftHold = 200 * time.Millisecond
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = time.Millisecond
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	c := &Controller{cfg: cfg, port: cfg.Port, dir: negotiation.Direction(cfg.Port.Role()), log: cfg.Log}
+	var err error
+	if c.init, err = negotiation.NewInitiator(cfg.Params, cfg.Rand); err != nil {
+		return nil, fmt.Errorf("link: %w", err)
+	}
+	if c.resp, err = negotiation.NewResponder(cfg.Params); err != nil {
+		return nil, fmt.Errorf("link: %w", err)
+	}
+	c.inbuf = make([]byte, cfg.Port.Chan().Config().MaxMessage)
+	c.stats.Handshake = "pending"
+	return c, nil
+}
+
+// Stats returns a copy of the counters; safe from any goroutine.
+func (c *Controller) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// Run runs the controller until ctx ends. It does not run the port.
+func (c *Controller) Run(ctx context.Context) error {
+	if c.port.Role() == dataplane.RoleA {
+		if err := c.startHandshake(); err != nil {
+			return err
+		}
+	} else {
+		r, err := handshake.NewResponder(c.cfg.Self, c.cfg.Peer, c.cfg.Rand)
+		if err != nil {
+			return fmt.Errorf("link: handshake: %w", err)
+		}
+		c.hsR = r
+	}
+	t := time.NewTicker(c.cfg.Tick)
+	defer t.Stop()
+	defer c.wipe()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-c.port.Chan().Notify():
+		}
+		c.step(time.Now())
+	}
+}
+
+func (c *Controller) startHandshake() error {
+	i, hello, err := handshake.NewInitiator(c.cfg.Self, c.cfg.Peer, c.cfg.Rand)
+	if err != nil {
+		return fmt.Errorf("link: handshake: %w", err)
+	}
+	c.hsI = i
+	c.send(kindHandshake, hello)
+	return nil
+}
+
+// step does one round of slow-path work.
+func (c *Controller) step(now time.Time) {
+	c.flush()
+	c.takeCounts()
+	for {
+		n, ok := c.port.Chan().Recv(c.inbuf)
+		if !ok {
+			break
+		}
+		if err := c.dispatch(c.inbuf[:n], now); err != nil {
+			c.log.Warn("control message rejected", "err", err)
+			c.mu.Lock()
+			c.stats.ProtocolError++
+			c.mu.Unlock()
+		}
+	}
+	c.negotiate(now)
+	c.switchTX(now)
+	c.publish()
+}
+
+// takeCounts feeds the port's counts to the machines.
+func (c *Controller) takeCounts() {
+	var cnt dataplane.Count
+	for c.port.Counts().Pop(&cnt) {
+		if c.cfg.OnCount != nil {
+			c.cfg.OnCount(cnt)
+		}
+		if cnt.Own {
+			c.init.Add(cnt.Round, int(cnt.Value)) // a late round is harmless
+		} else {
+			c.resp.Add(cnt.Round, int(cnt.Value))
+		}
+	}
+}
+
+// send queues a control message.
+func (c *Controller) send(kind byte, body []byte) {
+	m := make([]byte, 1+len(body))
+	m[0] = kind
+	copy(m[1:], body)
+	c.outbox = append(c.outbox, m)
+	c.flush()
+}
+
+// flush hands queued messages to the channel while it takes them.
+func (c *Controller) flush() {
+	for len(c.outbox) > 0 {
+		if err := c.port.Chan().Send(c.outbox[0]); err != nil {
+			if !errors.Is(err, ichan.ErrFull) {
+				c.log.Error("control message dropped", "err", err)
+				c.outbox = c.outbox[1:]
+				continue
+			}
+			return
+		}
+		clear(c.outbox[0])
+		c.outbox = c.outbox[1:]
+	}
+}

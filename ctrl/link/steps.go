@@ -1,0 +1,357 @@
+package link
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/otkd/otkd/ctrl/handshake"
+	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/framer"
+)
+
+// dispatch handles one control message from the peer.
+func (c *Controller) dispatch(m []byte, now time.Time) error {
+	if len(m) == 0 {
+		return fmt.Errorf("%w: empty message", ErrProtocol)
+	}
+	body := m[1:]
+	switch m[0] {
+	case kindHandshake:
+		return c.onHandshake(body)
+	case kindToResponder:
+		msg, err := negotiation.Unmarshal(body)
+		if err != nil {
+			return err
+		}
+		if s, ok := msg.(*negotiation.Sift); ok && !c.resp.Ready(s) {
+			c.heldSift, c.heldSince = s, now
+			return nil
+		}
+		return c.toResponder(msg, now)
+	case kindToInitiator:
+		msg, err := negotiation.Unmarshal(body)
+		if err != nil {
+			return err
+		}
+		out, res, err := c.init.Handle(msg)
+		if err != nil {
+			return err
+		}
+		if out != nil {
+			c.sendMsg(kindToResponder, out)
+		}
+		if res != nil {
+			c.ownSeed(res, now)
+		}
+		return nil
+	case kindActivate:
+		return c.onActivate(body, now)
+	case kindAck, kindNack:
+		return c.onAck(m[0] == kindAck, body, now)
+	}
+	return fmt.Errorf("%w: unknown message kind %#x", ErrProtocol, m[0])
+}
+
+func (c *Controller) sendMsg(kind byte, msg negotiation.Message) {
+	b, err := msg.MarshalBinary()
+	if err != nil {
+		c.log.Error("post-processing message does not encode", "err", err)
+		return
+	}
+	c.send(kind, b)
+}
+
+func (c *Controller) toResponder(msg negotiation.Message, now time.Time) error {
+	out, res, err := c.resp.Handle(msg)
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		c.sendMsg(kindToInitiator, out)
+	}
+	if res != nil {
+		c.peerSeed(res, now)
+	}
+	return nil
+}
+
+// negotiate opens blocks and releases a held Sift.
+func (c *Controller) negotiate(now time.Time) {
+	if c.heldSift != nil && (c.resp.Ready(c.heldSift) || now.Sub(c.heldSince) > c.cfg.SiftHold) {
+		s := c.heldSift
+		c.heldSift = nil
+		if err := c.toResponder(s, now); err != nil {
+			c.log.Warn("sift rejected", "err", err)
+		}
+	}
+	if c.hsKeys == nil {
+		return
+	}
+	msg, err := c.init.Next()
+	if err != nil {
+		c.log.Error("post-processing", "err", err)
+		return
+	}
+	if msg != nil {
+		c.sendMsg(kindToResponder, msg)
+	}
+}
+
+// onHandshake advances the handshake; when it completes, both directions'
+// epoch-1 keys exist and this end announces its TX key.
+func (c *Controller) onHandshake(b []byte) error {
+	var (
+		out  []byte
+		done bool
+		err  error
+	)
+	switch {
+	case c.hsI != nil:
+		out, done, err = c.hsI.Handle(b)
+	case c.hsR != nil:
+		out, done, err = c.hsR.Handle(b)
+	default:
+		return fmt.Errorf("%w: handshake message after the handshake", ErrProtocol)
+	}
+	if err != nil {
+		c.mu.Lock()
+		c.stats.Handshake = "failed: " + err.Error()
+		c.mu.Unlock()
+		return fmt.Errorf("handshake: %w", err)
+	}
+	if out != nil {
+		c.send(kindHandshake, out)
+	}
+	if !done {
+		return nil
+	}
+	var keys *handshake.Keys
+	if c.hsI != nil {
+		keys, err = c.hsI.Result()
+	} else {
+		keys, err = c.hsR.Result()
+	}
+	if err != nil {
+		return fmt.Errorf("handshake: %w", err)
+	}
+	c.hsKeys = keys
+	c.hsI, c.hsR = nil, nil
+	c.mu.Lock()
+	c.stats.Handshake = "done"
+	c.mu.Unlock()
+	c.log.Info("handshake done", "keys", keys.Fingerprint())
+	k := c.handshakeKey(c.dir)
+	c.announce(&k)
+	clear(k[:])
+	return nil
+}
+
+// handshakeKey returns the epoch-1 key of direction d.
+func (c *Controller) handshakeKey(d negotiation.Direction) framer.Key {
+	if d == negotiation.AtoB {
+		return framer.Key(c.hsKeys.AB)
+	}
+	return framer.Key(c.hsKeys.BA)
+}
+
+// nextEpoch is the epoch after e: 1…255 cycling, 0 is the null cipher.
+func nextEpoch(e uint8) uint8 {
+	if e == 255 {
+		return 1
+	}
+	return e + 1
+}
+
+// announce sends ACTIVATE for this end's next TX key.
+func (c *Controller) announce(key *framer.Key) {
+	last := c.txEpoch
+	if n := len(c.pending); n > 0 {
+		last = c.pending[n-1].epoch
+	}
+	p := &pendingTX{epoch: nextEpoch(last), key: *key, fp: keyFP(key), sent: time.Now()}
+	p.at = c.port.TXCount() + c.cfg.ActivationMargin
+	c.pending = append(c.pending, p)
+	var b [14]byte
+	b[0], b[1] = byte(c.dir), p.epoch
+	binary.BigEndian.PutUint32(b[2:], p.at)
+	copy(b[6:], p.fp[:])
+	c.send(kindActivate, b[:])
+}
+
+// ownSeed: this end's initiator made a seed of its direction.
+func (c *Controller) ownSeed(res *negotiation.Result, now time.Time) {
+	c.emitSeed(res, true, now)
+	key, err := negotiation.SessionKey(&res.Seed, c.dir, 0)
+	res.Seed.Zero()
+	if err != nil {
+		c.log.Error("session key", "err", err)
+		return
+	}
+	k := framer.Key(key)
+	clear(key[:])
+	c.announce(&k)
+	clear(k[:])
+}
+
+// peerSeed: this end's responder made a seed of the peer's direction; the
+// peer will announce its key.
+func (c *Controller) peerSeed(res *negotiation.Result, now time.Time) {
+	c.emitSeed(res, false, now)
+	c.rxSeeds = append(c.rxSeeds, res.Seed)
+	res.Seed.Zero()
+	if len(c.rxSeeds) > 4 {
+		c.rxSeeds[0].Zero()
+		c.rxSeeds = c.rxSeeds[1:]
+	}
+}
+
+func (c *Controller) emitSeed(res *negotiation.Result, own bool, now time.Time) {
+	d := c.dir
+	if !own {
+		d ^= 1
+	}
+	c.mu.Lock()
+	if own {
+		c.stats.SeedsOwn++
+	} else {
+		c.stats.SeedsPeer++
+	}
+	c.stats.LastSeed = now
+	c.mu.Unlock()
+	if c.cfg.OnSeed != nil {
+		c.cfg.OnSeed(SeedEvent{Direction: d, Initiator: own, Seed: &res.Seed, Fingerprint: res.Seed.Fingerprint(), Result: *res, At: now})
+	}
+}
+
+// onActivate: the peer announces its next TX key. Find it (the handshake's
+// or one of the recent responder seeds), check the fingerprint, install it
+// in the RX and acknowledge.
+func (c *Controller) onActivate(b []byte, now time.Time) error {
+	if len(b) != 14 {
+		return fmt.Errorf("%w: ACTIVATE is %d bytes, want 14", ErrProtocol, len(b))
+	}
+	d, epoch := negotiation.Direction(b[0]), b[1]
+	var fp [8]byte
+	copy(fp[:], b[6:])
+	reply := [10]byte{b[0], epoch}
+	copy(reply[2:], fp[:])
+	if d != c.dir^1 || epoch == framer.NullEpoch {
+		return fmt.Errorf("%w: ACTIVATE for direction %d epoch %d", ErrProtocol, d, epoch)
+	}
+	key, ok := c.findRXKey(d, fp)
+	if !ok {
+		c.send(kindNack, reply[:])
+		return fmt.Errorf("%w: ACTIVATE epoch %d: no key with fingerprint %x here", ErrProtocol, epoch, fp)
+	}
+	defer clear(key[:])
+	if err := c.port.InstallRX(epoch, &key); err != nil {
+		return fmt.Errorf("install RX epoch %d: %w", epoch, err)
+	}
+	c.mu.Lock()
+	c.stats.RXInstalls++
+	c.mu.Unlock()
+	if c.cfg.OnKey != nil {
+		c.cfg.OnKey(KeyEvent{Direction: d, Epoch: epoch, Key: &key, Fingerprint: fpHex(fp), At: now})
+	}
+	c.send(kindAck, reply[:])
+	return nil
+}
+
+func fpHex(fp [8]byte) string { return fmt.Sprintf("%x", fp[:]) }
+
+// findRXKey derives the candidate keys of direction d and returns the one
+// whose fingerprint is fp.
+func (c *Controller) findRXKey(d negotiation.Direction, fp [8]byte) (framer.Key, bool) {
+	if c.hsKeys != nil {
+		if k := c.handshakeKey(d); keyFP(&k) == fp {
+			return k, true
+		}
+	}
+	for i := len(c.rxSeeds) - 1; i >= 0; i-- {
+		key, err := negotiation.SessionKey(&c.rxSeeds[i], d, 0)
+		if err != nil {
+			continue
+		}
+		k := framer.Key(key)
+		clear(key[:])
+		if keyFP(&k) == fp {
+			c.rxSeeds[i].Zero()
+			c.rxSeeds = append(c.rxSeeds[:i], c.rxSeeds[i+1:]...)
+			return k, true
+		}
+		clear(k[:])
+	}
+	return framer.Key{}, false
+}
+
+// onAck: the peer installed (ACK) or could not find (NACK) an announced key.
+func (c *Controller) onAck(ack bool, b []byte, now time.Time) error {
+	if len(b) != 10 {
+		return fmt.Errorf("%w: ACK is %d bytes, want 10", ErrProtocol, len(b))
+	}
+	epoch := b[1]
+	for i, p := range c.pending {
+		if p.epoch != epoch || string(p.fp[:]) != string(b[2:]) {
+			continue
+		}
+		if ack {
+			p.acked = true
+			return nil
+		}
+		c.log.Warn("peer has no key for an announced epoch; dropped", "epoch", epoch)
+		clear(p.key[:])
+		c.pending = append(c.pending[:i], c.pending[i+1:]...)
+		c.mu.Lock()
+		c.stats.Nacks++
+		c.mu.Unlock()
+		return nil
+	}
+	return fmt.Errorf("%w: ACK for epoch %d that was not announced", ErrProtocol, epoch)
+}
+
+// switchTX hands the oldest acknowledged key to the TX.
+func (c *Controller) switchTX(now time.Time) {
+	if len(c.pending) == 0 || !c.pending[0].acked || c.port.SwitchPending() {
+		return
+	}
+	p := c.pending[0]
+	at := p.at
+	if cur := c.port.TXCount(); int32(at-cur) <= 0 {
+		at = cur + 1
+	}
+	if err := c.port.ScheduleTX(p.epoch, &p.key, at); err != nil {
+		return
+	}
+	c.txEpoch = p.epoch
+	c.mu.Lock()
+	c.stats.TXSwitches++
+	c.stats.TXEpoch = p.epoch
+	c.stats.LastSwitch = now
+	c.mu.Unlock()
+	if c.cfg.OnKey != nil {
+		c.cfg.OnKey(KeyEvent{Direction: c.dir, Epoch: p.epoch, TX: true, Key: &p.key, Fingerprint: fpHex(p.fp), At: now})
+	}
+	clear(p.key[:])
+	c.pending = c.pending[1:]
+}
+
+// publish copies the machines' counters into Stats.
+func (c *Controller) publish() {
+	c.mu.Lock()
+	c.stats.Initiator = c.init.Stats()
+	c.stats.Responder = c.resp.Stats()
+	c.mu.Unlock()
+}
+
+func (c *Controller) wipe() {
+	for _, p := range c.pending {
+		clear(p.key[:])
+	}
+	for i := range c.rxSeeds {
+		c.rxSeeds[i].Zero()
+	}
+	if c.hsKeys != nil {
+		c.hsKeys.Zero()
+	}
+}

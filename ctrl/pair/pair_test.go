@@ -1,0 +1,112 @@
+package pair
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/otkd/otkd/noise"
+)
+
+// runUntil runs p until both directions have at least seeds seeds (or the
+// pair fails), polling its statistics.
+func runUntil(t *testing.T, p *Pair, seeds int) [2]DirStats {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("pair stopped: %v", err)
+		case <-tick.C:
+		}
+		st := p.Stats()
+		if st[0].Seeds >= seeds && st[1].Seeds >= seeds {
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			return p.Stats()
+		}
+		if time.Since(last) > 10*time.Second {
+			t.Logf("progress: A→B %d seeds (%d rounds), B→A %d seeds (%d rounds)", st[0].Seeds, st[0].Rounds, st[1].Seeds, st[1].Rounds)
+			last = time.Now()
+		}
+	}
+}
+
+func TestDefaultProfile(t *testing.T) {
+	want := 100
+	if testing.Short() {
+		want = 2
+	}
+	p, err := New(Config{Seed: 1, Eavesdropper: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := runUntil(t, p, want)
+	for d, s := range st {
+		t.Logf("direction %d: %+v", d, s)
+		if s.Mismatches != 0 {
+			t.Errorf("direction %d: %d of %d seeds differ between A and B", d, s.Mismatches, s.Seeds)
+		}
+		if s.RejectedEpoch != 0 || s.FramesLost != 0 {
+			t.Errorf("direction %d: %d frames rejected for their epoch, %d lost, across %d key switches",
+				d, s.RejectedEpoch, s.FramesLost, s.KeySwitches)
+		}
+		if s.KeySwitches < s.Seeds { // epoch 1 plus one per seed, minus those in flight
+			t.Errorf("direction %d: %d key switches for %d seeds", d, s.KeySwitches, s.Seeds)
+		}
+	}
+	for i, port := range p.Ports {
+		if ps := port.Stats(); ps.PayloadErrors != 0 || ps.FECUncorrected != 0 {
+			t.Errorf("end %d: %d payload errors, %d uncorrectable codewords", i, ps.PayloadErrors, ps.FECUncorrected)
+		}
+	}
+	checkEve(t, p)
+}
+
+// checkEve: Eve's quantised estimates agree with the initiator's bits at
+// 50 % within five binomial standard deviations of the kept rounds.
+func checkEve(t *testing.T, p *Pair) {
+	t.Helper()
+	for d, s := range p.Eve.Score(0.5) {
+		bound := 5 * 0.5 / math.Sqrt(float64(s.Kept))
+		t.Logf("Eve, direction %d: %d rounds, %d kept, agreement %.4f (bound ±%.4f), correlation %.4f",
+			d, s.Rounds, s.Kept, s.Agreement, bound, s.Correlation)
+		if s.Kept < 100 {
+			t.Fatalf("direction %d: only %d rounds to score Eve on", d, s.Kept)
+		}
+		if math.Abs(s.Agreement-0.5) > bound {
+			t.Errorf("direction %d: Eve agrees %.4f with the initiator's bits", d, s.Agreement)
+		}
+	}
+}
+
+func TestLossyChannel(t *testing.T) {
+	prof := noise.DefaultProfile()
+	prof.Loss = 0.01
+	prof.Reorder, prof.ReorderDepth = 0.01, 4
+	prof.Burst, prof.BurstLen = 0.01, 32
+	want := 10
+	if testing.Short() {
+		want = 1
+	}
+	p, err := New(Config{Profile: prof, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := runUntil(t, p, want)
+	for d, s := range st {
+		t.Logf("direction %d: %+v", d, s)
+		if s.Mismatches != 0 {
+			t.Errorf("direction %d: %d of %d seeds differ", d, s.Mismatches, s.Seeds)
+		}
+	}
+}
