@@ -58,7 +58,7 @@
 // inputs, keystream words included. gauss.go documents the ziggurat, its word layout and
 // its accuracy; local.go the keystream and its re-keying.
 //
-// Imports: besides the standard library, noise uses gmsm's ZUC for the keystream (as
-// issue 3 asks), which DESIGN.md's import table does not list for noise yet; the asm
-// issue's multi-lane ZUC kernel is expected to replace it behind Local.fill.
+// Imports: besides the standard library, noise uses otkd's own ZUC (asm/zuc, as
+// DESIGN.md's import table allows) for the keystream; its multi-lane kernel can replace
+// the single stream behind Local.fill.
 package noise

@@ -1,12 +1,11 @@
 package noise
 
 import (
-	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 
-	"github.com/emmansun/gmsm/zuc"
+	"github.com/otkd/otkd/asm/zuc"
 )
 
 // Local is a receiver's secret local noise: per round a fresh standard deviation σ,
@@ -14,7 +13,7 @@ import (
 // the hard decision. Nobody else may be able to predict either, so every random bit comes
 // from a cryptographic source:
 //
-// The uniform source is a ZUC-128 keystream (gmsm), keyed with 16 bytes of key and 16 of
+// The uniform source is a ZUC-128 keystream (otkd's asm/zuc, byte-identical to gmsm's), keyed with 16 bytes of key and 16 of
 // IV from crypto/rand, generated in 8 KiB blocks into a buffer inside the Local, and
 // re-keyed from crypto/rand after RekeyBytes bytes. Why ZUC and not gmsm's DRBGs: the
 // keystream is what the asm issue's 16-lane ZUC kernel produces at several GB/s, so the
@@ -32,8 +31,7 @@ import (
 // decisions) and, for NewLocalFromSeed, same seed and calls → same noise.
 //
 // A Local is not safe for concurrent use: use one per RX pipeline. Its methods do not
-// allocate, except that re-keying (once per RekeyBytes of keystream, i.e. about every
-// 540 000 frames) makes a new gmsm cipher.
+// allocate.
 type Local struct {
 	thr    float32
 	lo     float64 // LocalSigmaMin
@@ -41,7 +39,7 @@ type Local struct {
 	sigma  float32 // the current round's σ: secret
 	seeded bool    // deterministic test generator: re-keys from its own keystream
 
-	ks        cipher.Stream
+	ks        zuc.State
 	used      uint64 // keystream bytes since the last (re)key
 	rekeyAt   uint64 // RekeyBytes, lowered by tests to exercise re-keying
 	pos, spos int    // next unused byte of buf, spare
@@ -103,11 +101,8 @@ func newLocal(p Profile, seed []byte, seeded bool) (*Local, error) {
 
 // key starts a new ZUC-128 keystream with key seed[:16] and IV seed[16:32].
 func (l *Local) key(seed []byte) error {
-	c, err := zuc.NewCipher(seed[:16], seed[16:32])
-	if err != nil {
-		return err
-	}
-	l.ks, l.used = c, 0
+	l.ks.Init((*[16]byte)(seed[:16]), (*[16]byte)(seed[16:32]))
+	l.used = 0
 	return nil
 }
 
@@ -116,8 +111,7 @@ func (l *Local) fill(b []byte) {
 	if l.used+uint64(len(b)) > l.rekeyAt {
 		l.rekey()
 	}
-	clear(b)
-	l.ks.XORKeyStream(b, b)
+	l.ks.Keystream(b) // block sizes are multiples of 4: the stream runs on seamlessly
 	l.used += uint64(len(b))
 }
 
@@ -126,7 +120,7 @@ func (l *Local) fill(b []byte) {
 func (l *Local) rekey() {
 	var seed [32]byte
 	if l.seeded {
-		l.ks.XORKeyStream(seed[:], seed[:])
+		l.ks.Keystream(seed[:])
 	} else {
 		rand.Read(seed[:])
 	}
@@ -186,12 +180,11 @@ func (l *Local) AddAndDecide(soft []Sample, out []byte) {
 	}
 }
 
-// Wipe clears the keystream blocks and σ and drops the cipher; the Local is unusable
-// afterwards. The cipher's internal state is gmsm's and is left to the garbage
-// collector. Call it when an RX pipeline retires its Local.
+// Wipe clears the keystream blocks, σ and the generator's state; the Local is unusable
+// afterwards. Call it when an RX pipeline retires its Local.
 func (l *Local) Wipe() {
 	clear(l.buf[:])
 	clear(l.spare[:])
-	l.sigma, l.ks = 0, nil
+	l.sigma, l.ks = 0, zuc.State{}
 	l.pos, l.spos = len(l.buf), len(l.spare)
 }

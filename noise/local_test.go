@@ -1,6 +1,8 @@
 package noise
 
 import (
+	"github.com/otkd/otkd/asm/zuc"
+
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -263,7 +265,7 @@ func TestLocalPanicsAndWipe(t *testing.T) {
 	mustPanic(t, "short out", func() { l.AddAndDecide(make([]Sample, 9), make([]byte, 1)) })
 	l.AddAndDecide(nil, nil) // nothing to do
 	l.Wipe()
-	if l.Sigma() != 0 || l.ks != nil {
+	if l.Sigma() != 0 || l.ks != (zuc.State{}) {
 		t.Fatal("Wipe left σ or the cipher")
 	}
 	for _, b := range l.buf {
