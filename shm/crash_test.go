@@ -204,6 +204,38 @@ func TestWriterKilledMidUpdate(t *testing.T) {
 		}
 	}
 	checkOld("writer hung mid-update")
+	cbin := ""
+	if _, err := exec.LookPath("gcc"); err == nil {
+		cbin = buildCReader(t)
+	}
+	// checkC: the C reader also sees the complete old key 1, and reports
+	// a missing key as not found or writer gone.
+	checkC := func(missing string) {
+		t.Helper()
+		if cbin == "" {
+			return
+		}
+		out, err := exec.Command(cbin, "dump", path, "2").CombinedOutput()
+		if err != nil {
+			t.Fatalf("C reader: %v\n%s", err, out)
+		}
+		var active, id7 string
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "active 1/0 ") {
+				active = l
+			}
+			if strings.HasPrefix(l, "id 7 ") {
+				id7 = l
+			}
+		}
+		if !strings.Contains(active, " id=1 ") || !strings.Contains(active, " epoch=1 ") || !strings.Contains(active, " verify=1 ") {
+			t.Fatalf("C reader, active key of port 1: %q", active)
+		}
+		if id7 != "id 7 err "+missing {
+			t.Fatalf("C reader, missing key: %q, want %q", id7, missing)
+		}
+	}
+	checkC("key not found")
 	var k Key
 	if !r.WriterAlive() {
 		t.Fatal("writer hung but alive: probe says gone")
@@ -218,6 +250,7 @@ func TestWriterKilledMidUpdate(t *testing.T) {
 	cmd.Wait()
 
 	checkOld("writer killed")
+	checkC("writer gone")
 	if r.WriterAlive() {
 		t.Fatal("writer killed but the probe says alive")
 	}
