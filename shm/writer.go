@@ -1,6 +1,7 @@
 package shm
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -356,11 +357,11 @@ func (w *Writer) loadAll() ([]*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shm: loading keys: %w", err)
 	}
-	slices.SortFunc(keys, func(a, b *Key) int {
-		if a.Serial != b.Serial {
-			return int(int64(b.Serial - a.Serial))
+	slices.SortFunc(keys, func(a, b *Key) int { // newest first
+		if c := cmp.Compare(b.Serial, a.Serial); c != 0 {
+			return c
 		}
-		return int(int64(a.ID - b.ID))
+		return cmp.Compare(a.ID, b.ID)
 	})
 	seenActive := map[uint64]bool{}
 	seenBound := map[uint64]bool{}
@@ -375,8 +376,9 @@ func (w *Writer) loadAll() ([]*Key, error) {
 		if k.Consumer != 0 {
 			if seenBound[k.Consumer] {
 				k.Consumer = 0
+			} else {
+				seenBound[k.Consumer] = true
 			}
-			seenBound[k.Consumer] = true
 		}
 	}
 	return keys, nil
