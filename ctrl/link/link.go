@@ -198,16 +198,8 @@ func (c *Controller) Stats() Stats {
 
 // Run runs the controller until ctx ends. It does not run the port.
 func (c *Controller) Run(ctx context.Context) error {
-	if c.port.Role() == dataplane.RoleA {
-		if err := c.startHandshake(); err != nil {
-			return err
-		}
-	} else {
-		r, err := handshake.NewResponder(c.cfg.Self, c.cfg.Peer, c.cfg.Rand)
-		if err != nil {
-			return fmt.Errorf("link: handshake: %w", err)
-		}
-		c.hsR = r
+	if err := c.start(); err != nil {
+		return err
 	}
 	t := time.NewTicker(c.cfg.Tick)
 	defer t.Stop()
@@ -221,6 +213,19 @@ func (c *Controller) Run(ctx context.Context) error {
 		}
 		c.step(time.Now())
 	}
+}
+
+// start opens the handshake: A sends Hello, B waits for one.
+func (c *Controller) start() error {
+	if c.port.Role() == dataplane.RoleA {
+		return c.startHandshake()
+	}
+	r, err := handshake.NewResponder(c.cfg.Self, c.cfg.Peer, c.cfg.Rand)
+	if err != nil {
+		return fmt.Errorf("link: handshake: %w", err)
+	}
+	c.hsR = r
+	return nil
 }
 
 func (c *Controller) startHandshake() error {
