@@ -68,8 +68,9 @@ type Proportion struct {
 
 // ProportionRule decides whether passed out of total sequences is an acceptable
 // proportion at significance level alpha: within p̂ ± 3·√(p̂(1−p̂)/total) with
-// p̂ = 1−alpha. The rule is meant for total of about 1/alpha or more; with fewer
-// sequences even one failure can fall outside the range.
+// p̂ = 1−alpha. The rule is meant for total of about 1/alpha or more; at
+// alpha = 0.01 and fewer than 10 sequences a single failure is already outside
+// the range.
 func ProportionRule(passed, total int, alpha float64) Proportion {
 	p := 1 - alpha
 	margin := 3 * math.Sqrt(p*(1-p)/float64(total))
