@@ -22,13 +22,15 @@ static void print_key(const char *what, int rc, const otkd_shm *s, const otkd_sh
 	printf("\n");
 }
 
-/* The stress tests' keys: byte i of key id is id*131 + i*7. */
+/* The stress tests' keys: version v = valid_from; valid_to = v << 20,
+ * epoch = (uint8)v, byte i = id*131 + v*29 + i*7. */
 static int pattern_ok(const otkd_shm_key *k)
 {
-	if (k->len != 32)
+	uint64_t v = (uint64_t)k->valid_from;
+	if (k->len != 32 || k->valid_to != (int64_t)(v << 20) || k->epoch != (uint8_t)v)
 		return 0;
 	for (int i = 0; i < k->len; i++)
-		if (k->key[i] != (uint8_t)(k->id * 131 + (uint64_t)i * 7))
+		if (k->key[i] != (uint8_t)(k->id * 131 + v * 29 + (uint64_t)i * 7))
 			return 0;
 	return 1;
 }
