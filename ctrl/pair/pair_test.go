@@ -42,6 +42,9 @@ func runUntil(t *testing.T, p *Pair, seeds int) [2]DirStats {
 }
 
 func TestDefaultProfile(t *testing.T) {
+	if raceEnabled {
+		t.Skip("seeds take too long under the race detector; TestStartupUnderRace covers the concurrency")
+	}
 	want := 100
 	if testing.Short() {
 		want = 2
@@ -89,7 +92,45 @@ func checkEve(t *testing.T, p *Pair) {
 	}
 }
 
+// TestStartup: handshake, epoch-1 keys in both directions and rounds
+// counted at both ends. Cheap enough for the race detector.
+func TestStartup(t *testing.T) {
+	p, err := New(Config{Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	for {
+		time.Sleep(20 * time.Millisecond)
+		a, b := p.Ctrls[0].Stats(), p.Ctrls[1].Stats()
+		if a.TXEpoch >= 1 && b.TXEpoch >= 1 && a.Initiator.Rounds > 100 && b.Initiator.Rounds > 100 &&
+			a.Responder.Rounds > 100 && b.Responder.Rounds > 100 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("pair stopped: %v", err)
+		default:
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for i, port := range p.Ports {
+		s := port.Stats()
+		if s.RXUnknownEpoch != 0 || s.RXGaps != 0 {
+			t.Errorf("end %d lost frames at the first key switch: %+v", i, s)
+		}
+	}
+}
+
 func TestLossyChannel(t *testing.T) {
+	if raceEnabled {
+		t.Skip("seeds take too long under the race detector")
+	}
 	prof := noise.DefaultProfile()
 	prof.Loss = 0.01
 	prof.Reorder, prof.ReorderDepth = 0.01, 4

@@ -1,0 +1,54 @@
+package negotiation
+
+import (
+	"testing"
+
+	"github.com/otkd/otkd/internal/randtest"
+)
+
+// TestSeedRandomness concatenates seeds made by the post-processing from
+// the simulated default profile (the same machines and messages as on a
+// live link; only the counts come from the round simulator instead of
+// frames) and runs the SP 800-22 / GM/T 0005 style battery at α = 0.01 on
+// ≥ 1 Mbit of them. A live pair makes seeds too slowly for a megabit in a
+// test (3000 rounds per seed); the pipeline's counts have the statistics
+// of this simulator (noise.TestDefaultProfileRounds, ctrl/pair tests).
+func TestSeedRandomness(t *testing.T) {
+	seeds := 4096 // 1 048 576 bits
+	if testing.Short() {
+		seeds = 512
+	}
+	tp := newTestPair(t, DefaultParams(), defaultSim(), 2026)
+	material := make([]byte, 0, seeds*32)
+	for range seeds {
+		ri, rr := tp.nextSeed(40 * tp.in.p.N)
+		if ri.Seed != rr.Seed {
+			t.Fatal("seeds differ between the ends")
+		}
+		material = append(material, ri.Seed[:]...)
+		ri.Seed.Zero()
+		rr.Seed.Zero()
+	}
+	bits := randtest.FromBytes(material)
+	clear(material)
+	if testing.Short() {
+		// 131 072 bits: the tests that need more are skipped by length.
+		for _, f := range []func(randtest.Bits) (randtest.Result, error){
+			randtest.Frequency, randtest.Runs, randtest.CumulativeSums,
+		} {
+			r, err := f(bits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.Pass {
+				t.Errorf("%s fails: p = %v", r.Name, r.P)
+			}
+		}
+		return
+	}
+	rep := randtest.RunAll(bits, randtest.Alpha)
+	t.Logf("%d seeds, %d bits\n%s", seeds, bits.Len(), rep.String())
+	if !rep.Passed() {
+		t.Fatalf("seed material fails: %v", rep.Failed())
+	}
+}
