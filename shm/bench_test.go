@@ -40,7 +40,8 @@ import (
 // median block of each kind as ns/read, floor-ns and block-ns, with xfloor =
 // ns/read ÷ floor-ns and xblock = ns/read ÷ block-ns, and xfloor-mean, the
 // ratio of the means (counts blocks hit by the writer or by preemption).
-// ns/op is one block of each kind; B/op includes the block-time log. wr/read is how many writer updates
+// ns/op is one block of each kind; B/op includes the block-time log (reads
+// themselves do not allocate: TestReadsDoNotAllocate). wr/read is how many writer updates
 // happened per read, to show that the writer really ran.
 func BenchmarkRead32(b *testing.B) {
 	for _, cond := range []string{"uncontended", "writer-goroutine", "writer-process", "parallel"} {
@@ -146,7 +147,7 @@ func benchCondition(b *testing.B, cond string) {
 					}
 				}()
 			}
-			b.SetBytes(32)
+			b.SetBytes(3 * 32 * pairBlock) // key bytes copied per op, all three kinds
 			b.ReportAllocs()
 			var times blockTimes
 			if cond == "parallel" {
