@@ -120,50 +120,61 @@ func (r *Reader) fail(k *Key, err error) error {
 // the active map and one slot copy, checked to still be the active key of
 // (port, dir) (else the writer moved on in between and it tries again).
 func (r *Reader) ActiveKey(port uint16, dir Dir, k *Key) error {
+	// Fast path: the first try on copy 0, written out with no call in it so
+	// that nothing is spilled; everything else is activeKeySlow.
+	if dir <= DirBtoA {
+		s := atomic.LoadUint64(r.v.word(r.v.activeOff(activeIndexKey(port, dir))))
+		if s-1 < uint64(r.v.g.slots) { // s != 0 and names a slot
+			c, w := &r.v.slot(int(s - 1))[0], keyWords(k)
+			if q := atomic.LoadUint64(&c[0]); q&1 == 0 {
+				w[0] = atomic.LoadUint64(&c[1])
+				w[1] = atomic.LoadUint64(&c[2])
+				w[2] = atomic.LoadUint64(&c[3])
+				w[3] = atomic.LoadUint64(&c[4])
+				w[4] = atomic.LoadUint64(&c[5])
+				w[5] = atomic.LoadUint64(&c[6])
+				w[6] = atomic.LoadUint64(&c[7])
+				w[7] = atomic.LoadUint64(&c[8])
+				w[8] = atomic.LoadUint64(&c[9])
+				w[9] = atomic.LoadUint64(&c[10])
+				w[10] = atomic.LoadUint64(&c[11])
+				w[11] = atomic.LoadUint64(&c[12])
+				w[12] = atomic.LoadUint64(&c[13])
+				w[13] = atomic.LoadUint64(&c[14])
+				w[14] = atomic.LoadUint64(&c[15])
+				if atomic.LoadUint64(&c[0]) == q && w[1]&activeMask == activeWant(port, dir) {
+					return nil
+				}
+			}
+		}
+	}
+	return r.activeKeySlow(port, dir, k)
+}
+
+// Record word 1 holds port, direction and state: one masked compare checks
+// all three.
+const activeMask = 0xff<<32 | 0xff<<16 | 0xffff
+
+func activeWant(port uint16, dir Dir) uint64 {
+	return uint64(port) | uint64(dir)<<16 | uint64(StateActive)<<32
+}
+
+func (r *Reader) activeKeySlow(port uint16, dir Dir, k *Key) error {
 	if dir > DirBtoA {
 		return r.fail(k, ErrNotFound)
 	}
 	e := r.v.word(r.v.activeOff(activeIndexKey(port, dir)))
-	// Record word 1 holds port, direction and state: one compare checks all.
-	const mask = 0xff<<32 | 0xff<<16 | 0xffff
-	want := uint64(port) | uint64(dir)<<16 | uint64(StateActive)<<32
-	n := uint64(r.v.g.slots)
+	want := activeWant(port, dir)
 	for try := 0; try < readTries; try++ {
 		s := atomic.LoadUint64(e)
 		if s == 0 {
 			return r.fail(k, ErrNotFound)
 		}
-		if s > n {
+		if s > uint64(r.v.g.slots) {
 			continue
 		}
 		p := r.v.slot(int(s - 1))
-		// readSlotCopy(&p[0], k) written out: this is the hottest read and
-		// the call is a fifth of its cost.
-		c, w := &p[0], keyWords(k)
-		if q := atomic.LoadUint64(&c[0]); q&1 == 0 {
-			w[0] = atomic.LoadUint64(&c[1])
-			w[1] = atomic.LoadUint64(&c[2])
-			w[2] = atomic.LoadUint64(&c[3])
-			w[3] = atomic.LoadUint64(&c[4])
-			w[4] = atomic.LoadUint64(&c[5])
-			w[5] = atomic.LoadUint64(&c[6])
-			w[6] = atomic.LoadUint64(&c[7])
-			w[7] = atomic.LoadUint64(&c[8])
-			w[8] = atomic.LoadUint64(&c[9])
-			w[9] = atomic.LoadUint64(&c[10])
-			w[10] = atomic.LoadUint64(&c[11])
-			w[11] = atomic.LoadUint64(&c[12])
-			w[12] = atomic.LoadUint64(&c[13])
-			w[13] = atomic.LoadUint64(&c[14])
-			w[14] = atomic.LoadUint64(&c[15])
-			if atomic.LoadUint64(&c[0]) == q {
-				if w[1]&mask == want {
-					return nil
-				}
-				continue
-			}
-		}
-		if readSlotCopy(&p[1], k) && w[1]&mask == want {
+		if (readSlotCopy(&p[0], k) || readSlotCopy(&p[1], k)) && keyWords(k)[1]&activeMask == want {
 			return nil
 		}
 	}
