@@ -151,3 +151,32 @@ func FuzzParseHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestWriterRecreatesOlderGeneration: a file whose generation is older than
+// the store's (e.g. restored from elsewhere) is recreated, and the new
+// generation is one more than the store's.
+func TestWriterRecreatesOlderGeneration(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys.shm")
+	w, err := Create(Options{Path: path, Slots: 8, Heartbeat: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	p := &filePersister{path: filepath.Join(dir, "store")}
+	if err := p.SetGeneration(10); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	w, err = Create(Options{Path: path, Slots: 8, Heartbeat: -1, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if !strings.Contains(logs.String(), "file generation 1 is older than the store's 10") || w.Generation() != 11 {
+		t.Fatalf("generation %d, log %q", w.Generation(), logs.String())
+	}
+	if g, _ := p.Generation(); g != 11 {
+		t.Fatalf("store generation %d, want 11", g)
+	}
+}
