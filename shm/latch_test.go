@@ -145,3 +145,42 @@ func TestReadsDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadGarbage fills a store's regions (everything after the valid
+// header) with bytes derived from the input and checks that every read
+// returns (a key, or an error) without panicking or spinning: loops are
+// bounded and slot numbers from the map are checked.
+func FuzzReadGarbage(f *testing.F) {
+	f.Add(uint64(1), uint8(0))
+	f.Add(uint64(0xdeadbeef), uint8(1))
+	f.Add(uint64(42), uint8(2))
+	f.Fuzz(func(t *testing.T, seed uint64, mode uint8) {
+		_, r := heapStore(t, 8)
+		rng := rand.New(rand.NewPCG(seed, uint64(mode)))
+		for off := headerSize; off < r.v.g.fileSize; off += 8 {
+			var x uint64
+			switch mode % 3 {
+			case 0: // anything
+				x = rng.Uint64()
+			case 1: // small numbers: plausible slots, keys, even sequences
+				x = uint64(rng.IntN(20))
+			default: // sparse
+				if rng.IntN(8) == 0 {
+					x = rng.Uint64()
+				}
+			}
+			r.v.store(off, x)
+		}
+		var k Key
+		var s Status
+		var c Config
+		for i := uint64(0); i < 20; i++ {
+			r.ActiveKey(uint16(i), Dir(i&1), &k)
+			r.KeyByID(i, &k)
+			r.Bound(i, &k)
+			r.Slot(int(i), &k)
+		}
+		r.Status(&s)
+		r.Config(&c)
+	})
+}
