@@ -207,9 +207,14 @@ func EEA3Keystream(dst []byte, key *[16]byte, count uint32, bearer, direction ui
 
 // Segments fills ks with n consecutive keystreams of segLen bytes each:
 // segment s is the EEA3 keystream for BEARER = s. It is the layout otkd's
-// framer XORs over a frame (16 segments of 986 bytes).
+// framer XORs over a frame (16 segments of 986 bytes). For n == 16 it runs
+// the sixteen streams together (Segments16).
 func Segments(ks []byte, n, segLen int, key *[16]byte, count uint32, direction uint8) {
 	_ = ks[n*segLen-1]
+	if n == 16 {
+		Segments16(ks, segLen, key, count, direction)
+		return
+	}
 	for s := range n {
 		EEA3Keystream(ks[s*segLen:(s+1)*segLen], key, count, uint8(s), direction)
 	}

@@ -1,0 +1,53 @@
+//go:build amd64 && !noasm
+
+package zuc
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// useAVX512 selects the 16-lane AVX-512 kernel (lanes16_amd64.s); tests
+// switch it off to run the pure-Go twin.
+var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW &&
+	cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512VBMI2 && cpu.X86.HasAVX512GFNI
+
+// s1Iso and s1Mat are the GF2P8AFFINEQB matrices with which the kernel
+// computes S1 in two instructions (see s1Matrices). The kernel reads them,
+// and the S0 table s0, by symbol.
+var s1Iso, s1Mat = s1Matrices()
+
+// zucInit16 runs the 32 initialisation rounds and the first working round
+// of the key-loaded lanes st, and leaves the ring at offset 0.
+//
+//go:noescape
+func zucInit16(st *Lanes16)
+
+// zucKeystream16 writes n > 0 keystream bytes of lane l to ptrs[l], in
+// blocks of sixteen words.
+//
+//go:noescape
+func zucKeystream16(st *Lanes16, ptrs *[16]*byte, n int)
+
+func init16Asm(l *Lanes16) {
+	zucInit16(l)
+}
+
+// announceState tells the race detector that the kernel wrote l.
+func announceState(l *Lanes16) {
+	if useAVX512 {
+		raceWrite(unsafe.Pointer(l), int(unsafe.Sizeof(*l)))
+	}
+}
+
+func keystream16Asm(l *Lanes16, dst *[16][]byte, n int) {
+	var p [16]*byte
+	for i := range p {
+		p[i] = unsafe.SliceData(dst[i])
+	}
+	zucKeystream16(l, &p, n)
+	for i := range p {
+		raceWrite(unsafe.Pointer(p[i]), n)
+	}
+}

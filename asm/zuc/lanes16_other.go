@@ -1,0 +1,12 @@
+//go:build !amd64 || noasm
+
+package zuc
+
+// useAVX512 is false: this build has no assembly kernel.
+var useAVX512 = false
+
+func init16Asm(l *Lanes16) { l.genericInit() }
+
+func keystream16Asm(l *Lanes16, dst *[16][]byte, n int) { l.genericKeystream(dst, n) }
+
+func announceState(*Lanes16) {}

@@ -1,0 +1,295 @@
+package zuc
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// engines lists the 16-lane engines this build can run: the pure-Go twin
+// always, the assembly kernel where the CPU has it.
+func engines() []string {
+	if useAVX512 {
+		return []string{"generic", "asm"}
+	}
+	return []string{"generic"}
+}
+
+// withEngine runs f with the named engine selected.
+func withEngine(t testing.TB, name string, f func()) {
+	t.Helper()
+	saved := useAVX512
+	defer func() { useAVX512 = saved }()
+	useAVX512 = name == "asm"
+	f()
+}
+
+// gfniAffine is GF2P8AFFINEQB on one byte, after Intel's definition.
+func gfniAffine(q uint64, x, c byte) byte {
+	var r byte
+	for i := range 8 {
+		row := byte(q >> (8 * (7 - i)))
+		p := row & x
+		p ^= p >> 4
+		p ^= p >> 2
+		p ^= p >> 1
+		r |= (p & 1) << i
+	}
+	return r ^ c
+}
+
+func aesInv(x byte) byte {
+	r := byte(1)
+	for e := 254; e > 0; e >>= 1 {
+		if e&1 == 1 {
+			r = aesMul(r, x)
+		}
+		x = aesMul(x, x)
+	}
+	return r
+}
+
+// TestS1Matrices checks the derivation of gfni.go on a model of the
+// instructions: affine-of-AES-inverse after the isomorphism is S1.
+func TestS1Matrices(t *testing.T) {
+	iso, mat := s1Matrices()
+	for x := range 256 {
+		y := gfniAffine(mat, aesInv(gfniAffine(iso, byte(x), 0)), 0x55)
+		if y != s1[x] {
+			t.Fatalf("S1(%#02x) = %#02x by the matrices, want %#02x", x, y, s1[x])
+		}
+	}
+}
+
+func randLanes(rng *rand.Rand) (keys, ivs [16][16]byte) {
+	for l := range 16 {
+		for i := range 16 {
+			keys[l][i] = byte(rng.Uint32())
+			ivs[l][i] = byte(rng.Uint32())
+		}
+	}
+	return keys, ivs
+}
+
+// testLengths are the per-lane lengths tested: every length up to 160,
+// then a sample up to 2100 with every residue modulo 4 and modulo 64.
+func testLengths() []int {
+	var ls []int
+	for n := 0; n <= 160; n++ {
+		ls = append(ls, n)
+	}
+	for _, n := range []int{191, 192, 193, 255, 256, 257, 511, 513, 986, 1023, 1024, 1025, 1501, 1986, 2047, 2048, 2099, 2100} {
+		ls = append(ls, n)
+	}
+	if !testing.Short() {
+		for n := 161; n <= 2100; n += 37 {
+			ls = append(ls, n)
+		}
+	}
+	return ls
+}
+
+// stateStream is lane l's keystream from the reference engine.
+func stateStream(key, iv *[16]byte, n int) []byte {
+	var z State
+	z.Init(key, iv)
+	out := make([]byte, n)
+	z.Keystream(out)
+	return out
+}
+
+func TestLanes16AgainstState(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 6))
+	buf := make([]byte, 16*2104+1)
+	for _, eng := range engines() {
+		t.Run(eng, func(t *testing.T) {
+			withEngine(t, eng, func() {
+				for _, n := range testLengths() {
+					keys, ivs := randLanes(rng)
+					var dst [16][]byte
+					for l := range dst {
+						// Odd offsets: lanes neither aligned nor adjacent.
+						off := l*(n+3) + 1
+						dst[l] = buf[off : off+n : off+n]
+					}
+					for i := range buf {
+						buf[i] = 0xA5
+					}
+					var z Lanes16
+					z.Init(&keys, &ivs)
+					z.Keystream(&dst)
+					for l := range 16 {
+						if want := stateStream(&keys[l], &ivs[l], n); !bytes.Equal(dst[l], want) {
+							t.Fatalf("len %d lane %d: keystream differs from State", n, l)
+						}
+						// The byte after each lane is untouched.
+						if end := l*(n+3) + 1 + n; buf[end] != 0xA5 {
+							t.Fatalf("len %d lane %d: wrote past the end", n, l)
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestLanes16Continuation: calls of whole blocks continue the stream; the
+// last call may have any length.
+func TestLanes16Continuation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, eng := range engines() {
+		t.Run(eng, func(t *testing.T) {
+			withEngine(t, eng, func() {
+				keys, ivs := randLanes(rng)
+				var z Lanes16
+				z.Init(&keys, &ivs)
+				parts := []int{64, 128, 0, 64, 75}
+				got := make([][]byte, 16)
+				for _, p := range parts {
+					var dst [16][]byte
+					for l := range dst {
+						dst[l] = make([]byte, p)
+					}
+					z.Keystream(&dst)
+					for l := range dst {
+						got[l] = append(got[l], dst[l]...)
+					}
+				}
+				for l := range 16 {
+					if want := stateStream(&keys[l], &ivs[l], len(got[l])); !bytes.Equal(got[l], want) {
+						t.Fatalf("lane %d: continued keystream differs from State", l)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestLanes16Vectors runs the 3GPP keystream test sets through every lane
+// position, with the other lanes keyed differently.
+func TestLanes16Vectors(t *testing.T) {
+	sets := []struct{ key, iv, ks string }{
+		{"00000000000000000000000000000000", "00000000000000000000000000000000", "27bede74018082da"},
+		{"ffffffffffffffffffffffffffffffff", "ffffffffffffffffffffffffffffffff", "0657cfa07096398b"},
+		{"3d4c4be96a82fdaeb58f641db17b455b", "84319aa8de6915ca1f6bda6bfbd8c766", "14f1c2723279c419"},
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, eng := range engines() {
+		for si, set := range sets {
+			for lane := range 16 {
+				t.Run(fmt.Sprintf("%s/set%d/lane%d", eng, si+1, lane), func(t *testing.T) {
+					withEngine(t, eng, func() {
+						keys, ivs := randLanes(rng)
+						keys[lane] = *(*[16]byte)(unhex(t, set.key))
+						ivs[lane] = *(*[16]byte)(unhex(t, set.iv))
+						var dst [16][]byte
+						for l := range dst {
+							dst[l] = make([]byte, 8)
+						}
+						var z Lanes16
+						z.Init(&keys, &ivs)
+						z.Keystream(&dst)
+						if want := unhex(t, set.ks); !bytes.Equal(dst[lane], want) {
+							t.Fatalf("keystream %x, want %x", dst[lane], want)
+						}
+					})
+				})
+			}
+		}
+	}
+}
+
+// TestSegments16 checks the frame case against sixteen EEA3Keystream
+// calls, for both engines, through Segments16 and Segments.
+func TestSegments16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, eng := range engines() {
+		for _, segLen := range []int{1, 3, 4, 63, 64, 65, 986, 1000, 2100} {
+			t.Run(fmt.Sprintf("%s/%d", eng, segLen), func(t *testing.T) {
+				withEngine(t, eng, func() {
+					var key [16]byte
+					for i := range key {
+						key[i] = byte(rng.Uint32())
+					}
+					count, dir := rng.Uint32(), uint8(rng.IntN(2))
+					ks := make([]byte, 16*segLen+1)
+					ks[16*segLen] = 0x5A
+					Segments16(ks[:16*segLen], segLen, &key, count, dir)
+					ks2 := make([]byte, 16*segLen)
+					Segments(ks2, 16, segLen, &key, count, dir)
+					one := make([]byte, segLen)
+					for s := range 16 {
+						EEA3Keystream(one, &key, count, uint8(s), dir)
+						if !bytes.Equal(one, ks[s*segLen:(s+1)*segLen]) {
+							t.Fatalf("Segments16: segment %d differs from EEA3Keystream", s)
+						}
+						if !bytes.Equal(one, ks2[s*segLen:(s+1)*segLen]) {
+							t.Fatalf("Segments: segment %d differs from EEA3Keystream", s)
+						}
+					}
+					if ks[16*segLen] != 0x5A {
+						t.Fatal("Segments16 wrote past the last segment")
+					}
+				})
+			})
+		}
+	}
+}
+
+// TestLanes16Engines compares the kernel with the twin on the same random
+// lanes, one long call.
+func TestLanes16Engines(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no assembly kernel in this build or on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 20 {
+		keys, ivs := randLanes(rng)
+		n := rng.IntN(4096)
+		var out [2][16][]byte
+		for e, eng := range engines() {
+			withEngine(t, eng, func() {
+				for l := range out[e] {
+					out[e][l] = make([]byte, n)
+				}
+				var z Lanes16
+				z.Init(&keys, &ivs)
+				z.Keystream(&out[e])
+			})
+		}
+		for l := range 16 {
+			if !bytes.Equal(out[0][l], out[1][l]) {
+				t.Fatalf("len %d lane %d: asm and generic differ", n, l)
+			}
+		}
+	}
+}
+
+func TestLanes16UnequalPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for lanes of different lengths")
+		}
+	}()
+	var dst [16][]byte
+	dst[3] = make([]byte, 4)
+	var z Lanes16
+	z.Keystream(&dst)
+}
+
+func TestSegments16NoAlloc(t *testing.T) {
+	var key [16]byte
+	ks := make([]byte, 16*986)
+	for _, eng := range engines() {
+		withEngine(t, eng, func() {
+			if a := testing.AllocsPerRun(20, func() { Segments16(ks, 986, &key, 1, 0) }); a != 0 {
+				t.Fatalf("%s: Segments16 allocates %v times", eng, a)
+			}
+		})
+	}
+}
+
+func TestEngineReport(t *testing.T) {
+	t.Logf("assembly kernel selected: %v", useAVX512)
+}
