@@ -47,7 +47,10 @@ func (c *Chan) putAck(w *AreaWriter) {
 	c.st.acksSent.Add(1)
 }
 
-// applyPeerAck marks what the peer acknowledged and slides the window.
+// applyPeerAck slides the base to the peer's cumulative ack and marks the
+// segments its latest selective bitmap holds. The marks are recomputed from
+// each new ack rather than accumulated: a receiver that restarted lost what
+// it held, and its next ack unmarks those segments so they go out again.
 func (c *Chan) applyPeerAck() {
 	t := &c.tx
 	_, cum, sack, ver, ok := c.peerAck.load()
@@ -58,17 +61,14 @@ func (c *Chan) applyPeerAck() {
 	if after(cum, t.base) {
 		t.base = cum // RX vetted cum <= next
 	}
-	for i := uint32(0); sack != 0; i, sack = i+1, sack>>1 {
-		s := cum + 1 + i
-		if sack&1 == 0 || !after(s, t.base-1) || !after(t.next, s) {
-			continue
-		}
-		t.win[s&t.mask].acked = true
-	}
 	// The base stays at the cumulative ack even when the segments after it
 	// are selectively acked: those are held by the peer, not delivered (its
 	// receive queue may be full), and the base we send must never pass the
 	// peer's cumulative point, or the peer takes it for a restart.
+	for s := t.base; s != t.next; s++ {
+		i := s - cum - 1
+		t.win[s&t.mask].acked = i < sackBits && sack>>i&1 != 0
+	}
 }
 
 // expired returns the oldest unacknowledged segment whose RTO ran out and
