@@ -26,8 +26,9 @@ func TestSimGoroutines(t *testing.T) {
 	var stop atomic.Bool
 	var wg, ctls sync.WaitGroup
 	run := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
-	run(func() { txLoop(a, ab, link, 1, &stop) })
-	run(func() { txLoop(b, ba, link, 2, &stop) })
+	limit := 2000 * n // frames: a stuck channel fails instead of hanging
+	run(func() { txLoop(t, a, ab, link, 1, limit, &stop) })
+	run(func() { txLoop(t, b, ba, link, 2, limit, &stop) })
 	run(func() { rxLoop(t, b, ab, &stop) })
 	run(func() { rxLoop(t, a, ba, &stop) })
 	ka, kb := newCtl(a, 0, n), newCtl(b, 1, n)
@@ -46,15 +47,19 @@ func TestSimGoroutines(t *testing.T) {
 
 // txLoop is the TX pipeline of one end: it fills an area per frame and puts
 // it on the link, unless the link drops, delays or doubles it.
-func txLoop(c *Chan, out *ring.SPSC[[AreaSize]byte], link linkCfg, seed uint64, stop *atomic.Bool) {
+func txLoop(t *testing.T, c *Chan, out *ring.SPSC[[AreaSize]byte], link linkCfg, seed uint64, limit int, stop *atomic.Bool) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	var w AreaWriter
 	var area, held [AreaSize]byte
 	holding := false
-	for !stop.Load() {
+	for f := 0; !stop.Load(); {
 		if out.Cap()-out.Len() < 3 { // room for a frame, a held one and a copy
 			runtime.Gosched()
 			continue
+		}
+		if f++; f == limit {
+			t.Errorf("not done after %d frames: %+v", limit, c.Stats())
+			return
 		}
 		w.Begin(area[:])
 		fillRound(&w, rng)
@@ -316,6 +321,9 @@ func TestRecvShortBuffer(t *testing.T) {
 	var r AreaReader
 	rng := rand.New(rand.NewPCG(1, 1))
 	for f := 0; b.Stats().MessagesDelivered == 0; f++ {
+		if f == 10000 {
+			t.Fatal("not delivered")
+		}
 		ea.frame(t, f, rng, func(area []byte) { rxArea(t, &r, b, area) })
 		eb.frame(t, f, rng, func(area []byte) { rxArea(t, &r, a, area) })
 	}
