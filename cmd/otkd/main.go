@@ -1,0 +1,179 @@
+// Command otkd is the otkd daemon.
+//
+//	otkd demo [--duration 10s] [--json] [--report FILE.html] [--shm-dir DIR]
+//	otkd run --config FILE
+//
+// demo runs both ends of a link in one process over the simulated fibre
+// (the first thing to run on a fresh machine); run is the service.
+//
+// Exit status: 0 on success, 2 for bad usage or configuration (one line on
+// stderr naming the problem), 1 for a failure while running.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/otkd/otkd/ctrl/demo"
+)
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+const usage = `usage: otkd <command> [flags]
+
+commands:
+  demo   run both ends of a link in one process over a simulated fibre and show the keys it makes
+  run    run the daemon with a configuration file (otkd run --config /etc/otkd/otkd.toml)
+
+run 'otkd <command> -h' for its flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := dispatch(ctx, args, stdout, stderr)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "otkd: %v\n", err)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		io.WriteString(stderr, usage)
+		return usagef("no command given")
+	}
+	switch args[0] {
+	case "demo":
+		return demoCmd(ctx, args[1:], stdout, stderr)
+	case "run":
+		return runCmd(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		io.WriteString(stdout, usage)
+		return nil
+	}
+	return usagef("unknown command %q (try 'otkd help')", args[0])
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return usagef("%s: help requested", fs.Name())
+		}
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dur := fs.Duration("duration", 10*time.Second, "how long to run")
+	asJSON := fs.Bool("json", false, "print a machine-readable summary on stdout (progress goes to stderr)")
+	reportPath := fs.String("report", "", "write a self-contained HTML report to this file")
+	shmDir := fs.String("shm-dir", "", "directory for the two key stores (otkd-a.shm, otkd-b.shm); default a temporary one")
+	seed := fs.Uint64("seed", 1, "seed of the simulated fibre (the keys stay truly random)")
+	quiet := fs.Bool("quiet", false, "no progress line")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *dur <= 0 {
+		return usagef("demo: --duration must be positive")
+	}
+	opts := demo.Options{Duration: *dur, ShmDir: *shmDir, Seed: *seed, ReportPath: *reportPath}
+	if !*quiet {
+		opts.Progress = stdout
+		if *asJSON {
+			opts.Progress = stderr
+		}
+		opts.ProgressTTY = isTerminal(opts.Progress)
+	}
+	sum, err := demo.Run(ctx, opts)
+	if sum != nil {
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if e := enc.Encode(sum); e != nil {
+				return e
+			}
+		} else {
+			printSummary(stdout, sum, *shmDir)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if !sum.OK {
+		return errors.New("demo: keys did not flow in both directions or did not agree (see the summary)")
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, s *demo.Summary, shmDir string) {
+	fmt.Fprintf(w, "\notkd demo: %.1f s, both ends in one process over a simulated fibre\n\n", s.Seconds)
+	fmt.Fprintf(w, "%-6s %7s %10s %9s %8s %12s %8s %8s %9s %10s\n",
+		"dir", "seeds", "mismatch", "seeds/s", "rounds", "disagreement", "epoch", "switches", "frames/s", "eve agree")
+	for _, d := range s.Directions {
+		fmt.Fprintf(w, "%-6s %7d %10d %9.2f %8d %11.3f%% %8d %8d %9.0f %9.1f%%\n",
+			d.Name, d.Seeds, d.Mismatches, d.SeedsPerSecond, d.Rounds, 100*d.Disagreement,
+			d.Epoch, d.KeySwitches, d.FramesPerSec, 100*d.EveAgreement)
+	}
+	fmt.Fprintln(w)
+	for d, fps := range s.Shm.Active {
+		fmt.Fprintf(w, "active key %s: A's store %s, B's store %s\n", s.Directions[d].Name, orNone(fps[0]), orNone(fps[1]))
+	}
+	if shmDir != "" {
+		fmt.Fprintf(w, "key stores: %s, %s (read them with: otkctl keys --shm FILE)\n", s.Shm.Files[0], s.Shm.Files[1])
+	}
+	if s.OK {
+		fmt.Fprintln(w, "\nok: keys flowed in both directions, every seed matched, both stores hold the same active keys;")
+		fmt.Fprintln(w, "    the eavesdropper on the fibre agrees with the seed bits only by chance (≈ 50 %).")
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return usagef("run: not available yet")
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
