@@ -11,10 +11,10 @@ import (
 
 // Segment layout (docs/ichan.md).
 const (
-	dataHdr    = 11 // inc u32, seq u32, base delta u16, flags u8
-	ackLen     = 8  // inc u32, cum u32, then 0..8 bytes of selective bitmap
-	ackMaxLen  = 16 // with the whole 64-bit selective bitmap
-	sackBits   = 64
+	dataHdr   = 11 // inc u32, seq u32, base delta u16, flags u8
+	ackLen    = 8  // inc u32, cum u32, then 0..8 bytes of selective bitmap
+	ackMaxLen = 16 // with the whole 64-bit selective bitmap
+	sackBits  = 64
 
 	flagFirst byte = 1 << 0
 	flagLast  byte = 1 << 1
@@ -134,7 +134,7 @@ type rxSide struct {
 	expected uint32 // next in-order sequence number
 	retired  [retiredIncs]uint32
 	nretired int
-	cur      *msg // recvq slot being reassembled, when inMsg
+	cur      *msg   // recvq slot being reassembled, when inMsg
 	peerCum  uint32 // highest cumulative ack of our stream published to TX
 	inMsg    bool
 }
@@ -155,8 +155,8 @@ type Chan struct {
 	_  [64]byte
 
 	// RX → TX hand-offs.
-	owed    seqBox        // the ack we owe the peer (RX writes, TX reads)
-	peerAck seqBox        // the peer's ack of our stream (RX writes, TX reads)
+	owed    seqBox // the ack we owe the peer (RX writes, TX reads)
+	peerAck seqBox // the peer's ack of our stream (RX writes, TX reads)
 	_       [64]byte
 	txNext  atomic.Uint32 // TX publishes tx.next so RX can vet acks
 	_       [64]byte
