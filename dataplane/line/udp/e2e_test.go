@@ -13,6 +13,8 @@ import (
 	"github.com/otkd/otkd/noise"
 )
 
+var _ dataplane.Line = (*udp.Line)(nil)
+
 // udpPair links two lines on ephemeral 127.0.0.1 ports.
 func udpPair(t testing.TB, rate float64) (a, b *udp.Line) {
 	t.Helper()

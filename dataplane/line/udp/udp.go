@@ -84,7 +84,8 @@ func (c *Config) fill() error {
 	return nil
 }
 
-// Stats are a line's counters: a snapshot taken with atomic loads.
+// Stats are a line's counters, each loaded atomically (the set is not taken
+// at one instant). Stats of a line are safe to read while it runs.
 type Stats struct {
 	Sent       uint64 // datagrams handed to the kernel
 	SendErrors uint64 // frames the network refused (not sent)

@@ -499,3 +499,58 @@ func mustListen(b *testing.B) *net.UDPConn {
 }
 
 func addrOf(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// TestAddressFamilies links lines across the spellings of an address a
+// deployment meets: IPv6 loopback, a dual-stack socket (bound to ::) talking
+// to an IPv4 peer, and an IPv4-mapped peer address on an IPv4 socket.
+func TestAddressFamilies(t *testing.T) {
+	v6 := netip.MustParseAddrPort("[::1]:0")
+	any6 := netip.MustParseAddrPort("[::]:0")
+	mapped := func(p netip.AddrPort) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom16(p.Addr().As16()), p.Port())
+	}
+	same := func(p netip.AddrPort) netip.AddrPort { return p }
+	loop4 := func(p netip.AddrPort) netip.AddrPort {
+		return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), p.Port())
+	}
+	for _, tc := range []struct {
+		name           string
+		netA, netB     string
+		atA, atB       netip.AddrPort
+		peerOfA, peerB func(netip.AddrPort) netip.AddrPort // B's address as A names it, and A's as B names it
+	}{
+		{"IPv6 loopback", "udp6", "udp6", v6, v6, same, same},
+		{"dual-stack to IPv4", "udp", "udp4", any6, loopback, same, loop4},
+		{"mapped peer, IPv4 socket", "udp4", "udp4", loopback, loopback, mapped, same},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ca, err := net.ListenUDP(tc.netA, net.UDPAddrFromAddrPort(tc.atA))
+			if err != nil {
+				t.Skipf("%s %v: %v", tc.netA, tc.atA, err)
+			}
+			cb := listen(t, tc.netB, tc.atB)
+			a, err := FromConn(ca, Config{Peer: tc.peerOfA(addrOf(cb)), Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			b, err := FromConn(cb, Config{Peer: tc.peerB(addrOf(ca)), Seed: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			frame, got := make([]byte, framer.FrameLen), newBufs()
+			for _, d := range [][2]*Line{{a, b}, {b, a}} {
+				if err := d[0].Send(frame); err != nil {
+					t.Fatal(err)
+				}
+				if err := d[1].Recv(got.frame, got.soft); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if sa, sb := a.Stats(), b.Stats(); sa.Received != 1 || sb.Received != 1 || sa.SendErrors+sb.SendErrors != 0 {
+				t.Fatalf("%v: %+v; %v: %+v", a, sa, b, sb)
+			}
+		})
+	}
+}
