@@ -100,10 +100,12 @@ type Stats struct {
 	LastSendErrno syscall.Errno
 }
 
+// counters are kept apart per side so that the TX and RX goroutines do not
+// write to one cache line.
 type counters struct {
-	sent, sendErrors, pacedWaits                      atomic.Uint64
+	sent, sendErrors, pacedWaits, lastSendErrno       atomic.Uint64
+	_                                                 [64]byte
 	received, foreign, malformed, simLost, recvErrors atomic.Uint64
-	lastSendErrno                                     atomic.Uint64
 }
 
 // Line is one end of a UDP link. It is created by Dial or FromConn.

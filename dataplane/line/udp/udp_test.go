@@ -554,3 +554,51 @@ func TestAddressFamilies(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkStream streams frames A→B with the sender and the receiver on
+// two goroutines, unpaced, as a port's TX and RX run: it reports the frames
+// per second that arrive and the share the sockets dropped.
+func BenchmarkStream(b *testing.B) {
+	ca, cb := mustListen(b), mustListen(b)
+	x, err := FromConn(ca, Config{Peer: addrOf(cb), Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	y, err := FromConn(cb, Config{Peer: addrOf(ca), Seed: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		got := newBufs()
+		for y.Recv(got.frame, got.soft) == nil {
+		}
+	}()
+	frame := make([]byte, framer.FrameLen)
+	b.SetBytes(framer.FrameLen)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := x.Send(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Let the receiver drain what is still queued, then stop it.
+	for last := uint64(0); ; {
+		time.Sleep(2 * time.Millisecond)
+		n := y.Stats().Received
+		if n == last {
+			break
+		}
+		last = n
+	}
+	elapsed := b.Elapsed()
+	y.Close()
+	<-done
+	got := y.Stats().Received
+	fps := float64(got) / elapsed.Seconds()
+	b.ReportMetric(fps, "frames/s")
+	b.ReportMetric(fps/82025, "×line-rate")
+	b.ReportMetric(100*(1-float64(got)/float64(x.Stats().Sent)), "%lost")
+}
