@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // TestMain fails the run when a test leaves goroutines behind (the
@@ -14,12 +15,15 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
 		n := runtime.NumGoroutine()
-		for i := 0; i < 1000 && n > before; i++ {
-			runtime.Gosched()
+		// The testing package's own goroutines take a moment to exit,
+		// longer under -race: wait up to 0.5 s, once, at exit.
+		for i := 0; i < 500 && n > before; i++ {
+			time.Sleep(time.Millisecond)
 			n = runtime.NumGoroutine()
 		}
 		if n > before {
-			fmt.Fprintf(os.Stderr, "ichan: %d goroutines leaked\n", n-before)
+			buf := make([]byte, 1<<16)
+			fmt.Fprintf(os.Stderr, "ichan: %d goroutines leaked\n%s", n-before, buf[:runtime.Stack(buf, true)])
 			code = 1
 		}
 	}
