@@ -70,14 +70,15 @@ func (l *Lanes16) Keystream(dst *[16][]byte) {
 	if n == 0 {
 		return
 	}
-	l.keystream(dst, n)
+	l.keystream(dst, n, false)
 	announceState(l)
 }
 
-// keystream runs the kernel or its twin for n > 0 bytes per lane.
-func (l *Lanes16) keystream(dst *[16][]byte, n int) {
+// keystream runs the kernel or its twin for n > 0 bytes per lane. With
+// final set the kernel may stop the last block early and leave l unusable.
+func (l *Lanes16) keystream(dst *[16][]byte, n int, final bool) {
 	if useAVX512 {
-		keystream16Asm(l, dst, n)
+		keystream16Asm(l, dst, n, final)
 		return
 	}
 	l.genericKeystream(dst, n)
@@ -92,11 +93,6 @@ func Segments16(ks []byte, segLen int, key *[16]byte, count uint32, direction ui
 		return
 	}
 	_ = ks[16*segLen-1]
-	var keys, ivs [16][16]byte
-	for s := range 16 {
-		keys[s] = *key
-		ivs[s] = EEA3IV(count, uint8(s), direction)
-	}
 	var dst [16][]byte
 	for s := range dst {
 		dst[s] = ks[s*segLen : (s+1)*segLen : (s+1)*segLen]
@@ -104,9 +100,27 @@ func Segments16(ks []byte, segLen int, key *[16]byte, count uint32, direction ui
 	// z is local: its writes by the kernel need no announcing to the
 	// race detector, which keeps it off the heap in race builds.
 	var z Lanes16
-	z.load(&keys, &ivs)
+	z.loadEEA3(key, count, direction)
 	z.init()
-	z.keystream(&dst, segLen)
+	z.keystream(&dst, segLen, true)
+}
+
+// loadEEA3 is load for lane s keyed with key and EEA3IV(count, s,
+// direction): the lanes differ only in the BEARER bits of IV bytes 4 and 12.
+func (l *Lanes16) loadEEA3(key *[16]byte, count uint32, direction uint8) {
+	iv := EEA3IV(count, 0, direction)
+	for i := range 16 {
+		v := uint32(key[i])<<23 | d[i]<<8 | uint32(iv[i])
+		c := &l.s[i]
+		for ln := range c {
+			c[ln] = v
+		}
+	}
+	for ln := range 16 {
+		l.s[4][ln] |= uint32(ln) << 3
+		l.s[12][ln] |= uint32(ln) << 3
+	}
+	l.r1, l.r2 = [16]uint32{}, [16]uint32{}
 }
 
 // genericInit is the pure-Go twin of the kernel's initialisation.

@@ -25,10 +25,11 @@ var s1Iso, s1Mat = s1Matrices()
 func zucInit16(st *Lanes16)
 
 // zucKeystream16 writes n > 0 keystream bytes of lane l to ptrs[l], in
-// blocks of sixteen words.
+// blocks of sixteen words. With final set it runs only the steps the last
+// block needs and leaves st unusable.
 //
 //go:noescape
-func zucKeystream16(st *Lanes16, ptrs *[16]*byte, n int)
+func zucKeystream16(st *Lanes16, ptrs *[16]*byte, n int, final bool)
 
 func init16Asm(l *Lanes16) {
 	zucInit16(l)
@@ -41,12 +42,12 @@ func announceState(l *Lanes16) {
 	}
 }
 
-func keystream16Asm(l *Lanes16, dst *[16][]byte, n int) {
+func keystream16Asm(l *Lanes16, dst *[16][]byte, n int, final bool) {
 	var p [16]*byte
 	for i := range p {
 		p[i] = unsafe.SliceData(dst[i])
 	}
-	zucKeystream16(l, &p, n)
+	zucKeystream16(l, &p, n, final)
 	for i := range p {
 		raceWrite(unsafe.Pointer(p[i]), n)
 	}

@@ -2,36 +2,55 @@
 
 #include "textflag.h"
 
-// Sixteen ZUC-128 lanes on AVX-512. Lane l of every vector is stream l; the
-// LFSR cell at ring position p of all sixteen lanes is the 64-byte row
-// (64*p)(BX) of a 64-byte-aligned scratch area in the frame, and a block of
-// sixteen steps (unrolled) turns the ring once, so step k finds cell s_i at
-// position (k+i)&15 and writes the new cell at position k. The state is
-// copied from the Lanes16 into the scratch area on entry and back on exit.
+// Sixteen ZUC-128 lanes on AVX-512. Dword l of every vector is stream l. A
+// block of sixteen steps is unrolled and turns the LFSR ring once, so step
+// k finds cell s_i at ring position p = (k+i)&15 and writes the new cell at
+// position k. The Lanes16 state is copied into a 64-byte-aligned scratch
+// area of the frame on entry and back on exit.
 //
-// Scratch layout (BX): 0..1023 cells, 1024 R1, 1088 R2, 1152..2175 the
-// sixteen keystream words of a block (row k = word k of all lanes).
+// Every cell is kept in four forms so that the bit reorganisation is four
+// word blends and the LFSR's rotations one double shift each:
 //
-// Registers during the steps: Z22 R1, Z23 R2, Z24..Z27 the S0 table
-// (256 bytes), Z28 0x7FFFFFFF in every dword, Z29 and Z30 the GFNI
-// matrices of S1 (gfni.go), K1 the odd bytes (S0 positions of a word), K2
-// the even words. Z0..Z21 and K3 are temporaries.
+//	S (0)    s        the cell, 31 bits
+//	D (1024) 2s       s shifted left once
+//	F (2048) rot16 s  halves swapped
+//	E (3072) rot16 2s halves of 2s swapped
+//
+// each 16 rows of 64 bytes (row p = ring position p of all lanes), then
+// R1 (4096), R2 (4160) and the block's keystream words (4224, row k = word
+// k of all lanes).
+//
+// Registers during the steps: Z22 R1, Z23 R2, Z24..Z27 the S0 table,
+// Z29 and Z30 the GFNI matrices of S1 (gfni.go), Z31 0x7FFFFFFF, Z21 and
+// Z28 the byte shuffles that rotate dwords by 8 and 16, K1 the odd bytes
+// (the S0 bytes of a word), K2 the even (low) words. Z0..Z19 and K3 are
+// temporaries.
+
+DATA rot8<>+0(SB)/8, $0x0605040702010003
+DATA rot8<>+8(SB)/8, $0x0e0d0c0f0a09080b
+GLOBL rot8<>(SB), RODATA|NOPTR, $16
+
+DATA rot16<>+0(SB)/8, $0x0504070601000302
+DATA rot16<>+8(SB)/8, $0x0d0c0f0e09080b0a
+GLOBL rot16<>(SB), RODATA|NOPTR, $16
 
 DATA bswap32<>+0(SB)/8, $0x0405060700010203
 DATA bswap32<>+8(SB)/8, $0x0c0d0e0f08090a0b
 GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 
 #define LOADCONST \
-	VMOVDQU64    ·s0+0(SB), Z24   \
-	VMOVDQU64    ·s0+64(SB), Z25  \
-	VMOVDQU64    ·s0+128(SB), Z26 \
-	VMOVDQU64    ·s0+192(SB), Z27 \
-	MOVL         $0x7FFFFFFF, AX  \
-	VPBROADCASTD AX, Z28          \
-	VPBROADCASTQ ·s1Iso(SB), Z29  \
-	VPBROADCASTQ ·s1Mat(SB), Z30  \
-	VMOVDQA64    1024(BX), Z22    \
-	VMOVDQA64    1088(BX), Z23
+	VMOVDQU64       ·s0+0(SB), Z24   \
+	VMOVDQU64       ·s0+64(SB), Z25  \
+	VMOVDQU64       ·s0+128(SB), Z26 \
+	VMOVDQU64       ·s0+192(SB), Z27 \
+	MOVL            $0x7FFFFFFF, AX  \
+	VPBROADCASTD    AX, Z31          \
+	VPBROADCASTQ    ·s1Iso(SB), Z29  \
+	VPBROADCASTQ    ·s1Mat(SB), Z30  \
+	VBROADCASTI32X4 rot8<>(SB), Z21  \
+	VBROADCASTI32X4 rot16<>(SB), Z28 \
+	VMOVDQA64       4096(BX), Z22    \
+	VMOVDQA64       4160(BX), Z23
 
 #define LOADMASKS \
 	MOVQ  $0xAAAAAAAAAAAAAAAA, AX \
@@ -39,148 +58,172 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	MOVL  $0x55555555, AX         \
 	KMOVD AX, K2
 
+// FORMS stores the cell v and its other three forms at ring position p.
+#define FORMS(v, p, t) \
+	VMOVDQA64 v, (p*64)(BX)      \
+	VPSHUFB   Z28, v, t          \
+	VMOVDQA64 t, (2048+p*64)(BX) \
+	VPADDD    v, v, t            \
+	VMOVDQA64 t, (1024+p*64)(BX) \
+	VPSHUFB   Z28, t, t          \
+	VMOVDQA64 t, (3072+p*64)(BX)
+
 // SBOX applies S0 to the odd and S1 to the even bytes of x into out: S1
 // by GFNI (isomorphism to the AES field, then affine-of-inverse), S0 by
 // two 128-entry VPERMI2B lookups chosen by bit 7.
 #define SBOX(x, out) \
-	VGF2P8AFFINEQB    $0, Z29, x, Z16    \
+	VGF2P8AFFINEQB    $0, Z29, x, Z16      \
 	VGF2P8AFFINEINVQB $0x55, Z30, Z16, Z16 \
-	VMOVDQA64         x, Z17             \
-	VPERMI2B          Z25, Z24, Z17      \
-	VMOVDQA64         x, Z18             \
-	VPERMI2B          Z27, Z26, Z18      \
-	VPMOVB2M          x, K3              \
-	VPBLENDMB         Z18, Z17, K3, Z17  \
+	VMOVDQA64         x, Z17               \
+	VPERMI2B          Z25, Z24, Z17        \
+	VMOVDQA64         x, Z18               \
+	VPERMI2B          Z27, Z26, Z18        \
+	VPMOVB2M          x, K3                \
+	VPBLENDMB         Z18, Z17, K3, Z17    \
 	VPBLENDMB         Z17, Z16, K1, out
 
 // BRF is the bit reorganisation and F for cells at ring positions p0..p15:
-// it leaves W = (X0⊕R1)+R2 in Z6 and X3 in Z5 and updates R1, R2.
+// it leaves W = (X0⊕R1)+R2 in Z4 and X3 in Z3 and updates R1, R2.
+// X0 = high word of 2s15 | low word of s14; X1 = low word of s11 (high
+// word of rot16 s11) | bits 15..30 of s9 (low word of rot16 2s9); X2, X3
+// likewise. F's rotated halves W1L‖W2H and W2L‖W1H are rot16 of word
+// blends T1, T2, and since L1, L2 commute with rotations the rot16 goes
+// into their rotation counts.
 #define BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
-	VPSLLD     $1, (p15*64)(BX), Z0     \
-	VPBLENDMW  (p14*64)(BX), Z0, K2, Z1 \
-	VPSLLD     $16, (p11*64)(BX), Z2    \
-	VPSRLD     $15, (p9*64)(BX), Z3     \
-	VPORD      Z3, Z2, Z2               \
-	VPSLLD     $16, (p7*64)(BX), Z3     \
-	VPSRLD     $15, (p5*64)(BX), Z4     \
-	VPORD      Z4, Z3, Z3               \
-	VPSLLD     $16, (p2*64)(BX), Z4     \
-	VPSRLD     $15, (p0*64)(BX), Z5     \
-	VPORD      Z4, Z5, Z5               \
-	VPXORD     Z22, Z1, Z6              \
-	VPADDD     Z23, Z6, Z6              \
-	VPADDD     Z22, Z2, Z7              \
-	VPXORD     Z23, Z3, Z8              \
-	VPSHLDD    $16, Z8, Z7, Z10         \
-	VPSHLDD    $16, Z7, Z8, Z11         \
-	VPROLD     $2, Z10, Z12             \
-	VPROLD     $10, Z10, Z13            \
-	VPROLD     $18, Z10, Z14            \
-	VPROLD     $24, Z10, Z15            \
-	VPTERNLOGD $0x96, Z12, Z13, Z10     \
-	VPTERNLOGD $0x96, Z14, Z15, Z10     \
-	VPROLD     $8, Z11, Z12             \
-	VPROLD     $14, Z11, Z13            \
-	VPROLD     $22, Z11, Z14            \
-	VPROLD     $30, Z11, Z15            \
-	VPTERNLOGD $0x96, Z12, Z13, Z11     \
-	VPTERNLOGD $0x96, Z14, Z15, Z11     \
-	SBOX(Z10, Z22)                      \
-	SBOX(Z11, Z23)
+	VMOVDQA64  (1024+p15*64)(BX), Z0        \
+	VPBLENDMW  (p14*64)(BX), Z0, K2, Z0     \
+	VMOVDQA64  (2048+p11*64)(BX), Z1        \
+	VPBLENDMW  (3072+p9*64)(BX), Z1, K2, Z1 \
+	VMOVDQA64  (2048+p7*64)(BX), Z2         \
+	VPBLENDMW  (3072+p5*64)(BX), Z2, K2, Z2 \
+	VMOVDQA64  (2048+p2*64)(BX), Z3         \
+	VPBLENDMW  (3072+p0*64)(BX), Z3, K2, Z3 \
+	VPXORD     Z22, Z0, Z4                  \
+	VPADDD     Z23, Z4, Z4                  \
+	VPADDD     Z22, Z1, Z5                  \
+	VPXORD     Z23, Z2, Z6                  \
+	VPBLENDMW  Z5, Z6, K2, Z8               \
+	VPBLENDMW  Z6, Z5, K2, Z9               \
+	VPSHUFB    Z28, Z8, Z10                 \
+	VPSHUFB    Z21, Z8, Z11                 \
+	VPROLD     $2, Z8, Z12                  \
+	VPROLD     $18, Z8, Z13                 \
+	VPROLD     $26, Z8, Z14                 \
+	VPTERNLOGD $0x96, Z12, Z11, Z10         \
+	VPTERNLOGD $0x96, Z14, Z13, Z10         \
+	VPSHUFB    Z28, Z9, Z15                 \
+	VPSHUFB    Z21, Z15, Z16                \
+	VPROLD     $30, Z9, Z17                 \
+	VPROLD     $6, Z9, Z18                  \
+	VPROLD     $14, Z9, Z19                 \
+	VPTERNLOGD $0x96, Z17, Z16, Z15         \
+	VPTERNLOGD $0x96, Z19, Z18, Z15         \
+	SBOX(Z10, Z22)                          \
+	SBOX(Z15, Z23)
 
-// ROTM sets dst to the 31-bit cell src times 2^k modulo 2^31-1.
-#define ROTM(src, k, dst, tmp) \
-	VPSLLD     $k, src, dst        \
-	VPSRLD     $(31-k), src, tmp   \
-	VPTERNLOGD $0xEC, Z28, tmp, dst
+// ROTM sets dst to the cell at ring position p times 2^k modulo 2^31-1: a
+// double shift of s over 2s, bit 31 cleared.
+#define ROTM(p, k, dst) \
+	VMOVDQA64 (p*64)(BX), dst               \
+	VPSHLDD   $k, (1024+p*64)(BX), dst, dst \
+	VPANDD    Z31, dst, dst
 
-// FOLD reduces x < 2^32 to [0, 2^31-1] modulo 2^31-1; x > 0 stays > 0.
-#define FOLD(x, tmp) \
-	VPSRLD $31, x, tmp \
-	VPANDD Z28, x, x   \
-	VPADDD tmp, x, x
+// MINFOLD reduces x <= 2(2^31-1) to [0, 2^31-1] modulo 2^31-1.
+#define MINFOLD(x, t) \
+	VPSUBD  Z31, x, t \
+	VPMINUD t, x, x
+
+// FOLD reduces x in [1, 2^32) to [1, 2^31-1] modulo 2^31-1 (the
+// representation of the LFSR cells, where 2^31-1 stands for zero).
+#define FOLD(x, t) \
+	VPSRLD $31, x, t  \
+	VPANDD Z31, x, x  \
+	VPADDD t, x, x
 
 // LFSR leaves in Z0 (1+2^8)s0 + 2^20 s4 + 2^21 s10 + 2^17 s13 + 2^15 s15
-// modulo 2^31-1, in [1, 2^31-1]. Pairs of 31-bit terms fit 32 bits.
+// modulo 2^31-1, in [1, 2^31-1]. Each term is in [1, 2^31-1], so pair
+// sums fit 32 bits; the partial sums may reduce to 0, but the last sum
+// has a term that cannot, so its FOLD never returns 0.
 #define LFSR(p0, p4, p10, p13, p15) \
-	VMOVDQA64 (p0*64)(BX), Z0          \
-	ROTM(Z0, 8, Z1, Z2)                \
-	VPADDD    Z1, Z0, Z0               \
-	ROTM((p4*64)(BX), 20, Z1, Z2)      \
-	ROTM((p10*64)(BX), 21, Z3, Z4)     \
-	VPADDD    Z3, Z1, Z1               \
-	ROTM((p13*64)(BX), 17, Z3, Z4)     \
-	ROTM((p15*64)(BX), 15, Z7, Z8)     \
-	VPADDD    Z7, Z3, Z3               \
-	FOLD(Z0, Z2)                       \
-	FOLD(Z1, Z4)                       \
-	FOLD(Z3, Z8)                       \
-	VPADDD    Z1, Z0, Z0               \
-	FOLD(Z0, Z2)                       \
-	VPADDD    Z3, Z0, Z0               \
-	FOLD(Z0, Z2)
+	VMOVDQA64 (p0*64)(BX), Z0              \
+	VPSHLDD   $8, (1024+p0*64)(BX), Z0, Z1 \
+	VPANDD    Z31, Z1, Z1                  \
+	VPADDD    Z1, Z0, Z0                   \
+	ROTM(p4, 20, Z1)                       \
+	ROTM(p10, 21, Z2)                      \
+	VPADDD    Z2, Z1, Z1                   \
+	ROTM(p13, 17, Z2)                      \
+	ROTM(p15, 15, Z3)                      \
+	VPADDD    Z3, Z2, Z2                   \
+	MINFOLD(Z0, Z3)                        \
+	MINFOLD(Z1, Z5)                        \
+	FOLD(Z2, Z6)                           \
+	VPADDD    Z1, Z0, Z0                   \
+	MINFOLD(Z0, Z3)                        \
+	VPADDD    Z2, Z0, Z0                   \
+	FOLD(Z0, Z3)
 
 // ISTEP is an initialisation step: W>>1 enters the feedback.
 #define ISTEP(p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
 	BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
 	LFSR(p0, p4, p10, p13, p15)            \
-	VPSRLD    $1, Z6, Z1                   \
-	VPADDD    Z1, Z0, Z0                   \
-	FOLD(Z0, Z2)                           \
-	VMOVDQA64 Z0, (p0*64)(BX)
+	VPSRLD $1, Z4, Z1                      \
+	VPADDD Z1, Z0, Z0                      \
+	FOLD(Z0, Z3)                           \
+	FORMS(Z0, p0, Z1)
 
 // WSTEP is working step k of a block: keystream word k = W⊕X3 goes to
 // row k of the block buffer.
 #define WSTEP(k, p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
 	BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
-	VPXORD    Z5, Z6, Z9                   \
-	VMOVDQA64 Z9, (1152+k*64)(BX)          \
+	VPXORD    Z3, Z4, Z7                   \
+	VMOVDQA64 Z7, (4224+k*64)(BX)          \
 	LFSR(p0, p4, p10, p13, p15)            \
-	VMOVDQA64 Z0, (p0*64)(BX)
+	FORMS(Z0, p0, Z1)
 
 // func zucInit16(st *Lanes16)
-TEXT ·zucInit16(SB), 0, $2240-8
+TEXT ·zucInit16(SB), 0, $5312-8
 	MOVQ st+0(FP), SI
 	LEAQ 63(SP), BX
 	ANDQ $-64, BX
-	VMOVDQU64 (0)(SI), Z0
-	VMOVDQU64 (64)(SI), Z1
-	VMOVDQU64 (128)(SI), Z2
-	VMOVDQU64 (192)(SI), Z3
-	VMOVDQU64 (256)(SI), Z4
-	VMOVDQU64 (320)(SI), Z5
-	VMOVDQU64 (384)(SI), Z6
-	VMOVDQU64 (448)(SI), Z7
-	VMOVDQU64 (512)(SI), Z8
-	VMOVDQU64 (576)(SI), Z9
-	VMOVDQU64 (640)(SI), Z10
-	VMOVDQU64 (704)(SI), Z11
-	VMOVDQU64 (768)(SI), Z12
-	VMOVDQU64 (832)(SI), Z13
-	VMOVDQU64 (896)(SI), Z14
-	VMOVDQU64 (960)(SI), Z15
-	VMOVDQU64 (1024)(SI), Z16
-	VMOVDQU64 (1088)(SI), Z17
-	VMOVDQA64 Z0, (0)(BX)
-	VMOVDQA64 Z1, (64)(BX)
-	VMOVDQA64 Z2, (128)(BX)
-	VMOVDQA64 Z3, (192)(BX)
-	VMOVDQA64 Z4, (256)(BX)
-	VMOVDQA64 Z5, (320)(BX)
-	VMOVDQA64 Z6, (384)(BX)
-	VMOVDQA64 Z7, (448)(BX)
-	VMOVDQA64 Z8, (512)(BX)
-	VMOVDQA64 Z9, (576)(BX)
-	VMOVDQA64 Z10, (640)(BX)
-	VMOVDQA64 Z11, (704)(BX)
-	VMOVDQA64 Z12, (768)(BX)
-	VMOVDQA64 Z13, (832)(BX)
-	VMOVDQA64 Z14, (896)(BX)
-	VMOVDQA64 Z15, (960)(BX)
-	VMOVDQA64 Z16, (1024)(BX)
-	VMOVDQA64 Z17, (1088)(BX)
-	LOADMASKS
+	VMOVDQU64 1024(SI), Z0
+	VMOVDQA64 Z0, 4096(BX)
+	VMOVDQU64 1088(SI), Z0
+	VMOVDQA64 Z0, 4160(BX)
 	LOADCONST
+	VMOVDQU64 (0)(SI), Z0
+	FORMS(Z0, 0, Z1)
+	VMOVDQU64 (64)(SI), Z0
+	FORMS(Z0, 1, Z1)
+	VMOVDQU64 (128)(SI), Z0
+	FORMS(Z0, 2, Z1)
+	VMOVDQU64 (192)(SI), Z0
+	FORMS(Z0, 3, Z1)
+	VMOVDQU64 (256)(SI), Z0
+	FORMS(Z0, 4, Z1)
+	VMOVDQU64 (320)(SI), Z0
+	FORMS(Z0, 5, Z1)
+	VMOVDQU64 (384)(SI), Z0
+	FORMS(Z0, 6, Z1)
+	VMOVDQU64 (448)(SI), Z0
+	FORMS(Z0, 7, Z1)
+	VMOVDQU64 (512)(SI), Z0
+	FORMS(Z0, 8, Z1)
+	VMOVDQU64 (576)(SI), Z0
+	FORMS(Z0, 9, Z1)
+	VMOVDQU64 (640)(SI), Z0
+	FORMS(Z0, 10, Z1)
+	VMOVDQU64 (704)(SI), Z0
+	FORMS(Z0, 11, Z1)
+	VMOVDQU64 (768)(SI), Z0
+	FORMS(Z0, 12, Z1)
+	VMOVDQU64 (832)(SI), Z0
+	FORMS(Z0, 13, Z1)
+	VMOVDQU64 (896)(SI), Z0
+	FORMS(Z0, 14, Z1)
+	VMOVDQU64 (960)(SI), Z0
+	FORMS(Z0, 15, Z1)
+	LOADMASKS
 	MOVQ $2, CX
 
 initloop:
@@ -206,8 +249,8 @@ initloop:
 	// The first working step (its word is discarded) leaves s_0 at ring
 	// position 1; the copy back rotates it to 0.
 	WSTEP(0, 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
-	VMOVDQA64 Z22, 1024(BX)
-	VMOVDQA64 Z23, 1088(BX)
+	VMOVDQA64 Z22, 4096(BX)
+	VMOVDQA64 Z23, 4160(BX)
 	VMOVDQA64 (64)(BX), Z0
 	VMOVDQA64 (128)(BX), Z1
 	VMOVDQA64 (192)(BX), Z2
@@ -224,8 +267,8 @@ initloop:
 	VMOVDQA64 (896)(BX), Z13
 	VMOVDQA64 (960)(BX), Z14
 	VMOVDQA64 (0)(BX), Z15
-	VMOVDQA64 (1024)(BX), Z16
-	VMOVDQA64 (1088)(BX), Z17
+	VMOVDQA64 (4096)(BX), Z16
+	VMOVDQA64 (4160)(BX), Z17
 	VMOVDQU64 Z0, (0)(SI)
 	VMOVDQU64 Z1, (64)(SI)
 	VMOVDQU64 Z2, (128)(SI)
@@ -247,93 +290,137 @@ initloop:
 	VZEROUPPER
 	RET
 
-// func zucKeystream16(st *Lanes16, ptrs *[16]*byte, n int)
+// func zucKeystream16(st *Lanes16, ptrs *[16]*byte, n int, final bool)
 //
 // Each block runs sixteen steps, transposes the 16×16 words of the block
 // buffer so that register l holds lane l's sixteen words, byte-swaps them
 // to big-endian and stores 64 bytes at ptrs[l]+DX; the last block, when
-// fewer than 64 bytes remain, is stored under a byte mask.
-TEXT ·zucKeystream16(SB), 0, $2240-24
+// fewer than 64 bytes remain, is stored under a byte mask. With final set
+// the last block stops after the words it needs (R9 steps), which leaves
+// st unusable: for callers that drop the state afterwards.
+TEXT ·zucKeystream16(SB), 0, $5312-25
 	MOVQ st+0(FP), SI
 	MOVQ ptrs+8(FP), DI
 	MOVQ n+16(FP), CX
 	LEAQ 63(SP), BX
 	ANDQ $-64, BX
+	VMOVDQU64 1024(SI), Z0
+	VMOVDQA64 Z0, 4096(BX)
+	VMOVDQU64 1088(SI), Z0
+	VMOVDQA64 Z0, 4160(BX)
+	LOADCONST
 	VMOVDQU64 (0)(SI), Z0
-	VMOVDQU64 (64)(SI), Z1
-	VMOVDQU64 (128)(SI), Z2
-	VMOVDQU64 (192)(SI), Z3
-	VMOVDQU64 (256)(SI), Z4
-	VMOVDQU64 (320)(SI), Z5
-	VMOVDQU64 (384)(SI), Z6
-	VMOVDQU64 (448)(SI), Z7
-	VMOVDQU64 (512)(SI), Z8
-	VMOVDQU64 (576)(SI), Z9
-	VMOVDQU64 (640)(SI), Z10
-	VMOVDQU64 (704)(SI), Z11
-	VMOVDQU64 (768)(SI), Z12
-	VMOVDQU64 (832)(SI), Z13
-	VMOVDQU64 (896)(SI), Z14
-	VMOVDQU64 (960)(SI), Z15
-	VMOVDQU64 (1024)(SI), Z16
-	VMOVDQU64 (1088)(SI), Z17
-	VMOVDQA64 Z0, (0)(BX)
-	VMOVDQA64 Z1, (64)(BX)
-	VMOVDQA64 Z2, (128)(BX)
-	VMOVDQA64 Z3, (192)(BX)
-	VMOVDQA64 Z4, (256)(BX)
-	VMOVDQA64 Z5, (320)(BX)
-	VMOVDQA64 Z6, (384)(BX)
-	VMOVDQA64 Z7, (448)(BX)
-	VMOVDQA64 Z8, (512)(BX)
-	VMOVDQA64 Z9, (576)(BX)
-	VMOVDQA64 Z10, (640)(BX)
-	VMOVDQA64 Z11, (704)(BX)
-	VMOVDQA64 Z12, (768)(BX)
-	VMOVDQA64 Z13, (832)(BX)
-	VMOVDQA64 Z14, (896)(BX)
-	VMOVDQA64 Z15, (960)(BX)
-	VMOVDQA64 Z16, (1024)(BX)
-	VMOVDQA64 Z17, (1088)(BX)
+	FORMS(Z0, 0, Z1)
+	VMOVDQU64 (64)(SI), Z0
+	FORMS(Z0, 1, Z1)
+	VMOVDQU64 (128)(SI), Z0
+	FORMS(Z0, 2, Z1)
+	VMOVDQU64 (192)(SI), Z0
+	FORMS(Z0, 3, Z1)
+	VMOVDQU64 (256)(SI), Z0
+	FORMS(Z0, 4, Z1)
+	VMOVDQU64 (320)(SI), Z0
+	FORMS(Z0, 5, Z1)
+	VMOVDQU64 (384)(SI), Z0
+	FORMS(Z0, 6, Z1)
+	VMOVDQU64 (448)(SI), Z0
+	FORMS(Z0, 7, Z1)
+	VMOVDQU64 (512)(SI), Z0
+	FORMS(Z0, 8, Z1)
+	VMOVDQU64 (576)(SI), Z0
+	FORMS(Z0, 9, Z1)
+	VMOVDQU64 (640)(SI), Z0
+	FORMS(Z0, 10, Z1)
+	VMOVDQU64 (704)(SI), Z0
+	FORMS(Z0, 11, Z1)
+	VMOVDQU64 (768)(SI), Z0
+	FORMS(Z0, 12, Z1)
+	VMOVDQU64 (832)(SI), Z0
+	FORMS(Z0, 13, Z1)
+	VMOVDQU64 (896)(SI), Z0
+	FORMS(Z0, 14, Z1)
+	VMOVDQU64 (960)(SI), Z0
+	FORMS(Z0, 15, Z1)
 	LOADMASKS
 	XORQ DX, DX
 
 block:
 	LOADCONST
+	MOVQ $16, R9
+	CMPQ CX, $64
+	JAE  steps
+	CMPB final+24(FP), $0
+	JEQ  steps
+	LEAQ 3(CX), R9
+	SHRQ $2, R9
+
+steps:
 	WSTEP(0, 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
+	CMPQ R9, $1
+	JEQ  stepsdone
 	WSTEP(1, 1, 3, 5, 6, 8, 10, 11, 12, 14, 15, 0)
+	CMPQ R9, $2
+	JEQ  stepsdone
 	WSTEP(2, 2, 4, 6, 7, 9, 11, 12, 13, 15, 0, 1)
+	CMPQ R9, $3
+	JEQ  stepsdone
 	WSTEP(3, 3, 5, 7, 8, 10, 12, 13, 14, 0, 1, 2)
+	CMPQ R9, $4
+	JEQ  stepsdone
 	WSTEP(4, 4, 6, 8, 9, 11, 13, 14, 15, 1, 2, 3)
+	CMPQ R9, $5
+	JEQ  stepsdone
 	WSTEP(5, 5, 7, 9, 10, 12, 14, 15, 0, 2, 3, 4)
+	CMPQ R9, $6
+	JEQ  stepsdone
 	WSTEP(6, 6, 8, 10, 11, 13, 15, 0, 1, 3, 4, 5)
+	CMPQ R9, $7
+	JEQ  stepsdone
 	WSTEP(7, 7, 9, 11, 12, 14, 0, 1, 2, 4, 5, 6)
+	CMPQ R9, $8
+	JEQ  stepsdone
 	WSTEP(8, 8, 10, 12, 13, 15, 1, 2, 3, 5, 6, 7)
+	CMPQ R9, $9
+	JEQ  stepsdone
 	WSTEP(9, 9, 11, 13, 14, 0, 2, 3, 4, 6, 7, 8)
+	CMPQ R9, $10
+	JEQ  stepsdone
 	WSTEP(10, 10, 12, 14, 15, 1, 3, 4, 5, 7, 8, 9)
+	CMPQ R9, $11
+	JEQ  stepsdone
 	WSTEP(11, 11, 13, 15, 0, 2, 4, 5, 6, 8, 9, 10)
+	CMPQ R9, $12
+	JEQ  stepsdone
 	WSTEP(12, 12, 14, 0, 1, 3, 5, 6, 7, 9, 10, 11)
+	CMPQ R9, $13
+	JEQ  stepsdone
 	WSTEP(13, 13, 15, 1, 2, 4, 6, 7, 8, 10, 11, 12)
+	CMPQ R9, $14
+	JEQ  stepsdone
 	WSTEP(14, 14, 0, 2, 3, 5, 7, 8, 9, 11, 12, 13)
+	CMPQ R9, $15
+	JEQ  stepsdone
 	WSTEP(15, 15, 1, 3, 4, 6, 8, 9, 10, 12, 13, 14)
-	VMOVDQA64 Z22, 1024(BX)
-	VMOVDQA64 Z23, 1088(BX)
-	VMOVDQA64 (1152)(BX), Z0
-	VMOVDQA64 (1216)(BX), Z1
-	VMOVDQA64 (1280)(BX), Z2
-	VMOVDQA64 (1344)(BX), Z3
-	VMOVDQA64 (1408)(BX), Z4
-	VMOVDQA64 (1472)(BX), Z5
-	VMOVDQA64 (1536)(BX), Z6
-	VMOVDQA64 (1600)(BX), Z7
-	VMOVDQA64 (1664)(BX), Z8
-	VMOVDQA64 (1728)(BX), Z9
-	VMOVDQA64 (1792)(BX), Z10
-	VMOVDQA64 (1856)(BX), Z11
-	VMOVDQA64 (1920)(BX), Z12
-	VMOVDQA64 (1984)(BX), Z13
-	VMOVDQA64 (2048)(BX), Z14
-	VMOVDQA64 (2112)(BX), Z15
+
+stepsdone:
+	VMOVDQA64 Z22, 4096(BX)
+	VMOVDQA64 Z23, 4160(BX)
+	VMOVDQA64 (4224)(BX), Z0
+	VMOVDQA64 (4288)(BX), Z1
+	VMOVDQA64 (4352)(BX), Z2
+	VMOVDQA64 (4416)(BX), Z3
+	VMOVDQA64 (4480)(BX), Z4
+	VMOVDQA64 (4544)(BX), Z5
+	VMOVDQA64 (4608)(BX), Z6
+	VMOVDQA64 (4672)(BX), Z7
+	VMOVDQA64 (4736)(BX), Z8
+	VMOVDQA64 (4800)(BX), Z9
+	VMOVDQA64 (4864)(BX), Z10
+	VMOVDQA64 (4928)(BX), Z11
+	VMOVDQA64 (4992)(BX), Z12
+	VMOVDQA64 (5056)(BX), Z13
+	VMOVDQA64 (5120)(BX), Z14
+	VMOVDQA64 (5184)(BX), Z15
 	// Stage 1: interleave the dwords of row pairs.
 	VPUNPCKLDQ Z1, Z0, Z16
 	VPUNPCKHDQ Z1, Z0, Z17
@@ -512,8 +599,8 @@ done:
 	VMOVDQA64 (832)(BX), Z13
 	VMOVDQA64 (896)(BX), Z14
 	VMOVDQA64 (960)(BX), Z15
-	VMOVDQA64 (1024)(BX), Z16
-	VMOVDQA64 (1088)(BX), Z17
+	VMOVDQA64 (4096)(BX), Z16
+	VMOVDQA64 (4160)(BX), Z17
 	VMOVDQU64 Z0, (0)(SI)
 	VMOVDQU64 Z1, (64)(SI)
 	VMOVDQU64 Z2, (128)(SI)

@@ -7,6 +7,6 @@ var useAVX512 = false
 
 func init16Asm(l *Lanes16) { l.genericInit() }
 
-func keystream16Asm(l *Lanes16, dst *[16][]byte, n int) { l.genericKeystream(dst, n) }
+func keystream16Asm(l *Lanes16, dst *[16][]byte, n int, _ bool) { l.genericKeystream(dst, n) }
 
 func announceState(*Lanes16) {}
