@@ -238,6 +238,9 @@ func malformedOf(c *Chan, typ byte, val []byte, out func(typ byte, val []byte, w
 // completes exactly.
 func TestMalformedMidStream(t *testing.T) {
 	n := 300
+	if testing.Short() {
+		n = 100
+	}
 	a, b := New(Config{}), New(Config{})
 	rng := rand.New(rand.NewPCG(3, 3))
 	ea := &simEnd{src: a, dst: b, link: linkCfg{loss: 0.1}}

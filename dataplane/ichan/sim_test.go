@@ -186,7 +186,7 @@ func runSim(t testing.TB, a, b *Chan, ab, ba linkCfg, n, maxFrames int, seed uin
 func TestSimDeterministic(t *testing.T) {
 	n := 3000
 	if testing.Short() {
-		n = 150
+		n = 100
 	}
 	cases := []struct {
 		name string
