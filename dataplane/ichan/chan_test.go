@@ -342,3 +342,42 @@ func TestRecvShortBuffer(t *testing.T) {
 		t.Fatalf("Recv = %d %v", n, ok)
 	}
 }
+
+// TestSlowReader: a controller that stops reading fills its receive queue;
+// the receiver then holds segments unacknowledged instead of dropping
+// them, and everything arrives intact once it reads again.
+func TestSlowReader(t *testing.T) {
+	const n = 40
+	a, b := New(Config{RecvQueue: 4}), New(Config{RecvQueue: 4})
+	ea := &simEnd{src: a, dst: b, link: linkCfg{loss: 0.1}}
+	eb := &simEnd{src: b, dst: a, link: linkCfg{loss: 0.1}}
+	ka, kb := newCtl(a, 0, n), newCtl(b, 1, 0)
+	rng := rand.New(rand.NewPCG(8, 8))
+	var r AreaReader
+	frames := func(k int, read bool) {
+		for f := 0; f < k; f++ {
+			ka.step(t)
+			if read {
+				kb.step(t)
+			}
+			ea.frame(t, f, rng, func(area []byte) { rxArea(t, &r, b, area) })
+			eb.frame(t, f, rng, func(area []byte) { rxArea(t, &r, a, area) })
+		}
+	}
+	frames(3000, false)
+	if d := b.Stats().MessagesDelivered; d != 4 {
+		t.Fatalf("delivered %d into a 4-message queue nobody reads", d)
+	}
+	if kb.got != 0 {
+		t.Fatal("read while paused")
+	}
+	for f := 0; kb.got < n; f++ {
+		if f > 100 {
+			t.Fatalf("got %d of %d after the reader resumed: %+v", kb.got, n, b.Stats())
+		}
+		frames(100, true)
+	}
+	if s := b.Stats(); s.MessagesDropped != 0 || s.MessagesDelivered != n {
+		t.Errorf("stats %+v", s)
+	}
+}
