@@ -124,7 +124,7 @@ type txSide struct {
 	off     int    // bytes of cur already cut
 	ackSent uint64 // owed.seq of the last ACK written
 	peerAck uint64 // version of the last c.peerAck applied
-	heldEnd uint32 // one past the highest segment the peer holds
+	heldHi  uint32 // the highest segment the peer holds (its cum when none)
 }
 
 // rxSide is owned by the RX goroutine (HandleRX).

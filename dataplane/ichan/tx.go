@@ -69,20 +69,21 @@ func (c *Chan) applyPeerAck() {
 		i := s - cum - 1
 		t.win[s&t.mask].acked = i < sackBits && sack>>i&1 != 0
 	}
-	t.heldEnd = cum + uint32(bits.Len64(sack))
+	t.heldHi = cum + uint32(bits.Len64(sack))
 }
 
 // expired returns the oldest unacknowledged segment whose RTO ran out and
 // that fits in room, or nil. A segment the peer lacks while it holds one
-// sent at least three segments later waits half the RTO only (early
-// retransmit: a frame link loses, it does not reorder).
+// at least three sequence numbers later waits half the RTO only (early
+// retransmit: a frame link loses frames, it does not reorder them). The
+// scan is O(Window) per frame, which the default 64 keeps small.
 func (c *Chan) expired(room int) *txSeg {
 	t := &c.tx
 	rto, early := uint64(c.cfg.RTO), uint64(max(c.cfg.RTO/2, 1))
 	for s := t.base; s != t.next; s++ {
 		g := &t.win[s&t.mask]
 		lim := rto
-		if after(t.heldEnd, s+3) {
+		if after(t.heldHi, s+2) {
 			lim = early
 		}
 		if !g.acked && t.now-g.sentAt >= lim && 2+dataHdr+int(g.n) <= room {
