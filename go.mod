@@ -3,6 +3,7 @@ module github.com/otkd/otkd
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/emmansun/gmsm v0.44.1
 	github.com/klauspost/reedsolomon v1.14.2
 	go.etcd.io/bbolt v1.5.0

@@ -1,0 +1,128 @@
+// Package config reads otkd's configuration file, the FILE of
+// `otkd run --config FILE`.
+//
+// The file is TOML. Load reads it, fills in the defaults below, resolves
+// relative paths against the file's directory and validates everything; a
+// key the schema does not know is an error, as is a value of the wrong type.
+// Every error names the file, the field (ports count from 0: "port[1].peer"
+// is the second [[port]] table) and the reason, as a *FieldError; several are
+// joined with errors.Join. Load only reads the file: it creates no file,
+// socket or shared memory and does not open the key files, so the daemon
+// can exit non-zero before touching anything. CheckFiles is the separate
+// next step that stats the files the configuration names.
+//
+// examples/otkd-a.toml and examples/otkd-b.toml are the two ends of one link,
+// written for one machine (127.0.0.1, different ports and paths).
+//
+// # Schema
+//
+// Keys without a default are required.
+//
+//	[node]
+//	name         this node's name: 1..64 of [A-Za-z0-9._-], starting and
+//	             ending with a letter or digit. Its SM2 user id in the
+//	             handshake is "otkd:<name>".
+//	private_key  path of its SM2 private key, PEM PKCS#8, unencrypted, mode
+//	             0600 or 0400.
+//
+//	[[port]]     one table per port (one end of one link); at least one.
+//	name             unique name, 1..32 of [a-z0-9-] ("--" and a leading or
+//	                 trailing '-' are refused); used in logs, metrics, otkctl.
+//	id               unique integer 0..65535: the port number of this port's
+//	                 keys in the shared-memory store (what plugins look up).
+//	role             "A" or "B". The other end of the link has the other
+//	                 role; A sends direction 0 (A→B), B direction 1.
+//	line             "udp" (default): one frame per datagram between local
+//	                 and peer. The simulated fibre ("simfiber") joins two
+//	                 ends inside one process; it is otkd demo's and the tests'
+//	                 line and is refused here.
+//	local            ip:port this port binds, e.g. "127.0.0.1:7400"; a literal
+//	                 IP (0.0.0.0 or [::] bind every address) and a non-zero
+//	                 port. Unique among the ports.
+//	peer             ip:port of the other end, e.g. "127.0.0.1:7401"; a
+//	                 unicast IP of local's family, not equal to local. Only
+//	                 datagrams from it are accepted.
+//	peer_name        the other end's [node] name (its user id is
+//	                 "otkd:<peer_name>"); must differ from node.name.
+//	peer_public_key  path of the other end's pinned SM2 public key, PEM PKIX,
+//	                 not writable by group or others.
+//	frame_rate       frames per second sent (TX pacing). Default 10000; 0
+//	                 sends unpaced (as fast as the pipeline goes). OTU2 line
+//	                 rate is 82025.
+//
+//	[noise]      the noise profile (noise.Profile); defaults from
+//	             noise.DefaultProfile(). Both ends of a link should agree.
+//	level0           soft level of bit 0. Default -1.
+//	level1           soft level of bit 1, > level0. Default 1.
+//	fibre_sigma      σ of the fibre noise the UDP receiver simulates, ≥ 0.
+//	                 Default 0.3.
+//	local_sigma_min  lower bound of the secret local noise σ, drawn per round
+//	                 uniformly in [min, max]; > 0. Default 0.3.
+//	local_sigma_max  upper bound, ≥ local_sigma_min. Default 0.8.
+//	loss             probability that the simulated channel drops a frame, in
+//	                 [0, 1). Default 0 (for tests of a lossy line).
+//	burst            probability per frame of an error burst, in [0, 1].
+//	                 Default 0.
+//	burst_len        length of a burst in bytes, 1..65536 when burst > 0.
+//	                 Default 32.
+//
+//	[negotiation]  the post-processing parameters (negotiation.Params) of
+//	             both directions of every port; defaults from
+//	             negotiation.DefaultParams(). Both ends of a link must use
+//	             equal values: the responder rejects a seed whose bound does
+//	             not hold with its own copy. The negotiation arrays are m = 496
+//	             bits per round, fixed by the frame format.
+//	n                counts per block, 512..16384. Default 1000.
+//	alpha            guard band: counts within mean ± alpha·std are dropped;
+//	                 0..3. Default 0.5.
+//	epsilon          privacy-amplification distance from uniform, in
+//	                 (0, 2^-64]. Default 2^-64 = 5.421010862427522e-20.
+//	entropy_per_bit  min-entropy credited per kept bit, in (0, 1]. Default 0.5.
+//	initial_qber     disagreement assumed before the first block, in
+//	                 (0, 0.25]. Default 0.01.
+//	target_failure   decoding failure probability aimed at per block, in
+//	                 (0, 1). Default 0.001.
+//	max_blocks       blocks accumulated in one seed attempt before it is
+//	                 abandoned, 1..64. Default 16.
+//	activation_margin  frames between the announcement of a key switch and
+//	                 the frame where both ends switch, 1..1048576. Default 256.
+//
+//	[shm]        the shared-memory key store plugins read.
+//	path             file of the store. Default "/dev/shm/otkd".
+//	group            group owning it (name or gid) so that plugins in it can
+//	                 read it; mode 0640. Default "" (the daemon's group).
+//	slots            key slots, 1..65536. Default 1024.
+//
+//	[store]      the persistent key store.
+//	path             bbolt file of the sealed keys. Default
+//	                 "/var/lib/otkd/keys.db".
+//	kek_file         key-encryption key (16 raw bytes or 32 hex digits), mode
+//	                 exactly 0600. Default "/etc/otkd/kek".
+//
+//	[api]        the management API (HTTP/JSON on a unix socket, mode 0660).
+//	socket           path of the socket, at most 107 bytes. Default
+//	                 "/run/otkd/otkd.sock".
+//	group            group owning the socket. Default "" (the daemon's group).
+//
+//	[metrics]
+//	listen           ip:port of the Prometheus text endpoint, e.g.
+//	                 "127.0.0.1:9464". Default "" (off).
+//
+//	[log]
+//	level            "debug", "info", "warn" or "error". Default "info".
+//	format           "text" or "json". Default "text".
+//
+// The paths node.private_key, port.peer_public_key, shm.path, store.path,
+// store.kek_file and api.socket may be relative: they are relative to the
+// directory of the configuration file. No two of them may name the same file.
+//
+// # Reload
+//
+// On SIGHUP the daemon loads the file again and calls ReloadableDiff: only
+// log.level, log.format and metrics.listen (see Reloadable) change in a
+// running daemon. A change to any other field is refused with an error
+// naming it, and the daemon keeps its running configuration: ports, keys,
+// paths and sockets are bound at start, and the noise and negotiation
+// parameters must change on both ends of a link at once, which a restart of
+// both does.
+package config
