@@ -1,6 +1,8 @@
-// Command otkctl is otkd's command-line tool. Today it holds the frame
-// diagnostics (otkctl frame encode|decode|selftest); the daemon's management
-// commands join it when the daemon exists.
+// Command otkctl is otkd's command-line tool: the daemon's management
+// commands (status, links, keys, negotiate, rotate, store verify), which
+// talk to otkd over its API socket (package ctrl/api), `keys --shm`, which
+// reads a key store file directly, and the frame diagnostics (otkctl frame
+// encode|decode|selftest).
 //
 // Exit status: 0 on success, 2 for bad usage or malformed input (one line on
 // stderr naming the problem), 1 for other failures.
@@ -11,6 +13,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/otkd/otkd/ctrl/api"
 )
 
 // usageError marks errors that exit with status 2.
@@ -25,11 +29,20 @@ func usagef(format string, args ...any) error {
 const usage = `usage: otkctl <command> [arguments]
 
 commands:
-  frame encode   seal a 16 830-byte plaintext frame image (stdin) into a wire frame (stdout)
-  frame decode   open a wire frame (stdin) into the plaintext frame image (stdout), statistics on stderr
-  frame selftest seal, damage and open random frames and report what the FEC and the cipher did
+  status              the daemon: node, version, uptime, stores, a line per port
+  links               every port: line, peer, handshake, epochs, frame/FEC/round/seed counters
+  keys                the keys of the store: id, port, direction, epoch, state, SM3 fingerprint (never key bytes)
+  keys --shm FILE     the same, read from the key store FILE through the plugin reader (no daemon needed)
+  negotiate --port P  start a new seed negotiation on port P now
+  rotate --port P     switch port P to its next session key now
+  store verify        check that every persisted key decrypts and matches the shm store
+  frame encode        seal a 16 830-byte plaintext frame image (stdin) into a wire frame (stdout)
+  frame decode        open a wire frame (stdin) into the plaintext frame image (stdout), statistics on stderr
+  frame selftest      seal, damage and open random frames and report what the FEC and the cipher did
 
-run 'otkctl frame <command> -h' for the flags of a command.
+The daemon commands take --json (machine-readable output) and --socket PATH
+(default $OTKD_SOCKET, else /run/otkd/otkd.sock). Run 'otkctl <command> -h'
+or 'otkctl frame <command> -h' for the flags of a command.
 `
 
 func main() {
@@ -57,6 +70,18 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "frame":
 		return frameCmd(args[1:], stdin, stdout, stderr)
+	case "status":
+		return statusCmd(args[1:], stdout, stderr)
+	case "links":
+		return linksCmd(args[1:], stdout, stderr)
+	case "keys":
+		return keysCmd(args[1:], stdout, stderr)
+	case "negotiate":
+		return portCmd("negotiate", (*api.Client).Negotiate, args[1:], stdout, stderr)
+	case "rotate":
+		return portCmd("rotate", (*api.Client).Rotate, args[1:], stdout, stderr)
+	case "store":
+		return storeCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		io.WriteString(stdout, usage)
 		return nil

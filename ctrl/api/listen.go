@@ -15,6 +15,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// maxSocketPath is the longest unix socket path Linux binds (sun_path less
+// its terminating NUL).
+const maxSocketPath = 107
+
 // SocketMode is the mode of the socket Listen creates: owner and group may
 // connect, others not.
 const SocketMode = 0o660
@@ -40,7 +44,10 @@ func Listen(path, group string) (net.Listener, error) {
 	if err := clearStale(path); err != nil {
 		return nil, err
 	}
-	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.%d.tmp", filepath.Base(path), os.Getpid()))
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".otkd-%d.tmp", os.Getpid()))
+	if n := max(len(path), len(tmp)); n > maxSocketPath {
+		return nil, fmt.Errorf("api: socket path %s: %d bytes with its temporary name, the system allows %d", path, n, maxSocketPath)
+	}
 	os.Remove(tmp)
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {

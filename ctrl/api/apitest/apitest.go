@@ -29,10 +29,16 @@ var Started = time.Date(2026, 11, 22, 4, 0, 0, 0, time.UTC)
 // id 2, role B) and the keys of ShmKeys. It records the write calls it
 // accepts. Safe for concurrent use; the zero value is not usable, call New.
 type Backend struct {
-	mu    sync.Mutex
-	calls []string
-	// Problems, if set before use, are the problems VerifyStore reports.
-	Problems []api.StoreProblem
+	mu       sync.Mutex
+	calls    []string
+	problems []api.StoreProblem
+}
+
+// SetProblems sets the problems VerifyStore reports (none by default).
+func (b *Backend) SetProblems(p ...api.StoreProblem) {
+	b.mu.Lock()
+	b.problems = append([]api.StoreProblem(nil), p...)
+	b.mu.Unlock()
 }
 
 // New returns a fake backend.
@@ -153,7 +159,7 @@ func (b *Backend) write(ctx context.Context, op, port string) error {
 func (b *Backend) VerifyStore(context.Context) (api.StoreReport, error) {
 	n := len(ShmKeys())
 	b.mu.Lock()
-	problems := append([]api.StoreProblem(nil), b.Problems...)
+	problems := append([]api.StoreProblem{}, b.problems...)
 	b.mu.Unlock()
 	return api.StoreReport{
 		OK: len(problems) == 0, StorePath: "/var/lib/otkd/test.db", ShmPath: "/dev/shm/otkd-test.keys",
