@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/otkd/otkd/ctrl/handshake"
+	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/noise"
 	"github.com/otkd/otkd/shm"
 )
@@ -254,8 +255,8 @@ func (c *Config) validateNoise(ps *problems) {
 func (c *Config) validateNegotiation(ps *problems) {
 	n := c.Negotiation
 	before := len(*ps)
-	if n.N < 512 || n.N > 16384 {
-		ps.add("negotiation.n", n.N, "want 512..16384 counts per block (at least twice the 256 seed bits)")
+	if lo, hi := 2*negotiation.SeedBits, negotiation.MaxBlockRounds; n.N < lo || n.N > hi {
+		ps.add("negotiation.n", n.N, "want %d..%d counts per block (at least twice the %d seed bits)", lo, hi, negotiation.SeedBits)
 	}
 	if !(n.Alpha >= 0 && n.Alpha <= 3) {
 		ps.add("negotiation.alpha", n.Alpha, "want 0 ≤ alpha ≤ 3 (the guard band is mean ± alpha·std)")
