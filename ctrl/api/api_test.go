@@ -205,6 +205,8 @@ func TestErrorBodies(t *testing.T) {
 		{"unknown route", "GET", "/v1/nope", "", 404, api.CodeNotFound, "no route GET /v1/nope"},
 		{"unknown version", "GET", "/v2/status", "", 404, api.CodeNotFound, "/v2/status"},
 		{"trailing slash", "GET", "/v1/status/", "", 404, api.CodeNotFound, "/v1/status/"},
+		{"double slash", "GET", "/v1//status", "", 404, api.CodeNotFound, "/v1//status"},
+		{"dot dot", "POST", "/v1/ports/../store/verify", "", 404, api.CodeNotFound, "/v1/ports/../store/verify"},
 		{"unknown port action", "POST", "/v1/ports/p0/reboot", "", 404, api.CodeNotFound, "/v1/ports/p0/reboot"},
 		{"GET on a write route", "GET", "/v1/ports/p0/negotiate", "", 405, api.CodeMethodNotAllowed, "method GET not allowed"},
 		{"POST on a read route", "POST", "/v1/status", "", 405, api.CodeMethodNotAllowed, "allowed: GET, HEAD"},
@@ -444,4 +446,35 @@ func TestShutdownRemovesSocket(t *testing.T) {
 	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket left after shutdown: %v", err)
 	}
+}
+
+func TestWritesNeedAUnixPeer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Skip("no loopback TCP:", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- api.NewServer(apitest.New(), api.ServerOptions{}).Serve(ctx, l) }()
+	defer func() { cancel(); <-done }()
+	base := "http://" + l.Addr().String()
+	for _, tc := range []struct {
+		method, target string
+		status         int
+	}{
+		{"GET", "/v1/status", 200},
+		{"POST", "/v1/ports/p0/rotate", 403},
+	} {
+		req, _ := http.NewRequest(tc.method, base+tc.target, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || (tc.status == 403 && !bytes.Contains(body, []byte("not a unix socket connection"))) {
+			t.Fatalf("%s %s over TCP: %d %s", tc.method, tc.target, resp.StatusCode, body)
+		}
+	}
+	http.DefaultClient.CloseIdleConnections()
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"strings"
 	"time"
 	"unicode"
@@ -43,6 +44,7 @@ type Server struct {
 	writers map[uint32]bool
 	log     *slog.Logger
 	mux     *http.ServeMux
+	handler http.Handler // mux behind the path check
 }
 
 // NewServer returns a server for b.
@@ -76,7 +78,7 @@ func NewServer(b Backend, opts ServerOptions) *Server {
 // write is forbidden.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
-		Handler:           s.mux,
+		Handler:           s.handler,
 		ConnContext:       withPeerCred,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
@@ -104,7 +106,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 // Handler returns the routes as a plain handler (for embedding in tests or
 // another server). Writes through it are forbidden unless the request
 // context carries peer credentials, as Serve's connections do.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // httpError is an error response on its way out.
 type httpError struct {
@@ -130,8 +132,18 @@ func (s *Server) routes() {
 	s.mux.Handle("/v1/ports/{name}/negotiate", s.route(http.MethodPost, s.portAction("negotiate", Backend.Negotiate)))
 	s.mux.Handle("/v1/ports/{name}/rotate", s.route(http.MethodPost, s.portAction("rotate", Backend.Rotate)))
 	s.mux.Handle("/v1/store/verify", s.route(http.MethodPost, s.verify))
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusNotFound, CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
+	}
+	s.mux.HandleFunc("/", notFound)
+	// ServeMux answers an unclean path ("//", "..", a trailing slash) with a
+	// plain-text redirect; no route of this API has one, so it is a 404.
+	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "" || path.Clean(p) != p {
+			notFound(w, r)
+			return
+		}
+		s.mux.ServeHTTP(w, r)
 	})
 }
 
