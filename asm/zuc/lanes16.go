@@ -106,19 +106,26 @@ func Segments16(ks []byte, segLen int, key *[16]byte, count uint32, direction ui
 }
 
 // loadEEA3 is load for lane s keyed with key and EEA3IV(count, s,
-// direction): the lanes differ only in the BEARER bits of IV bytes 4 and 12.
+// direction): the lanes differ only in the BEARER bits (s<<3) of IV bytes 4
+// and 12, so every cell is one value broadcast to the lanes.
 func (l *Lanes16) loadEEA3(key *[16]byte, count uint32, direction uint8) {
 	iv := EEA3IV(count, 0, direction)
-	for i := range 16 {
-		v := uint32(key[i])<<23 | d[i]<<8 | uint32(iv[i])
+	var base [16]uint32
+	for i := range base {
+		base[i] = uint32(key[i])<<23 | d[i]<<8 | uint32(iv[i])
+	}
+	if useAVX512 {
+		load16Asm(l, &base)
+		return
+	}
+	for i, v := range base {
 		c := &l.s[i]
 		for ln := range c {
 			c[ln] = v
+			if i == 4 || i == 12 {
+				c[ln] |= uint32(ln) << 3
+			}
 		}
-	}
-	for ln := range 16 {
-		l.s[4][ln] |= uint32(ln) << 3
-		l.s[12][ln] |= uint32(ln) << 3
 	}
 	l.r1, l.r2 = [16]uint32{}, [16]uint32{}
 }

@@ -31,6 +31,16 @@ func zucInit16(st *Lanes16)
 //go:noescape
 func zucKeystream16(st *Lanes16, ptrs *[16]*byte, n int, final bool)
 
+// zucLoadEEA3 sets cell i of every lane to base[i], adds lane<<3 (the
+// BEARER) to cells 4 and 12 and clears R1, R2.
+//
+//go:noescape
+func zucLoadEEA3(st *Lanes16, base *[16]uint32)
+
+// load16Asm is the kernel's loadEEA3; st is the caller's local, so there
+// is nothing to tell the race detector.
+func load16Asm(l *Lanes16, base *[16]uint32) { zucLoadEEA3(l, base) }
+
 func init16Asm(l *Lanes16) {
 	zucInit16(l)
 }

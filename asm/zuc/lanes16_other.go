@@ -10,3 +10,5 @@ func init16Asm(l *Lanes16) { l.genericInit() }
 func keystream16Asm(l *Lanes16, dst *[16][]byte, n int, _ bool) { l.genericKeystream(dst, n) }
 
 func announceState(*Lanes16) {}
+
+func load16Asm(*Lanes16, *[16]uint32) { panic("unreachable") }
