@@ -67,3 +67,39 @@ func TestKeySwitchAtCount(t *testing.T) {
 		t.Fatalf("pending %v, RX epochs %d/%d", a.SwitchPending(), s.RXEpoch, s.RXPrevEpoch)
 	}
 }
+
+// TestResetTX: after ResetTX the TX sends null-epoch frames, which the peer
+// still opens although it holds two newer keys.
+func TestResetTX(t *testing.T) {
+	prof := noise.DefaultProfile()
+	link, _ := simfiber.New(simfiber.Config{Profile: prof, Seed: 12})
+	a, _ := NewPort(Config{Role: RoleA, Line: link.A(), Profile: prof})
+	b, _ := NewPort(Config{Role: RoleB, Line: link.B(), Profile: prof})
+	k1, k2 := framer.Key{1}, framer.Key{2}
+	b.InstallRX(1, &k1)
+	b.InstallRX(2, &k2)
+	a.ScheduleTX(2, &k2, 0)
+	if err := a.ResetTX(); err != ErrBusy {
+		t.Fatalf("ResetTX with a switch pending: %v", err)
+	}
+	step := func() {
+		if err := a.tx.frame(); err != nil {
+			t.Fatal(err)
+		}
+		if err := link.B().Recv(b.rx.buf[:], b.rx.soft[:]); err != nil {
+			t.Fatal(err)
+		}
+		b.rx.frame()
+	}
+	step()
+	if b.rx.st.Epoch != 2 {
+		t.Fatalf("epoch %d", b.rx.st.Epoch)
+	}
+	if err := a.ResetTX(); err != nil {
+		t.Fatal(err)
+	}
+	step()
+	if a.TXEpoch() != framer.NullEpoch || b.rx.st.Epoch != framer.NullEpoch || b.Stats().RXUnknownEpoch != 0 {
+		t.Fatalf("after ResetTX: TX epoch %d, RX saw %d, rejected %d", a.TXEpoch(), b.rx.st.Epoch, b.Stats().RXUnknownEpoch)
+	}
+}

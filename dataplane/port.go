@@ -202,6 +202,17 @@ func (p *Port) ScheduleTX(epoch uint8, key *framer.Key, at uint32) error {
 	return nil
 }
 
+// ResetTX makes the TX fall back to the null cipher at its next frame (no
+// rounds, no payload, only the interaction channel): what a controller
+// does when the peer restarted and must handshake again. ErrBusy while a
+// scheduled switch is still pending; retry later.
+func (p *Port) ResetTX() error {
+	if !p.sw.CompareAndSwap(nil, &keySwitch{epoch: framer.NullEpoch}) {
+		return ErrBusy
+	}
+	return nil
+}
+
 // SwitchPending reports whether a scheduled TX switch has not happened yet.
 func (p *Port) SwitchPending() bool { return p.sw.Load() != nil }
 

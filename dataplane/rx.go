@@ -52,7 +52,11 @@ type rxState struct {
 func newRX(p *Port) (*rxState, error) {
 	r := &rxState{p: p, mask: uint32(p.cfg.Window - 1)}
 	var err error
-	if r.opener, err = framer.NewOpener(p.dir^1, p.cfg.Framer); err != nil {
+	// A restarted peer begins again on the null cipher: always accept it
+	// (such frames carry only the interaction channel).
+	fo := p.cfg.Framer
+	fo.AcceptNull = true
+	if r.opener, err = framer.NewOpener(p.dir^1, fo); err != nil {
 		return nil, err
 	}
 	if r.local, err = noise.NewLocal(p.cfg.Profile); err != nil {

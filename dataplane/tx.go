@@ -79,7 +79,7 @@ func (t *txState) frame() error {
 // maybeSwitch takes the scheduled key when its COUNT has come.
 func (t *txState) maybeSwitch() {
 	ks := t.p.sw.Load()
-	if ks == nil || int32(t.count-ks.at) < 0 {
+	if ks == nil || (ks.epoch != framer.NullEpoch && int32(t.count-ks.at) < 0) {
 		return
 	}
 	clear(t.key[:])

@@ -604,3 +604,22 @@ func TestPeek(t *testing.T) {
 		t.Fatal("Peek changed the frame")
 	}
 }
+
+func TestAcceptNull(t *testing.T) {
+	k := Key{1}
+	for _, accept := range []bool{false, true} {
+		o := mustOpener(t, 0, Options{AcceptNull: accept})
+		o.Install(1, &k)
+		o.Install(2, &k)
+		b := make([]byte, FrameLen)
+		f := mustView(t, b)
+		if err := mustSealer(t, 0, Options{}).Seal(&f, nil, 5, NullEpoch); err != nil {
+			t.Fatal(err)
+		}
+		var st Stats
+		err := o.Open(&f, &st)
+		if accept != (err == nil) {
+			t.Fatalf("AcceptNull=%v: Open of a null frame after two keys: %v", accept, err)
+		}
+	}
+}

@@ -55,6 +55,11 @@ type Options struct {
 	Keystream Keystream
 	// NoScramble skips the G.709 scrambler (for captures taken before it).
 	NoScramble bool
+	// AcceptNull makes an Opener accept null-epoch frames at any time, not
+	// only before its first key: a peer that restarts begins again on the
+	// null cipher. Such frames are not encrypted; the caller must not trust
+	// their content beyond what it authenticates itself.
+	AcceptNull bool
 }
 
 func (o Options) engine() Keystream {
@@ -204,9 +209,14 @@ func (o *Opener) lookup(e uint8) (*EpochKey, bool) {
 		return &o.cur, false
 	case o.prev.valid && o.prev.Epoch == e:
 		return &o.prev, true
+	case o.opts.AcceptNull && e == NullEpoch:
+		return &nullKey, false
 	}
 	return nil, false
 }
+
+// nullKey is the "key" of the null epoch.
+var nullKey = EpochKey{Epoch: NullEpoch, valid: true}
 
 // Open turns a wire frame into the plaintext frame in place and fills st.
 // Uncorrectable codewords are not an error: they stay as received and are

@@ -29,6 +29,7 @@ const (
 	kindActivate    = 0x04 // {dir u8, epoch u8, at u32, fp [8]}
 	kindAck         = 0x05 // {dir u8, epoch u8, fp [8]}
 	kindNack        = 0x06 // {dir u8, epoch u8, fp [8]}: no such key here
+	kindRestart     = 0x07 // {}: B (re)started and waits for a Hello
 )
 
 // ErrProtocol reports a control message that breaks the protocol.
@@ -112,6 +113,7 @@ type Stats struct {
 	RXInstalls    int
 	Nacks         int
 	ProtocolError int
+	Restarts      int // sessions restarted because the peer restarted
 	LastSeed      time.Time
 	LastSwitch    time.Time
 }
@@ -143,14 +145,15 @@ type Controller struct {
 	heldSift  *negotiation.Sift
 	heldSince time.Time
 
-	txEpoch  uint8
-	pending  []*pendingTX
-	rxSeeds  []negotiation.Seed // the responder's recent seeds (newest last)
-	outbox   [][]byte
-	inbuf    []byte
-	mu       sync.Mutex
-	stats    Stats
-	hsFailed error
+	txEpoch   uint8
+	pending   []*pendingTX
+	rxSeeds   []negotiation.Seed // the responder's recent seeds (newest last)
+	outbox    [][]byte
+	inbuf     []byte
+	mu        sync.Mutex
+	stats     Stats
+	resetTX   bool   // the TX must go back to the null cipher
+	lastHello []byte // the Hello the responder answered (B)
 }
 
 // New checks cfg and builds a controller.
@@ -215,17 +218,70 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// start opens the handshake: A sends Hello, B waits for one.
+// start opens the handshake: A sends Hello; B tells A it (re)started (an
+// A that was already running then handshakes again) and waits for one.
 func (c *Controller) start() error {
 	if c.port.Role() == dataplane.RoleA {
 		return c.startHandshake()
 	}
+	if err := c.newResponder(); err != nil {
+		return err
+	}
+	c.send(kindRestart, nil)
+	return nil
+}
+
+func (c *Controller) newResponder() error {
 	r, err := handshake.NewResponder(c.cfg.Self, c.cfg.Peer, c.cfg.Rand)
 	if err != nil {
 		return fmt.Errorf("link: handshake: %w", err)
 	}
 	c.hsR = r
 	return nil
+}
+
+// resetSession forgets the session with the peer, which restarted: the TX
+// falls back to the null cipher, the post-processing starts afresh and a
+// new handshake follows. Keys already published stay where they are.
+func (c *Controller) resetSession(why string) error {
+	c.log.Info("peer restarted: new session", "why", why)
+	c.resetTX = true
+	c.tryResetTX()
+	for _, p := range c.pending {
+		clear(p.key[:])
+	}
+	c.pending = nil
+	for i := range c.rxSeeds {
+		c.rxSeeds[i].Zero()
+	}
+	c.rxSeeds = nil
+	if c.hsKeys != nil {
+		c.hsKeys.Zero()
+		c.hsKeys = nil
+	}
+	c.heldSift = nil
+	var cnt dataplane.Count
+	for c.port.Counts().Pop(&cnt) {
+	}
+	var err error
+	if c.init, err = negotiation.NewInitiator(c.cfg.Params, c.cfg.Rand); err != nil {
+		return err
+	}
+	if c.resp, err = negotiation.NewResponder(c.cfg.Params); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.stats.Handshake = "pending (peer restarted)"
+	c.stats.Restarts++
+	c.mu.Unlock()
+	return nil
+}
+
+// tryResetTX puts the TX on the null cipher once no switch is pending.
+func (c *Controller) tryResetTX() {
+	if c.resetTX && c.port.ResetTX() == nil {
+		c.resetTX = false
+	}
 }
 
 func (c *Controller) startHandshake() error {
@@ -254,6 +310,7 @@ func (c *Controller) step(now time.Time) {
 			c.mu.Unlock()
 		}
 	}
+	c.tryResetTX()
 	c.negotiate(now)
 	c.switchTX(now)
 	c.publish()

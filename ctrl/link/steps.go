@@ -1,8 +1,11 @@
 package link
 
 import (
+	"bytes"
 	"encoding/binary"
+
 	"fmt"
+	"github.com/otkd/otkd/dataplane"
 	"time"
 
 	"github.com/otkd/otkd/ctrl/handshake"
@@ -45,6 +48,14 @@ func (c *Controller) dispatch(m []byte, now time.Time) error {
 			c.ownSeed(res, now)
 		}
 		return nil
+	case kindRestart:
+		if len(body) != 0 || c.port.Role() != dataplane.RoleA {
+			return fmt.Errorf("%w: RESTART sent to end %v", ErrProtocol, c.port.Role())
+		}
+		if err := c.resetSession("RESTART received"); err != nil {
+			return err
+		}
+		return c.startHandshake()
 	case kindActivate:
 		return c.onActivate(body, now)
 	case kindAck, kindNack:
@@ -106,6 +117,22 @@ func (c *Controller) onHandshake(b []byte) error {
 		done bool
 		err  error
 	)
+	if c.port.Role() == dataplane.RoleB {
+		// A Hello that is not the one being answered means A (re)started.
+		if t, perr := handshake.PeekType(b); perr == nil && t == handshake.MsgHello {
+			if c.hsR == nil || (c.lastHello != nil && !bytes.Equal(b, c.lastHello)) {
+				if c.hsKeys != nil {
+					if err := c.resetSession("new Hello"); err != nil {
+						return err
+					}
+				}
+				if err := c.newResponder(); err != nil {
+					return err
+				}
+			}
+			c.lastHello = append(c.lastHello[:0], b...)
+		}
+	}
 	switch {
 	case c.hsI != nil:
 		out, done, err = c.hsI.Handle(b)
