@@ -131,6 +131,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Duration <= 0 {
 		o.Duration = 10 * time.Second
 	}
+	if o.Profile == (noise.Profile{}) {
+		o.Profile = noise.DefaultProfile()
+	}
 	dir := o.ShmDir
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "otkd-demo-")

@@ -152,9 +152,13 @@ type Controller struct {
 	inbuf     []byte
 	mu        sync.Mutex
 	stats     Stats
-	resetTX   bool   // the TX must go back to the null cipher
-	lastHello []byte // the Hello the responder answered (B)
+	resetTX   bool      // the TX must go back to the null cipher
+	lastHello []byte    // the Hello the responder answered (B)
+	hsRetry   time.Time // when A starts a new handshake after a failed one
 }
+
+// handshakeRetry is how long A waits before a new handshake after one failed.
+const handshakeRetry = time.Second
 
 // New checks cfg and builds a controller.
 func New(cfg Config) (*Controller, error) {
@@ -311,6 +315,12 @@ func (c *Controller) step(now time.Time) {
 		}
 	}
 	c.tryResetTX()
+	if c.port.Role() == dataplane.RoleA && c.hsKeys == nil && c.hsI == nil && !c.hsRetry.IsZero() && now.After(c.hsRetry) {
+		c.hsRetry = time.Time{}
+		if err := c.startHandshake(); err != nil {
+			c.log.Error("handshake", "err", err)
+		}
+	}
 	c.negotiate(now)
 	c.switchTX(now)
 	c.publish()

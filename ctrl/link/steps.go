@@ -52,6 +52,11 @@ func (c *Controller) dispatch(m []byte, now time.Time) error {
 		if len(body) != 0 || c.port.Role() != dataplane.RoleA {
 			return fmt.Errorf("%w: RESTART sent to end %v", ErrProtocol, c.port.Role())
 		}
+		if c.hsKeys == nil {
+			// A handshake is under way: the channel delivers its Hello to
+			// the restarted peer too.
+			return nil
+		}
 		if err := c.resetSession("RESTART received"); err != nil {
 			return err
 		}
@@ -145,6 +150,10 @@ func (c *Controller) onHandshake(b []byte) error {
 		c.mu.Lock()
 		c.stats.Handshake = "failed: " + err.Error()
 		c.mu.Unlock()
+		if c.hsI != nil { // A tries again after a pause
+			c.hsI = nil
+			c.hsRetry = time.Now().Add(handshakeRetry)
+		}
 		return fmt.Errorf("handshake: %w", err)
 	}
 	if out != nil {
