@@ -23,8 +23,8 @@
 // Registers during the steps: Z22 R1, Z23 R2, Z24..Z27 the S0 table,
 // Z29 and Z30 the GFNI matrices of S1 (gfni.go), Z31 0x7FFFFFFF, Z21 and
 // Z28 the byte shuffles that rotate dwords by 8 and 16, K1 the odd bytes
-// (the S0 bytes of a word), K2 the even (low) words. Z0..Z19 and K3 are
-// temporaries.
+// (the S0 bytes of a word), K2 the even (low) words. Z0..Z19, K3, K5 and
+// K6 are temporaries; K4 masks the stores of a last partial block.
 
 DATA rot8<>+0(SB)/8, $0x0605040702010003
 DATA rot8<>+8(SB)/8, $0x0e0d0c0f0a09080b
@@ -128,22 +128,23 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	VPSHLDD   $k, (1024+p*64)(BX), dst, dst \
 	VPANDD    Z31, dst, dst
 
-// MINFOLD reduces x <= 2(2^31-1) to [0, 2^31-1] modulo 2^31-1.
+// MINFOLD and FOLD reduce x in [1, 2(2^31-1)] to [1, 2^31-1] modulo
+// 2^31-1 (the representation of the LFSR cells, where 2^31-1 stands for
+// zero) by subtracting 2^31-1 from the dwords above it; a compare into a
+// mask and a masked subtraction, kept off port 0 where the shifts and
+// rotations queue. They differ only in the mask register, so that
+// independent reductions do not serialise on one.
 #define MINFOLD(x, t) \
-	VPSUBD  Z31, x, t \
-	VPMINUD t, x, x
+	VPCMPUD $6, Z31, x, K6 \
+	VPSUBD  Z31, x, K6, x
 
-// FOLD reduces x in [1, 2^32) to [1, 2^31-1] modulo 2^31-1 (the
-// representation of the LFSR cells, where 2^31-1 stands for zero).
 #define FOLD(x, t) \
-	VPSRLD $31, x, t  \
-	VPANDD Z31, x, x  \
-	VPADDD t, x, x
+	VPCMPUD $6, Z31, x, K5 \
+	VPSUBD  Z31, x, K5, x
 
 // LFSR leaves in Z0 (1+2^8)s0 + 2^20 s4 + 2^21 s10 + 2^17 s13 + 2^15 s15
-// modulo 2^31-1, in [1, 2^31-1]. Each term is in [1, 2^31-1], so pair
-// sums fit 32 bits; the partial sums may reduce to 0, but the last sum
-// has a term that cannot, so its FOLD never returns 0.
+// modulo 2^31-1, in [1, 2^31-1]. Each term is in [1, 2^31-1], so every
+// sum of two fits 32 bits and is at most 2(2^31-1).
 #define LFSR(p0, p4, p10, p13, p15) \
 	VMOVDQA64 (p0*64)(BX), Z0              \
 	VPSHLDD   $8, (1024+p0*64)(BX), Z0, Z1 \
