@@ -22,7 +22,8 @@
 //
 // Registers during the steps: Z22 R1, Z23 R2, Z24..Z27 the S0 table,
 // Z29 and Z30 the GFNI matrices of S1 (gfni.go), Z31 0x7FFFFFFF, Z21 and
-// Z28 the byte shuffles that rotate dwords by 8 and 16, K1 the odd bytes
+// Z28 the byte shuffles that rotate dwords by 8 and 16, Z20 0x80 in every
+// byte (VPTESTMB with it keeps bit 7 tests off port 0), K1 the odd bytes
 // (the S0 bytes of a word), K2 the even (low) words. Z0..Z19, K3, K5 and
 // K6 are temporaries; K4 masks the stores of a last partial block.
 
@@ -49,6 +50,8 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	VPBROADCASTQ    ·s1Mat(SB), Z30  \
 	VBROADCASTI32X4 rot8<>(SB), Z21  \
 	VBROADCASTI32X4 rot16<>(SB), Z28 \
+	MOVL            $0x80808080, AX  \
+	VPBROADCASTD    AX, Z20          \
 	VMOVDQA64       4096(BX), Z22    \
 	VMOVDQA64       4160(BX), Z23
 
@@ -78,7 +81,7 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	VPERMI2B          Z25, Z24, Z17        \
 	VMOVDQA64         x, Z18               \
 	VPERMI2B          Z27, Z26, Z18        \
-	VPMOVB2M          x, K3                \
+	VPTESTMB          Z20, x, K3           \
 	VPBLENDMB         Z18, Z17, K3, Z17    \
 	VPBLENDMB         Z17, Z16, K1, out
 
