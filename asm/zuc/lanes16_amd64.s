@@ -8,17 +8,13 @@
 // position k. The Lanes16 state is copied into a 64-byte-aligned scratch
 // area of the frame on entry and back on exit.
 //
-// Every cell is kept in four forms so that the bit reorganisation is four
-// word blends and the LFSR's rotations one double shift each:
-//
-//	S (0)    s        the cell, 31 bits
-//	D (1024) 2s       s shifted left once
-//	F (2048) rot16 s  halves swapped
-//	E (3072) rot16 2s halves of 2s swapped
-//
-// each 16 rows of 64 bytes (row p = ring position p of all lanes), then
-// R1 (4096), R2 (4160) and the block's keystream words (4224, row k = word
-// k of all lanes).
+// Every cell is kept twice, as s (offset 0) and as 2s (offset 1024), 16
+// rows of 64 bytes each (row p = ring position p of all lanes), so that
+// X1..X3 of the bit reorganisation are one double shift each (VPSHLDD by
+// 16 of s over 2s), X0 one word blend, and each rotation of the LFSR
+// modulo 2^31-1 one double shift and a mask. Then come R1 (2048), R2
+// (2112) and the block's keystream words (2176, row k = word k of all
+// lanes).
 //
 // Registers during the steps: Z22 R1, Z23 R2, Z24..Z27 the S0 table,
 // Z29 and Z30 the GFNI matrices of S1 (gfni.go), Z31 0x7FFFFFFF, Z21 and
@@ -52,8 +48,8 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	VBROADCASTI32X4 rot16<>(SB), Z28 \
 	MOVL            $0x80808080, AX  \
 	VPBROADCASTD    AX, Z20          \
-	VMOVDQA64       4096(BX), Z22    \
-	VMOVDQA64       4160(BX), Z23
+	VMOVDQA64       2048(BX), Z22    \
+	VMOVDQA64       2112(BX), Z23
 
 #define LOADMASKS \
 	MOVQ  $0xAAAAAAAAAAAAAAAA, AX \
@@ -61,15 +57,11 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	MOVL  $0x55555555, AX         \
 	KMOVD AX, K2
 
-// FORMS stores the cell v and its other three forms at ring position p.
+// FORMS stores the cell v and 2v at ring position p.
 #define FORMS(v, p, t) \
 	VMOVDQA64 v, (p*64)(BX)      \
-	VPSHUFB   Z28, v, t          \
-	VMOVDQA64 t, (2048+p*64)(BX) \
 	VPADDD    v, v, t            \
-	VMOVDQA64 t, (1024+p*64)(BX) \
-	VPSHUFB   Z28, t, t          \
-	VMOVDQA64 t, (3072+p*64)(BX)
+	VMOVDQA64 t, (1024+p*64)(BX)
 
 // SBOX applies S0 to the odd and S1 to the even bytes of x into out: S1
 // by GFNI (isomorphism to the AES field, then affine-of-inverse), S0 by
@@ -87,20 +79,19 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 
 // BRF is the bit reorganisation and F for cells at ring positions p0..p15:
 // it leaves W = (X0⊕R1)+R2 in Z4 and X3 in Z3 and updates R1, R2.
-// X0 = high word of 2s15 | low word of s14; X1 = low word of s11 (high
-// word of rot16 s11) | bits 15..30 of s9 (low word of rot16 2s9); X2, X3
-// likewise. F's rotated halves W1L‖W2H and W2L‖W1H are rot16 of word
+// X0 = high word of 2s15 | low word of s14; X1 = low word of s11 | bits
+// 15..30 of s9 (the high word of 2s9); X2, X3 likewise. F's rotated halves W1L‖W2H and W2L‖W1H are rot16 of word
 // blends T1, T2, and since L1, L2 commute with rotations the rot16 goes
 // into their rotation counts.
 #define BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
 	VMOVDQA64  (1024+p15*64)(BX), Z0        \
 	VPBLENDMW  (p14*64)(BX), Z0, K2, Z0     \
-	VMOVDQA64  (2048+p11*64)(BX), Z1        \
-	VPBLENDMW  (3072+p9*64)(BX), Z1, K2, Z1 \
-	VMOVDQA64  (2048+p7*64)(BX), Z2         \
-	VPBLENDMW  (3072+p5*64)(BX), Z2, K2, Z2 \
-	VMOVDQA64  (2048+p2*64)(BX), Z3         \
-	VPBLENDMW  (3072+p0*64)(BX), Z3, K2, Z3 \
+	VMOVDQA64  (p11*64)(BX), Z1              \
+	VPSHLDD    $16, (1024+p9*64)(BX), Z1, Z1 \
+	VMOVDQA64  (p7*64)(BX), Z2               \
+	VPSHLDD    $16, (1024+p5*64)(BX), Z2, Z2 \
+	VMOVDQA64  (p2*64)(BX), Z3               \
+	VPSHLDD    $16, (1024+p0*64)(BX), Z3, Z3 \
 	VPXORD     Z22, Z0, Z4                  \
 	VPADDD     Z23, Z4, Z4                  \
 	VPADDD     Z22, Z1, Z5                  \
@@ -181,7 +172,7 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 #define WSTEP(k, p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
 	BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
 	VPXORD    Z3, Z4, Z7                   \
-	VMOVDQA64 Z7, (4224+k*64)(BX)          \
+	VMOVDQA64 Z7, (2176+k*64)(BX)          \
 	LFSR(p0, p4, p10, p13, p15)            \
 	FORMS(Z0, p0, Z1)
 
@@ -241,14 +232,14 @@ TEXT ·zucLoadEEA3(SB), NOSPLIT, $0-16
 	RET
 
 // func zucInit16(st *Lanes16)
-TEXT ·zucInit16(SB), 0, $5312-8
+TEXT ·zucInit16(SB), 0, $3264-8
 	MOVQ st+0(FP), SI
 	LEAQ 63(SP), BX
 	ANDQ $-64, BX
 	VMOVDQU64 1024(SI), Z0
-	VMOVDQA64 Z0, 4096(BX)
+	VMOVDQA64 Z0, 2048(BX)
 	VMOVDQU64 1088(SI), Z0
-	VMOVDQA64 Z0, 4160(BX)
+	VMOVDQA64 Z0, 2112(BX)
 	LOADCONST
 	VMOVDQU64 (0)(SI), Z0
 	FORMS(Z0, 0, Z1)
@@ -308,8 +299,8 @@ initloop:
 	// The first working step (its word is discarded) leaves s_0 at ring
 	// position 1; the copy back rotates it to 0.
 	WSTEP(0, 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
-	VMOVDQA64 Z22, 4096(BX)
-	VMOVDQA64 Z23, 4160(BX)
+	VMOVDQA64 Z22, 2048(BX)
+	VMOVDQA64 Z23, 2112(BX)
 	VMOVDQA64 (64)(BX), Z0
 	VMOVDQA64 (128)(BX), Z1
 	VMOVDQA64 (192)(BX), Z2
@@ -326,8 +317,8 @@ initloop:
 	VMOVDQA64 (896)(BX), Z13
 	VMOVDQA64 (960)(BX), Z14
 	VMOVDQA64 (0)(BX), Z15
-	VMOVDQA64 (4096)(BX), Z16
-	VMOVDQA64 (4160)(BX), Z17
+	VMOVDQA64 (2048)(BX), Z16
+	VMOVDQA64 (2112)(BX), Z17
 	VMOVDQU64 Z0, (0)(SI)
 	VMOVDQU64 Z1, (64)(SI)
 	VMOVDQU64 Z2, (128)(SI)
@@ -357,16 +348,16 @@ initloop:
 // fewer than 64 bytes remain, is stored under a byte mask. With final set
 // the last block stops after the words it needs (R9 steps), which leaves
 // st unusable: for callers that drop the state afterwards.
-TEXT ·zucKeystream16(SB), 0, $5312-25
+TEXT ·zucKeystream16(SB), 0, $3264-25
 	MOVQ st+0(FP), SI
 	MOVQ ptrs+8(FP), DI
 	MOVQ n+16(FP), CX
 	LEAQ 63(SP), BX
 	ANDQ $-64, BX
 	VMOVDQU64 1024(SI), Z0
-	VMOVDQA64 Z0, 4096(BX)
+	VMOVDQA64 Z0, 2048(BX)
 	VMOVDQU64 1088(SI), Z0
-	VMOVDQA64 Z0, 4160(BX)
+	VMOVDQA64 Z0, 2112(BX)
 	LOADCONST
 	VMOVDQU64 (0)(SI), Z0
 	FORMS(Z0, 0, Z1)
@@ -462,24 +453,24 @@ steps:
 	WSTEP(15, 15, 1, 3, 4, 6, 8, 9, 10, 12, 13, 14)
 
 stepsdone:
-	VMOVDQA64 Z22, 4096(BX)
-	VMOVDQA64 Z23, 4160(BX)
-	VMOVDQA64 (4224)(BX), Z0
-	VMOVDQA64 (4288)(BX), Z1
-	VMOVDQA64 (4352)(BX), Z2
-	VMOVDQA64 (4416)(BX), Z3
-	VMOVDQA64 (4480)(BX), Z4
-	VMOVDQA64 (4544)(BX), Z5
-	VMOVDQA64 (4608)(BX), Z6
-	VMOVDQA64 (4672)(BX), Z7
-	VMOVDQA64 (4736)(BX), Z8
-	VMOVDQA64 (4800)(BX), Z9
-	VMOVDQA64 (4864)(BX), Z10
-	VMOVDQA64 (4928)(BX), Z11
-	VMOVDQA64 (4992)(BX), Z12
-	VMOVDQA64 (5056)(BX), Z13
-	VMOVDQA64 (5120)(BX), Z14
-	VMOVDQA64 (5184)(BX), Z15
+	VMOVDQA64 Z22, 2048(BX)
+	VMOVDQA64 Z23, 2112(BX)
+	VMOVDQA64 (2176)(BX), Z0
+	VMOVDQA64 (2240)(BX), Z1
+	VMOVDQA64 (2304)(BX), Z2
+	VMOVDQA64 (2368)(BX), Z3
+	VMOVDQA64 (2432)(BX), Z4
+	VMOVDQA64 (2496)(BX), Z5
+	VMOVDQA64 (2560)(BX), Z6
+	VMOVDQA64 (2624)(BX), Z7
+	VMOVDQA64 (2688)(BX), Z8
+	VMOVDQA64 (2752)(BX), Z9
+	VMOVDQA64 (2816)(BX), Z10
+	VMOVDQA64 (2880)(BX), Z11
+	VMOVDQA64 (2944)(BX), Z12
+	VMOVDQA64 (3008)(BX), Z13
+	VMOVDQA64 (3072)(BX), Z14
+	VMOVDQA64 (3136)(BX), Z15
 	// Stage 1: interleave the dwords of row pairs.
 	VPUNPCKLDQ Z1, Z0, Z16
 	VPUNPCKHDQ Z1, Z0, Z17
@@ -658,8 +649,8 @@ done:
 	VMOVDQA64 (832)(BX), Z13
 	VMOVDQA64 (896)(BX), Z14
 	VMOVDQA64 (960)(BX), Z15
-	VMOVDQA64 (4096)(BX), Z16
-	VMOVDQA64 (4160)(BX), Z17
+	VMOVDQA64 (2048)(BX), Z16
+	VMOVDQA64 (2112)(BX), Z17
 	VMOVDQU64 Z0, (0)(SI)
 	VMOVDQU64 Z1, (64)(SI)
 	VMOVDQU64 Z2, (128)(SI)
