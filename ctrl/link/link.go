@@ -120,12 +120,14 @@ type Stats struct {
 
 // pendingTX is a key this end will send with, announced, not yet acked.
 type pendingTX struct {
-	epoch uint8
-	key   framer.Key
-	fp    [8]byte
-	at    uint32
-	acked bool
-	sent  time.Time
+	epoch     uint8
+	key       framer.Key
+	fp        [8]byte
+	idx       uint32 // KDF index
+	at        uint32
+	announced bool
+	acked     bool
+	sent      time.Time
 }
 
 // Controller steers one port. Make it with New and run it with Run.
@@ -155,6 +157,81 @@ type Controller struct {
 	resetTX   bool      // the TX must go back to the null cipher
 	lastHello []byte    // the Hello the responder answered (B)
 	hsRetry   time.Time // when A starts a new handshake after a failed one
+
+	lastSeed  negotiation.Seed // newest own seed, for Rotate
+	haveSeed  bool
+	lastIndex uint32 // KDF index of the newest key announced from it
+
+	reqs       chan request
+	negotiates []chan error // Negotiate requests waiting for the initiator
+}
+
+// request is an operator's request, served on the controller goroutine.
+type request struct {
+	rotate bool
+	done   chan error
+}
+
+// ErrNoSeed is returned by Rotate before the first seed of the direction.
+var ErrNoSeed = errors.New("link: no seed yet for this direction (the first one needs about 3000 rounds)")
+
+// Negotiate starts a fresh seed attempt at once: the attempt in progress is
+// abandoned and the next seed comes from the rounds that follow; it is
+// activated like every seed. It returns when the controller has done so.
+func (c *Controller) Negotiate(ctx context.Context) error { return c.ask(ctx, false) }
+
+// Rotate switches this end's TX to the next session key now, derived from
+// the newest seed with the next KDF index, without waiting for a new seed.
+// ErrNoSeed before the first seed.
+func (c *Controller) Rotate(ctx context.Context) error { return c.ask(ctx, true) }
+
+func (c *Controller) ask(ctx context.Context, rotate bool) error {
+	r := request{rotate: rotate, done: make(chan error, 1)}
+	select {
+	case c.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// serve handles operator requests and retries waiting ones.
+func (c *Controller) serve() {
+	for {
+		select {
+		case r := <-c.reqs:
+			if r.rotate {
+				r.done <- c.rotate()
+			} else {
+				c.negotiates = append(c.negotiates, r.done)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	if len(c.negotiates) > 0 && c.init.Restart() == nil {
+		c.log.Info("operator: new seed attempt started")
+		for _, d := range c.negotiates {
+			d <- nil
+		}
+		c.negotiates = nil
+	}
+}
+
+func (c *Controller) rotate() error {
+	if !c.haveSeed {
+		return ErrNoSeed
+	}
+	c.lastIndex++
+	c.announceSeedKey()
+	c.log.Info("operator: rotation announced", "index", c.lastIndex)
+	return nil
 }
 
 // handshakeRetry is how long A waits before a new handshake after one failed.
@@ -192,6 +269,7 @@ func New(cfg Config) (*Controller, error) {
 		return nil, fmt.Errorf("link: %w", err)
 	}
 	c.inbuf = make([]byte, cfg.Port.Chan().Config().MaxMessage)
+	c.reqs = make(chan request, 8)
 	c.stats.Handshake = "pending"
 	return c, nil
 }
@@ -264,6 +342,8 @@ func (c *Controller) resetSession(why string) error {
 		c.hsKeys = nil
 	}
 	c.heldSift = nil
+	c.lastSeed.Zero()
+	c.haveSeed, c.lastIndex = false, 0
 	var cnt dataplane.Count
 	for c.port.Counts().Pop(&cnt) {
 	}
@@ -315,6 +395,7 @@ func (c *Controller) step(now time.Time) {
 		}
 	}
 	c.tryResetTX()
+	c.serve()
 	if c.port.Role() == dataplane.RoleA && c.hsKeys == nil && c.hsI == nil && !c.hsRetry.IsZero() && now.After(c.hsRetry) {
 		c.hsRetry = time.Time{}
 		if err := c.startHandshake(); err != nil {
@@ -323,6 +404,7 @@ func (c *Controller) step(now time.Time) {
 	}
 	c.negotiate(now)
 	c.switchTX(now)
+	c.announceNext()
 	c.publish()
 }
 

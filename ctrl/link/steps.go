@@ -178,7 +178,7 @@ func (c *Controller) onHandshake(b []byte) error {
 	c.mu.Unlock()
 	c.log.Info("handshake done", "keys", keys.Fingerprint())
 	k := c.handshakeKey(c.dir)
-	c.announce(&k)
+	c.announce(&k, 0)
 	clear(k[:])
 	return nil
 }
@@ -199,34 +199,60 @@ func nextEpoch(e uint8) uint8 {
 	return e + 1
 }
 
-// announce sends ACTIVATE for this end's next TX key.
-func (c *Controller) announce(key *framer.Key) {
+// announce queues this end's next TX key, derived with KDF index idx (0
+// for the handshake key and a seed's first key), and announces it when its
+// turn comes (announceNext).
+func (c *Controller) announce(key *framer.Key, idx uint32) {
 	last := c.txEpoch
 	if n := len(c.pending); n > 0 {
 		last = c.pending[n-1].epoch
 	}
-	p := &pendingTX{epoch: nextEpoch(last), key: *key, fp: keyFP(key), sent: time.Now()}
+	c.pending = append(c.pending, &pendingTX{epoch: nextEpoch(last), key: *key, fp: keyFP(key), idx: idx})
+	c.announceNext()
+}
+
+// announceNext sends ACTIVATE for the oldest queued key once the TX has
+// taken the previous one. One key at a time: the receiver holds only the
+// current and the previous epoch, so it must not install epoch e+2 while
+// frames of epoch e may still come.
+func (c *Controller) announceNext() {
+	if len(c.pending) == 0 || c.pending[0].announced || c.port.SwitchPending() {
+		return
+	}
+	p := c.pending[0]
+	p.announced, p.sent = true, time.Now()
 	p.at = c.port.TXCount() + c.cfg.ActivationMargin
-	c.pending = append(c.pending, p)
-	var b [14]byte
+	var b [activateLen]byte
 	b[0], b[1] = byte(c.dir), p.epoch
 	binary.BigEndian.PutUint32(b[2:], p.at)
-	copy(b[6:], p.fp[:])
+	binary.BigEndian.PutUint32(b[6:], p.idx)
+	copy(b[10:], p.fp[:])
 	c.send(kindActivate, b[:])
 }
 
-// ownSeed: this end's initiator made a seed of its direction.
+// activateLen is the size of an ACTIVATE body.
+const activateLen = 18
+
+// ownSeed: this end's initiator made a seed of its direction. Its first
+// session key is announced; the seed is kept for Rotate.
 func (c *Controller) ownSeed(res *negotiation.Result, now time.Time) {
 	c.emitSeed(res, true, now)
-	key, err := negotiation.SessionKey(&res.Seed, c.dir, 0)
+	c.lastSeed.Zero()
+	c.lastSeed, c.haveSeed, c.lastIndex = res.Seed, true, 0
 	res.Seed.Zero()
+	c.announceSeedKey()
+}
+
+// announceSeedKey announces the key of the kept seed at the current index.
+func (c *Controller) announceSeedKey() {
+	key, err := negotiation.SessionKey(&c.lastSeed, c.dir, uint64(c.lastIndex))
 	if err != nil {
 		c.log.Error("session key", "err", err)
 		return
 	}
 	k := framer.Key(key)
 	clear(key[:])
-	c.announce(&k)
+	c.announce(&k, c.lastIndex)
 	clear(k[:])
 }
 
@@ -264,18 +290,19 @@ func (c *Controller) emitSeed(res *negotiation.Result, own bool, now time.Time) 
 // or one of the recent responder seeds), check the fingerprint, install it
 // in the RX and acknowledge.
 func (c *Controller) onActivate(b []byte, now time.Time) error {
-	if len(b) != 14 {
-		return fmt.Errorf("%w: ACTIVATE is %d bytes, want 14", ErrProtocol, len(b))
+	if len(b) != activateLen {
+		return fmt.Errorf("%w: ACTIVATE is %d bytes, want %d", ErrProtocol, len(b), activateLen)
 	}
 	d, epoch := negotiation.Direction(b[0]), b[1]
+	idx := binary.BigEndian.Uint32(b[6:])
 	var fp [8]byte
-	copy(fp[:], b[6:])
+	copy(fp[:], b[10:])
 	reply := [10]byte{b[0], epoch}
 	copy(reply[2:], fp[:])
 	if d != c.dir^1 || epoch == framer.NullEpoch {
 		return fmt.Errorf("%w: ACTIVATE for direction %d epoch %d", ErrProtocol, d, epoch)
 	}
-	key, ok := c.findRXKey(d, fp)
+	key, ok := c.findRXKey(d, idx, fp)
 	if !ok {
 		c.send(kindNack, reply[:])
 		return fmt.Errorf("%w: ACTIVATE epoch %d: no key with fingerprint %x here", ErrProtocol, epoch, fp)
@@ -296,24 +323,23 @@ func (c *Controller) onActivate(b []byte, now time.Time) error {
 
 func fpHex(fp [8]byte) string { return fmt.Sprintf("%x", fp[:]) }
 
-// findRXKey derives the candidate keys of direction d and returns the one
-// whose fingerprint is fp.
-func (c *Controller) findRXKey(d negotiation.Direction, fp [8]byte) (framer.Key, bool) {
-	if c.hsKeys != nil {
+// findRXKey derives the candidate keys of direction d at KDF index idx
+// (the handshake's key for index 0, and each recent responder seed's) and
+// returns the one whose fingerprint is fp.
+func (c *Controller) findRXKey(d negotiation.Direction, idx uint32, fp [8]byte) (framer.Key, bool) {
+	if c.hsKeys != nil && idx == 0 {
 		if k := c.handshakeKey(d); keyFP(&k) == fp {
 			return k, true
 		}
 	}
 	for i := len(c.rxSeeds) - 1; i >= 0; i-- {
-		key, err := negotiation.SessionKey(&c.rxSeeds[i], d, 0)
+		key, err := negotiation.SessionKey(&c.rxSeeds[i], d, uint64(idx))
 		if err != nil {
 			continue
 		}
 		k := framer.Key(key)
 		clear(key[:])
 		if keyFP(&k) == fp {
-			c.rxSeeds[i].Zero()
-			c.rxSeeds = append(c.rxSeeds[:i], c.rxSeeds[i+1:]...)
 			return k, true
 		}
 		clear(k[:])
@@ -328,7 +354,7 @@ func (c *Controller) onAck(ack bool, b []byte, now time.Time) error {
 	}
 	epoch := b[1]
 	for i, p := range c.pending {
-		if p.epoch != epoch || string(p.fp[:]) != string(b[2:]) {
+		if !p.announced || p.epoch != epoch || string(p.fp[:]) != string(b[2:]) {
 			continue
 		}
 		if ack {
@@ -381,6 +407,7 @@ func (c *Controller) publish() {
 }
 
 func (c *Controller) wipe() {
+	c.lastSeed.Zero()
 	for _, p := range c.pending {
 		clear(p.key[:])
 	}

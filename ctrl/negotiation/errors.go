@@ -22,6 +22,9 @@ var (
 	// ErrRound reports a rejected Add (duplicate round id or count out of
 	// range).
 	ErrRound = errors.New("negotiation: bad round")
+	// ErrBusy reports a request that must wait until the machine is
+	// between blocks.
+	ErrBusy = errors.New("negotiation: busy with a block")
 )
 
 // FieldError is a decoding error naming the message and field at fault.

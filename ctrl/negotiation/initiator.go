@@ -60,6 +60,20 @@ func (in *Initiator) Add(round uint32, count int) error {
 // Stats returns the counters.
 func (in *Initiator) Stats() Stats { return in.stats }
 
+// Restart abandons the attempt in progress (its reconciled blocks are
+// wiped) so that the next block opens a new attempt, which the responder
+// accepts as fresh. It is what an operator's "negotiate now" does. Only
+// between blocks: ErrBusy while a message awaits its reply.
+func (in *Initiator) Restart() error {
+	if in.state != iIdle {
+		return ErrBusy
+	}
+	if in.att.blocks > 0 {
+		in.att.next()
+	}
+	return nil
+}
+
 // Params returns the parameters.
 func (in *Initiator) Params() Params { return in.p }
 

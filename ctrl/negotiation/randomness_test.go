@@ -52,3 +52,31 @@ func TestSeedRandomness(t *testing.T) {
 		t.Fatalf("seed material fails: %v", rep.Failed())
 	}
 }
+
+// TestRestart: abandoning an attempt after its first block leads to a new
+// attempt the responder accepts, and to identical seeds.
+func TestRestart(t *testing.T) {
+	tp := newTestPair(t, DefaultParams(), defaultSim(), 77)
+	tp.feed(tp.in.p.N)
+	m, err := tp.in.Next()
+	if err != nil || m == nil {
+		t.Fatalf("Next: %v %v", m, err)
+	}
+	if err := tp.in.Restart(); err != ErrBusy {
+		t.Fatalf("Restart during a block: %v", err)
+	}
+	for m != nil {
+		var ri *Result
+		m, ri, _ = tp.exchange(m)
+		if ri != nil {
+			t.Fatal("a seed from one block")
+		}
+	}
+	if err := tp.in.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	ri, rr := tp.nextSeed(40 * tp.in.p.N)
+	if ri.Seed != rr.Seed || ri.Attempt != 2 {
+		t.Fatalf("after Restart: attempt %d, seeds equal %v", ri.Attempt, ri.Seed == rr.Seed)
+	}
+}

@@ -151,3 +151,52 @@ func TestLossyChannel(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorRequests: Rotate switches A's TX to a new key from the same
+// seed without losing a frame; Negotiate starts a new attempt that still
+// ends in matching seeds.
+func TestOperatorRequests(t *testing.T) {
+	if raceEnabled {
+		t.Skip("seeds take too long under the race detector")
+	}
+	p, err := New(Config{Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitFor := func(what string, f func() bool) {
+		t.Helper()
+		for !f() {
+			select {
+			case err := <-done:
+				t.Fatalf("pair stopped while waiting for %s: %v", what, err)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	if err := p.Ctrls[0].Rotate(ctx); err == nil {
+		t.Fatal("Rotate before the first seed succeeded")
+	}
+	waitFor("a seed", func() bool { return p.Stats()[0].Seeds >= 1 })
+	before := p.Ctrls[0].Stats().TXSwitches
+	if err := p.Ctrls[0].Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the rotation", func() bool { return p.Ctrls[0].Stats().TXSwitches > before })
+	if err := p.Ctrls[0].Negotiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seeds := p.Stats()[0].Seeds
+	waitFor("a seed after Negotiate", func() bool { return p.Stats()[0].Seeds > seeds })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s := p.Stats()[0]
+	if s.Mismatches != 0 || s.RejectedEpoch != 0 || s.FramesLost != 0 {
+		t.Fatalf("after operator requests: %+v", s)
+	}
+}
