@@ -1,5 +1,7 @@
 package zuc
 
+import "encoding/binary"
+
 // Lanes16 is sixteen ZUC-128 generators stepped together, one per lane:
 // the engine behind Segments16, which keys the sixteen segments of a frame
 // at once. On amd64 with AVX-512 (F, BW, VBMI, VBMI2) and GFNI an assembly
@@ -156,9 +158,16 @@ func (l *Lanes16) genericKeystream(dst *[16][]byte, n int) {
 		}
 		for ln := range 16 {
 			out := dst[ln][off:]
+			if len(out) >= 64 {
+				out = out[:64]
+				for k := range 16 {
+					binary.BigEndian.PutUint32(out[4*k:], words[k][ln])
+				}
+				continue
+			}
 			for k := 0; k < 16 && len(out) > 0; k++ {
-				w := words[k][ln]
-				b := [4]byte{byte(w >> 24), byte(w >> 16), byte(w >> 8), byte(w)}
+				var b [4]byte
+				binary.BigEndian.PutUint32(b[:], words[k][ln])
 				out = out[copy(out, b[:]):]
 			}
 		}
