@@ -64,7 +64,8 @@ type Config struct {
 	Payload PayloadSource
 	// Framer selects the ZUC engine and the scrambler.
 	Framer framer.Options
-	// Channel configures the interaction channel.
+	// Channel configures the interaction channel; MaxMessage defaults to
+	// DefaultMaxMessage.
 	Channel ichan.Config
 	// Window is the number of rounds each end keeps state for while their
 	// partner messages are in flight; a power of two, default 1024.
@@ -99,8 +100,18 @@ func (c *Config) fill() error {
 	if c.CountQueue == 0 {
 		c.CountQueue = 16384
 	}
+	if c.Channel.MaxMessage == 0 {
+		// A Sift over a block whose rounds spread wide (loss) carries a
+		// bitmap of up to 8 KiB; leave room.
+		c.Channel.MaxMessage = DefaultMaxMessage
+	}
 	return nil
 }
+
+// DefaultMaxMessage is the largest control message a port's interaction
+// channel carries by default: the post-processing's largest message (a Sift
+// over a block spread across 65 535 round ids) with room to spare.
+const DefaultMaxMessage = 16384
 
 // keySwitch is a scheduled TX key change.
 type keySwitch struct {

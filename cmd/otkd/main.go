@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -22,7 +23,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/otkd/otkd/ctrl/config"
+	"github.com/otkd/otkd/ctrl/daemon"
 	"github.com/otkd/otkd/ctrl/demo"
+	"github.com/otkd/otkd/ctrl/handshake"
 )
 
 type usageError struct{ msg string }
@@ -36,6 +40,7 @@ const usage = `usage: otkd <command> [flags]
 commands:
   demo   run both ends of a link in one process over a simulated fibre and show the keys it makes
   run    run the daemon with a configuration file (otkd run --config /etc/otkd/otkd.toml)
+  keygen make this node's SM2 key pair (otkd keygen --name a --private node.key --public node.pub)
 
 run 'otkd <command> -h' for its flags.
 `
@@ -70,6 +75,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return demoCmd(ctx, args[1:], stdout, stderr)
 	case "run":
 		return runCmd(ctx, args[1:], stdout, stderr)
+	case "keygen":
+		return keygenCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		io.WriteString(stdout, usage)
 		return nil
@@ -165,7 +172,48 @@ func orNone(s string) string {
 }
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return usagef("run: not available yet")
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (TOML); see examples/otkd-a.toml")
+	check := fs.Bool("check", false, "validate the configuration and the files it names, then exit")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return usagef("run: --config is required")
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	logs := daemon.NewLogs(stderr, cfg.SlogLevel(), cfg.Log.Format == "json")
+	d, err := daemon.New(cfg, logs)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if *check {
+		fmt.Fprintf(stdout, "%s: configuration ok (%d ports)\n", *path, len(cfg.Ports))
+		return nil
+	}
+	if err := d.Start(); err != nil {
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		log := logs.Logger()
+		for range hup {
+			next, err := config.Load(*path)
+			if err == nil {
+				err = d.Reload(next)
+			}
+			if err != nil {
+				log.Error("SIGHUP: configuration not reloaded", "err", err)
+			}
+		}
+	}()
+	return d.Run(ctx)
 }
 
 // isTerminal reports whether w is a character device (a terminal).
@@ -176,4 +224,33 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// keygenCmd writes a new SM2 key pair: the private key (PEM PKCS#8, 0600)
+// for this node's [node] private_key, the public key (PEM PKIX) for the
+// peer's peer_public_key. It never overwrites a file.
+func keygenCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "this node's [node] name (the user id is otkd:NAME)")
+	priv := fs.String("private", "", "file for the private key (created, mode 0600)")
+	pub := fs.String("public", "", "file for the public key (created, mode 0644)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *name == "" || *priv == "" || *pub == "" {
+		return usagef("keygen: --name, --private and --public are required")
+	}
+	id, err := handshake.Generate(config.UserID(*name), rand.Reader)
+	if err != nil {
+		return usagef("keygen: %v", err)
+	}
+	if err := handshake.WritePrivateKey(*priv, id.Priv); err != nil {
+		return err
+	}
+	if err := handshake.WritePublicKey(*pub, id.Peer().Pub); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s (private, 0600) and %s (public, fingerprint %s)\n", *priv, *pub, handshake.PublicKeyFingerprint(id.Peer().Pub))
+	return nil
 }

@@ -52,5 +52,5 @@ func ExampleConfig_ReloadableDiff() {
 	fmt.Println(errors.Is(err, config.ErrNotReloadable), err)
 	// Output:
 	// [log.level] <nil>
-	// true config: port[0].frame_rate = 20000: changed from 10000; not reloadable, restart otkd to apply it
+	// true config: port[0].frame_rate = 20000: changed from 2000; not reloadable, restart otkd to apply it
 }

@@ -36,6 +36,14 @@ type Publisher struct {
 // New returns a publisher for port into w.
 func New(w *shm.Writer, port uint16) *Publisher { return &Publisher{w: w, port: port} }
 
+// Adopt records the ids the store already holds for direction dir, oldest
+// first (after a restart), so that they are retired in turn.
+func (p *Publisher) Adopt(dir int, ids []uint64) {
+	p.mu.Lock()
+	p.live[dir&1] = append(ids, p.live[dir&1]...)
+	p.mu.Unlock()
+}
+
 // KeyID is the store id of a session key: the first 8 bytes of
 // SM3("otkd v1 shm key id" ‖ key), never 0.
 func KeyID(k *framer.Key) uint64 {

@@ -1,0 +1,146 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// metricsServer serves /metrics in the Prometheus text format on the
+// configured address ("" = off). A reload with a new address restarts it.
+type metricsServer struct {
+	d       *Daemon
+	mu      sync.Mutex
+	addr    string
+	restart chan struct{}
+}
+
+func newMetricsServer(d *Daemon) *metricsServer {
+	return &metricsServer{d: d, addr: d.cfg.Metrics.Listen, restart: make(chan struct{}, 1)}
+}
+
+// setAddr changes the address; the running server stops and the supervisor
+// starts it again on the new one.
+func (m *metricsServer) setAddr(a string) {
+	m.mu.Lock()
+	m.addr = a
+	m.mu.Unlock()
+	select {
+	case m.restart <- struct{}{}:
+	default:
+	}
+}
+
+var errRestart = errors.New("metrics: address changed")
+
+func (m *metricsServer) run(ctx context.Context) error {
+	m.mu.Lock()
+	addr := m.addr
+	m.mu.Unlock()
+	if addr == "" {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-m.restart:
+			return errRestart
+		}
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics.listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.d.metricsHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	m.d.log.Info("metrics listening", "addr", l.Addr().String())
+	var ret error
+	select {
+	case <-ctx.Done():
+	case <-m.restart:
+		ret = errRestart
+	case err := <-errc:
+		return err
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	return ret
+}
+
+// metric writes one metric family.
+type metricWriter struct {
+	w    io.Writer
+	seen map[string]bool
+}
+
+func (mw *metricWriter) put(name, typ, help, labels string, v float64) {
+	if !mw.seen[name] {
+		mw.seen[name] = true
+		fmt.Fprintf(mw.w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+	}
+	if labels != "" {
+		labels = "{" + labels + "}"
+	}
+	fmt.Fprintf(mw.w, "%s%s %g\n", name, labels, v)
+}
+
+// writeMetrics writes every metric. Metric values are counters and
+// fingerprint-free gauges: no key material.
+func (d *Daemon) writeMetrics(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	mw := &metricWriter{w: w, seen: map[string]bool{}}
+	for _, pr := range d.ports {
+		lb := fmt.Sprintf("port=%q", pr.cfg.Name)
+		st := pr.cur.Load()
+		up := 0.0
+		if st != nil {
+			up = 1
+		}
+		mw.put("otkd_port_up", "gauge", "1 while the port's pipelines run.", lb, up)
+		if st == nil {
+			continue
+		}
+		s, c := st.port.Stats(), st.ctl.Stats()
+		hs := 0.0
+		if c.Handshake == "done" {
+			hs = 1
+		}
+		mw.put("otkd_handshake_done", "gauge", "1 once the SM2 handshake with the peer has completed.", lb, hs)
+		mw.put("otkd_frames_total", "counter", "Frames sent (tx) and opened (rx).", lb+`,dir="tx"`, float64(s.TXFrames))
+		mw.put("otkd_frames_total", "counter", "", lb+`,dir="rx"`, float64(s.RXFrames))
+		mw.put("otkd_frames_rejected_total", "counter", "Frames the RX could not open, by reason.", lb+`,reason="lost_fas"`, float64(s.RXLostFAS))
+		mw.put("otkd_frames_rejected_total", "counter", "", lb+`,reason="unknown_epoch"`, float64(s.RXUnknownEpoch))
+		mw.put("otkd_frames_missing_total", "counter", "COUNT gaps between frames opened.", lb, float64(s.RXGaps))
+		mw.put("otkd_fec_corrected_symbols_total", "counter", "RS(255,239) symbols corrected.", lb, float64(s.FECCorrected))
+		mw.put("otkd_fec_uncorrectable_codewords_total", "counter", "Codewords the FEC could not correct.", lb, float64(s.FECUncorrected))
+		mw.put("otkd_bip8_errors_total", "counter", "SM BIP-8 bit errors.", lb, float64(s.BIPErrors))
+		mw.put("otkd_rounds_total", "counter", "Rounds counted, own (this end initiates) and peer.", lb+`,side="own"`, float64(s.CountsOwn))
+		mw.put("otkd_rounds_total", "counter", "", lb+`,side="peer"`, float64(s.CountsPeer))
+		mw.put("otkd_rounds_dropped_total", "counter", "Rounds dropped by the cross-checks.", lb, float64(s.RoundsDropped))
+		mw.put("otkd_seeds_total", "counter", "Seed keys made, own direction and peer direction.", lb+`,side="own"`, float64(c.SeedsOwn))
+		mw.put("otkd_seeds_total", "counter", "", lb+`,side="peer"`, float64(c.SeedsPeer))
+		fail := c.Initiator.DecodeFailures + c.Initiator.VerifyFailures + c.Initiator.Abandoned
+		mw.put("otkd_negotiation_failures_total", "counter", "Blocks or attempts that failed (decode, verify, bound).", lb, float64(fail))
+		mw.put("otkd_epoch", "gauge", "Current key epoch of the TX and the RX.", lb+`,dir="tx"`, float64(s.TXEpoch))
+		mw.put("otkd_epoch", "gauge", "", lb+`,dir="rx"`, float64(s.RXEpoch))
+		mw.put("otkd_key_switches_total", "counter", "TX switches to a new session key.", lb, float64(s.TXKeySwitches))
+		mw.put("otkd_session_restarts_total", "counter", "Sessions restarted because the peer restarted.", lb, float64(c.Restarts))
+		ls := st.line.Stats()
+		mw.put("otkd_line_dropped_total", "counter", "Datagrams the line dropped: from an unknown source (foreign) or of the wrong size (malformed).", lb+`,reason="foreign"`, float64(ls.Foreign))
+		mw.put("otkd_line_dropped_total", "counter", "", lb+`,reason="malformed"`, float64(ls.Malformed))
+		mw.put("otkd_line_send_errors_total", "counter", "Frames the network refused.", lb, float64(ls.SendErrors))
+	}
+	mw.put("otkd_store_keys", "gauge", "Live keys in the shm store.", "", float64(d.countKeys()))
+	mw.put("otkd_store_slots", "gauge", "Key slots of the shm store.", "", float64(d.reader.Slots()))
+	mw.put("otkd_store_generation", "gauge", "Generation of the shm store (bumped at each start).", "", float64(d.writer.Generation()))
+	for _, wk := range d.workers {
+		mw.put("otkd_worker_restarts_total", "counter", "Supervisor restarts of each worker.", fmt.Sprintf("worker=%q", wk.name), float64(wk.restarts.Load()))
+	}
+}
