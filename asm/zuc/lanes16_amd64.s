@@ -77,12 +77,13 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	VPBLENDMB         Z18, Z17, K3, Z17    \
 	VPBLENDMB         Z17, Z16, K1, out
 
-// BRF is the bit reorganisation and F for cells at ring positions p0..p15:
-// it leaves W = (X0⊕R1)+R2 in Z4 and X3 in Z3 and updates R1, R2.
-// X0 = high word of 2s15 | low word of s14; X1 = low word of s11 | bits
-// 15..30 of s9 (the high word of 2s9); X2, X3 likewise. F's rotated halves W1L‖W2H and W2L‖W1H are rot16 of word
-// blends T1, T2, and since L1, L2 commute with rotations the rot16 goes
-// into their rotation counts.
+// BRF is the bit reorganisation and the first half of F for cells at
+// ring positions p0..p15: it leaves W = (X0⊕R1)+R2 in Z4, X3 in Z3 and
+// the word blends T1 = W2H‖W1L, T2 = W1H‖W2L in Z8, Z9. X0 = high word of
+// 2s15 | low word of s14; X1 = low word of s11 | bits 15..30 of s9 (the
+// high word of 2s9); X2, X3 likewise. F's rotated halves W1L‖W2H and
+// W2L‖W1H are rot16 T1 and rot16 T2, and since L1, L2 commute with
+// rotations, FL folds the rot16 into their rotation counts.
 #define BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
 	VMOVDQA64  (1024+p15*64)(BX), Z0        \
 	VPBLENDMW  (p14*64)(BX), Z0, K2, Z0     \
@@ -97,7 +98,11 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	VPADDD     Z22, Z1, Z5                  \
 	VPXORD     Z23, Z2, Z6                  \
 	VPBLENDMW  Z5, Z6, K2, Z8               \
-	VPBLENDMW  Z6, Z5, K2, Z9               \
+	VPBLENDMW  Z6, Z5, K2, Z9
+
+// FL finishes F: L1, L2 and the S-boxes of the blends T1 (Z8), T2 (Z9)
+// into R1, R2.
+#define FL \
 	VPSHUFB    Z28, Z8, Z10                 \
 	VPSHUFB    Z21, Z8, Z11                 \
 	VPROLD     $2, Z8, Z12                  \
@@ -136,45 +141,50 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	VPCMPUD $6, Z31, x, K5 \
 	VPSUBD  Z31, x, K5, x
 
-// LFSR leaves in Z0 (1+2^8)s0 + 2^20 s4 + 2^21 s10 + 2^17 s13 + 2^15 s15
+// LFSR leaves in Z7 (1+2^8)s0 + 2^20 s4 + 2^21 s10 + 2^17 s13 + 2^15 s15
 // modulo 2^31-1, in [1, 2^31-1]. Each term is in [1, 2^31-1], so every
 // sum of two fits 32 bits and is at most 2(2^31-1).
 #define LFSR(p0, p4, p10, p13, p15) \
-	VMOVDQA64 (p0*64)(BX), Z0              \
-	VPSHLDD   $8, (1024+p0*64)(BX), Z0, Z1 \
+	VMOVDQA64 (p0*64)(BX), Z7              \
+	VPSHLDD   $8, (1024+p0*64)(BX), Z7, Z1 \
 	VPANDD    Z31, Z1, Z1                  \
-	VPADDD    Z1, Z0, Z0                   \
+	VPADDD    Z1, Z7, Z7                   \
 	ROTM(p4, 20, Z1)                       \
 	ROTM(p10, 21, Z2)                      \
 	VPADDD    Z2, Z1, Z1                   \
 	ROTM(p13, 17, Z2)                      \
-	ROTM(p15, 15, Z3)                      \
-	VPADDD    Z3, Z2, Z2                   \
-	MINFOLD(Z0, Z3)                        \
+	ROTM(p15, 15, Z0)                      \
+	VPADDD    Z0, Z2, Z2                   \
+	MINFOLD(Z7, Z0)                        \
 	MINFOLD(Z1, Z5)                        \
 	FOLD(Z2, Z6)                           \
-	VPADDD    Z1, Z0, Z0                   \
-	MINFOLD(Z0, Z3)                        \
-	VPADDD    Z2, Z0, Z0                   \
-	FOLD(Z0, Z3)
+	VPADDD    Z1, Z7, Z7                   \
+	MINFOLD(Z7, Z0)                        \
+	VPADDD    Z2, Z7, Z7                   \
+	FOLD(Z7, Z0)
 
-// ISTEP is an initialisation step: W>>1 enters the feedback.
+// ISTEP is an initialisation step: W>>1 enters the feedback. The LFSR
+// sum (into Z7) comes first in program order, so that the scheduler
+// finds its independent work before F's dependent chain; the new cell is
+// stored last.
 #define ISTEP(p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
-	BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
 	LFSR(p0, p4, p10, p13, p15)            \
-	VPSRLD $1, Z4, Z1                      \
-	VPADDD Z1, Z0, Z0                      \
-	FOLD(Z0, Z3)                           \
-	FORMS(Z0, p0, Z1)
+	BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
+	VPSRLD $1, Z4, Z10                     \
+	VPADDD Z10, Z7, Z7                     \
+	FOLD(Z7, Z10)                          \
+	FL                                     \
+	FORMS(Z7, p0, Z1)
 
 // WSTEP is working step k of a block: keystream word k = W⊕X3 goes to
 // row k of the block buffer.
 #define WSTEP(k, p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
-	BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
-	VPXORD    Z3, Z4, Z7                   \
-	VMOVDQA64 Z7, (2176+k*64)(BX)          \
 	LFSR(p0, p4, p10, p13, p15)            \
-	FORMS(Z0, p0, Z1)
+	BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
+	VPXORD    Z3, Z4, Z10                  \
+	VMOVDQA64 Z10, (2176+k*64)(BX)         \
+	FL                                     \
+	FORMS(Z7, p0, Z1)
 
 DATA bearer<>+0(SB)/8, $0x0000000800000000
 DATA bearer<>+8(SB)/8, $0x0000001800000010
