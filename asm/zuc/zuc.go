@@ -11,7 +11,14 @@
 // from the three 4-bit permutations P1, P2, P3, and S1 as an affine map of
 // the inverse in GF(2^8) modulo x^8+x^7+x^3+x+1.
 //
-// All functions are safe for concurrent use; State values are not.
+// Lanes16 steps sixteen generators at once, on amd64 with AVX-512 and GFNI
+// in an assembly kernel (lanes16_amd64.s) and elsewhere in its pure-Go
+// twin; Segments16, and Segments for sixteen segments, key a frame's
+// sixteen EEA3 streams with it. Build with -tags noasm to leave the kernel
+// out.
+//
+// All functions are safe for concurrent use; State and Lanes16 values are
+// not.
 package zuc
 
 import "encoding/binary"
