@@ -17,10 +17,12 @@
 // lanes).
 //
 // Registers during the steps: Z22 R1, Z23 R2, Z24..Z27 the S0 table,
-// Z29 and Z30 the GFNI matrices of S1 (gfni.go), Z31 0x7FFFFFFF, Z21 and
-// Z28 the byte shuffles that rotate dwords by 8 and 16, Z20 0x80 in every
+// Z29 and Z30 the GFNI matrices of S1 (gfni.go), Z31 0x7FFFFFFF, Z21, Z28
+// and Z19 the byte shuffles that rotate dwords by 8, 16 and 24 (the
+// rotations by whole bytes run on the shuffle port, beside port 0's bit
+// rotations and double shifts), Z20 0x80 in every
 // byte (VPTESTMB with it keeps bit 7 tests off port 0), K1 the odd bytes
-// (the S0 bytes of a word), K2 the even (low) words. Z0..Z19, K3, K5 and
+// (the S0 bytes of a word), K2 the even (low) words. Z0..Z18, K3, K5 and
 // K6 are temporaries; K4 masks the stores of a last partial block.
 
 DATA rot8<>+0(SB)/8, $0x0605040702010003
@@ -30,6 +32,10 @@ GLOBL rot8<>(SB), RODATA|NOPTR, $16
 DATA rot16<>+0(SB)/8, $0x0504070601000302
 DATA rot16<>+8(SB)/8, $0x0d0c0f0e09080b0a
 GLOBL rot16<>(SB), RODATA|NOPTR, $16
+
+DATA rot24<>+0(SB)/8, $0x0407060500030201
+DATA rot24<>+8(SB)/8, $0x0c0f0e0d080b0a09
+GLOBL rot24<>(SB), RODATA|NOPTR, $16
 
 DATA bswap32<>+0(SB)/8, $0x0405060700010203
 DATA bswap32<>+8(SB)/8, $0x0c0d0e0f08090a0b
@@ -46,6 +52,7 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	VPBROADCASTQ    ·s1Mat(SB), Z30  \
 	VBROADCASTI32X4 rot8<>(SB), Z21  \
 	VBROADCASTI32X4 rot16<>(SB), Z28 \
+	VBROADCASTI32X4 rot24<>(SB), Z19 \
 	MOVL            $0x80808080, AX  \
 	VPBROADCASTD    AX, Z20          \
 	VMOVDQA64       2048(BX), Z22    \
@@ -92,7 +99,9 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 // 2s15 | low word of s14; X1 = low word of s11 | bits 15..30 of s9 (the
 // high word of 2s9); X2, X3 likewise. F's rotated halves W1L‖W2H and
 // W2L‖W1H are rot16 T1 and rot16 T2, and since L1, L2 commute with
-// rotations, FL folds the rot16 into their rotation counts.
+// rotations, FL folds the rot16 into their rotation counts and groups
+// them: L1(rot16 T) = rot2(T ⊕ rot16 T ⊕ rot24 T) ⊕ rot16 T ⊕ rot8 T and
+// L2(rot16 T) = rot6(T ⊕ rot8 T ⊕ rot24 T) ⊕ rot16 T ⊕ rot24 T.
 #define BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
 	VMOVDQA64  (1024+p15*64)(BX), Z0        \
 	VPBLENDMW  (p14*64)(BX), Z0, K2, Z0     \
@@ -114,18 +123,16 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 #define FL \
 	VPSHUFB    Z28, Z8, Z10                 \
 	VPSHUFB    Z21, Z8, Z11                 \
-	VPROLD     $2, Z8, Z12                  \
-	VPROLD     $18, Z8, Z13                 \
-	VPROLD     $26, Z8, Z14                 \
-	VPTERNLOGD $0x96, Z12, Z11, Z10         \
-	VPTERNLOGD $0x96, Z14, Z13, Z10         \
+	VPSHUFB    Z19, Z8, Z12                 \
+	VPTERNLOGD $0x96, Z10, Z12, Z8          \
+	VPROLD     $2, Z8, Z8                   \
+	VPTERNLOGD $0x96, Z11, Z8, Z10          \
 	VPSHUFB    Z28, Z9, Z15                 \
-	VPSHUFB    Z21, Z15, Z16                \
-	VPROLD     $30, Z9, Z17                 \
-	VPROLD     $6, Z9, Z18                  \
-	VPROLD     $14, Z9, Z19                 \
-	VPTERNLOGD $0x96, Z17, Z16, Z15         \
-	VPTERNLOGD $0x96, Z19, Z18, Z15         \
+	VPSHUFB    Z21, Z9, Z13                 \
+	VPSHUFB    Z19, Z9, Z14                 \
+	VPTERNLOGD $0x96, Z13, Z14, Z9          \
+	VPROLD     $6, Z9, Z9                   \
+	VPTERNLOGD $0x96, Z14, Z9, Z15          \
 	SBOX2
 
 // ROTM sets dst to the cell at ring position p times 2^k modulo 2^31-1: a
