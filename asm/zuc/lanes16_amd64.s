@@ -148,11 +148,11 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 // mask and a masked subtraction, kept off port 0 where the shifts and
 // rotations queue. They differ only in the mask register, so that
 // independent reductions do not serialise on one.
-#define MINFOLD(x, t) \
+#define MINFOLD(x) \
 	VPCMPUD $6, Z31, x, K6 \
 	VPSUBD  Z31, x, K6, x
 
-#define FOLD(x, t) \
+#define FOLD(x) \
 	VPCMPUD $6, Z31, x, K5 \
 	VPSUBD  Z31, x, K5, x
 
@@ -170,13 +170,13 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	ROTM(p13, 17, Z2)                      \
 	ROTM(p15, 15, Z0)                      \
 	VPADDD    Z0, Z2, Z2                   \
-	MINFOLD(Z7, Z0)                        \
-	MINFOLD(Z1, Z5)                        \
-	FOLD(Z2, Z6)                           \
+	MINFOLD(Z7)                        \
+	MINFOLD(Z1)                        \
+	FOLD(Z2)                           \
 	VPADDD    Z1, Z7, Z7                   \
-	MINFOLD(Z7, Z0)                        \
+	MINFOLD(Z7)                        \
 	VPADDD    Z2, Z7, Z7                   \
-	FOLD(Z7, Z0)
+	FOLD(Z7)
 
 // ISTEP is an initialisation step: W>>1 enters the feedback. The LFSR
 // sum (into Z7) comes first in program order, so that the scheduler
@@ -187,7 +187,7 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
 	VPSRLD $1, Z4, Z10                     \
 	VPADDD Z10, Z7, Z7                     \
-	FOLD(Z7, Z10)                          \
+	FOLD(Z7)                          \
 	FL                                     \
 	FORMS(Z7, p0, Z1)
 
