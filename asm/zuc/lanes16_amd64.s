@@ -6,7 +6,9 @@
 // block of sixteen steps is unrolled and turns the LFSR ring once, so step
 // k finds cell s_i at ring position p = (k+i)&15 and writes the new cell at
 // position k. The Lanes16 state is copied into a 64-byte-aligned scratch
-// area of the frame on entry and back on exit.
+// area of the frame on entry and back on exit. The step invocations and
+// the transposition are written out in full: the arguments of step k are
+// the ring positions (k+i)&15 for i = 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15.
 //
 // Every cell is kept twice, as s (offset 0) and as 2s (offset 1024), 16
 // rows of 64 bytes each (row p = ring position p of all lanes), so that
