@@ -124,7 +124,9 @@ func TestRoundsFlowAndCorrelate(t *testing.T) {
 	for _, port := range []*dataplane.Port{p.a, p.b} {
 		s := port.Stats()
 		t.Logf("%v: %+v", port.Role(), s)
-		if s.PayloadErrors != 0 || s.RXUnknownEpoch != 0 || s.RXLostFAS != 0 || s.FECUncorrected != 0 {
+		// Uncorrectable codewords happen (rarely) at the fibre's BER; a
+		// payload error is allowed only where one did.
+		if s.PayloadErrors > s.FECUncorrected || s.RXUnknownEpoch != 0 || s.RXLostFAS != 0 {
 			t.Fatalf("%v: frame errors %+v", port.Role(), s)
 		}
 	}
