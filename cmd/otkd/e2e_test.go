@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,8 +42,28 @@ func TestMain(m *testing.M) {
 type node struct {
 	name, dir, cfg, sock, shm, metrics string
 	cmd                                *exec.Cmd
-	log                                *bytes.Buffer
+	log                                *syncBuf
 }
+
+// syncBuf is a log buffer the process's output copier and the test share.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (n *node) logString() string { return n.log.String() }
 
 func freeUDP(t *testing.T) int {
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -134,7 +155,7 @@ func runBin(t *testing.T, bin string, args ...string) []byte {
 
 func (n *node) start(t *testing.T) {
 	t.Helper()
-	n.log = &bytes.Buffer{}
+	n.log = &syncBuf{}
 	n.cmd = exec.Command(otkdBin, "run", "--config", n.cfg)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 	if err := n.cmd.Start(); err != nil {
@@ -388,6 +409,16 @@ func TestBadInput(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	// SIGHUP: a reloadable change applies, another is refused by name.
+	orig, _ := os.ReadFile(a.cfg)
+	os.WriteFile(a.cfg, append(append([]byte(nil), orig...), []byte("\n[log]\nlevel = \"debug\"\n")...), 0o600)
+	a.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, a, "configuration reloaded")
+	os.WriteFile(a.cfg, bytes.Replace(orig, []byte("frame_rate = 2000"), []byte("frame_rate = 3000"), 1), 0o600)
+	a.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, a, "port[0].frame_rate")
+	os.WriteFile(a.cfg, orig, 0o600)
+
 	// Bad API requests.
 	cmd = exec.Command(otkctlBin, "rotate", "--port", "nosuch", "--socket", a.sock)
 	out, err = cmd.CombinedOutput()
@@ -396,6 +427,18 @@ func TestBadInput(t *testing.T) {
 	}
 	a.stop(t)
 	b.stop(t)
+}
+
+// waitLog waits for text in a daemon's log.
+func waitLog(t *testing.T, n *node, text string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(n.logString(), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never logged %q:\n%s", n.name, text, n.logString())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func metrics(t *testing.T, n *node) string {
