@@ -16,21 +16,7 @@ package zuc
 var s1Affine = [8]byte{0x97, 0x3e, 0x6d, 0xcb, 0xee, 0xdd, 0xbb, 0x77}
 
 // aesMul multiplies in GF(2^8) mod 0x11B.
-func aesMul(a, b byte) byte {
-	var r byte
-	for b != 0 {
-		if b&1 == 1 {
-			r ^= a
-		}
-		hi := a & 0x80
-		a <<= 1
-		if hi != 0 {
-			a ^= 0x1B
-		}
-		b >>= 1
-	}
-	return r
-}
+func aesMul(a, b byte) byte { return polyMul(a, b, 0x1B) }
 
 // linear applies the GF(2)-linear map whose basis images are cols.
 func linear(cols *[8]byte, x byte) byte {

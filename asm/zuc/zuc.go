@@ -38,8 +38,6 @@ func init() {
 	p1 := [16]byte{9, 15, 0, 14, 15, 15, 2, 10, 0, 4, 0, 12, 7, 5, 3, 9}
 	p2 := [16]byte{8, 13, 6, 5, 7, 0, 12, 4, 11, 1, 14, 10, 15, 3, 9, 2}
 	p3 := [16]byte{2, 6, 10, 6, 0, 13, 10, 15, 3, 3, 13, 5, 0, 9, 12, 13}
-	// Columns of the affine matrix of S1 (image of each basis bit).
-	a := [8]byte{0x97, 0x3e, 0x6d, 0xcb, 0xee, 0xdd, 0xbb, 0x77}
 	for x := range 256 {
 		x1, x2 := byte(x>>4), byte(x&15)
 		y1 := x1 ^ p1[x2]
@@ -48,19 +46,16 @@ func init() {
 		v := y3<<4 | y2
 		s0[x] = v<<5 | v>>3
 
-		y := gfInv(byte(x))
-		r := byte(0x55)
-		for i := range 8 {
-			if y>>i&1 == 1 {
-				r ^= a[i]
-			}
-		}
-		s1[x] = r
+		s1[x] = linear(&s1Affine, gfInv(byte(x))) ^ 0x55
 	}
 }
 
 // gfMul multiplies in GF(2^8) modulo x^8+x^7+x^3+x+1 (0x18B).
-func gfMul(a, b byte) byte {
+func gfMul(a, b byte) byte { return polyMul(a, b, 0x8B) }
+
+// polyMul multiplies in GF(2^8) modulo x^8 + the polynomial whose low
+// eight coefficients are low.
+func polyMul(a, b, low byte) byte {
 	var r byte
 	for b != 0 {
 		if b&1 == 1 {
@@ -69,7 +64,7 @@ func gfMul(a, b byte) byte {
 		hi := a & 0x80
 		a <<= 1
 		if hi != 0 {
-			a ^= 0x8B
+			a ^= low
 		}
 		b >>= 1
 	}
