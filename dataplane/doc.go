@@ -46,5 +46,9 @@
 // The TX switches to the next session key exactly at the COUNT the controller
 // scheduled; the RX holds the current and the previous epoch, so frames in
 // flight across a switch still open. Keys handed over are zeroised by the
-// side that retires them.
+// side that retires them. The RX also always opens null-epoch frames: a
+// peer that restarted comes back on the null cipher, and its handshake must
+// get through (such frames carry only the interaction channel: no rounds,
+// no payload). ResetTX puts this end's TX back on the null cipher when the
+// controller starts a new session with a restarted peer.
 package dataplane
