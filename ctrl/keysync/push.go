@@ -1,0 +1,203 @@
+package keysync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// IdempotencyHeader carries the DeliveryID of a push. A platform that has
+// already accepted a DeliveryID must answer 2xx again without applying it
+// twice; that turns the outbox's at-least-once delivery into exactly once.
+const IdempotencyHeader = "Idempotency-Key"
+
+// PushBody is the JSON body of a push: the identity, the key id and the key,
+// nothing else.
+type PushBody struct {
+	Identity string `json:"identity"`
+	KeyID    string `json:"key_id"`
+	Key      []byte `json:"key"` // base64 in JSON
+}
+
+// RunPusher loops delivering the outbox until ctx is done: it pushes every
+// entry that is due, then sleeps until the next one is due, a new binding
+// arrives or Options.Poll passes. It returns ctx.Err(). Run one per Syncer.
+func (s *Syncer) RunPusher(ctx context.Context) error {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.wake:
+		case <-t.C:
+		}
+		_, next, err := s.pushDue(ctx)
+		if err != nil {
+			s.opt.Log.Warn("keysync: outbox", "err", err)
+		}
+		wait := s.opt.Poll
+		if !next.IsZero() {
+			wait = min(wait, max(next.Sub(s.opt.Clock()), 0))
+		}
+		t.Reset(wait)
+	}
+}
+
+// PushDue makes one attempt for every outbox entry that is due and returns
+// the number the platforms accepted. Failed entries are rescheduled with
+// exponential backoff; they stay in the outbox until accepted.
+func (s *Syncer) PushDue(ctx context.Context) (int, error) {
+	n, _, err := s.pushDue(ctx)
+	return n, err
+}
+
+// pushDue attempts the due entries; it returns how many were delivered and
+// when the earliest remaining entry is due (zero when none remains).
+func (s *Syncer) pushDue(ctx context.Context) (int, time.Time, error) {
+	s.pushMu.Lock()
+	defer s.pushMu.Unlock()
+	all, err := s.Outbox()
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	var next time.Time
+	n := 0
+	for _, p := range all {
+		if ctx.Err() != nil {
+			return n, next, ctx.Err()
+		}
+		if p.NextAt.After(s.opt.Clock()) {
+			next = earliest(next, p.NextAt)
+			continue
+		}
+		at, err := s.attempt(ctx, p)
+		if err != nil {
+			return n, next, err
+		}
+		if at.IsZero() {
+			n++
+		} else {
+			next = earliest(next, at)
+		}
+	}
+	return n, next, nil
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// attempt pushes p once and records the outcome. It returns when p is due
+// again (zero when delivered); an error only when the store fails.
+func (s *Syncer) attempt(ctx context.Context, p Pending) (time.Time, error) {
+	perr := s.push(ctx, p)
+	if perr != nil && ctx.Err() != nil {
+		return p.NextAt, ctx.Err() // stopped, not a platform failure
+	}
+	now := s.opt.Clock().UTC()
+	if perr == nil {
+		s.opt.Log.Info("keysync: delivered", "delivery", p.DeliveryID, "app", p.App, "key_id", p.KeyID, "attempt", p.Attempts+1)
+		return time.Time{}, s.st.Update(func(tx Tx) error { return s.delivered(tx, p, now) })
+	}
+	p.Attempts++
+	p.LastError = perr.Error()
+	p.NextAt = now.Add(s.backoff(p.Attempts))
+	s.opt.Log.Warn("keysync: push failed", "delivery", p.DeliveryID, "app", p.App, "attempt", p.Attempts, "retry_at", p.NextAt, "err", perr)
+	return p.NextAt, s.st.Update(func(tx Tx) error {
+		if tx.Get(bOutbox, p.DeliveryID) == nil {
+			return nil
+		}
+		if err := putJSON(tx, bOutbox, p.DeliveryID, p); err != nil {
+			return err
+		}
+		return s.audit(tx, Event{Time: now, Kind: EventPushFail, Identity: p.Identity, App: p.App, KeyID: p.KeyID,
+			KeyFP: p.KeyFP, DeliveryID: p.DeliveryID, Attempt: p.Attempts, Detail: p.LastError})
+	})
+}
+
+func (s *Syncer) delivered(tx Tx, p Pending, now time.Time) error {
+	if tx.Get(bOutbox, p.DeliveryID) == nil {
+		return nil
+	}
+	if err := tx.Delete(bOutbox, p.DeliveryID); err != nil {
+		return err
+	}
+	var b Binding
+	if ok, err := getJSON(tx, bBindings, p.KeyID, &b); err != nil || !ok {
+		return cmpErr(err, fmt.Errorf("keysync: binding of %q vanished", p.KeyID))
+	}
+	b.Delivered = now
+	if err := putJSON(tx, bBindings, p.KeyID, b); err != nil {
+		return err
+	}
+	return s.audit(tx, Event{Time: now, Kind: EventPush, Identity: p.Identity, App: p.App, KeyID: p.KeyID,
+		KeyFP: p.KeyFP, DeliveryID: p.DeliveryID, Attempt: p.Attempts + 1})
+}
+
+// backoff is RetryBase doubled per failed attempt after the first, capped
+// at RetryMax.
+func (s *Syncer) backoff(attempts int) time.Duration {
+	d := s.opt.RetryBase
+	for i := 1; i < attempts && d < s.opt.RetryMax; i++ {
+		d *= 2
+	}
+	return min(d, s.opt.RetryMax)
+}
+
+// push POSTs p's (identity, key id, key) to the platform of p.App. Any
+// answer but 2xx is a failure.
+func (s *Syncer) push(ctx context.Context, p Pending) error {
+	c, ok := s.clients[p.App]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownApp, p.App)
+	}
+	key, err := s.loadKey(p.KeyID)
+	if err != nil {
+		return err
+	}
+	defer clear(key)
+	body, err := json.Marshal(PushBody{Identity: p.Identity, KeyID: p.KeyID, Key: key})
+	if err != nil {
+		return err
+	}
+	defer clear(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opt.Platforms[p.App].URL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(IdempotencyHeader, p.DeliveryID)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("keysync: platform %s answered %s", p.App, resp.Status)
+	}
+	return nil
+}
+
+func (s *Syncer) loadKey(id string) ([]byte, error) {
+	var k keyRec
+	err := s.st.View(func(tx Tx) error {
+		ok, err := getJSON(tx, bKeys, id, &k)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: %q", ErrUnknownKey, id)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.seal.open(id, k.Sealed)
+}
