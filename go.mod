@@ -3,6 +3,7 @@ module github.com/otkd/otkd
 go 1.26.0
 
 require (
+	filippo.io/bigmod v0.1.0
 	github.com/BurntSushi/toml v1.6.0
 	github.com/emmansun/gmsm v0.44.1
 	github.com/klauspost/reedsolomon v1.14.2
