@@ -1,7 +1,6 @@
 package keysync
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -35,13 +34,9 @@ type Event struct {
 
 // audit appends e to the log in the same transaction as the change it
 // records, so the log and the state never disagree.
-func (s *Syncer) audit(tx Tx, e Event) error {
-	var seq uint64
-	if b := tx.Get(bMeta, "auditseq"); len(b) == 8 {
-		seq = binary.BigEndian.Uint64(b)
-	}
-	seq++
-	if err := tx.Put(bMeta, "auditseq", binary.BigEndian.AppendUint64(nil, seq)); err != nil {
+func (s *Syncer) audit(tx txn, e Event) error {
+	seq, err := tx.NextSeq(bAudit)
+	if err != nil {
 		return err
 	}
 	e.Seq = seq
@@ -51,7 +46,7 @@ func (s *Syncer) audit(tx Tx, e Event) error {
 // Audit returns the events at or after since, in order.
 func (s *Syncer) Audit(since time.Time) ([]Event, error) {
 	var out []Event
-	err := s.st.View(func(tx Tx) error {
+	err := s.view(func(tx txn) error {
 		return tx.ForEach(bAudit, func(_ string, v []byte) error {
 			var e Event
 			if err := json.Unmarshal(v, &e); err != nil {

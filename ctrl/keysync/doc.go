@@ -34,9 +34,9 @@
 //
 // # Storage
 //
-// State lives in a Store: a narrow bucket/key/value transaction interface.
-// OpenBolt backs it with a bbolt file; the buckets are keysync.* and the
-// schema version is in keysync.meta.
+// State lives in the controller store (ctrl/kstore), in buckets named
+// keysync.*; keysync.meta holds the version of their layout. Requests go
+// through kstore's Batch, so many devices asking at once share one fsync.
 //
 // The format of the key file, the push and the buckets is described in
 // docs/keysync.md.

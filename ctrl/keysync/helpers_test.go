@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/otkd/otkd/ctrl/kstore"
 )
 
 // pki is a throwaway CA with one server certificate (127.0.0.1) and one
@@ -130,6 +133,7 @@ func newPlatform(t testing.TB, ca *pki) *platform {
 	p.srv = httptest.NewUnstartedServer(p)
 	p.srv.Listener.Close() // the platform is down until start
 	p.srv.Listener = nil
+	p.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
 	p.srv.TLS = &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		ClientAuth:   tls.RequireAndVerifyClientCert,
@@ -183,7 +187,7 @@ type fixture struct {
 	ca    *pki
 	plat  *platform
 	clock *fakeClock
-	st    *BoltStore
+	st    *kstore.DB
 	s     *Syncer
 }
 
@@ -214,7 +218,7 @@ func (f *fixture) options() Options {
 
 func (f *fixture) open() {
 	f.t.Helper()
-	st, err := OpenBolt(f.path)
+	st, err := kstore.Open(f.path, nil)
 	if err != nil {
 		f.t.Fatal(err)
 	}

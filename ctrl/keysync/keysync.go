@@ -17,6 +17,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
+	"github.com/otkd/otkd/ctrl/kstore"
 )
 
 // Bucket names in the Store.
@@ -91,7 +92,7 @@ type Pending struct {
 // them and pushes the bindings to application platforms. Its methods are
 // safe for concurrent use.
 type Syncer struct {
-	st      Store
+	st      kstore.Store
 	opt     Options
 	seal    *atRest
 	clients map[string]*http.Client
@@ -99,9 +100,10 @@ type Syncer struct {
 	pushMu  sync.Mutex // one PushDue at a time
 }
 
-// New returns a Syncer over st. It checks the options and the schema
-// version of st (creating it on a fresh store).
-func New(st Store, opt Options) (*Syncer, error) {
+// New returns a Syncer over st, which stays the caller's to close. It
+// checks the options and the version of keysync's buckets in st (writing
+// it on a fresh store).
+func New(st kstore.Store, opt Options) (*Syncer, error) {
 	if opt.Self == nil {
 		return nil, errors.New("keysync: Options.Self is required")
 	}
@@ -114,7 +116,7 @@ func New(st Store, opt Options) (*Syncer, error) {
 		}
 		s.clients[app] = c
 	}
-	err := st.Update(func(tx Tx) error {
+	err := s.update(func(tx txn) error {
 		switch v := string(tx.Get(bMeta, "schema")); v {
 		case "":
 			return tx.Put(bMeta, "schema", []byte(schemaVersion))
@@ -172,7 +174,9 @@ func newClient(app string, p Platform, timeout time.Duration) (*http.Client, err
 		ForceAttemptHTTP2: true,
 		IdleConnTimeout:   time.Minute,
 	}
-	return &http.Client{Transport: tr, Timeout: timeout}, nil
+	// A redirect would resend the key elsewhere: a 3xx is a failed push.
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &http.Client{Transport: tr, Timeout: timeout, CheckRedirect: noRedirect}, nil
 }
 
 // Close drops the idle platform connections. The store stays open: it
@@ -210,7 +214,7 @@ func (s *Syncer) Import(file []byte) (int, error) {
 	}()
 	now := s.opt.Clock().UTC()
 	fileFP := sm3.Sum(file)
-	err = s.st.Update(func(tx Tx) error {
+	err = s.update(func(tx txn) error {
 		for _, r := range recs {
 			if tx.Get(bKeys, r.ID) != nil {
 				return fmt.Errorf("%w: %q", ErrDuplicateKey, r.ID)
@@ -243,7 +247,7 @@ func (s *Syncer) Register(identity, app string) error {
 	if _, ok := s.opt.Platforms[app]; !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownApp, app)
 	}
-	return s.st.Update(func(tx Tx) error {
+	return s.update(func(tx txn) error {
 		apps, err := subscriber(tx, identity)
 		if err != nil {
 			return err
@@ -260,7 +264,7 @@ func (s *Syncer) Register(identity, app string) error {
 	})
 }
 
-func subscriber(tx Tx, identity string) ([]string, error) {
+func subscriber(tx txn, identity string) ([]string, error) {
 	var apps []string
 	_, err := getJSON(tx, bSubs, identity, &apps)
 	return apps, err
@@ -285,7 +289,7 @@ func (s *Syncer) Request(identity, keyID, app string) (Binding, error) {
 		}
 	}
 	var b Binding
-	err := s.st.Update(func(tx Tx) error {
+	err := s.batch(func(tx txn) error { // many devices at once share an fsync
 		var err error
 		b, err = s.bind(tx, identity, keyID, app)
 		return err
@@ -300,7 +304,7 @@ func (s *Syncer) Request(identity, keyID, app string) (Binding, error) {
 	return b, nil
 }
 
-func (s *Syncer) bind(tx Tx, identity, keyID, app string) (Binding, error) {
+func (s *Syncer) bind(tx txn, identity, keyID, app string) (Binding, error) {
 	app, err := resolveApp(tx, identity, app)
 	if err != nil {
 		return Binding{}, err
@@ -337,7 +341,7 @@ func cmpErr(err, otherwise error) error {
 
 // resolveApp checks that identity is registered for app, or picks its only
 // application when app is empty.
-func resolveApp(tx Tx, identity, app string) (string, error) {
+func resolveApp(tx txn, identity, app string) (string, error) {
 	apps, err := subscriber(tx, identity)
 	switch {
 	case err != nil:
@@ -358,7 +362,7 @@ func resolveApp(tx Tx, identity, app string) (string, error) {
 func (s *Syncer) Lookup(keyID string) (Binding, bool, error) {
 	var b Binding
 	var ok bool
-	err := s.st.View(func(tx Tx) error {
+	err := s.view(func(tx txn) error {
 		var err error
 		ok, err = getJSON(tx, bBindings, keyID, &b)
 		return err
@@ -370,7 +374,7 @@ func (s *Syncer) Lookup(keyID string) (Binding, bool, error) {
 // first.
 func (s *Syncer) Outbox() ([]Pending, error) {
 	var out []Pending
-	err := s.st.View(func(tx Tx) error {
+	err := s.view(func(tx txn) error {
 		return tx.ForEach(bOutbox, func(_ string, v []byte) error {
 			var p Pending
 			if err := json.Unmarshal(v, &p); err != nil {
@@ -404,7 +408,7 @@ func KeyFingerprint(key []byte) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func putJSON(tx Tx, bucket, key string, v any) error {
+func putJSON(tx txn, bucket, key string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -412,7 +416,7 @@ func putJSON(tx Tx, bucket, key string, v any) error {
 	return tx.Put(bucket, key, b)
 }
 
-func getJSON(tx Tx, bucket, key string, v any) (bool, error) {
+func getJSON(tx txn, bucket, key string, v any) (bool, error) {
 	b := tx.Get(bucket, key)
 	if b == nil {
 		return false, nil

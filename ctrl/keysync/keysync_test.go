@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/otkd/otkd/ctrl/kstore"
 )
 
 func TestKeyFileRoundTrip(t *testing.T) {
@@ -198,8 +199,7 @@ func TestAppRequired(t *testing.T) {
 	f.close()
 	opt := f.options()
 	opt.Platforms["mail.example"] = opt.Platforms[app]
-	st, _ := OpenBolt(f.path)
-	defer st.Close()
+	st := openStore(t, f.path)
 	s, err := New(st, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -422,8 +422,7 @@ func TestRunPusher(t *testing.T) {
 	opt := f.options()
 	opt.Clock = nil
 	opt.RetryBase, opt.RetryMax, opt.Poll = 5*time.Millisecond, 50*time.Millisecond, 20*time.Millisecond
-	st, _ := OpenBolt(f.path)
-	defer st.Close()
+	st := openStore(t, f.path)
 	s, err := New(st, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -492,4 +491,52 @@ func TestNewChecks(t *testing.T) {
 			t.Errorf("case %d: New accepted bad options", i)
 		}
 	}
+}
+
+// TestUntrustedPeers: a node whose client certificate the platform does not
+// trust, or a platform whose server certificate the node does not trust,
+// gets no key through; the push stays queued.
+func TestUntrustedPeers(t *testing.T) {
+	for _, name := range []string{"client", "server"} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			f.plat.start()
+			f.close()
+			other := newPKI(t)
+			opt := f.options()
+			p := opt.Platforms[app]
+			if name == "client" {
+				p.Cert = other.client
+			} else {
+				p.CA = other.pool
+			}
+			opt.Platforms[app] = p
+			st := openStore(t, f.path)
+			s, err := New(st, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			f.s = s
+			f.importKeys(testRecords(1))
+			s.Register("dev-1", app)
+			s.Request("dev-1", "key-a", "")
+			if n, _ := s.PushDue(context.Background()); n != 0 || f.plat.deliveries() != 0 {
+				t.Fatalf("delivered %d over an untrusted %s", n, name)
+			}
+			if ob, _ := s.Outbox(); len(ob) != 1 || ob[0].LastError == "" {
+				t.Fatalf("outbox %+v", ob)
+			}
+		})
+	}
+}
+
+func openStore(t *testing.T, path string) *kstore.DB {
+	t.Helper()
+	st, err := kstore.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

@@ -105,13 +105,13 @@ func (s *Syncer) attempt(ctx context.Context, p Pending) (time.Time, error) {
 	now := s.opt.Clock().UTC()
 	if perr == nil {
 		s.opt.Log.Info("keysync: delivered", "delivery", p.DeliveryID, "app", p.App, "key_id", p.KeyID, "attempt", p.Attempts+1)
-		return time.Time{}, s.st.Update(func(tx Tx) error { return s.delivered(tx, p, now) })
+		return time.Time{}, s.update(func(tx txn) error { return s.delivered(tx, p, now) })
 	}
 	p.Attempts++
 	p.LastError = perr.Error()
 	p.NextAt = now.Add(s.backoff(p.Attempts))
 	s.opt.Log.Warn("keysync: push failed", "delivery", p.DeliveryID, "app", p.App, "attempt", p.Attempts, "retry_at", p.NextAt, "err", perr)
-	return p.NextAt, s.st.Update(func(tx Tx) error {
+	return p.NextAt, s.update(func(tx txn) error {
 		if tx.Get(bOutbox, p.DeliveryID) == nil {
 			return nil
 		}
@@ -123,7 +123,7 @@ func (s *Syncer) attempt(ctx context.Context, p Pending) (time.Time, error) {
 	})
 }
 
-func (s *Syncer) delivered(tx Tx, p Pending, now time.Time) error {
+func (s *Syncer) delivered(tx txn, p Pending, now time.Time) error {
 	if tx.Get(bOutbox, p.DeliveryID) == nil {
 		return nil
 	}
@@ -189,7 +189,7 @@ func (s *Syncer) push(ctx context.Context, p Pending) error {
 
 func (s *Syncer) loadKey(id string) ([]byte, error) {
 	var k keyRec
-	err := s.st.View(func(tx Tx) error {
+	err := s.view(func(tx txn) error {
 		ok, err := getJSON(tx, bKeys, id, &k)
 		if err == nil && !ok {
 			err = fmt.Errorf("%w: %q", ErrUnknownKey, id)

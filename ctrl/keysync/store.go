@@ -1,88 +1,36 @@
 package keysync
 
-import (
-	"time"
+import "github.com/otkd/otkd/ctrl/kstore"
 
-	bolt "go.etcd.io/bbolt"
-)
+// txn adapts a kstore.Tx to the string bucket names and keys of this
+// package. Values returned by Get are valid only inside the transaction.
+type txn struct{ k kstore.Tx }
 
-// Store is the persistence keysync needs: ordered buckets of byte keys and
-// values with atomic read-write transactions. It is narrow on purpose so a
-// controller-wide store (bbolt now, a cluster store later) can back it.
-type Store interface {
-	// Update runs fn in a read-write transaction; it commits when fn
-	// returns nil and rolls back otherwise.
-	Update(fn func(Tx) error) error
-	// View runs fn in a read-only transaction.
-	View(fn func(Tx) error) error
+func (t txn) Get(bucket, key string) []byte { return t.k.Get([]byte(bucket), []byte(key)) }
+
+func (t txn) Put(bucket, key string, val []byte) error {
+	return t.k.Put([]byte(bucket), []byte(key), val)
 }
 
-// Tx is one transaction of a Store. Values returned by Get are valid only
-// inside the transaction. Buckets exist implicitly.
-type Tx interface {
-	Get(bucket, key string) []byte
-	Put(bucket, key string, val []byte) error
-	Delete(bucket, key string) error
-	// ForEach calls fn for every pair of bucket in key order.
-	ForEach(bucket string, fn func(key string, val []byte) error) error
+func (t txn) Delete(bucket, key string) error { return t.k.Delete([]byte(bucket), []byte(key)) }
+
+// ForEach calls fn for every pair of bucket in key order.
+func (t txn) ForEach(bucket string, fn func(key string, val []byte) error) error {
+	return t.k.ForEach([]byte(bucket), func(k, v []byte) error { return fn(string(k), v) })
 }
 
-// BoltStore is a Store in a bbolt file. Safe for concurrent use.
-type BoltStore struct{ db *bolt.DB }
+func (t txn) NextSeq(bucket string) (uint64, error) { return t.k.NextSeq([]byte(bucket)) }
 
-// OpenBolt opens (or creates, mode 0600) the bbolt file at path. It waits
-// at most a second for another process's lock.
-func OpenBolt(path string) (*BoltStore, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		return nil, err
-	}
-	return &BoltStore{db: db}, nil
+func (s *Syncer) update(fn func(txn) error) error {
+	return s.st.Update(func(k kstore.Tx) error { return fn(txn{k}) })
 }
 
-// Close closes the file.
-func (s *BoltStore) Close() error { return s.db.Close() }
-
-// Update implements Store.
-func (s *BoltStore) Update(fn func(Tx) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(boltTx{tx}) })
+// batch is update for concurrent callers; fn may run more than once and
+// must depend on nothing but the transaction.
+func (s *Syncer) batch(fn func(txn) error) error {
+	return s.st.Batch(func(k kstore.Tx) error { return fn(txn{k}) })
 }
 
-// View implements Store.
-func (s *BoltStore) View(fn func(Tx) error) error {
-	return s.db.View(func(tx *bolt.Tx) error { return fn(boltTx{tx}) })
-}
-
-type boltTx struct{ tx *bolt.Tx }
-
-func (t boltTx) Get(bucket, key string) []byte {
-	b := t.tx.Bucket([]byte(bucket))
-	if b == nil {
-		return nil
-	}
-	return b.Get([]byte(key))
-}
-
-func (t boltTx) Put(bucket, key string, val []byte) error {
-	b, err := t.tx.CreateBucketIfNotExists([]byte(bucket))
-	if err != nil {
-		return err
-	}
-	return b.Put([]byte(key), val)
-}
-
-func (t boltTx) Delete(bucket, key string) error {
-	b := t.tx.Bucket([]byte(bucket))
-	if b == nil {
-		return nil
-	}
-	return b.Delete([]byte(key))
-}
-
-func (t boltTx) ForEach(bucket string, fn func(string, []byte) error) error {
-	b := t.tx.Bucket([]byte(bucket))
-	if b == nil {
-		return nil
-	}
-	return b.ForEach(func(k, v []byte) error { return fn(string(k), v) })
+func (s *Syncer) view(fn func(txn) error) error {
+	return s.st.View(func(k kstore.Tx) error { return fn(txn{k}) })
 }
