@@ -51,7 +51,15 @@
 // through big.Int coordinates: the combined point x·C1 inside Combine, which
 // the elliptic.Curve API of gmsm offers no other way to add up.
 //
+// # Transport and operators
+//
 // Nodes exchange typed messages (Dealing, Complaint, Partial, PublicState)
-// with strictly validated binary encodings; transport, scheduling of the
-// refresh period and operator authentication belong to the caller.
+// with strictly validated binary encodings. For recovery over the network,
+// PartialHandler serves a node's partials and FetchPartial asks for them, both
+// over TLS 1.3 with client certificates verified on both sides (MutualTLS).
+// RecoverHandler is the operator's endpoint: it demands two factors, a client
+// certificate from the operators' CA naming a registered operator and that
+// operator's TOTP code (RFC 6238, single use), then gathers partials from all
+// nodes and combines them. The broadcast of key-generation and refresh rounds,
+// the refresh timer and persistence belong to the caller.
 package mpc

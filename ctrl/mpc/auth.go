@@ -1,0 +1,106 @@
+package mpc
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/subtle"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// ErrUnauthenticated is returned for any failed operator authentication; the
+// reason is wrapped but never the code or secret.
+var ErrUnauthenticated = errors.New("mpc: operator not authenticated")
+
+// TOTP parameters (RFC 6238 with the defaults of common authenticator apps):
+// HMAC-SHA1, 30-second steps, 6 digits, one step of clock skew either way.
+const (
+	totpStep   = 30 * time.Second
+	totpDigits = 6
+	totpSkew   = 1
+)
+
+// TOTP returns the code of secret for the time step containing now.
+func TOTP(secret []byte, now time.Time) string {
+	return hotp(secret, uint64(now.Unix())/uint64(totpStep/time.Second))
+}
+
+// hotp is RFC 4226 with dynamic truncation.
+func hotp(secret []byte, counter uint64) string {
+	m := hmac.New(sha1.New, secret)
+	m.Write(binary.BigEndian.AppendUint64(nil, counter))
+	sum := m.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	v := binary.BigEndian.Uint32(sum[off:]) & 0x7fffffff
+	return fmt.Sprintf("%0*d", totpDigits, v%1_000_000)
+}
+
+// Authenticator checks the two factors of an operator request: a client
+// certificate verified by the TLS layer (tls.RequireAndVerifyClientCert
+// against the operators' CA) whose subject common name is a registered
+// operator, and a TOTP code of that operator's secret. A code is accepted
+// once: a replay within its validity window fails. The zero value is not
+// usable; use NewAuthenticator. Safe for concurrent use.
+type Authenticator struct {
+	mu  sync.Mutex
+	ops map[string]*operator
+	now func() time.Time
+}
+
+type operator struct {
+	secret   []byte
+	lastStep uint64 // last accepted time step; codes at or before it are refused
+}
+
+// NewAuthenticator returns an authenticator without operators; now nil means
+// time.Now.
+func NewAuthenticator(now func() time.Time) *Authenticator {
+	if now == nil {
+		now = time.Now
+	}
+	return &Authenticator{ops: map[string]*operator{}, now: now}
+}
+
+// AddOperator registers the operator whose client certificate has the common
+// name name, with its TOTP secret (at least 16 bytes; copied).
+func (a *Authenticator) AddOperator(name string, totpSecret []byte) error {
+	if name == "" || len(totpSecret) < 16 {
+		return errors.New("mpc: operator needs a name and a TOTP secret of ≥ 16 bytes")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.ops[name] = &operator{secret: append([]byte(nil), totpSecret...)}
+	return nil
+}
+
+// Authorize returns the operator's name when cs carries a verified client
+// certificate of a registered operator and code is that operator's current
+// TOTP code, not used before.
+func (a *Authenticator) Authorize(cs *tls.ConnectionState, code string) (string, error) {
+	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
+		return "", fmt.Errorf("%w: no verified client certificate", ErrUnauthenticated)
+	}
+	name := cs.VerifiedChains[0][0].Subject.CommonName
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	op, ok := a.ops[name]
+	if !ok {
+		return "", fmt.Errorf("%w: unknown operator", ErrUnauthenticated)
+	}
+	now := uint64(a.now().Unix()) / uint64(totpStep/time.Second)
+	for d := -totpSkew; d <= totpSkew; d++ {
+		step := now + uint64(d)
+		if subtle.ConstantTimeCompare([]byte(hotp(op.secret, step)), []byte(code)) == 1 {
+			if step <= op.lastStep {
+				return "", fmt.Errorf("%w: code already used", ErrUnauthenticated)
+			}
+			op.lastStep = step
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("%w: wrong code", ErrUnauthenticated)
+}
