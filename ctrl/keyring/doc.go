@@ -1,0 +1,35 @@
+// Package keyring hands keys from time-windowed keyrings to consumers
+// (security-plugin sessions, each with a non-zero consumer id) and binds
+// them, as docs/keyring.md describes.
+//
+// A Keyring is one consumer pool: R ≥ 2 rings of KeysPerRing keys; window n
+// (of length W, counted from Origin) belongs to ring n mod R. The flow:
+//
+//	Connect(c)    ring of the current window → first free slot of this
+//	              end's half → persist binding (kstore Batch) → publish the
+//	              key into the shared-memory store, bound to c → OnSync(bind)
+//	Disconnect(c) persist "slot used, unbound" → Retire the key in the
+//	              map (zeroised) → OnSync(unbind)
+//	Maintain()    every ring with no bindings that is not filled for the
+//	              window it serves next is refilled from a SeedSource
+//	ApplySync(m)  the peer's bind/unbind, checked against this end's keys
+//
+// Guarantees: a key is bound to at most one consumer and never handed out
+// twice, not even after its consumer released it (a used slot stays used
+// until its ring is refilled with a new seed); an exhausted ring is
+// ErrExhausted and counted, never a reused key. A change is persisted
+// before it is published, so after a crash Open republishes every bound
+// key and retires every released one. Keys are derived deterministically
+// from a negotiated seed and (ring, epoch, slot), so both ends of the link
+// hold the same keyring; each end allocates from its own half of the slots
+// (Config.Side) and tells the other with a SyncMsg. Seeds are kept sealed
+// (SM4-GCM under Config.KEK) in the store and zeroised in memory on Close;
+// key bytes never appear in errors, String output or the store.
+//
+// A Keyring is safe for concurrent use. Allocation is decided under one
+// mutex; persisting and publishing run outside it, so concurrent connects
+// share fsyncs. Refill holds the mutex for its one store transaction.
+//
+// Consumer ids are those of the shared-memory store: unique across every
+// pool that publishes into the same writer.
+package keyring

@@ -1,0 +1,745 @@
+package keyring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/shm"
+)
+
+// Publisher is where bound keys are published for the consumers' plugins;
+// *shm.Writer satisfies it.
+type Publisher interface {
+	Put(k *shm.Key) error
+	Bind(consumer, id uint64) error
+	Retire(id uint64) error
+}
+
+var _ Publisher = (*shm.Writer)(nil)
+
+// SeedSource hands out negotiated seeds for refills. Both ends of a link
+// must get the same seed (and id) for the same refill; the keyring copies
+// the seed and never zeroes the caller's copy.
+type SeedSource interface {
+	Seed() (seed *negotiation.Seed, seedID uint64, err error)
+}
+
+// Config configures a keyring pool. Fields marked required have no default.
+type Config struct {
+	// Pool names the consumer pool (required); its state lives in the
+	// store under "keyring/<Pool>/...".
+	Pool string
+	// Rings is R, 2..MaxRings (required).
+	Rings int
+	// Window is W (required); see ComputePlan for the rule that relates
+	// it to the longest session.
+	Window time.Duration
+	// Origin: window n starts at Origin + n·W; zero means the Unix epoch.
+	// Both ends must use the same Origin, Window and Rings.
+	Origin time.Time
+	// KeysPerRing, 2..MaxKeysPerRing (required): both ends' halves.
+	KeysPerRing int
+	// Side is this end's half of every ring: 0 (end A) allocates the even
+	// slots, 1 (end B) the odd ones, so the two ends never hand out the
+	// same key to different consumers.
+	Side int
+	// Port and Dir label the keys in the shared-memory store.
+	Port uint16
+	Dir  shm.Dir
+	// Alg of the keys; 0 means shm.AlgZUC128. ZUC-128 and SM4 keys are 16
+	// bytes, ZUC-256 keys 32.
+	Alg shm.Alg
+	// KEK seals the ring seeds at rest (16 bytes, required; not kept).
+	KEK []byte
+	// OnSync, if set, is called (outside the keyring's lock) with the
+	// message for the peer after every local connect and disconnect.
+	OnSync func(SyncMsg)
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) check() error {
+	switch {
+	case c.Pool == "":
+		return fmt.Errorf("%w: empty pool name", ErrConfig)
+	case c.Rings < 2 || c.Rings > MaxRings:
+		return fmt.Errorf("%w: %d rings, want 2..%d", ErrConfig, c.Rings, MaxRings)
+	case c.Window <= 0:
+		return fmt.Errorf("%w: window %v", ErrConfig, c.Window)
+	case c.KeysPerRing < 2 || c.KeysPerRing > MaxKeysPerRing:
+		return fmt.Errorf("%w: %d keys per ring, want 2..%d", ErrConfig, c.KeysPerRing, MaxKeysPerRing)
+	case c.Side != 0 && c.Side != 1:
+		return fmt.Errorf("%w: side %d, want 0 or 1", ErrConfig, c.Side)
+	case c.Dir > shm.DirBtoA:
+		return fmt.Errorf("%w: direction %d", ErrConfig, c.Dir)
+	}
+	return nil
+}
+
+func keyLen(a shm.Alg) (int, error) {
+	switch a {
+	case shm.AlgZUC128, shm.AlgSM4:
+		return 16, nil
+	case shm.AlgZUC256:
+		return 32, nil
+	}
+	return 0, fmt.Errorf("%w: algorithm %d", ErrConfig, a)
+}
+
+// Slot states.
+const (
+	slotFree    = 0
+	slotBound   = 1 // bound, or being bound/unbound (see binding.busy)
+	slotRetired = 2 // used once, retired and zeroised; never reused
+)
+
+// ring is one keyring in memory.
+type ring struct {
+	filled bool
+	epoch  uint64 // window index it was filled for
+	seedID uint64
+	seed   negotiation.Seed
+	slots  []uint8
+	bound  int
+	next   int // no free slot of this side below next
+}
+
+// binding is a consumer's key.
+type binding struct {
+	consumer uint64
+	ring     int
+	slot     uint32
+	epoch    uint64
+	seedID   uint64
+	keyID    uint64 // 0 until derived
+	busy     bool   // a connect or disconnect is in flight
+}
+
+// Stats counts keyring events since Open.
+type Stats struct {
+	Connects     uint64
+	Disconnects  uint64
+	Refills      uint64
+	Exhausted    uint64 // connects refused with ErrExhausted
+	NotReady     uint64 // connects refused with ErrNotFilled
+	PeerBinds    uint64
+	PeerRejected uint64
+}
+
+// Keyring is one consumer pool's set of time-windowed keyrings. Its
+// methods are safe for concurrent use: allocation is decided under one
+// mutex, while persisting (kstore Batch: concurrent connects share an
+// fsync) and publishing run outside it.
+type Keyring struct {
+	cfg     Config
+	st      kstore.Store
+	pub     Publisher
+	src     SeedSource
+	seal    *sealer
+	origin  time.Time
+	keyLen  int
+	bRings  []byte
+	bSlots  []byte
+	bBind   []byte
+	mu      sync.Mutex
+	rings   []*ring
+	binds   map[uint64]*binding
+	stats   Stats
+	closed  bool
+	nowFunc func() time.Time
+	// unretired holds ids of released keys whose Retire failed; refill
+	// retries them first, as its slot records are their only other trace.
+	unretired map[uint64]bool
+}
+
+// Open loads the pool's state from st and republishes every bound key
+// into pub (retiring keys whose release did not reach pub before a
+// crash). st, pub and src stay owned by the caller.
+func Open(cfg Config, st kstore.Store, pub Publisher, src SeedSource) (*Keyring, error) {
+	if cfg.Alg == 0 {
+		cfg.Alg = shm.AlgZUC128
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	kl, err := keyLen(cfg.Alg)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSealer(cfg.KEK)
+	if err != nil {
+		return nil, err
+	}
+	k := &Keyring{
+		cfg: cfg, st: st, pub: pub, src: src, seal: s, keyLen: kl,
+		origin: originOf(cfg.Origin), binds: map[uint64]*binding{}, unretired: map[uint64]bool{},
+		bRings:  []byte("keyring/" + cfg.Pool + "/rings"),
+		bSlots:  []byte("keyring/" + cfg.Pool + "/slots"),
+		bBind:   []byte("keyring/" + cfg.Pool + "/bindings"),
+		nowFunc: cfg.Now,
+	}
+	k.cfg.KEK = nil
+	if k.nowFunc == nil {
+		k.nowFunc = time.Now
+	}
+	for range cfg.Rings {
+		k.rings = append(k.rings, &ring{slots: make([]uint8, cfg.KeysPerRing)})
+	}
+	if err := k.load(); err != nil {
+		k.wipe()
+		return nil, err
+	}
+	if err := k.republish(); err != nil {
+		k.wipe()
+		return nil, err
+	}
+	return k, nil
+}
+
+// Close zeroises the seeds held in memory. The store and publisher are
+// left open; bound keys stay published for the next Open.
+func (k *Keyring) Close() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return ErrClosed
+	}
+	k.closed = true
+	k.wipe()
+	return nil
+}
+
+func (k *Keyring) wipe() {
+	for _, r := range k.rings {
+		clear(r.seed[:])
+	}
+}
+
+// window returns the index of the window holding now.
+func (k *Keyring) window() (int64, error) {
+	return windowIndex(k.origin, k.cfg.Window, k.nowFunc())
+}
+
+func (k *Keyring) windowStart(n uint64) time.Time {
+	return k.origin.Add(time.Duration(n) * k.cfg.Window)
+}
+
+// target is the window index ring i should be filled for at window n: n
+// itself for the current ring, else the ring's next window.
+func (k *Keyring) target(n int64, i int) uint64 {
+	R := int64(k.cfg.Rings)
+	return uint64(n + (int64(i)-n%R+R)%R)
+}
+
+// KeyInfo describes a consumer's key without its bytes.
+type KeyInfo struct {
+	Consumer  uint64
+	KeyID     uint64 // the key's id in the shared-memory store
+	Ring      int
+	Slot      uint32
+	Epoch     uint64 // window index the ring was filled for
+	SeedID    uint64
+	Alg       shm.Alg
+	ValidFrom time.Time // start of the ring's window
+	ValidTo   time.Time // start of the ring's next turn
+}
+
+func (k *Keyring) info(b *binding) KeyInfo {
+	return KeyInfo{
+		Consumer: b.consumer, KeyID: b.keyID, Ring: b.ring, Slot: b.slot,
+		Epoch: b.epoch, SeedID: b.seedID, Alg: k.cfg.Alg,
+		ValidFrom: k.windowStart(b.epoch),
+		ValidTo:   k.windowStart(b.epoch + uint64(k.cfg.Rings)),
+	}
+}
+
+// syncMsg is the peer message for b.
+func (b *binding) syncMsg(op SyncOp) SyncMsg {
+	return SyncMsg{Op: op, Ring: uint8(b.ring), Slot: b.slot, Consumer: b.consumer,
+		KeyID: b.keyID, Epoch: b.epoch, SeedID: b.seedID}
+}
+
+// Connect binds consumer to an unbound key of the ring whose window holds
+// now, persists the binding and publishes the key (bound to consumer) in
+// the shared-memory store. A consumer already bound gets its key's info
+// again. Keys are never reused: an exhausted ring is ErrExhausted.
+func (k *Keyring) Connect(consumer uint64) (KeyInfo, error) {
+	if consumer == 0 {
+		return KeyInfo{}, ErrConsumer
+	}
+	b, seed, err := k.reserve(consumer)
+	var be *boundError
+	if errors.As(err, &be) {
+		return be.info, nil
+	}
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	defer clear(seed[:])
+	info, err := k.complete(b, seed, 0)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	if k.cfg.OnSync != nil {
+		k.cfg.OnSync(b.syncMsg(OpBind))
+	}
+	return info, nil
+}
+
+// reserve picks and marks a slot for consumer under the lock and returns a
+// copy of the ring's seed. For a consumer already bound it returns a
+// *boundError with the existing info.
+func (k *Keyring) reserve(consumer uint64) (*binding, *negotiation.Seed, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return nil, nil, ErrClosed
+	}
+	if b, ok := k.binds[consumer]; ok {
+		if b.busy {
+			return nil, nil, fmt.Errorf("%w: consumer %d is connecting or disconnecting", ErrBusy, consumer)
+		}
+		return nil, nil, &boundError{info: k.info(b)}
+	}
+	n, err := k.window()
+	if err != nil {
+		return nil, nil, err
+	}
+	i := int(n % int64(k.cfg.Rings))
+	r := k.rings[i]
+	if !r.filled || r.epoch != uint64(n) {
+		k.stats.NotReady++
+		return nil, nil, fmt.Errorf("%w: ring %d, window %d", ErrNotFilled, i, n)
+	}
+	s := r.alloc(k.cfg.Side)
+	if s < 0 {
+		k.stats.Exhausted++
+		return nil, nil, fmt.Errorf("%w: ring %d (window %d): all %d keys of this end used", ErrExhausted, i, n, r.half(k.cfg.Side))
+	}
+	b := &binding{consumer: consumer, ring: i, slot: uint32(s), epoch: r.epoch, seedID: r.seedID, busy: true}
+	r.slots[s] = slotBound
+	r.bound++
+	k.binds[consumer] = b
+	seed := new(negotiation.Seed)
+	*seed = r.seed
+	return b, seed, nil
+}
+
+// boundError carries the info of a consumer that is already bound; Connect
+// turns it into a successful answer.
+type boundError struct{ info KeyInfo }
+
+func (e *boundError) Error() string { return "keyring: consumer already bound" }
+
+// alloc returns the first free slot of side, or -1.
+func (r *ring) alloc(side int) int {
+	start := r.next
+	if start%2 != side {
+		start++
+	}
+	for s := start; s < len(r.slots); s += 2 {
+		if r.slots[s] == slotFree {
+			r.next = s + 2
+			return s
+		}
+	}
+	r.next = len(r.slots)
+	return -1
+}
+
+// half is the number of slots of side.
+func (r *ring) half(side int) int { return (len(r.slots) + 1 - side) / 2 }
+
+// complete derives b's key, checks it against wantID (0: no check),
+// persists the binding and publishes the key. On failure the reservation
+// is undone (before persisting) or the slot retired (after).
+func (k *Keyring) complete(b *binding, seed *negotiation.Seed, wantID uint64) (KeyInfo, error) {
+	var key shm.Key
+	defer key.Zero()
+	if err := k.makeKey(&key, b, seed); err != nil {
+		k.undo(b)
+		return KeyInfo{}, err
+	}
+	if wantID != 0 && key.ID != wantID {
+		k.undo(b)
+		return KeyInfo{}, fmt.Errorf("%w: consumer %d: key id %016x, this end derives %016x (seeds differ)", ErrPeer, b.consumer, wantID, key.ID)
+	}
+	b.keyID = key.ID // b is not shared while busy
+	if err := k.st.Batch(func(tx kstore.Tx) error { return k.putBinding(tx, b) }); err != nil {
+		k.undo(b)
+		return KeyInfo{}, fmt.Errorf("keyring: persisting binding of consumer %d: %w", b.consumer, err)
+	}
+	if err := k.publish(&key); err != nil {
+		k.abandon(b)
+		return KeyInfo{}, fmt.Errorf("keyring: publishing key %016x for consumer %d: %w", key.ID, b.consumer, err)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b.busy = false
+	if wantID != 0 {
+		k.stats.PeerBinds++
+	} else {
+		k.stats.Connects++
+	}
+	return k.info(b), nil
+}
+
+func (k *Keyring) publish(key *shm.Key) error {
+	consumer := key.Consumer
+	key.Consumer = 0
+	if err := k.pub.Put(key); err != nil {
+		return err
+	}
+	return k.pub.Bind(consumer, key.ID)
+}
+
+// makeKey fills key with b's ring key, unbound in shm terms but with
+// Consumer set for publish.
+func (k *Keyring) makeKey(key *shm.Key, b *binding, seed *negotiation.Seed) error {
+	var m [32]byte
+	defer clear(m[:])
+	if err := deriveKey(m[:k.keyLen], seed, uint8(b.ring), b.epoch, b.slot); err != nil {
+		return err
+	}
+	if err := key.SetMaterial(m[:k.keyLen]); err != nil {
+		return err
+	}
+	key.ID = keyID(m[:k.keyLen])
+	key.Port, key.Dir, key.Epoch = k.cfg.Port, k.cfg.Dir, uint8(b.epoch)
+	key.State, key.Alg = shm.StatePending, k.cfg.Alg
+	key.ValidFrom = k.windowStart(b.epoch).UnixNano()
+	key.ValidTo = k.windowStart(b.epoch + uint64(k.cfg.Rings)).UnixNano()
+	key.Consumer = b.consumer
+	return nil
+}
+
+// undo releases a reservation that never reached the store.
+func (k *Keyring) undo(b *binding) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	r := k.rings[b.ring]
+	r.slots[b.slot] = slotFree
+	r.bound--
+	r.next = min(r.next, int(b.slot))
+	delete(k.binds, b.consumer)
+}
+
+// abandon retires a slot whose binding was persisted but not published:
+// the key may have reached the store or the map, so it is never reused.
+func (k *Keyring) abandon(b *binding) {
+	_ = k.st.Batch(func(tx kstore.Tx) error { return k.putRetired(tx, b) })
+	if b.keyID != 0 {
+		_ = k.pub.Retire(b.keyID)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.rings[b.ring].slots[b.slot] = slotRetired
+	k.rings[b.ring].bound--
+	delete(k.binds, b.consumer)
+}
+
+// Disconnect unbinds consumer, records its slot as used for good and
+// retires (zeroises) the key in the shared-memory store.
+func (k *Keyring) Disconnect(consumer uint64) error {
+	return k.disconnect(consumer, 0, true)
+}
+
+func (k *Keyring) disconnect(consumer, wantID uint64, notify bool) error {
+	if consumer == 0 {
+		return ErrConsumer
+	}
+	k.mu.Lock()
+	if k.closed {
+		k.mu.Unlock()
+		return ErrClosed
+	}
+	b, ok := k.binds[consumer]
+	switch {
+	case !ok:
+		k.mu.Unlock()
+		return fmt.Errorf("%w: consumer %d", ErrNotBound, consumer)
+	case b.busy:
+		k.mu.Unlock()
+		return fmt.Errorf("%w: consumer %d is connecting or disconnecting", ErrBusy, consumer)
+	case wantID != 0 && b.keyID != wantID:
+		k.mu.Unlock()
+		return fmt.Errorf("%w: consumer %d is bound to key %016x, not %016x", ErrPeer, consumer, b.keyID, wantID)
+	}
+	b.busy = true
+	k.mu.Unlock()
+	// Persist first: after a crash here the restart retires the key.
+	if err := k.st.Batch(func(tx kstore.Tx) error { return k.putRetired(tx, b) }); err != nil {
+		k.mu.Lock()
+		b.busy = false
+		k.mu.Unlock()
+		return fmt.Errorf("keyring: persisting release of consumer %d: %w", consumer, err)
+	}
+	k.mu.Lock()
+	r := k.rings[b.ring]
+	r.slots[b.slot] = slotRetired
+	r.bound--
+	delete(k.binds, consumer)
+	k.stats.Disconnects++
+	k.mu.Unlock()
+	if err := k.pub.Retire(b.keyID); err != nil && !errors.Is(err, shm.ErrNotFound) {
+		k.mu.Lock()
+		k.unretired[b.keyID] = true
+		k.mu.Unlock()
+		return fmt.Errorf("keyring: retiring key %016x of consumer %d (released in the store; retried before the next refill and at the next Open): %w", b.keyID, consumer, err)
+	}
+	if notify && k.cfg.OnSync != nil {
+		k.cfg.OnSync(b.syncMsg(OpUnbind))
+	}
+	return nil
+}
+
+// ApplySync applies a peer's sync message: a bind makes this end bind the
+// same consumer to the same key (checked by deriving it) and publish it;
+// an unbind releases it. It never calls OnSync.
+func (k *Keyring) ApplySync(m SyncMsg) error {
+	if m.Op == OpUnbind {
+		return k.disconnect(m.Consumer, m.KeyID, false)
+	}
+	if m.Op != OpBind || m.Consumer == 0 {
+		return fmt.Errorf("%w: %s", ErrSyncMsg, m)
+	}
+	b, seed, err := k.reservePeer(m)
+	if err != nil {
+		return err
+	}
+	defer clear(seed[:])
+	if _, err := k.complete(b, seed, m.KeyID); err != nil {
+		k.mu.Lock()
+		k.stats.PeerRejected++
+		k.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (k *Keyring) reservePeer(m SyncMsg) (*binding, *negotiation.Seed, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return nil, nil, ErrClosed
+	}
+	reject := func(format string, a ...any) error {
+		k.stats.PeerRejected++
+		return fmt.Errorf("%w: %s: %s", ErrPeer, m, fmt.Sprintf(format, a...))
+	}
+	if int(m.Ring) >= len(k.rings) {
+		return nil, nil, reject("no such ring")
+	}
+	r := k.rings[m.Ring]
+	switch {
+	case !r.filled || r.epoch != m.Epoch || r.seedID != m.SeedID:
+		return nil, nil, reject("this end holds epoch %d seed %d", r.epoch, r.seedID)
+	case int(m.Slot) >= len(r.slots) || int(m.Slot%2) == k.cfg.Side:
+		return nil, nil, reject("slot not in the peer's half")
+	case r.slots[m.Slot] != slotFree:
+		return nil, nil, reject("slot already used")
+	}
+	if _, ok := k.binds[m.Consumer]; ok {
+		return nil, nil, reject("consumer already bound here")
+	}
+	b := &binding{consumer: m.Consumer, ring: int(m.Ring), slot: m.Slot, epoch: r.epoch, seedID: r.seedID, busy: true}
+	r.slots[m.Slot] = slotBound
+	r.bound++
+	k.binds[m.Consumer] = b
+	seed := new(negotiation.Seed)
+	*seed = r.seed
+	return b, seed, nil
+}
+
+// Refill fills ring i with keys derived from a fresh seed (SeedSource.Seed
+// is called under the keyring's lock). The ring must have no bindings. Outside its window it is filled for its next window;
+// in its window only when it is not yet filled for this window (start-up,
+// or after bindings outlived the plan), else ErrInWindow.
+func (k *Keyring) Refill(i int) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return ErrClosed
+	}
+	if i < 0 || i >= len(k.rings) {
+		return fmt.Errorf("%w: no ring %d", ErrConfig, i)
+	}
+	n, err := k.window()
+	if err != nil {
+		return err
+	}
+	r := k.rings[i]
+	if r.bound > 0 {
+		return fmt.Errorf("%w: ring %d has %d bindings", ErrBusy, i, r.bound)
+	}
+	t := k.target(n, i)
+	if t == uint64(n) && r.filled && r.epoch == t {
+		return fmt.Errorf("%w: ring %d is in use for window %d", ErrInWindow, i, n)
+	}
+	return k.refill(i, t)
+}
+
+// refill does the work of Refill; caller holds mu.
+func (k *Keyring) refill(i int, epoch uint64) error {
+	for id := range k.unretired {
+		if err := k.pub.Retire(id); err != nil && !errors.Is(err, shm.ErrNotFound) {
+			return fmt.Errorf("keyring: ring %d not refilled: released key %016x still not retired: %w", i, id, err)
+		}
+		delete(k.unretired, id)
+	}
+	src, seedID, err := k.src.Seed()
+	if err != nil {
+		return fmt.Errorf("keyring: seed for ring %d: %w", i, err)
+	}
+	if src == nil {
+		return fmt.Errorf("keyring: seed for ring %d: source returned none", i)
+	}
+	var seed negotiation.Seed
+	seed = *src
+	defer clear(seed[:])
+	sealed, err := k.seal.seal(&seed, k.sealAD(i, epoch, seedID))
+	if err != nil {
+		return fmt.Errorf("keyring: sealing seed of ring %d: %w", i, err)
+	}
+	err = k.st.Update(func(tx kstore.Tx) error {
+		if err := k.deleteSlots(tx, i); err != nil {
+			return err
+		}
+		return tx.Put(k.bRings, []byte{byte(i)}, encodeRing(epoch, seedID, uint32(k.cfg.KeysPerRing), sealed))
+	})
+	if err != nil {
+		return fmt.Errorf("keyring: persisting refill of ring %d: %w", i, err)
+	}
+	r := k.rings[i]
+	r.filled, r.epoch, r.seedID, r.seed = true, epoch, seedID, seed
+	clear(r.slots)
+	r.bound, r.next = 0, 0
+	k.stats.Refills++
+	return nil
+}
+
+// Maintain refills every ring that has no bindings and is not filled for
+// the window it serves next (the current window for the current ring). It
+// returns how many rings it refilled and the errors it met. The daemon
+// calls it periodically (Run) and after Disconnect storms if it likes.
+func (k *Keyring) Maintain() (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return 0, ErrClosed
+	}
+	n, err := k.window()
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	done := 0
+	for i, r := range k.rings {
+		t := k.target(n, i)
+		if r.bound > 0 || (r.filled && r.epoch == t) {
+			continue
+		}
+		if err := k.refill(i, t); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		done++
+	}
+	return done, errors.Join(errs...)
+}
+
+// Run calls Maintain every period until ctx ends, passing errors to
+// onErr (nil: ignored).
+func (k *Keyring) Run(ctx context.Context, every time.Duration, onErr func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := k.Maintain(); err != nil && onErr != nil && !errors.Is(err, ErrClosed) {
+			onErr(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RingStatus describes one ring.
+type RingStatus struct {
+	Ring        int
+	Current     bool // its window holds now
+	Filled      bool
+	Epoch       uint64    // window index it is filled for
+	SeedID      uint64    // seed it was derived from
+	WindowStart time.Time // of the window it serves now or next
+	WindowEnd   time.Time
+	Keys        int // slots, both halves
+	Free        int // unbound, unused keys of this end's half
+	Bound       int
+	Retired     int
+}
+
+// Status is a pool's state.
+type Status struct {
+	Pool    string
+	Now     time.Time
+	Window  time.Duration
+	Side    int
+	Current int // ring whose window holds now
+	Rings   []RingStatus
+	Stats   Stats
+}
+
+// Status reports the rings, their windows and their key counts.
+func (k *Keyring) Status() (Status, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.nowFunc()
+	n, err := windowIndex(k.origin, k.cfg.Window, now)
+	if err != nil {
+		return Status{}, err
+	}
+	s := Status{Pool: k.cfg.Pool, Now: now, Window: k.cfg.Window, Side: k.cfg.Side,
+		Current: int(n % int64(k.cfg.Rings)), Stats: k.stats}
+	for i, r := range k.rings {
+		t := k.target(n, i)
+		rs := RingStatus{Ring: i, Current: i == s.Current, Filled: r.filled, Epoch: r.epoch, SeedID: r.seedID,
+			WindowStart: k.windowStart(t), WindowEnd: k.windowStart(t + 1), Keys: len(r.slots)}
+		for j, st := range r.slots {
+			switch {
+			case st == slotBound:
+				rs.Bound++
+			case st == slotRetired:
+				rs.Retired++
+			case r.filled && j%2 == k.cfg.Side:
+				rs.Free++
+			}
+		}
+		s.Rings = append(s.Rings, rs)
+	}
+	return s, nil
+}
+
+// Stats returns the event counters.
+func (k *Keyring) Stats() Stats {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.stats
+}
+
+// Lookup returns consumer's key info.
+func (k *Keyring) Lookup(consumer uint64) (KeyInfo, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b, ok := k.binds[consumer]
+	if !ok || b.busy {
+		return KeyInfo{}, fmt.Errorf("%w: consumer %d", ErrNotBound, consumer)
+	}
+	return k.info(b), nil
+}
