@@ -638,3 +638,51 @@ func TestZeroValues(t *testing.T) {
 		t.Fatal("zero state has a key")
 	}
 }
+
+func TestEquivocatingDealerExcluded(t *testing.T) {
+	c := newCluster(t, 2, 4)
+	var ds []*Dealing
+	for _, nd := range c.nodes {
+		d, err := nd.DealKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, d)
+	}
+	second, err := c.nodes[2].DealKey() // node 3 deals twice, both signed
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := c.finish(t, c.nodes, append(ds, second)); !slices.Equal(q, []int{1, 2, 4}) {
+		t.Fatalf("qualified %v", q)
+	}
+	secret := seed(t)
+	if rec, err := recoverWith(t, c, c.backup(t, secret), []int{3, 4}); err != nil || !bytes.Equal(rec.Plaintext, secret) {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkRecover3of5 measures one recovery: three partial decryptions with
+// proofs and the combine that checks them.
+func BenchmarkRecover3of5(b *testing.B) {
+	c := newCluster(b, 3, 5)
+	c.round(b, false, nil)
+	ct := c.backup(b, make([]byte, 32))
+	pub := c.nodes[0].Public()
+	b.SetBytes(32)
+	b.ReportAllocs()
+	for b.Loop() {
+		var ps []*Partial
+		for _, nd := range c.nodes[:3] {
+			p, err := nd.PartialDecrypt(ct)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ps = append(ps, p)
+		}
+		if _, err := Combine(pub, ct, ps); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "recoveries/s")
+}
