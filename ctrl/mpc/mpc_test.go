@@ -550,11 +550,15 @@ func messages(tb testing.TB) [][]byte {
 		b, _ := m.MarshalBinary()
 		out = append(out, b)
 	}
-	return out
+	st, err := c.nodes[0].MarshalState()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return append(out, st)
 }
 
 func TestStrictDecoding(t *testing.T) {
-	decoders := []binaryMsg{&Dealing{}, &Complaint{}, &Partial{}, &PublicState{}}
+	decoders := []binaryMsg{&Dealing{}, &Complaint{}, &Partial{}, &PublicState{}, &nodeState{}}
 	for i, b := range messages(t) {
 		if err := decoders[i].UnmarshalBinary(b); err != nil {
 			t.Fatalf("type %d: %v", i+1, err)
@@ -564,10 +568,10 @@ func TestStrictDecoding(t *testing.T) {
 			"truncated": b[:len(b)-1],
 			"empty":     nil,
 			"version":   append([]byte{2}, b[1:]...),
-			"type":      append([]byte{1, byte(i+2)%4 + 1}, b[2:]...),
+			"type":      append([]byte{1, byte(i+2)%5 + 1}, b[2:]...),
 		}
 		if i != 1 { // every type but the complaint carries a point at offset 14 or 12
-			off := map[int]int{0: 16, 2: 12, 3: 14}[i]
+			off := map[int]int{0: 16, 2: 12, 3: 14, 4: 4 + shareCipherLen + 14}[i]
 			p := slices.Clone(b)
 			p[off+64] ^= 1 // last byte of Y: off the curve
 			bad["off-curve"] = p
@@ -587,7 +591,7 @@ func FuzzUnmarshal(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, m := range []binaryMsg{&Dealing{}, &Complaint{}, &Partial{}, &PublicState{}} {
+		for _, m := range []binaryMsg{&Dealing{}, &Complaint{}, &Partial{}, &PublicState{}, &nodeState{}} {
 			if m.UnmarshalBinary(data) != nil {
 				continue
 			}
@@ -609,7 +613,7 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	names := []string{"dealing", "complaint", "partial", "public"}
+	names := []string{"dealing", "complaint", "partial", "public", "state"}
 	for i, b := range messages(t) {
 		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
 		if err := os.WriteFile(filepath.Join(dir, names[i]), []byte(body), 0o644); err != nil {
@@ -685,4 +689,47 @@ func BenchmarkRecover3of5(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "recoveries/s")
+}
+
+func TestStateRestore(t *testing.T) {
+	c := newCluster(t, 2, 3)
+	c.round(t, false, nil)
+	secret := seed(t)
+	ct := c.backup(t, secret)
+	st, err := c.nodes[0].MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A restarted node 1 (fresh Node, same key) serves again.
+	fresh, err := NewNode(Config{Index: 1, Threshold: 2, Key: c.keys[0], Peers: peersOf(c)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.RestoreState(st); err != nil {
+		t.Fatal(err)
+	}
+	c.nodes[0] = fresh
+	if rec, err := recoverWith(t, c, ct, []int{1, 3}); err != nil || !bytes.Equal(rec.Plaintext, secret) {
+		t.Fatal(err)
+	}
+	// Node 2 cannot load node 1's state, even renumbered.
+	if c.nodes[1].RestoreState(st) == nil {
+		t.Fatal("node 2 loaded node 1's state")
+	}
+	renumbered := slices.Clone(st)
+	renumbered[3] = 2
+	if c.nodes[1].RestoreState(renumbered) == nil {
+		t.Fatal("node 2 opened node 1's sealed share")
+	}
+	if _, err := (&Node{}).MarshalState(); !errors.Is(err, ErrNoKey) {
+		t.Fatal(err)
+	}
+}
+
+func peersOf(c *cluster) []*ecdsa.PublicKey {
+	var out []*ecdsa.PublicKey
+	for _, k := range c.keys {
+		out = append(out, &k.PublicKey)
+	}
+	return out
 }
