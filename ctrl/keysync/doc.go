@@ -29,8 +29,8 @@
 //
 // Pushes use crypto/tls, TLS 1.3 only, with a client certificate per
 // platform. The Go standard library has no SM2 cipher suites (TLCP, GB/T
-// 38636); platforms that require TLCP need a TLCP-capable front (or a
-// TLCP client package) in front of this one.
+// 38636); a platform that requires TLCP needs a TLCP-capable proxy between
+// otkd and the platform.
 //
 // # Storage
 //

@@ -56,16 +56,16 @@ type Record struct {
 
 // Envelope is a structurally parsed key file, not yet decrypted.
 type Envelope struct {
-	Recipient  [fpLen]byte // SM3 fingerprint of the recipient's public key
-	WrappedKey []byte      // SM2 ciphertext of the content key
-	Nonce      []byte      // SM4-GCM nonce
-	Sealed     []byte      // SM4-GCM ciphertext || tag of the record block
-	header     []byte      // additional data of the GCM seal
+	Recipient  [32]byte // SM3 fingerprint of the recipient's public key
+	WrappedKey []byte   // SM2 ciphertext of the content key
+	Nonce      []byte   // SM4-GCM nonce
+	Sealed     []byte   // SM4-GCM ciphertext || tag of the record block
+	header     []byte   // additional data of the GCM seal
 }
 
 // Fingerprint returns the SM3 fingerprint of an SM2 public key: the hash of
 // its uncompressed point encoding 0x04 || X || Y.
-func Fingerprint(pub *ecdsa.PublicKey) [fpLen]byte {
+func Fingerprint(pub *ecdsa.PublicKey) [32]byte {
 	var pt [65]byte
 	pt[0] = 4
 	pub.X.FillBytes(pt[1:33])
