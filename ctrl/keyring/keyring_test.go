@@ -58,7 +58,7 @@ func (s *seeds) Seed() (*negotiation.Seed, uint64, error) {
 
 // env is one end: a store, a shm writer and a keyring.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	cfg   Config
 	clk   *clock
@@ -76,7 +76,7 @@ const hour = time.Hour
 
 // newEnv makes an end with R rings of W = 1 h, keys per ring, at 10:30 of
 // a day (window index = hours since the epoch).
-func newEnv(t *testing.T, rings, keys, side int) *env {
+func newEnv(t testing.TB, rings, keys, side int) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), clk: &clock{t: time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)}, src: &seeds{}}
 	e.cfg = Config{Pool: "p", Rings: rings, Window: hour, KeysPerRing: keys, Side: side, Port: 1,
@@ -216,6 +216,10 @@ func TestWindowsRotate(t *testing.T) {
 	}
 	base := uint64(e.clk.now().Unix() / 3600)
 	for i, r := range st.Rings {
+		start := time.Unix(int64(r.Epoch)*3600, 0)
+		if !r.WindowStart.Equal(start) || r.WindowEnd.Sub(r.WindowStart) != hour || r.Current != (i == st.Current) {
+			t.Fatalf("ring %d window: %+v", i, r)
+		}
 		if !r.Filled || r.Epoch != e.k.target(int64(base), i) || r.Free != 4 {
 			t.Fatalf("ring %d: %+v", i, r)
 		}
@@ -682,4 +686,29 @@ func TestRunMaintainsUntilCancelled(t *testing.T) {
 	if got == nil {
 		t.Fatal("Run swallowed the refill error")
 	}
+}
+
+// BenchmarkConnectDisconnect measures one session's cost: two store
+// transactions (each fsynced) and two map updates.
+func BenchmarkConnectDisconnect(b *testing.B) {
+	e := newEnv(b, 2, MaxKeysPerRing, 0)
+	e.maintain()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		c := uint64(i%(MaxKeysPerRing/2) + 1)
+		if _, err := e.k.Connect(c); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.k.Disconnect(c); err != nil {
+			b.Fatal(err)
+		}
+		if i%(MaxKeysPerRing/2) == MaxKeysPerRing/2-1 {
+			b.StopTimer()
+			e.clk.add(2 * hour)
+			e.maintain()
+			b.StartTimer()
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sessions/s")
 }

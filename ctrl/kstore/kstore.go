@@ -30,7 +30,10 @@
 // *MigrationError). A file whose version is higher than len(migrations) was
 // written by newer code; Open refuses it with a *SchemaError (ErrNewerSchema)
 // rather than guess at its layout. Migrations are append-only: never edit or
-// reorder one that has shipped.
+// reorder one that has shipped. One file has one schema version, so every
+// package sharing a file contributes its migrations to the one list the
+// daemon passes to Open (packages that only create buckets on first write,
+// such as ctrl/keyring, need none and version their records instead).
 //
 // # Crash safety
 //
