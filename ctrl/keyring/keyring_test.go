@@ -554,6 +554,10 @@ func TestPeerSync(t *testing.T) {
 	if len(b.syncs) != 0 {
 		t.Fatal("ApplySync echoed a message")
 	}
+	// The consumer's plugin at B connects: it gets the key A chose.
+	if got := b.connect(7); got.KeyID != info.KeyID || got.Slot != info.Slot {
+		t.Fatalf("connect at B after the sync: %+v, want %+v", got, info)
+	}
 	// B's own consumers use the other half.
 	if bi := b.connect(8); bi.Slot%2 != 1 {
 		t.Fatalf("B allocated slot %d", bi.Slot)
