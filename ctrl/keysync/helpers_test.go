@@ -81,6 +81,7 @@ type platform struct {
 	got      map[string][]byte // delivery id → raw body of the first accepted push
 	order    []string          // delivery ids in order of first acceptance
 	lose     int               // this many accepted pushes get a 500 (lost answer)
+	reject   map[string]bool   // delivery ids answered 422 and not applied
 	bad      []string          // protocol violations seen
 	srv      *httptest.Server
 	addr     string
@@ -98,6 +99,10 @@ func (p *platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := json.NewDecoder(r.Body).Decode(&raw); err != nil || id == "" || r.Method != http.MethodPost {
 		p.bad = append(p.bad, "bad request")
 		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	if p.reject[id] {
+		http.Error(w, "rejected", http.StatusUnprocessableEntity)
 		return
 	}
 	if _, dup := p.got[id]; !dup {

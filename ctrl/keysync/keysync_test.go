@@ -540,3 +540,34 @@ func openStore(t *testing.T, path string) *kstore.DB {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
+// TestOnePassPerPlatform: while a platform is unreachable a pass costs one
+// connection attempt, not one per entry; an entry the platform refuses
+// does not hold back the others.
+func TestOnePassPerPlatform(t *testing.T) {
+	f := newFixture(t)
+	recs := testRecords(3)
+	f.importKeys(recs)
+	f.s.Register("dev-1", app)
+	for _, r := range recs {
+		f.s.Request("dev-1", r.ID, "")
+	}
+	f.s.PushDue(context.Background())
+	tried := 0
+	for _, p := range f.outbox() {
+		tried += p.Attempts
+	}
+	if tried != 1 {
+		t.Fatalf("%d attempts in one pass against a platform that is down, want 1", tried)
+	}
+	f.plat.reject = map[string]bool{deliveryID("dev-1", app, recs[0].ID): true}
+	f.plat.start()
+	f.clock.Add(time.Second)
+	if n, _ := f.s.PushDue(context.Background()); n != 2 {
+		t.Fatalf("delivered %d, want the 2 the platform accepts", n)
+	}
+	ob := f.outbox()
+	if len(ob) != 1 || ob[0].KeyID != recs[0].ID || ob[0].LastError == "" {
+		t.Fatalf("outbox %+v, want only the refused %s", ob, recs[0].ID)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,8 +57,11 @@ func (s *Syncer) PushDue(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// pushDue attempts the due entries; it returns how many were delivered and
-// when the earliest remaining entry is due (zero when none remains).
+// pushDue attempts the due entries, oldest first; it returns how many were
+// delivered and when the earliest remaining entry is due (zero when none
+// remains). Once a platform is unreachable in a pass, its other entries
+// wait for the next pass instead of each costing a connection timeout; an
+// HTTP error answer concerns one entry only and does not hold the others.
 func (s *Syncer) pushDue(ctx context.Context) (int, time.Time, error) {
 	s.pushMu.Lock()
 	defer s.pushMu.Unlock()
@@ -66,27 +70,41 @@ func (s *Syncer) pushDue(ctx context.Context) (int, time.Time, error) {
 		return 0, time.Time{}, err
 	}
 	var next time.Time
+	down := map[string]time.Time{} // app → when its failed entry is due again
 	n := 0
 	for _, p := range all {
 		if ctx.Err() != nil {
 			return n, next, ctx.Err()
 		}
+		if at, ok := down[p.App]; ok {
+			next = earliest(next, at)
+			continue
+		}
 		if p.NextAt.After(s.opt.Clock()) {
 			next = earliest(next, p.NextAt)
 			continue
 		}
-		at, err := s.attempt(ctx, p)
-		if err != nil {
+		at, unreachable, err := s.attempt(ctx, p)
+		switch {
+		case err != nil:
 			return n, next, err
-		}
-		if at.IsZero() {
+		case at.IsZero():
 			n++
-		} else {
+		case unreachable:
+			down[p.App] = at
+			fallthrough
+		default:
 			next = earliest(next, at)
 		}
 	}
 	return n, next, nil
 }
+
+// errUnreachable marks a push that got no HTTP answer (connection, TLS,
+// timeout).
+type errUnreachable struct{ error }
+
+func (e errUnreachable) Unwrap() error { return e.error }
 
 func earliest(a, b time.Time) time.Time {
 	if a.IsZero() || b.Before(a) {
@@ -96,22 +114,25 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // attempt pushes p once and records the outcome. It returns when p is due
-// again (zero when delivered); an error only when the store fails.
-func (s *Syncer) attempt(ctx context.Context, p Pending) (time.Time, error) {
+// again (zero when delivered) and whether the platform was unreachable; an
+// error only when the store fails or ctx is done.
+func (s *Syncer) attempt(ctx context.Context, p Pending) (time.Time, bool, error) {
 	perr := s.push(ctx, p)
 	if perr != nil && ctx.Err() != nil {
-		return p.NextAt, ctx.Err() // stopped, not a platform failure
+		return p.NextAt, false, ctx.Err() // stopped, not a platform failure
 	}
 	now := s.opt.Clock().UTC()
 	if perr == nil {
 		s.opt.Log.Info("keysync: delivered", "delivery", p.DeliveryID, "app", p.App, "key_id", p.KeyID, "attempt", p.Attempts+1)
-		return time.Time{}, s.update(func(tx txn) error { return s.delivered(tx, p, now) })
+		return time.Time{}, false, s.update(func(tx txn) error { return s.delivered(tx, p, now) })
 	}
+	var unreachable errUnreachable
+	isDown := errors.As(perr, &unreachable)
 	p.Attempts++
 	p.LastError = perr.Error()
 	p.NextAt = now.Add(s.backoff(p.Attempts))
 	s.opt.Log.Warn("keysync: push failed", "delivery", p.DeliveryID, "app", p.App, "attempt", p.Attempts, "retry_at", p.NextAt, "err", perr)
-	return p.NextAt, s.update(func(tx txn) error {
+	return p.NextAt, isDown, s.update(func(tx txn) error {
 		if tx.Get(bOutbox, p.DeliveryID) == nil {
 			return nil
 		}
@@ -177,7 +198,7 @@ func (s *Syncer) push(ctx context.Context, p Pending) error {
 	req.Header.Set(IdempotencyHeader, p.DeliveryID)
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return errUnreachable{err}
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
