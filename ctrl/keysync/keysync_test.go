@@ -571,3 +571,24 @@ func TestOnePassPerPlatform(t *testing.T) {
 		t.Fatalf("outbox %+v, want only the refused %s", ob, recs[0].ID)
 	}
 }
+
+// TestPushBody: the hand-made body decodes as PushBody with every field,
+// including identities that need JSON escapes.
+func TestPushBody(t *testing.T) {
+	key := bytes.Repeat([]byte{0xfe, 0x01}, 16)
+	for _, id := range []string{"dev-1", `a"b\\c`, "<script>&", "~!@#$%^&*()"} {
+		b, err := pushBody(id, "vendor:0001", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got PushBody
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&got); err != nil {
+			t.Fatalf("%q: %s: %v", id, b, err)
+		}
+		if got.Identity != id || got.KeyID != "vendor:0001" || !bytes.Equal(got.Key, key) {
+			t.Fatalf("%q: decoded %+v", id, got)
+		}
+	}
+}

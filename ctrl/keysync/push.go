@@ -3,6 +3,7 @@ package keysync
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -185,7 +186,7 @@ func (s *Syncer) push(ctx context.Context, p Pending) error {
 		return err
 	}
 	defer clear(key)
-	body, err := json.Marshal(PushBody{Identity: p.Identity, KeyID: p.KeyID, Key: key})
+	body, err := pushBody(p.Identity, p.KeyID, key)
 	if err != nil {
 		return err
 	}
@@ -206,6 +207,24 @@ func (s *Syncer) push(ctx context.Context, p Pending) error {
 		return fmt.Errorf("keysync: platform %s answered %s", p.App, resp.Status)
 	}
 	return nil
+}
+
+// pushBody encodes a PushBody in a buffer of its own, which the caller
+// clears: json.Marshal would leave the key's base64 in its pooled buffers.
+func pushBody(identity, keyID string, key []byte) ([]byte, error) {
+	id, err := json.Marshal(identity)
+	if err != nil {
+		return nil, err
+	}
+	kid, err := json.Marshal(keyID)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 64+len(id)+len(kid)+base64.StdEncoding.EncodedLen(len(key)))
+	b = append(append(append(b, `{"identity":`...), id...), `,"key_id":`...)
+	b = append(append(b, kid...), `,"key":"`...)
+	b = base64.StdEncoding.AppendEncode(b, key)
+	return append(b, `"}`...), nil
 }
 
 func (s *Syncer) loadKey(id string) ([]byte, error) {
