@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -108,6 +109,7 @@ func New(st kstore.Store, opt Options) (*Syncer, error) {
 		return nil, errors.New("keysync: Options.Self is required")
 	}
 	opt = withDefaults(opt)
+	opt.Platforms = maps.Clone(opt.Platforms)
 	s := &Syncer{st: st, opt: opt, seal: newAtRest(opt.Self), clients: map[string]*http.Client{}, wake: make(chan struct{}, 1)}
 	for app, p := range opt.Platforms {
 		c, err := newClient(app, p, opt.PushTimeout)

@@ -592,3 +592,18 @@ func TestPushBody(t *testing.T) {
 		}
 	}
 }
+
+// TestLayoutMatchesDocs keeps docs/keysync.md's key-file table in step.
+func TestLayoutMatchesDocs(t *testing.T) {
+	self, _ := sm2.GenerateKey(rand.Reader)
+	file, _ := BuildKeyFile(rand.Reader, &self.PublicKey, testRecords(1))
+	fp := Fingerprint(&self.PublicKey)
+	switch {
+	case sm2CTLen != 113 || headerLen != 164:
+		t.Fatalf("wrapped key %d B, header %d B; docs say 113 and 164", sm2CTLen, headerLen)
+	case string(file[:5]) != "OKSF\x01" || !bytes.Equal(file[5:37], fp[:]) || file[37] != 0 || file[38] != 113 || file[39] != 4:
+		t.Fatalf("header % x differs from the documented layout", file[:40])
+	case len(file) != 164+4+1+5+1+16+16:
+		t.Fatalf("file of one 16-byte key is %d B", len(file))
+	}
+}
