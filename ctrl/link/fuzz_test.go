@@ -49,6 +49,7 @@ func FuzzDispatch(f *testing.F) {
 	f.Add(byte(0), []byte{kindAck, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8})
 	f.Add(byte(1), []byte{kindHandshake, 1, 1, 0, 0})
 	f.Add(byte(0), []byte{kindToInitiator, 2, 0, 0, 0, 1})
+	f.Add(byte(1), []byte{kindKeyring, 1, 1})
 	f.Add(byte(1), []byte{0xEE})
 	f.Add(byte(0), []byte{})
 	f.Fuzz(func(t *testing.T, role byte, m []byte) {

@@ -30,7 +30,11 @@ const (
 	kindAck         = 0x05 // {dir u8, epoch u8, fp [8]}
 	kindNack        = 0x06 // {dir u8, epoch u8, fp [8]}: no such key here
 	kindRestart     = 0x07 // {}: B (re)started and waits for a Hello
+	kindKeyring     = 0x08 // a keyring sync message (ctrl/keyring.SyncMsg), opaque here
 )
+
+// MaxKeyringMsg bounds the body of a keyring message (SendKeyring).
+const MaxKeyringMsg = 256
 
 // ErrProtocol reports a control message that breaks the protocol.
 var ErrProtocol = errors.New("link: protocol error")
@@ -63,6 +67,10 @@ type Config struct {
 	OnSeed  func(SeedEvent)
 	OnKey   func(KeyEvent)
 	OnCount func(dataplane.Count)
+	// OnKeyring gets the body of every keyring message (kind 0x08) from
+	// the peer, on the controller goroutine; body is valid during the call
+	// only. Nil drops them.
+	OnKeyring func(body []byte)
 }
 
 // SeedEvent reports a seed.
@@ -164,6 +172,36 @@ type Controller struct {
 
 	reqs       chan request
 	negotiates []chan error // Negotiate requests waiting for the initiator
+
+	extMu  sync.Mutex
+	extOut [][]byte // keyring messages queued by SendKeyring, for step
+}
+
+// SendKeyring queues a keyring message for the peer (kind 0x08; body is
+// copied). Safe from any goroutine; the controller sends it on its next
+// step over the reliable interaction channel. Nothing is retried after the
+// channel took it; a message queued while the port restarts is lost with
+// the controller.
+func (c *Controller) SendKeyring(body []byte) error {
+	if len(body) == 0 || len(body) > MaxKeyringMsg {
+		return fmt.Errorf("link: keyring message of %d bytes, want 1..%d", len(body), MaxKeyringMsg)
+	}
+	m := make([]byte, 1+len(body))
+	m[0] = kindKeyring
+	copy(m[1:], body)
+	c.extMu.Lock()
+	c.extOut = append(c.extOut, m)
+	c.extMu.Unlock()
+	return nil
+}
+
+// takeExternal moves the messages queued by other goroutines to the outbox.
+func (c *Controller) takeExternal() {
+	c.extMu.Lock()
+	ext := c.extOut
+	c.extOut = nil
+	c.extMu.Unlock()
+	c.outbox = append(c.outbox, ext...)
 }
 
 // request is an operator's request, served on the controller goroutine.
@@ -380,6 +418,7 @@ func (c *Controller) startHandshake() error {
 
 // step does one round of slow-path work.
 func (c *Controller) step(now time.Time) {
+	c.takeExternal()
 	c.flush()
 	c.takeCounts()
 	for {

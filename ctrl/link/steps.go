@@ -65,6 +65,14 @@ func (c *Controller) dispatch(m []byte, now time.Time) error {
 		return c.onActivate(body, now)
 	case kindAck, kindNack:
 		return c.onAck(m[0] == kindAck, body, now)
+	case kindKeyring:
+		if len(body) == 0 || len(body) > MaxKeyringMsg {
+			return fmt.Errorf("%w: keyring message of %d bytes", ErrProtocol, len(body))
+		}
+		if c.cfg.OnKeyring != nil {
+			c.cfg.OnKeyring(body)
+		}
+		return nil
 	}
 	return fmt.Errorf("%w: unknown message kind %#x", ErrProtocol, m[0])
 }
