@@ -28,7 +28,7 @@
 //
 // The local noise is the secret of key negotiation: an eavesdropper who knew a
 // receiver's σ and deviates could compute its error counts. Local therefore draws every
-// random bit from a ZUC-128 keystream keyed from crypto/rand, and the σ of the current
+// random bit from sixteen ZUC-128 keystreams keyed from a crypto/rand seed, and the σ of the current
 // round (Local.Sigma) must never reach logs, errors or metrics. Channel, in contrast, is a
 // simulation of the physical line: it uses a fast non-cryptographic PCG generator,
 // deterministic under its seed, and must not be used for anything secret.
@@ -55,10 +55,14 @@
 // The functions the asm issue vectorises have pure-Go references in kernels_generic.go
 // (modulateGeneric, addAndDecideGeneric, xorGeneric, popCountGeneric,
 // popCountXOR3Generic); a vector twin must give bit-identical results for the same
-// inputs, keystream words included. gauss.go documents the ziggurat, its word layout and
-// its accuracy; local.go the keystream and its re-keying.
+// inputs, keystream words included. addAndDecide (kernels.go) runs the AVX-512 kernel
+// (kernels_amd64.s: the ziggurat's fast path, the decision and the packing for sixteen
+// samples at once) where the CPU has AVX-512 F and GFNI, with the rare slow-path lanes
+// finished in Go in index order; the build tag noasm, other architectures and the
+// package variable useAVX512 (tests) select the pure-Go twin. gauss.go documents the
+// ziggurat, its word layout and its accuracy; local.go the keystream and its re-keying.
 //
-// Imports: besides the standard library, noise uses otkd's own ZUC (asm/zuc, as
-// DESIGN.md's import table allows) for the keystream; its multi-lane kernel can replace
-// the single stream behind Local.fill.
+// Imports: besides the standard library and golang.org/x/sys/cpu (feature detection),
+// noise uses otkd's own ZUC (asm/zuc, as DESIGN.md's import table allows): its 16-lane
+// Lanes16 produces the keystream behind Local.fill.
 package noise

@@ -13,14 +13,20 @@ import (
 // the hard decision. Nobody else may be able to predict either, so every random bit comes
 // from a cryptographic source:
 //
-// The uniform source is a ZUC-128 keystream (otkd's asm/zuc, byte-identical to gmsm's), keyed with 16 bytes of key and 16 of
-// IV from crypto/rand, generated in 8 KiB blocks into a buffer inside the Local, and
-// re-keyed from crypto/rand after RekeyBytes bytes. Why ZUC and not gmsm's DRBGs: the
-// keystream is what the asm issue's 16-lane ZUC kernel produces at several GB/s, so the
-// same primitive serves encryption and noise; the DRBGs (CTR-SM4, hash-SM3) allocate
-// on every Generate in gmsm v0.44.1, which the fast path cannot afford. ZUC-128 has a
-// 128-bit key and 128-bit IV; 2^32 bytes per key and IV is far below the data any
-// known distinguisher needs.
+// The uniform source is sixteen ZUC-128 keystreams stepped together (otkd's asm/zuc
+// Lanes16: its 16-lane AVX-512 kernel where the CPU has it, its pure-Go twin
+// elsewhere; each lane byte-identical to gmsm's ZUC). A 32-byte seed from crypto/rand
+// is expanded into the sixteen keys and IVs by one ZUC-128 generator keyed with the
+// seed (key seed[0:16], IV seed[16:32]): its first 512 keystream bytes are, for lane l,
+// key bytes [32l, 32l+16) and IV bytes [32l+16, 32l+32). Keystream is generated in
+// 8 KiB blocks (512 bytes per lane, lane 0's bytes first) into a buffer inside the
+// Local, and the Local re-keys from a fresh seed after RekeyBytes bytes. Why ZUC and not
+// gmsm's DRBGs: the keystream is what the 16-lane kernel produces at GB/s, so the same
+// primitive serves encryption and noise; the DRBGs (CTR-SM4, hash-SM3) allocate on every
+// Generate in gmsm v0.44.1, which the fast path cannot afford. ZUC-128 has a 128-bit key
+// and 128-bit IV; 2^32 bytes under one seed (2^28 per lane) is far below the data any
+// known distinguisher needs, and the lanes' keys are independent outputs of a
+// cryptographic generator.
 //
 // Each sample takes one 32-bit keystream word (see gauss.go for the ziggurat and its
 // accuracy); about 1 % of the samples take extra words from a separate spare block of
@@ -39,8 +45,8 @@ type Local struct {
 	sigma  float32 // the current round's σ: secret
 	seeded bool    // deterministic test generator: re-keys from its own keystream
 
-	ks        zuc.State
-	used      uint64 // keystream bytes since the last (re)key
+	ks        zuc.Lanes16
+	used      uint64 // keystream bytes (all lanes) since the last (re)key
 	rekeyAt   uint64 // RekeyBytes, lowered by tests to exercise re-keying
 	pos, spos int    // next unused byte of buf, spare
 	buf       [localBlock]byte
@@ -49,9 +55,10 @@ type Local struct {
 
 const (
 	localBlock = 8 << 10 // keystream block for the per-sample words: 2048 samples
-	spareBlock = 512     // keystream block for σ and the ziggurat's slow path
+	spareBlock = 1 << 10 // keystream block for σ and the ziggurat's slow path: one 64-byte block per lane
 
-	// RekeyBytes is the amount of keystream a Local draws under one ZUC key and IV.
+	// RekeyBytes is the amount of keystream (all sixteen lanes together) a Local draws
+	// under one seed, that is one set of sixteen ZUC keys and IVs.
 	RekeyBytes = 1 << 32
 )
 
@@ -69,7 +76,8 @@ func NewLocal(p Profile) (*Local, error) {
 }
 
 // NewLocalFromSeed returns a Local whose noise is a deterministic function of seed (32
-// bytes: ZUC key then IV), re-keying from its own keystream instead of crypto/rand.
+// bytes, expanded into the sixteen lanes' keys and IVs as Local describes), re-keying
+// from its own keystream instead of crypto/rand.
 //
 // It is for tests and reproducible simulations only: anyone who knows the seed knows the
 // noise, and the noise is the secret of key negotiation. Production code uses NewLocal.
@@ -99,35 +107,63 @@ func newLocal(p Profile, seed []byte, seeded bool) (*Local, error) {
 	return l, nil
 }
 
-// key starts a new ZUC-128 keystream with key seed[:16] and IV seed[16:32].
+// key starts new keystreams: seed[:32] is expanded into sixteen ZUC-128 keys and IVs
+// by a ZUC-128 generator keyed with key seed[:16] and IV seed[16:32] (see Local).
 func (l *Local) key(seed []byte) error {
-	l.ks.Init((*[16]byte)(seed[:16]), (*[16]byte)(seed[16:32]))
+	var g zuc.State
+	var kiv [16 * 32]byte
+	var keys, ivs [16][16]byte
+	g.Init((*[16]byte)(seed[:16]), (*[16]byte)(seed[16:32]))
+	g.Keystream(kiv[:])
+	for ln := range 16 {
+		keys[ln] = [16]byte(kiv[32*ln:])
+		ivs[ln] = [16]byte(kiv[32*ln+16:])
+	}
+	l.ks.Init(&keys, &ivs)
 	l.used = 0
+	clear(kiv[:])
+	keys, ivs, g = [16][16]byte{}, [16][16]byte{}, zuc.State{}
 	return nil
 }
 
-// fill overwrites b with the next keystream bytes, re-keying when due.
+// fill overwrites b with the next keystream bytes, re-keying when due. len(b) is a
+// multiple of 1024: lane l's len(b)/16 bytes go to b[l·len(b)/16:], whole 64-byte
+// blocks per lane, so the lanes run on seamlessly from one call to the next.
 func (l *Local) fill(b []byte) {
 	if l.used+uint64(len(b)) > l.rekeyAt {
 		l.rekey()
 	}
-	l.ks.Keystream(b) // block sizes are multiples of 4: the stream runs on seamlessly
+	l.lanes(b)
 	l.used += uint64(len(b))
 }
 
-// rekey keys a fresh keystream: from crypto/rand, or for a seeded Local from the next 32
-// bytes of the current one.
-func (l *Local) rekey() {
-	var seed [32]byte
-	if l.seeded {
-		l.ks.Keystream(seed[:])
-	} else {
-		rand.Read(seed[:])
+// lanes splits b into the sixteen lanes' slices and fills them.
+func (l *Local) lanes(b []byte) {
+	per := len(b) / 16
+	if per%64 != 0 || per == 0 {
+		panic("noise: keystream block not a multiple of 16×64 bytes")
 	}
-	if err := l.key(seed[:]); err != nil {
+	var dst [16][]byte
+	for ln := range dst {
+		dst[ln] = b[ln*per : (ln+1)*per : (ln+1)*per]
+	}
+	l.ks.Keystream(&dst)
+}
+
+// rekey keys fresh keystreams: from a crypto/rand seed, or for a seeded Local from the
+// first 32 bytes of the next block of the current ones.
+func (l *Local) rekey() {
+	var blk [1024]byte
+	seed := blk[:32]
+	if l.seeded {
+		l.lanes(blk[:])
+	} else {
+		rand.Read(seed)
+	}
+	if err := l.key(seed); err != nil {
 		panic("noise: re-keying ZUC: " + err.Error()) // cannot happen: sizes are fixed
 	}
-	clear(seed[:])
+	clear(blk[:])
 }
 
 // word32 returns the next word of the spare block: the ziggurat's slow path and σ.
@@ -174,7 +210,7 @@ func (l *Local) AddAndDecide(soft []Sample, out []byte) {
 		if k < len(soft) {
 			k &^= 7 // keep the packed output byte-aligned across blocks
 		}
-		addAndDecideGeneric(soft[:k], l.buf[l.pos:l.pos+4*k], l.sigma, l.thr, out[:(k+7)/8], l)
+		addAndDecide(soft[:k], l.buf[l.pos:l.pos+4*k], l.sigma, l.thr, out[:(k+7)/8], l)
 		l.pos += 4 * k
 		soft, out = soft[k:], out[k/8:]
 	}
@@ -185,6 +221,6 @@ func (l *Local) AddAndDecide(soft []Sample, out []byte) {
 func (l *Local) Wipe() {
 	clear(l.buf[:])
 	clear(l.spare[:])
-	l.sigma, l.ks = 0, zuc.State{}
+	l.sigma, l.ks = 0, zuc.Lanes16{}
 	l.pos, l.spos = len(l.buf), len(l.spare)
 }

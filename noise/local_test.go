@@ -265,7 +265,7 @@ func TestLocalPanicsAndWipe(t *testing.T) {
 	mustPanic(t, "short out", func() { l.AddAndDecide(make([]Sample, 9), make([]byte, 1)) })
 	l.AddAndDecide(nil, nil) // nothing to do
 	l.Wipe()
-	if l.Sigma() != 0 || l.ks != (zuc.State{}) {
+	if l.Sigma() != 0 || l.ks != (zuc.Lanes16{}) {
 		t.Fatal("Wipe left σ or the cipher")
 	}
 	for _, b := range l.buf {

@@ -1,0 +1,13 @@
+//go:build race
+
+package noise
+
+import (
+	"runtime"
+	"unsafe"
+)
+
+// raceRead and raceWrite announce to the race detector memory that only assembly
+// touches.
+func raceRead(p unsafe.Pointer, n int)  { runtime.RaceReadRange(p, n) }
+func raceWrite(p unsafe.Pointer, n int) { runtime.RaceWriteRange(p, n) }
