@@ -82,10 +82,10 @@ func BenchmarkAddAndDecideKernel1984(b *testing.B) {
 	}
 }
 
-// BenchmarkKeystream8K is the Local's keystream alone (asm/zuc Lanes16, sixteen lanes of
-// 512 bytes) in its 8 KiB blocks: 4 bytes per sample, so it bounds AddAndDecide at
+// BenchmarkKeystream32K is the Local's keystream alone (asm/zuc Lanes16, sixteen lanes
+// of 2 KiB) in its 32 KiB blocks: 4 bytes per sample, so it bounds AddAndDecide at
 // MB/s ÷ 4.
-func BenchmarkKeystream8K(b *testing.B) {
+func BenchmarkKeystream32K(b *testing.B) {
 	l := seededLocal(b, DefaultProfile(), 1)
 	b.SetBytes(localBlock)
 	b.ReportAllocs()

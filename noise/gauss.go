@@ -46,8 +46,11 @@ var (
 	// magnitude of layer j%256, zigW[j] is ±x_i / 2^23 (negative for j ≥ 256).
 	zigK [2 * zigLayers]uint32
 	zigW [2 * zigLayers]float32
-	zigV float64 // area of each layer
-	zigR float64 // right edge of the base layer, x_1
+	// zigKW[j] is zigK[j] | bits(zigW[j])<<32: one 8-byte gather fetches both for the
+	// AVX-512 kernel.
+	zigKW [2 * zigLayers]uint64
+	zigV  float64 // area of each layer
+	zigR  float64 // right edge of the base layer, x_1
 )
 
 func init() { zigSetup() }
@@ -94,6 +97,9 @@ func zigSetup() {
 		zigK[i], zigK[i+zigLayers] = k, k
 		zigW[i], zigW[i+zigLayers] = w, -w
 	}
+	for j := range zigKW {
+		zigKW[j] = uint64(zigK[j]) | uint64(math.Float32bits(zigW[j]))<<32
+	}
 }
 
 // wordSource supplies the extra uniform 32-bit words that the rare slow path of the
@@ -119,7 +125,7 @@ func zigFast(w uint32) (z float32, ok bool) {
 	return float32(m) * zigW[j], m < zigK[j]
 }
 
-// zigSlow handles a word that missed the fast path: the wedge test for layers 1–127,
+// zigSlow handles a word that missed the fast path: the wedge test for layers 1–255,
 // the tail for layer 0, a fresh word from src on rejection.
 //
 //go:noinline
@@ -138,7 +144,7 @@ func zigSlow(w uint32, src wordSource) float32 {
 		default:
 			x := float64(m) * zigScale * zigX[i]
 			y := zigF[i] + unit(src.word32())*(zigF[i+1]-zigF[i])
-			if y >= math.Exp(-0.5*x*x) {
+			if zigAbove(i, x, y) {
 				w = src.word32()
 				continue
 			}
@@ -149,6 +155,55 @@ func zigSlow(w uint32, src wordSource) float32 {
 		}
 		return float32(z)
 	}
+}
+
+// zigWedge holds, per layer i ≥ 1 whose edges x_{i+1} < x_i lie on one side of the
+// inflection point x = 1, the lines that bound f on [x_{i+1}, x_i]: the chord through
+// both edges and the tangents at both edges. f is convex for x > 1 (the chord lies
+// above it, both tangents below) and concave for x < 1 (the other way round).
+var zigWedge [zigLayers]struct {
+	convex, concave bool
+	slope           float64 // the chord: f_i + slope·(x_i − x); slope > 0
+}
+
+// zigBoundEps is the margin by which a point must clear a bound before zigAbove trusts
+// the bound instead of math.Exp: far above the rounding errors of the bounds
+// (≈ 1e-16) and of math.Exp and −x²/2 (< 1e-14 here), far below the layer heights
+// (> 1e-5), so it only sends a few more points to the exact test.
+const zigBoundEps = 1e-12
+
+func init() {
+	for i := 1; i < zigLayers; i++ {
+		wd := &zigWedge[i]
+		wd.convex, wd.concave = zigX[i+1] >= 1, zigX[i] <= 1
+		wd.slope = (zigF[i+1] - zigF[i]) / (zigX[i] - zigX[i+1])
+	}
+}
+
+// zigAbove reports whether the point (x, y) of layer i's rectangle lies on or above the
+// curve, y ≥ math.Exp(−x²/2): the wedge test's rejection, with the same result as that
+// expression for every input. Most points are decided by the chord and tangents of the
+// layer (no transcendental function); points within zigBoundEps of a bound, points
+// outside [x_{i+1}, x_i] and layers that straddle x = 1 take math.Exp.
+func zigAbove(i uint32, x, y float64) bool {
+	wd := &zigWedge[i]
+	xi, xj := zigX[i], zigX[i+1]
+	if (wd.convex || wd.concave) && xj <= x && x <= xi {
+		chord := zigF[i] + wd.slope*(xi-x)
+		ti := zigF[i] * (1 - xi*(x-xi)) // tangent at x_i
+		tj := zigF[i+1] * (1 - xj*(x-xj))
+		lo, hi := max(ti, tj), chord
+		if wd.concave {
+			lo, hi = chord, min(ti, tj)
+		}
+		if y >= hi+zigBoundEps {
+			return true
+		}
+		if y < lo-zigBoundEps {
+			return false
+		}
+	}
+	return y >= math.Exp(-0.5*x*x)
 }
 
 // zigTail samples the normal tail beyond zigR (Marsaglia 1964): a = −ln(u1)/r,

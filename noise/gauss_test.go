@@ -166,3 +166,40 @@ func TestGaussianTailSign(t *testing.T) {
 		t.Fatalf("tail signs: %d positive, %d negative, want 1000 each", pos, neg)
 	}
 }
+
+// TestZigAboveExact checks the wedge test's shortcut against the plain expression
+// y ≥ math.Exp(−x²/2) on every layer: the wedge words zigSlow actually builds (x from a
+// 23-bit magnitude at or past k_i, y from a 32-bit uniform), points just off the curve
+// and points just off the bounds themselves.
+func TestZigAboveExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(18, 18))
+	per := 4000
+	if testing.Short() {
+		per = 800
+	}
+	check := func(i uint32, x, y float64) {
+		if got, want := zigAbove(i, x, y), y >= math.Exp(-0.5*x*x); got != want {
+			t.Fatalf("layer %d, x=%v, y=%v: zigAbove %v, exp says %v", i, x, y, got, want)
+		}
+	}
+	for i := uint32(1); i < zigLayers; i++ {
+		for range per {
+			m := zigK[i] + uint32(rng.IntN(int(1<<23-zigK[i])))
+			x := float64(m) * zigScale * zigX[i]
+			y := zigF[i] + unit(rng.Uint32())*(zigF[i+1]-zigF[i])
+			check(i, x, y)
+			e := math.Exp(-0.5 * x * x)
+			for _, d := range []float64{0, 1e-16, 1e-13, 1e-12, 2e-12, 1e-11} {
+				check(i, x, e+d)
+				check(i, x, e-d)
+				check(i, x, math.Nextafter(e+d, 2))
+				check(i, x, math.Nextafter(e-d, 0))
+			}
+		}
+		for _, x := range []float64{zigX[i], zigX[i+1], math.Nextafter(zigX[i+1], 0), math.Nextafter(zigX[i], 9)} {
+			for range 50 {
+				check(i, x, zigF[i]+rng.Float64()*(zigF[i+1]-zigF[i]))
+			}
+		}
+	}
+}

@@ -2,13 +2,26 @@
 
 #include "textflag.h"
 
+// evenDwords selects dwords 0, 2, …, 30 of two concatenated vectors: the low halves
+// (k) of the sixteen gathered qwords; plus one, the high halves (x).
+DATA evenDwords<>+0(SB)/8, $0x0000000200000000
+DATA evenDwords<>+8(SB)/8, $0x0000000600000004
+DATA evenDwords<>+16(SB)/8, $0x0000000a00000008
+DATA evenDwords<>+24(SB)/8, $0x0000000e0000000c
+DATA evenDwords<>+32(SB)/8, $0x0000001200000010
+DATA evenDwords<>+40(SB)/8, $0x0000001600000014
+DATA evenDwords<>+48(SB)/8, $0x0000001a00000018
+DATA evenDwords<>+56(SB)/8, $0x0000001e0000001c
+GLOBL evenDwords<>(SB), RODATA|NOPTR, $64
+
 // func addDecide16AVX512(soft *Sample, ks *byte, n int, sigma, thr float32, out *byte, rej *uint16)
 //
 // Sixteen samples per iteration, lane l = sample l of the group, exactly as zigFast and
 // decide8 compute them in Go:
 //
 //	j = w & 511, m = w >> 9                   (layer and sign; 23-bit magnitude)
-//	k = zigK[j], x = zigW[j]                  (two VPGATHERDD)
+//	k = zigK[j], x = zigW[j]                  (zigKW[j]: two 8-lane VPGATHERDQ, split
+//	                                           into k and x by two VPERMT2D)
 //	z = float32(m) · x                        (VCVTDQ2PS is exact: m < 2^23)
 //	v = soft + float32(σ · z)                 (two roundings, no FMA, as in Go)
 //	bit = v > thr (ordered: NaN decides 0)    (VCMPPS GT_OQ into K3)
@@ -16,8 +29,9 @@
 //
 // K3 has sample l in bit l; the packed output wants it in bit 7 − l%8 of byte l/8, so
 // the sixteen bits go through a GPR into X6 and GF2P8AFFINEQB with the bit-reversal
-// matrix 0x8040201008040201 (Z7) reverses each byte. Registers: SI soft, DX ks, CX
-// samples left, DI out, R8 rej, R9 zigK, R10 zigW, Z28 511, Z30 σ, Z29 thr.
+// matrix 0x8040201008040201 (X7) reverses each byte. Registers: SI soft, DX ks, CX
+// samples left, DI out, R8 rej, R9 zigKW, Z28 511, Z30 σ, Z29 thr, Z26 and Z27 the
+// VPERMT2D indices of the low (k) and high (x) dwords of the gathered qwords.
 TEXT ·addDecide16AVX512(SB), NOSPLIT, $0-48
 	MOVQ         soft+0(FP), SI
 	MOVQ         ks+8(FP), DX
@@ -26,27 +40,34 @@ TEXT ·addDecide16AVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSS thr+28(FP), Z29
 	MOVQ         out+32(FP), DI
 	MOVQ         rej+40(FP), R8
-	LEAQ         ·zigK(SB), R9
-	LEAQ         ·zigW(SB), R10
+	LEAQ         ·zigKW(SB), R9
 	MOVL         $511, AX
 	VPBROADCASTD AX, Z28
 	MOVQ         $0x8040201008040201, AX
 	VMOVQ        AX, X7
+	VMOVDQU32    evenDwords<>(SB), Z26
+	MOVL         $1, AX
+	VPBROADCASTD AX, Z27
+	VPADDD       Z26, Z27, Z27
 
 loop:
 	VMOVDQU32      (DX), Z0
 	VPANDD         Z28, Z0, Z1
 	VPSRLD         $9, Z0, Z2
+	VEXTRACTI32X8  $1, Z1, Y8
 	KXNORW         K0, K0, K1
-	VPGATHERDD     (R9)(Z1*4), K1, Z3
+	VPGATHERDQ     (R9)(Y1*8), K1, Z3
 	KXNORW         K0, K0, K2
-	VPGATHERDD     (R10)(Z1*4), K2, Z4
-	VCVTDQ2PS      Z2, Z5
-	VMULPS         Z4, Z5, Z5
-	VMULPS         Z30, Z5, Z5
-	VADDPS         (SI), Z5, Z5
-	VCMPPS         $0x1e, Z29, Z5, K3
-	VPCMPUD        $1, Z3, Z2, K4
+	VPGATHERDQ     (R9)(Y8*8), K2, Z4
+	VMOVDQA64      Z3, Z5
+	VPERMT2D       Z4, Z26, Z5
+	VPERMT2D       Z4, Z27, Z3
+	VCVTDQ2PS      Z2, Z6
+	VMULPS         Z3, Z6, Z6
+	VMULPS         Z30, Z6, Z6
+	VADDPS         (SI), Z6, Z6
+	VCMPPS         $0x1e, Z29, Z6, K3
+	VPCMPUD        $1, Z5, Z2, K4
 	KNOTW          K4, K4
 	KMOVW          K4, AX
 	MOVW           AX, (R8)

@@ -19,10 +19,10 @@ import (
 // is expanded into the sixteen keys and IVs by one ZUC-128 generator keyed with the
 // seed (key seed[0:16], IV seed[16:32]): its first 512 keystream bytes are, for lane l,
 // key bytes [32l, 32l+16) and IV bytes [32l+16, 32l+32). Keystream is generated in
-// 8 KiB blocks (512 bytes per lane, lane 0's bytes first) into a buffer inside the
-// Local, and the Local re-keys from a fresh seed after RekeyBytes bytes. Why ZUC and not
-// gmsm's DRBGs: the keystream is what the 16-lane kernel produces at GB/s, so the same
-// primitive serves encryption and noise; the DRBGs (CTR-SM4, hash-SM3) allocate on every
+// 32 KiB blocks (2 KiB per lane, lane 0's bytes first; long blocks amortise the
+// kernel's setup) into a buffer inside the Local, and the Local re-keys from a fresh
+// seed after RekeyBytes bytes. Why ZUC and not gmsm's DRBGs: the keystream is what the
+// 16-lane kernel produces at GB/s, so the same primitive serves encryption and noise; the DRBGs (CTR-SM4, hash-SM3) allocate on every
 // Generate in gmsm v0.44.1, which the fast path cannot afford. ZUC-128 has a 128-bit key
 // and 128-bit IV; 2^32 bytes under one seed (2^28 per lane) is far below the data any
 // known distinguisher needs, and the lanes' keys are independent outputs of a
@@ -54,8 +54,8 @@ type Local struct {
 }
 
 const (
-	localBlock = 8 << 10 // keystream block for the per-sample words: 2048 samples
-	spareBlock = 1 << 10 // keystream block for σ and the ziggurat's slow path: one 64-byte block per lane
+	localBlock = 32 << 10 // keystream block for the per-sample words: 8192 samples
+	spareBlock = 4 << 10  // keystream block for σ and the ziggurat's slow path: 256 bytes per lane
 
 	// RekeyBytes is the amount of keystream (all sixteen lanes together) a Local draws
 	// under one seed, that is one set of sixteen ZUC keys and IVs.
