@@ -17,9 +17,9 @@ import "math"
 // When m < k_i (= 2^23 · x_{i+1}/x_i) the point lies wholly under the curve and is
 // returned at once: this fast path takes exactly one word and no transcendental
 // function, and it is taken for 98.5 % of the words (TestZigguratTablesClose).
-// Otherwise zigSlow decides the wedge of layer i (one more word, one exp) or samples the
-// tail of layer 0 (Marsaglia's exponential rejection, two words and two logs per try),
-// and redraws a whole new word on rejection. The extra words come from a second,
+// Otherwise zigSlow decides the wedge of layer i (one more word; math.Exp only when the
+// point lies close to the curve, see zigAbove) or samples the tail of layer 0
+// (Marsaglia's exponential rejection, two words and two logs per try), and redraws a whole new word on rejection. The extra words come from a second,
 // separate source (see wordSource), so the word of sample i is always word i of the
 // batch; a vector kernel can compute the fast lanes of a batch at once and then hand the
 // rejected lanes to zigSlow in index order, with results identical to the scalar code.
@@ -125,15 +125,21 @@ func zigFast(w uint32) (z float32, ok bool) {
 	return float32(m) * zigW[j], m < zigK[j]
 }
 
-// zigSlow handles a word that missed the fast path: the wedge test for layers 1–255,
+// zigSlow handles a word that may miss the fast path: the wedge test for layers 1–255,
 // the tail for layer 0, a fresh word from src on rejection.
+func zigSlow(w uint32, src wordSource) float32 {
+	if z, ok := zigFast(w); ok {
+		return z // same rounding as the fast path
+	}
+	return zigMissed(w, src)
+}
+
+// zigMissed is zigSlow for a word that is known to miss the fast path (the kernels'
+// rejected lanes), without testing it again.
 //
 //go:noinline
-func zigSlow(w uint32, src wordSource) float32 {
+func zigMissed(w uint32, src wordSource) float32 {
 	for {
-		if z, ok := zigFast(w); ok {
-			return z // same rounding as the fast path
-		}
 		i := w & (zigLayers - 1)
 		m := w >> (zigBits + 1)
 		neg := w&zigLayers != 0
@@ -146,6 +152,9 @@ func zigSlow(w uint32, src wordSource) float32 {
 			y := zigF[i] + unit(src.word32())*(zigF[i+1]-zigF[i])
 			if zigAbove(i, x, y) {
 				w = src.word32()
+				if z, ok := zigFast(w); ok {
+					return z // same rounding as the fast path
+				}
 				continue
 			}
 			z = x

@@ -1,19 +1,20 @@
 package noise
 
-import "math/bits"
+import "encoding/binary"
 
 // Dispatch between the vector kernels and their pure-Go references.
 //
 // addAndDecide runs the AVX-512 kernel (kernels_amd64.s) on the whole groups of sixteen
 // samples and addAndDecideGeneric on the rest. The kernel computes the ziggurat's fast
-// path for sixteen samples at once and reports the lanes that failed its acceptance
-// test; Go then runs zigSlow for those lanes in index order, exactly as
-// addAndDecideGeneric does, so both take the same extra words from src in the same order
-// and the decisions are bit-identical (TestAddAndDecideKernelAgainstGeneric).
+// path for sixteen samples at once and returns the indices of the samples that failed
+// its acceptance test; Go then runs zigMissed for those samples in index order, exactly
+// as addAndDecideGeneric does, so both take the same extra words from src in the same
+// order and the decisions are bit-identical (TestAddAndDecideKernelAgainstGeneric).
 
-// vecChunk is the number of samples one kernel call handles at most: the rejection masks
-// of a call (one uint16 per sixteen samples) live on the caller's stack.
-const vecChunk = 2048
+// vecChunk is the number of samples one kernel call handles at most: the indices of a
+// call's rejected samples (room for all of them and the kernel's slack) live on the
+// caller's stack.
+const vecChunk = 1024
 
 // addAndDecide is addAndDecideGeneric on the fastest engine available: same arguments,
 // same contract, same results.
@@ -22,30 +23,26 @@ func addAndDecide(soft []Sample, ks []byte, sigma, thr float32, out []byte, src 
 	if useAVX512 && n >= 16 {
 		ks, out = ks[:4*n], out[:(n+7)/8] // the kernel trusts these lengths
 		n16 := n &^ 15
-		var rej [vecChunk / 16]uint16
+		var rej [vecChunk + 16]int32
 		for off := 0; off < n16; off += vecChunk {
 			c := min(vecChunk, n16-off)
 			o := out[off/8 : off/8+c/8]
 			w := ks[4*off : 4*(off+c)]
-			addAndDecide16(soft[off:off+c], w, sigma, thr, o, rej[:c/16])
-			fixRejected(soft[off:off+c], w, sigma, thr, o, rej[:c/16], src)
+			r := addAndDecide16(soft[off:off+c], w, sigma, thr, o, rej[:])
+			fixRejected(soft[off:off+c], w, sigma, thr, o, r, src)
 		}
 		soft, ks, out = soft[n16:], ks[4*n16:], out[n16/8:]
 	}
 	addAndDecideGeneric(soft, ks, sigma, thr, out, src)
 }
 
-// fixRejected redoes, in index order, the samples whose words the kernel's fast path
-// rejected (bit l of rej[g] is sample 16g+l) with zigSlow.
-func fixRejected(soft []Sample, ks []byte, sigma, thr float32, out []byte, rej []uint16, src wordSource) {
-	for g, r := range rej {
-		for r != 0 {
-			k := 16*g + bits.TrailingZeros16(r)
-			r &= r - 1
-			w := uint32(ks[4*k]) | uint32(ks[4*k+1])<<8 | uint32(ks[4*k+2])<<16 | uint32(ks[4*k+3])<<24
-			z := zigSlow(w, src)
-			m := byte(0x80) >> (k & 7)
-			out[k>>3] = out[k>>3]&^m | -decide(soft[k]+float32(sigma*z), thr)&m
-		}
+// fixRejected redoes with zigSlow, in index order, the samples whose words the kernel's
+// fast path rejected (rej: their indices, increasing).
+func fixRejected(soft []Sample, ks []byte, sigma, thr float32, out []byte, rej []int32, src wordSource) {
+	for _, k := range rej {
+		w := binary.LittleEndian.Uint32(ks[4*k:])
+		z := zigMissed(w, src)
+		m := byte(0x80) >> (k & 7)
+		out[k>>3] = out[k>>3]&^m | -decide(soft[k]+float32(sigma*z), thr)&m
 	}
 }

@@ -14,7 +14,18 @@ DATA evenDwords<>+48(SB)/8, $0x0000001a00000018
 DATA evenDwords<>+56(SB)/8, $0x0000001e0000001c
 GLOBL evenDwords<>(SB), RODATA|NOPTR, $64
 
-// func addDecide16AVX512(soft *Sample, ks *byte, n int, sigma, thr float32, out *byte, rej *uint16)
+// iota16 holds the dwords 0, 1, …, 15.
+DATA iota16<>+0(SB)/8, $0x0000000100000000
+DATA iota16<>+8(SB)/8, $0x0000000300000002
+DATA iota16<>+16(SB)/8, $0x0000000500000004
+DATA iota16<>+24(SB)/8, $0x0000000700000006
+DATA iota16<>+32(SB)/8, $0x0000000900000008
+DATA iota16<>+40(SB)/8, $0x0000000b0000000a
+DATA iota16<>+48(SB)/8, $0x0000000d0000000c
+DATA iota16<>+56(SB)/8, $0x0000000f0000000e
+GLOBL iota16<>(SB), RODATA|NOPTR, $64
+
+// func addDecide16AVX512(soft *Sample, ks *byte, n int, sigma, thr float32, out *byte, rej *int32) int
 //
 // Sixteen samples per iteration, lane l = sample l of the group, exactly as zigFast and
 // decide8 compute them in Go:
@@ -27,12 +38,16 @@ GLOBL evenDwords<>(SB), RODATA|NOPTR, $64
 //	bit = v > thr (ordered: NaN decides 0)    (VCMPPS GT_OQ into K3)
 //	rej = !(m < k)                            (VPCMPUD LT into K4, inverted)
 //
+// The indices of the rejected samples (Z25: the group's sixteen indices) are compressed
+// into Z10 and stored as a whole vector at R8, which then advances by their count: the
+// caller's rej has sixteen entries of slack. The result is the number of rejections.
+//
 // K3 has sample l in bit l; the packed output wants it in bit 7 − l%8 of byte l/8, so
 // the sixteen bits go through a GPR into X6 and GF2P8AFFINEQB with the bit-reversal
 // matrix 0x8040201008040201 (X7) reverses each byte. Registers: SI soft, DX ks, CX
-// samples left, DI out, R8 rej, R9 zigKW, Z28 511, Z30 σ, Z29 thr, Z26 and Z27 the
+// samples left, DI out, R8 rej, R11 rej's start, R9 zigKW, Z28 511, Z30 σ, Z29 thr, Z26 and Z27 the
 // VPERMT2D indices of the low (k) and high (x) dwords of the gathered qwords.
-TEXT ·addDecide16AVX512(SB), NOSPLIT, $0-48
+TEXT ·addDecide16AVX512(SB), NOSPLIT, $0-56
 	MOVQ         soft+0(FP), SI
 	MOVQ         ks+8(FP), DX
 	MOVQ         n+16(FP), CX
@@ -40,6 +55,10 @@ TEXT ·addDecide16AVX512(SB), NOSPLIT, $0-48
 	VBROADCASTSS thr+28(FP), Z29
 	MOVQ         out+32(FP), DI
 	MOVQ         rej+40(FP), R8
+	MOVQ         R8, R11
+	VMOVDQU32    iota16<>(SB), Z25
+	MOVL         $16, AX
+	VPBROADCASTD AX, Z24
 	LEAQ         ·zigKW(SB), R9
 	MOVL         $511, AX
 	VPBROADCASTD AX, Z28
@@ -69,8 +88,12 @@ loop:
 	VCMPPS         $0x1e, Z29, Z6, K3
 	VPCMPUD        $1, Z5, Z2, K4
 	KNOTW          K4, K4
+	VPCOMPRESSD    Z25, K4, Z10
+	VMOVDQU32      Z10, (R8)
 	KMOVW          K4, AX
-	MOVW           AX, (R8)
+	POPCNTL        AX, AX
+	LEAQ           (R8)(AX*4), R8
+	VPADDD         Z24, Z25, Z25
 	KMOVW          K3, AX
 	VMOVD          AX, X6
 	VGF2P8AFFINEQB $0, X7, X6, X6
@@ -79,8 +102,10 @@ loop:
 	ADDQ           $64, SI
 	ADDQ           $64, DX
 	ADDQ           $2, DI
-	ADDQ           $2, R8
 	SUBQ           $16, CX
 	JNZ            loop
+	SUBQ           R11, R8
+	SHRQ           $2, R8
+	MOVQ           R8, ret+48(FP)
 	VZEROUPPER
 	RET

@@ -71,7 +71,7 @@ func decide8(s *[8]Sample, w *[32]byte, sigma, thr float32, src wordSource) byte
 		k := bits.LeadingZeros8(rej) // the lowest sample index first
 		m := byte(0x80) >> k
 		rej &^= m
-		z := zigSlow(binary.LittleEndian.Uint32(w[4*k:]), src)
+		z := zigMissed(binary.LittleEndian.Uint32(w[4*k:]), src)
 		b = b&^m | -decide(s[k]+float32(sigma*z), thr)&m
 	}
 	return b
