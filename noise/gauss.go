@@ -142,7 +142,6 @@ func zigMissed(w uint32, src wordSource) float32 {
 	for {
 		i := w & (zigLayers - 1)
 		m := w >> (zigBits + 1)
-		neg := w&zigLayers != 0
 		var z float64
 		switch {
 		case i == 0:
@@ -159,10 +158,8 @@ func zigMissed(w uint32, src wordSource) float32 {
 			}
 			z = x
 		}
-		if neg {
-			z = -z
-		}
-		return float32(z)
+		// The sign bit 8 of w becomes the sign of z without a branch (−z, exactly).
+		return float32(math.Float64frombits(math.Float64bits(z) ^ uint64(w&zigLayers)<<(63-zigBits)))
 	}
 }
 
