@@ -1,7 +1,6 @@
 package framer
 
 import (
-	"crypto/subtle"
 	"fmt"
 
 	gmzuc "github.com/emmansun/gmsm/zuc"
@@ -49,14 +48,22 @@ func (GmsmZUC) FrameKeystream(ks *[EncLen]byte, key *Key, count uint32, directio
 
 // xorEncrypted XORs ks over the encrypted bytes of the frame in wire order:
 // row 1 columns 15-3824, rows 2-4 columns 1-3824, then the first 494 bytes
-// of the extension (negotiation area and interaction messages).
-func xorEncrypted(f *Frame, ks *[EncLen]byte) {
+// of the extension (negotiation area and interaction messages). It returns
+// the BIP-8 of the result (the XOR of the OPU bytes, columns 15-3824 of all
+// rows), folded in the same pass: row 1's encrypted range is exactly its
+// OPU, rows 2-4 add their ODU overhead (columns 1-14), which BIP-8 leaves
+// out.
+func xorEncrypted(f *Frame, ks *[EncLen]byte) (bip byte) {
+	const opu = OPUFirst - 1 // 14 overhead bytes before the OPU
 	k := ks[:]
-	n := subtle.XORBytes(f.rows[0][OPUFirst-1:InfoCols], f.rows[0][OPUFirst-1:InfoCols], k)
-	k = k[n:]
+	bip = xorFold(f.rows[0][opu:InfoCols], f.rows[0][opu:InfoCols], k)
+	k = k[encRow1:]
 	for r := 1; r < Rows; r++ {
-		n = subtle.XORBytes(f.rows[r][:InfoCols], f.rows[r][:InfoCols], k)
-		k = k[n:]
+		row := f.rows[r]
+		xorFold(row[:opu], row[:opu], k)
+		bip ^= xorFold(row[opu:InfoCols], row[opu:InfoCols], k[opu:])
+		k = k[InfoCols:]
 	}
-	subtle.XORBytes(f.ext[:encExt], f.ext[:encExt], k)
+	xorFold(f.ext[:encExt], f.ext[:encExt], k)
+	return bip
 }

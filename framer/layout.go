@@ -163,14 +163,11 @@ func (f *Frame) SetBIP8(b byte) { *f.at(1, colBIP8) = b }
 // ComputeBIP8 returns the bit-interleaved parity (XOR) of the OPU bytes,
 // columns 15-3824 of all four rows, as the frame stands now.
 func (f *Frame) ComputeBIP8() byte {
-	var acc uint64
+	var acc byte
 	for r := range Rows {
-		acc ^= xorFold(f.rows[r][OPUFirst-1 : InfoCols])
+		acc ^= fold(f.rows[r][OPUFirst-1 : InfoCols])
 	}
-	acc ^= acc >> 32
-	acc ^= acc >> 16
-	acc ^= acc >> 8
-	return byte(acc)
+	return acc
 }
 
 // Negotiation returns a view of the 255-byte negotiation area.
@@ -248,17 +245,4 @@ func popcount8(b byte) int {
 	b = b - (b>>1)&0x55
 	b = b&0x33 + (b>>2)&0x33
 	return int((b + b>>4) & 0x0F)
-}
-
-// xorFold XORs b together eight bytes at a time (the caller folds the result).
-func xorFold(b []byte) uint64 {
-	var acc uint64
-	for len(b) >= 8 {
-		acc ^= binary.LittleEndian.Uint64(b)
-		b = b[8:]
-	}
-	for i, c := range b {
-		acc ^= uint64(c) << (8 * uint(i))
-	}
-	return acc
 }

@@ -1,7 +1,5 @@
 package framer
 
-import "crypto/subtle"
-
 // scrambleMask is the G.709 frame-synchronous scrambler sequence laid over
 // one OTU2 frame: zero over the FAS (columns 1-6 of row 1, not scrambled),
 // then the output of the 1+x+x^3+x^12+x^16 generator reset to all ones at the
@@ -34,9 +32,15 @@ func buildScrambleMask() *[OTU2Len]byte {
 }
 
 // scramble XORs the scrambler mask over the frame's four rows; it is its own
-// inverse.
-func scramble(f *Frame) {
+// inverse. It returns the BIP-8 of the result (the XOR of the OPU bytes,
+// columns 15-3824 of all rows), folded in the same pass.
+func scramble(f *Frame) (bip byte) {
+	const opu = OPUFirst - 1
 	for r := range Rows {
-		subtle.XORBytes(f.rows[r], f.rows[r], scrambleMask[r*RowLen:(r+1)*RowLen])
+		row, m := f.rows[r], scrambleMask[r*RowLen:(r+1)*RowLen]
+		xorFold(row[:opu], row[:opu], m)
+		bip ^= xorFold(row[opu:InfoCols], row[opu:InfoCols], m[opu:])
+		xorFold(row[InfoCols:], row[InfoCols:], m[InfoCols:])
 	}
+	return bip
 }

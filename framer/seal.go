@@ -108,11 +108,14 @@ func (s *Sealer) Seal(f *Frame, key *Key, count uint32, epoch uint8) error {
 	f.SetCount(count)
 	f.SetEpoch(epoch)
 	f.SetBIP8(s.bip[1])
+	var bip byte
 	if epoch != NullEpoch {
 		s.ks.FrameKeystream(&s.keyBuf, key, count, s.dir)
-		xorEncrypted(f, &s.keyBuf)
+		bip = xorEncrypted(f, &s.keyBuf) // BIP-8 of the ciphertext, same pass
+	} else {
+		bip = f.ComputeBIP8()
 	}
-	s.bip[1], s.bip[0] = s.bip[0], f.ComputeBIP8()
+	s.bip[1], s.bip[0] = s.bip[0], bip
 	s.fec.EncodeRows(&f.rows)
 	s.fec.EncodeArea(f.InteractionArea())
 	if !s.opts.NoScramble {
@@ -230,13 +233,18 @@ func (o *Opener) Open(f *Frame, st *Stats) error {
 		return &FASError{BitErrors: d}
 	}
 	*st = Stats{}
+	// The descrambler folds the BIP-8 of the rows it writes; it stands if
+	// the FEC leaves the rows as they are.
+	var bip byte
+	bipKnown := false
 	if !o.opts.NoScramble {
-		scramble(f)
+		bip, bipKnown = scramble(f), true
 	}
 	rowsClean := o.fec.CheckRows(&f.rows)
 	if !rowsClean {
 		o.save(f)
 		o.fec.DecodeRows(&f.rows, &st.FEC)
+		bipKnown = false
 	}
 	copy(o.backup[IntOff:], f.InteractionArea())
 	o.fec.DecodeArea(f.InteractionArea(), &st.FEC)
@@ -254,7 +262,10 @@ func (o *Opener) Open(f *Frame, st *Stats) error {
 	st.Previous = prev
 	st.CorrectedSymbols = st.FEC.CorrectedSymbols
 	st.UncorrectableCodewords = st.FEC.UncorrectableCodewords
-	o.checkBIP(f, st)
+	if !bipKnown {
+		bip = f.ComputeBIP8()
+	}
+	o.checkBIP(f, st, bip)
 	if ek.Epoch != NullEpoch {
 		o.ks.FrameKeystream(&o.keyBuf, &ek.Key, st.Count, o.dir)
 		xorEncrypted(f, &o.keyBuf)
@@ -263,8 +274,8 @@ func (o *Opener) Open(f *Frame, st *Stats) error {
 }
 
 // checkBIP compares the BIP-8 the frame carries with the one computed over
-// the frame two counts earlier, then records this frame's.
-func (o *Opener) checkBIP(f *Frame, st *Stats) {
+// the frame two counts earlier, then records this frame's, bip.
+func (o *Opener) checkBIP(f *Frame, st *Stats, bip byte) {
 	c := st.Count
 	switch {
 	case o.bipN > 0 && c == o.bipCount+1:
@@ -277,7 +288,7 @@ func (o *Opener) checkBIP(f *Frame, st *Stats) {
 	default: // first frame or a gap: start over
 		o.bipN = 1
 	}
-	o.bip[0] = f.ComputeBIP8()
+	o.bip[0] = bip
 	o.bipCount = c
 }
 

@@ -1,0 +1,44 @@
+//go:build amd64 && !noasm
+
+package framer
+
+import "golang.org/x/sys/cpu"
+
+// useAVX512 selects the AVX-512 XOR-and-fold kernels (xor_amd64.s); tests
+// switch it off to run the pure-Go twins.
+var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
+
+//go:noescape
+func xorFoldAVX512(dst, a, b *byte, n int) uint64
+
+//go:noescape
+func foldAVX512(p *byte, n int) uint64
+
+// xorFold sets dst = a ^ b over len(dst) bytes (a and b at least as long;
+// dst may alias a or b exactly) and returns the XOR of all result bytes.
+func xorFold(dst, a, b []byte) byte {
+	if !useAVX512 {
+		return xorFoldGeneric(dst, a, b)
+	}
+	n := len(dst)
+	if n == 0 {
+		return 0
+	}
+	a, b = a[:n], b[:n]
+	raceRead(a)
+	raceRead(b)
+	raceWrite(dst)
+	return fold64(xorFoldAVX512(&dst[0], &a[0], &b[0], n))
+}
+
+// fold returns the XOR of all bytes of p.
+func fold(p []byte) byte {
+	if !useAVX512 {
+		return foldGeneric(p)
+	}
+	if len(p) == 0 {
+		return 0
+	}
+	raceRead(p)
+	return fold64(foldAVX512(&p[0], len(p)))
+}
