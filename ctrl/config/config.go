@@ -24,6 +24,9 @@ type Config struct {
 	Negotiation Negotiation `toml:"negotiation"`
 	Shm         Shm         `toml:"shm"`
 	Store       Store       `toml:"store"`
+	Controller  Controller  `toml:"controller"`
+	Keyring     Keyring     `toml:"keyring"`
+	Sync        Sync        `toml:"sync"`
 	API         API         `toml:"api"`
 	Metrics     Metrics     `toml:"metrics"`
 	Log         Log         `toml:"log"`
@@ -90,6 +93,47 @@ type Store struct {
 	KEKFile string `toml:"kek_file"`
 }
 
+// Controller is the [controller] table: the controller's own store.
+type Controller struct {
+	// Store is the kstore (bbolt) file of the keyrings and key sync.
+	Store string `toml:"store"`
+}
+
+// Keyring is the [keyring] table: one consumer pool of time-windowed
+// keyrings, filled from the seeds of one port (docs/keyring.md).
+type Keyring struct {
+	Enabled bool `toml:"enabled"`
+	// Port names the [[port]] whose seeds fill the rings; required when
+	// enabled. Both ends of that link must configure equal keyrings.
+	Port string `toml:"port"`
+	// Pool names the consumer pool. Default "default".
+	Pool string `toml:"pool"`
+	// Rings is R, 2..64. Default 2.
+	Rings int `toml:"rings"`
+	// Window is W as a Go duration ("10m"); Schedule computes it instead.
+	// Default "1h" when neither is given.
+	Window string `toml:"window"`
+	// Schedule is a file of expected sessions ("start end" per line) from
+	// which W is computed (keyring.ComputePlan); excludes Window.
+	Schedule string `toml:"schedule"`
+	// KeysPerRing is K, both ends' halves, 2..65536. Default 64.
+	KeysPerRing int `toml:"keys_per_ring"`
+}
+
+// Sync is the [sync] table: key sync to application platforms
+// (docs/keysync.md).
+type Sync struct {
+	Enabled bool `toml:"enabled"`
+	// Platforms maps an application id to the https URL of its platform.
+	Platforms map[string]string `toml:"platforms"`
+	// CAFile holds the PEM roots that verify the platforms' certificates.
+	CAFile string `toml:"ca_file"`
+	// CertFile and KeyFile are this node's PEM client certificate and key
+	// (the key file mode 0600 or 0400).
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
 // API is the [api] table: the management socket.
 type API struct {
 	Socket string `toml:"socket"`
@@ -114,6 +158,11 @@ const (
 	DefaultActivationMargin = 256   // frames
 	DefaultShmPath          = "/dev/shm/otkd"
 	DefaultStorePath        = "/var/lib/otkd/keys.db"
+	DefaultControllerStore  = "/var/lib/otkd/controller.db"
+	DefaultKeyringPool      = "default"
+	DefaultKeyringRings     = 2
+	DefaultKeyringWindow    = "1h"
+	DefaultKeysPerRing      = 64
 	DefaultKEKFile          = "/etc/otkd/kek"
 	DefaultSocket           = "/run/otkd/otkd.sock"
 	DefaultLine             = "udp"
@@ -148,10 +197,12 @@ func Default() *Config {
 			MaxBlocks:        pp.MaxBlocks,
 			ActivationMargin: DefaultActivationMargin,
 		},
-		Shm:   Shm{Path: DefaultShmPath, Slots: shm.DefaultSlots},
-		Store: Store{Path: DefaultStorePath, KEKFile: DefaultKEKFile},
-		API:   API{Socket: DefaultSocket},
-		Log:   Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Shm:        Shm{Path: DefaultShmPath, Slots: shm.DefaultSlots},
+		Store:      Store{Path: DefaultStorePath, KEKFile: DefaultKEKFile},
+		Controller: Controller{Store: DefaultControllerStore},
+		Keyring:    Keyring{Pool: DefaultKeyringPool, Rings: DefaultKeyringRings, KeysPerRing: DefaultKeysPerRing},
+		API:        API{Socket: DefaultSocket},
+		Log:        Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 	}
 }
 

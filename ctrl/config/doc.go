@@ -99,6 +99,34 @@
 //	kek_file         key-encryption key (16 raw bytes or 32 hex digits), mode
 //	                 exactly 0600. Default "/etc/otkd/kek".
 //
+//	[controller] the controller's store (ctrl/kstore).
+//	store            bbolt file of the keyrings and key sync. Default
+//	                 "/var/lib/otkd/controller.db".
+//
+//	[keyring]    one consumer pool of time-windowed keyrings
+//	             (docs/keyring.md). Both ends of the link must agree.
+//	enabled          default false.
+//	port             name of the [[port]] whose seeds fill the rings;
+//	                 required when enabled.
+//	pool             pool name, [a-z0-9-]. Default "default".
+//	rings            R, 2..64. Default 2.
+//	window           W, a Go duration of at least 1s. Default "1h" unless
+//	                 schedule is given; not both.
+//	schedule         file of expected sessions ("start end", RFC 3339) from
+//	                 which W is computed (W = longest session / (R − 1)).
+//	keys_per_ring    K, both ends' halves, 2..65536. Default 64.
+//
+//	[sync]       key sync to application platforms (docs/keysync.md).
+//	enabled          default false.
+//	platforms        inline table: application id = "https://…" URL;
+//	                 at least one when enabled.
+//	ca_file          PEM roots that verify the platforms; required when
+//	                 enabled.
+//	cert_file        this node's PEM client certificate; required when
+//	                 enabled.
+//	key_file         its PEM private key, mode 0600 or 0400; required when
+//	                 enabled.
+//
 //	[api]        the management API (HTTP/JSON on a unix socket, mode 0660).
 //	socket           path of the socket, at most 107 bytes. Default
 //	                 "/run/otkd/otkd.sock".
@@ -113,7 +141,8 @@
 //	format           "text" or "json". Default "text".
 //
 // The paths node.private_key, port.peer_public_key, shm.path, store.path,
-// store.kek_file and api.socket may be relative: they are relative to the
+// store.kek_file, api.socket, controller.store, keyring.schedule and the
+// sync files may be relative: they are relative to the
 // directory of the configuration file. No two of them may name the same file.
 //
 // # Reload

@@ -59,9 +59,26 @@ func (c *Config) CheckFiles() error {
 		}
 		return ""
 	})
-	for _, d := range []struct{ field, path string }{
+	if c.Sync.Enabled {
+		keyFile("sync.key_file", c.Sync.KeyFile, func(m fs.FileMode) string {
+			if m&0o077 != 0 {
+				return "group or others have access, want 0600 or 0400"
+			}
+			return ""
+		})
+		keyFile("sync.cert_file", c.Sync.CertFile, func(fs.FileMode) string { return "" })
+		keyFile("sync.ca_file", c.Sync.CAFile, func(fs.FileMode) string { return "" })
+	}
+	if c.Keyring.Enabled && c.Keyring.Schedule != "" {
+		keyFile("keyring.schedule", c.Keyring.Schedule, func(fs.FileMode) string { return "" })
+	}
+	dirs := []struct{ field, path string }{
 		{"store.path", c.Store.Path}, {"shm.path", c.Shm.Path}, {"api.socket", c.API.Socket},
-	} {
+	}
+	if c.Keyring.Enabled || c.Sync.Enabled { // the daemon opens it only then
+		dirs = append(dirs, struct{ field, path string }{"controller.store", c.Controller.Store})
+	}
+	for _, d := range dirs {
 		dir := filepath.Dir(d.path)
 		fi, err := os.Stat(dir)
 		switch {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -208,6 +209,11 @@ func (c *Config) resolve(dir string) {
 	abs(&c.Store.Path)
 	abs(&c.Store.KEKFile)
 	abs(&c.API.Socket)
+	abs(&c.Controller.Store)
+	abs(&c.Keyring.Schedule)
+	abs(&c.Sync.CAFile)
+	abs(&c.Sync.CertFile)
+	abs(&c.Sync.KeyFile)
 }
 
 // Encode writes c as TOML that Parse reads back to an equal Config.
@@ -221,5 +227,6 @@ func (c *Config) Encode(w io.Writer) error {
 func (c *Config) Clone() *Config {
 	d := *c
 	d.Ports = slices.Clone(c.Ports)
+	d.Sync.Platforms = maps.Clone(c.Sync.Platforms)
 	return &d
 }

@@ -93,6 +93,8 @@ func (c *Config) Validate() error {
 	c.validateNegotiation(&ps)
 	c.validatePaths(&ps)
 	c.validateRest(&ps)
+	c.validateKeyring(&ps)
+	c.validateSync(&ps)
 	return errors.Join(ps...)
 }
 
@@ -298,6 +300,7 @@ func (c *Config) validatePaths(ps *problems) {
 		{"store.path", c.Store.Path},
 		{"store.kek_file", c.Store.KEKFile},
 		{"api.socket", c.API.Socket},
+		{"controller.store", c.Controller.Store},
 	}
 	seen := map[string]string{}
 	for _, p := range paths {
