@@ -57,7 +57,7 @@
 // popCountXOR3Generic); a vector twin must give bit-identical results for the same
 // inputs, keystream words included. addAndDecide (kernels.go) runs the AVX-512 kernel
 // (kernels_amd64.s: the ziggurat's fast path, the decision and the packing for sixteen
-// samples at once) where the CPU has AVX-512 F and GFNI, with the rare slow-path lanes
+// samples at once) where the CPU has AVX-512 F and DQ, with the rare slow-path lanes
 // finished in Go in index order; the build tag noasm, other architectures and the
 // package variable useAVX512 (tests) select the pure-Go twin. gauss.go documents the
 // ziggurat, its word layout and its accuracy; local.go the keystream and its re-keying.

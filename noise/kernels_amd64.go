@@ -8,10 +8,9 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// useAVX512 selects the AVX-512 add-and-decide kernel (kernels_amd64.s). It needs
-// AVX-512 F (gathers, compares into masks) and GFNI (the bit reversal of the packed
-// decisions); tests switch it off to run the pure-Go twin.
-var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512GFNI
+// useAVX512 selects the AVX-512 add-and-decide kernel (kernels_amd64.s), which needs
+// AVX-512 F and DQ; tests switch it off to run the pure-Go twin.
+var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
 
 // addDecide16AVX512 is the kernel: for n samples (n a positive multiple of 16) it writes
 // the fast-path decisions, packed MSB-first, to out[0:n/8], and the indices of the

@@ -14,6 +14,18 @@ DATA evenDwords<>+48(SB)/8, $0x0000001a00000018
 DATA evenDwords<>+56(SB)/8, $0x0000001e0000001c
 GLOBL evenDwords<>(SB), RODATA|NOPTR, $64
 
+// revBytes holds the dwords 7, 6, …, 0, 15, 14, …, 8: each byte of the mask in MSB-first
+// sample order.
+DATA revBytes<>+0(SB)/8, $0x0000000600000007
+DATA revBytes<>+8(SB)/8, $0x0000000400000005
+DATA revBytes<>+16(SB)/8, $0x0000000200000003
+DATA revBytes<>+24(SB)/8, $0x0000000000000001
+DATA revBytes<>+32(SB)/8, $0x0000000e0000000f
+DATA revBytes<>+40(SB)/8, $0x0000000c0000000d
+DATA revBytes<>+48(SB)/8, $0x0000000a0000000b
+DATA revBytes<>+56(SB)/8, $0x0000000800000009
+GLOBL revBytes<>(SB), RODATA|NOPTR, $64
+
 // iota16 holds the dwords 0, 1, …, 15.
 DATA iota16<>+0(SB)/8, $0x0000000100000000
 DATA iota16<>+8(SB)/8, $0x0000000300000002
@@ -36,17 +48,20 @@ GLOBL iota16<>(SB), RODATA|NOPTR, $64
 //	z = float32(m) · x                        (VCVTDQ2PS is exact: m < 2^23)
 //	v = soft + float32(σ · z)                 (two roundings, no FMA, as in Go)
 //	bit = v > thr (ordered: NaN decides 0)    (VCMPPS GT_OQ into K3)
-//	rej = !(m < k)                            (VPCMPUD LT into K4, inverted)
+//	rej = !(m < k)                            (VPCMPUD NLT into K4)
 //
 // The indices of the rejected samples (Z25: the group's sixteen indices) are compressed
 // into Z10 and stored as a whole vector at R8, which then advances by their count: the
 // caller's rej has sixteen entries of slack. The result is the number of rejections.
 //
-// K3 has sample l in bit l; the packed output wants it in bit 7 − l%8 of byte l/8, so
-// the sixteen bits go through a GPR into X6 and GF2P8AFFINEQB with the bit-reversal
-// matrix 0x8040201008040201 (X7) reverses each byte. Registers: SI soft, DX ks, CX
-// samples left, DI out, R8 rej, R11 rej's start, R9 zigKW, Z28 511, Z30 σ, Z29 thr, Z26 and Z27 the
-// VPERMT2D indices of the low (k) and high (x) dwords of the gathered qwords.
+// The packed output wants sample l in bit 7 − l%8 of byte l/8, so v is permuted
+// (VPERMPS with revBytes, Z23) to reverse the lanes within each half before the
+// compare; then K3 is the output's two bytes and is stored as it is.
+//
+// Registers: SI soft, DX ks, CX samples left, DI out, R8 rej, R11 rej's start, R9 zigKW,
+// Z28 511, Z30 σ, Z29 thr, Z26 and Z27 the VPERMT2D indices of the low (k) and high (x)
+// dwords of the gathered qwords, Z24 16, Z25 the group's indices. Instructions: AVX-512
+// F, and DQ for VEXTRACTI32X8.
 TEXT ·addDecide16AVX512(SB), NOSPLIT, $0-56
 	MOVQ         soft+0(FP), SI
 	MOVQ         ks+8(FP), DX
@@ -62,8 +77,7 @@ TEXT ·addDecide16AVX512(SB), NOSPLIT, $0-56
 	LEAQ         ·zigKW(SB), R9
 	MOVL         $511, AX
 	VPBROADCASTD AX, Z28
-	MOVQ         $0x8040201008040201, AX
-	VMOVQ        AX, X7
+	VMOVDQU32    revBytes<>(SB), Z23
 	VMOVDQU32    evenDwords<>(SB), Z26
 	MOVL         $1, AX
 	VPBROADCASTD AX, Z27
@@ -85,20 +99,16 @@ loop:
 	VMULPS         Z3, Z6, Z6
 	VMULPS         Z30, Z6, Z6
 	VADDPS         (SI), Z6, Z6
+	VPERMPS        Z6, Z23, Z6
 	VCMPPS         $0x1e, Z29, Z6, K3
-	VPCMPUD        $1, Z5, Z2, K4
-	KNOTW          K4, K4
+	KMOVW          K3, (DI)
+	VPCMPUD        $5, Z5, Z2, K4
 	VPCOMPRESSD    Z25, K4, Z10
 	VMOVDQU32      Z10, (R8)
 	KMOVW          K4, AX
 	POPCNTL        AX, AX
 	LEAQ           (R8)(AX*4), R8
 	VPADDD         Z24, Z25, Z25
-	KMOVW          K3, AX
-	VMOVD          AX, X6
-	VGF2P8AFFINEQB $0, X7, X6, X6
-	VMOVD          X6, AX
-	MOVW           AX, (DI)
 	ADDQ           $64, SI
 	ADDQ           $64, DX
 	ADDQ           $2, DI
