@@ -32,9 +32,10 @@ import (
 // accuracy); about 1 % of the samples take extra words from a separate spare block of
 // the same keystream. σ takes two spare words.
 //
-// Which keystream word feeds which sample is not a contract: the asm issue may switch
-// to a multi-lane keystream. What holds is the kernel's contract (same words, same
-// decisions) and, for NewLocalFromSeed, same seed and calls → same noise.
+// Which keystream word feeds which sample is not a contract (it changed when the single
+// stream became sixteen lanes). What holds is the kernels' contract (same words, same
+// decisions, on the AVX-512 kernel and its pure-Go twin alike) and, for
+// NewLocalFromSeed, same seed and calls → same noise on every engine.
 //
 // A Local is not safe for concurrent use: use one per RX pipeline. Its methods do not
 // allocate.

@@ -238,7 +238,7 @@ func TestLocalRekey(t *testing.T) {
 	p := DefaultProfile()
 	run := func(l *Local) []byte {
 		l.rekeyAt = 3 * localBlock
-		return frameOutputs(l, 40) // 40 frames ≈ 320 KiB of keystream: many re-keys
+		return frameOutputs(l, 40) // 40 frames ≈ 320 KiB of keystream: several re-keys
 	}
 	plain := frameOutputs(seededLocal(t, p, 7), 40)
 	a := run(seededLocal(t, p, 7))
