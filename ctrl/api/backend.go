@@ -10,8 +10,9 @@ import (
 // safe for concurrent use. The context carries the request deadline.
 //
 // Errors travel to the client as their Error() text, so they must never hold
-// key material. An error that wraps ErrUnknownPort, ErrConflict or
-// ErrUnavailable gets the matching status and code (see the package doc).
+// key material. An error that wraps ErrUnknownPort, ErrConflict,
+// ErrUnavailable, ErrBadRequest or ErrNotFound gets the matching status and
+// code (see the package doc).
 type Backend interface {
 	// Status describes the daemon and summarises its ports.
 	Status(ctx context.Context) (Status, error)
@@ -28,6 +29,33 @@ type Backend interface {
 	// shm store. Problems it finds go into the report; the error is for
 	// failing to check at all.
 	VerifyStore(ctx context.Context) (StoreReport, error)
+
+	// KeyringStatus describes the keyring pool (ErrUnavailable when the
+	// daemon runs none).
+	KeyringStatus(ctx context.Context) (KeyringStatus, error)
+	// KeyringConnect binds consumer to a key of the current ring (its
+	// existing key if it holds one). ErrConflict when the ring is
+	// exhausted or not filled.
+	KeyringConnect(ctx context.Context, consumer uint64) (KeyringKey, error)
+	// KeyringDisconnect releases consumer's key (retired, never reused).
+	// ErrNotFound for a consumer that holds none.
+	KeyringDisconnect(ctx context.Context, consumer uint64) error
+	// KeyringLookup returns consumer's key; ErrNotFound if it holds none.
+	KeyringLookup(ctx context.Context, consumer uint64) (KeyringKey, error)
+	// KeyringRefill refills ring now (ErrConflict while it has bindings
+	// or is in use in its window).
+	KeyringRefill(ctx context.Context, ring int) error
+
+	// SyncImport imports a vendor key file, all keys or none; a malformed,
+	// foreign or tampered file is ErrBadRequest, a known key id
+	// ErrConflict.
+	SyncImport(ctx context.Context, file []byte) (int, error)
+	// SyncRegister registers identity for app.
+	SyncRegister(ctx context.Context, identity, app string) error
+	// SyncRequest binds key keyID to identity (and app) and queues its push.
+	SyncRequest(ctx context.Context, identity, keyID, app string) (SyncBinding, error)
+	// SyncOutbox lists the pushes not yet accepted, oldest first.
+	SyncOutbox(ctx context.Context) ([]SyncPending, error)
 }
 
 // Sentinel errors. A Backend wraps the first three to choose a status; a

@@ -122,6 +122,13 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return c.roundTrip(req, out)
+}
+
+// roundTrip sends req and decodes a 2xx body into out, or an error body
+// into an *APIError.
+func (c *Client) roundTrip(req *http.Request, out any) error {
+	method, path := req.Method, req.URL.Path
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		var ue *unreachableError

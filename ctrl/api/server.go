@@ -132,6 +132,7 @@ func (s *Server) routes() {
 	s.mux.Handle("/v1/ports/{name}/negotiate", s.route(http.MethodPost, s.portAction("negotiate", Backend.Negotiate)))
 	s.mux.Handle("/v1/ports/{name}/rotate", s.route(http.MethodPost, s.portAction("rotate", Backend.Rotate)))
 	s.mux.Handle("/v1/store/verify", s.route(http.MethodPost, s.verify))
+	s.keymgmtRoutes()
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusNotFound, CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 	}
@@ -248,6 +249,10 @@ func (s *Server) backendError(err error) *httpError {
 		return errorf(http.StatusNotFound, CodeUnknownPort, "%v", err)
 	case errors.Is(err, ErrConflict):
 		return errorf(http.StatusConflict, CodeConflict, "%v", err)
+	case errors.Is(err, ErrBadRequest):
+		return errorf(http.StatusBadRequest, CodeBadRequest, "%v", err)
+	case errors.Is(err, ErrNotFound):
+		return errorf(http.StatusNotFound, CodeNotFound, "%v", err)
 	case errors.Is(err, ErrUnavailable):
 		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "%v", err)
 	case errors.Is(err, context.DeadlineExceeded):

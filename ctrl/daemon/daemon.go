@@ -41,6 +41,8 @@ type Daemon struct {
 	writer *shm.Writer
 	reader *shm.Reader
 
+	km keyMgmt
+
 	workers []*worker
 	health  atomic.Value // string
 	metrics *metricsServer
@@ -117,6 +119,10 @@ func (d *Daemon) Start() error {
 		pr.pub = publish.New(w, pr.cfg.ID)
 		d.adopt(pr)
 	}
+	if err := d.startKeyMgmt(); err != nil {
+		d.close()
+		return err
+	}
 	return nil
 }
 
@@ -129,6 +135,9 @@ func (d *Daemon) adopt(pr *portRun) {
 	for i := range d.reader.Slots() {
 		if d.reader.Slot(i, &k) != nil || k.State == shm.StateEmpty || k.Port != pr.cfg.ID {
 			continue
+		}
+		if k.Consumer != 0 {
+			continue // a keyring key, the keyring's to retire
 		}
 		byDir[k.Dir&1] = append(byDir[k.Dir&1], rec{k.ID, k.Serial})
 	}
@@ -160,6 +169,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return d.runPort(ctx, pr)
 		}})
 	}
+	d.workers = append(d.workers, d.keyMgmtWorkers()...)
 	d.metrics = newMetricsServer(d)
 	d.workers = append(d.workers, &worker{name: "metrics", run: d.metrics.run})
 
@@ -218,7 +228,7 @@ func (d *Daemon) finishSwitches(limit time.Duration) {
 }
 
 func (d *Daemon) close() error {
-	var errs []error
+	errs := []error{d.closeKeyMgmt()}
 	if d.reader != nil {
 		errs = append(errs, d.reader.Close())
 	}
@@ -246,10 +256,13 @@ func (d *Daemon) runPort(ctx context.Context, pr *portRun) error {
 		line.Close()
 		return err
 	}
+	ringSeed, ringMsg := d.ringHooks(pr)
 	ctl, err := link.New(link.Config{
 		Port: port, Self: d.self, Peer: pr.peer, Params: d.cfg.Params(),
 		ActivationMargin: d.cfg.Negotiation.ActivationMargin, Log: log,
+		OnKeyring: ringMsg,
 		OnSeed: func(ev link.SeedEvent) {
+			ringSeed(ev)
 			log.Info("seed", "direction", ev.Direction, "initiator", ev.Initiator, "fingerprint", ev.Fingerprint,
 				"kept", ev.Result.KeptBits, "disagreement", ev.Result.Disagreement)
 		},

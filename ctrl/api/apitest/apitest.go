@@ -32,6 +32,7 @@ type Backend struct {
 	mu       sync.Mutex
 	calls    []string
 	problems []api.StoreProblem
+	k        *keymgmt // keyring and key sync, made on first use
 }
 
 // SetProblems sets the problems VerifyStore reports (none by default).

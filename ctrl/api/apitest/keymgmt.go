@@ -1,0 +1,188 @@
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/otkd/otkd/ctrl/api"
+)
+
+// Consumers with special behaviour in KeyringConnect: Exhausted answers
+// api.ErrConflict (the ring has no unbound key left).
+const Exhausted = 999
+
+// Names the fake's key sync knows: App is the one configured application,
+// KeyIDs the ids a valid key file (one starting with KeyFileMagic) imports.
+const (
+	App          = "vpn.example"
+	KeyFileMagic = "OKSF"
+)
+
+// KeyIDs are the key ids a valid fake key file imports.
+var KeyIDs = []string{"vendor:0001", "vendor:0002"}
+
+// keymgmt is the fake's keyring and key-sync state.
+type keymgmt struct {
+	bound    map[uint64]api.KeyringKey
+	next     uint32
+	imported map[string]bool
+	subs     map[string]string // identity → app
+	binds    map[string]api.SyncBinding
+}
+
+func (b *Backend) km() *keymgmt {
+	if b.k == nil {
+		b.k = &keymgmt{bound: map[uint64]api.KeyringKey{}, imported: map[string]bool{}, subs: map[string]string{}, binds: map[string]api.SyncBinding{}}
+	}
+	return b.k
+}
+
+// KeyringStatus implements api.Backend: two rings of 8 keys, ring 0 current.
+func (b *Backend) KeyringStatus(context.Context) (api.KeyringStatus, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(b.km().bound)
+	st := api.KeyringStatus{Pool: "default", Port: "p0", Side: "A", WindowSeconds: 60, Now: Started, Connects: uint64(n)}
+	for i := range 2 {
+		r := api.KeyringRing{Ring: i, Current: i == 0, Filled: true, Epoch: uint64(100 + i), SeedID: "00000000000000aa",
+			WindowStart: Started.Add(time.Duration(i) * time.Minute), WindowEnd: Started.Add(time.Duration(i+1) * time.Minute), Keys: 8, Free: 4}
+		if i == 0 {
+			r.Bound, r.Free = n, 4-n
+		}
+		st.Rings = append(st.Rings, r)
+	}
+	return st, nil
+}
+
+// KeyringConnect implements api.Backend.
+func (b *Backend) KeyringConnect(_ context.Context, consumer uint64) (api.KeyringKey, error) {
+	if consumer == Exhausted {
+		return api.KeyringKey{}, fmt.Errorf("keyring: keyring exhausted: ring 0: %w", api.ErrConflict)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := b.km()
+	if key, ok := k.bound[consumer]; ok {
+		return key, nil
+	}
+	id := 0x1000 + uint64(k.next)
+	key := api.KeyringKey{Consumer: consumer, Fingerprint: fmt.Sprintf("%016x", id), ID: id, Slot: 2 * k.next,
+		Epoch: 100, SeedID: "00000000000000aa", Alg: "ZUC-128", ValidFrom: Started, ValidTo: Started.Add(2 * time.Minute)}
+	k.next++
+	k.bound[consumer] = key
+	b.calls = append(b.calls, fmt.Sprintf("keyring connect %d", consumer))
+	return key, nil
+}
+
+// KeyringDisconnect implements api.Backend.
+func (b *Backend) KeyringDisconnect(_ context.Context, consumer uint64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.km().bound[consumer]; !ok {
+		return fmt.Errorf("keyring: consumer not bound: consumer %d: %w", consumer, api.ErrNotFound)
+	}
+	delete(b.k.bound, consumer)
+	b.calls = append(b.calls, fmt.Sprintf("keyring disconnect %d", consumer))
+	return nil
+}
+
+// KeyringLookup implements api.Backend.
+func (b *Backend) KeyringLookup(_ context.Context, consumer uint64) (api.KeyringKey, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	key, ok := b.km().bound[consumer]
+	if !ok {
+		return api.KeyringKey{}, fmt.Errorf("keyring: consumer not bound: consumer %d: %w", consumer, api.ErrNotFound)
+	}
+	return key, nil
+}
+
+// KeyringRefill implements api.Backend: ring 0 is in its window (conflict),
+// ring 1 refills, others do not exist.
+func (b *Backend) KeyringRefill(_ context.Context, ring int) error {
+	switch ring {
+	case 0:
+		return fmt.Errorf("keyring: ring is in its window: ring 0: %w", api.ErrConflict)
+	case 1:
+		b.mu.Lock()
+		b.calls = append(b.calls, "keyring refill 1")
+		b.mu.Unlock()
+		return nil
+	}
+	return fmt.Errorf("keyring: no ring %d: %w", ring, api.ErrBadRequest)
+}
+
+// SyncImport implements api.Backend: a file starting with KeyFileMagic
+// imports KeyIDs (once: again is a conflict); anything else is malformed.
+func (b *Backend) SyncImport(_ context.Context, file []byte) (int, error) {
+	if !bytes.HasPrefix(file, []byte(KeyFileMagic)) {
+		return 0, fmt.Errorf("keysync: malformed key file: bad magic: %w", api.ErrBadRequest)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := b.km()
+	if k.imported[KeyIDs[0]] {
+		return 0, fmt.Errorf("keysync: key id already imported: %s: %w", KeyIDs[0], api.ErrConflict)
+	}
+	for _, id := range KeyIDs {
+		k.imported[id] = true
+	}
+	b.calls = append(b.calls, "sync import")
+	return len(KeyIDs), nil
+}
+
+// SyncRegister implements api.Backend: only App is configured.
+func (b *Backend) SyncRegister(_ context.Context, identity, app string) error {
+	if identity == "" {
+		return fmt.Errorf("keysync: malformed subscriber identity: %w", api.ErrBadRequest)
+	}
+	if app != App {
+		return fmt.Errorf("keysync: no platform configured for the application: %q: %w", app, api.ErrBadRequest)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.km().subs[identity] = app
+	b.calls = append(b.calls, "sync register "+identity+" "+app)
+	return nil
+}
+
+// SyncRequest implements api.Backend.
+func (b *Backend) SyncRequest(_ context.Context, identity, keyID, app string) (api.SyncBinding, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := b.km()
+	reg, ok := k.subs[identity]
+	switch {
+	case !ok || (app != "" && app != reg):
+		return api.SyncBinding{}, fmt.Errorf("keysync: identity not registered for the application: %q: %w", identity, api.ErrNotFound)
+	case !k.imported[keyID]:
+		return api.SyncBinding{}, fmt.Errorf("keysync: unknown key id: %q: %w", keyID, api.ErrNotFound)
+	}
+	if bd, ok := k.binds[keyID]; ok {
+		if bd.Identity == identity {
+			return bd, nil
+		}
+		return api.SyncBinding{}, fmt.Errorf("keysync: key already bound: %q: %w", keyID, api.ErrConflict)
+	}
+	bd := api.SyncBinding{Identity: identity, App: reg, KeyID: keyID, KeyFingerprint: "fp-" + keyID,
+		DeliveryID: fmt.Sprintf("%032x", len(k.binds)+1), Bound: Started}
+	k.binds[keyID] = bd
+	b.calls = append(b.calls, "sync request "+identity+" "+keyID)
+	return bd, nil
+}
+
+// SyncOutbox implements api.Backend: every binding is pending.
+func (b *Backend) SyncOutbox(context.Context) ([]api.SyncPending, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []api.SyncPending
+	for _, id := range KeyIDs {
+		if bd, ok := b.km().binds[id]; ok {
+			out = append(out, api.SyncPending{DeliveryID: bd.DeliveryID, Identity: bd.Identity, App: bd.App, KeyID: id,
+				KeyFingerprint: bd.KeyFingerprint, Created: Started, NextAt: Started})
+		}
+	}
+	return out, nil
+}
