@@ -97,9 +97,15 @@ func (c *Codec) EncodeRows(rows *[Rows][]byte) {
 // panics on wrong row lengths like EncodeRows.
 func (c *Codec) CheckRows(rows *[Rows][]byte) bool {
 	checkRows(rows)
-	frameParity(rows, &c.par)
+	return frameCheck(rows, &c.par)
+}
+
+// genericFrameCheck is the pure-Go twin of the check kernel: recompute the
+// parity into par and compare it with the rows' parity columns.
+func genericFrameCheck(rows *[Rows][]byte, par *[Rows][Parity * Interleave]byte) bool {
+	genericFrameParity(rows, par)
 	for r, row := range rows {
-		if string(c.par[r][:]) != string(row[parityOff:]) {
+		if string(par[r][:]) != string(row[parityOff:]) {
 			return false
 		}
 	}

@@ -23,6 +23,9 @@ func initKernel() {
 }
 
 //go:noescape
+func gfniFrameCheck(mat *[K * Parity]uint64, r0, r1, r2, r3 *byte) bool
+
+//go:noescape
 func gfniFrameParity(mat *[K * Parity]uint64, r0, r1, r2, r3 *byte, out *[Rows][Parity * Interleave]byte)
 
 // frameParity computes the parity of the 64 row codewords into out, in the
@@ -38,4 +41,17 @@ func frameParity(rows *[Rows][]byte, out *[Rows][Parity * Interleave]byte) {
 	}
 	gfniFrameParity(&gfniMatrix, &rows[0][0], &rows[1][0], &rows[2][0], &rows[3][0], out)
 	raceWrite(out[:])
+}
+
+// frameCheck reports whether every row codeword's parity columns equal the
+// parity of its information columns. The kernel compares in the same pass
+// and stores nothing; the twin recomputes into par and compares.
+func frameCheck(rows *[Rows][]byte, par *[Rows][Parity * Interleave]byte) bool {
+	if !useGFNI {
+		return genericFrameCheck(rows, par)
+	}
+	for _, row := range rows {
+		raceRead(row[:RowLen])
+	}
+	return gfniFrameCheck(&gfniMatrix, &rows[0][0], &rows[1][0], &rows[2][0], &rows[3][0])
 }

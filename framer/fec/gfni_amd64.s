@@ -23,6 +23,12 @@
 	VGF2P8AFFINEQB.BCST $0, off(AX), Z16, Z17 \
 	VPXORQ              Z17, acc, acc
 
+// CMPSYM XORs the received parity symbol line off(R8..R11) of the four
+// rows into acc, leaving the difference (zero where the parity matches).
+#define CMPSYM(off, acc) \
+	LOADSYM(off, X16, Z16) \
+	VPXORQ Z16, acc, acc
+
 // STORE writes the four 16-byte lanes of acc (rows 0..3, codewords
 // 0..15 of parity symbol p) to out[r][16p:], r = 0..3.
 #define STORE(acc, xacc, p) \
@@ -46,6 +52,30 @@ TEXT ·gfniFrameParity(SB), NOSPLIT, $0-48
 	MOVQ r2+24(FP), R10
 	MOVQ r3+32(FP), R11
 	MOVQ out+40(FP), DI
+	XORQ DX, DX // mode 0: store the parity
+	JMP  parityBody<>(SB)
+
+// func gfniFrameCheck(mat *[K * Parity]uint64, r0, r1, r2, r3 *byte) bool
+//
+// The clean-frame check: the same parity computation, then each parity
+// register is XORed with the received parity columns (bytes 3824.. of each
+// row, 16 bytes past where R8..R11 stop: the loop leaves them on the last,
+// odd information symbol 238), the sixteen differences are
+// ORed together and tested for zero. Nothing is stored.
+TEXT ·gfniFrameCheck(SB), NOSPLIT, $0-41
+	MOVQ mat+0(FP), AX
+	MOVQ r0+8(FP), R8
+	MOVQ r1+16(FP), R9
+	MOVQ r2+24(FP), R10
+	MOVQ r3+32(FP), R11
+	LEAQ ret+40(FP), DI // mode 1: DI = the result byte
+	MOVQ $1, DX
+	JMP  parityBody<>(SB)
+
+// parityBody: AX, R8..R11 as above; DX = 0 stores the parity at DI,
+// DX = 1 compares it with the rows' parity columns and writes the verdict
+// (1 = clean) to the byte at DI.
+TEXT parityBody<>(SB), NOSPLIT|NOFRAME, $0
 	MOVQ $119, CX // 239 = 2·119 + 1
 	VPXORQ Z0, Z0, Z0
 	VPXORQ Z1, Z1, Z1
@@ -109,6 +139,9 @@ pairs:
 	STEP1(112, Z14)
 	STEP1(120, Z15)
 
+	TESTQ DX, DX
+	JNZ   compare
+
 	STORE(Z0, X0, 0)
 	STORE(Z1, X1, 1)
 	STORE(Z2, X2, 2)
@@ -125,5 +158,36 @@ pairs:
 	STORE(Z13, X13, 13)
 	STORE(Z14, X14, 14)
 	STORE(Z15, X15, 15)
+	VZEROUPPER
+	RET
+
+compare:
+	CMPSYM(16, Z0)
+	CMPSYM(32, Z1)
+	CMPSYM(48, Z2)
+	CMPSYM(64, Z3)
+	CMPSYM(80, Z4)
+	CMPSYM(96, Z5)
+	CMPSYM(112, Z6)
+	CMPSYM(128, Z7)
+	CMPSYM(144, Z8)
+	CMPSYM(160, Z9)
+	CMPSYM(176, Z10)
+	CMPSYM(192, Z11)
+	CMPSYM(208, Z12)
+	CMPSYM(224, Z13)
+	CMPSYM(240, Z14)
+	CMPSYM(256, Z15)
+	VPTERNLOGD $0xFE, Z2, Z1, Z0 // OR
+	VPTERNLOGD $0xFE, Z4, Z3, Z0
+	VPTERNLOGD $0xFE, Z6, Z5, Z0
+	VPTERNLOGD $0xFE, Z8, Z7, Z0
+	VPTERNLOGD $0xFE, Z10, Z9, Z0
+	VPTERNLOGD $0xFE, Z12, Z11, Z0
+	VPTERNLOGD $0xFE, Z14, Z13, Z0
+	VPORQ      Z15, Z0, Z0
+	VPTESTMQ   Z0, Z0, K1
+	KORTESTB   K1, K1
+	SETEQ      (DI)
 	VZEROUPPER
 	RET

@@ -9,4 +9,8 @@ func frameParity(rows *[Rows][]byte, out *[Rows][Parity * Interleave]byte) {
 	genericFrameParity(rows, out)
 }
 
+func frameCheck(rows *[Rows][]byte, par *[Rows][Parity * Interleave]byte) bool {
+	return genericFrameCheck(rows, par)
+}
+
 func initKernel() {}
