@@ -1,7 +1,7 @@
 // Command otkctl is otkd's command-line tool: the daemon's management
-// commands (status, links, keys, negotiate, rotate, store verify), which
-// talk to otkd over its API socket (package ctrl/api), `keys --shm`, which
-// reads a key store file directly, and the frame diagnostics (otkctl frame
+// commands (status, links, keys, negotiate, rotate, store verify, keyring,
+// sync), which talk to otkd over its API socket (package ctrl/api),
+// `keys --shm`, which reads a key store file directly, and the frame diagnostics (otkctl frame
 // encode|decode|selftest).
 //
 // Exit status: 0 on success, 2 for bad usage or malformed input (one line on
@@ -36,6 +36,14 @@ commands:
   negotiate --port P  start a new seed negotiation on port P now
   rotate --port P     switch port P to its next session key now
   store verify        check that every persisted key decrypts and matches the shm store
+  keyring status [--consumer N]   the keyrings (windows, fills, counts), or consumer N's key
+  keyring connect --consumer N    bind consumer N to a key of the current ring (prints its fingerprint)
+  keyring disconnect --consumer N release consumer N's key (retired at both ends)
+  keyring refill --ring R         refill ring R now (it must have no bindings)
+  sync import FILE                import a vendor key file enveloped to this node
+  sync register --identity I --app A          register subscriber I for application A
+  sync request --identity I --key K [--app A] bind key K to I and queue its push to A's platform
+  sync outbox                     the pushes not yet accepted by their platform
   frame encode        seal a 16 830-byte plaintext frame image (stdin) into a wire frame (stdout)
   frame decode        open a wire frame (stdin) into the plaintext frame image (stdout), statistics on stderr
   frame selftest      seal, damage and open random frames and report what the FEC and the cipher did
@@ -82,6 +90,10 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return portCmd("rotate", (*api.Client).Rotate, args[1:], stdout, stderr)
 	case "store":
 		return storeCmd(args[1:], stdout, stderr)
+	case "keyring":
+		return keyringCmd(args[1:], stdout, stderr)
+	case "sync":
+		return syncCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		io.WriteString(stdout, usage)
 		return nil

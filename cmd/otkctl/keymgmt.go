@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/otkd/otkd/ctrl/api"
+)
+
+// keyringCmd is `otkctl keyring status|connect|disconnect|refill`.
+func keyringCmd(args []string, stdout, stderr io.Writer) error {
+	const subs = "status, connect, disconnect, refill"
+	if len(args) == 0 {
+		return usagef("keyring: missing subcommand (%s)", subs)
+	}
+	name := "keyring " + args[0]
+	fs := newFlags(name, stderr)
+	d := addDaemonFlags(fs)
+	switch args[0] {
+	case "status":
+		consumer := fs.Uint64("consumer", 0, "show this consumer's key instead of the rings")
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		if *consumer != 0 {
+			return keyringKeyCmd(name, d, stdout, func(ctx context.Context, c *api.Client) (api.KeyringKey, error) {
+				return c.KeyringLookup(ctx, *consumer)
+			})
+		}
+		return keyringStatus(d, stdout)
+	case "connect", "disconnect":
+		consumer := fs.Uint64("consumer", 0, "the consumer id (non-zero)")
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		if *consumer == 0 {
+			return usagef("%s: --consumer is required (a non-zero id)", name)
+		}
+		if args[0] == "connect" {
+			return keyringKeyCmd(name, d, stdout, func(ctx context.Context, c *api.Client) (api.KeyringKey, error) {
+				return c.KeyringConnect(ctx, *consumer)
+			})
+		}
+		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.KeyringDisconnect(ctx, *consumer) }); err != nil {
+			return err
+		}
+		if *d.json {
+			return writeJSON(stdout, api.ConsumerResult{Consumer: *consumer, Action: "disconnect", Status: "done"})
+		}
+		_, err := fmt.Fprintf(stdout, "consumer %d disconnected: its key is retired\n", *consumer)
+		return err
+	case "refill":
+		ring := fs.Int("ring", -1, "the ring to refill (0..rings-1)")
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		if *ring < 0 {
+			return usagef("%s: --ring is required", name)
+		}
+		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.KeyringRefill(ctx, *ring) }); err != nil {
+			return err
+		}
+		if *d.json {
+			return writeJSON(stdout, api.RingResult{Ring: *ring, Action: "refill", Status: "done"})
+		}
+		_, err := fmt.Fprintf(stdout, "ring %d refilled\n", *ring)
+		return err
+	}
+	return usagef("keyring: unknown subcommand %q (%s)", args[0], subs)
+}
+
+func keyringStatus(d *daemonFlags, stdout io.Writer) error {
+	var st api.KeyringStatus
+	if err := d.call("keyring status", func(ctx context.Context, c *api.Client) (err error) {
+		st, err = c.KeyringStatus(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	if *d.json {
+		return writeJSON(stdout, st)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "pool\t%s\nport\t%s (side %s)\nwindow\t%v\ncurrent ring\t%d\n", st.Pool, st.Port, st.Side,
+		time.Duration(st.WindowSeconds*float64(time.Second)), st.Current)
+	fmt.Fprintf(tw, "connects\t%d\ndisconnects\t%d\nrefills\t%d\nexhausted\t%d\nnot ready\t%d\npeer binds\t%d\npeer rejected\t%d\n",
+		st.Connects, st.Disconnects, st.Refills, st.Exhausted, st.NotReady, st.PeerBinds, st.PeerRejected)
+	tw.Flush()
+	fmt.Fprintln(stdout)
+	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RING\tCURRENT\tFILLED\tEPOCH\tSEED\tWINDOW\tKEYS\tFREE\tBOUND\tRETIRED")
+	for _, r := range st.Rings {
+		fmt.Fprintf(tw, "%d\t%v\t%v\t%d\t%s\t%s .. %s\t%d\t%d\t%d\t%d\n", r.Ring, r.Current, r.Filled, r.Epoch, r.SeedID,
+			when(r.WindowStart), when(r.WindowEnd), r.Keys, r.Free, r.Bound, r.Retired)
+	}
+	return tw.Flush()
+}
+
+// keyringKeyCmd prints a consumer's key: ids and validity, never bytes.
+func keyringKeyCmd(name string, d *daemonFlags, stdout io.Writer, fn func(context.Context, *api.Client) (api.KeyringKey, error)) error {
+	var k api.KeyringKey
+	if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
+		k, err = fn(ctx, c)
+		return err
+	}); err != nil {
+		return err
+	}
+	if *d.json {
+		return writeJSON(stdout, k)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "consumer\t%d\nfingerprint\t%s\nring\t%d\nslot\t%d\nepoch\t%d\nseed\t%s\nalg\t%s\nvalid\t%s .. %s\n",
+		k.Consumer, k.Fingerprint, k.Ring, k.Slot, k.Epoch, k.SeedID, k.Alg, when(k.ValidFrom), when(k.ValidTo))
+	return tw.Flush()
+}
+
+// syncCmd is `otkctl sync import|register|request|outbox`.
+func syncCmd(args []string, stdout, stderr io.Writer) error {
+	const subs = "import, register, request, outbox"
+	if len(args) == 0 {
+		return usagef("sync: missing subcommand (%s)", subs)
+	}
+	name := "sync " + args[0]
+	fs := newFlags(name, stderr)
+	d := addDaemonFlags(fs)
+	switch args[0] {
+	case "import":
+		return syncImport(name, fs, d, args[1:], stdout)
+	case "register":
+		identity := fs.String("identity", "", "the subscriber identity")
+		app := fs.String("app", "", "the application id")
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		if *identity == "" || *app == "" {
+			return usagef("%s: --identity and --app are required", name)
+		}
+		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.SyncRegister(ctx, *identity, *app) }); err != nil {
+			return err
+		}
+		if *d.json {
+			return writeJSON(stdout, api.SyncRegister{Identity: *identity, App: *app})
+		}
+		_, err := fmt.Fprintf(stdout, "%s registered for %s\n", *identity, *app)
+		return err
+	case "request":
+		identity := fs.String("identity", "", "the subscriber identity")
+		key := fs.String("key", "", "the key id")
+		app := fs.String("app", "", "the application id (when the identity holds several)")
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		if *identity == "" || *key == "" {
+			return usagef("%s: --identity and --key are required", name)
+		}
+		var b api.SyncBinding
+		if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
+			b, err = c.SyncRequest(ctx, *identity, *key, *app)
+			return err
+		}); err != nil {
+			return err
+		}
+		if *d.json {
+			return writeJSON(stdout, b)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "identity\t%s\napp\t%s\nkey id\t%s\nkey fingerprint\t%s\ndelivery id\t%s\nbound\t%s\ndelivered\t%s\n",
+			b.Identity, b.App, b.KeyID, b.KeyFingerprint, b.DeliveryID, when(b.Bound), when(b.Delivered))
+		return tw.Flush()
+	case "outbox":
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		var out []api.SyncPending
+		if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
+			out, err = c.SyncOutbox(ctx)
+			return err
+		}); err != nil {
+			return err
+		}
+		if *d.json {
+			if out == nil {
+				out = []api.SyncPending{}
+			}
+			return writeJSON(stdout, struct {
+				Outbox []api.SyncPending `json:"outbox"`
+			}{out})
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "DELIVERY\tIDENTITY\tAPP\tKEY ID\tKEY FP\tATTEMPTS\tNEXT\tLAST ERROR")
+		for _, p := range out {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", p.DeliveryID, p.Identity, p.App, p.KeyID, p.KeyFingerprint,
+				p.Attempts, when(p.NextAt), p.LastError)
+		}
+		return tw.Flush()
+	}
+	return usagef("sync: unknown subcommand %q (%s)", args[0], subs)
+}
+
+// syncImport takes the file as its one argument, before or after the flags.
+func syncImport(name string, fs *flag.FlagSet, d *daemonFlags, args []string, stdout io.Writer) error {
+	var files []string // positional arguments, between flags anywhere
+	for {
+		if err := fs.Parse(args); err != nil {
+			return usagef("%s: %v", name, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files, args = append(files, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(files) > 1 {
+		return usagef("%s: unexpected argument %q", name, files[1])
+	}
+	file := ""
+	if len(files) == 1 {
+		file = files[0]
+	}
+	if file == "" {
+		return usagef("%s: the key file is required (otkctl sync import FILE)", name)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return usagef("%s: %v", name, err)
+	}
+	if len(data) > api.MaxKeyFileBytes {
+		return usagef("%s: %s has %d bytes, more than a key file may (%d)", name, file, len(data), api.MaxKeyFileBytes)
+	}
+	var n int
+	if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
+		n, err = c.SyncImport(ctx, data)
+		return err
+	}); err != nil {
+		return err
+	}
+	if *d.json {
+		return writeJSON(stdout, api.SyncImport{Imported: n})
+	}
+	_, err = fmt.Fprintf(stdout, "%d keys imported from %s\n", n, file)
+	return err
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/api/apitest"
+)
+
+// TestKeyringCommands runs otkctl keyring against the fake daemon.
+func TestKeyringCommands(t *testing.T) {
+	fake, sock := fakeDaemon(t, api.ServerOptions{})
+	run := func(args ...string) (string, string, int) {
+		o, e, code := otkEnv(t, nil, append(args, "--socket", sock)...)
+		return string(o), string(e), code
+	}
+	out, _, code := run("keyring", "status")
+	if code != 0 || !strings.Contains(out, "RING") || !strings.Contains(out, "pool") {
+		t.Fatalf("status: %d\n%s", code, out)
+	}
+	out, _, code = run("keyring", "connect", "--consumer", "7", "--json")
+	var k api.KeyringKey
+	if code != 0 || json.Unmarshal([]byte(out), &k) != nil || k.Consumer != 7 || k.Fingerprint == "" {
+		t.Fatalf("connect: %d %s", code, out)
+	}
+	out, _, code = run("keyring", "status", "--consumer", "7")
+	if code != 0 || !strings.Contains(out, k.Fingerprint) {
+		t.Fatalf("status --consumer: %d %s", code, out)
+	}
+	if out, _, code = run("keyring", "disconnect", "--consumer", "7"); code != 0 || !strings.Contains(out, "retired") {
+		t.Fatalf("disconnect: %d %s", code, out)
+	}
+	if out, _, code = run("keyring", "refill", "--ring", "1", "--json"); code != 0 || !strings.Contains(out, `"refill"`) {
+		t.Fatalf("refill: %d %s", code, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"keyring", "disconnect", "--consumer", "7"}, 1, "not bound"},
+		{[]string{"keyring", "connect", "--consumer", "999"}, 1, "exhausted"},
+		{[]string{"keyring", "connect"}, 2, "--consumer is required"},
+		{[]string{"keyring", "refill", "--ring", "0"}, 1, "in its window"},
+		{[]string{"keyring", "shuffle"}, 2, "unknown subcommand"},
+	} {
+		_, e, code := run(tc.args...)
+		if code != tc.code || !strings.Contains(e, tc.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, e, tc.code, tc.msg)
+		}
+	}
+	want := []string{"keyring connect 7", "keyring disconnect 7", "keyring refill 1"}
+	if got := fake.Calls(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("backend saw %q, want %q", got, want)
+	}
+}
+
+// TestSyncCommands runs otkctl sync against the fake daemon.
+func TestSyncCommands(t *testing.T) {
+	fake, sock := fakeDaemon(t, api.ServerOptions{})
+	run := func(args ...string) (string, string, int) {
+		o, e, code := otkEnv(t, nil, append(args, "--socket", sock)...)
+		return string(o), string(e), code
+	}
+	dir := shortDir(t)
+	good, bad := filepath.Join(dir, "good.oksf"), filepath.Join(dir, "bad.oksf")
+	os.WriteFile(good, []byte(apitest.KeyFileMagic+"rest of a file"), 0o600)
+	os.WriteFile(bad, []byte("not a key file"), 0o600)
+
+	if _, e, code := run("sync", "import", bad); code != 2 || !strings.Contains(e, "malformed key file") {
+		t.Fatalf("malformed import: %d %s", code, e)
+	}
+	if out, _, code := run("sync", "import", good, "--json"); code != 0 || !strings.Contains(out, `"imported": 2`) {
+		t.Fatalf("import: %d %s", code, out)
+	}
+	if _, e, code := run("sync", "import", "--json", good); code != 1 || !strings.Contains(e, "already imported") {
+		t.Fatalf("second import: %d %s", code, e)
+	}
+	if _, e, code := run("sync", "import", filepath.Join(dir, "missing")); code != 2 || !strings.Contains(e, "no such file") {
+		t.Fatalf("missing file: %d %s", code, e)
+	}
+	if _, e, code := run("sync", "request", "--identity", "imsi:1", "--key", apitest.KeyIDs[0]); code != 1 || !strings.Contains(e, "not registered") {
+		t.Fatalf("unregistered: %d %s", code, e)
+	}
+	if out, _, code := run("sync", "register", "--identity", "imsi:1", "--app", apitest.App); code != 0 || !strings.Contains(out, "registered") {
+		t.Fatalf("register: %d %s", code, out)
+	}
+	out, _, code := run("sync", "request", "--identity", "imsi:1", "--key", apitest.KeyIDs[0], "--json")
+	var b api.SyncBinding
+	if code != 0 || json.Unmarshal([]byte(out), &b) != nil || b.KeyID != apitest.KeyIDs[0] || b.KeyFingerprint == "" {
+		t.Fatalf("request: %d %s", code, out)
+	}
+	out, _, code = run("sync", "outbox")
+	if code != 0 || !strings.Contains(out, b.DeliveryID) || !strings.Contains(out, "DELIVERY") {
+		t.Fatalf("outbox: %d %s", code, out)
+	}
+	if _, e, code := run("sync", "register", "--identity", "imsi:1"); code != 2 || !strings.Contains(e, "required") {
+		t.Fatalf("register without app: %d %s", code, e)
+	}
+	if n := len(fake.Calls()); n != 3 {
+		t.Fatalf("backend saw %q", fake.Calls())
+	}
+}
