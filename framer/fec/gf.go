@@ -27,8 +27,9 @@ var (
 	lfsrHi, lfsrLo [256]uint64
 	// sliceTab[m][f] is f·(x^(16+m) mod g(x)) as two big-endian words:
 	// the contribution of feedback byte f entering m symbols before the end
-	// of a 4-symbol step of the division (slicing by 4, as in CRCs).
-	sliceTab [4][256][2]uint64
+	// of a 4- or 8-symbol step of the division (slicing by 4 or 8, as in
+	// CRCs).
+	sliceTab [8][256][2]uint64
 	// parityMatrix[p][i] is parity symbol p of the unit message e_i: the
 	// systematic parity matrix (row p, column i = information symbol).
 	parityMatrix [Parity][K]byte
@@ -146,11 +147,11 @@ func buildParityMatrix() {
 }
 
 // buildSliceTab fills sliceTab from the parity of the messages x^m
-// (m = 0..3): lfsrParity of [1, 0, …] with m zeros after the 1 is
+// (m = 0..7): lfsrParity of [1, 0, …] with m zeros after the 1 is
 // x^(16+m) mod g(x).
 func buildSliceTab() {
 	var par [Parity]byte
-	for m := range 4 {
+	for m := range len(sliceTab) {
 		msg := make([]byte, m+1)
 		msg[0] = 1
 		lfsrParity(msg, &par)
@@ -211,11 +212,27 @@ func areaParity(a []byte, out *[Parity]byte) {
 
 // divide returns the remainder of m(x)·x^16 mod g(x) for the K
 // information symbols m (m[0] the highest degree), highest degree first as
-// two big-endian words. It consumes four symbols per step: with the
-// remainder's top bytes r0..r3 and the next symbols s0..s3, the new
-// remainder is the rest shifted by four plus Σ (r_m ^ s_m)·(x^(19−m) mod g).
+// two big-endian words. It consumes eight symbols per step: with the
+// remainder's top bytes r0..r7 (all of hi) and the next symbols s0..s7,
+// the new remainder is lo shifted up by eight plus
+// Σ (r_m ^ s_m)·(x^(23−m) mod g); the eight lookups are independent, so a
+// step costs about one table-load latency. The last seven symbols take a
+// four-symbol step and single steps.
 func divide(m *[K]byte) (hi, lo uint64) {
 	i := 0
+	for ; i+8 <= K; i += 8 {
+		s := (*[8]byte)(m[i:])
+		t0 := &sliceTab[7][s[0]^byte(hi>>56)]
+		t1 := &sliceTab[6][s[1]^byte(hi>>48)]
+		t2 := &sliceTab[5][s[2]^byte(hi>>40)]
+		t3 := &sliceTab[4][s[3]^byte(hi>>32)]
+		t4 := &sliceTab[3][s[4]^byte(hi>>24)]
+		t5 := &sliceTab[2][s[5]^byte(hi>>16)]
+		t6 := &sliceTab[1][s[6]^byte(hi>>8)]
+		t7 := &sliceTab[0][s[7]^byte(hi)]
+		hi = lo ^ t0[0] ^ t1[0] ^ t2[0] ^ t3[0] ^ t4[0] ^ t5[0] ^ t6[0] ^ t7[0]
+		lo = t0[1] ^ t1[1] ^ t2[1] ^ t3[1] ^ t4[1] ^ t5[1] ^ t6[1] ^ t7[1]
+	}
 	for ; i+4 <= K; i += 4 {
 		s := (*[4]byte)(m[i:])
 		t0 := &sliceTab[3][s[0]^byte(hi>>56)]
