@@ -157,6 +157,9 @@ keys_per_ring = 8
 	if c, _ := a.otkctlJSON(t, &sa, "keyring", "status"); c != 0 || sa.Connects != 1 || sa.Disconnects != 1 {
 		t.Fatalf("A's counters: %+v", sa)
 	}
+	if m := metrics(t, a); !strings.Contains(m, `otkd_keyring_events_total{pool="default",event="connect"} 1`) {
+		t.Fatalf("keyring metrics:\n%s", m)
+	}
 	a.stop(t)
 	b.stop(t)
 }

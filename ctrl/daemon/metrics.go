@@ -140,7 +140,23 @@ func (d *Daemon) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 	mw.put("otkd_store_keys", "gauge", "Live keys in the shm store.", "", float64(d.countKeys()))
 	mw.put("otkd_store_slots", "gauge", "Key slots of the shm store.", "", float64(d.reader.Slots()))
 	mw.put("otkd_store_generation", "gauge", "Generation of the shm store (bumped at each start).", "", float64(d.writer.Generation()))
+	if d.km.ring != nil {
+		d.writeKeyringMetrics(mw)
+	}
 	for _, wk := range d.workers {
 		mw.put("otkd_worker_restarts_total", "counter", "Supervisor restarts of each worker.", fmt.Sprintf("worker=%q", wk.name), float64(wk.restarts.Load()))
 	}
+}
+
+// writeKeyringMetrics writes the keyring pool's counters.
+func (d *Daemon) writeKeyringMetrics(mw *metricWriter) {
+	st := d.km.ring.Stats()
+	lb := fmt.Sprintf("pool=%q", d.cfg.Keyring.Pool)
+	mw.put("otkd_keyring_events_total", "counter", "Keyring events: connects, disconnects, refills, peer binds.", lb+`,event="connect"`, float64(st.Connects))
+	mw.put("otkd_keyring_events_total", "counter", "", lb+`,event="disconnect"`, float64(st.Disconnects))
+	mw.put("otkd_keyring_events_total", "counter", "", lb+`,event="refill"`, float64(st.Refills))
+	mw.put("otkd_keyring_events_total", "counter", "", lb+`,event="peer_bind"`, float64(st.PeerBinds))
+	mw.put("otkd_keyring_refused_total", "counter", "Connects refused (exhausted ring, ring not filled) and peer bindings rejected.", lb+`,reason="exhausted"`, float64(st.Exhausted))
+	mw.put("otkd_keyring_refused_total", "counter", "", lb+`,reason="not_filled"`, float64(st.NotReady))
+	mw.put("otkd_keyring_refused_total", "counter", "", lb+`,reason="peer_rejected"`, float64(st.PeerRejected))
 }
