@@ -2,9 +2,14 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/keyring"
+	"github.com/otkd/otkd/ctrl/keysync"
 	"github.com/otkd/otkd/ctrl/link"
 	"github.com/otkd/otkd/ctrl/negotiation"
 )
@@ -51,5 +56,40 @@ func TestSeedSource(t *testing.T) {
 	s.wipe()
 	if _, _, err := s.Seed(); !errors.Is(err, errNoSeed) {
 		t.Fatalf("after wipe: %v", err)
+	}
+}
+
+// TestErrorMapping: keyring and keysync errors reach the API with the
+// status the CLI documents (404 unknown, 409 exhausted or bound, 400 bad
+// input) and keep their text.
+func TestErrorMapping(t *testing.T) {
+	cases := []struct {
+		err  error
+		want error
+	}{
+		{ringErr(fmt.Errorf("%w: consumer 7", keyring.ErrNotBound)), api.ErrNotFound},
+		{ringErr(keyring.ErrExhausted), api.ErrConflict},
+		{ringErr(keyring.ErrNotFilled), api.ErrConflict},
+		{ringErr(keyring.ErrBusy), api.ErrConflict},
+		{ringErr(keyring.ErrConsumer), api.ErrBadRequest},
+		{ringErr(keyring.ErrConfig), api.ErrBadRequest},
+		{syncErr(keysync.ErrMalformed), api.ErrBadRequest},
+		{syncErr(keysync.ErrEnvelope), api.ErrBadRequest},
+		{syncErr(keysync.ErrWrongRecipient), api.ErrBadRequest},
+		{syncErr(keysync.ErrNotRegistered), api.ErrNotFound},
+		{syncErr(keysync.ErrUnknownKey), api.ErrNotFound},
+		{syncErr(keysync.ErrKeyBound), api.ErrConflict},
+		{syncErr(keysync.ErrDuplicateKey), api.ErrConflict},
+	}
+	for _, c := range cases {
+		if !errors.Is(c.err, c.want) {
+			t.Errorf("%v: not %v", c.err, c.want)
+		}
+	}
+	if ringErr(nil) != nil || syncErr(nil) != nil {
+		t.Error("nil maps to an error")
+	}
+	if err := ringErr(fmt.Errorf("%w: consumer 7", keyring.ErrNotBound)); !strings.Contains(err.Error(), "consumer 7") {
+		t.Errorf("text lost: %v", err)
 	}
 }
