@@ -238,16 +238,23 @@ func (p *platform) applied() []keysync.PushBody {
 
 // TestSyncDaemon: otkd run imports a vendor key file, registers a
 // subscriber, binds a key on its sync request and pushes it to a real
-// HTTPS platform (TLS 1.3, client certificate) exactly once.
+// HTTPS platform (TLS 1.3, client certificate), which is down at first:
+// delivered exactly once when it comes up.
 func TestSyncDaemon(t *testing.T) {
 	a, _ := newLink(t)
 	roots, serverCert, caFile, certFile, keyFile := testPKI(t, a.dir)
 	plat := &platform{seen: map[string]int{}}
+	// The platform is down at first: its address is reserved, nothing listens.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
 	srv := httptest.NewUnstartedServer(plat)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequireAndVerifyClientCert,
 		ClientCAs: roots, MinVersion: tls.VersionTLS13}
-	srv.StartTLS()
-	defer srv.Close()
+	srv.Listener.Close()
 	appendConfig(t, a, fmt.Sprintf(`
 [controller]
 store = "controller.db"
@@ -258,7 +265,7 @@ platforms = { "vpn.example" = %q }
 ca_file = %q
 cert_file = %q
 key_file = %q
-`, srv.URL+"/keys", caFile, certFile, keyFile))
+`, "https://"+addr+"/keys", caFile, certFile, keyFile))
 	a.start(t) // alone: key sync needs no peer
 
 	// The vendor envelopes keys to A's SM2 public key (B holds it as peer.pub).
@@ -303,6 +310,16 @@ key_file = %q
 	if c, e := a.otkctlJSON(t, &bind2, "sync", "request", "--identity", id, "--key", "vendor:0001"); c != 0 || bind2.DeliveryID != bind.DeliveryID {
 		t.Fatalf("repeated request: exit %d %s: %+v vs %+v", c, e, bind2, bind)
 	}
+	poll(t, "a failed attempt while the platform is down", time.Minute, func() bool {
+		var ob struct{ Outbox []api.SyncPending }
+		c, _ := a.otkctlJSON(t, &ob, "sync", "outbox")
+		return c == 0 && len(ob.Outbox) == 1 && ob.Outbox[0].Attempts >= 1 && ob.Outbox[0].LastError != ""
+	}, a)
+	if srv.Listener, err = net.Listen("tcp", addr); err != nil {
+		t.Skipf("platform address %s taken meanwhile: %v", addr, err)
+	}
+	srv.StartTLS()
+	defer srv.Close()
 	poll(t, "the platform gets the key and the outbox empties", time.Minute, func() bool {
 		var ob struct{ Outbox []api.SyncPending }
 		c, _ := a.otkctlJSON(t, &ob, "sync", "outbox")
