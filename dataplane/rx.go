@@ -12,8 +12,8 @@ import (
 
 // Byte offsets of data1 and data2 in a contiguous frame.
 const (
-	data1Off = framer.NegOff + 3
-	data2Off = data1Off + framer.DataLen + 2
+	data1Off = framer.Data1Off
+	data2Off = framer.Data2Off
 	halfBits = framer.DataLen * 8
 )
 

@@ -48,6 +48,12 @@ const (
 	negData2   = negRespSeq + 2
 	negReserve = negData2 + DataLen
 
+	// Data1Off and Data2Off are the offsets of data1 and data2 in a
+	// contiguous frame: the 1984 negotiation bits a line delivers soft
+	// samples for (data1 first).
+	Data1Off = NegOff + negData1
+	Data2Off = NegOff + negData2
+
 	// DataLen is the size of data1 and data2: two interleaved 496-bit arrays.
 	DataLen = 124
 	// ArrayBits is the length of one negotiation array (X1, X2, Y1 or Y2).

@@ -32,6 +32,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/otkd/otkd/dataplane/line/channel"
 	"github.com/otkd/otkd/dataplane/ring"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/noise"
@@ -40,12 +41,8 @@ import (
 // ErrClosed is returned by Send and Recv once the link is closed.
 var ErrClosed = errors.New("simfiber: line closed")
 
-// Soft-sample positions: data1 then data2 of the negotiation area.
-const (
-	data1Off = framer.NegOff + 3
-	data2Off = framer.NegOff + 3 + framer.DataLen + 2
-	halfBits = framer.DataLen * 8 // 992
-)
+// data1Off is where the soft-sampled negotiation bits start (tests).
+const data1Off = framer.Data1Off
 
 // Config configures a link. The zero value is not valid: Profile must be set
 // (noise.DefaultProfile()).
@@ -94,6 +91,7 @@ type dir struct {
 	hold []held // frames held back for reordering (preallocated)
 	soft [noise.SamplesPerFrame]noise.Sample
 	thr  noise.Sample
+	prof noise.Profile
 	// the tap's copy of this direction
 	tapCh *noise.Channel
 	tapQ  *queue
@@ -135,7 +133,7 @@ func New(cfg Config) (*Link, error) {
 		if err != nil {
 			return nil, err
 		}
-		d := &dir{ch: ch, q: newQueue(cfg.Depth), bit: cfg.BitErrors, thr: cfg.Profile.Threshold()}
+		d := &dir{ch: ch, q: newQueue(cfg.Depth), bit: cfg.BitErrors, thr: cfg.Profile.Threshold(), prof: cfg.Profile}
 		if cfg.Profile.Reorder > 0 {
 			d.hold = make([]held, min(cfg.Profile.ReorderDepth, 8))
 		}
@@ -240,56 +238,12 @@ func (d *dir) release(l *Link) error {
 
 // modulate makes the clean soft samples of the frame's negotiation bits.
 func (d *dir) modulate(frame []byte) {
-	p := d.ch.Profile()
-	noise.Modulate(frame[data1Off:data1Off+framer.DataLen], halfBits, d.soft[:halfBits], &p)
-	noise.Modulate(frame[data2Off:data2Off+framer.DataLen], halfBits, d.soft[halfBits:], &p)
+	channel.Modulate(frame, d.soft[:], &d.prof)
 }
 
-// impair applies the fibre to a slot: noise on the samples, their hard
-// decision into the frame, bit errors elsewhere and a burst.
+// impair applies the fibre to a slot (package channel).
 func (d *dir) impair(s *slot) {
-	d.ch.AddFibreNoise(s.soft[:])
-	if d.bit {
-		d.ch.BitErrors(s.frame[:data1Off])
-		d.ch.BitErrors(s.frame[data1Off+framer.DataLen : data2Off])
-		d.ch.BitErrors(s.frame[data2Off+framer.DataLen:])
-	}
-	hardDecide(&s.frame, &s.soft, d.thr)
-	if off, n := d.ch.Burst(s.frame[:]); n > 0 {
-		scrambleSoft(&s.soft, off, n)
-	}
-}
-
-// hardDecide writes the sign decisions of the samples into data1 and data2.
-func hardDecide(frame *[framer.FrameLen]byte, soft *[noise.SamplesPerFrame]noise.Sample, thr noise.Sample) {
-	for i := range 2 * framer.DataLen {
-		off := data1Off + i
-		if i >= framer.DataLen {
-			off = data2Off + i - framer.DataLen
-		}
-		var b byte
-		for k := range 8 {
-			if soft[8*i+k] > thr {
-				b |= 0x80 >> k
-			}
-		}
-		frame[off] = b
-	}
-}
-
-// scrambleSoft negates the samples of the negotiation bits a burst covers.
-func scrambleSoft(soft *[noise.SamplesPerFrame]noise.Sample, off, n int) {
-	for i := range 2 * framer.DataLen {
-		byteOff := data1Off + i
-		if i >= framer.DataLen {
-			byteOff = data2Off + i - framer.DataLen
-		}
-		if byteOff >= off && byteOff < off+n {
-			for k := range 8 {
-				soft[8*i+k] = -soft[8*i+k]
-			}
-		}
-	}
+	channel.Impair(d.ch, s.frame[:], s.soft[:], d.thr, d.bit)
 }
 
 // toTap hands the tap its copy, with its own fibre noise, unless the tap's
@@ -302,7 +256,7 @@ func (d *dir) toTap(frame []byte) {
 	copy(s.frame[:], frame)
 	copy(s.soft[:], d.soft[:])
 	d.tapCh.AddFibreNoise(s.soft[:])
-	hardDecide(&s.frame, &s.soft, d.thr)
+	channel.Decide(s.frame[:], s.soft[:], d.thr)
 	d.tapQ.r.Commit()
 	wake(d.tapQ.notEmpty)
 }

@@ -6,14 +6,16 @@ import (
 	"net"
 	"syscall"
 
+	"github.com/otkd/otkd/dataplane/line/channel"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/noise"
 )
 
-// Positions of the soft samples: data1 then data2 of the negotiation area.
+// Positions of the soft samples (tests): data1 then data2 of the
+// negotiation area.
 const (
-	data1Off = framer.NegOff + 3
-	data2Off = data1Off + framer.DataLen + 2
+	data1Off = framer.Data1Off
+	data2Off = framer.Data2Off
 	halfBits = framer.DataLen * 8 // 992 samples per data field
 )
 
@@ -128,51 +130,11 @@ func transient(err error) bool {
 	return false
 }
 
-// model applies the channel model to a received frame: soft samples of the
-// negotiation bits from the received hard bits, fibre noise, bit errors
-// elsewhere, the hard decisions back into the frame, then a burst. The order
-// of the draws is simfiber's, so the two lines agree under one seed.
+// model applies the channel model to a received frame (package channel):
+// soft samples of the negotiation bits from the received hard bits, then the
+// fibre, in the order simfiber draws it, so the two lines agree under one
+// seed.
 func (l *Line) model(frame []byte, soft []noise.Sample) {
-	noise.Modulate(frame[data1Off:data1Off+framer.DataLen], halfBits, soft[:halfBits], &l.prof)
-	noise.Modulate(frame[data2Off:data2Off+framer.DataLen], halfBits, soft[halfBits:], &l.prof)
-	l.ch.AddFibreNoise(soft)
-	if l.bit {
-		l.ch.BitErrors(frame[:data1Off])
-		l.ch.BitErrors(frame[data1Off+framer.DataLen : data2Off])
-		l.ch.BitErrors(frame[data2Off+framer.DataLen:])
-	}
-	decide(frame[data1Off:data1Off+framer.DataLen], soft[:halfBits], l.thr)
-	decide(frame[data2Off:data2Off+framer.DataLen], soft[halfBits:], l.thr)
-	if off, n := l.ch.Burst(frame); n > 0 {
-		negateCovered(soft, off, n)
-	}
-}
-
-// decide packs the hard decisions of soft (sample > thr is 1), MSB first,
-// into dst.
-func decide(dst []byte, soft []noise.Sample, thr noise.Sample) {
-	for i := range dst {
-		s := soft[8*i : 8*i+8]
-		var b byte
-		for k, v := range s {
-			if v > thr {
-				b |= 0x80 >> k
-			}
-		}
-		dst[i] = b
-	}
-}
-
-// negateCovered negates the soft samples of the negotiation bytes inside the
-// burst [off, off+n) of the frame.
-func negateCovered(soft []noise.Sample, off, n int) {
-	for _, f := range [2]struct{ at, first int }{{data1Off, 0}, {data2Off, halfBits}} {
-		lo, hi := max(off, f.at), min(off+n, f.at+framer.DataLen)
-		for b := lo; b < hi; b++ {
-			s := soft[f.first+8*(b-f.at):][:8]
-			for k := range s {
-				s[k] = -s[k]
-			}
-		}
-	}
+	channel.Modulate(frame, soft, &l.prof)
+	channel.Impair(l.ch, frame, soft, l.thr, l.bit)
 }
