@@ -40,11 +40,11 @@ func udpPair(t testing.TB, rate float64) (a, b *udp.Line) {
 }
 
 // TestPortsOverUDP runs two dataplane ports with fixed keys over a UDP line
-// on loopback for about 2000 frames each way: frames open, the payload
+// on loopback for about four seconds of frames each way: frames open, the payload
 // checks out, and rounds produce counts at both ends.
 func TestPortsOverUDP(t *testing.T) {
-	const frames = 2000
-	la, lb := udpPair(t, 10000)
+	frames := uint64(4 * e2eFrameRate)
+	la, lb := udpPair(t, e2eFrameRate)
 	prof := noise.DefaultProfile()
 	var ports [2]*dataplane.Port
 	for i, l := range []dataplane.Line{la, lb} {
