@@ -2,7 +2,10 @@ package keysync
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -59,4 +62,81 @@ func (s *Syncer) Audit(since time.Time) ([]Event, error) {
 		})
 	})
 	return out, err
+}
+
+// AuditQuery selects audit events. The zero value selects the newest
+// DefaultAuditLimit events.
+type AuditQuery struct {
+	Since    time.Time // events at or after; zero: from the start
+	Until    time.Time // events before; zero: up to now
+	Kind     string    // one of the Event* kinds; "" any
+	Identity string    // "" any
+	App      string    // "" any
+	KeyID    string    // "" any
+	// Limit is how many of the newest matching events to return,
+	// 1..MaxAuditLimit; 0 means DefaultAuditLimit.
+	Limit int
+}
+
+// Limits of AuditQuery.Limit.
+const (
+	DefaultAuditLimit = 100
+	MaxAuditLimit     = 10000
+)
+
+// ErrAuditQuery reports a malformed AuditQuery.
+var ErrAuditQuery = errors.New("keysync: bad audit query")
+
+// AuditKinds lists the event kinds, for validation and help texts.
+var AuditKinds = []string{EventImport, EventRegister, EventBind, EventPush, EventPushFail}
+
+func (q *AuditQuery) check() error {
+	switch {
+	case q.Limit < 0 || q.Limit > MaxAuditLimit:
+		return fmt.Errorf("%w: limit %d, want 1..%d", ErrAuditQuery, q.Limit, MaxAuditLimit)
+	case q.Kind != "" && !slices.Contains(AuditKinds, q.Kind):
+		return fmt.Errorf("%w: kind %q, want one of %s", ErrAuditQuery, q.Kind, strings.Join(AuditKinds, ", "))
+	case !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since):
+		return fmt.Errorf("%w: until %s is not after since %s", ErrAuditQuery, q.Until.Format(time.RFC3339), q.Since.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func (q *AuditQuery) match(e *Event) bool {
+	return !e.Time.Before(q.Since) && (q.Until.IsZero() || e.Time.Before(q.Until)) &&
+		(q.Kind == "" || e.Kind == q.Kind) && (q.Identity == "" || e.Identity == q.Identity) &&
+		(q.App == "" || e.App == q.App) && (q.KeyID == "" || e.KeyID == q.KeyID)
+}
+
+// QueryAudit returns the newest q.Limit events that match q, oldest first,
+// and whether older matching events were left out. Events carry key ids
+// and fingerprints only, never key bytes.
+func (s *Syncer) QueryAudit(q AuditQuery) (events []Event, truncated bool, err error) {
+	if err := q.check(); err != nil {
+		return nil, false, err
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = DefaultAuditLimit
+	}
+	err = s.view(func(tx txn) error {
+		return tx.ForEach(bAudit, func(k string, v []byte) error {
+			var e Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("keysync: audit record %s: %w", k, err)
+			}
+			if !q.match(&e) {
+				return nil
+			}
+			if len(events) == limit {
+				events, truncated = append(events[:0], events[1:]...), true
+			}
+			events = append(events, e)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return events, truncated, nil
 }
