@@ -3,6 +3,7 @@ package fec
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // Code and frame geometry.
@@ -58,6 +59,7 @@ func (r *Result) failed(k int) {
 // pipeline its own. After New, no method allocates.
 type Codec struct {
 	par     [Rows][Parity * Interleave]byte // recomputed parity, row layout
+	syn64   [Parity][RowCodewords]byte      // syn64[j][k]: syndrome j of row codeword k
 	dec     decoder
 	syn     [Parity]byte
 	areaPar [Parity]byte
@@ -117,21 +119,35 @@ func genericFrameCheck(rows *[Rows][]byte, par *[Rows][Parity * Interleave]byte)
 // most 8 symbol errors that decode consistently, and otherwise flagged in
 // r and left exactly as received. Counts are added into r (nil r is
 // allowed). It panics on wrong row lengths like EncodeRows.
+//
+// The syndromes of all 64 codewords come from their parity differences in
+// one pass (a kernel on amd64); only the codewords that differ are then
+// decoded one by one.
 func (c *Codec) DecodeRows(rows *[Rows][]byte, r *Result) {
 	checkRows(rows)
 	if r == nil {
 		r = &c.dummy
 	}
 	frameParity(rows, &c.par)
+	var dirty uint64 // bit k: row codeword k differs
 	for ri, row := range rows {
-		dirty := parityDiff(row[parityOff:], &c.par[ri])
-		for w, bits := range dirty {
-			for b := 0; bits != 0; b, bits = b+1, bits>>8 {
-				if byte(bits) != 0 {
-					c.fixRow(row, ri, 8*w+b, r)
+		d := parityDiff(row[parityOff:], &c.par[ri])
+		for w, b := range d {
+			for j := range 8 {
+				if byte(b>>(8*j)) != 0 {
+					dirty |= 1 << (ri*Interleave + 8*w + j)
 				}
 			}
 		}
+	}
+	if dirty == 0 {
+		return
+	}
+	frameSyndromes(&c.par, &c.syn64)
+	for dirty != 0 {
+		k := bits.TrailingZeros64(dirty)
+		dirty &= dirty - 1
+		c.fixRow(rows[k/Interleave], k, r)
 	}
 }
 
@@ -148,42 +164,59 @@ func parityDiff(got []byte, par *[Parity * Interleave]byte) (dirty [2]uint64) {
 	return dirty
 }
 
-// fixRow decodes codeword j of row ri, whose parity difference is in
-// c.par[ri].
-func (c *Codec) fixRow(row []byte, ri, j int, r *Result) {
-	for p := range Parity {
-		c.syn[p] = c.par[ri][p*Interleave+j]
+// fixRow decodes row codeword k, whose syndromes are in c.syn64.
+func (c *Codec) fixRow(row []byte, k int, r *Result) {
+	for j := range Parity {
+		c.syn[j] = c.syn64[j][k]
 	}
-	k := ri*Interleave + j
-	c.parityDiffSyndromes()
 	n, ok := c.dec.solve(&c.syn)
 	if !ok {
 		r.failed(k)
 		return
 	}
+	j := k % Interleave
 	for i := range n {
 		row[(N-1-c.dec.pos[i])*Interleave+j] ^= c.dec.val[i]
 	}
 	r.corrected(k, n)
 }
 
-// parityDiffSyndromes turns the parity difference d (received − recomputed,
-// highest degree first) in c.syn into the syndromes
+// diffSyndromes turns the parity difference d (received − recomputed,
+// highest degree first) in s into the syndromes
 // S_j = Σ_p d_p·α^(j(15−p)), as independent lookups α^(log d_p + j(15−p))
 // in gfExpZ (a zero d_p gets a log that lands in its zero half). The
 // received word is a valid codeword plus the pattern (0…0, d), so its
 // syndromes are those of d: 16×16 terms instead of 255×16.
-func (c *Codec) parityDiffSyndromes() {
+func diffSyndromes(s *[Parity]byte) {
 	var lg [Parity]int
-	for p, v := range c.syn {
+	for p, v := range s {
 		lg[p] = logZ(v)
 	}
 	for j := range Parity {
-		var s byte
+		var v byte
 		for p, l := range lg {
-			s ^= gfExpZ[(l+j*(Parity-1-p))&(len(gfExpZ)-1)]
+			v ^= gfExpZ[(l+j*(Parity-1-p))&(len(gfExpZ)-1)]
 		}
-		c.syn[j] = s
+		s[j] = v
+	}
+}
+
+// genericFrameSyndromes is the pure-Go twin of the syndrome kernel: from
+// the parity differences of the four rows (row layout: difference p of
+// codeword j at diff[r][16p+j]) it writes syndrome j of row codeword
+// k = 16r+j' to out[j][k].
+func genericFrameSyndromes(diff *[Rows][Parity * Interleave]byte, out *[Parity][RowCodewords]byte) {
+	var s [Parity]byte
+	for r := range Rows {
+		for j := range Interleave {
+			for p := range Parity {
+				s[p] = diff[r][p*Interleave+j]
+			}
+			diffSyndromes(&s)
+			for q := range Parity {
+				out[q][r*Interleave+j] = s[q]
+			}
+		}
 	}
 }
 
@@ -213,7 +246,7 @@ func (c *Codec) DecodeArea(a []byte, r *Result) {
 	if dirty == 0 {
 		return
 	}
-	c.parityDiffSyndromes()
+	diffSyndromes(&c.syn)
 	n, ok := c.dec.solve(&c.syn)
 	if !ok {
 		r.failed(AreaCodeword)

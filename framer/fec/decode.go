@@ -1,5 +1,7 @@
 package fec
 
+import "math/bits"
+
 // decoder turns the 16 syndromes of one codeword into an error pattern.
 // It only reads the syndromes, so a failed decode leaves the codeword
 // untouched by construction.
@@ -31,7 +33,8 @@ func (d *decoder) solve(s *[Parity]byte) (n int, ok bool) {
 }
 
 // berlekampMassey computes the shortest LFSR Λ(x) generating s and
-// returns its length L.
+// returns its length L, or T+1 as soon as L exceeds T (the codeword is
+// then beyond correction, and stopping keeps deg Λ and deg B ≤ T).
 func (d *decoder) berlekampMassey(s *[Parity]byte) int {
 	d.lambda = [Parity + 1]byte{1}
 	d.prev = [Parity + 1]byte{1}
@@ -48,6 +51,9 @@ func (d *decoder) berlekampMassey(s *[Parity]byte) int {
 		}
 		coef := gfDiv(disc, b)
 		if 2*l <= n {
+			if n+1-l > T {
+				return T + 1
+			}
 			d.tmp = d.lambda
 			d.subShifted(coef, m)
 			l = n + 1 - l
@@ -62,21 +68,21 @@ func (d *decoder) berlekampMassey(s *[Parity]byte) int {
 	return l
 }
 
-// subShifted does Λ(x) −= coef·x^m·B(x).
+// subShifted does Λ(x) −= coef·x^m·B(x), for deg B ≤ T.
 func (d *decoder) subShifted(coef byte, m int) {
-	for i := 0; i+m <= Parity; i++ {
-		d.lambda[i+m] ^= gfMul(coef, d.prev[i])
+	row := &gfMulTab[coef]
+	for i := 0; i <= T && i+m <= Parity; i++ {
+		d.lambda[i+m] ^= row[d.prev[i]]
 	}
 }
 
 // chien finds the roots α^(−e), e = 0..254, of Λ (degree l ≤ T) and
-// returns how many it found (−1 if deg Λ < l); the degrees go to d.pos.
-// Every nonzero field element is some α^(−e), so l distinct roots are l
-// positions, all inside the 255 symbols. A single error is solved
-// directly (Λ = 1 + Λ_1·x vanishes at x = 1/Λ_1, so α^e = Λ_1). Otherwise
-// the eight terms Λ_i·α^(−e·i) are stepped with the multiplication table
-// (unused ones stay zero), stopping at the l-th root: a polynomial of
-// degree l has no more.
+// returns how many it found (−1 if deg Λ < l); the degrees go to d.pos in
+// increasing order. Every nonzero field element is some α^(−e), so l
+// distinct roots are l positions, all inside the 255 symbols. A single
+// error is solved directly (Λ = 1 + Λ_1·x vanishes at x = 1/Λ_1, so
+// α^e = Λ_1); otherwise Λ is evaluated at all 255 points at once
+// (chienRoots, a kernel on amd64).
 func (d *decoder) chien(l int) int {
 	lam := &d.lambda
 	if lam[l] == 0 {
@@ -86,52 +92,82 @@ func (d *decoder) chien(l int) int {
 		d.pos[0] = int(gfLog[lam[1]])
 		return 1
 	}
-	t1, t2, t3, t4 := lam[1], lam[2], lam[3], lam[4]
-	t5, t6, t7, t8 := lam[5], lam[6], lam[7], lam[8]
-	m1, m2, m3, m4 := &gfMulTab[gfExp[254]], &gfMulTab[gfExp[253]], &gfMulTab[gfExp[252]], &gfMulTab[gfExp[251]]
-	m5, m6, m7, m8 := &gfMulTab[gfExp[250]], &gfMulTab[gfExp[249]], &gfMulTab[gfExp[248]], &gfMulTab[gfExp[247]]
+	var roots [4]uint64
+	chienRoots(lam, l, &roots)
 	found := 0
-	for e := range N {
-		if 1^t1^t2^t3^t4^t5^t6^t7^t8 == 0 {
-			d.pos[found] = e
-			if found++; found == l {
-				break
+	for w, b := range roots {
+		for ; b != 0; b &= b - 1 {
+			if found == l { // more roots than the degree: cannot happen
+				return found + 1
 			}
+			d.pos[found] = 64*w + bits.TrailingZeros64(b)
+			found++
 		}
-		t1, t2, t3, t4 = m1[t1], m2[t2], m3[t3], m4[t4]
-		t5, t6, t7, t8 = m5[t5], m6[t6], m7[t7], m8[t8]
 	}
 	return found
 }
 
+// chienPow[i−1][e] = α^(−e·i) for e = 0..255 (e = 255 repeats e = 0): the
+// points of the Chien search, one row per power of x.
+var chienPow [T][256]byte
+
+// buildChienPow runs in the package's table setup, after gfExp exists.
+func buildChienPow() {
+	for i := 1; i <= T; i++ {
+		for e := range 256 {
+			chienPow[i-1][e] = gfExp[(255-e*i%255)%255]
+		}
+	}
+}
+
+// genericChienRoots is the pure-Go twin of the Chien kernel: bit e of
+// roots is set where 1 + Σ_{i=1..l} Λ_i·α^(−e·i) = 0, e = 0..254.
+func genericChienRoots(lambda *[Parity + 1]byte, l int, roots *[4]uint64) {
+	*roots = [4]uint64{}
+	for e := range N {
+		v := byte(1)
+		for i := 1; i <= l; i++ {
+			v ^= gfMulTab[lambda[i]][chienPow[i-1][e]]
+		}
+		if v == 0 {
+			roots[e/64] |= 1 << (e % 64)
+		}
+	}
+}
+
 // forney computes the error values Y = X·Ω(X⁻¹)/Λ'(X⁻¹) for the l
-// positions in d.pos (first consecutive root α^0).
+// positions in d.pos (first consecutive root α^0), by Horner's rule in
+// X⁻¹ with rows of the multiplication table.
 func (d *decoder) forney(s *[Parity]byte, l int) bool {
-	for k := range Parity {
+	// Ω(x) = S(x)Λ(x) mod x^16 has degree < l for a pattern of l errors;
+	// the terms of degree ≥ l are left out (an inconsistent pattern, for
+	// which they would not vanish, fails check).
+	for k := range l {
 		var o byte
-		for i := 0; i <= l && i <= k; i++ {
+		for i := 0; i <= k; i++ {
 			o ^= gfMul(d.lambda[i], s[k-i])
 		}
 		d.omega[k] = o
 	}
+	top := l - 1 + l%2 // highest odd power of Λ
 	for j := range l {
 		e := d.pos[j]
-		xinv := (255 - e) % 255 // log of X⁻¹
-		var num, den byte
-		for k := range Parity {
-			if d.omega[k] != 0 {
-				num ^= gfExp[(int(gfLog[d.omega[k]])+k*xinv)%255]
-			}
+		xinv := gfExp[255-e] // X⁻¹ = α^(−e)
+		m := &gfMulTab[xinv]
+		var num byte
+		for k := l - 1; k >= 0; k-- {
+			num = m[num] ^ d.omega[k]
 		}
-		for i := 1; i <= l; i += 2 {
-			if d.lambda[i] != 0 {
-				den ^= gfExp[(int(gfLog[d.lambda[i]])+(i-1)*xinv)%255]
-			}
+		// Λ'(x) = Σ_{i odd} Λ_i x^(i−1): Horner's rule in x².
+		m2 := &gfMulTab[m[xinv]]
+		var den byte
+		for i := top; i >= 1; i -= 2 {
+			den = m2[den] ^ d.lambda[i]
 		}
 		if den == 0 {
 			return false
 		}
-		y := gfMul(gfDiv(num, den), gfPow(e))
+		y := gfMul(gfDiv(num, den), gfExp[e])
 		if y == 0 {
 			return false
 		}
@@ -140,13 +176,21 @@ func (d *decoder) forney(s *[Parity]byte, l int) bool {
 	return true
 }
 
-// check confirms that the error pattern reproduces all 16 syndromes, i.e.
-// that the corrected codeword has zero syndromes.
+// check confirms that the error pattern reproduces all 16 syndromes
+// (S_j = Σ_i Y_i·X_i^j), i.e. that the corrected codeword has zero
+// syndromes.
 func (d *decoder) check(s *[Parity]byte, l int) bool {
+	var t [T]byte
+	var x [T]*[256]byte
+	for i := range l {
+		t[i] = d.val[i]
+		x[i] = &gfMulTab[gfExp[d.pos[i]]]
+	}
 	for j := range Parity {
 		var sum byte
 		for i := range l {
-			sum ^= gfMul(d.val[i], gfPow(d.pos[i]*j))
+			sum ^= t[i]
+			t[i] = x[i][t[i]]
 		}
 		if sum != s[j] {
 			return false

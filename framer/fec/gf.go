@@ -56,6 +56,7 @@ func init() {
 	buildLFSR()
 	buildParityMatrix()
 	buildSliceTab()
+	buildChienPow()
 	initKernel()
 }
 

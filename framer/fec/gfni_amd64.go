@@ -12,6 +12,13 @@ var useGFNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512GFNI
 // parityMatrix[p][i].
 var gfniMatrix [K * Parity]uint64
 
+// synMatrix[16j+p] is the matrix of multiplication by α^(j(15−p)): the
+// weight of parity difference p in syndrome j.
+var synMatrix [Parity * Parity]uint64
+
+// mulMatrix[c] is the matrix of multiplication by c.
+var mulMatrix [256]uint64
+
 // initKernel runs at the end of the package's table setup, after
 // parityMatrix exists.
 func initKernel() {
@@ -20,10 +27,24 @@ func initKernel() {
 			gfniMatrix[i*Parity+p] = affineMul(parityMatrix[p][i])
 		}
 	}
+	for j := range Parity {
+		for p := range Parity {
+			synMatrix[j*Parity+p] = affineMul(gfPow(j * (Parity - 1 - p)))
+		}
+	}
+	for c := range mulMatrix {
+		mulMatrix[c] = affineMul(byte(c))
+	}
 }
 
 //go:noescape
 func gfniFrameCheck(mat *[K * Parity]uint64, r0, r1, r2, r3 *byte) bool
+
+//go:noescape
+func gfniSyndromes(mat *[Parity * Parity]uint64, diff *[Rows][Parity * Interleave]byte, out *[Parity][RowCodewords]byte)
+
+//go:noescape
+func gfniChien(mats *[T]uint64, l int, pow *[T][256]byte, roots *[4]uint64)
 
 //go:noescape
 func gfniFrameParity(mat *[K * Parity]uint64, r0, r1, r2, r3 *byte, out *[Rows][Parity * Interleave]byte)
@@ -54,4 +75,36 @@ func frameCheck(rows *[Rows][]byte, par *[Rows][Parity * Interleave]byte) bool {
 		raceRead(row[:RowLen])
 	}
 	return gfniFrameCheck(&gfniMatrix, &rows[0][0], &rows[1][0], &rows[2][0], &rows[3][0])
+}
+
+// frameSyndromes computes the sixteen syndromes of the 64 row codewords
+// from their parity differences (see genericFrameSyndromes).
+func frameSyndromes(diff *[Rows][Parity * Interleave]byte, out *[Parity][RowCodewords]byte) {
+	if !useGFNI {
+		genericFrameSyndromes(diff, out)
+		return
+	}
+	raceRead(diff[0][:])
+	raceRead(diff[1][:])
+	raceRead(diff[2][:])
+	raceRead(diff[3][:])
+	gfniSyndromes(&synMatrix, diff, out)
+	for q := range out {
+		raceWriteBytes(out[q][:])
+	}
+}
+
+// chienRoots sets bit e of roots where Λ(α^(−e)) = 0, e = 0..254, for the
+// locator lambda of degree 1 ≤ l ≤ T (see genericChienRoots).
+func chienRoots(lambda *[Parity + 1]byte, l int, roots *[4]uint64) {
+	if !useGFNI {
+		genericChienRoots(lambda, l, roots)
+		return
+	}
+	var mats [T]uint64
+	for i := 1; i <= l; i++ {
+		mats[i-1] = mulMatrix[lambda[i]]
+	}
+	gfniChien(&mats, l, &chienPow, roots)
+	roots[3] &^= 1 << 63 // e = 255 is e = 0 again
 }

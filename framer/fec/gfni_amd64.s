@@ -191,3 +191,116 @@ compare:
 	SETEQ      (DI)
 	VZEROUPPER
 	RET
+
+// LOADDIFF loads parity-difference symbol line p of the four rows of
+// diff (SI, rows 256 bytes apart) into the four lanes of zmm.
+#define LOADDIFF(p, xmm, zmm) \
+	VMOVDQU64    (p*16)(SI), xmm           \
+	VINSERTI32X4 $1, (256+p*16)(SI), zmm, zmm \
+	VINSERTI32X4 $2, (512+p*16)(SI), zmm, zmm \
+	VINSERTI32X4 $3, (768+p*16)(SI), zmm, zmm
+
+// SYN2 adds the products of difference lines da, db with the constants
+// whose matrices are the qwords at off(AX) and off+8(AX) into Z16.
+#define SYN2(off, da, db) \
+	VGF2P8AFFINEQB.BCST $0, off(AX), da, Z17     \
+	VGF2P8AFFINEQB.BCST $0, (off+8)(AX), db, Z18 \
+	VPTERNLOGD          $0x96, Z18, Z17, Z16
+
+// func gfniSyndromes(mat *[Parity * Parity]uint64, diff *[Rows][Parity * Interleave]byte, out *[Parity][RowCodewords]byte)
+//
+// Syndromes of the 64 row codewords from their parity differences:
+// S_j = Σ_p α^(j(15−p))·d_p (mat[16j+p] is that constant's matrix). The
+// sixteen difference lines stay in Z0..Z15 (lane r = row r, byte j =
+// codeword j of the row, so byte 16r+j of a register is codeword
+// 16r+j); S_j of all 64 codewords is one register, stored at out[j].
+TEXT ·gfniSyndromes(SB), NOSPLIT, $0-24
+	MOVQ mat+0(FP), AX
+	MOVQ diff+8(FP), SI
+	MOVQ out+16(FP), DI
+	LOADDIFF(0, X0, Z0)
+	LOADDIFF(1, X1, Z1)
+	LOADDIFF(2, X2, Z2)
+	LOADDIFF(3, X3, Z3)
+	LOADDIFF(4, X4, Z4)
+	LOADDIFF(5, X5, Z5)
+	LOADDIFF(6, X6, Z6)
+	LOADDIFF(7, X7, Z7)
+	LOADDIFF(8, X8, Z8)
+	LOADDIFF(9, X9, Z9)
+	LOADDIFF(10, X10, Z10)
+	LOADDIFF(11, X11, Z11)
+	LOADDIFF(12, X12, Z12)
+	LOADDIFF(13, X13, Z13)
+	LOADDIFF(14, X14, Z14)
+	LOADDIFF(15, X15, Z15)
+	MOVQ $16, CX
+
+synloop:
+	VPXORQ Z16, Z16, Z16
+	SYN2(0, Z0, Z1)
+	SYN2(16, Z2, Z3)
+	SYN2(32, Z4, Z5)
+	SYN2(48, Z6, Z7)
+	SYN2(64, Z8, Z9)
+	SYN2(80, Z10, Z11)
+	SYN2(96, Z12, Z13)
+	SYN2(112, Z14, Z15)
+	VMOVDQU64 Z16, (DI)
+	ADDQ $128, AX
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  synloop
+	VZEROUPPER
+	RET
+
+// CHIENTERM adds Λ_i·α^(−e·i) for the 256 e of one row of pow (SI) into
+// Z0..Z3; Z4 holds Λ_i's matrix in every qword.
+#define CHIENTERM \
+	VMOVDQU64      (SI), Z5        \
+	VMOVDQU64      64(SI), Z6      \
+	VMOVDQU64      128(SI), Z7     \
+	VMOVDQU64      192(SI), Z8     \
+	VGF2P8AFFINEQB $0, Z4, Z5, Z5  \
+	VGF2P8AFFINEQB $0, Z4, Z6, Z6  \
+	VGF2P8AFFINEQB $0, Z4, Z7, Z7  \
+	VGF2P8AFFINEQB $0, Z4, Z8, Z8  \
+	VPXORQ         Z5, Z0, Z0      \
+	VPXORQ         Z6, Z1, Z1      \
+	VPXORQ         Z7, Z2, Z2      \
+	VPXORQ         Z8, Z3, Z3
+
+// func gfniChien(mats *[T]uint64, l int, pow *[T][256]byte, roots *[4]uint64)
+//
+// Chien search of Λ(x) = 1 + Σ_{i=1..l} Λ_i x^i at x = α^(−e), e = 0..255,
+// all at once: pow[i−1][e] = α^(−e·i), mats[i−1] the matrix of Λ_i. Bit e
+// of roots (word e/64) is set where Λ vanishes. 1 ≤ l ≤ T.
+TEXT ·gfniChien(SB), NOSPLIT, $0-32
+	MOVQ mats+0(FP), AX
+	MOVQ l+8(FP), CX
+	MOVQ pow+16(FP), SI
+	MOVQ roots+24(FP), DI
+	MOVL $0x01010101, DX
+	VPBROADCASTD DX, Z0
+	VMOVDQA64 Z0, Z1
+	VMOVDQA64 Z0, Z2
+	VMOVDQA64 Z0, Z3
+
+chienloop:
+	VPBROADCASTQ (AX), Z4
+	CHIENTERM
+	ADDQ $8, AX
+	ADDQ $256, SI
+	DECQ CX
+	JNZ  chienloop
+
+	VPTESTNMB Z0, Z0, K1
+	VPTESTNMB Z1, Z1, K2
+	VPTESTNMB Z2, Z2, K3
+	VPTESTNMB Z3, Z3, K4
+	KMOVQ K1, 0(DI)
+	KMOVQ K2, 8(DI)
+	KMOVQ K3, 16(DI)
+	KMOVQ K4, 24(DI)
+	VZEROUPPER
+	RET

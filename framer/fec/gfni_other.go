@@ -14,3 +14,11 @@ func frameCheck(rows *[Rows][]byte, par *[Rows][Parity * Interleave]byte) bool {
 }
 
 func initKernel() {}
+
+func frameSyndromes(diff *[Rows][Parity * Interleave]byte, out *[Parity][RowCodewords]byte) {
+	genericFrameSyndromes(diff, out)
+}
+
+func chienRoots(lambda *[Parity + 1]byte, l int, roots *[4]uint64) {
+	genericChienRoots(lambda, l, roots)
+}

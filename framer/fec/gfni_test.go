@@ -139,3 +139,130 @@ func TestFrameCheckKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestSyndromeKernel compares the syndrome kernel with its pure-Go twin
+// on random, sparse and edge parity differences, and the twin with the
+// definition: the syndromes of a frame with errors, evaluated
+// symbol by symbol over the whole received codeword.
+func TestSyndromeKernel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 23))
+	fills := []struct {
+		name string
+		fill func(r, i int) byte
+	}{
+		{"random", func(int, int) byte { return byte(rng.Uint32()) }},
+		{"zero", func(int, int) byte { return 0 }},
+		{"ones", func(int, int) byte { return 0xFF }},
+		{"sparse", func(int, int) byte {
+			if rng.IntN(40) == 0 {
+				return byte(1 + rng.IntN(255))
+			}
+			return 0
+		}},
+		{"one-row", func(r, _ int) byte { return b2byte(r == 2) * byte(rng.Uint32()) }},
+	}
+	for _, tc := range fills {
+		var diff [Rows][Parity * Interleave]byte
+		for r := range diff {
+			for i := range diff[r] {
+				diff[r][i] = tc.fill(r, i)
+			}
+		}
+		var want, got [Parity][RowCodewords]byte
+		genericFrameSyndromes(&diff, &want)
+		forEachImpl(t, func(t *testing.T) {
+			got = [Parity][RowCodewords]byte{}
+			frameSyndromes(&diff, &got)
+			if got != want {
+				t.Fatalf("%s: syndromes differ from the Go twin", tc.name)
+			}
+		})
+	}
+
+	// The twin against the definition S_j = r(α^j).
+	c := New()
+	var rows [Rows][]byte
+	for r := range rows {
+		rows[r] = make([]byte, RowLen)
+		for i := range rows[r] {
+			rows[r][i] = byte(rng.Uint32())
+		}
+	}
+	c.EncodeRows(&rows)
+	for range 200 {
+		r, i := rng.IntN(Rows), rng.IntN(RowLen)
+		rows[r][i] ^= byte(1 + rng.IntN(255))
+	}
+	var diff [Rows][Parity * Interleave]byte
+	frameParity(&rows, &diff)
+	for r := range rows {
+		parityDiff(rows[r][parityOff:], &diff[r])
+	}
+	var got [Parity][RowCodewords]byte
+	frameSyndromes(&diff, &got)
+	for k := range RowCodewords {
+		r, j := k/Interleave, k%Interleave
+		for q := range Parity {
+			var s byte
+			for i := range N { // symbol i has degree N−1−i
+				s ^= gfMul(rows[r][i*Interleave+j], gfPow(q*(N-1-i)))
+			}
+			if got[q][k] != s {
+				t.Fatalf("codeword %d: S_%d = %#x, want %#x", k, q, got[q][k], s)
+			}
+		}
+	}
+}
+
+// TestChienKernel compares the Chien kernel with its pure-Go twin on
+// locators built from known roots (every degree 1..T, positions at the
+// ends included) and on random locators, which mostly have fewer roots
+// than their degree.
+func TestChienKernel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(24, 24))
+	for trial := range 3000 {
+		var lam [Parity + 1]byte
+		l := 1 + trial%T
+		lam[0] = 1
+		var want [4]uint64
+		if trial%3 != 0 {
+			// Λ(x) = Π (1 − X_i x), X_i = α^e_i, distinct e_i
+			seen := map[int]bool{}
+			for len(seen) < l {
+				e := rng.IntN(N)
+				switch trial % 7 {
+				case 1:
+					e = len(seen) // 0, 1, 2, ...
+				case 2:
+					e = N - 1 - len(seen) // 254, 253, ...
+				}
+				if seen[e] {
+					continue
+				}
+				seen[e] = true
+				want[e/64] |= 1 << (e % 64)
+				x := gfPow(e)
+				for d := len(seen); d > 0; d-- {
+					lam[d] ^= gfMul(lam[d-1], x)
+				}
+			}
+		} else {
+			for i := 1; i <= l; i++ {
+				lam[i] = byte(rng.Uint32())
+			}
+			lam[l] |= 1
+		}
+		var twin [4]uint64
+		genericChienRoots(&lam, l, &twin)
+		if trial%3 != 0 && twin != want {
+			t.Fatalf("trial %d: twin roots %x, want %x", trial, twin, want)
+		}
+		forEachImpl(t, func(t *testing.T) {
+			var got [4]uint64
+			chienRoots(&lam, l, &got)
+			if got != twin {
+				t.Fatalf("trial %d (l=%d): roots %x, twin %x", trial, l, got, twin)
+			}
+		})
+	}
+}

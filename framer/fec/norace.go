@@ -5,3 +5,5 @@ package fec
 func raceRead([]byte) {}
 
 func raceWrite([][Parity * Interleave]byte) {}
+
+func raceWriteBytes([]byte) {}

@@ -14,3 +14,7 @@ func raceRead(b []byte) { runtime.RaceReadRange(unsafe.Pointer(unsafe.SliceData(
 func raceWrite(rows [][Parity * Interleave]byte) {
 	runtime.RaceWriteRange(unsafe.Pointer(unsafe.SliceData(rows)), len(rows)*Parity*Interleave)
 }
+
+func raceWriteBytes(b []byte) {
+	runtime.RaceWriteRange(unsafe.Pointer(unsafe.SliceData(b)), len(b))
+}
