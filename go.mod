@@ -6,12 +6,10 @@ require (
 	filippo.io/bigmod v0.1.0
 	github.com/BurntSushi/toml v1.6.0
 	github.com/emmansun/gmsm v0.44.1
+	github.com/klauspost/cpuid/v2 v2.4.2
 	github.com/klauspost/reedsolomon v1.14.2
 	go.etcd.io/bbolt v1.5.0
 	golang.org/x/sys v0.49.0
 )
 
-require (
-	github.com/klauspost/cpuid/v2 v2.4.2 // indirect
-	golang.org/x/crypto v0.54.0 // indirect
-)
+require golang.org/x/crypto v0.54.0 // indirect

@@ -35,7 +35,7 @@ func (l *Lanes16) Init(keys, ivs *[16][16]byte) {
 
 // init runs the initialisation on the kernel or its twin.
 func (l *Lanes16) init() {
-	if useAVX512 {
+	if kernel == AVX512 {
 		init16Asm(l)
 		return
 	}
@@ -79,7 +79,7 @@ func (l *Lanes16) Keystream(dst *[16][]byte) {
 // keystream runs the kernel or its twin for n > 0 bytes per lane. With
 // final set the kernel may stop the last block early and leave l unusable.
 func (l *Lanes16) keystream(dst *[16][]byte, n int, final bool) {
-	if useAVX512 {
+	if kernel == AVX512 {
 		keystream16Asm(l, dst, n, final)
 		return
 	}
@@ -116,7 +116,7 @@ func (l *Lanes16) loadEEA3(key *[16]byte, count uint32, direction uint8) {
 	for i := range base {
 		base[i] = uint32(key[i])<<23 | d[i]<<8 | uint32(iv[i])
 	}
-	if useAVX512 {
+	if kernel == AVX512 {
 		load16Asm(l, &base)
 		return
 	}

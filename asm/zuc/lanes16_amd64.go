@@ -5,13 +5,16 @@ package zuc
 import (
 	"unsafe"
 
-	"golang.org/x/sys/cpu"
+	"github.com/klauspost/cpuid/v2"
 )
 
-// useAVX512 selects the 16-lane AVX-512 kernel (lanes16_amd64.s); tests
-// switch it off to run the pure-Go twin.
-var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW &&
-	cpu.X86.HasAVX512VBMI && cpu.X86.HasAVX512VBMI2 && cpu.X86.HasAVX512GFNI
+// hasKernel[k] says whether this CPU runs kernel k, detected once.
+var hasKernel = [...]bool{
+	Generic: true,
+	AVX2:    false,
+	AVX512: cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW,
+		cpuid.AVX512VBMI, cpuid.AVX512VBMI2, cpuid.GFNI),
+}
 
 // s1Iso and s1Mat are the GF2P8AFFINEQB matrices with which the kernel
 // computes S1 in two instructions (see s1Matrices). The kernel reads them,
@@ -47,7 +50,7 @@ func init16Asm(l *Lanes16) {
 
 // announceState tells the race detector that the kernel wrote l.
 func announceState(l *Lanes16) {
-	if useAVX512 {
+	if kernel != Generic {
 		raceWrite(unsafe.Pointer(l), int(unsafe.Sizeof(*l)))
 	}
 }

@@ -2,8 +2,8 @@
 
 package zuc
 
-// useAVX512 is false: this build has no assembly kernel.
-var useAVX512 = false
+// hasKernel offers only the pure-Go twin: this build has no assembly.
+var hasKernel = [...]bool{Generic: true, AVX2: false, AVX512: false}
 
 func init16Asm(l *Lanes16) { l.genericInit() }
 

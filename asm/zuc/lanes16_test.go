@@ -7,21 +7,26 @@ import (
 	"testing"
 )
 
-// engines lists the 16-lane engines this build can run: the pure-Go twin
-// always, the assembly kernel where the CPU has it.
-func engines() []string {
-	if useAVX512 {
-		return []string{"generic", "asm"}
+// engines lists the kernels this build can run on this CPU: the pure-Go
+// twin always, then the assembly kernels the CPU has.
+func engines() []Kernel {
+	var ks []Kernel
+	for _, k := range []Kernel{Generic, AVX2, AVX512} {
+		if Available(k) {
+			ks = append(ks, k)
+		}
 	}
-	return []string{"generic"}
+	return ks
 }
 
-// withEngine runs f with the named engine selected.
-func withEngine(t testing.TB, name string, f func()) {
+// withEngine runs f with kernel k selected.
+func withEngine(t testing.TB, k Kernel, f func()) {
 	t.Helper()
-	saved := useAVX512
-	defer func() { useAVX512 = saved }()
-	useAVX512 = name == "asm"
+	saved, ok := SetKernel(k)
+	if !ok {
+		t.Fatalf("kernel %v not available", k)
+	}
+	defer SetKernel(saved)
 	f()
 }
 
@@ -103,7 +108,7 @@ func TestLanes16AgainstState(t *testing.T) {
 	rng := rand.New(rand.NewPCG(16, 6))
 	buf := make([]byte, 16*2104+1)
 	for _, eng := range engines() {
-		t.Run(eng, func(t *testing.T) {
+		t.Run(eng.String(), func(t *testing.T) {
 			withEngine(t, eng, func() {
 				for _, n := range testLengths() {
 					keys, ivs := randLanes(rng)
@@ -139,7 +144,7 @@ func TestLanes16AgainstState(t *testing.T) {
 func TestLanes16Continuation(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, eng := range engines() {
-		t.Run(eng, func(t *testing.T) {
+		t.Run(eng.String(), func(t *testing.T) {
 			withEngine(t, eng, func() {
 				keys, ivs := randLanes(rng)
 				var z Lanes16
@@ -178,7 +183,7 @@ func TestLanes16Vectors(t *testing.T) {
 	for _, eng := range engines() {
 		for si, set := range sets {
 			for lane := range 16 {
-				t.Run(fmt.Sprintf("%s/set%d/lane%d", eng, si+1, lane), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%v/set%d/lane%d", eng, si+1, lane), func(t *testing.T) {
 					withEngine(t, eng, func() {
 						keys, ivs := randLanes(rng)
 						keys[lane] = *(*[16]byte)(unhex(t, set.key))
@@ -206,7 +211,7 @@ func TestSegments16(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, eng := range engines() {
 		for _, segLen := range []int{1, 3, 4, 63, 64, 65, 986, 1000, 2100} {
-			t.Run(fmt.Sprintf("%s/%d", eng, segLen), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%v/%d", eng, segLen), func(t *testing.T) {
 				withEngine(t, eng, func() {
 					var key [16]byte
 					for i := range key {
@@ -237,17 +242,17 @@ func TestSegments16(t *testing.T) {
 	}
 }
 
-// TestLanes16Engines compares the kernel with the twin on the same random
-// lanes, one long call.
+// TestLanes16Engines compares every kernel with the twin on the same
+// random lanes, one long call.
 func TestLanes16Engines(t *testing.T) {
-	if !useAVX512 {
+	if len(engines()) == 1 {
 		t.Skip("no assembly kernel in this build or on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(9, 10))
 	for range 20 {
 		keys, ivs := randLanes(rng)
 		n := rng.IntN(4096)
-		var out [2][16][]byte
+		out := make([][16][]byte, len(engines()))
 		for e, eng := range engines() {
 			withEngine(t, eng, func() {
 				for l := range out[e] {
@@ -258,9 +263,11 @@ func TestLanes16Engines(t *testing.T) {
 				z.Keystream(&out[e])
 			})
 		}
-		for l := range 16 {
-			if !bytes.Equal(out[0][l], out[1][l]) {
-				t.Fatalf("len %d lane %d: asm and generic differ", n, l)
+		for e := 1; e < len(out); e++ {
+			for l := range 16 {
+				if !bytes.Equal(out[0][l], out[e][l]) {
+					t.Fatalf("len %d lane %d: %v and generic differ", n, l, engines()[e])
+				}
 			}
 		}
 	}
@@ -273,7 +280,7 @@ func TestLanes16PartialBlocks(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	keys, ivs := randLanes(rng)
 	parts := []int{75, 1, 64, 130, 3}
-	var got [2][16][]byte
+	got := make([][16][]byte, len(engines()))
 	for e, eng := range engines() {
 		withEngine(t, eng, func() {
 			var z Lanes16
@@ -335,5 +342,5 @@ func TestSegments16NoAlloc(t *testing.T) {
 }
 
 func TestEngineReport(t *testing.T) {
-	t.Logf("assembly kernel selected: %v", useAVX512)
+	t.Logf("kernel selected: %v; available: %v", Selected(), engines())
 }

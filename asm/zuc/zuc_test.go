@@ -144,7 +144,7 @@ func gmsmSegments(b *testing.B, ks []byte, segLen int, key *[16]byte, count uint
 }
 
 // BenchmarkSegments16x986 is the keystream of one frame's sixteen 986-byte
-// segments: the assembly kernel (with, after the timed loop, the kernel
+// segments: each assembly kernel (with, after the timed loop, the kernel
 // and gmsm run alternately on the same COUNTs for the x-gmsm ratio), the
 // pure-Go twin, and gmsm alone. xline is frames/s over the 82 025 frames/s
 // of one OTU2 direction.
@@ -159,10 +159,10 @@ func BenchmarkSegments16x986(b *testing.B) {
 	xline := func(b *testing.B) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds()/82025, "xline")
 	}
-	run := func(eng string) func(b *testing.B) {
+	run := func(eng Kernel) func(b *testing.B) {
 		return func(b *testing.B) {
-			if eng == "asm" && !useAVX512 {
-				b.Skip("no assembly kernel in this build or on this CPU")
+			if !Available(eng) {
+				b.Skipf("no %v kernel in this build or on this CPU", eng)
 			}
 			withEngine(b, eng, func() {
 				b.SetBytes(int64(len(ks)))
@@ -171,7 +171,7 @@ func BenchmarkSegments16x986(b *testing.B) {
 					Segments(ks, 16, segLen, &key, uint32(i), 0)
 				}
 				xline(b)
-				if eng != "asm" {
+				if eng == Generic {
 					return
 				}
 				// Alternate the kernel and gmsm on the same frames; the
@@ -199,8 +199,9 @@ func BenchmarkSegments16x986(b *testing.B) {
 			})
 		}
 	}
-	b.Run("asm", run("asm"))
-	b.Run("generic", run("generic"))
+	b.Run("avx512", run(AVX512))
+	b.Run("avx2", run(AVX2))
+	b.Run("generic", run(Generic))
 	b.Run("gmsm", func(b *testing.B) {
 		b.SetBytes(int64(len(ks)))
 		b.ReportAllocs()
