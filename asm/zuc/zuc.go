@@ -1,6 +1,7 @@
 // Package zuc is otkd's ZUC-128 keystream generator (3GPP 128-EEA3 / GM/T
 // 0001): the pure-Go reference engine that every SIMD kernel of this package
-// must match byte for byte.
+// must match byte for byte. ZUC-256 keystream generation (Init256) shares
+// the engine; only its key loading differs, and ctrl's KDFs use it.
 //
 // It exists beside github.com/emmansun/gmsm/zuc because the frame path
 // needs an engine that keys sixteen streams per frame without allocating;
