@@ -119,9 +119,9 @@ func keyringKeyCmd(name string, d *daemonFlags, stdout io.Writer, fn func(contex
 	return tw.Flush()
 }
 
-// syncCmd is `otkctl sync import|register|request|outbox`.
+// syncCmd is `otkctl sync import|register|request|outbox|audit`.
 func syncCmd(args []string, stdout, stderr io.Writer) error {
-	const subs = "import, register, request, outbox"
+	const subs = "import, register, request, outbox, audit"
 	if len(args) == 0 {
 		return usagef("sync: missing subcommand (%s)", subs)
 	}
@@ -131,6 +131,8 @@ func syncCmd(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "import":
 		return syncImport(name, fs, d, args[1:], stdout)
+	case "audit":
+		return syncAudit(name, fs, d, args[1:], stdout)
 	case "register":
 		identity := fs.String("identity", "", "the subscriber identity")
 		app := fs.String("app", "", "the application id")

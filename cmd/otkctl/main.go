@@ -44,6 +44,8 @@ commands:
   sync register --identity I --app A          register subscriber I for application A
   sync request --identity I --key K [--app A] bind key K to I and queue its push to A's platform
   sync outbox                     the pushes not yet accepted by their platform
+  sync audit [--since T] [--until T] [--kind K] [--identity I] [--app A] [--key K] [--limit N]
+                                  the key-sync audit log (ids and fingerprints, never key bytes)
   frame encode        seal a 16 830-byte plaintext frame image (stdin) into a wire frame (stdout)
   frame decode        open a wire frame (stdin) into the plaintext frame image (stdout), statistics on stderr
   frame selftest      seal, damage and open random frames and report what the FEC and the cipher did
