@@ -84,6 +84,20 @@ func NewNode(cfg Config) (*Node, error) {
 // Index returns the node's index.
 func (nd *Node) Index() int { return nd.index }
 
+// Epoch returns the node's epoch: 0 before key generation, 1 after it,
+// one more after each refresh.
+func (nd *Node) Epoch() uint64 {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	return nd.epoch
+}
+
+// Threshold returns t.
+func (nd *Node) Threshold() int { return nd.t }
+
+// Nodes returns n.
+func (nd *Node) Nodes() int { return nd.n }
+
 // Public returns the current public state, nil before key generation.
 func (nd *Node) Public() *PublicState {
 	nd.mu.Lock()
@@ -304,6 +318,26 @@ func sameDealing(a, b *Dealing) bool {
 	x, _ := a.MarshalBinary()
 	y, _ := b.MarshalBinary()
 	return subtle.ConstantTimeCompare(x, y) == 1
+}
+
+// canFinish reports whether Finish would succeed with this transcript,
+// without changing the node: enough qualified dealers, and the node's share
+// of each is valid.
+func (nd *Node) canFinish(dealings []*Dealing, complaints []*Complaint) error {
+	nd.mu.Lock()
+	defer nd.mu.Unlock()
+	qual := nd.qualified(dealings, complaints)
+	if len(qual) < nd.t {
+		return fmt.Errorf("%w: %d qualified, t=%d", ErrTooFewDealers, len(qual), nd.t)
+	}
+	for _, d := range qual {
+		s, ok := nd.ownShare(d)
+		if !ok {
+			return fmt.Errorf("%w: dealer %d", ErrShareInvalid, d.Dealer)
+		}
+		s.wipe()
+	}
+	return nil
 }
 
 // Finish closes a key-generation or refresh round. Every node must call it

@@ -69,6 +69,14 @@ func (r *reader) u16(what string) int {
 	return int(binary.BigEndian.Uint16(b))
 }
 
+func (r *reader) u32(what string) int {
+	b := r.take(4, what)
+	if b == nil {
+		return 0
+	}
+	return int(binary.BigEndian.Uint32(b))
+}
+
 func (r *reader) u64(what string) uint64 {
 	b := r.take(8, what)
 	if b == nil {

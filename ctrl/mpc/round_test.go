@@ -1,0 +1,362 @@
+package mpc
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+)
+
+// tlsCluster is a cluster whose nodes serve RoundHandler and PartialHandler
+// on loopback over mutual TLS.
+type tlsCluster struct {
+	*cluster
+	parts   []*Participant
+	servers []*httptest.Server
+	urls    []string
+	client  *http.Client
+	saved   [][]byte // last state each node persisted (OnFinish)
+	ca      *testCA
+}
+
+func newTLSCluster(t *testing.T, th, n int) *tlsCluster {
+	t.Helper()
+	c := &tlsCluster{cluster: newCluster(t, th, n), saved: make([][]byte, n)}
+	ca := newTestCA(t, "cluster")
+	c.ca = ca
+	names := map[string]bool{}
+	for i := range n {
+		names["node"+string(rune('1'+i))] = true
+	}
+	for i, nd := range c.nodes {
+		p := NewParticipant(nd, ParticipantOptions{OnFinish: func(st, _ []byte) error {
+			c.saved[i] = st
+			return nil
+		}})
+		c.parts = append(c.parts, p)
+		mux := http.NewServeMux()
+		mux.Handle("/mpc/v1/round/", RoundHandler(p, func(cn string) bool { return names[cn] }))
+		mux.Handle(PathPartial, PartialHandler(nd))
+		s := serveTLS(t, mux, MutualTLS(ca.issue(t, "node"+string(rune('1'+i))), ca.pool, nil))
+		c.servers = append(c.servers, s)
+		c.urls = append(c.urls, s.URL)
+	}
+	c.client = tlsClient(MutualTLS(ca.issue(t, "node1"), nil, ca.pool))
+	return c
+}
+
+func (c *tlsCluster) coordinator(i int) *Cluster {
+	return &Cluster{Self: c.parts[i-1], Client: c.client, URLs: c.urls}
+}
+
+func (c *tlsCluster) recoverVia(t *testing.T, ct []byte, idx []int) []byte {
+	t.Helper()
+	var ps []*Partial
+	for _, i := range idx {
+		p, err := FetchPartial(t.Context(), c.client, c.urls[i-1], ct)
+		if err != nil {
+			t.Fatalf("partial of node %d: %v", i, err)
+		}
+		ps = append(ps, p)
+	}
+	rec, err := Combine(c.nodes[0].Public(), ct, ps)
+	if err != nil {
+		t.Fatalf("combine %v: %v", idx, err)
+	}
+	return rec.Plaintext
+}
+
+func TestRoundOverTLS(t *testing.T) {
+	c := newTLSCluster(t, 2, 3)
+	res, err := c.coordinator(1).Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Epoch != 1 || !slices.Equal(res.Qualified, []int{1, 2, 3}) {
+		t.Fatalf("key generation: %+v", res)
+	}
+	for i, nd := range c.nodes {
+		if nd.Epoch() != 1 || !nd.Public().PublicKey().Equal(res.Public.PublicKey()) || c.saved[i] == nil {
+			t.Fatalf("node %d: epoch %d, key differs or state not persisted", i+1, nd.Epoch())
+		}
+	}
+	secret := seed(t)
+	ct := c.backup(t, secret)
+	for _, idx := range subsets(3, 2) {
+		if got := c.recoverVia(t, ct, idx); !bytes.Equal(got, secret) {
+			t.Fatalf("recover with %v", idx)
+		}
+	}
+	// Refresh coordinated by another node keeps the backup.
+	res, err = c.coordinator(2).Run(t.Context())
+	if err != nil || res.Epoch != 2 {
+		t.Fatalf("refresh: %+v %v", res, err)
+	}
+	if got := c.recoverVia(t, ct, []int{1, 3}); !bytes.Equal(got, secret) {
+		t.Fatal("backup lost by refresh")
+	}
+	// A node down stops rounds, naming it; recovery goes on with t nodes.
+	c.servers[2].Close()
+	_, err = c.coordinator(1).Run(t.Context())
+	var pe *PeerError
+	if !errors.As(err, &pe) || pe.Node != 3 || pe.Phase != "deal" {
+		t.Fatalf("round with node 3 down: %v", err)
+	}
+	if c.nodes[0].Epoch() != 2 || c.nodes[1].Epoch() != 2 {
+		t.Fatal("a failed round moved a node")
+	}
+	if got := c.recoverVia(t, ct, []int{1, 2}); !bytes.Equal(got, secret) {
+		t.Fatal("recovery with node 3 down")
+	}
+}
+
+// TestCatchUp: a node that missed the commit of a round is handed it by the
+// next coordinator, and the next round then runs normally.
+func TestCatchUp(t *testing.T) {
+	c := newTLSCluster(t, 2, 3)
+	if _, err := c.coordinator(1).Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// A refresh whose commit reaches nodes 1 and 2 only.
+	cm := manualRound(t, c)
+	for _, i := range []int{0, 1} {
+		if _, err := c.parts[i].Commit(cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.nodes[2].Epoch() != 1 {
+		t.Fatal("node 3 moved")
+	}
+	// Node 3 coordinates: it is behind, takes the commit from a node ahead.
+	res, err := c.coordinator(3).Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Epoch != 3 || !slices.Contains(res.CaughtUp, 3) {
+		t.Fatalf("%+v", res)
+	}
+	// Again with node 1 coordinating and node 2 behind.
+	cm = manualRound(t, c)
+	for _, i := range []int{0, 2} {
+		if _, err := c.parts[i].Commit(cm); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err = c.coordinator(1).Run(t.Context())
+	if err != nil || res.Epoch != 5 || !slices.Contains(res.CaughtUp, 2) {
+		t.Fatalf("%+v %v", res, err)
+	}
+	// A commit delivered again is acknowledged, not applied twice.
+	if _, err := c.parts[0].Commit(mustCommit(t, c.parts[0].LastCommit())); err != nil {
+		t.Fatal(err)
+	}
+	if c.nodes[0].Epoch() != 5 {
+		t.Fatal("repeated commit moved the node")
+	}
+}
+
+func mustCommit(t *testing.T, b []byte) *Commit {
+	t.Helper()
+	var cm Commit
+	if err := cm.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	return &cm
+}
+
+// manualRound runs deal, check and prepare of the next epoch directly on
+// the participants and returns the commit, not delivered.
+func manualRound(t *testing.T, c *tlsCluster) *Commit {
+	t.Helper()
+	epoch := c.nodes[0].Epoch() + 1
+	tr := &Transcript{Epoch: epoch}
+	for _, p := range c.parts {
+		d, err := p.Deal(epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.Dealings = append(tr.Dealings, d)
+	}
+	for _, p := range c.parts {
+		cs, err := p.Check(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.Complaints = append(tr.Complaints, cs...)
+	}
+	cm := &Commit{Transcript: tr}
+	for _, p := range c.parts {
+		v, err := p.Prepare(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Votes = append(cm.Votes, v)
+	}
+	return cm
+}
+
+// TestMaliciousCoordinator: what a coordinator cannot do.
+func TestMaliciousCoordinator(t *testing.T) {
+	c := newTLSCluster(t, 2, 3)
+	if _, err := c.coordinator(1).Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	epoch := uint64(2)
+	full := &Transcript{Epoch: epoch}
+	for _, p := range c.parts {
+		d, err := p.Deal(epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full.Dealings = append(full.Dealings, d)
+	}
+	for _, p := range c.parts {
+		if _, err := p.Check(full); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Dropping a node's dealing: that node does not vote.
+	dropped := &Transcript{Epoch: epoch, Dealings: full.Dealings[:2]}
+	if _, err := c.parts[2].Prepare(dropped); !errors.Is(err, ErrTranscript) {
+		t.Fatalf("transcript without node 3's dealing: %v", err)
+	}
+	// Two transcripts (same content, other order) for the same epoch: a
+	// node votes for the first only.
+	reordered := &Transcript{Epoch: epoch, Dealings: []*Dealing{full.Dealings[1], full.Dealings[0], full.Dealings[2]}}
+	v1, err := c.parts[0].Prepare(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.parts[0].Prepare(reordered); !errors.Is(err, ErrVoteConflict) {
+		t.Fatalf("second transcript: %v", err)
+	}
+	v2, _ := c.parts[1].Prepare(reordered)
+	v3, _ := c.parts[2].Prepare(reordered)
+	// Fewer than n votes for a digest, or votes for another digest: refused.
+	for name, votes := range map[string][]*Vote{
+		"missing vote":   {v2, v3},
+		"mixed digests":  {v1, v2, v3},
+		"repeated voter": {v2, v2, v3},
+	} {
+		if _, err := c.parts[1].Commit(&Commit{Transcript: reordered, Votes: votes}); !errors.Is(err, ErrTranscript) {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	// A forged vote (signed by the wrong key) counts for nothing.
+	forged := *v3
+	forged.Index = 1
+	if _, err := c.parts[1].Commit(&Commit{Transcript: reordered, Votes: []*Vote{&forged, v2, v3}}); !errors.Is(err, ErrTranscript) {
+		t.Fatalf("forged vote: %v", err)
+	}
+	for i, nd := range c.nodes {
+		if nd.Epoch() != 1 {
+			t.Fatalf("node %d moved", i+1)
+		}
+	}
+	// Node 1 cannot be made to finish "reordered" (it did not vote for it),
+	// even with all three votes: one of them is not its own.
+	if _, err := c.parts[0].Commit(&Commit{Transcript: reordered, Votes: []*Vote{v2, v3}}); err == nil {
+		t.Fatal("node 1 finished a transcript it did not vote for")
+	}
+}
+
+func TestRoundHandlerRefuses(t *testing.T) {
+	c := newTLSCluster(t, 2, 3)
+	post := func(client *http.Client, path string, body []byte) int {
+		resp, err := client.Post(c.urls[0]+path, "application/octet-stream", bytes.NewReader(body))
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for name, tc := range map[string]struct {
+		body []byte
+		want int
+	}{
+		"short epoch": {[]byte{1}, http.StatusBadRequest},
+		"wrong epoch": {[]byte{0, 0, 0, 0, 0, 0, 0, 5}, http.StatusConflict},
+		"right epoch": {[]byte{0, 0, 0, 0, 0, 0, 0, 1}, http.StatusOK},
+	} {
+		if got := post(c.client, PathRoundDeal, tc.body); got != tc.want {
+			t.Errorf("%s: %d, want %d", name, got, tc.want)
+		}
+	}
+	if got := post(c.client, PathRoundCommit, []byte{1, 8, 0}); got != http.StatusBadRequest {
+		t.Errorf("malformed commit: %d", got)
+	}
+	// A cluster certificate with a name that is not a node's.
+	gw := tlsClient(MutualTLS(c.ca.issue(t, "gateway"), nil, c.ca.pool))
+	if got := post(gw, PathRoundDeal, []byte{0, 0, 0, 0, 0, 0, 0, 1}); got != http.StatusForbidden {
+		t.Errorf("gateway certificate: %d", got)
+	}
+}
+
+func roundMessages(tb testing.TB) [][]byte {
+	c := newCluster(tb, 2, 3)
+	tr := &Transcript{Epoch: 1}
+	for _, nd := range c.nodes {
+		d, err := nd.DealKey()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tr.Dealings = append(tr.Dealings, d)
+	}
+	cp := &Complaint{Epoch: 1, Accuser: 1, Accused: 2}
+	cp.sig, _ = c.keys[0].SignWithSM2(rand.Reader, nil, cp.signed())
+	tr.Complaints = []*Complaint{cp}
+	p := NewParticipant(c.nodes[0], ParticipantOptions{})
+	if _, err := p.Deal(1); err != nil {
+		tb.Fatal(err)
+	}
+	tr.Dealings[0] = p.dealt
+	v := &Vote{Epoch: 1, Index: 1, Digest: tr.Digest()}
+	v.sig, _ = c.keys[0].SignWithSM2(rand.Reader, nil, v.signed())
+	var out [][]byte
+	for _, m := range []binaryMsg{tr, v, &Commit{Transcript: tr, Votes: []*Vote{v, v}}, &complaintList{cp, cp}} {
+		b, _ := m.MarshalBinary()
+		out = append(out, b)
+	}
+	return out
+}
+
+func TestRoundMessagesStrict(t *testing.T) {
+	decoders := []binaryMsg{&Transcript{}, &Vote{}, &Commit{}, &complaintList{}}
+	for i, b := range roundMessages(t) {
+		if err := decoders[i].UnmarshalBinary(b); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if out, _ := decoders[i].MarshalBinary(); !bytes.Equal(out, b) {
+			t.Fatalf("message %d: re-encoding differs", i)
+		}
+		for name, data := range map[string][]byte{
+			"trailing": append(slices.Clone(b), 0), "truncated": b[:len(b)-1], "empty": nil,
+			"version": append([]byte{2}, b[1:]...),
+		} {
+			if err := decoders[i].UnmarshalBinary(data); !errors.Is(err, ErrMalformed) {
+				t.Errorf("message %d %s: %v", i, name, err)
+			}
+		}
+	}
+}
+
+// FuzzRoundMessages: the broadcast decoders never panic and what decodes
+// re-encodes to the input.
+func FuzzRoundMessages(f *testing.F) {
+	for _, b := range roundMessages(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, m := range []binaryMsg{&Transcript{}, &Vote{}, &Commit{}, &complaintList{}} {
+			if m.UnmarshalBinary(data) != nil {
+				continue
+			}
+			if out, _ := m.MarshalBinary(); !bytes.Equal(out, data) {
+				t.Fatalf("%T: re-encoding differs", m)
+			}
+		}
+	})
+}
