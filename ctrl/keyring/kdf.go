@@ -9,8 +9,8 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/sm4"
-	"github.com/emmansun/gmsm/zuc"
 
+	"github.com/otkd/otkd/asm/zuc"
 	"github.com/otkd/otkd/ctrl/negotiation"
 )
 
@@ -38,15 +38,14 @@ func ringIV(ring uint8, epoch uint64, slot uint32) [23]byte {
 // deriveKey writes ring key (ring, epoch, slot) of seed into out: the first
 // len(out) bytes of the ZUC-256 keystream with key = the seed and IV =
 // ringIV. Deterministic, so both ends of a link derive the same keyring
-// from the same seed.
+// from the same seed. The ZUC-256 engine is asm/zuc's (the same output as
+// gmsm's zuc.NewCipher); deriveKey does not allocate, and its error is
+// always nil (gmsm's constructor could fail, asm/zuc's key loading cannot).
 func deriveKey(out []byte, seed *negotiation.Seed, ring uint8, epoch uint64, slot uint32) error {
 	iv := ringIV(ring, epoch, slot)
-	c, err := zuc.NewCipher(seed[:], iv[:])
-	if err != nil {
-		return fmt.Errorf("keyring: zuc-256: %w", err)
-	}
-	clear(out)
-	c.XORKeyStream(out, out)
+	var z zuc.State
+	z.Init256((*[32]byte)(seed), &iv)
+	z.Keystream(out)
 	return nil
 }
 

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/emmansun/gmsm/zuc"
+	"github.com/otkd/otkd/asm/zuc"
 )
 
 // Direction names a direction of the link: the key a seed is expanded into
@@ -40,17 +40,16 @@ func kdfIV(dir Direction, index uint64) [23]byte {
 // the first 16 bytes of the ZUC-256 keystream with key = the 32 seed bytes
 // and IV = kdfIV(dir, index). It is deterministic, so both ends derive the
 // same key; different (dir, index) pairs give independent keys. Index 0 is
-// the first key made from a seed.
+// the first key made from a seed. The ZUC-256 engine is asm/zuc's (the same
+// output as gmsm's zuc.NewCipher); SessionKey does not allocate.
 func SessionKey(seed *Seed, dir Direction, index uint64) ([SessionKeySize]byte, error) {
 	var key [SessionKeySize]byte
 	if dir > BtoA {
 		return key, fmt.Errorf("%w: direction %d", ErrParams, dir)
 	}
 	iv := kdfIV(dir, index)
-	c, err := zuc.NewCipher(seed[:], iv[:])
-	if err != nil {
-		return key, fmt.Errorf("negotiation: zuc-256: %w", err)
-	}
-	c.XORKeyStream(key[:], key[:])
+	var z zuc.State
+	z.Init256((*[32]byte)(seed), &iv)
+	z.Keystream(key[:])
 	return key, nil
 }
