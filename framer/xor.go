@@ -55,3 +55,12 @@ func fold64(x uint64) byte {
 	x ^= x >> 8
 	return byte(x)
 }
+
+// XORKernel names the engine of the frame XOR and BIP-8 passes in use:
+// "avx512" or "generic" (no AVX-512, -tags noasm, or OTKD_NOASM=xor).
+func XORKernel() string {
+	if useAVX512 {
+		return "avx512"
+	}
+	return "generic"
+}

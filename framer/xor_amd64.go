@@ -2,11 +2,16 @@
 
 package framer
 
-import "golang.org/x/sys/cpu"
+import (
+	"github.com/klauspost/cpuid/v2"
 
-// useAVX512 selects the AVX-512 XOR-and-fold kernels (xor_amd64.s); tests
-// switch it off to run the pure-Go twins.
-var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
+	"github.com/otkd/otkd/internal/asmswitch"
+)
+
+// useAVX512 selects the AVX-512 XOR-and-fold kernels (xor_amd64.s),
+// detected once; OTKD_NOASM=xor turns them off, and tests switch them off
+// to run the pure-Go twins.
+var useAVX512 = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW) && !asmswitch.Off("xor")
 
 //go:noescape
 func xorFoldAVX512(dst, a, b *byte, n int) uint64

@@ -46,3 +46,12 @@ func fixRejected(soft []Sample, ks []byte, sigma, thr float32, out []byte, rej [
 		out[k>>3] = out[k>>3]&^m | -decide(soft[k]+float32(sigma*z), thr)&m
 	}
 }
+
+// Kernel names the add-and-decide engine in use: "avx512" or "generic" (no AVX-512,
+// -tags noasm, or OTKD_NOASM=noise).
+func Kernel() string {
+	if useAVX512 {
+		return "avx512"
+	}
+	return "generic"
+}

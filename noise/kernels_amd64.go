@@ -5,12 +5,15 @@ package noise
 import (
 	"unsafe"
 
-	"golang.org/x/sys/cpu"
+	"github.com/klauspost/cpuid/v2"
+
+	"github.com/otkd/otkd/internal/asmswitch"
 )
 
 // useAVX512 selects the AVX-512 add-and-decide kernel (kernels_amd64.s), which needs
-// AVX-512 F and DQ; tests switch it off to run the pure-Go twin.
-var useAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
+// AVX-512 F and DQ, detected once; OTKD_NOASM=noise turns it off, and tests switch it
+// off to run the pure-Go twin.
+var useAVX512 = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512DQ) && !asmswitch.Off("noise")
 
 // addDecide16AVX512 is the kernel: for n samples (n a positive multiple of 16) it writes
 // the fast-path decisions, packed MSB-first, to out[0:n/8], and the indices of the

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/internal/asmswitch"
 	"github.com/otkd/otkd/shm"
 )
 
@@ -459,7 +461,30 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		dur = "4s"
 	}
-	out, err := exec.Command(otkdBin, "demo", "--duration", dur, "--json").Output()
+	checkDemo(t, dur)
+}
+
+// TestKernelSwitch runs the demo with every assembly kernel switched off
+// (OTKD_NOASM=all: the pure-Go twins on the whole frame path), and checks
+// that a value naming no kernel is refused before anything runs.
+func TestKernelSwitch(t *testing.T) {
+	checkDemo(t, "4s", asmswitch.Env+"=all")
+	cmd := exec.Command(otkdBin, "demo", "--duration", "1s")
+	cmd.Env = append(os.Environ(), asmswitch.Env+"=fec,avx9")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), `"avx9"`) {
+		t.Fatalf("OTKD_NOASM=fec,avx9: %v, want exit 2 naming avx9\n%s", err, out)
+	}
+}
+
+// checkDemo runs otkd demo for dur with extra environment variables and
+// checks its JSON summary: keys in both directions, no mismatch.
+func checkDemo(t *testing.T, dur string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(otkdBin, "demo", "--duration", dur, "--json")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("otkd demo: %v\n%s", err, out)
 	}

@@ -23,10 +23,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/otkd/otkd/asm/zuc"
 	"github.com/otkd/otkd/ctrl/config"
 	"github.com/otkd/otkd/ctrl/daemon"
 	"github.com/otkd/otkd/ctrl/demo"
 	"github.com/otkd/otkd/ctrl/handshake"
+	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/framer/fec"
+	"github.com/otkd/otkd/internal/asmswitch"
+	"github.com/otkd/otkd/noise"
 )
 
 type usageError struct{ msg string }
@@ -71,9 +76,15 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("no command given")
 	}
 	switch args[0] {
-	case "demo":
-		return demoCmd(ctx, args[1:], stdout, stderr)
-	case "run":
+	case "demo", "run":
+		// The kernel switch is read at start-up; a value that names no
+		// kernel is refused rather than half applied.
+		if err := asmswitch.Check(); err != nil {
+			return usagef("%v", err)
+		}
+		if args[0] == "demo" {
+			return demoCmd(ctx, args[1:], stdout, stderr)
+		}
 		return runCmd(ctx, args[1:], stdout, stderr)
 	case "keygen":
 		return keygenCmd(args[1:], stdout, stderr)
@@ -195,6 +206,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stdout, "%s: configuration ok (%d ports)\n", *path, len(cfg.Ports))
 		return nil
 	}
+	logs.Logger().Info("frame-path kernels", "zuc", zuc.Selected().String(),
+		"fec", fec.Kernel(), "xor", framer.XORKernel(), "noise", noise.Kernel())
 	if err := d.Start(); err != nil {
 		return err
 	}

@@ -264,3 +264,12 @@ func (c *Codec) CheckArea(a []byte) bool {
 	areaParity(a, &c.areaPar)
 	return string(c.areaPar[:]) == string(a[areaParityOff:])
 }
+
+// Kernel names the engine of the row FEC in use: "avx512-gfni" or
+// "generic" (no AVX-512 GFNI, -tags noasm, or OTKD_NOASM=fec).
+func Kernel() string {
+	if useGFNI {
+		return "avx512-gfni"
+	}
+	return "generic"
+}

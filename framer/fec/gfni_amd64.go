@@ -2,11 +2,15 @@
 
 package fec
 
-import "golang.org/x/sys/cpu"
+import (
+	"github.com/klauspost/cpuid/v2"
 
-// useGFNI selects the AVX-512 GFNI kernel; tests switch it off to run the
-// pure-Go twin.
-var useGFNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512GFNI
+	"github.com/otkd/otkd/internal/asmswitch"
+)
+
+// useGFNI selects the AVX-512 GFNI kernels, detected once; OTKD_NOASM=fec
+// turns them off, and tests switch them off to run the pure-Go twins.
+var useGFNI = cpuid.CPU.Supports(cpuid.AVX512F, cpuid.GFNI) && !asmswitch.Off("fec")
 
 // gfniMatrix[16i+p] is the GF2P8AFFINEQB matrix of multiplication by
 // parityMatrix[p][i].
