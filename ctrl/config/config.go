@@ -27,6 +27,7 @@ type Config struct {
 	Controller  Controller  `toml:"controller"`
 	Keyring     Keyring     `toml:"keyring"`
 	Sync        Sync        `toml:"sync"`
+	MPC         MPC         `toml:"mpc"`
 	API         API         `toml:"api"`
 	Metrics     Metrics     `toml:"metrics"`
 	Log         Log         `toml:"log"`

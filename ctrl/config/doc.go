@@ -127,6 +127,11 @@
 //	key_file         its PEM private key, mode 0600 or 0400; required when
 //	                 enabled.
 //
+//	[mpc]        threshold custody of backups (docs/mpc.md); see MPC for
+//	             index, threshold, listen, operator_listen, the TLS files,
+//	             refresh_period and the [[mpc.peer]] / [[mpc.operator]]
+//	             tables. Default off.
+//
 //	[api]        the management API (HTTP/JSON on a unix socket, mode 0660).
 //	socket           path of the socket, at most 107 bytes. Default
 //	                 "/run/otkd/otkd.sock".

@@ -72,10 +72,13 @@ func (c *Config) CheckFiles() error {
 	if c.Keyring.Enabled && c.Keyring.Schedule != "" {
 		keyFile("keyring.schedule", c.Keyring.Schedule, func(fs.FileMode) string { return "" })
 	}
+	c.checkMPCFiles(func(field, path string, check func(uint32) string) {
+		keyFile(field, path, func(m fs.FileMode) string { return check(uint32(m)) })
+	})
 	dirs := []struct{ field, path string }{
 		{"store.path", c.Store.Path}, {"shm.path", c.Shm.Path}, {"api.socket", c.API.Socket},
 	}
-	if c.Keyring.Enabled || c.Sync.Enabled { // the daemon opens it only then
+	if c.Keyring.Enabled || c.Sync.Enabled || c.MPC.Enabled { // the daemon opens it only then
 		dirs = append(dirs, struct{ field, path string }{"controller.store", c.Controller.Store})
 	}
 	for _, d := range dirs {

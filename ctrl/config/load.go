@@ -214,6 +214,7 @@ func (c *Config) resolve(dir string) {
 	abs(&c.Sync.CAFile)
 	abs(&c.Sync.CertFile)
 	abs(&c.Sync.KeyFile)
+	c.resolveMPC(abs)
 }
 
 // Encode writes c as TOML that Parse reads back to an equal Config.
@@ -228,5 +229,7 @@ func (c *Config) Clone() *Config {
 	d := *c
 	d.Ports = slices.Clone(c.Ports)
 	d.Sync.Platforms = maps.Clone(c.Sync.Platforms)
+	d.MPC.Peers = slices.Clone(c.MPC.Peers)
+	d.MPC.Operators = slices.Clone(c.MPC.Operators)
 	return &d
 }

@@ -95,6 +95,7 @@ func (c *Config) Validate() error {
 	c.validateRest(&ps)
 	c.validateKeyring(&ps)
 	c.validateSync(&ps)
+	c.validateMPC(&ps)
 	return errors.Join(ps...)
 }
 
