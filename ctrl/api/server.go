@@ -134,6 +134,7 @@ func (s *Server) routes() {
 	s.mux.Handle("/v1/store/verify", s.route(http.MethodPost, s.verify))
 	s.keymgmtRoutes()
 	s.auditRoutes()
+	s.mpcRoutes()
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusNotFound, CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 	}

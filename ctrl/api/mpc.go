@@ -1,0 +1,214 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"time"
+)
+
+// MPCBackend is what a Backend provides for threshold custody of backups
+// (docs/mpc.md). The server serves the /v1/mpc routes from its Backend when
+// that implements MPCBackend, and answers them 503 otherwise. Like
+// Backend's, its methods must be safe for concurrent use and their errors
+// must never hold key material.
+type MPCBackend interface {
+	// MPCStatus describes this node's part in the custody cluster.
+	MPCStatus(ctx context.Context) (MPCStatus, error)
+	// MPCInit coordinates the key generation of the cluster (every node
+	// must be up); ErrConflict when this node already holds a share.
+	MPCInit(ctx context.Context) (MPCRound, error)
+	// MPCRefresh coordinates a proactive refresh (every node must be up);
+	// ErrConflict before key generation.
+	MPCRefresh(ctx context.Context) (MPCRound, error)
+	// MPCBackup encrypts data to the cluster key, stores the ciphertext and
+	// describes it (without the ciphertext).
+	MPCBackup(ctx context.Context, label string, data []byte) (MPCBackup, error)
+	// MPCBackups lists the stored backups, oldest first, without their
+	// ciphertexts.
+	MPCBackups(ctx context.Context) ([]MPCBackup, error)
+	// MPCBackupGet returns one backup with its ciphertext; ErrNotFound for
+	// an unknown id.
+	MPCBackupGet(ctx context.Context, id string) (MPCBackup, error)
+}
+
+// MPCStatus is the answer of GET /v1/mpc. Keys appear as fingerprints only:
+// the first 8 bytes of SM3 over the key's encoding, in hex.
+type MPCStatus struct {
+	Index     int    `json:"index"`
+	Threshold int    `json:"threshold"`
+	Nodes     int    `json:"nodes"`
+	Epoch     uint64 `json:"epoch"` // 0 before key generation
+	// ClusterKey is the fingerprint of the cluster's SM2 public key ("" before
+	// key generation); equal on every node of the cluster.
+	ClusterKey           string    `json:"cluster_key,omitempty"`
+	NodeKey              string    `json:"node_key"` // fingerprint of this node's SM2 key
+	Listen               string    `json:"listen"`
+	OperatorListen       string    `json:"operator_listen,omitempty"`
+	RefreshPeriodSeconds float64   `json:"refresh_period_seconds"` // 0: no timer on this node
+	LastRound            time.Time `json:"last_round,omitzero"`    // last round this node coordinated
+	LastRoundError       string    `json:"last_round_error,omitempty"`
+	Backups              int       `json:"backups"`
+	Peers                []MPCPeer `json:"peers"`
+}
+
+// MPCPeer is one node of the cluster in MPCStatus.
+type MPCPeer struct {
+	Index   int    `json:"index"`
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	NodeKey string `json:"node_key"` // fingerprint of its SM2 key
+	Self    bool   `json:"self,omitempty"`
+}
+
+// MPCRound is the answer of POST /v1/mpc/init and /v1/mpc/refresh.
+type MPCRound struct {
+	Kind       string `json:"kind"` // "keygen" or "refresh"
+	Epoch      uint64 `json:"epoch"`
+	ClusterKey string `json:"cluster_key"`
+	Qualified  []int  `json:"qualified"`           // dealers whose dealings count
+	CaughtUp   []int  `json:"caught_up,omitempty"` // nodes handed a missed commit first
+}
+
+// MPCBackup describes a stored backup. Fingerprint is that of the
+// plaintext (first 8 bytes of SM3 over a label and the plaintext, in hex):
+// it lets an operator check a recovered secret without printing it.
+// Ciphertext (base64 in JSON) is set only by GET /v1/mpc/backups/{id}; it
+// is the SM2 ciphertext to the cluster key, safe to copy anywhere.
+type MPCBackup struct {
+	ID          string    `json:"id"`
+	Label       string    `json:"label,omitempty"`
+	Created     time.Time `json:"created"`
+	Epoch       uint64    `json:"epoch"` // the cluster's epoch when it was made
+	Size        int       `json:"size"`  // plaintext bytes
+	Fingerprint string    `json:"fingerprint"`
+	Ciphertext  []byte    `json:"ciphertext,omitempty"`
+}
+
+// MaxMPCBackupBytes bounds a backup's plaintext: its ciphertext (97 bytes
+// more) must fit the 64 KiB the recovery endpoint accepts.
+const MaxMPCBackupBytes = 64<<10 - 97
+
+// MaxMPCLabel bounds a backup label.
+const MaxMPCLabel = 64
+
+var (
+	mpcLabelRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	mpcIDRE    = regexp.MustCompile(`^[0-9a-f]{16}$`)
+)
+
+// CheckMPCLabel checks a backup label: "" or up to 64 of [A-Za-z0-9._-],
+// starting with a letter or digit.
+func CheckMPCLabel(l string) error {
+	if l != "" && (len(l) > MaxMPCLabel || !mpcLabelRE.MatchString(l)) {
+		return fmt.Errorf("%w: label %q: want up to %d of [A-Za-z0-9._-], starting with a letter or digit", ErrBadRequest, l, MaxMPCLabel)
+	}
+	return nil
+}
+
+var errNoMPC = fmt.Errorf("%w: this otkd runs no threshold custody: set [mpc] enabled = true in the configuration", ErrUnavailable)
+
+// mpcRoutes adds the /v1/mpc routes.
+func (s *Server) mpcRoutes() {
+	s.mux.Handle("/v1/mpc", s.route(http.MethodGet, s.mpcOp(func(ctx context.Context, b MPCBackend, _ *http.Request) (any, error) {
+		st, err := b.MPCStatus(ctx)
+		if st.Peers == nil {
+			st.Peers = []MPCPeer{}
+		}
+		return st, err
+	})))
+	s.mux.Handle("/v1/mpc/init", s.route(http.MethodPost, s.mpcOp(func(ctx context.Context, b MPCBackend, _ *http.Request) (any, error) {
+		return b.MPCInit(ctx)
+	})))
+	s.mux.Handle("/v1/mpc/refresh", s.route(http.MethodPost, s.mpcOp(func(ctx context.Context, b MPCBackend, _ *http.Request) (any, error) {
+		return b.MPCRefresh(ctx)
+	})))
+	s.mux.Handle("GET /v1/mpc/backups", s.route(http.MethodGet, s.mpcOp(func(ctx context.Context, b MPCBackend, _ *http.Request) (any, error) {
+		l, err := b.MPCBackups(ctx)
+		if l == nil {
+			l = []MPCBackup{}
+		}
+		return mpcBackupsBody{Backups: l}, err
+	})))
+	s.mux.Handle("POST /v1/mpc/backups", s.routeBody(MaxMPCBackupBytes, s.mpcOp(func(ctx context.Context, b MPCBackend, r *http.Request) (any, error) {
+		label := r.URL.Query().Get("label")
+		if err := CheckMPCLabel(label); err != nil {
+			return nil, err
+		}
+		data := requestBody(ctx)
+		if len(data) == 0 {
+			return nil, errorf(http.StatusBadRequest, CodeBadRequest, "empty backup")
+		}
+		return b.MPCBackup(ctx, label, data)
+	})))
+	s.mux.Handle("/v1/mpc/backups/{id}", s.route(http.MethodGet, s.mpcOp(func(ctx context.Context, b MPCBackend, r *http.Request) (any, error) {
+		id := r.PathValue("id")
+		if !mpcIDRE.MatchString(id) {
+			return nil, errorf(http.StatusBadRequest, CodeBadRequest, "backup id %q: want 16 hex digits", id)
+		}
+		return b.MPCBackupGet(ctx, id)
+	})))
+}
+
+// mpcOp adapts an MPC call to an op: 503 when the backend has no MPC.
+func (s *Server) mpcOp(fn func(context.Context, MPCBackend, *http.Request) (any, error)) op {
+	return func(ctx context.Context, r *http.Request) (int, any, error) {
+		b, ok := s.b.(MPCBackend)
+		if !ok {
+			return 0, nil, errNoMPC
+		}
+		out, err := fn(ctx, b, r)
+		return http.StatusOK, out, err
+	}
+}
+
+// mpcBackupsBody is the envelope of GET /v1/mpc/backups.
+type mpcBackupsBody struct {
+	Backups []MPCBackup `json:"backups"`
+}
+
+var _ MPCBackend = (*Client)(nil)
+
+// MPCStatus calls GET /v1/mpc.
+func (c *Client) MPCStatus(ctx context.Context) (MPCStatus, error) {
+	var s MPCStatus
+	err := c.do(ctx, http.MethodGet, "/v1/mpc", &s)
+	return s, err
+}
+
+// MPCInit calls POST /v1/mpc/init.
+func (c *Client) MPCInit(ctx context.Context) (MPCRound, error) {
+	var r MPCRound
+	err := c.do(ctx, http.MethodPost, "/v1/mpc/init", &r)
+	return r, err
+}
+
+// MPCRefresh calls POST /v1/mpc/refresh.
+func (c *Client) MPCRefresh(ctx context.Context) (MPCRound, error) {
+	var r MPCRound
+	err := c.do(ctx, http.MethodPost, "/v1/mpc/refresh", &r)
+	return r, err
+}
+
+// MPCBackup calls POST /v1/mpc/backups with data as the body.
+func (c *Client) MPCBackup(ctx context.Context, label string, data []byte) (MPCBackup, error) {
+	var b MPCBackup
+	err := c.doBody(ctx, "/v1/mpc/backups?label="+url.QueryEscape(label), "application/octet-stream", data, &b)
+	return b, err
+}
+
+// MPCBackups calls GET /v1/mpc/backups.
+func (c *Client) MPCBackups(ctx context.Context) ([]MPCBackup, error) {
+	var b mpcBackupsBody
+	err := c.do(ctx, http.MethodGet, "/v1/mpc/backups", &b)
+	return b.Backups, err
+}
+
+// MPCBackupGet calls GET /v1/mpc/backups/{id}.
+func (c *Client) MPCBackupGet(ctx context.Context, id string) (MPCBackup, error) {
+	var b MPCBackup
+	err := c.do(ctx, http.MethodGet, "/v1/mpc/backups/"+url.PathEscape(id), &b)
+	return b, err
+}

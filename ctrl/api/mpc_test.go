@@ -1,0 +1,96 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otkd/otkd/ctrl/api"
+)
+
+// mpcFake is a api.Backend with MPC: it embeds nil interfaces for the rest.
+type mpcFake struct {
+	api.Backend
+	backups []api.MPCBackup
+	data    [][]byte
+}
+
+func (f *mpcFake) MPCStatus(context.Context) (api.MPCStatus, error) {
+	return api.MPCStatus{Index: 1, Threshold: 2, Nodes: 3, Epoch: 1, ClusterKey: "00112233aabbccdd"}, nil
+}
+func (f *mpcFake) MPCInit(context.Context) (api.MPCRound, error) {
+	return api.MPCRound{}, errors.Join(api.ErrConflict, errors.New("already initialised"))
+}
+func (f *mpcFake) MPCRefresh(context.Context) (api.MPCRound, error) {
+	return api.MPCRound{Kind: "refresh", Epoch: 2, Qualified: []int{1, 2, 3}}, nil
+}
+func (f *mpcFake) MPCBackup(_ context.Context, label string, data []byte) (api.MPCBackup, error) {
+	b := api.MPCBackup{ID: "0123456789abcdef", Label: label, Size: len(data), Created: time.Unix(1, 0)}
+	f.backups = append(f.backups, b)
+	f.data = append(f.data, data)
+	return b, nil
+}
+func (f *mpcFake) MPCBackups(context.Context) ([]api.MPCBackup, error) { return f.backups, nil }
+func (f *mpcFake) MPCBackupGet(_ context.Context, id string) (api.MPCBackup, error) {
+	for _, b := range f.backups {
+		if b.ID == id {
+			b.Ciphertext = []byte{4, 5}
+			return b, nil
+		}
+	}
+	return api.MPCBackup{}, api.ErrNotFound
+}
+
+func TestMPCRoutes(t *testing.T) {
+	f := &mpcFake{}
+	c := api.Dial(serve(t, f, api.ServerOptions{}))
+	defer c.Close()
+	ctx := t.Context()
+	if st, err := c.MPCStatus(ctx); err != nil || st.ClusterKey != "00112233aabbccdd" || st.Peers == nil {
+		t.Fatalf("%+v %v", st, err)
+	}
+	if _, err := c.MPCInit(ctx); !errors.Is(err, api.ErrConflict) {
+		t.Fatalf("init: %v", err)
+	}
+	if r, err := c.MPCRefresh(ctx); err != nil || r.Epoch != 2 {
+		t.Fatalf("refresh: %+v %v", r, err)
+	}
+	if _, err := c.MPCBackup(ctx, "seed 1", []byte("x")); !errors.Is(err, api.ErrBadRequest) {
+		t.Fatalf("bad label: %v", err)
+	}
+	if _, err := c.MPCBackup(ctx, "", nil); !errors.Is(err, api.ErrBadRequest) {
+		t.Fatalf("empty backup: %v", err)
+	}
+	if _, err := c.MPCBackup(ctx, "", make([]byte, api.MaxMPCBackupBytes+1)); !errors.Is(err, api.ErrBadRequest) {
+		t.Fatalf("large backup: %v", err)
+	}
+	b, err := c.MPCBackup(ctx, "seed-1", []byte("secret"))
+	if err != nil || b.Label != "seed-1" || string(f.data[0]) != "secret" {
+		t.Fatalf("backup: %+v %v", b, err)
+	}
+	if l, err := c.MPCBackups(ctx); err != nil || len(l) != 1 {
+		t.Fatalf("list: %v %v", l, err)
+	}
+	if g, err := c.MPCBackupGet(ctx, b.ID); err != nil || len(g.Ciphertext) != 2 {
+		t.Fatalf("get: %+v %v", g, err)
+	}
+	if _, err := c.MPCBackupGet(ctx, "x"); !errors.Is(err, api.ErrBadRequest) {
+		t.Fatalf("bad id: %v", err)
+	}
+	if _, err := c.MPCBackupGet(ctx, "ffffffffffffffff"); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("unknown id: %v", err)
+	}
+}
+
+func TestMPCUnavailable(t *testing.T) {
+	s := api.NewServer(struct{ api.Backend }{}, api.ServerOptions{})
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/mpc", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "[mpc] enabled") {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
