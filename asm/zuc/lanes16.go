@@ -6,8 +6,10 @@ import "encoding/binary"
 // the engine behind Segments16, which keys the sixteen segments of a frame
 // at once. On amd64 with AVX-512 (F, BW, VBMI, VBMI2) and GFNI an assembly
 // kernel runs the sixteen lanes in the sixteen dwords of each 512-bit
-// register; elsewhere, with -tags noasm, or when the kernel is switched off,
-// a pure-Go twin with the same state layout and output does the work.
+// register; with AVX2 and GFNI but no AVX-512, another runs them as two
+// halves of eight in 256-bit registers; elsewhere, with -tags noasm, or
+// when SetKernel selects it, a pure-Go twin with the same state layout and
+// output does the work.
 //
 // The zero value is not keyed; call Init. A Lanes16 is not safe for
 // concurrent use. It holds key-derived state: callers that retire a key
@@ -35,11 +37,14 @@ func (l *Lanes16) Init(keys, ivs *[16][16]byte) {
 
 // init runs the initialisation on the kernel or its twin.
 func (l *Lanes16) init() {
-	if kernel == AVX512 {
+	switch kernel {
+	case AVX512:
 		init16Asm(l)
-		return
+	case AVX2:
+		init16AVX2(l)
+	default:
+		l.genericInit()
 	}
-	l.genericInit()
 }
 
 // load puts key, D and IV into the cells (key loading of the standard).
@@ -79,11 +84,14 @@ func (l *Lanes16) Keystream(dst *[16][]byte) {
 // keystream runs the kernel or its twin for n > 0 bytes per lane. With
 // final set the kernel may stop the last block early and leave l unusable.
 func (l *Lanes16) keystream(dst *[16][]byte, n int, final bool) {
-	if kernel == AVX512 {
+	switch kernel {
+	case AVX512:
 		keystream16Asm(l, dst, n, final)
-		return
+	case AVX2:
+		keystream16AVX2(l, dst, n)
+	default:
+		l.genericKeystream(dst, n)
 	}
-	l.genericKeystream(dst, n)
 }
 
 // Segments16 fills ks[s*segLen:(s+1)*segLen], s = 0..15, with the 128-EEA3

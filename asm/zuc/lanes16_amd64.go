@@ -8,10 +8,12 @@ import (
 	"github.com/klauspost/cpuid/v2"
 )
 
-// hasKernel[k] says whether this CPU runs kernel k, detected once.
+// hasKernel[k] says whether this CPU runs kernel k, detected once. GFNI
+// on YMM registers (the AVX2 kernel's S1) needs GFNI and AVX, which AVX2
+// implies.
 var hasKernel = [...]bool{
 	Generic: true,
-	AVX2:    false,
+	AVX2:    cpuid.CPU.Supports(cpuid.AVX2, cpuid.GFNI),
 	AVX512: cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW,
 		cpuid.AVX512VBMI, cpuid.AVX512VBMI2, cpuid.GFNI),
 }

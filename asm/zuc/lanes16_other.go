@@ -12,3 +12,7 @@ func keystream16Asm(l *Lanes16, dst *[16][]byte, n int, _ bool) { l.genericKeyst
 func announceState(*Lanes16) {}
 
 func load16Asm(*Lanes16, *[16]uint32) { panic("unreachable") }
+
+func init16AVX2(l *Lanes16) { l.genericInit() }
+
+func keystream16AVX2(l *Lanes16, dst *[16][]byte, n int) { l.genericKeystream(dst, n) }

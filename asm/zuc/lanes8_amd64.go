@@ -1,0 +1,64 @@
+//go:build amd64 && !noasm
+
+package zuc
+
+import "unsafe"
+
+// s1IsoY and s1MatY are the GF2P8AFFINEQB matrices of S1 (gfni.go) in
+// every qword of a YMM operand, for the AVX2 kernel, which reads them, and
+// the S0 nibble tables s0Nib, by symbol.
+var s1IsoY, s1MatY = [4]uint64{s1Iso, s1Iso, s1Iso, s1Iso}, [4]uint64{s1Mat, s1Mat, s1Mat, s1Mat}
+
+// zucInit8 runs the 32 initialisation rounds and the first working round
+// of the eight key-loaded lanes of a Lanes16 half, half pointing at the
+// half's first dword (&l.s[0][0] or &l.s[0][8]), and leaves the ring at
+// offset 0.
+//
+//go:noescape
+func zucInit8(half *uint32)
+
+// zucKeystream8 writes n keystream bytes of lane l of the half to
+// ptrs[l]; n is a positive multiple of 64.
+//
+//go:noescape
+func zucKeystream8(half *uint32, ptrs *[8]*byte, n int)
+
+// init16AVX2 is Lanes16's initialisation on the AVX2 kernel, one half of
+// eight lanes after the other.
+func init16AVX2(l *Lanes16) {
+	zucInit8(&l.s[0][0])
+	zucInit8(&l.s[0][8])
+}
+
+// keystream16AVX2 is Lanes16's keystream on the AVX2 kernel: the whole
+// 64-byte blocks straight into dst, the last partial block of each half
+// into a buffer from which Go copies the part dst holds.
+func keystream16AVX2(l *Lanes16, dst *[16][]byte, n int) {
+	var p [16]*byte
+	for i := range p {
+		p[i] = unsafe.SliceData(dst[i])
+	}
+	full := n &^ 63
+	for h := range 2 {
+		half := &l.s[0][8*h]
+		if full > 0 {
+			zucKeystream8(half, (*[8]*byte)(p[8*h:8*h+8]), full)
+		}
+		if full < n {
+			var tail [8][64]byte
+			var tp [8]*byte
+			for i := range tp {
+				tp[i] = &tail[i][0]
+			}
+			zucKeystream8(half, &tp, 64)
+			for i := range 8 {
+				copy(dst[8*h+i][full:], tail[i][:])
+			}
+		}
+	}
+	if full > 0 {
+		for i := range p {
+			raceWrite(unsafe.Pointer(p[i]), full)
+		}
+	}
+}

@@ -1,0 +1,439 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// Eight ZUC-128 lanes on AVX2 with GFNI: the AVX2 kernel runs Lanes16 as
+// two halves, lanes 0..7 and 8..15, which are the low and high 32 bytes of
+// every 64-byte row of the state. HALF (SI) points at the half's first
+// dword, so cell row i is at i*64(SI), R1 at 1024(SI) and R2 at 1088(SI)
+// for either half. Dword l of every vector is lane l of the half.
+//
+// As in the AVX-512 kernel, a block of sixteen steps is unrolled and turns
+// the LFSR ring once: step k finds cell s_i at ring position (k+i)&15 and
+// writes the new cell at position k. The rows are copied into a 32-byte
+// aligned scratch area on entry (row p at p*32(BX)) and back on exit; the
+// block's keystream words follow at 512(BX) (row k = word k of the lanes).
+//
+// AVX2 has no 256-byte permute, no rotations, no double shifts and no
+// three-way logic, so: S1 is GFNI on YMM (gfni.go), S0 four VPSHUFB nibble
+// lookups (s0nibble.go) on one vector that holds the S0 bytes of both R1
+// and R2; the rotations modulo 2^31-1 are two shifts, an OR and a mask; the
+// rotations of L1 and L2 by whole bytes are VPSHUFB.
+//
+// Registers during the steps: Y15 R1, Y14 R2, Y13..Y10 the S0 nibble tables
+// P1, P2, Hi, Q; Y7 the new LFSR cell; Y0..Y6, Y8, Y9 temporaries. The other
+// constants are memory operands.
+
+DATA y31<>+0(SB)/8, $0x7FFFFFFF7FFFFFFF
+DATA y31<>+8(SB)/8, $0x7FFFFFFF7FFFFFFF
+DATA y31<>+16(SB)/8, $0x7FFFFFFF7FFFFFFF
+DATA y31<>+24(SB)/8, $0x7FFFFFFF7FFFFFFF
+GLOBL y31<>(SB), RODATA|NOPTR, $32
+
+DATA ylo4<>+0(SB)/8, $0x0F0F0F0F0F0F0F0F
+DATA ylo4<>+8(SB)/8, $0x0F0F0F0F0F0F0F0F
+DATA ylo4<>+16(SB)/8, $0x0F0F0F0F0F0F0F0F
+DATA ylo4<>+24(SB)/8, $0x0F0F0F0F0F0F0F0F
+GLOBL ylo4<>(SB), RODATA|NOPTR, $32
+
+DATA ylo8<>+0(SB)/8, $0x00FF00FF00FF00FF
+DATA ylo8<>+8(SB)/8, $0x00FF00FF00FF00FF
+DATA ylo8<>+16(SB)/8, $0x00FF00FF00FF00FF
+DATA ylo8<>+24(SB)/8, $0x00FF00FF00FF00FF
+GLOBL ylo8<>(SB), RODATA|NOPTR, $32
+
+DATA yhi8<>+0(SB)/8, $0xFF00FF00FF00FF00
+DATA yhi8<>+8(SB)/8, $0xFF00FF00FF00FF00
+DATA yhi8<>+16(SB)/8, $0xFF00FF00FF00FF00
+DATA yhi8<>+24(SB)/8, $0xFF00FF00FF00FF00
+GLOBL yhi8<>(SB), RODATA|NOPTR, $32
+
+DATA yrot8<>+0(SB)/8, $0x0605040702010003
+DATA yrot8<>+8(SB)/8, $0x0e0d0c0f0a09080b
+DATA yrot8<>+16(SB)/8, $0x0605040702010003
+DATA yrot8<>+24(SB)/8, $0x0e0d0c0f0a09080b
+GLOBL yrot8<>(SB), RODATA|NOPTR, $32
+
+DATA yrot16<>+0(SB)/8, $0x0504070601000302
+DATA yrot16<>+8(SB)/8, $0x0d0c0f0e09080b0a
+DATA yrot16<>+16(SB)/8, $0x0504070601000302
+DATA yrot16<>+24(SB)/8, $0x0d0c0f0e09080b0a
+GLOBL yrot16<>(SB), RODATA|NOPTR, $32
+
+DATA yrot24<>+0(SB)/8, $0x0407060500030201
+DATA yrot24<>+8(SB)/8, $0x0c0f0e0d080b0a09
+DATA yrot24<>+16(SB)/8, $0x0407060500030201
+DATA yrot24<>+24(SB)/8, $0x0c0f0e0d080b0a09
+GLOBL yrot24<>(SB), RODATA|NOPTR, $32
+
+DATA ybswap<>+0(SB)/8, $0x0405060700010203
+DATA ybswap<>+8(SB)/8, $0x0c0d0e0f08090a0b
+DATA ybswap<>+16(SB)/8, $0x0405060700010203
+DATA ybswap<>+24(SB)/8, $0x0c0d0e0f08090a0b
+GLOBL ybswap<>(SB), RODATA|NOPTR, $32
+
+// SETUP8 points BX at the aligned scratch area, copies the half's rows
+// into it and loads R1, R2 and the S0 tables.
+#define SETUP8 \
+	LEAQ           31(SP), BX          \
+	ANDQ           $-32, BX            \
+	VMOVDQU        1024(SI), Y15       \
+	VMOVDQU        1088(SI), Y14       \
+	VBROADCASTI128 ·s0Nib+0(SB), Y13   \
+	VBROADCASTI128 ·s0Nib+16(SB), Y12  \
+	VBROADCASTI128 ·s0Nib+32(SB), Y11  \
+	VBROADCASTI128 ·s0Nib+48(SB), Y10  \
+	VMOVDQU        0(SI), Y0           \
+	VMOVDQA        Y0, 0(BX)           \
+	VMOVDQU        64(SI), Y0          \
+	VMOVDQA        Y0, 32(BX)          \
+	VMOVDQU        128(SI), Y0         \
+	VMOVDQA        Y0, 64(BX)          \
+	VMOVDQU        192(SI), Y0         \
+	VMOVDQA        Y0, 96(BX)          \
+	VMOVDQU        256(SI), Y0         \
+	VMOVDQA        Y0, 128(BX)         \
+	VMOVDQU        320(SI), Y0         \
+	VMOVDQA        Y0, 160(BX)         \
+	VMOVDQU        384(SI), Y0         \
+	VMOVDQA        Y0, 192(BX)         \
+	VMOVDQU        448(SI), Y0         \
+	VMOVDQA        Y0, 224(BX)         \
+	VMOVDQU        512(SI), Y0         \
+	VMOVDQA        Y0, 256(BX)         \
+	VMOVDQU        576(SI), Y0         \
+	VMOVDQA        Y0, 288(BX)         \
+	VMOVDQU        640(SI), Y0         \
+	VMOVDQA        Y0, 320(BX)         \
+	VMOVDQU        704(SI), Y0         \
+	VMOVDQA        Y0, 352(BX)         \
+	VMOVDQU        768(SI), Y0         \
+	VMOVDQA        Y0, 384(BX)         \
+	VMOVDQU        832(SI), Y0         \
+	VMOVDQA        Y0, 416(BX)         \
+	VMOVDQU        896(SI), Y0         \
+	VMOVDQA        Y0, 448(BX)         \
+	VMOVDQU        960(SI), Y0         \
+	VMOVDQA        Y0, 480(BX)
+
+// FOLD8 reduces x in [1, 2(2^31-1)] to [1, 2^31-1] modulo 2^31-1: bit 31
+// is 2^31 ≡ 1.
+#define FOLD8(x, t) \
+	VPSRLD $31, x, t          \
+	VPAND  y31<>(SB), x, x    \
+	VPADDD t, x, x
+
+// ROTM8 sets dst to the cell at ring position p times 2^k modulo 2^31-1.
+#define ROTM8(p, k, dst, t) \
+	VMOVDQA (p*32)(BX), t     \
+	VPSLLD  $k, t, dst        \
+	VPSRLD  $(31-k), t, t     \
+	VPOR    t, dst, dst       \
+	VPAND   y31<>(SB), dst, dst
+
+// LFSR8 leaves in Y7 (1+2^8)s0 + 2^20 s4 + 2^21 s10 + 2^17 s13 + 2^15 s15
+// modulo 2^31-1, in [1, 2^31-1]; every partial sum of two terms in
+// [1, 2^31-1] fits 32 bits.
+#define LFSR8(p0, p4, p10, p13, p15) \
+	ROTM8(p0, 8, Y0, Y7)     \
+	VMOVDQA (p0*32)(BX), Y7  \
+	VPADDD  Y0, Y7, Y7       \
+	ROTM8(p4, 20, Y0, Y1)    \
+	ROTM8(p10, 21, Y2, Y3)   \
+	VPADDD  Y2, Y0, Y0       \
+	ROTM8(p13, 17, Y2, Y3)   \
+	ROTM8(p15, 15, Y1, Y3)   \
+	VPADDD  Y1, Y2, Y2       \
+	FOLD8(Y7, Y1)            \
+	FOLD8(Y0, Y3)            \
+	FOLD8(Y2, Y1)            \
+	VPADDD  Y0, Y7, Y7       \
+	FOLD8(Y7, Y1)            \
+	VPADDD  Y2, Y7, Y7       \
+	FOLD8(Y7, Y1)
+
+// BRF8 is the bit reorganisation and the first half of F: W = (X0⊕R1)+R2
+// in Y4 and the word blends B1 = W2H‖W1L (Y8), B2 = W1H‖W2L (Y9), whose
+// rotations by 16 are the inputs of L1 and L2. X0 = high word of 2s15 |
+// low word of s14, X1 = s11<<16 | s9>>15, X2 = s7<<16 | s5>>15.
+#define BRF8(p5, p7, p9, p11, p14, p15) \
+	VMOVDQA  (p15*32)(BX), Y0            \
+	VPADDD   Y0, Y0, Y0                  \
+	VPBLENDW $0x55, (p14*32)(BX), Y0, Y0 \
+	VMOVDQA  (p11*32)(BX), Y1            \
+	VPSLLD   $16, Y1, Y1                 \
+	VMOVDQA  (p9*32)(BX), Y2             \
+	VPSRLD   $15, Y2, Y2                 \
+	VPOR     Y2, Y1, Y1                  \
+	VMOVDQA  (p7*32)(BX), Y2             \
+	VPSLLD   $16, Y2, Y2                 \
+	VMOVDQA  (p5*32)(BX), Y3             \
+	VPSRLD   $15, Y3, Y3                 \
+	VPOR     Y3, Y2, Y2                  \
+	VPXOR    Y15, Y0, Y4                 \
+	VPADDD   Y14, Y4, Y4                 \
+	VPADDD   Y15, Y1, Y5                 \
+	VPXOR    Y14, Y2, Y6                 \
+	VPBLENDW $0xAA, Y6, Y5, Y8           \
+	VPBLENDW $0xAA, Y5, Y6, Y9
+
+// FL8 finishes F: u = L1(rot16 B1) = rot2(B1 ⊕ rot16 B1 ⊕ rot24 B1) ⊕
+// rot16 B1 ⊕ rot8 B1 and v = L2(rot16 B2) = rot6(B2 ⊕ rot8 B2 ⊕ rot24 B2)
+// ⊕ rot16 B2 ⊕ rot24 B2 (the grouping of the AVX-512 kernel), then the
+// S-boxes: S0 on the odd bytes of u and v, packed into one vector
+// (u's at the even positions), S1 on all bytes by GFNI; R1 and R2 take
+// the even bytes of S1 and the odd ones of S0.
+#define FL8 \
+	VPSHUFB           yrot16<>(SB), Y8, Y0 \
+	VPSHUFB           yrot24<>(SB), Y8, Y1 \
+	VPSHUFB           yrot8<>(SB), Y8, Y2  \
+	VPXOR             Y0, Y8, Y8           \
+	VPXOR             Y1, Y8, Y8           \
+	VPSLLD            $2, Y8, Y1           \
+	VPSRLD            $30, Y8, Y8          \
+	VPOR              Y1, Y8, Y8           \
+	VPXOR             Y0, Y8, Y8           \
+	VPXOR             Y2, Y8, Y8           \
+	VPSHUFB           yrot8<>(SB), Y9, Y0  \
+	VPSHUFB           yrot24<>(SB), Y9, Y1 \
+	VPSHUFB           yrot16<>(SB), Y9, Y2 \
+	VPXOR             Y0, Y9, Y9           \
+	VPXOR             Y1, Y9, Y9           \
+	VPSLLD            $6, Y9, Y0           \
+	VPSRLD            $26, Y9, Y9          \
+	VPOR              Y0, Y9, Y9           \
+	VPXOR             Y1, Y9, Y9           \
+	VPXOR             Y2, Y9, Y9           \
+	VPSRLW            $8, Y8, Y0           \
+	VPAND             yhi8<>(SB), Y9, Y1   \
+	VPOR              Y1, Y0, Y0           \
+	VPAND             ylo4<>(SB), Y0, Y1   \
+	VPSRLW            $4, Y0, Y2           \
+	VPAND             ylo4<>(SB), Y2, Y2   \
+	VPSHUFB           Y1, Y13, Y3          \
+	VPXOR             Y3, Y2, Y2           \
+	VPSHUFB           Y2, Y12, Y3          \
+	VPXOR             Y3, Y1, Y1           \
+	VPSHUFB           Y2, Y11, Y2          \
+	VPSHUFB           Y1, Y10, Y1          \
+	VPXOR             Y1, Y2, Y2           \
+	VGF2P8AFFINEQB    $0, ·s1IsoY(SB), Y8, Y8    \
+	VGF2P8AFFINEINVQB $0x55, ·s1MatY(SB), Y8, Y8 \
+	VGF2P8AFFINEQB    $0, ·s1IsoY(SB), Y9, Y9    \
+	VGF2P8AFFINEINVQB $0x55, ·s1MatY(SB), Y9, Y9 \
+	VPAND             ylo8<>(SB), Y8, Y8   \
+	VPSLLW            $8, Y2, Y3           \
+	VPOR              Y3, Y8, Y15          \
+	VPAND             ylo8<>(SB), Y9, Y9   \
+	VPAND             yhi8<>(SB), Y2, Y2   \
+	VPOR              Y2, Y9, Y14
+
+// ISTEP8 is an initialisation step: W>>1 enters the feedback.
+#define ISTEP8(p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
+	LFSR8(p0, p4, p10, p13, p15)        \
+	BRF8(p5, p7, p9, p11, p14, p15)     \
+	VPSRLD  $1, Y4, Y0                  \
+	VPADDD  Y0, Y7, Y7                  \
+	FOLD8(Y7, Y0)                       \
+	FL8                                 \
+	VMOVDQA Y7, (p0*32)(BX)
+
+// WSTEP8 is working step k of a block: keystream word k = W⊕X3, X3 =
+// s2<<16 | s0>>15, goes to row k of the block buffer.
+#define WSTEP8(k, p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
+	LFSR8(p0, p4, p10, p13, p15)        \
+	BRF8(p5, p7, p9, p11, p14, p15)     \
+	VMOVDQA (p2*32)(BX), Y3             \
+	VPSLLD  $16, Y3, Y3                 \
+	VMOVDQA (p0*32)(BX), Y0             \
+	VPSRLD  $15, Y0, Y0                 \
+	VPOR    Y0, Y3, Y3                  \
+	VPXOR   Y4, Y3, Y3                  \
+	VMOVDQA Y3, (512+k*32)(BX)          \
+	FL8                                 \
+	VMOVDQA Y7, (p0*32)(BX)
+
+// func zucInit8(half *uint32)
+TEXT ·zucInit8(SB), 0, $1056-8
+	MOVQ half+0(FP), SI
+	SETUP8
+	MOVQ $2, CX
+
+initloop:
+	ISTEP8(0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
+	ISTEP8(1, 3, 5, 6, 8, 10, 11, 12, 14, 15, 0)
+	ISTEP8(2, 4, 6, 7, 9, 11, 12, 13, 15, 0, 1)
+	ISTEP8(3, 5, 7, 8, 10, 12, 13, 14, 0, 1, 2)
+	ISTEP8(4, 6, 8, 9, 11, 13, 14, 15, 1, 2, 3)
+	ISTEP8(5, 7, 9, 10, 12, 14, 15, 0, 2, 3, 4)
+	ISTEP8(6, 8, 10, 11, 13, 15, 0, 1, 3, 4, 5)
+	ISTEP8(7, 9, 11, 12, 14, 0, 1, 2, 4, 5, 6)
+	ISTEP8(8, 10, 12, 13, 15, 1, 2, 3, 5, 6, 7)
+	ISTEP8(9, 11, 13, 14, 0, 2, 3, 4, 6, 7, 8)
+	ISTEP8(10, 12, 14, 15, 1, 3, 4, 5, 7, 8, 9)
+	ISTEP8(11, 13, 15, 0, 2, 4, 5, 6, 8, 9, 10)
+	ISTEP8(12, 14, 0, 1, 3, 5, 6, 7, 9, 10, 11)
+	ISTEP8(13, 15, 1, 2, 4, 6, 7, 8, 10, 11, 12)
+	ISTEP8(14, 0, 2, 3, 5, 7, 8, 9, 11, 12, 13)
+	ISTEP8(15, 1, 3, 4, 6, 8, 9, 10, 12, 13, 14)
+	DECQ CX
+	JNZ  initloop
+
+	// The first working step (its word is discarded) leaves s_0 at ring
+	// position 1; the copy back rotates it to 0.
+	WSTEP8(0, 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
+	VMOVDQA 32(BX), Y0
+	VMOVDQU Y0, 0(SI)
+	VMOVDQA 64(BX), Y0
+	VMOVDQU Y0, 64(SI)
+	VMOVDQA 96(BX), Y0
+	VMOVDQU Y0, 128(SI)
+	VMOVDQA 128(BX), Y0
+	VMOVDQU Y0, 192(SI)
+	VMOVDQA 160(BX), Y0
+	VMOVDQU Y0, 256(SI)
+	VMOVDQA 192(BX), Y0
+	VMOVDQU Y0, 320(SI)
+	VMOVDQA 224(BX), Y0
+	VMOVDQU Y0, 384(SI)
+	VMOVDQA 256(BX), Y0
+	VMOVDQU Y0, 448(SI)
+	VMOVDQA 288(BX), Y0
+	VMOVDQU Y0, 512(SI)
+	VMOVDQA 320(BX), Y0
+	VMOVDQU Y0, 576(SI)
+	VMOVDQA 352(BX), Y0
+	VMOVDQU Y0, 640(SI)
+	VMOVDQA 384(BX), Y0
+	VMOVDQU Y0, 704(SI)
+	VMOVDQA 416(BX), Y0
+	VMOVDQU Y0, 768(SI)
+	VMOVDQA 448(BX), Y0
+	VMOVDQU Y0, 832(SI)
+	VMOVDQA 480(BX), Y0
+	VMOVDQU Y0, 896(SI)
+	VMOVDQA 0(BX), Y0
+	VMOVDQU Y0, 960(SI)
+	VMOVDQU Y15, 1024(SI)
+	VMOVDQU Y14, 1088(SI)
+	VZEROUPPER
+	RET
+
+// STORELANE8 byte-swaps lane l's eight words in y to big-endian and
+// stores them at ptrs[l] + DX + off.
+#define STORELANE8(y, l, off) \
+	VPSHUFB ybswap<>(SB), y, y \
+	MOVQ    (l*8)(DI), R8      \
+	VMOVDQU y, off(R8)(DX*1)
+
+// TRANSPOSE8 transposes the 8×8 dwords of block rows r..r+7 (row j at
+// 512+(r+j)*32(BX)) so that lane l gets words r..r+7, and stores them at
+// ptrs[l] + DX + off. It uses Y0..Y9 only.
+#define TRANSPOSE8(r, off) \
+	VMOVDQA     (512+r*32)(BX), Y8            \
+	VPUNPCKLDQ  (512+r*32+32)(BX), Y8, Y0     \
+	VPUNPCKHDQ  (512+r*32+32)(BX), Y8, Y1     \
+	VMOVDQA     (512+r*32+64)(BX), Y8         \
+	VPUNPCKLDQ  (512+r*32+96)(BX), Y8, Y2     \
+	VPUNPCKHDQ  (512+r*32+96)(BX), Y8, Y3     \
+	VMOVDQA     (512+r*32+128)(BX), Y8        \
+	VPUNPCKLDQ  (512+r*32+160)(BX), Y8, Y4    \
+	VPUNPCKHDQ  (512+r*32+160)(BX), Y8, Y5    \
+	VMOVDQA     (512+r*32+192)(BX), Y8        \
+	VPUNPCKLDQ  (512+r*32+224)(BX), Y8, Y6    \
+	VPUNPCKHDQ  (512+r*32+224)(BX), Y8, Y7    \
+	VPUNPCKLQDQ Y2, Y0, Y8                    \
+	VPUNPCKHQDQ Y2, Y0, Y9                    \
+	VPUNPCKLQDQ Y3, Y1, Y0                    \
+	VPUNPCKHQDQ Y3, Y1, Y2                    \
+	VPUNPCKLQDQ Y6, Y4, Y1                    \
+	VPUNPCKHQDQ Y6, Y4, Y3                    \
+	VPUNPCKLQDQ Y7, Y5, Y4                    \
+	VPUNPCKHQDQ Y7, Y5, Y6                    \
+	VPERM2I128  $0x20, Y1, Y8, Y5             \
+	VPERM2I128  $0x31, Y1, Y8, Y7             \
+	STORELANE8(Y5, 0, off)                    \
+	STORELANE8(Y7, 4, off)                    \
+	VPERM2I128  $0x20, Y3, Y9, Y5             \
+	VPERM2I128  $0x31, Y3, Y9, Y7             \
+	STORELANE8(Y5, 1, off)                    \
+	STORELANE8(Y7, 5, off)                    \
+	VPERM2I128  $0x20, Y4, Y0, Y5             \
+	VPERM2I128  $0x31, Y4, Y0, Y7             \
+	STORELANE8(Y5, 2, off)                    \
+	STORELANE8(Y7, 6, off)                    \
+	VPERM2I128  $0x20, Y6, Y2, Y5             \
+	VPERM2I128  $0x31, Y6, Y2, Y7             \
+	STORELANE8(Y5, 3, off)                    \
+	STORELANE8(Y7, 7, off)
+
+// func zucKeystream8(half *uint32, ptrs *[8]*byte, n int)
+//
+// n is a positive multiple of 64: each block runs sixteen steps,
+// transposes the words and stores 64 bytes per lane at ptrs[l]+DX.
+TEXT ·zucKeystream8(SB), 0, $1056-24
+	MOVQ half+0(FP), SI
+	MOVQ ptrs+8(FP), DI
+	MOVQ n+16(FP), CX
+	SETUP8
+	XORQ DX, DX
+
+block:
+	WSTEP8(0, 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
+	WSTEP8(1, 1, 3, 5, 6, 8, 10, 11, 12, 14, 15, 0)
+	WSTEP8(2, 2, 4, 6, 7, 9, 11, 12, 13, 15, 0, 1)
+	WSTEP8(3, 3, 5, 7, 8, 10, 12, 13, 14, 0, 1, 2)
+	WSTEP8(4, 4, 6, 8, 9, 11, 13, 14, 15, 1, 2, 3)
+	WSTEP8(5, 5, 7, 9, 10, 12, 14, 15, 0, 2, 3, 4)
+	WSTEP8(6, 6, 8, 10, 11, 13, 15, 0, 1, 3, 4, 5)
+	WSTEP8(7, 7, 9, 11, 12, 14, 0, 1, 2, 4, 5, 6)
+	WSTEP8(8, 8, 10, 12, 13, 15, 1, 2, 3, 5, 6, 7)
+	WSTEP8(9, 9, 11, 13, 14, 0, 2, 3, 4, 6, 7, 8)
+	WSTEP8(10, 10, 12, 14, 15, 1, 3, 4, 5, 7, 8, 9)
+	WSTEP8(11, 11, 13, 15, 0, 2, 4, 5, 6, 8, 9, 10)
+	WSTEP8(12, 12, 14, 0, 1, 3, 5, 6, 7, 9, 10, 11)
+	WSTEP8(13, 13, 15, 1, 2, 4, 6, 7, 8, 10, 11, 12)
+	WSTEP8(14, 14, 0, 2, 3, 5, 7, 8, 9, 11, 12, 13)
+	WSTEP8(15, 15, 1, 3, 4, 6, 8, 9, 10, 12, 13, 14)
+	TRANSPOSE8(0, 0)
+	TRANSPOSE8(8, 32)
+	ADDQ $64, DX
+	SUBQ $64, CX
+	JNZ  block
+
+	VMOVDQA 0(BX), Y0
+	VMOVDQU Y0, 0(SI)
+	VMOVDQA 32(BX), Y0
+	VMOVDQU Y0, 64(SI)
+	VMOVDQA 64(BX), Y0
+	VMOVDQU Y0, 128(SI)
+	VMOVDQA 96(BX), Y0
+	VMOVDQU Y0, 192(SI)
+	VMOVDQA 128(BX), Y0
+	VMOVDQU Y0, 256(SI)
+	VMOVDQA 160(BX), Y0
+	VMOVDQU Y0, 320(SI)
+	VMOVDQA 192(BX), Y0
+	VMOVDQU Y0, 384(SI)
+	VMOVDQA 224(BX), Y0
+	VMOVDQU Y0, 448(SI)
+	VMOVDQA 256(BX), Y0
+	VMOVDQU Y0, 512(SI)
+	VMOVDQA 288(BX), Y0
+	VMOVDQU Y0, 576(SI)
+	VMOVDQA 320(BX), Y0
+	VMOVDQU Y0, 640(SI)
+	VMOVDQA 352(BX), Y0
+	VMOVDQU Y0, 704(SI)
+	VMOVDQA 384(BX), Y0
+	VMOVDQU Y0, 768(SI)
+	VMOVDQA 416(BX), Y0
+	VMOVDQU Y0, 832(SI)
+	VMOVDQA 448(BX), Y0
+	VMOVDQU Y0, 896(SI)
+	VMOVDQA 480(BX), Y0
+	VMOVDQU Y0, 960(SI)
+	VMOVDQU Y15, 1024(SI)
+	VMOVDQU Y14, 1088(SI)
+	VZEROUPPER
+	RET
