@@ -42,6 +42,9 @@ var (
 	ErrPeer = errors.New("keyring: peer binding rejected")
 	// ErrCorrupt: the store holds records this package cannot read.
 	ErrCorrupt = errors.New("keyring: corrupt store record")
+	// ErrFollower: end B that follows end A's fills (Config.Follow) was
+	// asked to refill a ring itself.
+	ErrFollower = errors.New("keyring: this end fills its rings as end A's fill messages say")
 	// ErrClosed: the keyring was closed.
 	ErrClosed = errors.New("keyring: closed")
 )

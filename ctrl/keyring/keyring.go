@@ -29,6 +29,15 @@ type SeedSource interface {
 	Seed() (seed *negotiation.Seed, seedID uint64, err error)
 }
 
+// SeedFinder is a SeedSource that can also find a seed by its id. End B
+// needs one to fill its rings as end A's fill messages say (Config.Follow):
+// seed ids name the same seed at both ends. An error (the seed has not
+// arrived here yet) makes the fill wait for the peer's resend.
+type SeedFinder interface {
+	SeedSource
+	SeedByID(seedID uint64) (*negotiation.Seed, error)
+}
+
 // Config configures a keyring pool. Fields marked required have no default.
 type Config struct {
 	// Pool names the consumer pool (required); its state lives in the
@@ -56,9 +65,18 @@ type Config struct {
 	Alg shm.Alg
 	// KEK seals the ring seeds at rest (16 bytes, required; not kept).
 	KEK []byte
-	// OnSync, if set, is called (outside the keyring's lock) with the
-	// message for the peer after every local connect and disconnect.
+	// OnSync, if set, carries messages to the peer: binds and unbinds of
+	// local connects and disconnects, fills (end A), releases (end B) and
+	// acks. It is called outside the keyring's lock, one call at a time,
+	// in sequence order, and again with the same messages after Resend; it
+	// should not block. With OnSync set the keyring keeps every message
+	// in its store until the peer acknowledges it.
 	OnSync func(SyncMsg)
+	// Follow (end B only): this end never picks seeds; it fills a ring
+	// when end A's fill message says so, with the seed of that id from
+	// its SeedSource, which must be a SeedFinder. Without Follow both ends
+	// pick seeds themselves and a fill message from A is only checked.
+	Follow bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -77,6 +95,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("%w: side %d, want 0 or 1", ErrConfig, c.Side)
 	case c.Dir > shm.DirBtoA:
 		return fmt.Errorf("%w: direction %d", ErrConfig, c.Dir)
+	case c.Follow && c.Side != 1:
+		return fmt.Errorf("%w: only end B (side 1) follows end A's fills", ErrConfig)
 	}
 	return nil
 }
@@ -129,6 +149,15 @@ type Stats struct {
 	NotReady     uint64 // connects refused with ErrNotFilled
 	PeerBinds    uint64
 	PeerRejected uint64
+	// PeerDuplicates: peer messages handled before (resent), dropped.
+	PeerDuplicates uint64
+	// TieBreaks: a consumer bound to different keys at the two ends, settled
+	// for end A's key (docs/keyring.md, "Tie-break").
+	TieBreaks uint64
+	// PeerFills: rings filled as end A's fill message said (end B).
+	PeerFills uint64
+	// SyncResent: messages handed to OnSync again by Resend.
+	SyncResent uint64
 }
 
 // Keyring is one consumer pool's set of time-windowed keyrings. Its
@@ -146,6 +175,8 @@ type Keyring struct {
 	bRings  []byte
 	bSlots  []byte
 	bBind   []byte
+	bSync   []byte
+	bOut    []byte
 	mu      sync.Mutex
 	rings   []*ring
 	binds   map[uint64]*binding
@@ -155,6 +186,17 @@ type Keyring struct {
 	// unretired holds ids of released keys whose Retire failed; refill
 	// retries them first, as its slot records are their only other trace.
 	unretired map[uint64]bool
+
+	// Sync state (outbox.go); under mu unless noted.
+	stream     uint64     // own outbox stream id
+	acked      uint64     // the peer acknowledged up to this seq
+	sent       uint64     // handed to OnSync up to this seq in this round
+	out        []SyncMsg  // unacknowledged messages, in seq order
+	outTouched time.Time  // last ack progress, resend or first message
+	inStream   uint64     // the peer's stream
+	inLast     uint64     // its last seq handled here
+	sendMu     sync.Mutex // one pump at a time
+	recvMu     sync.Mutex // one ApplySync at a time
 }
 
 // Open loads the pool's state from st and republishes every bound key
@@ -181,6 +223,8 @@ func Open(cfg Config, st kstore.Store, pub Publisher, src SeedSource) (*Keyring,
 		bRings:  []byte("keyring/" + cfg.Pool + "/rings"),
 		bSlots:  []byte("keyring/" + cfg.Pool + "/slots"),
 		bBind:   []byte("keyring/" + cfg.Pool + "/bindings"),
+		bSync:   []byte("keyring/" + cfg.Pool + "/sync"),
+		bOut:    []byte("keyring/" + cfg.Pool + "/outbox"),
 		nowFunc: cfg.Now,
 	}
 	k.cfg.KEK = nil
@@ -190,7 +234,16 @@ func Open(cfg Config, st kstore.Store, pub Publisher, src SeedSource) (*Keyring,
 	for range cfg.Rings {
 		k.rings = append(k.rings, &ring{slots: make([]uint8, cfg.KeysPerRing)})
 	}
+	if cfg.Follow {
+		if _, ok := src.(SeedFinder); !ok {
+			return nil, fmt.Errorf("%w: Follow needs a SeedSource that is a SeedFinder", ErrConfig)
+		}
+	}
 	if err := k.load(); err != nil {
+		k.wipe()
+		return nil, err
+	}
+	if err := k.loadSync(); err != nil {
 		k.wipe()
 		return nil, err
 	}
@@ -285,9 +338,7 @@ func (k *Keyring) Connect(consumer uint64) (KeyInfo, error) {
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	if k.cfg.OnSync != nil {
-		k.cfg.OnSync(b.syncMsg(OpBind))
-	}
+	k.pump()
 	return info, nil
 }
 
@@ -370,9 +421,25 @@ func (k *Keyring) complete(b *binding, seed *negotiation.Seed, wantID uint64) (K
 		return KeyInfo{}, fmt.Errorf("%w: consumer %d: key id %016x, this end derives %016x (seeds differ)", ErrPeer, b.consumer, wantID, key.ID)
 	}
 	b.keyID = key.ID // b is not shared while busy
-	if err := k.st.Batch(func(tx kstore.Tx) error { return k.putBinding(tx, b) }); err != nil {
+	var msg SyncMsg
+	queued := false
+	err := k.st.Batch(func(tx kstore.Tx) error {
+		if err := k.putBinding(tx, b); err != nil || wantID != 0 {
+			return err
+		}
+		msg = b.syncMsg(OpBind)
+		var err error
+		queued, err = k.enqueue(tx, &msg)
+		return err
+	})
+	if err != nil {
 		k.undo(b)
 		return KeyInfo{}, fmt.Errorf("keyring: persisting binding of consumer %d: %w", b.consumer, err)
+	}
+	if queued {
+		k.mu.Lock()
+		k.addOut(msg)
+		k.mu.Unlock()
 	}
 	if err := k.publish(&key); err != nil {
 		k.abandon(b)
@@ -473,7 +540,18 @@ func (k *Keyring) disconnect(consumer, wantID uint64, notify bool) error {
 	b.busy = true
 	k.mu.Unlock()
 	// Persist first: after a crash here the restart retires the key.
-	if err := k.st.Batch(func(tx kstore.Tx) error { return k.putRetired(tx, b) }); err != nil {
+	var msg SyncMsg
+	queued := false
+	err := k.st.Batch(func(tx kstore.Tx) error {
+		if err := k.putRetired(tx, b); err != nil || !notify {
+			return err
+		}
+		msg = b.syncMsg(OpUnbind)
+		var err error
+		queued, err = k.enqueue(tx, &msg)
+		return err
+	})
+	if err != nil {
 		k.mu.Lock()
 		b.busy = false
 		k.mu.Unlock()
@@ -485,75 +563,18 @@ func (k *Keyring) disconnect(consumer, wantID uint64, notify bool) error {
 	r.bound--
 	delete(k.binds, consumer)
 	k.stats.Disconnects++
+	if queued {
+		k.addOut(msg)
+	}
 	k.mu.Unlock()
+	k.pump()
 	if err := k.pub.Retire(b.keyID); err != nil && !errors.Is(err, shm.ErrNotFound) {
 		k.mu.Lock()
 		k.unretired[b.keyID] = true
 		k.mu.Unlock()
 		return fmt.Errorf("keyring: retiring key %016x of consumer %d (released in the store; retried before the next refill and at the next Open): %w", b.keyID, consumer, err)
 	}
-	if notify && k.cfg.OnSync != nil {
-		k.cfg.OnSync(b.syncMsg(OpUnbind))
-	}
 	return nil
-}
-
-// ApplySync applies a peer's sync message: a bind makes this end bind the
-// same consumer to the same key (checked by deriving it) and publish it;
-// an unbind releases it. It never calls OnSync.
-func (k *Keyring) ApplySync(m SyncMsg) error {
-	if m.Op == OpUnbind {
-		return k.disconnect(m.Consumer, m.KeyID, false)
-	}
-	if m.Op != OpBind || m.Consumer == 0 {
-		return fmt.Errorf("%w: %s", ErrSyncMsg, m)
-	}
-	b, seed, err := k.reservePeer(m)
-	if err != nil {
-		return err
-	}
-	defer clear(seed[:])
-	if _, err := k.complete(b, seed, m.KeyID); err != nil {
-		k.mu.Lock()
-		k.stats.PeerRejected++
-		k.mu.Unlock()
-		return err
-	}
-	return nil
-}
-
-func (k *Keyring) reservePeer(m SyncMsg) (*binding, *negotiation.Seed, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.closed {
-		return nil, nil, ErrClosed
-	}
-	reject := func(format string, a ...any) error {
-		k.stats.PeerRejected++
-		return fmt.Errorf("%w: %s: %s", ErrPeer, m, fmt.Sprintf(format, a...))
-	}
-	if int(m.Ring) >= len(k.rings) {
-		return nil, nil, reject("no such ring")
-	}
-	r := k.rings[m.Ring]
-	switch {
-	case !r.filled || r.epoch != m.Epoch || r.seedID != m.SeedID:
-		return nil, nil, reject("this end holds epoch %d seed %d", r.epoch, r.seedID)
-	case int(m.Slot) >= len(r.slots) || int(m.Slot%2) == k.cfg.Side:
-		return nil, nil, reject("slot not in the peer's half")
-	case r.slots[m.Slot] != slotFree:
-		return nil, nil, reject("slot already used")
-	}
-	if _, ok := k.binds[m.Consumer]; ok {
-		return nil, nil, reject("consumer already bound here")
-	}
-	b := &binding{consumer: m.Consumer, ring: int(m.Ring), slot: m.Slot, epoch: r.epoch, seedID: r.seedID, busy: true}
-	r.slots[m.Slot] = slotBound
-	r.bound++
-	k.binds[m.Consumer] = b
-	seed := new(negotiation.Seed)
-	*seed = r.seed
-	return b, seed, nil
 }
 
 // Refill fills ring i with keys derived from a fresh seed (SeedSource.Seed
@@ -561,10 +582,14 @@ func (k *Keyring) reservePeer(m SyncMsg) (*binding, *negotiation.Seed, error) {
 // in its window only when it is not yet filled for this window (start-up,
 // or after bindings outlived the plan), else ErrInWindow.
 func (k *Keyring) Refill(i int) error {
+	defer k.pump()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.closed {
 		return ErrClosed
+	}
+	if k.cfg.Follow {
+		return fmt.Errorf("%w: ring %d", ErrFollower, i)
 	}
 	if i < 0 || i >= len(k.rings) {
 		return fmt.Errorf("%w: no ring %d", ErrConfig, i)
@@ -584,13 +609,11 @@ func (k *Keyring) Refill(i int) error {
 	return k.refill(i, t)
 }
 
-// refill does the work of Refill; caller holds mu.
+// refill does the work of Refill with a seed from the SeedSource; caller
+// holds mu.
 func (k *Keyring) refill(i int, epoch uint64) error {
-	for id := range k.unretired {
-		if err := k.pub.Retire(id); err != nil && !errors.Is(err, shm.ErrNotFound) {
-			return fmt.Errorf("keyring: ring %d not refilled: released key %016x still not retired: %w", i, id, err)
-		}
-		delete(k.unretired, id)
+	if err := k.retryRetire(i); err != nil {
+		return err
 	}
 	src, seedID, err := k.src.Seed()
 	if err != nil {
@@ -602,24 +625,51 @@ func (k *Keyring) refill(i int, epoch uint64) error {
 	var seed negotiation.Seed
 	seed = *src
 	defer clear(seed[:])
-	sealed, err := k.seal.seal(&seed, k.sealAD(i, epoch, seedID))
+	return k.refillWith(i, epoch, &seed, seedID, k.cfg.Side == 0)
+}
+
+// retryRetire retries the Retire of released keys that failed before.
+func (k *Keyring) retryRetire(i int) error {
+	for id := range k.unretired {
+		if err := k.pub.Retire(id); err != nil && !errors.Is(err, shm.ErrNotFound) {
+			return fmt.Errorf("keyring: ring %d not refilled: released key %016x still not retired: %w", i, id, err)
+		}
+		delete(k.unretired, id)
+	}
+	return nil
+}
+
+// refillWith fills ring i for epoch from seed (copied) and, when announce
+// is set (end A), queues the fill message for the peer in the same
+// transaction. Caller holds mu.
+func (k *Keyring) refillWith(i int, epoch uint64, seed *negotiation.Seed, seedID uint64, announce bool) error {
+	sealed, err := k.seal.seal(seed, k.sealAD(i, epoch, seedID))
 	if err != nil {
 		return fmt.Errorf("keyring: sealing seed of ring %d: %w", i, err)
 	}
+	msg := SyncMsg{Op: OpFill, Ring: uint8(i), Epoch: epoch, SeedID: seedID}
+	queued := false
 	err = k.st.Update(func(tx kstore.Tx) error {
 		if err := k.deleteSlots(tx, i); err != nil {
 			return err
 		}
-		return tx.Put(k.bRings, []byte{byte(i)}, encodeRing(epoch, seedID, uint32(k.cfg.KeysPerRing), sealed))
+		if err := tx.Put(k.bRings, []byte{byte(i)}, encodeRing(epoch, seedID, uint32(k.cfg.KeysPerRing), sealed)); err != nil || !announce {
+			return err
+		}
+		queued, err = k.enqueue(tx, &msg)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("keyring: persisting refill of ring %d: %w", i, err)
 	}
 	r := k.rings[i]
-	r.filled, r.epoch, r.seedID, r.seed = true, epoch, seedID, seed
+	r.filled, r.epoch, r.seedID, r.seed = true, epoch, seedID, *seed
 	clear(r.slots)
 	r.bound, r.next = 0, 0
 	k.stats.Refills++
+	if queued {
+		k.addOut(msg)
+	}
 	return nil
 }
 
@@ -627,11 +677,18 @@ func (k *Keyring) refill(i int, epoch uint64) error {
 // the window it serves next (the current window for the current ring). It
 // returns how many rings it refilled and the errors it met. The daemon
 // calls it periodically (Run) and after Disconnect storms if it likes.
+//
+// An end that follows (Config.Follow) fills rings on its peer's fill
+// messages only: for it Maintain does nothing.
 func (k *Keyring) Maintain() (int, error) {
+	defer k.pump()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.closed {
 		return 0, ErrClosed
+	}
+	if k.cfg.Follow {
+		return 0, nil
 	}
 	n, err := k.window()
 	if err != nil {

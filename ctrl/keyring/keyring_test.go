@@ -40,6 +40,25 @@ type seeds struct {
 	mu   sync.Mutex
 	next uint64
 	fail error
+	hide map[uint64]bool // SeedByID: these have not arrived yet
+}
+
+func testSeed(id uint64) *negotiation.Seed {
+	var seed negotiation.Seed
+	for i := range seed {
+		seed[i] = byte(id*31 + uint64(i))
+	}
+	return &seed
+}
+
+// SeedByID makes seeds a SeedFinder: seed i for id i, unless hidden.
+func (s *seeds) SeedByID(id uint64) (*negotiation.Seed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hide[id] {
+		return nil, fmt.Errorf("seed %d not here yet", id)
+	}
+	return testSeed(id), nil
 }
 
 func (s *seeds) Seed() (*negotiation.Seed, uint64, error) {
@@ -49,11 +68,7 @@ func (s *seeds) Seed() (*negotiation.Seed, uint64, error) {
 		return nil, 0, s.fail
 	}
 	s.next++
-	var seed negotiation.Seed
-	for i := range seed {
-		seed[i] = byte(s.next*31 + uint64(i))
-	}
-	return &seed, s.next, nil
+	return testSeed(s.next), s.next, nil
 }
 
 // env is one end: a store, a shm writer and a keyring.
@@ -76,12 +91,16 @@ const hour = time.Hour
 
 // newEnv makes an end with R rings of W = 1 h, keys per ring, at 10:30 of
 // a day (window index = hours since the epoch).
-func newEnv(t testing.TB, rings, keys, side int) *env {
+func newEnv(t testing.TB, rings, keys, side int, tweak ...func(*env)) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), clk: &clock{t: time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)}, src: &seeds{}}
 	e.cfg = Config{Pool: "p", Rings: rings, Window: hour, KeysPerRing: keys, Side: side, Port: 1,
-		KEK: testKEK, Now: e.clk.now}
+		KEK: testKEK}
 	e.cfg.OnSync = func(m SyncMsg) { e.smu.Lock(); e.syncs = append(e.syncs, m); e.smu.Unlock() }
+	for _, f := range tweak {
+		f(e)
+	}
+	e.cfg.Now = e.clk.now
 	e.open()
 	t.Cleanup(e.close)
 	return e
@@ -202,7 +221,16 @@ func TestConnectDisconnect(t *testing.T) {
 	}
 	e.smu.Lock()
 	defer e.smu.Unlock()
-	if len(e.syncs) != 4 || e.syncs[0].Op != OpBind || e.syncs[2].Op != OpUnbind || e.syncs[2].KeyID != info.KeyID {
+	var ms []SyncMsg // the fills of Maintain come first
+	for i, m := range e.syncs {
+		if m.Seq != uint64(i+1) || m.Stream == 0 {
+			t.Fatalf("message %d: %v (stream %016x), want seq %d", i, m, m.Stream, i+1)
+		}
+		if m.Op != OpFill {
+			ms = append(ms, m)
+		}
+	}
+	if len(ms) != 4 || ms[0].Op != OpBind || ms[2].Op != OpUnbind || ms[2].KeyID != info.KeyID {
 		t.Fatalf("sync messages %v", e.syncs)
 	}
 }
@@ -531,73 +559,6 @@ func TestFailuresDoNotLeakOrReuse(t *testing.T) {
 	}
 }
 
-func TestPeerSync(t *testing.T) {
-	a, b := newEnv(t, 2, 16, 0), newEnv(t, 2, 16, 1)
-	a.maintain()
-	b.maintain()
-	info := a.connect(7)
-	ka, _ := a.bound(7)
-	a.smu.Lock()
-	wire := a.syncs[0].Marshal()
-	a.smu.Unlock()
-	var m SyncMsg
-	if err := m.Unmarshal(wire); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.k.ApplySync(m); err != nil {
-		t.Fatalf("peer bind: %v", err)
-	}
-	kb, err := b.bound(7)
-	if err != nil || kb.ID != info.KeyID || !bytes.Equal(ka.Material(), kb.Material()) {
-		t.Fatalf("peer key %v (%v), want the same key as A's %v", kb, err, ka)
-	}
-	if len(b.syncs) != 0 {
-		t.Fatal("ApplySync echoed a message")
-	}
-	// The consumer's plugin at B connects: it gets the key A chose.
-	if got := b.connect(7); got.KeyID != info.KeyID || got.Slot != info.Slot {
-		t.Fatalf("connect at B after the sync: %+v, want %+v", got, info)
-	}
-	// B's own consumers use the other half.
-	if bi := b.connect(8); bi.Slot%2 != 1 {
-		t.Fatalf("B allocated slot %d", bi.Slot)
-	}
-	bad := m
-	bad.Consumer = 9
-	if err := b.k.ApplySync(bad); !errors.Is(err, ErrPeer) {
-		t.Fatalf("slot already used: %v", err)
-	}
-	bad = m
-	bad.Consumer, bad.Slot = 9, 3
-	if err := b.k.ApplySync(bad); !errors.Is(err, ErrPeer) {
-		t.Fatalf("slot of B's half: %v", err)
-	}
-	bad = m
-	bad.Consumer, bad.Slot = 9, 4
-	if err := b.k.ApplySync(bad); !errors.Is(err, ErrPeer) {
-		t.Fatalf("wrong key id: %v", err)
-	}
-	bad.Epoch++
-	if err := b.k.ApplySync(bad); !errors.Is(err, ErrPeer) {
-		t.Fatalf("other epoch: %v", err)
-	}
-	if s := b.k.Stats(); s.PeerBinds != 1 || s.PeerRejected != 4 {
-		t.Fatalf("stats %+v", s)
-	}
-	if err := a.k.Disconnect(7); err != nil {
-		t.Fatal(err)
-	}
-	a.smu.Lock()
-	un := a.syncs[1]
-	a.smu.Unlock()
-	if err := b.k.ApplySync(un); err != nil {
-		t.Fatalf("peer unbind: %v", err)
-	}
-	if _, err := b.bound(7); !errors.Is(err, shm.ErrNotFound) {
-		t.Fatalf("B still publishes the key: %v", err)
-	}
-}
-
 func TestNoKeyBytesInText(t *testing.T) {
 	e := newEnv(t, 2, 4, 0)
 	e.maintain()
@@ -608,7 +569,7 @@ func TestNoKeyBytesInText(t *testing.T) {
 	_, errEx = e.k.Connect(3)
 	st, _ := e.k.Status()
 	e.smu.Lock()
-	msg := e.syncs[0]
+	msg := e.syncs[len(e.syncs)-1]
 	e.smu.Unlock()
 	for _, s := range []string{fmt.Sprintf("%+v %#v", info, info), fmt.Sprintf("%+v", st), msg.String(),
 		fmt.Sprintf("%v", errEx), string(msg.Marshal())} {

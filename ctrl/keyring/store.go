@@ -44,10 +44,12 @@ func slotKey(ring int, slot uint32) []byte {
 	return binary.BigEndian.AppendUint32([]byte{byte(ring)}, slot)
 }
 
+func slotRecord(state uint8, consumer uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{recVersion, state}, consumer)
+}
+
 func (k *Keyring) putBinding(tx kstore.Tx, b *binding) error {
-	v := []byte{recVersion, slotBound}
-	v = binary.BigEndian.AppendUint64(v, b.consumer)
-	if err := tx.Put(k.bSlots, slotKey(b.ring, b.slot), v); err != nil {
+	if err := tx.Put(k.bSlots, slotKey(b.ring, b.slot), slotRecord(slotBound, b.consumer)); err != nil {
 		return err
 	}
 	w := []byte{recVersion, byte(b.ring)}
@@ -59,9 +61,7 @@ func (k *Keyring) putBinding(tx kstore.Tx, b *binding) error {
 }
 
 func (k *Keyring) putRetired(tx kstore.Tx, b *binding) error {
-	v := []byte{recVersion, slotRetired}
-	v = binary.BigEndian.AppendUint64(v, b.consumer)
-	if err := tx.Put(k.bSlots, slotKey(b.ring, b.slot), v); err != nil {
+	if err := tx.Put(k.bSlots, slotKey(b.ring, b.slot), slotRecord(slotRetired, b.consumer)); err != nil {
 		return err
 	}
 	return tx.Delete(k.bBind, binary.BigEndian.AppendUint64(nil, b.consumer))

@@ -10,27 +10,62 @@ type SyncOp uint8
 
 // Sync operations.
 const (
-	OpBind   SyncOp = 1 // consumer connected: bind the same key at the peer
-	OpUnbind SyncOp = 2 // consumer disconnected: retire the key at the peer
+	// OpBind: a consumer connected here; bind the same key at the peer.
+	OpBind SyncOp = 1
+	// OpUnbind: a consumer disconnected here; retire the key at the peer.
+	OpUnbind SyncOp = 2
+	// OpRelease (end B only): B released its own binding of the consumer
+	// because end A bound it to another key first (the tie-break); the
+	// peer records the slot as used.
+	OpRelease SyncOp = 3
+	// OpFill (end A only): A filled Ring for window Epoch from the seed
+	// SeedID; B fills its ring alike.
+	OpFill SyncOp = 4
+	// OpAck: every message of stream Stream up to Seq was handled here.
+	OpAck SyncOp = 5
 )
 
-// SyncMsg is the binding message one end sends the other over the
-// interaction channel, so that both ends bind a consumer to the same ring
-// key. It carries no key bytes: the peer derives the key from its own copy
-// of the seed and checks it against KeyID.
+var opNames = [...]string{OpBind: "bind", OpUnbind: "unbind", OpRelease: "release", OpFill: "fill", OpAck: "ack"}
+
+func (o SyncOp) String() string {
+	if int(o) < len(opNames) && opNames[o] != "" {
+		return opNames[o]
+	}
+	return fmt.Sprintf("op(%d)", uint8(o))
+}
+
+// SyncMsg is the message one end's keyring sends the other over the
+// interaction channel, so that both ends fill their rings alike and bind a
+// consumer to the same ring key. It carries no key bytes: the peer derives
+// the key from its own copy of the seed and checks it against KeyID.
 //
-// Wire format (SyncMsgSize bytes, big-endian):
+// Every message but an ack is numbered: Stream names the sender's outbox
+// (random, fixed for the life of its store), Seq counts from 1 in it. The
+// receiver applies a stream's messages once and in order and acknowledges
+// them (OpAck with the stream and the highest Seq handled); the sender
+// keeps each message in its store until acknowledged and sends it again
+// after a new session, so a message is neither lost nor applied twice.
 //
-//	0      version (1)
-//	1      op (1 bind, 2 unbind)
-//	2      ring
-//	3..6   slot
-//	7..14  consumer id (non-zero)
-//	15..22 key id (non-zero)
-//	23..30 epoch (window index the ring was filled for)
-//	31..38 seed id
+// Wire format v2 (SyncMsgSize bytes, big-endian):
+//
+//	0      version (2)
+//	1      op (1 bind, 2 unbind, 3 release, 4 fill, 5 ack)
+//	2..9   stream (non-zero)
+//	10..17 seq (non-zero)
+//	18     ring
+//	19..22 slot
+//	23..30 consumer id
+//	31..38 key id
+//	39..46 epoch (window index the ring was filled for)
+//	47..54 seed id
+//
+// bind, unbind and release carry a non-zero consumer and key id; fill a
+// non-zero seed id and zero consumer, key id and slot; ack nothing but
+// stream and seq (the rest zero).
 type SyncMsg struct {
 	Op       SyncOp
+	Stream   uint64
+	Seq      uint64
 	Ring     uint8
 	Slot     uint32
 	Consumer uint64
@@ -40,61 +75,93 @@ type SyncMsg struct {
 }
 
 // SyncMsgSize is the encoded size of a SyncMsg.
-const SyncMsgSize = 39
+const SyncMsgSize = 55
 
-const syncVersion = 1
+// SyncVersion is the version of the sync message this package speaks.
+const SyncVersion = 2
 
 // Marshal encodes m.
 func (m *SyncMsg) Marshal() []byte {
 	b := make([]byte, SyncMsgSize)
-	b[0], b[1], b[2] = syncVersion, byte(m.Op), m.Ring
-	binary.BigEndian.PutUint32(b[3:], m.Slot)
-	binary.BigEndian.PutUint64(b[7:], m.Consumer)
-	binary.BigEndian.PutUint64(b[15:], m.KeyID)
-	binary.BigEndian.PutUint64(b[23:], m.Epoch)
-	binary.BigEndian.PutUint64(b[31:], m.SeedID)
+	b[0], b[1] = SyncVersion, byte(m.Op)
+	binary.BigEndian.PutUint64(b[2:], m.Stream)
+	binary.BigEndian.PutUint64(b[10:], m.Seq)
+	b[18] = m.Ring
+	binary.BigEndian.PutUint32(b[19:], m.Slot)
+	binary.BigEndian.PutUint64(b[23:], m.Consumer)
+	binary.BigEndian.PutUint64(b[31:], m.KeyID)
+	binary.BigEndian.PutUint64(b[39:], m.Epoch)
+	binary.BigEndian.PutUint64(b[47:], m.SeedID)
 	return b
 }
 
-// Unmarshal decodes b into m; anything but a well-formed version-1 message
-// is an ErrSyncMsg.
+// Unmarshal decodes b into m; anything but a well-formed version-2
+// message is an ErrSyncMsg, and m is left as it was.
 func (m *SyncMsg) Unmarshal(b []byte) error {
 	if len(b) != SyncMsgSize {
+		if len(b) > 0 && b[0] == 1 {
+			return fmt.Errorf("%w: version 1 (%d bytes): the peer runs an older otkd; both ends need sync version %d", ErrSyncMsg, len(b), SyncVersion)
+		}
 		return fmt.Errorf("%w: %d bytes, want %d", ErrSyncMsg, len(b), SyncMsgSize)
 	}
-	if b[0] != syncVersion {
-		return fmt.Errorf("%w: version %d", ErrSyncMsg, b[0])
-	}
-	op := SyncOp(b[1])
-	if op != OpBind && op != OpUnbind {
-		return fmt.Errorf("%w: op %d", ErrSyncMsg, b[1])
-	}
-	if b[2] >= MaxRings {
-		return fmt.Errorf("%w: ring %d", ErrSyncMsg, b[2])
+	if b[0] != SyncVersion {
+		return fmt.Errorf("%w: version %d, want %d", ErrSyncMsg, b[0], SyncVersion)
 	}
 	x := SyncMsg{
-		Op: op, Ring: b[2],
-		Slot:     binary.BigEndian.Uint32(b[3:]),
-		Consumer: binary.BigEndian.Uint64(b[7:]),
-		KeyID:    binary.BigEndian.Uint64(b[15:]),
-		Epoch:    binary.BigEndian.Uint64(b[23:]),
-		SeedID:   binary.BigEndian.Uint64(b[31:]),
+		Op:       SyncOp(b[1]),
+		Stream:   binary.BigEndian.Uint64(b[2:]),
+		Seq:      binary.BigEndian.Uint64(b[10:]),
+		Ring:     b[18],
+		Slot:     binary.BigEndian.Uint32(b[19:]),
+		Consumer: binary.BigEndian.Uint64(b[23:]),
+		KeyID:    binary.BigEndian.Uint64(b[31:]),
+		Epoch:    binary.BigEndian.Uint64(b[39:]),
+		SeedID:   binary.BigEndian.Uint64(b[47:]),
 	}
-	if x.Consumer == 0 || x.KeyID == 0 {
-		return fmt.Errorf("%w: zero consumer or key id", ErrSyncMsg)
-	}
-	if x.Slot >= MaxKeysPerRing {
-		return fmt.Errorf("%w: slot %d", ErrSyncMsg, x.Slot)
+	if err := x.check(); err != nil {
+		return err
 	}
 	*m = x
 	return nil
 }
 
-func (m SyncMsg) String() string {
-	op := "bind"
-	if m.Op == OpUnbind {
-		op = "unbind"
+// check applies the field rules of the wire format.
+func (m *SyncMsg) check() error {
+	bad := func(why string) error { return fmt.Errorf("%w: %s: %s", ErrSyncMsg, m.Op, why) }
+	switch {
+	case m.Op < OpBind || m.Op > OpAck:
+		return fmt.Errorf("%w: op %d", ErrSyncMsg, uint8(m.Op))
+	case m.Stream == 0 || m.Seq == 0:
+		return bad("zero stream or seq")
+	case m.Ring >= MaxRings:
+		return bad(fmt.Sprintf("ring %d", m.Ring))
+	case m.Slot >= MaxKeysPerRing:
+		return bad(fmt.Sprintf("slot %d", m.Slot))
 	}
-	return fmt.Sprintf("sync{%s consumer=%d key=%016x ring=%d slot=%d epoch=%d seed=%d}",
-		op, m.Consumer, m.KeyID, m.Ring, m.Slot, m.Epoch, m.SeedID)
+	switch m.Op {
+	case OpFill:
+		if m.SeedID == 0 || m.Consumer != 0 || m.KeyID != 0 || m.Slot != 0 {
+			return bad("want a seed id and no consumer, key or slot")
+		}
+	case OpAck:
+		if m.Ring != 0 || m.Slot != 0 || m.Consumer != 0 || m.KeyID != 0 || m.Epoch != 0 || m.SeedID != 0 {
+			return bad("want nothing but stream and seq")
+		}
+	default:
+		if m.Consumer == 0 || m.KeyID == 0 {
+			return bad("zero consumer or key id")
+		}
+	}
+	return nil
+}
+
+func (m SyncMsg) String() string {
+	switch m.Op {
+	case OpAck:
+		return fmt.Sprintf("sync{ack stream=%016x seq=%d}", m.Stream, m.Seq)
+	case OpFill:
+		return fmt.Sprintf("sync{fill #%d ring=%d epoch=%d seed=%016x}", m.Seq, m.Ring, m.Epoch, m.SeedID)
+	}
+	return fmt.Sprintf("sync{%s #%d consumer=%d key=%016x ring=%d slot=%d epoch=%d seed=%016x}",
+		m.Op, m.Seq, m.Consumer, m.KeyID, m.Ring, m.Slot, m.Epoch, m.SeedID)
 }

@@ -3,35 +3,60 @@ package keyring
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 )
 
 func TestSyncMsgRoundTrip(t *testing.T) {
-	m := SyncMsg{Op: OpBind, Ring: 3, Slot: 17, Consumer: 42, KeyID: 0xdeadbeef, Epoch: 494000, SeedID: 9}
-	b := m.Marshal()
-	if len(b) != SyncMsgSize {
-		t.Fatalf("%d bytes", len(b))
+	valid := []SyncMsg{
+		{Op: OpBind, Stream: 5, Seq: 1, Ring: 3, Slot: 17, Consumer: 42, KeyID: 0xdeadbeef, Epoch: 494000, SeedID: 9},
+		{Op: OpUnbind, Stream: 5, Seq: 2, Ring: 3, Slot: 17, Consumer: 42, KeyID: 0xdeadbeef, Epoch: 494000, SeedID: 9},
+		{Op: OpRelease, Stream: 5, Seq: 3, Ring: 1, Slot: 3, Consumer: 42, KeyID: 1, Epoch: 1, SeedID: 0},
+		{Op: OpFill, Stream: 5, Seq: 4, Ring: 1, Epoch: 494001, SeedID: 9},
+		{Op: OpAck, Stream: 7, Seq: 4},
 	}
-	var got SyncMsg
-	if err := got.Unmarshal(b); err != nil || got != m {
-		t.Fatalf("%+v %v", got, err)
+	for _, m := range valid {
+		b := m.Marshal()
+		if len(b) != SyncMsgSize || b[0] != SyncVersion {
+			t.Fatalf("%v: %d bytes, version %d", m, len(b), b[0])
+		}
+		var got SyncMsg
+		if err := got.Unmarshal(b); err != nil || got != m {
+			t.Fatalf("%v: got %+v %v", m, got, err)
+		}
 	}
-	for name, mut := range map[string]func([]byte) []byte{
-		"short":    func(b []byte) []byte { return b[:10] },
-		"long":     func(b []byte) []byte { return append(b, 0) },
-		"version":  func(b []byte) []byte { b[0] = 2; return b },
-		"op":       func(b []byte) []byte { b[1] = 3; return b },
-		"ring":     func(b []byte) []byte { b[2] = MaxRings; return b },
-		"consumer": func(b []byte) []byte { clear(b[7:15]); return b },
-		"key":      func(b []byte) []byte { clear(b[15:23]); return b },
-		"slot":     func(b []byte) []byte { b[3] = 0xff; return b },
+	bind, fill, ack := valid[0], valid[3], valid[4]
+	for _, tc := range []struct {
+		name string
+		m    SyncMsg
+		mut  func([]byte) []byte
+		want string
+	}{
+		{"short", bind, func(b []byte) []byte { return b[:10] }, "10 bytes"},
+		{"long", bind, func(b []byte) []byte { return append(b, 0) }, "56 bytes"},
+		{"v1", bind, func(b []byte) []byte { b[0] = 1; return b[:39] }, "version 1"},
+		{"version", bind, func(b []byte) []byte { b[0] = 3; return b }, "version 3"},
+		{"op 0", bind, func(b []byte) []byte { b[1] = 0; return b }, "op 0"},
+		{"op 6", bind, func(b []byte) []byte { b[1] = 6; return b }, "op 6"},
+		{"stream", bind, func(b []byte) []byte { clear(b[2:10]); return b }, "zero stream"},
+		{"seq", bind, func(b []byte) []byte { clear(b[10:18]); return b }, "zero stream or seq"},
+		{"ring", bind, func(b []byte) []byte { b[18] = MaxRings; return b }, "ring 64"},
+		{"slot", bind, func(b []byte) []byte { b[19] = 0xff; return b }, "slot"},
+		{"consumer", bind, func(b []byte) []byte { clear(b[23:31]); return b }, "zero consumer"},
+		{"key", bind, func(b []byte) []byte { clear(b[31:39]); return b }, "zero consumer or key"},
+		{"fill without seed", fill, func(b []byte) []byte { clear(b[47:55]); return b }, "seed id"},
+		{"fill with consumer", fill, func(b []byte) []byte { b[30] = 1; return b }, "no consumer"},
+		{"ack with ring", ack, func(b []byte) []byte { b[18] = 1; return b }, "nothing but"},
+		{"ack with seed", ack, func(b []byte) []byte { b[54] = 1; return b }, "nothing but"},
 	} {
+		got := bind
 		before := got
-		if err := got.Unmarshal(mut(m.Marshal())); !errors.Is(err, ErrSyncMsg) {
-			t.Errorf("%s: %v", name, err)
+		err := got.Unmarshal(tc.mut(tc.m.Marshal()))
+		if !errors.Is(err, ErrSyncMsg) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want ErrSyncMsg naming %q", tc.name, err, tc.want)
 		}
 		if got != before {
-			t.Errorf("%s: failed Unmarshal changed the message", name)
+			t.Errorf("%s: failed Unmarshal changed the message", tc.name)
 		}
 	}
 }
@@ -39,8 +64,10 @@ func TestSyncMsgRoundTrip(t *testing.T) {
 // FuzzSyncMsg: Unmarshal never panics; what it accepts marshals back to the
 // same bytes.
 func FuzzSyncMsg(f *testing.F) {
-	f.Add((&SyncMsg{Op: OpBind, Ring: 1, Slot: 2, Consumer: 3, KeyID: 4, Epoch: 5, SeedID: 6}).Marshal())
-	f.Add((&SyncMsg{Op: OpUnbind, Consumer: 1, KeyID: 1}).Marshal())
+	f.Add((&SyncMsg{Op: OpBind, Stream: 1, Seq: 1, Ring: 1, Slot: 2, Consumer: 3, KeyID: 4, Epoch: 5, SeedID: 6}).Marshal())
+	f.Add((&SyncMsg{Op: OpUnbind, Stream: 1, Seq: 2, Consumer: 1, KeyID: 1}).Marshal())
+	f.Add((&SyncMsg{Op: OpFill, Stream: 1, Seq: 3, Ring: 1, Epoch: 7, SeedID: 6}).Marshal())
+	f.Add((&SyncMsg{Op: OpAck, Stream: 1, Seq: 3}).Marshal())
 	f.Add([]byte{1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var m SyncMsg

@@ -1,0 +1,299 @@
+package keyring
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/shm"
+)
+
+// Applying the peer's messages (ApplySync). Each apply is idempotent: a
+// message applied before a crash, whose sequence number did not reach the
+// store, is applied again without effect.
+
+// rejectf is a permanent refusal of m.
+func rejectf(m SyncMsg, format string, a ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrPeer, m, fmt.Sprintf(format, a...))
+}
+
+// peerRing returns m's ring if it holds the fill m names and m's slot is
+// of the peer's half; caller holds mu.
+func (k *Keyring) peerRing(m SyncMsg) (*ring, error) {
+	if int(m.Ring) >= len(k.rings) {
+		return nil, rejectf(m, "no such ring")
+	}
+	r := k.rings[m.Ring]
+	switch {
+	case !r.filled || r.epoch != m.Epoch || r.seedID != m.SeedID:
+		return nil, rejectf(m, "this end holds epoch %d seed %016x", r.epoch, r.seedID)
+	case int(m.Slot) >= len(r.slots) || int(m.Slot%2) == k.cfg.Side:
+		return nil, rejectf(m, "slot not in the peer's half")
+	}
+	return r, nil
+}
+
+// applyBind binds m's consumer to m's key. A consumer bound here to
+// another key is the tie-break: end A keeps its binding (and records the
+// peer's slot as used); end B yields to A's.
+func (k *Keyring) applyBind(m SyncMsg) error {
+	k.mu.Lock()
+	r, err := k.peerRing(m)
+	if err != nil {
+		k.mu.Unlock()
+		return err
+	}
+	if b, ok := k.binds[m.Consumer]; ok {
+		switch {
+		case b.busy:
+			k.mu.Unlock()
+			return fmt.Errorf("%w: consumer %d is connecting or disconnecting", ErrBusy, m.Consumer)
+		case b.ring == int(m.Ring) && b.slot == m.Slot && b.keyID == m.KeyID:
+			k.mu.Unlock()
+			return nil // applied before
+		case k.cfg.Side == 0:
+			k.mu.Unlock()
+			return k.keepOwn(m)
+		}
+		b.busy = true
+		k.mu.Unlock()
+		return k.yield(b, m)
+	}
+	if r.slots[m.Slot] != slotFree {
+		k.mu.Unlock()
+		return rejectf(m, "slot already used")
+	}
+	b := &binding{consumer: m.Consumer, ring: int(m.Ring), slot: m.Slot, epoch: r.epoch, seedID: r.seedID, busy: true}
+	r.slots[m.Slot] = slotBound
+	r.bound++
+	k.binds[m.Consumer] = b
+	seed := r.seed
+	k.mu.Unlock()
+	defer clear(seed[:])
+	_, err = k.complete(b, &seed, m.KeyID)
+	return err
+}
+
+// keepOwn is end A's side of the tie-break: m (B's bind of a consumer A
+// bound to another key) is not applied, but m's slot is recorded as used
+// here, as B handed its key out. B yields when A's bind reaches it.
+func (k *Keyring) keepOwn(m SyncMsg) error {
+	if err := k.markUsed(m); err != nil {
+		return err
+	}
+	k.mu.Lock()
+	k.stats.TieBreaks++
+	k.mu.Unlock()
+	return nil
+}
+
+// markUsed records m's slot (of the peer's half) as used and released:
+// its key was handed out at the peer, so it is never bound here.
+func (k *Keyring) markUsed(m SyncMsg) error {
+	k.mu.Lock()
+	r, err := k.peerRing(m)
+	if err != nil {
+		k.mu.Unlock()
+		return err
+	}
+	switch r.slots[m.Slot] {
+	case slotRetired:
+		k.mu.Unlock()
+		return nil
+	case slotBound:
+		k.mu.Unlock()
+		return rejectf(m, "slot bound here to another consumer")
+	}
+	r.slots[m.Slot] = slotRetired // no refill while mu is held; undone below on failure
+	k.mu.Unlock()
+	err = k.st.Batch(func(tx kstore.Tx) error {
+		return tx.Put(k.bSlots, slotKey(int(m.Ring), m.Slot), slotRecord(slotRetired, m.Consumer))
+	})
+	if err != nil {
+		k.mu.Lock()
+		if r.filled && r.epoch == m.Epoch && r.seedID == m.SeedID {
+			r.slots[m.Slot] = slotFree
+		}
+		k.mu.Unlock()
+		return fmt.Errorf("keyring: persisting used slot %d of ring %d: %w", m.Slot, m.Ring, err)
+	}
+	return nil
+}
+
+// yield is end B's side of the tie-break: B releases its own binding old
+// of m's consumer (slot used, key retired and zeroised), binds the
+// consumer to A's key, publishes it in the shm slot and tells A (release
+// message) in the same transaction. old is marked busy by the caller.
+func (k *Keyring) yield(old *binding, m SyncMsg) error {
+	k.mu.Lock()
+	r, err := k.peerRing(m)
+	if err == nil && r.slots[m.Slot] != slotFree {
+		err = rejectf(m, "slot already used")
+	}
+	if err != nil {
+		old.busy = false
+		k.mu.Unlock()
+		return err
+	}
+	seed := r.seed
+	k.mu.Unlock()
+	defer clear(seed[:])
+	nb := &binding{consumer: m.Consumer, ring: int(m.Ring), slot: m.Slot, epoch: m.Epoch, seedID: m.SeedID, busy: true}
+	var key shm.Key
+	defer key.Zero()
+	err = k.makeKey(&key, nb, &seed)
+	if err == nil && key.ID != m.KeyID {
+		err = rejectf(m, "this end derives key %016x (seeds differ)", key.ID)
+	}
+	if err != nil {
+		k.mu.Lock()
+		old.busy = false
+		k.mu.Unlock()
+		return err
+	}
+	nb.keyID = key.ID
+	k.mu.Lock()
+	if r.slots[m.Slot] != slotFree || !r.filled || r.epoch != m.Epoch || r.seedID != m.SeedID {
+		old.busy = false
+		k.mu.Unlock()
+		return rejectf(m, "slot already used")
+	}
+	r.slots[m.Slot] = slotBound
+	r.bound++
+	k.mu.Unlock()
+	rel := old.syncMsg(OpRelease)
+	queued := false
+	err = k.st.Batch(func(tx kstore.Tx) error {
+		if err := k.putRetired(tx, old); err != nil {
+			return err
+		}
+		if err := k.putBinding(tx, nb); err != nil {
+			return err
+		}
+		var err error
+		queued, err = k.enqueue(tx, &rel)
+		return err
+	})
+	k.mu.Lock()
+	if err != nil {
+		r.slots[m.Slot] = slotFree
+		r.bound--
+		old.busy = false
+		k.mu.Unlock()
+		return fmt.Errorf("keyring: persisting tie-break of consumer %d: %w", m.Consumer, err)
+	}
+	or := k.rings[old.ring]
+	or.slots[old.slot] = slotRetired
+	or.bound--
+	k.binds[m.Consumer] = nb
+	k.stats.TieBreaks++
+	if queued {
+		k.addOut(rel)
+	}
+	k.mu.Unlock()
+	k.pump()
+	if err := k.pub.Retire(old.keyID); err != nil && !errors.Is(err, shm.ErrNotFound) {
+		k.mu.Lock()
+		k.unretired[old.keyID] = true
+		k.mu.Unlock()
+	}
+	if err := k.publish(&key); err != nil {
+		k.abandon(nb)
+		return fmt.Errorf("keyring: publishing key %016x for consumer %d: %w", key.ID, m.Consumer, err)
+	}
+	k.mu.Lock()
+	nb.busy = false
+	k.stats.PeerBinds++
+	k.mu.Unlock()
+	return nil
+}
+
+// applyUnbind releases m's consumer. Already released here (the same slot
+// used), it is a no-op; so is the unbind of a binding that lost the
+// tie-break here.
+func (k *Keyring) applyUnbind(m SyncMsg) error {
+	err := k.disconnect(m.Consumer, m.KeyID, false)
+	if err == nil || !(errors.Is(err, ErrNotBound) || errors.Is(err, ErrPeer)) {
+		return err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	r, perr := k.peerRing(m)
+	if perr != nil {
+		return perr
+	}
+	if r.slots[m.Slot] == slotRetired {
+		return nil
+	}
+	return rejectf(m, "%v", err)
+}
+
+// applyRelease (end A) takes end B's word that it released its binding of
+// m's consumer to m's key: a binding here to that key is released, else
+// the slot is recorded as used.
+func (k *Keyring) applyRelease(m SyncMsg) error {
+	if k.cfg.Side != 0 {
+		return rejectf(m, "only end B releases, and this is end B")
+	}
+	k.mu.Lock()
+	b, ok := k.binds[m.Consumer]
+	same := ok && b.ring == int(m.Ring) && b.slot == m.Slot && b.keyID == m.KeyID
+	k.mu.Unlock()
+	if same {
+		return k.disconnect(m.Consumer, m.KeyID, false)
+	}
+	return k.markUsed(m)
+}
+
+// applyFill (end B) fills m's ring for m's epoch from the seed of m's id,
+// as end A did. Without Follow (or a SeedFinder) it checks that the ring
+// is filled alike.
+func (k *Keyring) applyFill(m SyncMsg) error {
+	if k.cfg.Side != 1 {
+		return rejectf(m, "end A decides the fills, and this is end A")
+	}
+	if int(m.Ring) >= len(k.rings) || m.Epoch%uint64(len(k.rings)) != uint64(m.Ring) {
+		return rejectf(m, "epoch %d is not a window of ring %d of %d", m.Epoch, m.Ring, len(k.rings))
+	}
+	defer k.pump()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	r := k.rings[m.Ring]
+	if r.filled && r.epoch == m.Epoch && r.seedID == m.SeedID {
+		return nil
+	}
+	n, err := k.window()
+	if err != nil {
+		return err
+	}
+	finder, ok := k.src.(SeedFinder)
+	switch {
+	case m.Epoch < uint64(max(n, 0)):
+		return rejectf(m, "window %d has ended (now %d)", m.Epoch, n)
+	case r.filled && r.epoch > m.Epoch:
+		return rejectf(m, "ring filled for the later window %d", r.epoch)
+	case !k.cfg.Follow || !ok:
+		return rejectf(m, "this end holds epoch %d seed %016x and does not follow end A's fills", r.epoch, r.seedID)
+	case r.bound > 0:
+		return fmt.Errorf("%w: fill of ring %d waits: %d bindings left", ErrBusy, m.Ring, r.bound)
+	}
+	if err := k.retryRetire(int(m.Ring)); err != nil {
+		return err
+	}
+	src, err := finder.SeedByID(m.SeedID)
+	if err != nil {
+		return fmt.Errorf("keyring: fill of ring %d: seed %016x: %w", m.Ring, m.SeedID, err)
+	}
+	if src == nil {
+		return fmt.Errorf("keyring: fill of ring %d: seed %016x: source returned none", m.Ring, m.SeedID)
+	}
+	var seed negotiation.Seed
+	seed = *src
+	defer clear(seed[:])
+	if err := k.refillWith(int(m.Ring), m.Epoch, &seed, m.SeedID, false); err != nil {
+		return err
+	}
+	k.stats.PeerFills++
+	return nil
+}

@@ -1,0 +1,370 @@
+package keyring
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/otkd/otkd/shm"
+)
+
+// pair is end A and end B (Follow) on one clock, with the sync messages
+// each sends held until the test delivers (or drops) them.
+type pair struct {
+	t    *testing.T
+	a, b *env
+}
+
+func newPair(t *testing.T, rings, keys int, follow bool) *pair {
+	a := newEnv(t, rings, keys, 0)
+	b := newEnv(t, rings, keys, 1, func(e *env) {
+		e.clk = a.clk
+		e.cfg.Follow = follow
+	})
+	return &pair{t: t, a: a, b: b}
+}
+
+// take removes the messages e has sent so far.
+func (e *env) take() []SyncMsg {
+	e.smu.Lock()
+	defer e.smu.Unlock()
+	ms := e.syncs
+	e.syncs = nil
+	return ms
+}
+
+// deliver carries from's pending messages (over the wire encoding) to to
+// and returns the errors ApplySync returned.
+func (p *pair) deliver(from, to *env) []error {
+	p.t.Helper()
+	var errs []error
+	for _, m := range from.take() {
+		var got SyncMsg
+		if err := got.Unmarshal(m.Marshal()); err != nil {
+			p.t.Fatalf("%v does not survive the wire: %v", m, err)
+		}
+		if err := to.k.ApplySync(got); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// flush delivers both ways until no message is left, and fails on any
+// error.
+func (p *pair) flush() {
+	p.t.Helper()
+	for range 10 {
+		errs := append(p.deliver(p.a, p.b), p.deliver(p.b, p.a)...)
+		if len(errs) > 0 {
+			p.t.Fatalf("sync: %v", errs)
+		}
+		if len(p.a.syncs) == 0 && len(p.b.syncs) == 0 {
+			return
+		}
+	}
+	p.t.Fatal("sync messages keep coming")
+}
+
+// same checks that consumer c is bound to the same key at both ends (store
+// and shm) or unbound at both.
+func (p *pair) same(c uint64, bound bool) KeyInfo {
+	p.t.Helper()
+	ia, errA := p.a.k.Lookup(c)
+	ib, errB := p.b.k.Lookup(c)
+	if !bound {
+		if !errors.Is(errA, ErrNotBound) || !errors.Is(errB, ErrNotBound) {
+			p.t.Fatalf("consumer %d: A %v / %v, B %v / %v; want unbound at both", c, ia, errA, ib, errB)
+		}
+		return KeyInfo{}
+	}
+	if errA != nil || errB != nil || ia.KeyID != ib.KeyID || ia.Slot != ib.Slot || ia.Ring != ib.Ring {
+		p.t.Fatalf("consumer %d: A %+v (%v), B %+v (%v)", c, ia, errA, ib, errB)
+	}
+	for _, e := range []*env{p.a, p.b} {
+		k, err := e.bound(c)
+		if err != nil || k.ID != ia.KeyID {
+			p.t.Fatalf("consumer %d: side %d publishes %v (%v), want key %016x", c, e.cfg.Side, k, err, ia.KeyID)
+		}
+	}
+	return ia
+}
+
+func (e *env) pending(want int) {
+	e.t.Helper()
+	if n := e.k.SyncPending(); n != want {
+		e.t.Fatalf("side %d: %d messages wait for an ack, want %d", e.cfg.Side, n, want)
+	}
+}
+
+// TestSyncReliable: messages lost with a session are sent again, in
+// order, and none is applied twice, also across restarts of either end.
+func TestSyncReliable(t *testing.T) {
+	p := newPair(t, 2, 16, true)
+	p.a.maintain()
+	p.flush() // B fills as A did; A's fills are acknowledged
+	p.a.pending(0)
+
+	// Two binds lost while the port restarts, then A restarts too.
+	p.a.connect(1)
+	p.a.connect(2)
+	p.a.take()
+	p.a.pending(2)
+	p.a.reopen()
+	p.a.pending(2)
+	if err := p.a.k.Disconnect(2); err != nil {
+		t.Fatal(err)
+	}
+	// The next message takes the backlog along, in order; lost again.
+	if ms := p.a.take(); len(ms) != 3 || ms[0].Seq+2 != ms[2].Seq || ms[2].Op != OpUnbind {
+		t.Fatalf("sent after the restart: %v", ms)
+	}
+	if n := p.a.k.Resend(); n != 3 {
+		t.Fatalf("Resend = %d, want 3", n)
+	}
+	p.flush()
+	p.same(1, true)
+	p.same(2, false)
+	p.a.pending(0)
+	if s := p.b.k.Stats(); s.PeerBinds != 2 || s.Disconnects != 1 || s.PeerRejected != 0 {
+		t.Fatalf("B's stats %+v", s)
+	}
+
+	// The acks are lost: A sends again, B drops what it handled and acks.
+	p.a.connect(3)
+	if errs := p.deliver(p.a, p.b); errs != nil {
+		t.Fatal(errs)
+	}
+	p.b.take()
+	p.a.pending(1)
+	if n := p.a.k.Resend(); n != 1 {
+		t.Fatalf("Resend = %d", n)
+	}
+	p.flush()
+	p.a.pending(0)
+	if s := p.b.k.Stats(); s.PeerBinds != 3 || s.PeerDuplicates != 1 {
+		t.Fatalf("B's stats %+v", s)
+	}
+
+	// B restarts after applying, before its ack left: still applied once.
+	p.a.connect(4)
+	p.deliver(p.a, p.b)
+	p.b.take()
+	p.b.reopen()
+	p.a.k.Resend()
+	p.flush()
+	p.same(4, true)
+	if s := p.b.k.Stats(); s.PeerBinds != 0 || s.PeerDuplicates != 1 {
+		t.Fatalf("B's stats after its restart %+v", s)
+	}
+
+	// Out of order: the later message waits for the earlier one.
+	p.a.connect(5)
+	p.a.connect(6)
+	ms := p.a.take()
+	if err := p.b.k.ApplySync(ms[1]); !errors.Is(err, ErrSyncOrder) {
+		t.Fatalf("message #%d before #%d: %v", ms[1].Seq, ms[0].Seq, err)
+	}
+	for _, m := range ms {
+		if err := p.b.k.ApplySync(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.flush()
+	p.same(5, true)
+	p.same(6, true)
+	// Applying a message again (a crash before its seq was stored) changes
+	// nothing.
+	for _, m := range ms {
+		if err := p.b.k.apply(m); err != nil {
+			t.Fatalf("apply %v again: %v", m, err)
+		}
+	}
+	p.same(6, true)
+
+	// A lost message nobody noticed: ResendStale after the ack timeout.
+	p.a.connect(7)
+	p.a.take()
+	if n := p.a.k.ResendStale(time.Minute); n != 0 {
+		t.Fatalf("ResendStale before the timeout: %d", n)
+	}
+	p.a.clk.add(time.Minute)
+	if n := p.a.k.ResendStale(time.Minute); n != 1 {
+		t.Fatalf("ResendStale after the timeout: %d", n)
+	}
+	p.flush()
+	p.same(7, true)
+	if n := p.a.k.ResendStale(0); n != 0 {
+		t.Fatalf("ResendStale with nothing pending: %d", n)
+	}
+
+	// Bad acks are refused and change nothing.
+	p.a.connect(8)
+	p.a.take()
+	for _, ack := range []SyncMsg{{Op: OpAck, Stream: p.b.k.stream, Seq: 1}, {Op: OpAck, Stream: p.a.k.stream, Seq: 1 << 40}} {
+		if err := p.a.k.ApplySync(ack); !errors.Is(err, ErrPeer) {
+			t.Fatalf("%v: %v", ack, err)
+		}
+	}
+	p.a.pending(1)
+}
+
+// TestTieBreak: a consumer that connects at both ends before either bind
+// arrives ends up with end A's key at both; B's key is retired (zeroised
+// in its shm map) and its slot used for good at both ends.
+func TestTieBreak(t *testing.T) {
+	for _, order := range []string{"A's bind first", "B's bind first", "B disconnects first"} {
+		t.Run(order, func(t *testing.T) {
+			p := newPair(t, 2, 16, true)
+			p.a.maintain()
+			p.flush()
+			var ka, kb KeyInfo
+			if order == "A's bind first" {
+				ka, kb = p.a.connect(7), p.b.connect(7)
+			} else {
+				kb, ka = p.b.connect(7), p.a.connect(7)
+			}
+			if ka.KeyID == kb.KeyID {
+				t.Fatal("both ends picked the same key")
+			}
+			switch order {
+			case "A's bind first":
+				if errs := p.deliver(p.a, p.b); errs != nil {
+					t.Fatal(errs)
+				}
+			case "B disconnects first":
+				if err := p.b.k.Disconnect(7); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p.flush()
+			got := p.same(7, true)
+			if got.KeyID != ka.KeyID {
+				t.Fatalf("consumer 7 holds %016x, want A's key %016x", got.KeyID, ka.KeyID)
+			}
+			var k shm.Key
+			if err := p.b.r.KeyByID(kb.KeyID, &k); !errors.Is(err, shm.ErrNotFound) {
+				t.Fatalf("B's own key still in its map: %v %v", k, err)
+			}
+			for _, e := range []*env{p.a, p.b} {
+				st, _ := e.k.Status()
+				r := st.Rings[kb.Ring]
+				if r.Bound != 1 || r.Retired != 1 {
+					t.Fatalf("side %d ring %d: %+v; want A's binding and B's used slot", e.cfg.Side, kb.Ring, r)
+				}
+				if order != "B disconnects first" && st.Stats.TieBreaks != 1 {
+					t.Fatalf("side %d: %+v", e.cfg.Side, st.Stats)
+				}
+			}
+			if n := p.b.connect(8); n.Slot == kb.Slot {
+				t.Fatalf("B's released slot %d handed out again", n.Slot)
+			}
+			if err := p.b.k.Disconnect(7); err != nil {
+				t.Fatal(err)
+			}
+			p.flush()
+			p.same(7, false)
+			p.a.pending(0)
+			p.b.pending(0)
+		})
+	}
+}
+
+// TestFillFollowsEndA: with a seed that reached B only after the window
+// boundary (and B's own pick skewed), B still fills every ring as A did,
+// because it follows A's fill messages by seed id.
+func TestFillFollowsEndA(t *testing.T) {
+	p := newPair(t, 2, 16, true)
+	p.b.src.next = 100                      // B's own pick would differ
+	p.b.src.hide = map[uint64]bool{2: true} // and A's second seed is late at B
+	p.a.maintain()                          // ring 0 ← seed 1, ring 1 ← seed 2
+	if n, err := p.b.k.Maintain(); n != 0 || err != nil {
+		t.Fatalf("follower's Maintain = %d, %v", n, err)
+	}
+	if err := p.b.k.Refill(1); !errors.Is(err, ErrFollower) {
+		t.Fatalf("follower's Refill = %v", err)
+	}
+	errs := p.deliver(p.a, p.b)
+	if len(errs) != 1 || permanent(errs[0]) {
+		t.Fatalf("fill with a seed not here yet: %v; want one temporary error", errs)
+	}
+	p.deliver(p.b, p.a)
+	p.a.pending(1)
+	ka := p.a.connect(3)
+	if errs := p.deliver(p.a, p.b); len(errs) != 1 || !errors.Is(errs[0], ErrSyncOrder) {
+		t.Fatalf("bind behind the waiting fill: %v", errs)
+	}
+	p.b.src.mu.Lock()
+	p.b.src.hide = nil // the seed arrives
+	p.b.src.mu.Unlock()
+	p.a.k.Resend()
+	p.flush()
+	sa, _ := p.a.k.Status()
+	sb, _ := p.b.k.Status()
+	for i := range sa.Rings {
+		ra, rb := sa.Rings[i], sb.Rings[i]
+		if !ra.Filled || ra.Epoch != rb.Epoch || ra.SeedID != rb.SeedID || rb.SeedID != uint64(i+1) {
+			t.Fatalf("ring %d: A %+v, B %+v", i, ra, rb)
+		}
+	}
+	if got := p.same(3, true); got.KeyID != ka.KeyID {
+		t.Fatal("consumer 3's key differs")
+	}
+	if sb.Stats.PeerFills != 2 {
+		t.Fatalf("B's stats %+v", sb.Stats)
+	}
+
+	// Next window: ring 1, which B filled late, serves B's connects too.
+	p.a.clk.add(time.Hour)
+	kb := p.b.connect(4)
+	p.flush()
+	if got := p.same(4, true); got.KeyID != kb.KeyID || got.Ring != 1 {
+		t.Fatalf("consumer 4: %+v", got)
+	}
+
+	// A fill for a window that has ended is refused and acknowledged.
+	old := SyncMsg{Op: OpFill, Stream: p.a.k.stream, Seq: p.b.k.inLast + 1, Ring: 0, Epoch: sa.Rings[0].Epoch - 2, SeedID: 9}
+	if err := p.b.k.ApplySync(old); !errors.Is(err, ErrPeer) {
+		t.Fatalf("stale fill: %v", err)
+	}
+	if ms := p.b.take(); len(ms) != 1 || ms[0].Op != OpAck || ms[0].Seq != old.Seq {
+		t.Fatalf("stale fill answered with %v", ms)
+	}
+	// End A does not take fills.
+	bad := SyncMsg{Op: OpFill, Stream: 99, Seq: 1, Ring: 0, Epoch: 0, SeedID: 9}
+	if err := p.a.k.ApplySync(bad); !errors.Is(err, ErrPeer) {
+		t.Fatalf("fill sent to A: %v", err)
+	}
+}
+
+// TestNoFollowSkew: without Follow, a skewed seed pick is what the fill
+// message exposes: B refuses A's fill and binds (ErrPeer), acknowledged.
+func TestNoFollowSkew(t *testing.T) {
+	p := newPair(t, 2, 16, false)
+	p.b.src.next = 100
+	p.a.maintain()
+	p.b.maintain()
+	p.a.connect(3)
+	errs := p.deliver(p.a, p.b)
+	if len(errs) != 3 {
+		t.Fatalf("errors %v; want 2 fills and 1 bind refused", errs)
+	}
+	for _, err := range errs {
+		if !errors.Is(err, ErrPeer) {
+			t.Fatal(err)
+		}
+	}
+	p.flush()
+	p.a.pending(0)
+	if s := p.b.k.Stats(); s.PeerRejected != 3 {
+		t.Fatalf("B's stats %+v", s)
+	}
+}
+
+// TestFollowNeedsFinder: Follow is end B's, with a SeedFinder.
+func TestFollowNeedsFinder(t *testing.T) {
+	cfg := Config{Pool: "p", Rings: 2, Window: hour, KeysPerRing: 4, Side: 0, KEK: testKEK, Follow: true}
+	if _, err := Open(cfg, nil, nil, nil); !errors.Is(err, ErrConfig) {
+		t.Fatalf("Follow at end A: %v", err)
+	}
+}
