@@ -1,6 +1,6 @@
 // Command otkctl is otkd's command-line tool: the daemon's management
 // commands (status, links, keys, negotiate, rotate, store verify, keyring,
-// sync), which talk to otkd over its API socket (package ctrl/api),
+// sync, mpc), which talk to otkd over its API socket (package ctrl/api),
 // `keys --shm`, which reads a key store file directly, and the frame diagnostics (otkctl frame
 // encode|decode|selftest).
 //
@@ -46,6 +46,13 @@ commands:
   sync outbox                     the pushes not yet accepted by their platform
   sync audit [--since T] [--until T] [--kind K] [--identity I] [--app A] [--key K] [--limit N]
                                   the key-sync audit log (ids and fingerprints, never key bytes)
+  mpc status                      threshold custody: this node, epoch, cluster key fingerprint, peers
+  mpc init | mpc refresh          coordinate the cluster's key generation / a proactive refresh (all nodes up)
+  mpc backup --file F [--label L] [--out CT]  encrypt F to the cluster key, store it (prints id and fingerprint)
+  mpc list                        the stored backups: id, label, epoch, size, fingerprint
+  mpc recover --id ID|--ciphertext CT --node URL --cert C --key K --ca CA --totp CODE --out FILE|--check
+                                  recover through a node's operator endpoint (t nodes); the secret goes to
+                                  a new 0600 file, never to stdout
   frame encode        seal a 16 830-byte plaintext frame image (stdin) into a wire frame (stdout)
   frame decode        open a wire frame (stdin) into the plaintext frame image (stdout), statistics on stderr
   frame selftest      seal, damage and open random frames and report what the FEC and the cipher did
@@ -96,6 +103,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return keyringCmd(args[1:], stdout, stderr)
 	case "sync":
 		return syncCmd(args[1:], stdout, stderr)
+	case "mpc":
+		return mpcCmd(args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		io.WriteString(stdout, usage)
 		return nil

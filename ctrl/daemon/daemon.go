@@ -41,7 +41,8 @@ type Daemon struct {
 	writer *shm.Writer
 	reader *shm.Reader
 
-	km keyMgmt
+	km      keyMgmt
+	custody *mpcRun // [mpc]; nil when off
 
 	workers []*worker
 	health  atomic.Value // string
@@ -123,6 +124,10 @@ func (d *Daemon) Start() error {
 		d.close()
 		return err
 	}
+	if err := d.startMPC(); err != nil {
+		d.close()
+		return err
+	}
 	return nil
 }
 
@@ -170,6 +175,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}})
 	}
 	d.workers = append(d.workers, d.keyMgmtWorkers()...)
+	d.workers = append(d.workers, d.mpcWorkers()...)
 	d.metrics = newMetricsServer(d)
 	d.workers = append(d.workers, &worker{name: "metrics", run: d.metrics.run})
 
@@ -261,6 +267,7 @@ func (d *Daemon) runPort(ctx context.Context, pr *portRun) error {
 		Port: port, Self: d.self, Peer: pr.peer, Params: d.cfg.Params(),
 		ActivationMargin: d.cfg.Negotiation.ActivationMargin, Log: log,
 		OnKeyring: ringMsg,
+		OnSession: d.ringSession(pr),
 		OnSeed: func(ev link.SeedEvent) {
 			ringSeed(ev)
 			log.Info("seed", "direction", ev.Direction, "initiator", ev.Initiator, "fingerprint", ev.Fingerprint,

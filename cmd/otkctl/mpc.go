@@ -1,0 +1,402 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base32"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/mpc"
+)
+
+// mpcCmd is `otkctl mpc status|init|refresh|backup|list|recover`.
+func mpcCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	const subs = "status, init, refresh, backup, list, recover"
+	if len(args) == 0 {
+		return usagef("mpc: missing subcommand (%s)", subs)
+	}
+	name := "mpc " + args[0]
+	fs := newFlags(name, stderr)
+	switch args[0] {
+	case "status":
+		d := addDaemonFlags(fs)
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		return mpcStatus(d, stdout)
+	case "init", "refresh":
+		d := addDaemonFlags(fs)
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		return mpcRound(name, args[0] == "init", d, stdout)
+	case "backup":
+		return mpcBackup(fs, args[1:], stdin, stdout)
+	case "list":
+		d := addDaemonFlags(fs)
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		return mpcList(d, stdout)
+	case "recover":
+		return mpcRecover(fs, args[1:], stdout)
+	}
+	return usagef("mpc: unknown subcommand %q (%s)", args[0], subs)
+}
+
+func mpcStatus(d *daemonFlags, stdout io.Writer) error {
+	var st api.MPCStatus
+	if err := d.call("mpc status", func(ctx context.Context, c *api.Client) (err error) {
+		st, err = c.MPCStatus(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	if *d.json {
+		return writeJSON(stdout, st)
+	}
+	key := st.ClusterKey
+	if key == "" {
+		key = "- (no key yet: otkctl mpc init)"
+	}
+	refresh := "off on this node"
+	if st.RefreshPeriodSeconds > 0 {
+		refresh = time.Duration(st.RefreshPeriodSeconds * float64(time.Second)).String()
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "node\t%d of %d (threshold %d)\nepoch\t%d\ncluster key\t%s\nnode key\t%s\n", st.Index, st.Nodes, st.Threshold, st.Epoch, key, st.NodeKey)
+	fmt.Fprintf(tw, "listen\t%s\noperator listen\t%s\nrefresh\t%s\nlast round\t%s\n", st.Listen, orDash(st.OperatorListen), refresh, when(st.LastRound))
+	if st.LastRoundError != "" {
+		fmt.Fprintf(tw, "last round error\t%s\n", st.LastRoundError)
+	}
+	fmt.Fprintf(tw, "backups\t%d\n", st.Backups)
+	tw.Flush()
+	fmt.Fprintln(stdout)
+	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INDEX\tNAME\tADDRESS\tNODE KEY\t")
+	for _, p := range st.Peers {
+		self := ""
+		if p.Self {
+			self = "(this node)"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", p.Index, p.Name, p.Address, p.NodeKey, self)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func mpcRound(name string, init bool, d *daemonFlags, stdout io.Writer) error {
+	var r api.MPCRound
+	if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
+		if init {
+			r, err = c.MPCInit(ctx)
+		} else {
+			r, err = c.MPCRefresh(ctx)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if *d.json {
+		return writeJSON(stdout, r)
+	}
+	what := "cluster key generated"
+	if !init {
+		what = "shares refreshed, cluster key unchanged"
+	}
+	fmt.Fprintf(stdout, "%s: epoch %d, cluster key %s, qualified dealers %v\n", what, r.Epoch, r.ClusterKey, r.Qualified)
+	if len(r.CaughtUp) > 0 {
+		fmt.Fprintf(stdout, "nodes %v were first handed the commit of the round they missed\n", r.CaughtUp)
+	}
+	return nil
+}
+
+// mpcBackup encrypts a file (a seed, a keyring export) to the cluster key
+// through the daemon; it prints the backup's id and fingerprint.
+func mpcBackup(fs *flag.FlagSet, args []string, stdin io.Reader, stdout io.Writer) error {
+	d := addDaemonFlags(fs)
+	file := fs.String("file", "", "the secret to back up (\"-\" for stdin); required")
+	label := fs.String("label", "", "a label for the backup (up to 64 of [A-Za-z0-9._-])")
+	out := fs.String("out", "", "also write the backup's ciphertext to this file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return usagef("mpc backup: --file is required")
+	}
+	if err := api.CheckMPCLabel(*label); err != nil {
+		return usagef("mpc backup: %v", err)
+	}
+	data, err := readSecret(*file, stdin)
+	if err != nil {
+		return err
+	}
+	defer clear(data)
+	var b api.MPCBackup
+	if err := d.call("mpc backup", func(ctx context.Context, c *api.Client) (err error) {
+		if b, err = c.MPCBackup(ctx, *label, data); err != nil || *out == "" {
+			return err
+		}
+		full, err := c.MPCBackupGet(ctx, b.ID)
+		if err == nil {
+			err = os.WriteFile(*out, full.Ciphertext, 0o644)
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	if *d.json {
+		return writeJSON(stdout, b)
+	}
+	_, err = fmt.Fprintf(stdout, "backup %s: %d bytes, fingerprint %s, cluster epoch %d\n", b.ID, b.Size, b.Fingerprint, b.Epoch)
+	return err
+}
+
+func readSecret(file string, stdin io.Reader) ([]byte, error) {
+	var r io.Reader = stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("mpc backup: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, api.MaxMPCBackupBytes+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("mpc backup: reading %s: %w", file, err)
+	case len(data) == 0:
+		return nil, usagef("mpc backup: %s is empty", file)
+	case len(data) > api.MaxMPCBackupBytes:
+		clear(data)
+		return nil, usagef("mpc backup: %s is larger than %d bytes", file, api.MaxMPCBackupBytes)
+	}
+	return data, nil
+}
+
+func mpcList(d *daemonFlags, stdout io.Writer) error {
+	var l []api.MPCBackup
+	if err := d.call("mpc list", func(ctx context.Context, c *api.Client) (err error) {
+		l, err = c.MPCBackups(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	if *d.json {
+		return writeJSON(stdout, l)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tLABEL\tCREATED\tEPOCH\tSIZE\tFINGERPRINT")
+	for _, b := range l {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", b.ID, orDash(b.Label), when(b.Created), b.Epoch, b.Size, b.Fingerprint)
+	}
+	return tw.Flush()
+}
+
+// recoverResult is what recover prints: never the secret.
+type recoverResult struct {
+	ID          string `json:"id,omitempty"`
+	Size        int    `json:"size"`
+	Fingerprint string `json:"fingerprint"`
+	Matches     *bool  `json:"matches_backup,omitempty"` // against the stored backup's fingerprint
+	Out         string `json:"out,omitempty"`
+}
+
+// mpcRecover asks a node's operator endpoint to recover a backup, with the
+// operator's client certificate and TOTP code. The secret goes to --out
+// (created 0600, never overwritten) or, with --check, nowhere: only its
+// fingerprint is printed. It is never written to stdout.
+func mpcRecover(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	d := addDaemonFlags(fs)
+	id := fs.String("id", "", "the backup's id (its ciphertext is read from the local otkd)")
+	ctFile := fs.String("ciphertext", "", "read the backup's ciphertext from this file instead of --id")
+	node := fs.String("node", "", "the operator endpoint of a node, https://host:port; required")
+	cert := fs.String("cert", "", "the operator's client certificate (PEM); required")
+	key := fs.String("key", "", "the operator's client key (PEM); required")
+	ca := fs.String("ca", "", "the CA that issued the node's certificate (the cluster CA, PEM); required")
+	code := fs.String("totp", "", "the operator's current TOTP code")
+	secretFile := fs.String("totp-secret-file", "", "compute the TOTP code from this base32 secret file instead of --totp")
+	out := fs.String("out", "", "write the recovered secret to this new file (mode 0600)")
+	check := fs.Bool("check", false, "recover, print the fingerprint and discard the secret (no --out)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case (*id == "") == (*ctFile == ""):
+		return usagef("mpc recover: give --id or --ciphertext")
+	case *node == "" || *cert == "" || *key == "" || *ca == "":
+		return usagef("mpc recover: --node, --cert, --key and --ca are required")
+	case (*code == "") == (*secretFile == ""):
+		return usagef("mpc recover: give --totp or --totp-secret-file")
+	case (*out == "") == !*check:
+		return usagef("mpc recover: give --out FILE (the secret is never written to stdout) or --check")
+	}
+	if u, err := url.Parse(*node); err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return usagef("mpc recover: --node %q: want https://host:port", *node)
+	}
+	if *out != "" {
+		if _, err := os.Lstat(*out); err == nil {
+			return usagef("mpc recover: --out %s exists; it is never overwritten", *out)
+		}
+	}
+	res := recoverResult{ID: *id, Out: *out}
+	ct, want, err := recoverCiphertext(d, *id, *ctFile)
+	if err != nil {
+		return err
+	}
+	totp := *code
+	if *secretFile != "" {
+		if totp, err = totpFromFile(*secretFile); err != nil {
+			return err
+		}
+	}
+	client, err := operatorClient(*cert, *key, *ca)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *d.timeout)
+	defer cancel()
+	secret, err := postRecover(ctx, client, strings.TrimSuffix(*node, "/"), ct, totp)
+	if err != nil {
+		return err
+	}
+	defer clear(secret)
+	res.Size, res.Fingerprint = len(secret), mpc.Fingerprint(secret)
+	if want != "" {
+		ok := want == res.Fingerprint
+		res.Matches = &ok
+	}
+	if *out != "" {
+		if err := writeNew(*out, secret); err != nil {
+			return err
+		}
+	}
+	if *d.json {
+		return writeJSON(stdout, res)
+	}
+	fmt.Fprintf(stdout, "recovered %d bytes, fingerprint %s", res.Size, res.Fingerprint)
+	if res.Matches != nil {
+		fmt.Fprintf(stdout, " (%s backup %s)", map[bool]string{true: "matches", false: "DOES NOT MATCH"}[*res.Matches], res.ID)
+	}
+	if *out != "" {
+		fmt.Fprintf(stdout, ", written to %s", *out)
+	}
+	fmt.Fprintln(stdout)
+	if res.Matches != nil && !*res.Matches {
+		return errors.New("mpc recover: the recovered secret's fingerprint differs from the backup's")
+	}
+	return nil
+}
+
+// recoverCiphertext reads the ciphertext from the local daemon (by id, with
+// the fingerprint to expect) or from a file.
+func recoverCiphertext(d *daemonFlags, id, file string) (ct []byte, fingerprint string, err error) {
+	if file != "" {
+		ct, err = os.ReadFile(file)
+		if err != nil {
+			return nil, "", fmt.Errorf("mpc recover: %w", err)
+		}
+		return ct, "", nil
+	}
+	var b api.MPCBackup
+	err = d.call("mpc recover", func(ctx context.Context, c *api.Client) (err error) {
+		b, err = c.MPCBackupGet(ctx, id)
+		return err
+	})
+	return b.Ciphertext, b.Fingerprint, err
+}
+
+func totpFromFile(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("mpc recover: %w", err)
+	}
+	defer clear(raw)
+	text := strings.TrimRight(strings.ToUpper(strings.Join(strings.Fields(string(raw)), "")), "=")
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(text)
+	if err != nil {
+		return "", usagef("mpc recover: --totp-secret-file %s: not base32 text", path)
+	}
+	defer clear(secret)
+	return mpc.TOTP(secret, time.Now()), nil
+}
+
+func operatorClient(certFile, keyFile, caFile string) (*http.Client, error) {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("mpc recover: --cert/--key: %w", err)
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("mpc recover: --ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, usagef("mpc recover: --ca %s: no PEM certificate in it", caFile)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: mpc.MutualTLS(cert, nil, pool)}}, nil
+}
+
+// postRecover calls the operator endpoint and returns the secret.
+func postRecover(ctx context.Context, client *http.Client, node string, ct []byte, code string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, node+mpc.PathRecover, bytes.NewReader(ct))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set(mpc.HeaderTOTP, code)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("mpc recover: %s: %w", node, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return nil, fmt.Errorf("mpc recover: %s: %w", node, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return body, nil
+	case http.StatusUnauthorized:
+		return nil, errors.New("mpc recover: operator not authenticated: the client certificate or the TOTP code was refused (a code is accepted once)")
+	case http.StatusServiceUnavailable:
+		return nil, fmt.Errorf("mpc recover: fewer than t nodes gave a valid partial decryption: %s", strings.TrimSpace(string(body)))
+	}
+	return nil, fmt.Errorf("mpc recover: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+}
+
+// writeNew writes data to a new file with mode 0600.
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("mpc recover: --out: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("mpc recover: --out: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("mpc recover: --out: %w", err)
+	}
+	return nil
+}
