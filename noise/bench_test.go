@@ -82,9 +82,8 @@ func BenchmarkAddAndDecideKernel1984(b *testing.B) {
 	}
 }
 
-// BenchmarkKeystream32K is the Local's keystream alone (asm/zuc Lanes16, sixteen lanes
-// of 2 KiB) in its 32 KiB blocks: 4 bytes per sample, so it bounds AddAndDecide at
-// MB/s ÷ 4.
+// BenchmarkKeystream32K is the Local's keystream alone (asm/aesctr: AES-128-CTR) in its
+// 32 KiB blocks: 4 bytes per sample, so it bounds AddAndDecide at MB/s ÷ 4.
 func BenchmarkKeystream32K(b *testing.B) {
 	l := seededLocal(b, DefaultProfile(), 1)
 	b.SetBytes(localBlock)

@@ -62,7 +62,7 @@
 // package variable useAVX512 (tests) select the pure-Go twin. gauss.go documents the
 // ziggurat, its word layout and its accuracy; local.go the keystream and its re-keying.
 //
-// Imports: besides the standard library and golang.org/x/sys/cpu (feature detection),
-// noise uses otkd's own ZUC (asm/zuc, as DESIGN.md's import table allows): its 16-lane
-// Lanes16 produces the keystream behind Local.fill.
+// Imports: besides the standard library and klauspost/cpuid (feature detection), noise
+// uses otkd's asm/aesctr (AES-128-CTR with a VAES kernel, as DESIGN.md's import table
+// allows asm/...) for the keystream behind Local.fill.
 package noise

@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"github.com/otkd/otkd/asm/zuc"
+	"github.com/otkd/otkd/asm/aesctr"
 )
 
 // Local is a receiver's secret local noise: per round a fresh standard deviation σ,
@@ -13,20 +13,17 @@ import (
 // the hard decision. Nobody else may be able to predict either, so every random bit comes
 // from a cryptographic source:
 //
-// The uniform source is sixteen ZUC-128 keystreams stepped together (otkd's asm/zuc
-// Lanes16: its 16-lane AVX-512 kernel where the CPU has it, its pure-Go twin
-// elsewhere; each lane byte-identical to gmsm's ZUC). A 32-byte seed from crypto/rand
-// is expanded into the sixteen keys and IVs by one ZUC-128 generator keyed with the
-// seed (key seed[0:16], IV seed[16:32]): its first 512 keystream bytes are, for lane l,
-// key bytes [32l, 32l+16) and IV bytes [32l+16, 32l+32). Keystream is generated in
-// 32 KiB blocks (2 KiB per lane, lane 0's bytes first; long blocks amortise the
-// kernel's setup) into a buffer inside the Local, and the Local re-keys from a fresh
-// seed after RekeyBytes bytes. Why ZUC and not gmsm's DRBGs: the keystream is what the
-// 16-lane kernel produces at GB/s, so the same primitive serves encryption and noise; the DRBGs (CTR-SM4, hash-SM3) allocate on every
-// Generate in gmsm v0.44.1, which the fast path cannot afford. ZUC-128 has a 128-bit key
-// and 128-bit IV; 2^32 bytes under one seed (2^28 per lane) is far below the data any
-// known distinguisher needs, and the lanes' keys are independent outputs of a
-// cryptographic generator.
+// The uniform source is AES-128 in counter mode (package asm/aesctr: a VAES kernel with
+// sixteen blocks in flight where the CPU has AVX-512 VAES, crypto/aes elsewhere, the same
+// bytes on both). A 32-byte seed from crypto/rand gives the key (seed[0:16]) and the
+// initial counter block (seed[16:28] followed by a 32-bit counter at zero). Keystream is
+// generated in 32 KiB blocks into a buffer inside the Local, and the Local re-keys from a
+// fresh seed after RekeyBytes bytes (2^28 blocks, far below the 2^64-block birthday
+// bound of a 128-bit block cipher). Why AES-CTR: each received frame needs 8 KB of
+// keystream for its 1984 samples; the VAES kernel makes it at ~15 GB/s where the 16-lane
+// ZUC kernel, the source until November 2026, made ~2.8 GB/s and was half the cost of
+// noise and decision. Why not gmsm's DRBGs (CTR-SM4, hash-SM3): they allocate on every
+// Generate in gmsm v0.44.1, which the fast path cannot afford.
 //
 // Each sample takes one 32-bit keystream word (see gauss.go for the ziggurat and its
 // accuracy); about 1 % of the samples take extra words from a separate spare block of
@@ -46,7 +43,7 @@ type Local struct {
 	sigma  float32 // the current round's σ: secret
 	seeded bool    // deterministic test generator: re-keys from its own keystream
 
-	ks        zuc.Lanes16
+	ks        aesctr.Stream
 	used      uint64 // keystream bytes (all lanes) since the last (re)key
 	rekeyAt   uint64 // RekeyBytes, lowered by tests to exercise re-keying
 	pos, spos int    // next unused byte of buf, spare
@@ -108,61 +105,39 @@ func newLocal(p Profile, seed []byte, seeded bool) (*Local, error) {
 	return l, nil
 }
 
-// key starts new keystreams: seed[:32] is expanded into sixteen ZUC-128 keys and IVs
-// by a ZUC-128 generator keyed with key seed[:16] and IV seed[16:32] (see Local).
+// key starts a new keystream: AES-128 key seed[:16], initial counter block seed[16:28]
+// followed by four zero bytes (see Local).
 func (l *Local) key(seed []byte) error {
-	var g zuc.State
-	var kiv [16 * 32]byte
-	var keys, ivs [16][16]byte
-	g.Init((*[16]byte)(seed[:16]), (*[16]byte)(seed[16:32]))
-	g.Keystream(kiv[:])
-	for ln := range 16 {
-		keys[ln] = [16]byte(kiv[32*ln:])
-		ivs[ln] = [16]byte(kiv[32*ln+16:])
-	}
-	l.ks.Init(&keys, &ivs)
+	var iv [16]byte
+	copy(iv[:12], seed[16:28])
+	l.ks.Init((*[16]byte)(seed[:16]), &iv)
 	l.used = 0
-	clear(kiv[:])
-	keys, ivs, g = [16][16]byte{}, [16][16]byte{}, zuc.State{}
+	clear(iv[:])
 	return nil
 }
 
-// fill overwrites b with the next keystream bytes, re-keying when due. len(b) is a
-// multiple of 1024: lane l's len(b)/16 bytes go to b[l·len(b)/16:], whole 64-byte
-// blocks per lane, so the lanes run on seamlessly from one call to the next.
+// fill overwrites b (a multiple of aesctr.Chunk bytes) with the next keystream bytes,
+// re-keying when due.
 func (l *Local) fill(b []byte) {
 	if l.used+uint64(len(b)) > l.rekeyAt {
 		l.rekey()
 	}
-	l.lanes(b)
+	l.ks.Keystream(b)
 	l.used += uint64(len(b))
 }
 
-// lanes splits b into the sixteen lanes' slices and fills them.
-func (l *Local) lanes(b []byte) {
-	per := len(b) / 16
-	if per%64 != 0 || per == 0 {
-		panic("noise: keystream block not a multiple of 16×64 bytes")
-	}
-	var dst [16][]byte
-	for ln := range dst {
-		dst[ln] = b[ln*per : (ln+1)*per : (ln+1)*per]
-	}
-	l.ks.Keystream(&dst)
-}
-
-// rekey keys fresh keystreams: from a crypto/rand seed, or for a seeded Local from the
-// first 32 bytes of the next block of the current ones.
+// rekey starts a fresh keystream: from a crypto/rand seed, or for a seeded Local from
+// the first 32 bytes of the next chunk of the current one.
 func (l *Local) rekey() {
-	var blk [1024]byte
+	var blk [aesctr.Chunk]byte
 	seed := blk[:32]
 	if l.seeded {
-		l.lanes(blk[:])
+		l.ks.Keystream(blk[:])
 	} else {
 		rand.Read(seed)
 	}
 	if err := l.key(seed); err != nil {
-		panic("noise: re-keying ZUC: " + err.Error()) // cannot happen: sizes are fixed
+		panic("noise: re-keying: " + err.Error()) // cannot happen: sizes are fixed
 	}
 	clear(blk[:])
 }
@@ -222,6 +197,7 @@ func (l *Local) AddAndDecide(soft []Sample, out []byte) {
 func (l *Local) Wipe() {
 	clear(l.buf[:])
 	clear(l.spare[:])
-	l.sigma, l.ks = 0, zuc.Lanes16{}
+	l.sigma = 0
+	l.ks.Wipe()
 	l.pos, l.spos = len(l.buf), len(l.spare)
 }

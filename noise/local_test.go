@@ -1,8 +1,6 @@
 package noise
 
 import (
-	"github.com/otkd/otkd/asm/zuc"
-
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -265,9 +263,10 @@ func TestLocalPanicsAndWipe(t *testing.T) {
 	mustPanic(t, "short out", func() { l.AddAndDecide(make([]Sample, 9), make([]byte, 1)) })
 	l.AddAndDecide(nil, nil) // nothing to do
 	l.Wipe()
-	if l.Sigma() != 0 || l.ks != (zuc.Lanes16{}) {
+	if l.Sigma() != 0 || l.ks.Remaining() != 0 {
 		t.Fatal("Wipe left σ or the cipher")
 	}
+	mustPanic(t, "keystream after Wipe", func() { l.fill(l.buf[:]) })
 	for _, b := range l.buf {
 		if b != 0 {
 			t.Fatal("Wipe left keystream bytes")

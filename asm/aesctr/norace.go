@@ -1,0 +1,5 @@
+//go:build !race
+
+package aesctr
+
+func raceWrite([]byte) {}
