@@ -267,6 +267,7 @@ func (d *Daemon) runPort(ctx context.Context, pr *portRun) error {
 		Port: port, Self: d.self, Peer: pr.peer, Params: d.cfg.Params(),
 		ActivationMargin: d.cfg.Negotiation.ActivationMargin, Log: log,
 		OnKeyring: ringMsg,
+		OnSession: d.ringSession(pr),
 		OnSeed: func(ev link.SeedEvent) {
 			ringSeed(ev)
 			log.Info("seed", "direction", ev.Direction, "initiator", ev.Initiator, "fingerprint", ev.Fingerprint,

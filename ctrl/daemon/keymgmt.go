@@ -9,11 +9,15 @@ package daemon
 //   - the link controller of [keyring] port hands every seed of direction
 //     A→B to seedSource (OnSeed, controller goroutine); the keyring asks it
 //     for a seed when it refills a ring (keyring worker);
-//   - a local connect or disconnect makes a SyncMsg (keyring OnSync, API
-//     goroutine) that the port's controller sends as control message 0x08;
-//     the peer's controller hands the body to OnKeyring, which queues it
-//     for the keyring worker (ApplySync persists, so it stays off the
-//     controller goroutine);
+//   - a local connect or disconnect (and, at end A, a refill) makes a
+//     SyncMsg (keyring OnSync) that the port's controller sends as control
+//     message 0x08; the peer's controller hands the body to OnKeyring,
+//     which queues it for the keyring worker (ApplySync persists, so it
+//     stays off the controller goroutine); the keyring keeps each message
+//     until the peer's ack and the worker resends on a new session (link
+//     OnSession) or when acks stall (keyring_sync.go);
+//   - end B fills its rings only as end A's fill messages say, with the
+//     seed of that id from seedSource (Follow, SeedByID);
 //   - the keyring worker runs Maintain periodically; the sync pusher runs
 //     keysync's RunPusher. Both are supervised like the ports.
 
@@ -49,13 +53,14 @@ var controllerMigrations []kstore.Migration
 
 // keyMgmt is the daemon's key-management state; nil fields are disabled.
 type keyMgmt struct {
-	kst    *kstore.DB
-	ring   *keyring.Keyring
-	seeds  *seedSource
-	port   *portRun // whose seeds fill the rings and whose link carries the sync messages
-	in     chan []byte
-	every  time.Duration
-	syncer *keysync.Syncer
+	kst     *kstore.DB
+	ring    *keyring.Keyring
+	seeds   *seedSource
+	port    *portRun // whose seeds fill the rings and whose link carries the sync messages
+	in      chan []byte
+	session chan struct{} // the keyring port's link started a session
+	every   time.Duration
+	syncer  *keysync.Syncer
 }
 
 // ringInQueue bounds the peer's keyring messages waiting for the worker.
@@ -120,6 +125,7 @@ func (d *Daemon) openKeyring() error {
 	defer clear(kek)
 	d.km.seeds = newSeedSource(time.Time{}, window)
 	d.km.in = make(chan []byte, ringInQueue)
+	d.km.session = make(chan struct{}, 1)
 	d.km.every = min(time.Second, window/4)
 	side := 0
 	if d.km.port.cfg.Role == "B" {
@@ -127,7 +133,7 @@ func (d *Daemon) openKeyring() error {
 	}
 	r, err := keyring.Open(keyring.Config{
 		Pool: kc.Pool, Rings: kc.Rings, Window: window, KeysPerRing: keys, Side: side,
-		Port: d.km.port.cfg.ID, Dir: shm.DirAtoB, KEK: kek, OnSync: d.sendRingSync,
+		Port: d.km.port.cfg.ID, Dir: shm.DirAtoB, KEK: kek, OnSync: d.sendRingSync, Follow: side == 1,
 	}, d.km.kst, d.writer, d.km.seeds)
 	if err != nil {
 		return fmt.Errorf("keyring: %w", err)
@@ -190,17 +196,13 @@ func (d *Daemon) runKeyring(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case b := <-d.km.in:
-			var m keyring.SyncMsg
-			err := m.Unmarshal(b)
-			if err == nil {
-				err = d.km.ring.ApplySync(m)
-			}
-			if err != nil {
-				log.Warn("peer keyring message rejected", "msg", m.String(), "err", err)
-			} else {
-				log.Info("peer keyring message applied", "msg", m.String())
-			}
+			d.applyRingMsg(b)
+		case <-d.km.session:
+			d.resendRing("new session with the peer")
 		case <-t.C:
+			if n := d.km.ring.ResendStale(ringResendAfter); n > 0 {
+				log.Info("keyring messages sent again", "why", "no ack", "messages", n)
+			}
 			n, err := d.km.ring.Maintain()
 			switch {
 			case errors.Is(err, errNoSeed):
@@ -218,7 +220,7 @@ func (d *Daemon) runKeyring(ctx context.Context) error {
 func (d *Daemon) sendRingSync(m keyring.SyncMsg) {
 	st := d.km.port.cur.Load()
 	if st == nil {
-		d.log.Warn("keyring message not sent: port is (re)starting", "port", d.km.port.cfg.Name, "msg", m.String())
+		d.log.Info("keyring message not sent yet: port is (re)starting; it is sent again once acknowledgements stall", "port", d.km.port.cfg.Name, "msg", m.String())
 		return
 	}
 	if err := st.ctl.SendKeyring(m.Marshal()); err != nil {
@@ -264,12 +266,11 @@ func (d *Daemon) closeKeyMgmt() error {
 var errNoSeed = errors.New("keyring: no seed of the link before this window yet")
 
 // seedSource holds the recent seeds of direction A→B of the keyring's
-// port and picks the one for a refill. Both ends make each seed at about
-// the same moment, so both pick the same one when they pick by time: the
-// newest seed that arrived before the start of the current window. A seed
-// arriving at one end just before a window boundary and at the other just
-// after gives the two ends different fills; the peer then rejects the
-// bindings (keyring ErrPeer) until the next refill. Safe for concurrent use.
+// port. End A picks the one for a refill by time: the newest seed that
+// arrived before the start of the current window. End B does not pick: it
+// takes the seed end A's fill message names (SeedByID), so a seed that
+// reaches one end just before a window boundary and the other just after
+// cannot make the ends fill differently. Safe for concurrent use.
 type seedSource struct {
 	mu     sync.Mutex
 	origin time.Time
@@ -356,7 +357,7 @@ func ringErr(err error) error {
 	case errors.Is(err, keyring.ErrNotBound):
 		return fmt.Errorf("%w: %v", api.ErrNotFound, err)
 	case errors.Is(err, keyring.ErrExhausted), errors.Is(err, keyring.ErrNotFilled),
-		errors.Is(err, keyring.ErrBusy), errors.Is(err, keyring.ErrInWindow):
+		errors.Is(err, keyring.ErrBusy), errors.Is(err, keyring.ErrInWindow), errors.Is(err, keyring.ErrFollower):
 		return fmt.Errorf("%w: %v", api.ErrConflict, err)
 	case errors.Is(err, keyring.ErrConsumer), errors.Is(err, keyring.ErrConfig):
 		return fmt.Errorf("%w: %v", api.ErrBadRequest, err)

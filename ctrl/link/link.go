@@ -71,6 +71,11 @@ type Config struct {
 	// the peer, on the controller goroutine; body is valid during the call
 	// only. Nil drops them.
 	OnKeyring func(body []byte)
+	// OnSession is called on the controller goroutine each time a
+	// handshake completes: a new session with the peer, which may have
+	// lost the keyring messages of the previous one (the keyring resends
+	// what the peer has not acknowledged). Nil: nothing.
+	OnSession func()
 }
 
 // SeedEvent reports a seed.
@@ -179,9 +184,11 @@ type Controller struct {
 
 // SendKeyring queues a keyring message for the peer (kind 0x08; body is
 // copied). Safe from any goroutine; the controller sends it on its next
-// step over the reliable interaction channel. Nothing is retried after the
-// channel took it; a message queued while the port restarts is lost with
-// the controller.
+// step over the reliable interaction channel, which delivers it once and
+// in order while the session lasts. The link retries nothing: a message
+// queued while the port or the peer restarts is lost here, and the keyring
+// above resends it (its outbox keeps every message until the peer's ack;
+// OnSession says when).
 func (c *Controller) SendKeyring(body []byte) error {
 	if len(body) == 0 || len(body) > MaxKeyringMsg {
 		return fmt.Errorf("link: keyring message of %d bytes, want 1..%d", len(body), MaxKeyringMsg)

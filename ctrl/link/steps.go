@@ -188,6 +188,9 @@ func (c *Controller) onHandshake(b []byte) error {
 	k := c.handshakeKey(c.dir)
 	c.announce(&k, 0)
 	clear(k[:])
+	if c.cfg.OnSession != nil {
+		c.cfg.OnSession()
+	}
 	return nil
 }
 

@@ -1,0 +1,82 @@
+package daemon
+
+// Reliable keyring sync in otkd run (docs/keyring.md, "Delivery"): the
+// keyring keeps its messages for the peer until acknowledged; the keyring
+// worker resends them when the link of the keyring's port completes a
+// handshake (a new session: link OnSession) and when acks stall
+// (ResendStale). End B fills its rings as end A's fill messages say, with
+// the seed of that id from seedSource (SeedByID).
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/otkd/otkd/ctrl/keyring"
+	"github.com/otkd/otkd/ctrl/negotiation"
+)
+
+// ringResendAfter is how long keyring messages wait for an ack before the
+// worker sends them again.
+const ringResendAfter = 5 * time.Second
+
+// errSeedNotHere: end A named a seed this end does not hold (yet).
+var errSeedNotHere = errors.New("keyring: no such seed of the link here (yet)")
+
+// SeedByID implements keyring.SeedFinder: the held seed of that id.
+func (s *seedSource) SeedByID(id uint64) (*negotiation.Seed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.seeds) - 1; i >= 0; i-- {
+		if s.seeds[i].id == id {
+			seed := s.seeds[i].seed
+			return &seed, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: seed %016x (%d held)", errSeedNotHere, id, len(s.seeds))
+}
+
+var _ keyring.SeedFinder = (*seedSource)(nil)
+
+// ringSession returns the link OnSession hook of pr: a new session on the
+// keyring's port wakes the keyring worker to resend. Nil for other ports.
+func (d *Daemon) ringSession(pr *portRun) func() {
+	if d.km.ring == nil || pr != d.km.port {
+		return nil
+	}
+	return func() {
+		select {
+		case d.km.session <- struct{}{}:
+		default: // a resend is already due
+		}
+	}
+}
+
+// applyRingMsg decodes and applies one peer keyring message, logging the
+// outcome: refusals (ErrPeer, acknowledged) as warnings, messages that
+// wait for a resend (out of order, ring busy, seed not here yet) at debug.
+func (d *Daemon) applyRingMsg(b []byte) {
+	log := d.log.With("component", "keyring")
+	var m keyring.SyncMsg
+	err := m.Unmarshal(b)
+	if err == nil {
+		err = d.km.ring.ApplySync(m)
+	}
+	switch {
+	case err == nil && m.Op == keyring.OpAck:
+		log.Debug("peer acknowledged keyring messages", "msg", m.String())
+	case err == nil:
+		log.Info("peer keyring message applied", "msg", m.String())
+	case errors.Is(err, keyring.ErrPeer), errors.Is(err, keyring.ErrSyncMsg), errors.Is(err, keyring.ErrNotBound):
+		log.Warn("peer keyring message rejected", "msg", m.String(), "err", err)
+	default:
+		log.Debug("peer keyring message waits for a resend", "msg", m.String(), "err", err)
+	}
+}
+
+// resendRing sends again the messages the peer has not acknowledged.
+func (d *Daemon) resendRing(why string) {
+	if n := d.km.ring.Resend(); n > 0 {
+		d.log.Info("keyring messages sent again", "component", "keyring", "why", why, "messages", n)
+	}
+}
