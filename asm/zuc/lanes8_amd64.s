@@ -11,14 +11,16 @@
 // As in the AVX-512 kernel, a block of sixteen steps is unrolled and turns
 // the LFSR ring once: step k finds cell s_i at ring position (k+i)&15 and
 // writes the new cell at position k. The rows are copied into a 32-byte
-// aligned scratch area on entry (row p at p*32(BX)) and back on exit; the
-// block's keystream words follow at 512(BX) (row k = word k of the lanes).
+// aligned scratch area on entry and back on exit; as in the AVX-512 kernel
+// every cell is kept twice, as s (row p at p*32(BX)) and as 2s (at
+// 512+p*32(BX)), so that X0..X3 are word blends. The block's keystream
+// words follow at 1024(BX) (row k = word k of the lanes).
 //
 // AVX2 has no 256-byte permute, no rotations, no double shifts and no
 // three-way logic, so: S1 is GFNI on YMM (gfni.go), S0 four VPSHUFB nibble
-// lookups (s0nibble.go) on one vector that holds the S0 bytes of both R1
-// and R2; the rotations modulo 2^31-1 are two shifts, an OR and a mask; the
-// rotations of L1 and L2 by whole bytes are VPSHUFB.
+// lookups (s0nibble.go), each on one vector that holds the bytes of both R1
+// and R2 it applies to; the rotations modulo 2^31-1 are two shifts, an OR
+// and a mask; the rotations by whole bytes are VPSHUFB.
 //
 // Registers during the steps: Y15 R1, Y14 R2, Y13..Y10 the S0 nibble tables
 // P1, P2, Hi, Q; Y7 the new LFSR cell; Y0..Y6, Y8, Y9 temporaries. The other
@@ -73,7 +75,7 @@ DATA ybswap<>+24(SB)/8, $0x0c0d0e0f08090a0b
 GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 
 // SETUP8 points BX at the aligned scratch area, copies the half's rows
-// into it and loads R1, R2 and the S0 tables.
+// into it (each cell as s and 2s) and loads R1, R2 and the S0 tables.
 #define SETUP8 \
 	LEAQ           31(SP), BX          \
 	ANDQ           $-32, BX            \
@@ -84,44 +86,53 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	VBROADCASTI128 ·s0Nib+32(SB), Y11  \
 	VBROADCASTI128 ·s0Nib+48(SB), Y10  \
 	VMOVDQU        0(SI), Y0           \
-	VMOVDQA        Y0, 0(BX)           \
+	FORMS8(Y0, 0, Y1)                  \
 	VMOVDQU        64(SI), Y0          \
-	VMOVDQA        Y0, 32(BX)          \
+	FORMS8(Y0, 1, Y1)                  \
 	VMOVDQU        128(SI), Y0         \
-	VMOVDQA        Y0, 64(BX)          \
+	FORMS8(Y0, 2, Y1)                  \
 	VMOVDQU        192(SI), Y0         \
-	VMOVDQA        Y0, 96(BX)          \
+	FORMS8(Y0, 3, Y1)                  \
 	VMOVDQU        256(SI), Y0         \
-	VMOVDQA        Y0, 128(BX)         \
+	FORMS8(Y0, 4, Y1)                  \
 	VMOVDQU        320(SI), Y0         \
-	VMOVDQA        Y0, 160(BX)         \
+	FORMS8(Y0, 5, Y1)                  \
 	VMOVDQU        384(SI), Y0         \
-	VMOVDQA        Y0, 192(BX)         \
+	FORMS8(Y0, 6, Y1)                  \
 	VMOVDQU        448(SI), Y0         \
-	VMOVDQA        Y0, 224(BX)         \
+	FORMS8(Y0, 7, Y1)                  \
 	VMOVDQU        512(SI), Y0         \
-	VMOVDQA        Y0, 256(BX)         \
+	FORMS8(Y0, 8, Y1)                  \
 	VMOVDQU        576(SI), Y0         \
-	VMOVDQA        Y0, 288(BX)         \
+	FORMS8(Y0, 9, Y1)                  \
 	VMOVDQU        640(SI), Y0         \
-	VMOVDQA        Y0, 320(BX)         \
+	FORMS8(Y0, 10, Y1)                 \
 	VMOVDQU        704(SI), Y0         \
-	VMOVDQA        Y0, 352(BX)         \
+	FORMS8(Y0, 11, Y1)                 \
 	VMOVDQU        768(SI), Y0         \
-	VMOVDQA        Y0, 384(BX)         \
+	FORMS8(Y0, 12, Y1)                 \
 	VMOVDQU        832(SI), Y0         \
-	VMOVDQA        Y0, 416(BX)         \
+	FORMS8(Y0, 13, Y1)                 \
 	VMOVDQU        896(SI), Y0         \
-	VMOVDQA        Y0, 448(BX)         \
+	FORMS8(Y0, 14, Y1)                 \
 	VMOVDQU        960(SI), Y0         \
-	VMOVDQA        Y0, 480(BX)
+	FORMS8(Y0, 15, Y1)
 
-// FOLD8 reduces x in [1, 2(2^31-1)] to [1, 2^31-1] modulo 2^31-1: bit 31
-// is 2^31 ≡ 1.
+// FOLD8 reduces x in [1, 2(2^31-1)] to [1, 2^31-1] modulo 2^31-1 (the
+// representation of the cells, where 2^31-1 stands for zero): bit 31 is
+// 2^31 ≡ 1.
 #define FOLD8(x, t) \
 	VPSRLD $31, x, t          \
 	VPAND  y31<>(SB), x, x    \
 	VPADDD t, x, x
+
+// MINFOLD8 reduces x in [0, 2(2^31-1)] to [0, 2^31-1] modulo 2^31-1: the
+// smaller of x and x-(2^31-1), which wraps round when x is smaller. It
+// may leave 2^31-1 as 0, so it serves only partial sums; the last
+// addition of a step adds a term in [1, 2^31-1] and folds with FOLD8.
+#define MINFOLD8(x, t) \
+	VPSUBD  y31<>(SB), x, t   \
+	VPMINUD t, x, x
 
 // ROTM8 sets dst to the cell at ring position p times 2^k modulo 2^31-1.
 #define ROTM8(p, k, dst, t) \
@@ -131,10 +142,11 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	VPOR    t, dst, dst       \
 	VPAND   y31<>(SB), dst, dst
 
-// LFSR8 leaves in Y7 (1+2^8)s0 + 2^20 s4 + 2^21 s10 + 2^17 s13 + 2^15 s15
-// modulo 2^31-1, in [1, 2^31-1]; every partial sum of two terms in
-// [1, 2^31-1] fits 32 bits.
-#define LFSR8(p0, p4, p10, p13, p15) \
+// LFSRA8 leaves in Y7 (1+2^8)s0 + 2^20 s4 + 2^21 s10 + 2^17 s13 modulo
+// 2^31-1, in [0, 2^31-1]; every partial sum of two terms fits 32 bits.
+// LFSRB8 adds the last term, 2^15 s15, and folds to [1, 2^31-1]; s15 is
+// the cell the previous step wrote, so its term comes last.
+#define LFSRA8(p0, p4, p10, p13) \
 	ROTM8(p0, 8, Y0, Y7)     \
 	VMOVDQA (p0*32)(BX), Y7  \
 	VPADDD  Y0, Y7, Y7       \
@@ -142,47 +154,53 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	ROTM8(p10, 21, Y2, Y3)   \
 	VPADDD  Y2, Y0, Y0       \
 	ROTM8(p13, 17, Y2, Y3)   \
-	ROTM8(p15, 15, Y1, Y3)   \
-	VPADDD  Y1, Y2, Y2       \
-	FOLD8(Y7, Y1)            \
-	FOLD8(Y0, Y3)            \
-	FOLD8(Y2, Y1)            \
+	MINFOLD8(Y7, Y1)         \
+	MINFOLD8(Y0, Y3)         \
 	VPADDD  Y0, Y7, Y7       \
-	FOLD8(Y7, Y1)            \
+	MINFOLD8(Y7, Y1)         \
 	VPADDD  Y2, Y7, Y7       \
-	FOLD8(Y7, Y1)
+	MINFOLD8(Y7, Y1)
+
+#define LFSRB8(p15) \
+	ROTM8(p15, 15, Y0, Y1)   \
+	VPADDD  Y0, Y7, Y7       \
+	FOLD8(Y7, Y0)
+
+// FORMS8 stores the new cell v and 2v at ring position p.
+#define FORMS8(v, p, t) \
+	VMOVDQA v, (p*32)(BX)      \
+	VPADDD  v, v, t            \
+	VMOVDQA t, (512+p*32)(BX)
 
 // BRF8 is the bit reorganisation and the first half of F: W = (X0⊕R1)+R2
 // in Y4 and the word blends B1 = W2H‖W1L (Y8), B2 = W1H‖W2L (Y9), whose
-// rotations by 16 are the inputs of L1 and L2. X0 = high word of 2s15 |
-// low word of s14, X1 = s11<<16 | s9>>15, X2 = s7<<16 | s5>>15.
+// rotations by 16 are the inputs of L1 and L2. With the cells kept also
+// doubled, X0 = high word of 2s15 | low word of s14 is one word blend,
+// and X1 = s11<<16 | s9>>15 (the high word of 2s9) is a blend rotated by
+// 16; X2 likewise.
 #define BRF8(p5, p7, p9, p11, p14, p15) \
-	VMOVDQA  (p15*32)(BX), Y0            \
-	VPADDD   Y0, Y0, Y0                  \
-	VPBLENDW $0x55, (p14*32)(BX), Y0, Y0 \
-	VMOVDQA  (p11*32)(BX), Y1            \
-	VPSLLD   $16, Y1, Y1                 \
-	VMOVDQA  (p9*32)(BX), Y2             \
-	VPSRLD   $15, Y2, Y2                 \
-	VPOR     Y2, Y1, Y1                  \
-	VMOVDQA  (p7*32)(BX), Y2             \
-	VPSLLD   $16, Y2, Y2                 \
-	VMOVDQA  (p5*32)(BX), Y3             \
-	VPSRLD   $15, Y3, Y3                 \
-	VPOR     Y3, Y2, Y2                  \
-	VPXOR    Y15, Y0, Y4                 \
-	VPADDD   Y14, Y4, Y4                 \
-	VPADDD   Y15, Y1, Y5                 \
-	VPXOR    Y14, Y2, Y6                 \
-	VPBLENDW $0xAA, Y6, Y5, Y8           \
+	VMOVDQA  (512+p15*32)(BX), Y0            \
+	VPBLENDW $0x55, (p14*32)(BX), Y0, Y0     \
+	VMOVDQA  (p11*32)(BX), Y1                \
+	VPBLENDW $0xAA, (512+p9*32)(BX), Y1, Y1  \
+	VPSHUFB  yrot16<>(SB), Y1, Y1            \
+	VMOVDQA  (p7*32)(BX), Y2                 \
+	VPBLENDW $0xAA, (512+p5*32)(BX), Y2, Y2  \
+	VPSHUFB  yrot16<>(SB), Y2, Y2            \
+	VPXOR    Y15, Y0, Y4                     \
+	VPADDD   Y14, Y4, Y4                     \
+	VPADDD   Y15, Y1, Y5                     \
+	VPXOR    Y14, Y2, Y6                     \
+	VPBLENDW $0xAA, Y6, Y5, Y8               \
 	VPBLENDW $0xAA, Y5, Y6, Y9
 
 // FL8 finishes F: u = L1(rot16 B1) = rot2(B1 ⊕ rot16 B1 ⊕ rot24 B1) ⊕
 // rot16 B1 ⊕ rot8 B1 and v = L2(rot16 B2) = rot6(B2 ⊕ rot8 B2 ⊕ rot24 B2)
 // ⊕ rot16 B2 ⊕ rot24 B2 (the grouping of the AVX-512 kernel), then the
-// S-boxes: S0 on the odd bytes of u and v, packed into one vector
-// (u's at the even positions), S1 on all bytes by GFNI; R1 and R2 take
-// the even bytes of S1 and the odd ones of S0.
+// S-boxes. VPACKUSWB packs the even bytes of u and v (the S1 bytes) into
+// one vector and the odd bytes (S0) into another, so that each S-box runs
+// once; VPUNPCKLBW and VPUNPCKHBW interleave the results back into R1 and
+// R2.
 #define FL8 \
 	VPSHUFB           yrot16<>(SB), Y8, Y0 \
 	VPSHUFB           yrot24<>(SB), Y8, Y1 \
@@ -204,11 +222,16 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	VPOR              Y0, Y9, Y9           \
 	VPXOR             Y1, Y9, Y9           \
 	VPXOR             Y2, Y9, Y9           \
-	VPSRLW            $8, Y8, Y0           \
-	VPAND             yhi8<>(SB), Y9, Y1   \
-	VPOR              Y1, Y0, Y0           \
-	VPAND             ylo4<>(SB), Y0, Y1   \
-	VPSRLW            $4, Y0, Y2           \
+	VPAND             ylo8<>(SB), Y8, Y0   \
+	VPAND             ylo8<>(SB), Y9, Y1   \
+	VPACKUSWB         Y1, Y0, Y0           \
+	VPSRLW            $8, Y8, Y8           \
+	VPSRLW            $8, Y9, Y9           \
+	VPACKUSWB         Y9, Y8, Y8           \
+	VGF2P8AFFINEQB    $0, ·s1IsoY(SB), Y0, Y0    \
+	VGF2P8AFFINEINVQB $0x55, ·s1MatY(SB), Y0, Y0 \
+	VPAND             ylo4<>(SB), Y8, Y1   \
+	VPSRLW            $4, Y8, Y2           \
 	VPAND             ylo4<>(SB), Y2, Y2   \
 	VPSHUFB           Y1, Y13, Y3          \
 	VPXOR             Y3, Y2, Y2           \
@@ -217,44 +240,36 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	VPSHUFB           Y2, Y11, Y2          \
 	VPSHUFB           Y1, Y10, Y1          \
 	VPXOR             Y1, Y2, Y2           \
-	VGF2P8AFFINEQB    $0, ·s1IsoY(SB), Y8, Y8    \
-	VGF2P8AFFINEINVQB $0x55, ·s1MatY(SB), Y8, Y8 \
-	VGF2P8AFFINEQB    $0, ·s1IsoY(SB), Y9, Y9    \
-	VGF2P8AFFINEINVQB $0x55, ·s1MatY(SB), Y9, Y9 \
-	VPAND             ylo8<>(SB), Y8, Y8   \
-	VPSLLW            $8, Y2, Y3           \
-	VPOR              Y3, Y8, Y15          \
-	VPAND             ylo8<>(SB), Y9, Y9   \
-	VPAND             yhi8<>(SB), Y2, Y2   \
-	VPOR              Y2, Y9, Y14
+	VPUNPCKLBW        Y2, Y0, Y15          \
+	VPUNPCKHBW        Y2, Y0, Y14
 
 // ISTEP8 is an initialisation step: W>>1 enters the feedback.
 #define ISTEP8(p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
-	LFSR8(p0, p4, p10, p13, p15)        \
+	LFSRA8(p0, p4, p10, p13)            \
 	BRF8(p5, p7, p9, p11, p14, p15)     \
 	VPSRLD  $1, Y4, Y0                  \
 	VPADDD  Y0, Y7, Y7                  \
-	FOLD8(Y7, Y0)                       \
+	MINFOLD8(Y7, Y0)                    \
+	LFSRB8(p15)                         \
 	FL8                                 \
-	VMOVDQA Y7, (p0*32)(BX)
+	FORMS8(Y7, p0, Y0)
 
 // WSTEP8 is working step k of a block: keystream word k = W⊕X3, X3 =
 // s2<<16 | s0>>15, goes to row k of the block buffer.
 #define WSTEP8(k, p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
-	LFSR8(p0, p4, p10, p13, p15)        \
-	BRF8(p5, p7, p9, p11, p14, p15)     \
-	VMOVDQA (p2*32)(BX), Y3             \
-	VPSLLD  $16, Y3, Y3                 \
-	VMOVDQA (p0*32)(BX), Y0             \
-	VPSRLD  $15, Y0, Y0                 \
-	VPOR    Y0, Y3, Y3                  \
-	VPXOR   Y4, Y3, Y3                  \
-	VMOVDQA Y3, (512+k*32)(BX)          \
-	FL8                                 \
-	VMOVDQA Y7, (p0*32)(BX)
+	LFSRA8(p0, p4, p10, p13)                 \
+	BRF8(p5, p7, p9, p11, p14, p15)          \
+	VMOVDQA  (p2*32)(BX), Y3                 \
+	VPBLENDW $0xAA, (512+p0*32)(BX), Y3, Y3  \
+	VPSHUFB  yrot16<>(SB), Y3, Y3            \
+	VPXOR    Y4, Y3, Y3                      \
+	VMOVDQA  Y3, (1024+k*32)(BX)             \
+	LFSRB8(p15)                              \
+	FL8                                      \
+	FORMS8(Y7, p0, Y0)
 
 // func zucInit8(half *uint32)
-TEXT ·zucInit8(SB), 0, $1056-8
+TEXT ·zucInit8(SB), 0, $1568-8
 	MOVQ half+0(FP), SI
 	SETUP8
 	MOVQ $2, CX
@@ -327,21 +342,21 @@ initloop:
 	VMOVDQU y, off(R8)(DX*1)
 
 // TRANSPOSE8 transposes the 8×8 dwords of block rows r..r+7 (row j at
-// 512+(r+j)*32(BX)) so that lane l gets words r..r+7, and stores them at
+// 1024+(r+j)*32(BX)) so that lane l gets words r..r+7, and stores them at
 // ptrs[l] + DX + off. It uses Y0..Y9 only.
 #define TRANSPOSE8(r, off) \
-	VMOVDQA     (512+r*32)(BX), Y8            \
-	VPUNPCKLDQ  (512+r*32+32)(BX), Y8, Y0     \
-	VPUNPCKHDQ  (512+r*32+32)(BX), Y8, Y1     \
-	VMOVDQA     (512+r*32+64)(BX), Y8         \
-	VPUNPCKLDQ  (512+r*32+96)(BX), Y8, Y2     \
-	VPUNPCKHDQ  (512+r*32+96)(BX), Y8, Y3     \
-	VMOVDQA     (512+r*32+128)(BX), Y8        \
-	VPUNPCKLDQ  (512+r*32+160)(BX), Y8, Y4    \
-	VPUNPCKHDQ  (512+r*32+160)(BX), Y8, Y5    \
-	VMOVDQA     (512+r*32+192)(BX), Y8        \
-	VPUNPCKLDQ  (512+r*32+224)(BX), Y8, Y6    \
-	VPUNPCKHDQ  (512+r*32+224)(BX), Y8, Y7    \
+	VMOVDQA     (1024+r*32)(BX), Y8            \
+	VPUNPCKLDQ  (1024+r*32+32)(BX), Y8, Y0     \
+	VPUNPCKHDQ  (1024+r*32+32)(BX), Y8, Y1     \
+	VMOVDQA     (1024+r*32+64)(BX), Y8         \
+	VPUNPCKLDQ  (1024+r*32+96)(BX), Y8, Y2     \
+	VPUNPCKHDQ  (1024+r*32+96)(BX), Y8, Y3     \
+	VMOVDQA     (1024+r*32+128)(BX), Y8        \
+	VPUNPCKLDQ  (1024+r*32+160)(BX), Y8, Y4    \
+	VPUNPCKHDQ  (1024+r*32+160)(BX), Y8, Y5    \
+	VMOVDQA     (1024+r*32+192)(BX), Y8        \
+	VPUNPCKLDQ  (1024+r*32+224)(BX), Y8, Y6    \
+	VPUNPCKHDQ  (1024+r*32+224)(BX), Y8, Y7    \
 	VPUNPCKLQDQ Y2, Y0, Y8                    \
 	VPUNPCKHQDQ Y2, Y0, Y9                    \
 	VPUNPCKLQDQ Y3, Y1, Y0                    \
@@ -371,7 +386,7 @@ initloop:
 //
 // n is a positive multiple of 64: each block runs sixteen steps,
 // transposes the words and stores 64 bytes per lane at ptrs[l]+DX.
-TEXT ·zucKeystream8(SB), 0, $1056-24
+TEXT ·zucKeystream8(SB), 0, $1568-24
 	MOVQ half+0(FP), SI
 	MOVQ ptrs+8(FP), DI
 	MOVQ n+16(FP), CX
