@@ -88,7 +88,7 @@ func (l *Lanes16) keystream(dst *[16][]byte, n int, final bool) {
 	case AVX512:
 		keystream16Asm(l, dst, n, final)
 	case AVX2:
-		keystream16AVX2(l, dst, n)
+		keystream16AVX2(l, dst, n, final)
 	default:
 		l.genericKeystream(dst, n)
 	}

@@ -15,4 +15,4 @@ func load16Asm(*Lanes16, *[16]uint32) { panic("unreachable") }
 
 func init16AVX2(l *Lanes16) { l.genericInit() }
 
-func keystream16AVX2(l *Lanes16, dst *[16][]byte, n int) { l.genericKeystream(dst, n) }
+func keystream16AVX2(l *Lanes16, dst *[16][]byte, n int, _ bool) { l.genericKeystream(dst, n) }

@@ -18,10 +18,12 @@ var s1IsoY, s1MatY = [4]uint64{s1Iso, s1Iso, s1Iso, s1Iso}, [4]uint64{s1Mat, s1M
 func zucInit8(half *uint32)
 
 // zucKeystream8 writes n keystream bytes of lane l of the half to
-// ptrs[l]; n is a positive multiple of 64.
+// ptrs[l]; n is a positive multiple of 64. The last 64-byte block runs
+// only steps (1..16) steps, so holds only 4*steps bytes of keystream;
+// fewer than 16 leave the half unusable.
 //
 //go:noescape
-func zucKeystream8(half *uint32, ptrs *[8]*byte, n int)
+func zucKeystream8(half *uint32, ptrs *[8]*byte, n, steps int)
 
 // init16AVX2 is Lanes16's initialisation on the AVX2 kernel, one half of
 // eight lanes after the other.
@@ -32,8 +34,9 @@ func init16AVX2(l *Lanes16) {
 
 // keystream16AVX2 is Lanes16's keystream on the AVX2 kernel: the whole
 // 64-byte blocks straight into dst, the last partial block of each half
-// into a buffer from which Go copies the part dst holds.
-func keystream16AVX2(l *Lanes16, dst *[16][]byte, n int) {
+// into a buffer from which Go copies the part dst holds. With final set
+// that block runs only the steps it needs and leaves l unusable.
+func keystream16AVX2(l *Lanes16, dst *[16][]byte, n int, final bool) {
 	var p [16]*byte
 	for i := range p {
 		p[i] = unsafe.SliceData(dst[i])
@@ -42,15 +45,19 @@ func keystream16AVX2(l *Lanes16, dst *[16][]byte, n int) {
 	for h := range 2 {
 		half := &l.s[0][8*h]
 		if full > 0 {
-			zucKeystream8(half, (*[8]*byte)(p[8*h:8*h+8]), full)
+			zucKeystream8(half, (*[8]*byte)(p[8*h:8*h+8]), full, 16)
 		}
 		if full < n {
+			steps := 16
+			if final {
+				steps = (n - full + 3) / 4
+			}
 			var tail [8][64]byte
 			var tp [8]*byte
 			for i := range tp {
 				tp[i] = &tail[i][0]
 			}
-			zucKeystream8(half, &tp, 64)
+			zucKeystream8(half, &tp, 64, steps)
 			for i := range 8 {
 				copy(dst[8*h+i][full:], tail[i][:])
 			}

@@ -382,11 +382,13 @@ initloop:
 	STORELANE8(Y5, 3, off)                    \
 	STORELANE8(Y7, 7, off)
 
-// func zucKeystream8(half *uint32, ptrs *[8]*byte, n int)
+// func zucKeystream8(half *uint32, ptrs *[8]*byte, n int, steps int)
 //
 // n is a positive multiple of 64: each block runs sixteen steps,
-// transposes the words and stores 64 bytes per lane at ptrs[l]+DX.
-TEXT ·zucKeystream8(SB), 0, $1568-24
+// transposes the words and stores 64 bytes per lane at ptrs[l]+DX. The
+// last block runs only steps (1..16) steps; fewer than sixteen leave the
+// state unusable, for callers that drop it afterwards.
+TEXT ·zucKeystream8(SB), 0, $1568-32
 	MOVQ half+0(FP), SI
 	MOVQ ptrs+8(FP), DI
 	MOVQ n+16(FP), CX
@@ -394,22 +396,60 @@ TEXT ·zucKeystream8(SB), 0, $1568-24
 	XORQ DX, DX
 
 block:
+	MOVQ $16, R9
+	CMPQ CX, $64
+	JNE  steps
+	MOVQ steps+24(FP), R9
+
+steps:
 	WSTEP8(0, 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
+	CMPQ R9, $1
+	JEQ  stepsdone
 	WSTEP8(1, 1, 3, 5, 6, 8, 10, 11, 12, 14, 15, 0)
+	CMPQ R9, $2
+	JEQ  stepsdone
 	WSTEP8(2, 2, 4, 6, 7, 9, 11, 12, 13, 15, 0, 1)
+	CMPQ R9, $3
+	JEQ  stepsdone
 	WSTEP8(3, 3, 5, 7, 8, 10, 12, 13, 14, 0, 1, 2)
+	CMPQ R9, $4
+	JEQ  stepsdone
 	WSTEP8(4, 4, 6, 8, 9, 11, 13, 14, 15, 1, 2, 3)
+	CMPQ R9, $5
+	JEQ  stepsdone
 	WSTEP8(5, 5, 7, 9, 10, 12, 14, 15, 0, 2, 3, 4)
+	CMPQ R9, $6
+	JEQ  stepsdone
 	WSTEP8(6, 6, 8, 10, 11, 13, 15, 0, 1, 3, 4, 5)
+	CMPQ R9, $7
+	JEQ  stepsdone
 	WSTEP8(7, 7, 9, 11, 12, 14, 0, 1, 2, 4, 5, 6)
+	CMPQ R9, $8
+	JEQ  stepsdone
 	WSTEP8(8, 8, 10, 12, 13, 15, 1, 2, 3, 5, 6, 7)
+	CMPQ R9, $9
+	JEQ  stepsdone
 	WSTEP8(9, 9, 11, 13, 14, 0, 2, 3, 4, 6, 7, 8)
+	CMPQ R9, $10
+	JEQ  stepsdone
 	WSTEP8(10, 10, 12, 14, 15, 1, 3, 4, 5, 7, 8, 9)
+	CMPQ R9, $11
+	JEQ  stepsdone
 	WSTEP8(11, 11, 13, 15, 0, 2, 4, 5, 6, 8, 9, 10)
+	CMPQ R9, $12
+	JEQ  stepsdone
 	WSTEP8(12, 12, 14, 0, 1, 3, 5, 6, 7, 9, 10, 11)
+	CMPQ R9, $13
+	JEQ  stepsdone
 	WSTEP8(13, 13, 15, 1, 2, 4, 6, 7, 8, 10, 11, 12)
+	CMPQ R9, $14
+	JEQ  stepsdone
 	WSTEP8(14, 14, 0, 2, 3, 5, 7, 8, 9, 11, 12, 13)
+	CMPQ R9, $15
+	JEQ  stepsdone
 	WSTEP8(15, 15, 1, 3, 4, 6, 8, 9, 10, 12, 13, 14)
+
+stepsdone:
 	TRANSPOSE8(0, 0)
 	TRANSPOSE8(8, 32)
 	ADDQ $64, DX
