@@ -1,0 +1,377 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base32"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/mpc"
+)
+
+// pemCA issues the certificates of the custody test: the cluster's and
+// the operators'.
+type pemCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	file string
+}
+
+func newPEMCA(t *testing.T, dir, name string) *pemCA {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true,
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	ca := &pemCA{cert: cert, key: key, file: filepath.Join(dir, name+".pem")}
+	writePEM(t, ca.file, "CERTIFICATE", der)
+	return ca
+}
+
+// issue writes cn's certificate and key (dir/cn.pem, dir/cn.key); the
+// certificate is for 127.0.0.1 and both TLS uses.
+func (ca *pemCA) issue(t *testing.T, dir, cn string) (certFile, keyFile string) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, cn+".pem"), filepath.Join(dir, cn+".key")
+	writePEM(t, certFile, "CERTIFICATE", der)
+	writePEM(t, keyFile, "PRIVATE KEY", kder)
+	return certFile, keyFile
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// custody is a three-node custody cluster of otkd processes and the files
+// of its two operators.
+type custody struct {
+	nodes     [3]*node
+	opURL     [3]string // operator endpoints
+	clusterCA *pemCA
+	ops       map[string][3]string // operator → cert, key, TOTP secret file
+	secrets   map[string][]byte
+	write     func(i int, refresh string)
+}
+
+// newCustody writes the files of three nodes n1..n3 that form a custody
+// cluster (t = 2) on loopback; each also has one link port to nowhere,
+// since otkd run needs a port.
+func newCustody(t *testing.T) *custody {
+	t.Helper()
+	base := t.TempDir()
+	pki := filepath.Join(base, "pki")
+	if err := os.Mkdir(pki, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := &custody{clusterCA: newPEMCA(t, pki, "cluster-ca"), ops: map[string][3]string{}, secrets: map[string][]byte{}}
+	opCA := newPEMCA(t, pki, "operator-ca")
+	for _, op := range []string{"alice", "bob"} {
+		cert, key := opCA.issue(t, pki, op)
+		secret := make([]byte, 20)
+		rand.Read(secret)
+		file := filepath.Join(pki, op+".totp")
+		if err := os.WriteFile(file, []byte(base32.StdEncoding.EncodeToString(secret)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.ops[op] = [3]string{cert, key, file}
+		c.secrets[op] = secret
+	}
+	tag := fmt.Sprintf("otkd-mpc-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6)
+	var cluster [3]string
+	for i := range c.nodes {
+		name := fmt.Sprintf("n%d", i+1)
+		dir := filepath.Join(base, name)
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		n := &node{name: name, dir: dir, cfg: filepath.Join(dir, "otkd.toml"), sock: filepath.Join(dir, "otkd.sock"),
+			shm: filepath.Join("/dev/shm", tag+"-"+name)}
+		t.Cleanup(func() { os.Remove(n.shm) })
+		c.nodes[i] = n
+		runBin(t, otkdBin, "keygen", "--name", name, "--private", filepath.Join(dir, "node.key"), "--public", filepath.Join(pki, name+".pub"))
+		if err := os.WriteFile(filepath.Join(dir, "kek"), bytes.Repeat([]byte{byte(i + 1)}, 16), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.clusterCA.issue(t, dir, name)
+		cluster[i] = fmt.Sprintf("127.0.0.1:%d", freeTCP(t))
+		c.opURL[i] = fmt.Sprintf("https://127.0.0.1:%d", freeTCP(t))
+	}
+	udp := [3]int{freeUDP(t), freeUDP(t), freeUDP(t)}
+	c.write = func(i int, refresh string) {
+		n := c.nodes[i]
+		var b strings.Builder
+		fmt.Fprintf(&b, `[node]
+name = %q
+private_key = "node.key"
+
+[[port]]
+name = "east"
+id = 1
+role = "A"
+local = "127.0.0.1:%d"
+peer = "127.0.0.1:9"
+peer_name = "nowhere"
+peer_public_key = %q
+frame_rate = 100
+
+[shm]
+path = %q
+slots = 16
+
+[store]
+path = "keys.db"
+kek_file = "kek"
+
+[controller]
+store = "controller.db"
+
+[api]
+socket = %q
+
+[mpc]
+enabled = true
+index = %d
+threshold = 2
+listen = %q
+operator_listen = %q
+cert_file = "%s.pem"
+key_file = "%s.key"
+ca_file = %q
+operator_ca_file = %q
+refresh_period = %q
+`, n.name, udp[i], filepath.Join(pki, c.nodes[(i+1)%3].name+".pub"), n.shm, n.sock, i+1, cluster[i],
+			strings.TrimPrefix(c.opURL[i], "https://"), n.name, n.name, c.clusterCA.file, opCA.file, refresh)
+		for j, p := range c.nodes {
+			fmt.Fprintf(&b, "\n[[mpc.peer]]\nname = %q\naddress = %q\npublic_key = %q\n", p.name, cluster[j], filepath.Join(pki, p.name+".pub"))
+		}
+		for _, op := range []string{"alice", "bob"} {
+			fmt.Fprintf(&b, "\n[[mpc.operator]]\nname = %q\ntotp_secret_file = %q\n", op, c.ops[op][2])
+		}
+		if err := os.WriteFile(n.cfg, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range c.nodes {
+		c.write(i, "0")
+	}
+	return c
+}
+
+// waitFor polls cond until it holds; the test binary's -timeout bounds it.
+func waitFor(cond func() bool) {
+	for !cond() {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (c *custody) status(t *testing.T, i int) (api.MPCStatus, bool) {
+	var st api.MPCStatus
+	code, _ := c.nodes[i].otkctlJSON(t, &st, "mpc", "status")
+	return st, code == 0
+}
+
+// byID names a backup by its id, its ciphertext read from node i.
+func (c *custody) byID(i int, id string) []string {
+	return []string{"--socket", c.nodes[i].sock, "--id", id}
+}
+
+// recover runs otkctl mpc recover of the backup src names through node
+// via's operator endpoint as op (TOTP from op's secret file unless extra
+// gives the code); it returns the exit code, the output and the path of the
+// file the secret should be in.
+func (c *custody) recover(t *testing.T, src []string, via int, op string, extra ...string) (int, string, string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "recovered")
+	f := c.ops[op]
+	args := append([]string{"mpc", "recover", "--node", c.opURL[via],
+		"--cert", f[0], "--key", f[1], "--ca", c.clusterCA.file, "--out", out}, src...)
+	if len(extra) == 0 {
+		extra = []string{"--totp-secret-file", f[2]}
+	}
+	cmd := exec.Command(otkctlBin, append(args, extra...)...)
+	b, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, string(b), out
+}
+
+// TestCustodyThreeDaemons: three otkd run processes generate the cluster
+// key over their mutually authenticated TLS channel (t = 2, n = 3); a
+// backup made at one node is recovered through another's operator
+// endpoint (client certificate + TOTP) with one node down; a bad code is
+// refused; a restarted node restores its share from the controller store;
+// refreshes, by hand and by node 1's timer, keep the backup recoverable.
+func TestCustodyThreeDaemons(t *testing.T) {
+	c := newCustody(t)
+	for _, n := range c.nodes {
+		n.start(t)
+	}
+	for i := range c.nodes {
+		waitFor(func() bool { _, ok := c.status(t, i); return ok })
+	}
+	// Key generation, coordinated by node 1 once every cluster endpoint is up.
+	var round api.MPCRound
+	waitFor(func() bool {
+		code, _ := c.nodes[0].otkctlJSON(t, &round, "mpc", "init")
+		return code == 0
+	})
+	if round.Epoch != 1 || len(round.Qualified) != 3 || round.ClusterKey == "" {
+		t.Fatalf("init: %+v", round)
+	}
+	key := round.ClusterKey
+	for i := range c.nodes {
+		st, _ := c.status(t, i)
+		if st.Epoch != 1 || st.ClusterKey != round.ClusterKey || st.Index != i+1 || len(st.Peers) != 3 {
+			t.Fatalf("node %d after init: %+v", i+1, st)
+		}
+	}
+	if code, e := c.nodes[1].otkctlJSON(t, nil, "mpc", "init"); code == 0 || !strings.Contains(e, "exists") {
+		t.Fatalf("second init: %d %s", code, e)
+	}
+
+	// A backup at node 2.
+	secret := make([]byte, 48)
+	rand.Read(secret)
+	secretFile := filepath.Join(t.TempDir(), "seed")
+	if err := os.WriteFile(secretFile, secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var bk api.MPCBackup
+	if code, e := c.nodes[1].otkctlJSON(t, &bk, "mpc", "backup", "--file", secretFile, "--label", "seed-1"); code != 0 {
+		t.Fatalf("backup: %d %s", code, e)
+	}
+	if bk.Fingerprint != mpc.Fingerprint(secret) || bk.Size != len(secret) || bk.Epoch != 1 {
+		t.Fatalf("backup: %+v", bk)
+	}
+	// Nothing the daemons printed holds the secret.
+	checkRecovered := func(what string, code int, out, file string) {
+		t.Helper()
+		if code != 0 || !strings.Contains(out, bk.Fingerprint) {
+			t.Fatalf("%s: exit %d: %s", what, code, out)
+		}
+		got, err := os.ReadFile(file)
+		if err != nil || !bytes.Equal(got, secret) {
+			t.Fatalf("%s: recovered file differs (%v)", what, err)
+		}
+		if fi, _ := os.Stat(file); fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: recovered file mode %v", what, fi.Mode())
+		}
+	}
+	code, out, file := c.recover(t, c.byID(1, bk.ID), 2, "alice")
+	checkRecovered("recover via node 3", code, out, file)
+
+	// A wrong code: refused, nothing written.
+	now := time.Now()
+	wrong := "000000"
+	for mpc.TOTP(c.secrets["bob"], now) == wrong || mpc.TOTP(c.secrets["bob"], now.Add(30*time.Second)) == wrong ||
+		mpc.TOTP(c.secrets["bob"], now.Add(-30*time.Second)) == wrong {
+		wrong = "999999"
+	}
+	code, out, file = c.recover(t, c.byID(1, bk.ID), 2, "bob", "--totp", wrong)
+	if code == 0 || !strings.Contains(out, "not authenticated") {
+		t.Fatalf("wrong TOTP: exit %d: %s", code, out)
+	}
+	if _, err := os.Stat(file); err == nil {
+		t.Fatal("wrong TOTP: a file was written")
+	}
+
+	// Node 1 down: recovery through node 2 (partials of 2 and 3) works; a
+	// refresh cannot run and names the missing node.
+	c.nodes[0].stop(t)
+	code, out, file = c.recover(t, c.byID(1, bk.ID), 1, "alice")
+	checkRecovered("recover with node 1 down", code, out, file)
+	if code, e := c.nodes[1].otkctlJSON(t, nil, "mpc", "refresh"); code == 0 || !strings.Contains(e, "node 1") {
+		t.Fatalf("refresh with node 1 down: %d %s", code, e)
+	}
+
+	// Node 1 restarts from its store; a refresh coordinated by node 3.
+	c.nodes[0].start(t)
+	waitFor(func() bool { st, ok := c.status(t, 0); return ok && st.Epoch == 1 && st.ClusterKey == key })
+	waitFor(func() bool {
+		code, _ := c.nodes[2].otkctlJSON(t, &round, "mpc", "refresh")
+		return code == 0
+	})
+	if round.Epoch != 2 {
+		t.Fatalf("refresh: %+v", round)
+	}
+	for i := range c.nodes {
+		if st, _ := c.status(t, i); st.Epoch != 2 || st.ClusterKey != key {
+			t.Fatalf("node %d after refresh: %+v", i+1, st)
+		}
+	}
+	code, out, file = c.recover(t, c.byID(1, bk.ID), 0, "bob")
+	checkRecovered("recover after refresh via node 1", code, out, file)
+	// Any two: with node 2 (which holds the backup) down, nodes 1 and 3
+	// recover the ciphertext saved from it.
+	full, err := api.Dial(c.nodes[1].sock).MPCBackupGet(t.Context(), bk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctFile := filepath.Join(t.TempDir(), "backup.ct")
+	if err := os.WriteFile(ctFile, full.Ciphertext, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.nodes[1].stop(t)
+	code, out, file = c.recover(t, []string{"--ciphertext", ctFile}, 0, "alice")
+	checkRecovered("recover with node 2 down", code, out, file)
+	c.nodes[1].start(t)
+	waitFor(func() bool { _, ok := c.status(t, 1); return ok })
+
+	// Node 1's refresh timer (restarted with refresh_period = "1s").
+	c.nodes[0].stop(t)
+	c.write(0, "1s")
+	c.nodes[0].start(t)
+	waitFor(func() bool {
+		for i := range c.nodes {
+			if st, ok := c.status(t, i); !ok || st.Epoch < 4 {
+				return false
+			}
+		}
+		return true
+	})
+	code, out, file = c.recover(t, c.byID(1, bk.ID), 1, "bob")
+	checkRecovered("recover after timed refreshes", code, out, file)
+	for _, n := range c.nodes {
+		if strings.Contains(n.logString(), fmt.Sprintf("%x", secret[:8])) {
+			t.Fatalf("%s logged secret bytes", n.name)
+		}
+	}
+}
