@@ -31,13 +31,14 @@ func (k Kernel) String() string {
 
 // kernel is the engine in use: the fastest one available, chosen once at
 // start-up from the CPU features (cpuid) and switched only by SetKernel.
-var kernel = bestKernel()
+var kernel = bestKernel(&hasKernel)
 
-func bestKernel() Kernel {
+// bestKernel picks AVX512 if the CPU has it, else AVX2, else Generic.
+func bestKernel(has *[3]bool) Kernel {
 	switch {
-	case hasKernel[AVX512]:
+	case has[AVX512]:
 		return AVX512
-	case hasKernel[AVX2]:
+	case has[AVX2]:
 		return AVX2
 	}
 	return Generic

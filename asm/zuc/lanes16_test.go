@@ -416,3 +416,36 @@ func TestLanes16EEA3Vectors(t *testing.T) {
 		}
 	}
 }
+
+// TestBestKernel: AVX-512 if the CPU has it, else AVX2, else pure Go; and
+// SetKernel refuses what the CPU lacks.
+func TestBestKernel(t *testing.T) {
+	tests := []struct {
+		has  [3]bool
+		want Kernel
+	}{
+		{[3]bool{Generic: true, AVX2: true, AVX512: true}, AVX512},
+		{[3]bool{Generic: true, AVX512: true}, AVX512},
+		{[3]bool{Generic: true, AVX2: true}, AVX2},
+		{[3]bool{Generic: true}, Generic},
+	}
+	for _, tc := range tests {
+		if got := bestKernel(&tc.has); got != tc.want {
+			t.Errorf("bestKernel(%v) = %v, want %v", tc.has, got, tc.want)
+		}
+	}
+	if got := bestKernel(&hasKernel); got != Selected() {
+		t.Errorf("selected %v, best for this CPU %v", Selected(), got)
+	}
+	prev := Selected()
+	if _, ok := SetKernel(Kernel(7)); ok || Selected() != prev {
+		t.Error("SetKernel accepted an unknown kernel")
+	}
+	for _, k := range []Kernel{AVX2, AVX512} {
+		if !Available(k) {
+			if _, ok := SetKernel(k); ok || Selected() != prev {
+				t.Errorf("SetKernel accepted %v, which this CPU or build lacks", k)
+			}
+		}
+	}
+}
