@@ -60,6 +60,17 @@
 // RecoverHandler is the operator's endpoint: it demands two factors, a client
 // certificate from the operators' CA naming a registered operator and that
 // operator's TOTP code (RFC 6238, single use), then gathers partials from all
-// nodes and combines them. The broadcast of key-generation and refresh rounds,
-// the refresh timer and persistence belong to the caller.
+// nodes and combines them.
+//
+// # Broadcast of rounds
+//
+// Cluster.Run coordinates a key generation or refresh over the same mutual
+// TLS (RoundHandler on every node, one Participant each): deal, check,
+// prepare (each node votes, once per epoch and durably, for the SM3 digest of
+// a transcript that holds its own dealing and complaints), commit (each node
+// finishes only on the votes of all n nodes for its digest). The coordinator
+// is trusted for liveness only: it cannot forge, drop or split, only stall or
+// deliver the commit partially, which the next Run repairs (catch-up). The
+// refresh timer and persistence (ParticipantOptions.OnFinish, VoteStore)
+// belong to the caller; otkd run does both (ctrl/daemon, docs/mpc.md).
 package mpc
