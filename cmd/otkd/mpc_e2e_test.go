@@ -337,7 +337,9 @@ func TestCustodyThreeDaemons(t *testing.T) {
 			t.Fatalf("node %d after refresh: %+v", i+1, st)
 		}
 	}
-	code, out, file = c.recover(t, c.byID(1, bk.ID), 0, "bob")
+	// Bob's code of the next time step (valid for 60 s or more).
+	bobCode := mpc.TOTP(c.secrets["bob"], time.Now().Add(30*time.Second))
+	code, out, file = c.recover(t, c.byID(1, bk.ID), 0, "bob", "--totp", bobCode)
 	checkRecovered("recover after refresh via node 1", code, out, file)
 	// Any two: with node 2 (which holds the backup) down, nodes 1 and 3
 	// recover the ciphertext saved from it.
@@ -369,6 +371,10 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	})
 	code, out, file = c.recover(t, c.byID(1, bk.ID), 1, "bob")
 	checkRecovered("recover after timed refreshes", code, out, file)
+	// Node 1 restarted, yet Bob's code stays used there: the step is in its store.
+	if code, out, _ = c.recover(t, c.byID(1, bk.ID), 0, "bob", "--totp", bobCode); code == 0 {
+		t.Fatalf("replayed code accepted after a restart: %s", out)
+	}
 	for _, n := range c.nodes {
 		if strings.Contains(n.logString(), fmt.Sprintf("%x", secret[:8])) {
 			t.Fatalf("%s logged secret bytes", n.name)

@@ -120,6 +120,9 @@ func (d *Daemon) startMPC() error {
 		return err
 	}
 	st := d.km.kst
+	if err := m.persistTOTP(st, d.cfg.MPC.Operators); err != nil {
+		return err
+	}
 	m.part = mpc.NewParticipant(nd, mpc.ParticipantOptions{
 		Votes:      storeVotes{st},
 		LastCommit: last,
@@ -201,6 +204,32 @@ func (m *mpcRun) loadOperators(ops []config.MPCOperator) error {
 			return fmt.Errorf("%s %s: want at least 16 bytes of secret (26 base32 characters)", field, o.TOTPSecretFile)
 		}
 	}
+	return nil
+}
+
+// persistTOTP restores each operator's last accepted TOTP step from the
+// store and records every new one there before it is accepted, so a code
+// stays single-use across restarts.
+func (m *mpcRun) persistTOTP(st *kstore.DB, ops []config.MPCOperator) error {
+	key := func(name string) []byte { return []byte("totp/" + name) }
+	err := st.View(func(tx kstore.Tx) error {
+		for _, o := range ops {
+			if v := tx.Get(mpcBucket, key(o.Name)); len(v) == 8 {
+				if err := m.auth.SetLastStep(o.Name, binary.BigEndian.Uint64(v)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("controller.store: reading the operators' TOTP steps: %w", err)
+	}
+	m.auth.OnAccept(func(name string, step uint64) error {
+		return st.Update(func(tx kstore.Tx) error {
+			return tx.Put(mpcBucket, key(name), binary.BigEndian.AppendUint64(nil, step))
+		})
+	})
 	return nil
 }
 

@@ -24,6 +24,15 @@ const (
 	totpSkew   = 1
 )
 
+// Lockout after wrong codes: an operator who sends MaxTOTPFailures wrong
+// codes in a row is refused, right code or not, for TOTPLockout. With 3
+// codes valid at a time out of 10^6, this bounds a guesser holding a
+// stolen operator certificate to 5 guesses per 5 minutes.
+const (
+	MaxTOTPFailures = 5
+	TOTPLockout     = 5 * time.Minute
+)
+
 // TOTP returns the code of secret for the time step containing now.
 func TOTP(secret []byte, now time.Time) string {
 	return hotp(secret, uint64(now.Unix())/uint64(totpStep/time.Second))
@@ -46,14 +55,17 @@ func hotp(secret []byte, counter uint64) string {
 // once: a replay within its validity window fails. The zero value is not
 // usable; use NewAuthenticator. Safe for concurrent use.
 type Authenticator struct {
-	mu  sync.Mutex
-	ops map[string]*operator
-	now func() time.Time
+	mu       sync.Mutex
+	ops      map[string]*operator
+	now      func() time.Time
+	onAccept func(name string, step uint64) error
 }
 
 type operator struct {
 	secret   []byte
 	lastStep uint64 // last accepted time step; codes at or before it are refused
+	failures int    // wrong codes in a row
+	locked   time.Time
 }
 
 // NewAuthenticator returns an authenticator without operators; now nil means
@@ -77,6 +89,30 @@ func (a *Authenticator) AddOperator(name string, totpSecret []byte) error {
 	return nil
 }
 
+// OnAccept sets fn to be called, under the authenticator's lock, with the
+// operator and time step of every code about to be accepted, so that the
+// caller persists the step (SetLastStep restores it after a restart and a
+// code stays single-use across restarts). An error from fn refuses the
+// request. Set it before the authenticator is used.
+func (a *Authenticator) OnAccept(fn func(name string, step uint64) error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.onAccept = fn
+}
+
+// SetLastStep restores the last accepted time step of a registered operator
+// (what OnAccept was given); codes at or before it are refused.
+func (a *Authenticator) SetLastStep(name string, step uint64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	op, ok := a.ops[name]
+	if !ok {
+		return fmt.Errorf("mpc: no operator %q", name)
+	}
+	op.lastStep = max(op.lastStep, step)
+	return nil
+}
+
 // Authorize returns the operator's name when cs carries a verified client
 // certificate of a registered operator and code is that operator's current
 // TOTP code, not used before.
@@ -91,16 +127,28 @@ func (a *Authenticator) Authorize(cs *tls.ConnectionState, code string) (string,
 	if !ok {
 		return "", fmt.Errorf("%w: unknown operator", ErrUnauthenticated)
 	}
-	now := uint64(a.now().Unix()) / uint64(totpStep/time.Second)
+	t := a.now()
+	if t.Before(op.locked) {
+		return "", fmt.Errorf("%w: locked after %d wrong codes", ErrUnauthenticated, MaxTOTPFailures)
+	}
+	now := uint64(t.Unix()) / uint64(totpStep/time.Second)
 	for d := -totpSkew; d <= totpSkew; d++ {
 		step := now + uint64(d)
 		if subtle.ConstantTimeCompare([]byte(hotp(op.secret, step)), []byte(code)) == 1 {
 			if step <= op.lastStep {
 				return "", fmt.Errorf("%w: code already used", ErrUnauthenticated)
 			}
-			op.lastStep = step
+			if a.onAccept != nil {
+				if err := a.onAccept(name, step); err != nil {
+					return "", fmt.Errorf("%w: recording the code's use: %v", ErrUnauthenticated, err)
+				}
+			}
+			op.lastStep, op.failures = step, 0
 			return name, nil
 		}
+	}
+	if op.failures++; op.failures >= MaxTOTPFailures {
+		op.failures, op.locked = 0, t.Add(TOTPLockout)
 	}
 	return "", fmt.Errorf("%w: wrong code", ErrUnauthenticated)
 }

@@ -176,3 +176,54 @@ func TestAuthorizeWithoutTLS(t *testing.T) {
 		t.Fatal("short TOTP secret accepted")
 	}
 }
+
+func TestTOTPLockoutAndRestore(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	a := NewAuthenticator(func() time.Time { return now })
+	secret := bytes.Repeat([]byte{9}, 20)
+	if err := a.AddOperator("alice", secret); err != nil {
+		t.Fatal(err)
+	}
+	var accepted []uint64
+	a.OnAccept(func(name string, step uint64) error {
+		accepted = append(accepted, step)
+		return nil
+	})
+	cs := &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{Subject: pkix.Name{CommonName: "alice"}}}}}
+	wrong := "000000"
+	if TOTP(secret, now) == wrong {
+		wrong = "111111"
+	}
+	for range MaxTOTPFailures {
+		if _, err := a.Authorize(cs, wrong); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Authorize(cs, TOTP(secret, now)); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("right code while locked: %v", err)
+	}
+	now = now.Add(TOTPLockout)
+	if _, err := a.Authorize(cs, TOTP(secret, now)); err != nil {
+		t.Fatalf("after the lockout: %v", err)
+	}
+	if len(accepted) != 1 {
+		t.Fatalf("OnAccept calls: %v", accepted)
+	}
+	// A restarted authenticator with the recorded step refuses the replay.
+	b := NewAuthenticator(func() time.Time { return now })
+	b.AddOperator("alice", secret)
+	if err := b.SetLastStep("alice", accepted[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Authorize(cs, TOTP(secret, now)); err == nil || !strings.Contains(err.Error(), "already used") {
+		t.Fatalf("replay after restart: %v", err)
+	}
+	if b.SetLastStep("bob", 1) == nil {
+		t.Fatal("unknown operator restored")
+	}
+	// A failing OnAccept refuses the code.
+	b.OnAccept(func(string, uint64) error { return errors.New("disk full") })
+	if _, err := b.Authorize(cs, TOTP(secret, now.Add(totpStep))); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatal(err)
+	}
+}
