@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,7 +60,7 @@ func mpcTestDaemon(t *testing.T) (*Daemon, *config.Config) {
 		if err := handshake.WritePublicKey(pub, &id.Priv.PublicKey); err != nil {
 			t.Fatal(err)
 		}
-		cfg.MPC.Peers = append(cfg.MPC.Peers, config.MPCPeer{Name: fmt.Sprintf("n%d", i+1), Address: fmt.Sprintf("127.0.0.1:%d", 7440+i), PublicKey: pub})
+		cfg.MPC.Peers = append(cfg.MPC.Peers, config.MPCPeer{Name: fmt.Sprintf("n%d", i+1), Address: freeAddr(t), PublicKey: pub})
 	}
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "n1"}, IsCA: true, BasicConstraintsValid: true,
@@ -75,7 +76,7 @@ func mpcTestDaemon(t *testing.T) (*Daemon, *config.Config) {
 	}
 	cert := write("n1.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 	m := &cfg.MPC
-	m.Enabled, m.Index, m.Threshold, m.Listen = true, 1, 2, "127.0.0.1:7440"
+	m.Enabled, m.Index, m.Threshold, m.Listen = true, 1, 2, m.Peers[0].Address
 	m.CertFile, m.KeyFile = cert, write("n1.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
 	m.CAFile = write("ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 	m.Operators = []config.MPCOperator{{Name: "alice", TOTPSecretFile: write("alice.totp", []byte("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n"))}}
@@ -153,4 +154,15 @@ func TestStartMPCRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// freeAddr returns a loopback address nothing listens on (just closed).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
