@@ -472,3 +472,143 @@ func FuzzKernels(f *testing.F) {
 		}
 	})
 }
+
+// edgeLanes returns a Lanes16 state whose first step drives the modular
+// sums of the LFSR into their edge cases, one case per lane (cases repeat
+// in both halves of eight): the field's zero in every cell, ones, a
+// partial sum of exactly 2^31-1 (which a kernel may reduce to 0), a new
+// cell that is the field's zero, and in initialisation mode the same two
+// with W>>1 in the sum (R2 chosen to make W).
+func edgeLanes(rng *rand.Rand) Lanes16 {
+	cell := func() uint32 { return 1 + rng.Uint32N(mask31-1) } // [1, 2^31-2]
+	var z Lanes16
+	for ln := range 16 {
+		var s [16]uint32
+		for i := range s {
+			s[i] = cell()
+		}
+		r1, r2 := rng.Uint32(), rng.Uint32()
+		// a is (1+2^8)s0 + 2^20 s4 + 2^21 s10 + 2^17 s13 mod 2^31-1.
+		a := func() uint32 {
+			v := uint64(s[0]) + uint64(rotMod(s[0], 8)) + uint64(rotMod(s[4], 20)) +
+				uint64(rotMod(s[10], 21)) + uint64(rotMod(s[13], 17))
+			return uint32(v % mask31)
+		}
+		x0 := (s[15]&0x7FFF8000)<<1 | s[14]&0xFFFF
+		switch ln % 8 {
+		case 0:
+			for i := range s {
+				s[i] = mask31
+			}
+			r1, r2 = 0, 0
+		case 1:
+			for i := range s {
+				s[i] = 1
+			}
+		case 2: // 2^20 s4 + 2^21 s10 = 2^31-1
+			s[10] = rotMod(mask31-rotMod(s[4], 20), 31-21)
+		case 3: // the partial sum up to s13 is 2^31-1
+			s[13] = 1
+			if r := a(); r != 0 {
+				s[13] = rotMod(mask31-(r-rotMod(1, 17)+mask31)%mask31, 31-17)
+			}
+		case 4: // the new cell (working mode) is the field's zero
+			if r := a(); r == 0 {
+				s[15] = mask31
+			} else {
+				s[15] = rotMod(mask31-r, 31-15)
+			}
+		case 5: // initialisation: a + W>>1 = 2^31-1
+			if r := a(); r != 0 {
+				w := (mask31 - r) << 1
+				r2 = w - (x0 ^ r1)
+			}
+		case 6: // initialisation: the new cell is the field's zero
+			r := (uint64(a()) + uint64(rotMod(s[15], 15))) % mask31
+			w := uint32((mask31 - r) % mask31)
+			r2 = w<<1 - (x0 ^ r1)
+		}
+		for i := range s {
+			z.s[i][ln] = s[i]
+		}
+		z.r1[ln], z.r2[ln] = r1, r2
+	}
+	return z
+}
+
+// TestLanes16EdgeSums runs every kernel from edgeLanes states, in working
+// mode (Keystream) and from initialisation (init), and compares keystream
+// and state with the pure-Go twin's.
+func TestLanes16EdgeSums(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 1))
+	for range 50 {
+		base := edgeLanes(rng)
+		checkEdges(t, &base)
+		var want [2]Lanes16
+		var wantKS [2][16][]byte
+		for _, eng := range engines() {
+			for mode := range 2 {
+				z := base
+				var dst [16][]byte
+				for l := range dst {
+					dst[l] = make([]byte, 130)
+				}
+				withEngine(t, eng, func() {
+					if mode == 1 {
+						z.init()
+					}
+					z.Keystream(&dst)
+				})
+				if eng == Generic {
+					want[mode], wantKS[mode] = z, dst
+					continue
+				}
+				if z != want[mode] {
+					t.Fatalf("%v mode %d: state differs from the pure-Go twin's", eng, mode)
+				}
+				for l := range 16 {
+					if !bytes.Equal(dst[l], wantKS[mode][l]) {
+						t.Fatalf("%v mode %d lane %d: keystream differs from the pure-Go twin's", eng, mode, l)
+					}
+				}
+			}
+		}
+	}
+}
+
+// checkEdges asserts that edgeLanes hit the cases it claims, on State.
+func checkEdges(t *testing.T, z *Lanes16) {
+	t.Helper()
+	for ln := range 16 {
+		var st State
+		for i := range st.s {
+			st.s[i] = z.s[i][ln]
+		}
+		st.r1, st.r2 = z.r1[ln], z.r2[ln]
+		c := &st.s
+		part := (uint64(c[0]) + uint64(rotMod(c[0], 8)) + uint64(rotMod(c[4], 20)) +
+			uint64(rotMod(c[10], 21))) % mask31
+		x0 := (c[15]&0x7FFF8000)<<1 | c[14]&0xFFFF
+		w := (x0 ^ st.r1) + st.r2
+		var ok bool
+		switch ln % 8 {
+		case 2:
+			ok = uint64(rotMod(c[4], 20))+uint64(rotMod(c[10], 21)) == mask31
+		case 3:
+			ok = part+uint64(rotMod(c[13], 17)) == mask31
+		case 4:
+			st.step(false)
+			ok = st.s[0] == mask31
+		case 5:
+			ok = (part+uint64(rotMod(c[13], 17)))%mask31+uint64(w>>1) == mask31
+		case 6:
+			st.step(true)
+			ok = st.s[0] == mask31
+		default:
+			ok = true
+		}
+		if !ok {
+			t.Fatalf("lane %d: edge case %d not reached", ln, ln%8)
+		}
+	}
+}
