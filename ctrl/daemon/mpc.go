@@ -165,6 +165,9 @@ func (m *mpcRun) loadTLS(certFile, keyFile, caFile, opCAFile string) error {
 		if err != nil {
 			return err
 		}
+		if op.Equal(ca) {
+			return fmt.Errorf("mpc.operator_ca_file %s: the same CA as mpc.ca_file; operators are named by their certificate, so a node's must never pass as one", opCAFile)
+		}
 		m.opTLS = mpc.MutualTLS(cert, op, nil)
 	}
 	return nil
