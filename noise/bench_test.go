@@ -74,7 +74,7 @@ func BenchmarkAddAndDecideKernel1984(b *testing.B) {
 				b.SetBytes(4 * SamplesPerFrame)
 				b.ReportAllocs()
 				for b.Loop() {
-					addAndDecide(soft, ks, 0.5, 0, out, l)
+					addAndDecide(soft, ks, 2, 0, out) // σ = 0.5
 				}
 				reportSamples(b, SamplesPerFrame)
 			})

@@ -28,7 +28,7 @@
 //
 // The local noise is the secret of key negotiation: an eavesdropper who knew a
 // receiver's σ and deviates could compute its error counts. Local therefore draws every
-// random bit from sixteen ZUC-128 keystreams keyed from a crypto/rand seed, and the σ of the current
+// random bit from an AES-128-CTR keystream keyed from a crypto/rand seed, and the σ of the current
 // round (Local.Sigma) must never reach logs, errors or metrics. Channel, in contrast, is a
 // simulation of the physical line: it uses a fast non-cryptographic PCG generator,
 // deterministic under its seed, and must not be used for anything secret.
@@ -52,15 +52,16 @@
 //
 // # Kernels and their pure-Go references
 //
-// The functions the asm issue vectorises have pure-Go references in kernels_generic.go
-// (modulateGeneric, addAndDecideGeneric, xorGeneric, popCountGeneric,
-// popCountXOR3Generic); a vector twin must give bit-identical results for the same
+// The functions the asm issue vectorises have pure-Go references (kernels_generic.go:
+// modulateGeneric, xorGeneric, popCountGeneric, popCountXOR3Generic; decide.go:
+// addAndDecideGeneric); a vector twin must give bit-identical results for the same
 // inputs, keystream words included. addAndDecide (kernels.go) runs the AVX-512 kernel
-// (kernels_amd64.s: the ziggurat's fast path, the decision and the packing for sixteen
-// samples at once) where the CPU has AVX-512 F and DQ, with the rare slow-path lanes
-// finished in Go in index order; the build tag noasm, other architectures and the
-// package variable useAVX512 (tests) select the pure-Go twin. gauss.go documents the
-// ziggurat, its word layout and its accuracy; local.go the keystream and its re-keying.
+// (kernels_amd64.s: the decision by inversion and the packing for sixteen samples at
+// once) where the CPU has AVX-512 F and DQ; the build tag noasm, OTKD_NOASM=noise, other
+// architectures and the package variable useAVX512 (tests) select the pure-Go twin.
+// decide.go documents the decision by inversion and its accuracy; local.go the
+// keystream and its re-keying; gauss.go the ziggurat that the simulated fibre's noise
+// (Channel) still uses.
 //
 // Imports: besides the standard library and klauspost/cpuid (feature detection), noise
 // uses otkd's asm/aesctr (AES-128-CTR with a VAES kernel, as DESIGN.md's import table

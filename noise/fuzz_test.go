@@ -7,14 +7,15 @@ import (
 	"testing"
 )
 
-// FuzzAddAndDecideGeneric checks the group kernel against the bit-at-a-time reference
-// on arbitrary samples, keystream words (slow-path and tail words included) and σ, and
-// that it never writes past ⌈n/8⌉ bytes.
-func FuzzAddAndDecideGeneric(f *testing.F) {
-	f.Add([]byte{}, float32(0.5), uint64(1))
-	f.Add(bytes.Repeat([]byte{0xff}, 8*13), float32(0.8), uint64(2)) // every word rejects
-	f.Add(bytes.Repeat([]byte{0x00, 0xfe, 0xff, 0xff, 0, 0, 0x80, 0x3f}, 9), float32(1e-3), uint64(3))
-	f.Fuzz(func(t *testing.T, data []byte, sigma float32, seed uint64) {
+// FuzzAddAndDecide checks the decisions on arbitrary samples, keystream words and 1/σ:
+// against exact arithmetic wherever a word is clear of its threshold, between the
+// vector kernel and the pure-Go twin everywhere, and that nothing past ⌈n/8⌉ bytes is
+// written.
+func FuzzAddAndDecide(f *testing.F) {
+	f.Add([]byte{}, float32(2), float32(0))
+	f.Add(bytes.Repeat([]byte{0xff}, 8*13), float32(1.25), float32(0.95))
+	f.Add(bytes.Repeat([]byte{0x00, 0xfe, 0xff, 0xff, 0, 0, 0x80, 0x3f}, 33), float32(1e3), float32(-1))
+	f.Fuzz(func(t *testing.T, data []byte, inv, thr float32) {
 		// Each sample takes 8 bytes: its soft value, then its keystream word.
 		n := len(data) / 8
 		soft := make([]Sample, n)
@@ -25,10 +26,11 @@ func FuzzAddAndDecideGeneric(f *testing.F) {
 		}
 		got, want := make([]byte, (n+7)/8+1), make([]byte, (n+7)/8+1)
 		got[len(got)-1], want[len(want)-1] = 0x5a, 0x5a
-		addAndDecideGeneric(soft, ks, sigma, 0, got[:(n+7)/8], newPCGWords(seed))
-		addAndDecideSlow(soft, ks, sigma, 0, want, newPCGWords(seed))
+		withEngine(false, func() { addAndDecide(soft, ks, inv, thr, want[:(n+7)/8]) })
+		withEngine(true, func() { addAndDecide(soft, ks, inv, thr, got[:(n+7)/8]) })
 		if !bytes.Equal(got, want) {
-			t.Fatalf("n=%d σ=%v: generic %x, reference %x", n, sigma, got, want)
+			t.Fatalf("n=%d 1/σ=%v thr=%v: kernel %x, generic %x", n, inv, thr, got, want)
 		}
+		checkAgainstExact(t, soft, ks, inv, thr, want)
 	})
 }

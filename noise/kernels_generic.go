@@ -32,59 +32,6 @@ func modulateGeneric(bits []byte, out []Sample, l0, l1 Sample) {
 	}
 }
 
-// addAndDecideGeneric adds sigma·z_i to each soft sample (z_i from word i of ks and, on
-// the ziggurat's slow path, from src in index order), decides sample > thr → 1 and
-// packs the bits MSB-first into out. soft is not modified. The unused low bits of a last
-// partial byte are zero. ks holds 4·len(soft) bytes; out holds ⌈len(soft)/8⌉ bytes.
-//
-// It works in groups of eight samples, one output byte: the fast path for all eight,
-// then zigSlow for the rejected ones in index order. A vector twin does the same with
-// wider groups; sigma·z is rounded to float32 before the addition (no FMA), so the
-// results are bit-identical.
-func addAndDecideGeneric(soft []Sample, ks []byte, sigma, thr float32, out []byte, src wordSource) {
-	n := len(soft)
-	ks = ks[:4*n]
-	full := n / 8
-	for j := range full {
-		out[j] = decide8((*[8]Sample)(soft[8*j:]), (*[32]byte)(ks[32*j:]), sigma, thr, src)
-	}
-	if rest := n - 8*full; rest > 0 {
-		var s [8]Sample
-		var w [32]byte
-		copy(s[:], soft[8*full:])
-		copy(w[:], ks[32*full:])
-		// Padding lanes have word 0, which the fast path always accepts, so src is only
-		// asked for the real lanes.
-		out[full] = decide8(&s, &w, sigma, thr, src) & (0xff << (8 - rest))
-	}
-}
-
-// decide8 is addAndDecideGeneric for one group of eight samples.
-func decide8(s *[8]Sample, w *[32]byte, sigma, thr float32, src wordSource) byte {
-	var b, rej byte
-	for k := range 8 {
-		z, ok := zigFast(binary.LittleEndian.Uint32(w[4*k:]))
-		b = b<<1 | decide(s[k]+float32(sigma*z), thr)
-		rej = rej<<1 | flag(!ok)
-	}
-	for rej != 0 {
-		k := bits.LeadingZeros8(rej) // the lowest sample index first
-		m := byte(0x80) >> k
-		rej &^= m
-		z := zigMissed(binary.LittleEndian.Uint32(w[4*k:]), src)
-		b = b&^m | -decide(s[k]+float32(sigma*z), thr)&m
-	}
-	return b
-}
-
-// decide is the hard decision of one sample: 1 when v > thr.
-func decide(v, thr float32) byte {
-	if v > thr {
-		return 1
-	}
-	return 0
-}
-
 // flag is 1 for true, 0 for false, without a branch.
 func flag(c bool) byte {
 	if c {

@@ -25,14 +25,15 @@ import (
 // noise and decision. Why not gmsm's DRBGs (CTR-SM4, hash-SM3): they allocate on every
 // Generate in gmsm v0.44.1, which the fast path cannot afford.
 //
-// Each sample takes one 32-bit keystream word (see gauss.go for the ziggurat and its
-// accuracy); about 1 % of the samples take extra words from a separate spare block of
-// the same keystream. σ takes two spare words.
+// Each sample takes one 32-bit keystream word: its decision is drawn by inversion from
+// the exact law of "sample + N(0, σ²) > threshold" (decide.go), with no rejections. σ
+// takes two words of a separate spare block of the same keystream.
 //
 // Which keystream word feeds which sample is not a contract (it changed when the single
-// stream became sixteen lanes). What holds is the kernels' contract (same words, same
-// decisions, on the AVX-512 kernel and its pure-Go twin alike) and, for
-// NewLocalFromSeed, same seed and calls → same noise on every engine.
+// stream became sixteen lanes, and again when the ziggurat gave way to the inversion).
+// What holds is the kernels' contract (same words, same decisions, on the AVX-512 kernel
+// and its pure-Go twin alike) and, for NewLocalFromSeed, same seed and calls → same
+// noise on every engine.
 //
 // A Local is not safe for concurrent use: use one per RX pipeline. Its methods do not
 // allocate.
@@ -41,6 +42,7 @@ type Local struct {
 	lo     float64 // LocalSigmaMin
 	span   float64 // LocalSigmaMax − LocalSigmaMin
 	sigma  float32 // the current round's σ: secret
+	inv    float32 // 1/σ
 	seeded bool    // deterministic test generator: re-keys from its own keystream
 
 	ks        aesctr.Stream
@@ -53,7 +55,7 @@ type Local struct {
 
 const (
 	localBlock = 32 << 10 // keystream block for the per-sample words: 8192 samples
-	spareBlock = 4 << 10  // keystream block for σ and the ziggurat's slow path: 256 bytes per lane
+	spareBlock = 4 << 10  // keystream block for σ
 
 	// RekeyBytes is the amount of keystream (all sixteen lanes together) a Local draws
 	// under one seed, that is one set of sixteen ZUC keys and IVs.
@@ -142,7 +144,7 @@ func (l *Local) rekey() {
 	clear(blk[:])
 }
 
-// word32 returns the next word of the spare block: the ziggurat's slow path and σ.
+// word32 returns the next word of the spare block, for σ.
 func (l *Local) word32() uint32 {
 	if l.spos+4 > len(l.spare) {
 		l.fill(l.spare[:])
@@ -160,6 +162,7 @@ func (l *Local) word32() uint32 {
 func (l *Local) BeginRound() {
 	u := uint64(l.word32())<<21 ^ uint64(l.word32()>>11)
 	l.sigma = float32(l.lo + float64(u)*(1.0/(1<<53))*l.span)
+	l.inv = 1 / l.sigma
 }
 
 // Sigma returns the current round's σ. It is secret: for tests and statistics inside the
@@ -170,7 +173,8 @@ func (l *Local) Sigma() float32 { return l.sigma }
 func (l *Local) Threshold() float32 { return l.thr }
 
 // AddAndDecide adds N(0, σ²) noise of the current round to each sample of soft (soft is
-// not modified), decides sample > Threshold() → 1 and packs the decisions MSB-first into
+// not modified: the decision is drawn from the exact law of the noisy comparison, see
+// decide.go), decides sample > Threshold() → 1 and packs the decisions MSB-first into
 // out (Modulate's order); unused low bits of a last partial byte are zero. It panics if
 // out is shorter than ⌈len(soft)/8⌉ bytes. It does not allocate.
 func (l *Local) AddAndDecide(soft []Sample, out []byte) {
@@ -186,7 +190,7 @@ func (l *Local) AddAndDecide(soft []Sample, out []byte) {
 		if k < len(soft) {
 			k &^= 7 // keep the packed output byte-aligned across blocks
 		}
-		addAndDecide(soft[:k], l.buf[l.pos:l.pos+4*k], l.sigma, l.thr, out[:(k+7)/8], l)
+		addAndDecide(soft[:k], l.buf[l.pos:l.pos+4*k], l.inv, l.thr, out[:(k+7)/8])
 		l.pos += 4 * k
 		soft, out = soft[k:], out[k/8:]
 	}
@@ -197,7 +201,7 @@ func (l *Local) AddAndDecide(soft []Sample, out []byte) {
 func (l *Local) Wipe() {
 	clear(l.buf[:])
 	clear(l.spare[:])
-	l.sigma = 0
+	l.sigma, l.inv = 0, 0
 	l.ks.Wipe()
 	l.pos, l.spos = len(l.buf), len(l.spare)
 }

@@ -27,46 +27,100 @@ func seededLocal(t testing.TB, p Profile, b byte) *Local {
 	return l
 }
 
-// addAndDecideSlow is the bit-at-a-time reference for addAndDecideGeneric.
-func addAndDecideSlow(soft []Sample, ks []byte, sigma, thr float32, out []byte, src wordSource) {
-	clear(out[:(len(soft)+7)/8])
+// exactQ is the upper tail of the standard normal in float64.
+func exactQ(t float64) float64 { return 0.5 * math.Erfc(t/math.Sqrt2) }
+
+// checkAgainstExact is the property that ties the decisions to the mathematics rather
+// than to a second copy of the code: for every sample whose word lies clearly on one
+// side of 2^32·Q(|t|) (by more than 2^32 times the approximation's error bound), the
+// decision must be the one exact arithmetic gives. t is the float32 value the code uses.
+// It returns how many samples were that clear.
+// qErrorBound bounds |2^−32·threshold − Q| over all t: the approximation's 7.5e-8 plus
+// float32 rounding, which the polynomial's alternating terms amplify (TestDecisionQ
+// measures ~2.8e-7).
+const qErrorBound = 4e-7
+
+func checkAgainstExact(t *testing.T, soft []Sample, ks []byte, inv, thr float32, out []byte) int {
+	t.Helper()
+	const margin = qErrorBound * (1 << 32)
+	clear := 0
 	for k, s := range soft {
-		z := gaussian(binary.LittleEndian.Uint32(ks[4*k:]), src)
-		if s+float32(sigma*z) > thr {
-			out[k/8] |= 0x80 >> (k % 8)
+		got := out[k/8] >> (7 - k%8) & 1
+		tt := float32((thr - s) * inv)
+		if tt != tt {
+			if got != 0 {
+				t.Fatalf("sample %d (%v, inv %v): NaN decided 1", k, s, inv)
+			}
+			continue
 		}
+		w := float64(binary.LittleEndian.Uint32(ks[4*k:]))
+		tq := (1 << 32) * exactQ(math.Abs(float64(tt)))
+		if math.Abs(w-tq) <= margin {
+			continue
+		}
+		want := byte(0)
+		if (w < tq) != math.Signbit(float64(tt)) {
+			want = 1
+		}
+		if got != want {
+			t.Fatalf("sample %d (s=%v, t=%v, word %v, 2^32·Q %v): decided %d, exact %d", k, s, tt, w, tq, got, want)
+		}
+		clear++
 	}
+	return clear
 }
 
-func TestAddAndDecideGenericAgainstSlow(t *testing.T) {
+// TestAddAndDecideAgainstExact runs the generic decisions on random and edge samples,
+// words near the thresholds included, against checkAgainstExact, and checks that
+// nothing past ⌈n/8⌉ bytes is written.
+func TestAddAndDecideAgainstExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 6))
 	lengths := []int{0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 496, 992, 1984}
 	for range 100 {
 		lengths = append(lengths, rng.IntN(200))
 	}
-	for _, n := range lengths {
-		soft := make([]Sample, n)
-		for i := range soft {
-			switch rng.IntN(8) {
-			case 0:
-				soft[i] = 0 // exactly on the threshold
-			case 1:
-				soft[i] = float32(math.Inf(1 - 2*rng.IntN(2)))
-			default:
-				soft[i] = float32(rng.NormFloat64() * 2)
-			}
+	checked := 0
+	for i, n := range lengths {
+		inv := []float32{1 / 0.3, 1 / 0.8, 1, 1e6, 0.01}[i%5]
+		soft, ks := kernelInputs(rng, n, 0, inv)
+		soft, ks = soft[:n], ks[:4*n]
+		out := make([]byte, (n+7)/8+1)
+		out[len(out)-1] = 0xa5 // must stay untouched
+		addAndDecideGeneric(soft, ks, inv, 0, out[:(n+7)/8])
+		if out[len(out)-1] != 0xa5 {
+			t.Fatalf("n=%d: wrote past the output", n)
 		}
-		ks := make([]byte, 4*n)
-		for i := range ks {
-			ks[i] = byte(rng.Uint32())
+		checked += checkAgainstExact(t, soft, ks, inv, 0, out)
+	}
+	if checked < 5000 {
+		t.Fatalf("only %d samples were clear of their thresholds", checked)
+	}
+}
+
+// TestDecisionQ measures the float32 Q of decisionThreshold against math.Erfc over
+// [0, 8] and checks it never increases with |t|.
+func TestDecisionQ(t *testing.T) {
+	worst := 0.0
+	prev := uint32(math.MaxUint32)
+	for i := 0; i <= 800_000; i++ {
+		a := float32(i) * 1e-5
+		got := decisionThreshold(a)
+		if got > prev {
+			t.Fatalf("threshold rises at a=%v: %d after %d", a, got, prev)
 		}
-		sigma := float32(0.01 + rng.Float64())
-		got, want := make([]byte, (n+7)/8+1), make([]byte, (n+7)/8+1)
-		got[len(got)-1], want[len(want)-1] = 0xa5, 0xa5 // must stay untouched
-		addAndDecideGeneric(soft, ks, sigma, 0, got[:(n+7)/8], newPCGWords(uint64(n)))
-		addAndDecideSlow(soft, ks, sigma, 0, want, newPCGWords(uint64(n)))
-		if !bytes.Equal(got, want) {
-			t.Fatalf("n=%d: generic %x, slow %x", n, got, want)
+		prev = got
+		if neg := decisionThreshold(-a); neg != got {
+			t.Fatalf("threshold of −%v is %d, of %v %d", a, neg, a, got)
+		}
+		worst = max(worst, math.Abs(float64(got)/(1<<32)-exactQ(float64(a))))
+	}
+	t.Logf("largest error of Q: %.3g", worst)
+	if worst > qErrorBound {
+		t.Fatalf("Q off by %.3g, bound %.3g", worst, qErrorBound)
+	}
+	for _, a := range []float32{9, 13.3, 100, 1e20, float32(math.Inf(1)), float32(math.Inf(-1))} {
+		if got := decisionThreshold(a); got != 0 {
+			t.Fatalf("threshold at %v is %d, want 0", a, got)
 		}
 	}
 }
@@ -138,18 +192,36 @@ func TestAddAndDecideErrorRate(t *testing.T) {
 	}
 }
 
-// TestLocalGaussian runs the distribution tests on deviates made from a Local's
-// keystream exactly as AddAndDecide makes them.
-func TestLocalGaussian(t *testing.T) {
-	l := seededLocal(t, DefaultProfile(), 3)
-	z := make([]float64, 0, sampleCount())
-	for len(z) < cap(z) {
-		l.fill(l.buf[:])
-		for i := 0; i+4 <= len(l.buf) && len(z) < cap(z); i += 4 {
-			z = append(z, float64(gaussian(binary.LittleEndian.Uint32(l.buf[i:]), l)))
+// TestLocalDecisionLaw checks the decisions of a Local against theory at several
+// distances from the threshold: a sample at thr − d decides 1 with probability Q(d/σ).
+func TestLocalDecisionLaw(t *testing.T) {
+	const sigma = 0.5
+	p := DefaultProfile()
+	p.LocalSigmaMin, p.LocalSigmaMax = sigma, sigma
+	l := seededLocal(t, p, 3)
+	ds := []float32{-3 * sigma, -sigma, -0.3 * sigma, 0, 0.3 * sigma, sigma, 2 * sigma, 3 * sigma}
+	soft := make([]Sample, SamplesPerFrame)
+	for i := range soft {
+		soft[i] = l.Threshold() - ds[i%len(ds)]
+	}
+	out := make([]byte, SamplesPerFrame/8)
+	ones := make([]int, len(ds))
+	frames := sampleCount() / SamplesPerFrame
+	for range frames {
+		l.BeginRound()
+		l.AddAndDecide(soft, out)
+		for i := range soft {
+			ones[i%len(ds)] += int(out[i/8] >> (7 - i%8) & 1)
 		}
 	}
-	checkNormal(t, z)
+	per := float64(frames * SamplesPerFrame / len(ds))
+	for j, d := range ds {
+		q := exactQ(float64(d) / sigma)
+		se := math.Sqrt(q*(1-q)/per) + 1e-12
+		if got := float64(ones[j]) / per; math.Abs(got-q) > 5*se {
+			t.Errorf("d=%v: P(1) %.5f, want %.5f ± %.5f", d, got, q, 5*se)
+		}
+	}
 }
 
 func TestLocalSigmaPerRound(t *testing.T) {
