@@ -12,7 +12,10 @@
 //	              map (zeroised) → OnSync(unbind)
 //	Maintain()    every ring with no bindings that is not filled for the
 //	              window it serves next is refilled from a SeedSource
-//	ApplySync(m)  the peer's bind/unbind, checked against this end's keys
+//	              (end A; end B with Follow fills on A's fill messages)
+//	ApplySync(m)  the peer's message, applied once and in order, checked
+//	              against this end's keys, acknowledged
+//	Resend()      the messages the peer has not acknowledged, again
 //
 // Guarantees: a key is bound to at most one consumer and never handed out
 // twice, not even after its consumer released it (a used slot stays used
@@ -22,7 +25,12 @@
 // key and retires every released one. Keys are derived deterministically
 // from a negotiated seed and (ring, epoch, slot), so both ends of the link
 // hold the same keyring; each end allocates from its own half of the slots
-// (Config.Side) and tells the other with a SyncMsg. Seeds are kept sealed
+// (Config.Side) and tells the other with a SyncMsg. Sync messages are
+// stored with the change they report and kept until the peer acknowledges
+// them, so none is lost with a session and none is applied twice; a
+// consumer bound to different keys at the two ends gets end A's (end B
+// yields); end B fills its rings as end A's fill messages say, by seed id
+// (docs/keyring.md, "Two ends, one keyring"). Seeds are kept sealed
 // (SM4-GCM under Config.KEK) in the store and zeroised in memory on Close;
 // key bytes never appear in errors, String output or the store.
 //
