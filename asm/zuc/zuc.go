@@ -20,8 +20,8 @@
 // sixteen segments, key a frame's sixteen EEA3 streams with it. Build with
 // -tags noasm to leave the kernels out.
 //
-// All functions are safe for concurrent use; State and Lanes16 values are
-// not.
+// All functions except SetKernel are safe for concurrent use; State and
+// Lanes16 values are not.
 package zuc
 
 import "encoding/binary"
