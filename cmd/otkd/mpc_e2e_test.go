@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base32"
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,12 +81,13 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 // custody is a three-node custody cluster of otkd processes and the files
 // of its two operators.
 type custody struct {
-	nodes     [3]*node
-	opURL     [3]string // operator endpoints
-	clusterCA *pemCA
-	ops       map[string][3]string // operator → cert, key, TOTP secret file
-	secrets   map[string][]byte
-	write     func(i int, refresh string)
+	nodes      [3]*node
+	opURL      [3]string // operator endpoints
+	clusterURL [3]string
+	clusterCA  *pemCA
+	ops        map[string][3]string // operator → cert, key, TOTP secret file
+	secrets    map[string][]byte
+	write      func(i int, refresh string)
 }
 
 // newCustody writes the files of three nodes n1..n3 that form a custody
@@ -128,6 +131,7 @@ func newCustody(t *testing.T) *custody {
 		}
 		c.clusterCA.issue(t, dir, name)
 		cluster[i] = fmt.Sprintf("127.0.0.1:%d", freeTCP(t))
+		c.clusterURL[i] = "https://" + cluster[i]
 		c.opURL[i] = fmt.Sprintf("https://127.0.0.1:%d", freeTCP(t))
 	}
 	udp := [3]int{freeUDP(t), freeUDP(t), freeUDP(t)}
@@ -298,6 +302,29 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	code, out, file := c.recover(t, c.byID(1, bk.ID), 2, "alice")
 	checkRecovered("recover via node 3", code, out, file)
 
+	// A cluster-CA certificate that names no node gets no partial, and no
+	// round message.
+	gwCert, gwKey := c.clusterCA.issue(t, t.TempDir(), "gateway")
+	pair, err := tls.LoadX509KeyPair(gwCert, gwKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(c.clusterCA.cert)
+	gw := &http.Client{Transport: &http.Transport{TLSClientConfig: mpc.MutualTLS(pair, nil, pool)}}
+	full, err := api.Dial(c.nodes[1].sock).MPCBackupGet(t.Context(), bk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mpc.FetchPartial(t.Context(), gw, c.clusterURL[0], full.Ciphertext); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("partial for a non-node certificate: %v", err)
+	}
+	if resp, err := gw.Post(c.clusterURL[0]+mpc.PathRoundDeal, "", bytes.NewReader(make([]byte, 8))); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("round message from a non-node certificate: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
 	// A wrong code: refused, nothing written.
 	now := time.Now()
 	wrong := "000000"
@@ -343,10 +370,6 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	checkRecovered("recover after refresh via node 1", code, out, file)
 	// Any two: with node 2 (which holds the backup) down, nodes 1 and 3
 	// recover the ciphertext saved from it.
-	full, err := api.Dial(c.nodes[1].sock).MPCBackupGet(t.Context(), bk.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctFile := filepath.Join(t.TempDir(), "backup.ct")
 	if err := os.WriteFile(ctFile, full.Ciphertext, 0o644); err != nil {
 		t.Fatal(err)

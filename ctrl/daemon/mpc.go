@@ -278,9 +278,10 @@ func (d *Daemon) mpcWorkers() []*worker {
 	if m == nil {
 		return nil
 	}
+	isNode := func(cn string) bool { return m.names[cn] }
 	cluster := http.NewServeMux()
-	cluster.Handle("/mpc/v1/round/", mpc.RoundHandler(m.part, func(cn string) bool { return m.names[cn] }))
-	cluster.Handle(mpc.PathPartial, mpc.PartialHandler(m.node))
+	cluster.Handle("/mpc/v1/round/", mpc.RoundHandler(m.part, isNode))
+	cluster.Handle(mpc.PathPartial, onlyNodes(isNode, mpc.PartialHandler(m.node)))
 	ws := []*worker{{name: "mpc cluster", run: func(ctx context.Context) error {
 		return serveTLS(ctx, d.cfg.MPC.Listen, m.srvTLS, cluster, m.log)
 	}}}
@@ -294,6 +295,20 @@ func (d *Daemon) mpcWorkers() []*worker {
 		ws = append(ws, &worker{name: "mpc refresh", run: m.runRefresh})
 	}
 	return ws
+}
+
+// onlyNodes refuses requests whose verified client certificate does not
+// name a node of the cluster: partials go to the nodes' operator endpoints
+// only, not to any holder of a cluster-CA certificate.
+func onlyNodes(isNode func(string) bool, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 ||
+			!isNode(r.TLS.VerifiedChains[0][0].Subject.CommonName) {
+			http.Error(w, "not a node of this cluster", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // auditRecover logs every recovery request and its status (never the
@@ -398,6 +413,9 @@ func (m *mpcRun) round(ctx context.Context, refresh bool) (api.MPCRound, error) 
 	if res != nil {
 		out.Epoch, out.Qualified, out.CaughtUp = res.Epoch, res.Qualified, res.CaughtUp
 		out.ClusterKey = res.Public.Fingerprint()
+		if res.Epoch > 1 {
+			out.Kind = "refresh" // an init that caught this node up from a node ahead
+		}
 	}
 	if err != nil {
 		m.log.Warn("mpc round failed", "kind", out.Kind, "err", err)
