@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 )
@@ -359,4 +362,23 @@ func FuzzRoundMessages(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWriteRoundFuzzCorpus refreshes testdata/fuzz/FuzzRoundMessages when
+// MPC_WRITE_CORPUS=1.
+func TestWriteRoundFuzzCorpus(t *testing.T) {
+	if os.Getenv("MPC_WRITE_CORPUS") != "1" {
+		t.Skip("set MPC_WRITE_CORPUS=1 to rewrite the seed corpus")
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzRoundMessages")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range roundMessages(t) {
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
+		name := []string{"transcript", "vote", "commit", "complaints"}[i]
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
