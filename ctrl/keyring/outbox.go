@@ -140,6 +140,11 @@ func (k *Keyring) pump() int {
 	}
 	k.sendMu.Lock()
 	defer k.sendMu.Unlock()
+	return k.pumpLocked()
+}
+
+// pumpLocked is pump; caller holds sendMu.
+func (k *Keyring) pumpLocked() int {
 	n := 0
 	for {
 		k.mu.Lock()
@@ -158,7 +163,7 @@ func (k *Keyring) pump() int {
 		k.cfg.OnSync(m)
 		n++
 		k.mu.Lock()
-		k.sent = m.Seq
+		k.sent = max(k.sent, m.Seq) // an ack may have moved it past m meanwhile
 		k.mu.Unlock()
 	}
 }
@@ -168,11 +173,16 @@ func (k *Keyring) pump() int {
 // the peer starts: messages sent in the old one may be lost. The peer
 // drops those it already handled.
 func (k *Keyring) Resend() int {
+	if k.cfg.OnSync == nil {
+		return 0
+	}
+	k.sendMu.Lock()
 	k.mu.Lock()
 	k.sent = k.acked
 	k.outTouched = k.nowFunc()
 	k.mu.Unlock()
-	n := k.pump()
+	n := k.pumpLocked()
+	k.sendMu.Unlock()
 	k.mu.Lock()
 	k.stats.SyncResent += uint64(n)
 	k.mu.Unlock()

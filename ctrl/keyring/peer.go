@@ -18,9 +18,9 @@ func rejectf(m SyncMsg, format string, a ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrPeer, m, fmt.Sprintf(format, a...))
 }
 
-// peerRing returns m's ring if it holds the fill m names and m's slot is
-// of the peer's half; caller holds mu.
-func (k *Keyring) peerRing(m SyncMsg) (*ring, error) {
+// msgRing returns m's ring if it holds the fill m names and m's slot;
+// caller holds mu.
+func (k *Keyring) msgRing(m SyncMsg) (*ring, error) {
 	if int(m.Ring) >= len(k.rings) {
 		return nil, rejectf(m, "no such ring")
 	}
@@ -28,10 +28,19 @@ func (k *Keyring) peerRing(m SyncMsg) (*ring, error) {
 	switch {
 	case !r.filled || r.epoch != m.Epoch || r.seedID != m.SeedID:
 		return nil, rejectf(m, "this end holds epoch %d seed %016x", r.epoch, r.seedID)
-	case int(m.Slot) >= len(r.slots) || int(m.Slot%2) == k.cfg.Side:
-		return nil, rejectf(m, "slot not in the peer's half")
+	case int(m.Slot) >= len(r.slots):
+		return nil, rejectf(m, "no slot %d", m.Slot)
 	}
 	return r, nil
+}
+
+// peerRing is msgRing for a slot of the peer's half.
+func (k *Keyring) peerRing(m SyncMsg) (*ring, error) {
+	r, err := k.msgRing(m)
+	if err == nil && int(m.Slot%2) == k.cfg.Side {
+		return nil, rejectf(m, "slot not in the peer's half")
+	}
+	return r, err
 }
 
 // applyBind binds m's consumer to m's key. A consumer bound here to
@@ -210,8 +219,10 @@ func (k *Keyring) yield(old *binding, m SyncMsg) error {
 }
 
 // applyUnbind releases m's consumer. Already released here (the same slot
-// used), it is a no-op; so is the unbind of a binding that lost the
-// tie-break here.
+// used: the consumer also disconnected here, or the message is applied
+// again), it is a no-op; so is the unbind of a binding that lost the
+// tie-break here. The slot may be of either half: a consumer bound to
+// end A's key disconnects at end B.
 func (k *Keyring) applyUnbind(m SyncMsg) error {
 	err := k.disconnect(m.Consumer, m.KeyID, false)
 	if err == nil || !(errors.Is(err, ErrNotBound) || errors.Is(err, ErrPeer)) {
@@ -219,7 +230,7 @@ func (k *Keyring) applyUnbind(m SyncMsg) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	r, perr := k.peerRing(m)
+	r, perr := k.msgRing(m)
 	if perr != nil {
 		return perr
 	}

@@ -2,6 +2,8 @@ package keyring
 
 import (
 	"errors"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -366,5 +368,104 @@ func TestFollowNeedsFinder(t *testing.T) {
 	cfg := Config{Pool: "p", Rings: 2, Window: hour, KeysPerRing: 4, Side: 0, KEK: testKEK, Follow: true}
 	if _, err := Open(cfg, nil, nil, nil); !errors.Is(err, ErrConfig) {
 		t.Fatalf("Follow at end A: %v", err)
+	}
+}
+
+// TestSyncConcurrent: connects and disconnects from many goroutines at
+// both ends, messages carried by goroutines that drop some of them, and
+// resends racing with all of it: in the end both ends agree on every
+// consumer and nothing waits for an ack.
+func TestSyncConcurrent(t *testing.T) {
+	type wire struct {
+		mu   sync.Mutex
+		msgs []SyncMsg
+		n    int
+	}
+	var toB, toA wire
+	push := func(w *wire) func(SyncMsg) {
+		return func(m SyncMsg) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.n++
+			if w.n%7 != 0 { // every 7th message is lost
+				w.msgs = append(w.msgs, m)
+			}
+		}
+	}
+	a := newEnv(t, 2, 512, 0, func(e *env) { e.cfg.OnSync = push(&toB) })
+	b := newEnv(t, 2, 512, 1, func(e *env) { e.clk = a.clk; e.cfg.Follow = true; e.cfg.OnSync = push(&toA) })
+	carry := func(w *wire, to *env) {
+		w.mu.Lock()
+		ms := w.msgs
+		w.msgs = nil
+		w.mu.Unlock()
+		for _, m := range ms {
+			if err := to.k.ApplySync(m); err != nil && permanent(err) {
+				t.Errorf("side %d: %v", to.cfg.Side, err)
+			}
+		}
+	}
+	a.maintain()
+	stop := make(chan struct{})
+	var carriers sync.WaitGroup
+	for _, c := range []struct {
+		w  *wire
+		to *env
+	}{{&toB, b}, {&toA, a}} {
+		carriers.Add(1)
+		go func() {
+			defer carriers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				carry(c.w, c.to)
+				a.k.Resend()
+				b.k.Resend()
+			}
+		}()
+	}
+	for _, e := range []*env{a, b} { // B can connect once A's fill reached it
+		for _, err := e.k.Connect(1000 + uint64(e.cfg.Side)); err != nil; _, err = e.k.Connect(1000 + uint64(e.cfg.Side)) {
+			runtime.Gosched()
+		}
+	}
+	var workers sync.WaitGroup
+	for w := range 8 {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			e := a
+			if w%2 == 1 {
+				e = b
+			}
+			for i := range 20 {
+				c := uint64(w/2*100 + i%5 + 1) // workers 2k (A) and 2k+1 (B) share consumers: ties
+				if _, err := e.k.Connect(c); err != nil && !errors.Is(err, ErrBusy) {
+					t.Error(err)
+				}
+				if i%3 == 2 {
+					if err := e.k.Disconnect(c); err != nil && !errors.Is(err, ErrBusy) && !errors.Is(err, ErrNotBound) {
+						t.Error(err)
+					}
+				}
+			}
+		}()
+	}
+	workers.Wait()
+	for a.k.SyncPending() > 0 || b.k.SyncPending() > 0 {
+		runtime.Gosched()
+	}
+	close(stop)
+	carriers.Wait()
+	t.Logf("tie-breaks: A %d, B %d", a.k.Stats().TieBreaks, b.k.Stats().TieBreaks)
+	for c := range uint64(1100) {
+		ia, errA := a.k.Lookup(c)
+		ib, errB := b.k.Lookup(c)
+		if (errA == nil) != (errB == nil) || ia.KeyID != ib.KeyID {
+			t.Fatalf("consumer %d: A %+v %v, B %+v %v", c, ia, errA, ib, errB)
+		}
 	}
 }
