@@ -58,9 +58,13 @@ func (d *Daemon) ringSession(pr *portRun) func() {
 func (d *Daemon) applyRingMsg(b []byte) {
 	log := d.log.With("component", "keyring")
 	var m keyring.SyncMsg
+	ties := d.km.ring.Stats().TieBreaks
 	err := m.Unmarshal(b)
 	if err == nil {
 		err = d.km.ring.ApplySync(m)
+	}
+	if d.km.ring.Stats().TieBreaks != ties {
+		log.Warn("consumer connected at both ends with different keys: end A's key kept at both", "msg", m.String())
 	}
 	switch {
 	case err == nil && m.Op == keyring.OpAck:

@@ -3,11 +3,14 @@ package daemon
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/keyring"
 	"github.com/otkd/otkd/ctrl/kstore"
 	"github.com/otkd/otkd/ctrl/link"
@@ -179,5 +182,14 @@ func TestSeedByID(t *testing.T) {
 	}
 	if _, err := s.SeedByID(1); !errors.Is(err, errSeedNotHere) {
 		t.Fatalf("unknown id: %v", err)
+	}
+}
+
+// TestFollowerRefillConflict: asking end B to refill is a conflict for the
+// API, with the keyring's reason.
+func TestFollowerRefillConflict(t *testing.T) {
+	err := ringErr(fmt.Errorf("%w: ring 1", keyring.ErrFollower))
+	if !errors.Is(err, api.ErrConflict) || !strings.Contains(err.Error(), "end A's fill messages") {
+		t.Fatalf("ringErr(ErrFollower) = %v", err)
 	}
 }
