@@ -47,6 +47,7 @@ commands:
   sync audit [--since T] [--until T] [--kind K] [--identity I] [--app A] [--key K] [--limit N]
                                   the key-sync audit log (ids and fingerprints, never key bytes)
   mpc status                      threshold custody: this node, epoch, cluster key fingerprint, peers
+  mpc peers                       every node's answer: reachable, epoch, cluster key fingerprint
   mpc init | mpc refresh          coordinate the cluster's key generation / a proactive refresh (all nodes up)
   mpc backup --file F [--label L] [--out CT]  encrypt F to the cluster key, store it (prints id and fingerprint)
   mpc list                        the stored backups: id, label, epoch, size, fingerprint

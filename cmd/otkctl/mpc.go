@@ -21,9 +21,9 @@ import (
 	"github.com/otkd/otkd/ctrl/mpc"
 )
 
-// mpcCmd is `otkctl mpc status|init|refresh|backup|list|recover`.
+// mpcCmd is `otkctl mpc status|peers|init|refresh|backup|list|recover`.
 func mpcCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	const subs = "status, init, refresh, backup, list, recover"
+	const subs = "status, peers, init, refresh, backup, list, recover"
 	if len(args) == 0 {
 		return usagef("mpc: missing subcommand (%s)", subs)
 	}
@@ -36,6 +36,12 @@ func mpcCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 		return mpcStatus(d, stdout)
+	case "peers":
+		d := addDaemonFlags(fs)
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		return mpcPeers(d, stdout)
 	case "init", "refresh":
 		d := addDaemonFlags(fs)
 		if err := parseFlags(fs, args[1:]); err != nil {
@@ -92,6 +98,27 @@ func mpcStatus(d *daemonFlags, stdout io.Writer) error {
 			self = "(this node)"
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", p.Index, p.Name, p.Address, p.NodeKey, self)
+	}
+	return tw.Flush()
+}
+
+// mpcPeers prints what every node answers on its cluster endpoint, so a
+// node that is down, behind or on another key shows.
+func mpcPeers(d *daemonFlags, stdout io.Writer) error {
+	var ps []api.MPCPeerState
+	if err := d.call("mpc peers", func(ctx context.Context, c *api.Client) (err error) {
+		ps, err = c.MPCPeers(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	if *d.json {
+		return writeJSON(stdout, ps)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INDEX\tNAME\tREACHABLE\tEPOCH\tCLUSTER KEY\tERROR")
+	for _, p := range ps {
+		fmt.Fprintf(tw, "%d\t%s\t%v\t%d\t%s\t%s\n", p.Index, p.Name, p.Reachable, p.Epoch, orDash(p.ClusterKey), orDash(p.Error))
 	}
 	return tw.Flush()
 }

@@ -348,6 +348,11 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	if code, e := c.nodes[1].otkctlJSON(t, nil, "mpc", "refresh"); code == 0 || !strings.Contains(e, "node 1") {
 		t.Fatalf("refresh with node 1 down: %d %s", code, e)
 	}
+	var peers []api.MPCPeerState
+	if code, e := c.nodes[2].otkctlJSON(t, &peers, "mpc", "peers"); code != 0 || len(peers) != 3 ||
+		peers[0].Reachable || !peers[1].Reachable || peers[1].Epoch != 1 || peers[2].ClusterKey != key {
+		t.Fatalf("peers with node 1 down: %d %s %+v", code, e, peers)
+	}
 
 	// Node 1 restarts from its store; a refresh coordinated by node 3.
 	c.nodes[0].start(t)

@@ -32,6 +32,19 @@ type MPCBackend interface {
 	// MPCBackupGet returns one backup with its ciphertext; ErrNotFound for
 	// an unknown id.
 	MPCBackupGet(ctx context.Context, id string) (MPCBackup, error)
+	// MPCPeers asks every node of the cluster for its epoch and cluster key.
+	MPCPeers(ctx context.Context) ([]MPCPeerState, error)
+}
+
+// MPCPeerState is one node in GET /v1/mpc/peers: what it answered on its
+// cluster endpoint.
+type MPCPeerState struct {
+	Index      int    `json:"index"`
+	Name       string `json:"name"`
+	Reachable  bool   `json:"reachable"`
+	Epoch      uint64 `json:"epoch"`                 // 0: no key yet (or unreachable)
+	ClusterKey string `json:"cluster_key,omitempty"` // fingerprint
+	Error      string `json:"error,omitempty"`       // why it did not answer
 }
 
 // MPCStatus is the answer of GET /v1/mpc. Keys appear as fingerprints only:
@@ -125,6 +138,13 @@ func (s *Server) mpcRoutes() {
 	s.mux.Handle("/v1/mpc/refresh", s.route(http.MethodPost, s.mpcOp(func(ctx context.Context, b MPCBackend, _ *http.Request) (any, error) {
 		return b.MPCRefresh(ctx)
 	})))
+	s.mux.Handle("/v1/mpc/peers", s.route(http.MethodGet, s.mpcOp(func(ctx context.Context, b MPCBackend, _ *http.Request) (any, error) {
+		l, err := b.MPCPeers(ctx)
+		if l == nil {
+			l = []MPCPeerState{}
+		}
+		return mpcPeersBody{Peers: l}, err
+	})))
 	s.mux.Handle("GET /v1/mpc/backups", s.route(http.MethodGet, s.mpcOp(func(ctx context.Context, b MPCBackend, _ *http.Request) (any, error) {
 		l, err := b.MPCBackups(ctx)
 		if l == nil {
@@ -162,6 +182,18 @@ func (s *Server) mpcOp(fn func(context.Context, MPCBackend, *http.Request) (any,
 		out, err := fn(ctx, b, r)
 		return http.StatusOK, out, err
 	}
+}
+
+// mpcPeersBody is the envelope of GET /v1/mpc/peers.
+type mpcPeersBody struct {
+	Peers []MPCPeerState `json:"peers"`
+}
+
+// MPCPeers calls GET /v1/mpc/peers.
+func (c *Client) MPCPeers(ctx context.Context) ([]MPCPeerState, error) {
+	var b mpcPeersBody
+	err := c.do(ctx, http.MethodGet, "/v1/mpc/peers", &b)
+	return b.Peers, err
 }
 
 // mpcBackupsBody is the envelope of GET /v1/mpc/backups.

@@ -34,6 +34,9 @@ func (f *mpcFake) MPCBackup(_ context.Context, label string, data []byte) (api.M
 	f.data = append(f.data, data)
 	return b, nil
 }
+func (f *mpcFake) MPCPeers(context.Context) ([]api.MPCPeerState, error) {
+	return []api.MPCPeerState{{Index: 1, Name: "n1", Reachable: true, Epoch: 1}}, nil
+}
 func (f *mpcFake) MPCBackups(context.Context) ([]api.MPCBackup, error) { return f.backups, nil }
 func (f *mpcFake) MPCBackupGet(_ context.Context, id string) (api.MPCBackup, error) {
 	for _, b := range f.backups {
@@ -52,6 +55,9 @@ func TestMPCRoutes(t *testing.T) {
 	ctx := t.Context()
 	if st, err := c.MPCStatus(ctx); err != nil || st.ClusterKey != "00112233aabbccdd" || st.Peers == nil {
 		t.Fatalf("%+v %v", st, err)
+	}
+	if p, err := c.MPCPeers(ctx); err != nil || len(p) != 1 || !p[0].Reachable {
+		t.Fatalf("peers: %+v %v", p, err)
 	}
 	if _, err := c.MPCInit(ctx); !errors.Is(err, api.ErrConflict) {
 		t.Fatalf("init: %v", err)

@@ -449,6 +449,26 @@ func (d *Daemon) MPCStatus(ctx context.Context) (api.MPCStatus, error) {
 	return st, err
 }
 
+// MPCPeers implements api.MPCBackend.
+func (d *Daemon) MPCPeers(ctx context.Context) ([]api.MPCPeerState, error) {
+	m := d.custody
+	if m == nil {
+		return nil, errNoMPC
+	}
+	var out []api.MPCPeerState
+	for _, s := range m.cluster.States(ctx) {
+		p := api.MPCPeerState{Index: s.Node, Name: m.peers[s.Node-1].Name, Reachable: s.Err == nil}
+		if s.Err != nil {
+			p.Error = s.Err.Error()
+		}
+		if s.Public != nil {
+			p.Epoch, p.ClusterKey = s.Public.Epoch, s.Public.Fingerprint()
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // MPCInit implements api.MPCBackend.
 func (d *Daemon) MPCInit(ctx context.Context) (api.MPCRound, error) {
 	if d.custody == nil {

@@ -105,6 +105,9 @@ func TestStartMPC(t *testing.T) {
 	if _, err := d.MPCBackupGet(ctx, "0123456789abcdef"); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("unknown backup: %v", err)
 	}
+	if ps, err := d.MPCPeers(ctx); err != nil || len(ps) != 3 || !ps[0].Reachable || ps[1].Reachable || ps[1].Error == "" {
+		t.Fatalf("peers: %+v %v", ps, err)
+	}
 	// A round with every other node unreachable fails, naming them, and
 	// leaves the node without a key.
 	if _, err := d.MPCInit(ctx); !errors.Is(err, api.ErrUnavailable) || !strings.Contains(err.Error(), "node 2") {

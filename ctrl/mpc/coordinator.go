@@ -310,3 +310,41 @@ func (c *Cluster) post(ctx context.Context, j int, path string, body []byte) ([]
 	}
 	return b, nil
 }
+
+// PeerState is what Cluster.States reports of one node.
+type PeerState struct {
+	Node   int
+	Public *PublicState // nil before key generation or when unreachable
+	Err    error        // why the node did not answer
+}
+
+// States asks every node (this one directly) for its public state, in
+// parallel, for an operator's view of the cluster: who is reachable, at
+// which epoch, with which cluster key.
+func (c *Cluster) States(ctx context.Context) []PeerState {
+	out := make([]PeerState, c.Self.nd.n)
+	c.each(func(j int) error {
+		out[j-1].Node = j
+		if c.self(j) {
+			out[j-1].Public = c.Self.nd.Public()
+			return nil
+		}
+		b, err := c.post(ctx, j, PathRoundState, nil)
+		var pe *PeerError
+		switch {
+		case errors.As(err, &pe) && pe.HasEp && pe.Epoch == 0:
+			// reachable, no key yet
+		case err != nil:
+			out[j-1].Err = err
+		default:
+			ps := &PublicState{}
+			if err := ps.UnmarshalBinary(b); err != nil {
+				out[j-1].Err = &PeerError{Node: j, Phase: "state", Err: err}
+			} else {
+				out[j-1].Public = ps
+			}
+		}
+		return nil
+	})
+	return out
+}

@@ -57,6 +57,7 @@ const (
 	PathRoundPrepare = "/mpc/v1/round/prepare"
 	PathRoundCommit  = "/mpc/v1/round/commit"
 	PathRoundLast    = "/mpc/v1/round/last"
+	PathRoundState   = "/mpc/v1/round/state"
 	// HeaderEpoch carries a node's epoch in a 409 reply, so the coordinator
 	// sees who is behind or ahead.
 	HeaderEpoch = "Otkd-Mpc-Epoch"
@@ -667,6 +668,13 @@ func RoundHandler(p *Participant, allow func(cn string) bool) http.Handler {
 			return nil, err
 		}
 		return p.Commit(&c)
+	})
+	handle(PathRoundState, func([]byte) (encoder, error) {
+		pub := p.nd.Public()
+		if pub == nil {
+			return nil, &EpochError{Have: 0, Want: 1}
+		}
+		return pub, nil
 	})
 	handle(PathRoundLast, func([]byte) (encoder, error) {
 		last := p.LastCommit()

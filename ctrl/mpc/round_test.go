@@ -74,6 +74,11 @@ func (c *tlsCluster) recoverVia(t *testing.T, ct []byte, idx []int) []byte {
 
 func TestRoundOverTLS(t *testing.T) {
 	c := newTLSCluster(t, 2, 3)
+	for _, ps := range c.coordinator(1).States(t.Context()) {
+		if ps.Err != nil || ps.Public != nil {
+			t.Fatalf("state of node %d before key generation: %+v", ps.Node, ps)
+		}
+	}
 	res, err := c.coordinator(1).Run(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -101,8 +106,16 @@ func TestRoundOverTLS(t *testing.T) {
 	if got := c.recoverVia(t, ct, []int{1, 3}); !bytes.Equal(got, secret) {
 		t.Fatal("backup lost by refresh")
 	}
+	for _, ps := range c.coordinator(3).States(t.Context()) {
+		if ps.Err != nil || ps.Public == nil || ps.Public.Epoch != 2 || ps.Public.Fingerprint() != res.Public.Fingerprint() {
+			t.Fatalf("state of node %d: %+v", ps.Node, ps)
+		}
+	}
 	// A node down stops rounds, naming it; recovery goes on with t nodes.
 	c.servers[2].Close()
+	if st := c.coordinator(1).States(t.Context()); st[2].Err == nil || st[0].Public == nil {
+		t.Fatalf("states with node 3 down: %+v", st)
+	}
 	_, err = c.coordinator(1).Run(t.Context())
 	var pe *PeerError
 	if !errors.As(err, &pe) || pe.Node != 3 || pe.Phase != "deal" {
