@@ -17,14 +17,15 @@
 // words follow at 1024(BX) (row k = word k of the lanes).
 //
 // AVX2 has no 256-byte permute, no rotations, no double shifts and no
-// three-way logic, so: S1 is GFNI on YMM (gfni.go), S0 four VPSHUFB nibble
-// lookups (s0nibble.go), each on one vector that holds the bytes of both R1
-// and R2 it applies to; the rotations modulo 2^31-1 are two shifts, an OR
-// and a mask; the rotations by whole bytes are VPSHUFB.
+// three-way logic, so: S1 is GFNI on YMM (gfni.go), S0 three VPSHUFB
+// nibble lookups and a byte addition (s0nibble.go), each S-box on one
+// vector that holds the bytes of both R1 and R2 it applies to; the
+// rotations modulo 2^31-1 are two shifts, an OR and a mask; the rotations
+// by whole bytes are VPSHUFB.
 //
-// Registers during the steps: Y15 R1, Y14 R2, Y13..Y10 the S0 nibble tables
-// P1, P2, Hi, Q; Y7 the new LFSR cell; Y0..Y6, Y8, Y9 temporaries. The other
-// constants are memory operands.
+// Registers during the steps: Y15 R1, Y14 R2, Y13, Y12 and Y10 the S0
+// nibble tables P1, P2 and Q, Y11 0x7FFFFFFF; Y7 the new LFSR cell; Y0..Y6,
+// Y8, Y9 temporaries. The other constants are memory operands.
 
 DATA y31<>+0(SB)/8, $0x7FFFFFFF7FFFFFFF
 DATA y31<>+8(SB)/8, $0x7FFFFFFF7FFFFFFF
@@ -75,7 +76,8 @@ DATA ybswap<>+24(SB)/8, $0x0c0d0e0f08090a0b
 GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 
 // SETUP8 points BX at the aligned scratch area, copies the half's rows
-// into it (each cell as s and 2s) and loads R1, R2 and the S0 tables.
+// into it (each cell as s and 2s) and loads R1, R2, the S0 tables and
+// the mask 0x7FFFFFFF.
 #define SETUP8 \
 	LEAQ           31(SP), BX          \
 	ANDQ           $-32, BX            \
@@ -83,8 +85,8 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	VMOVDQU        1088(SI), Y14       \
 	VBROADCASTI128 ·s0Nib+0(SB), Y13   \
 	VBROADCASTI128 ·s0Nib+16(SB), Y12  \
-	VBROADCASTI128 ·s0Nib+32(SB), Y11  \
-	VBROADCASTI128 ·s0Nib+48(SB), Y10  \
+	VBROADCASTI128 ·s0Nib+32(SB), Y10  \
+	VMOVDQU        y31<>(SB), Y11      \
 	VMOVDQU        0(SI), Y0           \
 	FORMS8(Y0, 0, Y1)                  \
 	VMOVDQU        64(SI), Y0          \
@@ -123,7 +125,7 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 // 2^31 ≡ 1.
 #define FOLD8(x, t) \
 	VPSRLD $31, x, t          \
-	VPAND  y31<>(SB), x, x    \
+	VPAND  Y11, x, x          \
 	VPADDD t, x, x
 
 // MINFOLD8 reduces x in [0, 2(2^31-1)] to [0, 2^31-1] modulo 2^31-1: the
@@ -131,7 +133,7 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 // may leave 2^31-1 as 0, so it serves only partial sums; the last
 // addition of a step adds a term in [1, 2^31-1] and folds with FOLD8.
 #define MINFOLD8(x, t) \
-	VPSUBD  y31<>(SB), x, t   \
+	VPSUBD  Y11, x, t         \
 	VPMINUD t, x, x
 
 // ROTM8 sets dst to the cell at ring position p times 2^k modulo 2^31-1.
@@ -140,7 +142,7 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	VPSLLD  $k, t, dst        \
 	VPSRLD  $(31-k), t, t     \
 	VPOR    t, dst, dst       \
-	VPAND   y31<>(SB), dst, dst
+	VPAND   Y11, dst, dst
 
 // LFSRA8 leaves in Y7 (1+2^8)s0 + 2^20 s4 + 2^21 s10 + 2^17 s13 modulo
 // 2^31-1, in [0, 2^31-1]; every partial sum of two terms fits 32 bits.
@@ -237,7 +239,7 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	VPXOR             Y3, Y2, Y2           \
 	VPSHUFB           Y2, Y12, Y3          \
 	VPXOR             Y3, Y1, Y1           \
-	VPSHUFB           Y2, Y11, Y2          \
+	VPADDB            Y2, Y2, Y2           \
 	VPSHUFB           Y1, Y10, Y1          \
 	VPXOR             Y1, Y2, Y2           \
 	VPUNPCKLBW        Y2, Y0, Y15          \

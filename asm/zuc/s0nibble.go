@@ -8,22 +8,23 @@ package zuc
 //
 // The rotation is linear and y3‖y2 = (y1<<4) ⊕ (P3[y2]<<4) ⊕ y2, so
 //
-//	S0(x) = Hi[y1] ⊕ Q[y2],  Hi[a] = rotl8(a<<4, 5),
-//	Q[b] = rotl8(P3[b]<<4, 5) ⊕ rotl8(b, 5):
+//	S0(x) = rotl8(y1<<4, 5) ⊕ Q[y2] = (y1<<1) ⊕ Q[y2],
+//	Q[b] = rotl8(P3[b]<<4, 5) ⊕ rotl8(b, 5),
 //
-// four lookups, P1, P2, Hi and Q, each indexed by a nibble.
+// (rotating a high nibble left by 5 moves it to bits 1..4): three lookups,
+// P1, P2 and Q, each indexed by a nibble, and a byte addition of y1 to
+// itself.
 
-// s0Nib holds the tables P1, P2, Hi and Q, in that order.
+// s0Nib holds the tables P1, P2 and Q, in that order.
 var s0Nib = s0NibbleTables()
 
 func rotl8(x byte, k uint) byte { return x<<k | x>>(8-k) }
 
-func s0NibbleTables() (t [4][16]byte) {
+func s0NibbleTables() (t [3][16]byte) {
 	for i := range byte(16) {
 		t[0][i] = p1[i]
 		t[1][i] = p2[i]
-		t[2][i] = rotl8(i<<4, 5)
-		t[3][i] = rotl8(p3[i]<<4, 5) ^ rotl8(i, 5)
+		t[2][i] = rotl8(p3[i]<<4, 5) ^ rotl8(i, 5)
 	}
 	return t
 }
@@ -33,5 +34,5 @@ func s0ByNibbles(x byte) byte {
 	x1, x2 := x>>4, x&15
 	y1 := x1 ^ s0Nib[0][x2]
 	y2 := x2 ^ s0Nib[1][y1]
-	return s0Nib[2][y1] ^ s0Nib[3][y2]
+	return y1<<1 ^ s0Nib[2][y2]
 }
