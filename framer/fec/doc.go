@@ -29,8 +29,14 @@
 //   - Rows must be exactly RowLen bytes and the area exactly N bytes; a
 //     wrong length is a programming error and panics before anything is
 //     written.
-//   - Decoding first recomputes the parity and compares (the clean path:
-//     no syndromes). Only a codeword whose parity differs is decoded:
+//   - The clean path (CheckRows) computes only S_0..S_7 of each row
+//     codeword: every error pattern the decoder could correct (≤ 8
+//     symbols) makes one of them nonzero, since the code with the roots
+//     α^0..α^7 alone has distance 9. A pattern of ≥ 9 symbols whose first
+//     eight syndromes vanish (2^-64 for random errors) passes as clean and
+//     stays as received, where the decoder would flag or miscorrect it.
+//     DecodeRows recomputes the parity and compares; only a codeword whose
+//     parity differs is decoded:
 //     syndromes S_0..S_15 (taken from the parity difference, which has the
 //     same syndromes as the received word; one pass for all 64 row
 //     codewords), Berlekamp–Massey (stopped once the locator would exceed
@@ -63,14 +69,19 @@
 // of one 512-bit register, and each of the 16 parity registers adds
 // parityMatrix[p][i]·symbol with GF2P8AFFINEQB (an affine matrix per
 // constant, since the multiply instruction works in the AES field 0x11B).
-// Encode copies that parity into the rows; CheckRows compares it with the
-// received parity columns inside the kernel (XOR, OR of the sixteen
-// differences, VPTESTMQ: nothing stored), and DecodeRows compares it in
+// Encode copies that parity into the rows, and DecodeRows compares it in
 // Go to find the codewords to decode. The kernel is bound by its 3 824
 // GF2P8AFFINEQB per frame: on the Sapphire Rapids class development
-// machine the 512-bit form issues one per cycle (measured), so a check by
-// parity recomputation costs ≈ 1.8–1.9 µs at ~2 GHz whatever else is
-// fused into it.
+// machine the 512-bit form issues one per cycle (measured), so parity
+// costs ≈ 1.7–1.9 µs at ~2.2 GHz whatever else is fused into it.
+//
+// That bound is why the clean check does not recompute the parity.
+// gfniSynCheck reads each row as 64 groups of 64 bytes (four symbol lines
+// of its 16 codewords), multiplies each group by the per-lane weights of
+// S_1..S_7 (S_0 needs none) and folds the four lanes at the end of the
+// row: 7 × 256 = 1 792 GF2P8AFFINEQB, plain loads, no lane inserts, about
+// half the parity's work (the pure-Go twin takes S_0..S_7 from the parity
+// difference, which has the same syndromes).
 //
 // Two more kernels serve the decoder. gfniSyndromes turns the sixteen
 // parity-difference registers of a frame into its sixteen syndrome
@@ -91,7 +102,8 @@
 // ±30%), per 16 320-byte frame; line rate is 82 025 frames/s (12.2 µs):
 //
 //	EncodeRows                        ≈ 1.9 µs  (≈ 6.5× line rate)
-//	CheckRows / DecodeRows, clean     ≈ 1.9–2.2 µs (≈ 5.5–6.5×)
+//	CheckRows (8 syndromes)           ≈ 0.93–1.0 µs (≈ 12×; parity compare: 1.64–1.8 µs)
+//	DecodeRows, clean                 ≈ 1.9–2.2 µs (≈ 5.5–6.5×)
 //	EncodeRows, Go twin               ≈ 16–20 µs (≈ 0.6–0.75×)
 //	DecodeRows, 1 error per codeword  ≈ 15–22 µs (all 64 codewords corrected;
 //	                                  33–68 µs before the decoder kernels, same run)

@@ -39,10 +39,28 @@ func initKernel() {
 	for c := range mulMatrix {
 		mulMatrix[c] = affineMul(byte(c))
 	}
+	for j := 1; j < checkSyndromes; j++ {
+		for g := range synGroups {
+			for q := range 8 {
+				if i := 4*g + q/2; i < N {
+					synChkMatrix[(j-1)*synGroups*8+8*g+q] = affineMul(gfPow(j * (N - 1 - i)))
+				}
+			}
+		}
+	}
 }
 
 //go:noescape
-func gfniFrameCheck(mat *[K * Parity]uint64, r0, r1, r2, r3 *byte) bool
+func gfniSynCheck(mat *[7 * synGroups * 8]uint64, rows *[Rows]*byte) bool
+
+// synGroups is the number of 64-byte groups (four symbol lines) of a row.
+const synGroups = 64
+
+// synChkMatrix[(j−1)·512 + 8g + q] is the matrix of multiplication by
+// α^(j·(254 − 4g − q/2)), the weight in syndrome j (1..7) of symbol 4g+q/2,
+// whose sixteen bytes lie in lane q/2 of the row's 64-byte group g; zero
+// past symbol 254.
+var synChkMatrix [7 * synGroups * 8]uint64
 
 //go:noescape
 func gfniSyndromes(mat *[Parity * Parity]uint64, diff *[Rows][Parity * Interleave]byte, out *[Parity][RowCodewords]byte)
@@ -68,17 +86,19 @@ func frameParity(rows *[Rows][]byte, out *[Rows][Parity * Interleave]byte) {
 	raceWrite(out[:])
 }
 
-// frameCheck reports whether every row codeword's parity columns equal the
-// parity of its information columns. The kernel compares in the same pass
-// and stores nothing; the twin recomputes into par and compares.
+// frameCheck reports whether the first checkSyndromes syndromes of every
+// row codeword are zero (see CheckRows). The kernel computes them from the
+// rows directly; the twin from the parity difference.
 func frameCheck(rows *[Rows][]byte, par *[Rows][Parity * Interleave]byte) bool {
 	if !useGFNI {
 		return genericFrameCheck(rows, par)
 	}
-	for _, row := range rows {
+	var ptrs [Rows]*byte
+	for r, row := range rows {
 		raceRead(row[:RowLen])
+		ptrs[r] = &row[0]
 	}
-	return gfniFrameCheck(&gfniMatrix, &rows[0][0], &rows[1][0], &rows[2][0], &rows[3][0])
+	return gfniSynCheck(&synChkMatrix, &ptrs)
 }
 
 // frameSyndromes computes the sixteen syndromes of the 64 row codewords

@@ -23,12 +23,6 @@
 	VGF2P8AFFINEQB.BCST $0, off(AX), Z16, Z17 \
 	VPXORQ              Z17, acc, acc
 
-// CMPSYM XORs the received parity symbol line off(R8..R11) of the four
-// rows into acc, leaving the difference (zero where the parity matches).
-#define CMPSYM(off, acc) \
-	LOADSYM(off, X16, Z16) \
-	VPXORQ Z16, acc, acc
-
 // STORE writes the four 16-byte lanes of acc (rows 0..3, codewords
 // 0..15 of parity symbol p) to out[r][16p:], r = 0..3.
 #define STORE(acc, xacc, p) \
@@ -52,29 +46,9 @@ TEXT ·gfniFrameParity(SB), NOSPLIT, $0-48
 	MOVQ r2+24(FP), R10
 	MOVQ r3+32(FP), R11
 	MOVQ out+40(FP), DI
-	XORQ DX, DX // mode 0: store the parity
 	JMP  parityBody<>(SB)
 
-// func gfniFrameCheck(mat *[K * Parity]uint64, r0, r1, r2, r3 *byte) bool
-//
-// The clean-frame check: the same parity computation, then each parity
-// register is XORed with the received parity columns (bytes 3824.. of each
-// row, 16 bytes past where R8..R11 stop: the loop leaves them on the last,
-// odd information symbol 238), the sixteen differences are
-// ORed together and tested for zero. Nothing is stored.
-TEXT ·gfniFrameCheck(SB), NOSPLIT, $0-41
-	MOVQ mat+0(FP), AX
-	MOVQ r0+8(FP), R8
-	MOVQ r1+16(FP), R9
-	MOVQ r2+24(FP), R10
-	MOVQ r3+32(FP), R11
-	LEAQ ret+40(FP), DI // mode 1: DI = the result byte
-	MOVQ $1, DX
-	JMP  parityBody<>(SB)
-
-// parityBody: AX, R8..R11 as above; DX = 0 stores the parity at DI,
-// DX = 1 compares it with the rows' parity columns and writes the verdict
-// (1 = clean) to the byte at DI.
+// parityBody: AX, R8..R11 as above; stores the parity at DI.
 TEXT parityBody<>(SB), NOSPLIT|NOFRAME, $0
 	MOVQ $119, CX // 239 = 2·119 + 1
 	VPXORQ Z0, Z0, Z0
@@ -139,8 +113,6 @@ pairs:
 	STEP1(112, Z14)
 	STEP1(120, Z15)
 
-	TESTQ DX, DX
-	JNZ   compare
 
 	STORE(Z0, X0, 0)
 	STORE(Z1, X1, 1)
@@ -161,36 +133,6 @@ pairs:
 	VZEROUPPER
 	RET
 
-compare:
-	CMPSYM(16, Z0)
-	CMPSYM(32, Z1)
-	CMPSYM(48, Z2)
-	CMPSYM(64, Z3)
-	CMPSYM(80, Z4)
-	CMPSYM(96, Z5)
-	CMPSYM(112, Z6)
-	CMPSYM(128, Z7)
-	CMPSYM(144, Z8)
-	CMPSYM(160, Z9)
-	CMPSYM(176, Z10)
-	CMPSYM(192, Z11)
-	CMPSYM(208, Z12)
-	CMPSYM(224, Z13)
-	CMPSYM(240, Z14)
-	CMPSYM(256, Z15)
-	VPTERNLOGD $0xFE, Z2, Z1, Z0 // OR
-	VPTERNLOGD $0xFE, Z4, Z3, Z0
-	VPTERNLOGD $0xFE, Z6, Z5, Z0
-	VPTERNLOGD $0xFE, Z8, Z7, Z0
-	VPTERNLOGD $0xFE, Z10, Z9, Z0
-	VPTERNLOGD $0xFE, Z12, Z11, Z0
-	VPTERNLOGD $0xFE, Z14, Z13, Z0
-	VPORQ      Z15, Z0, Z0
-	VPTESTMQ   Z0, Z0, K1
-	KORTESTB   K1, K1
-	SETEQ      (DI)
-	VZEROUPPER
-	RET
 
 // LOADDIFF loads parity-difference symbol line p of the four rows of
 // diff (SI, rows 256 bytes apart) into the four lanes of zmm.
@@ -302,5 +244,99 @@ chienloop:
 	KMOVQ K2, 8(DI)
 	KMOVQ K3, 16(DI)
 	KMOVQ K4, 24(DI)
+	VZEROUPPER
+	RET
+
+// SYNG2 adds the products of the data registers da (group g) and db
+// (group g+1) with the matrices of syndrome j at off(AX) and off+64(AX)
+// into acc.
+#define SYNG2(off, acc) \
+	VGF2P8AFFINEQB $0, off(AX), Z8, Z10      \
+	VGF2P8AFFINEQB $0, (off+64)(AX), Z9, Z11 \
+	VPTERNLOGD     $0x96, Z11, Z10, acc
+
+// FOLDOR folds the four lanes of acc (four symbol positions of the same
+// 16 codewords) into one and ORs the 16 syndrome bytes into X31.
+#define FOLDOR(acc, yacc, xacc) \
+	VEXTRACTI64X4 $1, acc, Y10  \
+	VPXORQ        Y10, yacc, yacc \
+	VEXTRACTI32X4 $1, yacc, X10 \
+	VPXORQ        X10, xacc, xacc \
+	VPORQ         xacc, X31, X31
+
+// func gfniSynCheck(mat *[synGroups * 7 * 8]uint64, rows *[Rows]*byte) bool
+//
+// The clean-frame check by the first eight syndromes S_0..S_7 of each of
+// the 64 row codewords: true when all are zero. A row is read as 64-byte
+// groups, group g = symbols 4g..4g+3 of its sixteen codewords, symbol
+// 4g+l in lane l; mat[(j−1)·512 + 8g + q] is the matrix of the weight
+// α^(j·(254 − 4g − q/2)) of lane q/2 in syndrome j (q = qword), zero past
+// the last symbol. S_0 needs no product. Groups are taken in pairs so that
+// one VPTERNLOGD adds two products; the last group (symbols 252..254) is
+// 48 bytes, loaded under a mask. The lanes are folded at the end of each
+// row: the syndrome of a codeword is the XOR of its four lanes.
+TEXT ·gfniSynCheck(SB), NOSPLIT, $0-17
+	MOVQ   rows+8(FP), R8
+	MOVQ   $4, DX
+	VPXORQ X31, X31, X31
+	MOVQ   $0x0000ffffffffffff, BX
+	KMOVQ  BX, K1
+
+row:
+	MOVQ   mat+0(FP), AX
+	MOVQ   (R8), SI
+	VPXORQ Z0, Z0, Z0
+	VPXORQ Z1, Z1, Z1
+	VPXORQ Z2, Z2, Z2
+	VPXORQ Z3, Z3, Z3
+	VPXORQ Z4, Z4, Z4
+	VPXORQ Z5, Z5, Z5
+	VPXORQ Z6, Z6, Z6
+	VPXORQ Z7, Z7, Z7
+	MOVQ   $31, CX // groups 0..61 in pairs
+
+pairs:
+	VMOVDQU64  (SI), Z8
+	VMOVDQU64  64(SI), Z9
+	VPTERNLOGD $0x96, Z9, Z8, Z0
+	SYNG2(0, Z1)
+	SYNG2(4096, Z2)
+	SYNG2(8192, Z3)
+	SYNG2(12288, Z4)
+	SYNG2(16384, Z5)
+	SYNG2(20480, Z6)
+	SYNG2(24576, Z7)
+	ADDQ       $128, AX
+	ADDQ       $128, SI
+	DECQ       CX
+	JNZ        pairs
+
+	// groups 62 and 63 (48 bytes: the row ends at byte 4080)
+	VMOVDQU64  (SI), Z8
+	VMOVDQU8.Z 64(SI), K1, Z9
+	VPTERNLOGD $0x96, Z9, Z8, Z0
+	SYNG2(0, Z1)
+	SYNG2(4096, Z2)
+	SYNG2(8192, Z3)
+	SYNG2(12288, Z4)
+	SYNG2(16384, Z5)
+	SYNG2(20480, Z6)
+	SYNG2(24576, Z7)
+
+	FOLDOR(Z0, Y0, X0)
+	FOLDOR(Z1, Y1, X1)
+	FOLDOR(Z2, Y2, X2)
+	FOLDOR(Z3, Y3, X3)
+	FOLDOR(Z4, Y4, X4)
+	FOLDOR(Z5, Y5, X5)
+	FOLDOR(Z6, Y6, X6)
+	FOLDOR(Z7, Y7, X7)
+	ADDQ $8, R8
+	DECQ DX
+	JNZ  row
+
+	VPTESTMQ X31, X31, K2
+	KORTESTB K2, K2
+	SETEQ    ret+16(FP)
 	VZEROUPPER
 	RET

@@ -266,3 +266,61 @@ func TestChienKernel(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckRowsEightSyndromes pins what the clean-frame check decides, on
+// the kernel and the twin alike: every pattern of 1..8 symbol errors in a
+// codeword fails it, and a pattern that is a multiple of
+// g8(x) = Π_{i<8}(x − α^i) (9 symbols, first eight syndromes zero, S_8
+// not) passes it, as CheckRows documents.
+func TestCheckRowsEightSyndromes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(26, 26))
+	c := New()
+	var rows [Rows][]byte
+	for r := range rows {
+		rows[r] = make([]byte, RowLen)
+		for i := range rows[r] {
+			rows[r][i] = byte(rng.Uint32())
+		}
+	}
+	c.EncodeRows(&rows)
+	clean := cloneFrame(&rows)
+	var g8 [9]byte // g8[d] = coefficient of x^d
+	g8[0] = 1
+	for i := range 8 {
+		for d := i + 1; d > 0; d-- {
+			g8[d] = g8[d-1] ^ gfMul(g8[d], gfPow(i))
+		}
+		g8[0] = gfMul(g8[0], gfPow(i))
+	}
+	forEachImpl(t, func(t *testing.T) {
+		for n := 1; n <= T; n++ {
+			for k := range RowCodewords {
+				cloneInto(clean, &rows)
+				r, j := k/Interleave, k%Interleave
+				for _, i := range rng.Perm(N)[:n] {
+					rows[r][i*Interleave+j] ^= byte(1 + rng.IntN(255))
+				}
+				if c.CheckRows(&rows) {
+					t.Fatalf("%d errors in codeword %d pass the check", n, k)
+				}
+			}
+		}
+		for _, shift := range []int{0, 1, 100, N - 9} {
+			cloneInto(clean, &rows)
+			k := rng.IntN(RowCodewords)
+			r, j := k/Interleave, k%Interleave
+			v := byte(1 + rng.IntN(255))
+			for d, g := range g8 { // degree shift+d is symbol N−1−shift−d
+				rows[r][(N-1-shift-d)*Interleave+j] ^= gfMul(v, g)
+			}
+			if !c.CheckRows(&rows) {
+				t.Fatalf("a multiple of g8 at shift %d fails the check", shift)
+			}
+			var res Result
+			c.DecodeRows(&rows, &res)
+			if res.UncorrectableCodewords == 0 && res.CorrectedSymbols == 0 {
+				t.Fatalf("shift %d: DecodeRows saw nothing to do", shift)
+			}
+		}
+	})
+}
