@@ -156,6 +156,7 @@ func (k *Keyring) pumpLocked() int {
 				break
 			}
 		}
+		m.Acked = k.acked
 		k.mu.Unlock()
 		if !ok {
 			return n
@@ -294,8 +295,15 @@ func (k *Keyring) ApplySync(m SyncMsg) error {
 		return nil
 	}
 	k.mu.Unlock()
-	if m.Stream == inStream && m.Seq != inLast+1 {
-		return fmt.Errorf("%w: %s: expected seq %d", ErrSyncOrder, m, inLast+1)
+	// The next message is the one after the last handled here, or, for a
+	// stream new here (or one whose acknowledged part went beyond what this
+	// store remembers), the first the sender has not had acknowledged.
+	next := m.Acked + 1
+	if m.Stream == inStream {
+		next = max(next, inLast+1)
+	}
+	if m.Seq != next {
+		return fmt.Errorf("%w: %s: expected seq %d", ErrSyncOrder, m, next)
 	}
 	err := k.apply(m)
 	if err != nil && !permanent(err) {

@@ -2,6 +2,8 @@ package keyring
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
@@ -467,5 +469,53 @@ func TestSyncConcurrent(t *testing.T) {
 		if (errA == nil) != (errB == nil) || ia.KeyID != ib.KeyID {
 			t.Fatalf("consumer %d: A %+v %v, B %+v %v", c, ia, errA, ib, errB)
 		}
+	}
+}
+
+// TestSyncNewStore: an end whose store is made anew starts a new stream.
+// Its first messages lost in transit are not skipped: the receiver waits
+// for them (ErrSyncOrder) and the resend brings them. A receiver whose
+// store is new starts at the first message the sender has not had
+// acknowledged.
+func TestSyncNewStore(t *testing.T) {
+	p := newPair(t, 2, 16, true)
+	p.a.maintain()
+	p.flush()
+	old := p.a.k.stream
+
+	anew := func(e *env) {
+		e.close()
+		if err := os.Remove(filepath.Join(e.dir, "ctrl.db")); err != nil {
+			t.Fatal(err)
+		}
+		e.pub = nil
+		e.open()
+	}
+	anew(p.a)
+	if p.a.k.stream == old || p.a.k.stream == 0 {
+		t.Fatalf("new store, stream %016x (was %016x)", p.a.k.stream, old)
+	}
+	p.a.maintain() // fills #1, #2: lost
+	p.a.take()
+	k1 := p.a.connect(1) // #3
+	if errs := p.deliver(p.a, p.b); len(errs) != 1 || !errors.Is(errs[0], ErrSyncOrder) {
+		t.Fatalf("#3 of a new stream before #1: %v", errs)
+	}
+	p.a.k.Resend()
+	p.flush()
+	if got := p.same(1, true); got.KeyID != k1.KeyID {
+		t.Fatal("consumer 1's key differs")
+	}
+
+	anew(p.b) // B forgets its fills and A's stream
+	k2 := p.a.connect(2)
+	errs := p.deliver(p.a, p.b) // taken as the start of A's stream; refused (no fill), acknowledged
+	if len(errs) != 1 || !errors.Is(errs[0], ErrPeer) {
+		t.Fatalf("bind to a new B: %v", errs)
+	}
+	p.flush()
+	p.a.pending(0)
+	if _, err := p.b.k.Lookup(k2.Consumer); !errors.Is(err, ErrNotBound) {
+		t.Fatalf("new B bound consumer 2: %v", err)
 	}
 }

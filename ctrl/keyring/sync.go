@@ -40,11 +40,14 @@ func (o SyncOp) String() string {
 // the key from its own copy of the seed and checks it against KeyID.
 //
 // Every message but an ack is numbered: Stream names the sender's outbox
-// (random, fixed for the life of its store), Seq counts from 1 in it. The
-// receiver applies a stream's messages once and in order and acknowledges
-// them (OpAck with the stream and the highest Seq handled); the sender
-// keeps each message in its store until acknowledged and sends it again
-// after a new session, so a message is neither lost nor applied twice.
+// (random, fixed for the life of its store), Seq counts from 1 in it, and
+// Acked is the sender's word that the receiver acknowledged every Seq up to
+// it (so a receiver that does not know the stream, or lost some of it,
+// knows where it starts). The receiver applies a stream's messages once
+// and in order and acknowledges them (OpAck with the stream and the
+// highest Seq handled); the sender keeps each message in its store until
+// acknowledged and sends it again after a new session, so a message is
+// neither lost nor applied twice.
 //
 // Wire format v2 (SyncMsgSize bytes, big-endian):
 //
@@ -52,12 +55,13 @@ func (o SyncOp) String() string {
 //	1      op (1 bind, 2 unbind, 3 release, 4 fill, 5 ack)
 //	2..9   stream (non-zero)
 //	10..17 seq (non-zero)
-//	18     ring
-//	19..22 slot
-//	23..30 consumer id
-//	31..38 key id
-//	39..46 epoch (window index the ring was filled for)
-//	47..54 seed id
+//	18..25 acked (< seq)
+//	26     ring
+//	27..30 slot
+//	31..38 consumer id
+//	39..46 key id
+//	47..54 epoch (window index the ring was filled for)
+//	55..62 seed id
 //
 // bind, unbind and release carry a non-zero consumer and key id; fill a
 // non-zero seed id and zero consumer, key id and slot; ack nothing but
@@ -66,6 +70,7 @@ type SyncMsg struct {
 	Op       SyncOp
 	Stream   uint64
 	Seq      uint64
+	Acked    uint64
 	Ring     uint8
 	Slot     uint32
 	Consumer uint64
@@ -75,7 +80,7 @@ type SyncMsg struct {
 }
 
 // SyncMsgSize is the encoded size of a SyncMsg.
-const SyncMsgSize = 55
+const SyncMsgSize = 63
 
 // SyncVersion is the version of the sync message this package speaks.
 const SyncVersion = 2
@@ -86,12 +91,13 @@ func (m *SyncMsg) Marshal() []byte {
 	b[0], b[1] = SyncVersion, byte(m.Op)
 	binary.BigEndian.PutUint64(b[2:], m.Stream)
 	binary.BigEndian.PutUint64(b[10:], m.Seq)
-	b[18] = m.Ring
-	binary.BigEndian.PutUint32(b[19:], m.Slot)
-	binary.BigEndian.PutUint64(b[23:], m.Consumer)
-	binary.BigEndian.PutUint64(b[31:], m.KeyID)
-	binary.BigEndian.PutUint64(b[39:], m.Epoch)
-	binary.BigEndian.PutUint64(b[47:], m.SeedID)
+	binary.BigEndian.PutUint64(b[18:], m.Acked)
+	b[26] = m.Ring
+	binary.BigEndian.PutUint32(b[27:], m.Slot)
+	binary.BigEndian.PutUint64(b[31:], m.Consumer)
+	binary.BigEndian.PutUint64(b[39:], m.KeyID)
+	binary.BigEndian.PutUint64(b[47:], m.Epoch)
+	binary.BigEndian.PutUint64(b[55:], m.SeedID)
 	return b
 }
 
@@ -111,12 +117,13 @@ func (m *SyncMsg) Unmarshal(b []byte) error {
 		Op:       SyncOp(b[1]),
 		Stream:   binary.BigEndian.Uint64(b[2:]),
 		Seq:      binary.BigEndian.Uint64(b[10:]),
-		Ring:     b[18],
-		Slot:     binary.BigEndian.Uint32(b[19:]),
-		Consumer: binary.BigEndian.Uint64(b[23:]),
-		KeyID:    binary.BigEndian.Uint64(b[31:]),
-		Epoch:    binary.BigEndian.Uint64(b[39:]),
-		SeedID:   binary.BigEndian.Uint64(b[47:]),
+		Acked:    binary.BigEndian.Uint64(b[18:]),
+		Ring:     b[26],
+		Slot:     binary.BigEndian.Uint32(b[27:]),
+		Consumer: binary.BigEndian.Uint64(b[31:]),
+		KeyID:    binary.BigEndian.Uint64(b[39:]),
+		Epoch:    binary.BigEndian.Uint64(b[47:]),
+		SeedID:   binary.BigEndian.Uint64(b[55:]),
 	}
 	if err := x.check(); err != nil {
 		return err
@@ -133,6 +140,8 @@ func (m *SyncMsg) check() error {
 		return fmt.Errorf("%w: op %d", ErrSyncMsg, uint8(m.Op))
 	case m.Stream == 0 || m.Seq == 0:
 		return bad("zero stream or seq")
+	case m.Acked >= m.Seq && m.Op != OpAck:
+		return bad(fmt.Sprintf("acked %d not below seq %d", m.Acked, m.Seq))
 	case m.Ring >= MaxRings:
 		return bad(fmt.Sprintf("ring %d", m.Ring))
 	case m.Slot >= MaxKeysPerRing:
@@ -144,7 +153,7 @@ func (m *SyncMsg) check() error {
 			return bad("want a seed id and no consumer, key or slot")
 		}
 	case OpAck:
-		if m.Ring != 0 || m.Slot != 0 || m.Consumer != 0 || m.KeyID != 0 || m.Epoch != 0 || m.SeedID != 0 {
+		if m.Acked != 0 || m.Ring != 0 || m.Slot != 0 || m.Consumer != 0 || m.KeyID != 0 || m.Epoch != 0 || m.SeedID != 0 {
 			return bad("want nothing but stream and seq")
 		}
 	default:

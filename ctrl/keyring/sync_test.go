@@ -12,7 +12,7 @@ func TestSyncMsgRoundTrip(t *testing.T) {
 		{Op: OpBind, Stream: 5, Seq: 1, Ring: 3, Slot: 17, Consumer: 42, KeyID: 0xdeadbeef, Epoch: 494000, SeedID: 9},
 		{Op: OpUnbind, Stream: 5, Seq: 2, Ring: 3, Slot: 17, Consumer: 42, KeyID: 0xdeadbeef, Epoch: 494000, SeedID: 9},
 		{Op: OpRelease, Stream: 5, Seq: 3, Ring: 1, Slot: 3, Consumer: 42, KeyID: 1, Epoch: 1, SeedID: 0},
-		{Op: OpFill, Stream: 5, Seq: 4, Ring: 1, Epoch: 494001, SeedID: 9},
+		{Op: OpFill, Stream: 5, Seq: 4, Acked: 3, Ring: 1, Epoch: 494001, SeedID: 9},
 		{Op: OpAck, Stream: 7, Seq: 4},
 	}
 	for _, m := range valid {
@@ -33,21 +33,23 @@ func TestSyncMsgRoundTrip(t *testing.T) {
 		want string
 	}{
 		{"short", bind, func(b []byte) []byte { return b[:10] }, "10 bytes"},
-		{"long", bind, func(b []byte) []byte { return append(b, 0) }, "56 bytes"},
+		{"long", bind, func(b []byte) []byte { return append(b, 0) }, "64 bytes"},
 		{"v1", bind, func(b []byte) []byte { b[0] = 1; return b[:39] }, "version 1"},
 		{"version", bind, func(b []byte) []byte { b[0] = 3; return b }, "version 3"},
 		{"op 0", bind, func(b []byte) []byte { b[1] = 0; return b }, "op 0"},
 		{"op 6", bind, func(b []byte) []byte { b[1] = 6; return b }, "op 6"},
 		{"stream", bind, func(b []byte) []byte { clear(b[2:10]); return b }, "zero stream"},
 		{"seq", bind, func(b []byte) []byte { clear(b[10:18]); return b }, "zero stream or seq"},
-		{"ring", bind, func(b []byte) []byte { b[18] = MaxRings; return b }, "ring 64"},
-		{"slot", bind, func(b []byte) []byte { b[19] = 0xff; return b }, "slot"},
-		{"consumer", bind, func(b []byte) []byte { clear(b[23:31]); return b }, "zero consumer"},
-		{"key", bind, func(b []byte) []byte { clear(b[31:39]); return b }, "zero consumer or key"},
-		{"fill without seed", fill, func(b []byte) []byte { clear(b[47:55]); return b }, "seed id"},
-		{"fill with consumer", fill, func(b []byte) []byte { b[30] = 1; return b }, "no consumer"},
-		{"ack with ring", ack, func(b []byte) []byte { b[18] = 1; return b }, "nothing but"},
-		{"ack with seed", ack, func(b []byte) []byte { b[54] = 1; return b }, "nothing but"},
+		{"acked", bind, func(b []byte) []byte { b[25] = 1; return b }, "acked 1 not below seq 1"},
+		{"ring", bind, func(b []byte) []byte { b[26] = MaxRings; return b }, "ring 64"},
+		{"slot", bind, func(b []byte) []byte { b[27] = 0xff; return b }, "slot"},
+		{"consumer", bind, func(b []byte) []byte { clear(b[31:39]); return b }, "zero consumer"},
+		{"key", bind, func(b []byte) []byte { clear(b[39:47]); return b }, "zero consumer or key"},
+		{"fill without seed", fill, func(b []byte) []byte { clear(b[55:63]); return b }, "seed id"},
+		{"fill with consumer", fill, func(b []byte) []byte { b[38] = 1; return b }, "no consumer"},
+		{"ack with acked", ack, func(b []byte) []byte { b[25] = 1; return b }, "nothing but"},
+		{"ack with ring", ack, func(b []byte) []byte { b[26] = 1; return b }, "nothing but"},
+		{"ack with seed", ack, func(b []byte) []byte { b[62] = 1; return b }, "nothing but"},
 	} {
 		got := bind
 		before := got
