@@ -14,7 +14,8 @@
 // aligned scratch area on entry and back on exit; as in the AVX-512 kernel
 // every cell is kept twice, as s (row p at p*32(BX)) and as 2s (at
 // 512+p*32(BX)), so that X0..X3 are word blends. The block's keystream
-// words follow at 1024(BX) (row k = word k of the lanes).
+// words follow at 1024(BX) (row k = word k of the lanes), then sixteen X
+// slots at 1536(BX) (see BRF8).
 //
 // AVX2 has no 256-byte permute, no rotations, no double shifts and no
 // three-way logic, so: S1 is GFNI on YMM (gfni.go), S0 three VPSHUFB
@@ -75,9 +76,18 @@ DATA ybswap<>+16(SB)/8, $0x0405060700010203
 DATA ybswap<>+24(SB)/8, $0x0c0d0e0f08090a0b
 GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 
+// SLOT8 sets X slot p to (cell p)<<16 | (cell p-2)>>15, for cells p and
+// q = p-2 mod 16: rot16 of the blend of cell p's low words and 2·(cell
+// q)'s high words.
+#define SLOT8(p, q) \
+	VMOVDQA  (p*32)(BX), Y0                \
+	VPBLENDW $0xAA, (512+q*32)(BX), Y0, Y0 \
+	VPSHUFB  yrot16<>(SB), Y0, Y0          \
+	VMOVDQA  Y0, (1536+p*32)(BX)
+
 // SETUP8 points BX at the aligned scratch area, copies the half's rows
-// into it (each cell as s and 2s) and loads R1, R2, the S0 tables and
-// the mask 0x7FFFFFFF.
+// into it (each cell as s and 2s), fills the X slots and loads R1, R2,
+// the S0 tables and the mask 0x7FFFFFFF.
 #define SETUP8 \
 	LEAQ           31(SP), BX          \
 	ANDQ           $-32, BX            \
@@ -118,7 +128,23 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	VMOVDQU        896(SI), Y0         \
 	FORMS8(Y0, 14, Y1)                 \
 	VMOVDQU        960(SI), Y0         \
-	FORMS8(Y0, 15, Y1)
+	FORMS8(Y0, 15, Y1)                  \
+	SLOT8(0, 14)           \
+	SLOT8(1, 15)           \
+	SLOT8(2, 0)            \
+	SLOT8(3, 1)            \
+	SLOT8(4, 2)            \
+	SLOT8(5, 3)            \
+	SLOT8(6, 4)            \
+	SLOT8(7, 5)            \
+	SLOT8(8, 6)            \
+	SLOT8(9, 7)            \
+	SLOT8(10, 8)           \
+	SLOT8(11, 9)           \
+	SLOT8(12, 10)          \
+	SLOT8(13, 11)          \
+	SLOT8(14, 12)          \
+	SLOT8(15, 13)
 
 // FOLD8 reduces x in [1, 2(2^31-1)] to [1, 2^31-1] modulo 2^31-1 (the
 // representation of the cells, where 2^31-1 stands for zero): bit 31 is
@@ -179,20 +205,20 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 // rotations by 16 are the inputs of L1 and L2. With the cells kept also
 // doubled, X0 = high word of 2s15 | low word of s14 is one word blend,
 // and X1 = s11<<16 | s9>>15 (the high word of 2s9) is a blend rotated by
-// 16; X2 likewise.
-#define BRF8(p5, p7, p9, p11, p14, p15) \
+// 16. X1 goes to the X slot of s11's position: X2 = s7<<16 | s5>>15 is
+// the X1 of four steps before and X3 = s2<<16 | s0>>15 that of nine steps
+// before (the same two cells, unchanged since), so both are loads.
+#define BRF8(p7, p9, p11, p14, p15) \
 	VMOVDQA  (512+p15*32)(BX), Y0            \
 	VPBLENDW $0x55, (p14*32)(BX), Y0, Y0     \
 	VMOVDQA  (p11*32)(BX), Y1                \
 	VPBLENDW $0xAA, (512+p9*32)(BX), Y1, Y1  \
 	VPSHUFB  yrot16<>(SB), Y1, Y1            \
-	VMOVDQA  (p7*32)(BX), Y2                 \
-	VPBLENDW $0xAA, (512+p5*32)(BX), Y2, Y2  \
-	VPSHUFB  yrot16<>(SB), Y2, Y2            \
+	VMOVDQA  Y1, (1536+p11*32)(BX)           \
 	VPXOR    Y15, Y0, Y4                     \
 	VPADDD   Y14, Y4, Y4                     \
 	VPADDD   Y15, Y1, Y5                     \
-	VPXOR    Y14, Y2, Y6                     \
+	VPXOR    (1536+p7*32)(BX), Y14, Y6       \
 	VPBLENDW $0xAA, Y6, Y5, Y8               \
 	VPBLENDW $0xAA, Y5, Y6, Y9
 
@@ -248,7 +274,7 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 // ISTEP8 is an initialisation step: W>>1 enters the feedback.
 #define ISTEP8(p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
 	LFSRA8(p0, p4, p10, p13)            \
-	BRF8(p5, p7, p9, p11, p14, p15)     \
+	BRF8(p7, p9, p11, p14, p15)     \
 	VPSRLD  $1, Y4, Y0                  \
 	VPADDD  Y0, Y7, Y7                  \
 	MINFOLD8(Y7, Y0)                    \
@@ -256,22 +282,19 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	FL8                                 \
 	FORMS8(Y7, p0, Y0)
 
-// WSTEP8 is working step k of a block: keystream word k = W⊕X3, X3 =
-// s2<<16 | s0>>15, goes to row k of the block buffer.
+// WSTEP8 is working step k of a block: keystream word k = W⊕X3 (X3 from
+// the X slot of s2's position) goes to row k of the block buffer.
 #define WSTEP8(k, p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
 	LFSRA8(p0, p4, p10, p13)                 \
-	BRF8(p5, p7, p9, p11, p14, p15)          \
-	VMOVDQA  (p2*32)(BX), Y3                 \
-	VPBLENDW $0xAA, (512+p0*32)(BX), Y3, Y3  \
-	VPSHUFB  yrot16<>(SB), Y3, Y3            \
-	VPXOR    Y4, Y3, Y3                      \
+	BRF8(p7, p9, p11, p14, p15)          \
+	VPXOR    (1536+p2*32)(BX), Y4, Y3        \
 	VMOVDQA  Y3, (1024+k*32)(BX)             \
 	LFSRB8(p15)                              \
 	FL8                                      \
 	FORMS8(Y7, p0, Y0)
 
 // func zucInit8(half *uint32)
-TEXT ·zucInit8(SB), 0, $1568-8
+TEXT ·zucInit8(SB), 0, $2080-8
 	MOVQ half+0(FP), SI
 	SETUP8
 	MOVQ $2, CX
@@ -390,7 +413,7 @@ initloop:
 // transposes the words and stores 64 bytes per lane at ptrs[l]+DX. The
 // last block runs only steps (1..16) steps; fewer than sixteen leave the
 // state unusable, for callers that drop it afterwards.
-TEXT ·zucKeystream8(SB), 0, $1568-32
+TEXT ·zucKeystream8(SB), 0, $2080-32
 	MOVQ half+0(FP), SI
 	MOVQ ptrs+8(FP), DI
 	MOVQ n+16(FP), CX
