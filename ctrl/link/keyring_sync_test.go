@@ -45,18 +45,19 @@ func (oneSeed) SeedByID(id uint64) (*negotiation.Seed, error) {
 // link controller) come and go; keyring messages ride control message
 // 0x08 and a new session makes the keyring resend.
 type ringEnd struct {
-	t      *testing.T
-	role   dataplane.Role
-	self   handshake.Identity
-	peer   handshake.Peer
-	local  netip.AddrPort
-	remote netip.AddrPort
-	ring   *keyring.Keyring
-	cur    atomic.Pointer[link.Controller]
-	stop   context.CancelFunc
-	done   chan struct{}
-	mu     sync.Mutex
-	errs   []error // ApplySync errors other than "wait for a resend"
+	t        *testing.T
+	role     dataplane.Role
+	self     handshake.Identity
+	peer     handshake.Peer
+	local    netip.AddrPort
+	remote   netip.AddrPort
+	ring     *keyring.Keyring
+	cur      atomic.Pointer[link.Controller]
+	sessions atomic.Int32 // OnSession calls
+	stop     context.CancelFunc
+	done     chan struct{}
+	mu       sync.Mutex
+	errs     []error // ApplySync errors other than "wait for a resend"
 }
 
 func newRingEnd(t *testing.T, role dataplane.Role, self handshake.Identity, peer handshake.Peer, local, remote netip.AddrPort) *ringEnd {
@@ -134,7 +135,7 @@ func (e *ringEnd) start() {
 		e.t.Fatal(err)
 	}
 	ctl, err := link.New(link.Config{Port: port, Self: e.self, Peer: e.peer,
-		OnKeyring: e.onKeyring, OnSession: func() { e.ring.Resend() }})
+		OnKeyring: e.onKeyring, OnSession: func() { e.sessions.Add(1); e.ring.Resend() }})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -257,6 +258,9 @@ func TestKeyringSyncAcrossRestart(t *testing.T) {
 	})
 	if s := b.ring.Stats(); s.PeerBinds != 2 || s.Disconnects != 1 || s.PeerRejected != 0 {
 		t.Fatalf("B's stats %+v: each message applied once", s)
+	}
+	if na, nb := a.sessions.Load(), b.sessions.Load(); na < 2 || nb < 2 {
+		t.Fatalf("OnSession called %d times at A, %d at B; want a session before and after B's restart", na, nb)
 	}
 
 	// Both ends bind consumer 3 before either hears of the other.
