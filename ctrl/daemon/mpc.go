@@ -1,9 +1,12 @@
 package daemon
 
 // Threshold custody in otkd run ([mpc], docs/mpc.md). The node's share
-// lives in the controller store (bucket "mpc": its state, sealed to the
-// node key, the commit of its epoch and its latest vote); backups in bucket
-// "mpc-backups". Workers:
+// lives in the controller store, bucket "mpc": "state" (Node.MarshalState,
+// the share sealed to the node key; wire type 5), "commit" (the Commit of its
+// epoch, type 8), "round" (its dealing and complaints of the round in
+// progress, a Transcript, type 6), "vote" (epoch u64 ‖ digest of its latest
+// vote) and "totp/<operator>" (last accepted step, u64). Backups are in
+// bucket "mpc-backups": id → JSON record with "v": 1. Workers:
 //   - "mpc cluster": the cluster endpoint on mpc.listen, mutual TLS with the
 //     cluster CA: the broadcast rounds (mpc.RoundHandler, node names only)
 //     and partial decryptions (mpc.PartialHandler);
@@ -50,6 +53,7 @@ var (
 	mpcStateKey     = []byte("state")
 	mpcCommitKey    = []byte("commit")
 	mpcVoteKey      = []byte("vote")
+	mpcRoundKey     = []byte("round")
 )
 
 // mpcRun is the daemon's custody state; nil when [mpc] is off.
@@ -115,7 +119,7 @@ func (d *Daemon) startMPC() error {
 		}
 		d.km.kst = kst // closed by closeKeyMgmt
 	}
-	last, err := m.restore(d.km.kst)
+	last, round, err := m.restore(d.km.kst)
 	if err != nil {
 		return err
 	}
@@ -126,6 +130,10 @@ func (d *Daemon) startMPC() error {
 	m.part = mpc.NewParticipant(nd, mpc.ParticipantOptions{
 		Votes:      storeVotes{st},
 		LastCommit: last,
+		Round:      round,
+		SaveRound: func(r []byte) error {
+			return st.Update(func(tx kstore.Tx) error { return tx.Put(mpcBucket, mpcRoundKey, r) })
+		},
 		OnFinish: func(state, commit []byte) error {
 			err := st.Update(func(tx kstore.Tx) error {
 				if err := tx.Put(mpcBucket, mpcStateKey, state); err != nil {
@@ -236,24 +244,26 @@ func (m *mpcRun) persistTOTP(st *kstore.DB, ops []config.MPCOperator) error {
 	return nil
 }
 
-// restore loads the node's state and the commit of its epoch, if stored.
-func (m *mpcRun) restore(st *kstore.DB) (last []byte, err error) {
+// restore loads the node's state, the commit of its epoch and its part of
+// a round in progress, if stored.
+func (m *mpcRun) restore(st *kstore.DB) (last, round []byte, err error) {
 	var state []byte
 	err = st.View(func(tx kstore.Tx) error {
 		state = append([]byte(nil), tx.Get(mpcBucket, mpcStateKey)...)
 		last = append([]byte(nil), tx.Get(mpcBucket, mpcCommitKey)...)
+		round = append([]byte(nil), tx.Get(mpcBucket, mpcRoundKey)...)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("controller.store: reading the mpc state: %w", err)
+		return nil, nil, fmt.Errorf("controller.store: reading the mpc state: %w", err)
 	}
 	if len(state) == 0 {
-		return nil, nil
+		return nil, round, nil
 	}
 	if err := m.node.RestoreState(state); err != nil {
-		return nil, fmt.Errorf("controller.store: mpc state does not fit this node ([mpc] index, threshold, peers or node key changed?): %w", err)
+		return nil, nil, fmt.Errorf("controller.store: mpc state does not fit this node ([mpc] index, threshold, peers or node key changed?): %w", err)
 	}
-	return last, nil
+	return last, round, nil
 }
 
 // storeVotes keeps a node's latest vote in the controller store.

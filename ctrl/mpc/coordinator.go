@@ -210,6 +210,14 @@ func (c *Cluster) checkAll(ctx context.Context, t *Transcript) ([]*Complaint, er
 			out = append(out, cp)
 		}
 	}
+	// The canonical order (see canonical): by accuser, then accused.
+	slices.SortStableFunc(out, func(a, b *Complaint) int {
+		if a.Accuser != b.Accuser {
+			return a.Accuser - b.Accuser
+		}
+		return a.Accused - b.Accused
+	})
+	out = slices.CompactFunc(out, func(a, b *Complaint) bool { return a.Accuser == b.Accuser && a.Accused == b.Accused })
 	return out, nil
 }
 

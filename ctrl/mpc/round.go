@@ -347,6 +347,17 @@ type ParticipantOptions struct {
 	// LastCommit is the commit of the node's current epoch as OnFinish
 	// stored it, for catching up other nodes after a restart; nil if none.
 	LastCommit []byte
+	// SaveRound, if not nil, is called under the participant's lock with
+	// the node's part of the round in progress (its dealing and its
+	// complaints, as a Transcript encoding) before they are given out, to
+	// persist it: a node restarted in the middle of a round then serves the
+	// same dealing and complaints again, so the round can still finish with
+	// the transcript nodes may already have voted for. They hold no secret
+	// (the shares are encrypted to their nodes).
+	SaveRound func(round []byte) error
+	// Round is what SaveRound last stored; ignored unless it is for the
+	// epoch after the node's.
+	Round []byte
 }
 
 // Participant is a node's side of the broadcast: it answers the four
@@ -380,7 +391,24 @@ func NewParticipant(nd *Node, opts ParticipantOptions) *Participant {
 	for _, pt := range nd.peers {
 		p.keys = append(p.keys, pt.ecdsaKey())
 	}
+	var r Transcript
+	if len(opts.Round) > 0 && r.UnmarshalBinary(opts.Round) == nil && r.Epoch == nd.Epoch()+1 &&
+		len(r.Dealings) == 1 && r.Dealings[0].Dealer == nd.index && r.Dealings[0].Epoch == r.Epoch {
+		p.dealt, p.complaints = r.Dealings[0], r.Complaints
+	}
 	return p
+}
+
+// saveRound persists the node's part of the round (SaveRound).
+func (p *Participant) saveRound(d *Dealing, complaints []*Complaint) error {
+	if p.opts.SaveRound == nil {
+		return nil
+	}
+	b, _ := (&Transcript{Epoch: d.Epoch, Dealings: []*Dealing{d}, Complaints: complaints}).MarshalBinary()
+	if err := p.opts.SaveRound(b); err != nil {
+		return fmt.Errorf("mpc: persisting the round in progress: %w", err)
+	}
+	return nil
 }
 
 // Node returns the participant's node.
@@ -425,6 +453,9 @@ func (p *Participant) Deal(epoch uint64) (*Dealing, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := p.saveRound(d, nil); err != nil {
+		return nil, err
+	}
 	p.dealt, p.complaints = d, nil
 	return d, nil
 }
@@ -438,7 +469,7 @@ func (p *Participant) Check(t *Transcript) ([]*Complaint, error) {
 	if err := p.checkEpoch(t.Epoch); err != nil {
 		return nil, err
 	}
-	var out []*Complaint
+	var out, made []*Complaint
 	for _, d := range t.Dealings {
 		if d.Epoch != t.Epoch {
 			return nil, fmt.Errorf("%w: dealing of node %d for epoch %d in a transcript of %d", ErrTranscript, d.Dealer, d.Epoch, t.Epoch)
@@ -451,8 +482,17 @@ func (p *Participant) Check(t *Transcript) ([]*Complaint, error) {
 		if err != nil || c == nil {
 			continue
 		}
-		p.complaints = append(p.complaints, c)
+		made = append(made, c)
 		out = append(out, c)
+	}
+	if len(made) > 0 {
+		all := append(slices.Clone(p.complaints), made...)
+		if p.dealt != nil && p.dealt.Epoch == t.Epoch {
+			if err := p.saveRound(p.dealt, all); err != nil {
+				return nil, err
+			}
+		}
+		p.complaints = all
 	}
 	return out, nil
 }
@@ -473,6 +513,9 @@ func (p *Participant) Prepare(t *Transcript) (*Vote, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.checkEpoch(t.Epoch); err != nil {
+		return nil, err
+	}
+	if err := canonical(t, p.nd.n); err != nil {
 		return nil, err
 	}
 	if p.dealt == nil || p.dealt.Epoch != t.Epoch ||
@@ -502,6 +545,28 @@ func (p *Participant) Prepare(t *Transcript) (*Vote, error) {
 	}
 	v.sig = sig
 	return v, nil
+}
+
+// canonical checks that t holds one dealing of every node, in index order,
+// and its complaints ordered by accuser then accused, one per pair: the one
+// transcript every coordinator builds from the same messages, so a round
+// interrupted after some votes can be finished by any coordinator.
+func canonical(t *Transcript, n int) error {
+	if len(t.Dealings) != n {
+		return fmt.Errorf("%w: %d dealings, want one of each of the %d nodes", ErrTranscript, len(t.Dealings), n)
+	}
+	for i, d := range t.Dealings {
+		if d.Dealer != i+1 {
+			return fmt.Errorf("%w: dealing %d is node %d's, want node %d's (index order)", ErrTranscript, i, d.Dealer, i+1)
+		}
+	}
+	for i := 1; i < len(t.Complaints); i++ {
+		a, b := t.Complaints[i-1], t.Complaints[i]
+		if a.Accuser > b.Accuser || (a.Accuser == b.Accuser && a.Accused >= b.Accused) {
+			return fmt.Errorf("%w: complaints not ordered by accuser and accused, or repeated", ErrTranscript)
+		}
+	}
+	return nil
 }
 
 // checkVotes verifies that votes holds a valid vote of every node for

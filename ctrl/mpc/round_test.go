@@ -22,33 +22,72 @@ type tlsCluster struct {
 	urls    []string
 	client  *http.Client
 	saved   [][]byte // last state each node persisted (OnFinish)
+	rounds  [][]byte // last round in progress each node persisted (SaveRound)
+	votes   []VoteStore
 	ca      *testCA
+	allow   func(string) bool
 }
 
 func newTLSCluster(t *testing.T, th, n int) *tlsCluster {
 	t.Helper()
-	c := &tlsCluster{cluster: newCluster(t, th, n), saved: make([][]byte, n)}
+	c := &tlsCluster{cluster: newCluster(t, th, n), saved: make([][]byte, n), rounds: make([][]byte, n)}
 	ca := newTestCA(t, "cluster")
 	c.ca = ca
 	names := map[string]bool{}
 	for i := range n {
 		names["node"+string(rune('1'+i))] = true
 	}
-	for i, nd := range c.nodes {
-		p := NewParticipant(nd, ParticipantOptions{OnFinish: func(st, _ []byte) error {
-			c.saved[i] = st
-			return nil
-		}})
-		c.parts = append(c.parts, p)
+	c.allow = func(cn string) bool { return names[cn] }
+	for i := range c.nodes {
+		c.votes = append(c.votes, &memVotes{})
+		c.parts = append(c.parts, c.participant(i, nil))
 		mux := http.NewServeMux()
-		mux.Handle("/mpc/v1/round/", RoundHandler(p, func(cn string) bool { return names[cn] }))
-		mux.Handle(PathPartial, PartialHandler(nd))
+		// Through c.parts and c.nodes, so that a test can restart a node.
+		mux.HandleFunc("/mpc/v1/round/", func(w http.ResponseWriter, r *http.Request) {
+			RoundHandler(c.parts[i], c.allow).ServeHTTP(w, r)
+		})
+		mux.HandleFunc(PathPartial, func(w http.ResponseWriter, r *http.Request) {
+			PartialHandler(c.nodes[i]).ServeHTTP(w, r)
+		})
 		s := serveTLS(t, mux, MutualTLS(ca.issue(t, "node"+string(rune('1'+i))), ca.pool, nil))
 		c.servers = append(c.servers, s)
 		c.urls = append(c.urls, s.URL)
 	}
 	c.client = tlsClient(MutualTLS(ca.issue(t, "node1"), nil, ca.pool))
 	return c
+}
+
+// participant returns node i's participant (i from 0), persisting into c.
+func (c *tlsCluster) participant(i int, last []byte) *Participant {
+	return NewParticipant(c.nodes[i], ParticipantOptions{
+		Votes:      c.votes[i],
+		LastCommit: last,
+		Round:      c.rounds[i],
+		SaveRound:  func(r []byte) error { c.rounds[i] = r; return nil },
+		OnFinish: func(st, _ []byte) error {
+			c.saved[i] = st
+			return nil
+		},
+	})
+}
+
+// restart replaces node i (from 0) by a fresh one restored from what it
+// persisted; keepRound false drops its round in progress.
+func (c *tlsCluster) restart(t *testing.T, i int, keepRound bool) {
+	t.Helper()
+	nd, err := NewNode(Config{Index: i + 1, Threshold: c.t, Key: c.keys[i], Peers: peersOf(c.cluster)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nd.RestoreState(c.saved[i]); err != nil {
+		t.Fatal(err)
+	}
+	if !keepRound {
+		c.rounds[i] = nil
+	}
+	last := c.parts[i].LastCommit()
+	c.nodes[i] = nd
+	c.parts[i] = c.participant(i, last)
 }
 
 func (c *tlsCluster) coordinator(i int) *Cluster {
@@ -239,9 +278,16 @@ func TestMaliciousCoordinator(t *testing.T) {
 	if _, err := c.parts[2].Prepare(dropped); !errors.Is(err, ErrTranscript) {
 		t.Fatalf("transcript without node 3's dealing: %v", err)
 	}
-	// Two transcripts (same content, other order) for the same epoch: a
-	// node votes for the first only.
+	// The same content in another order: not the canonical transcript.
 	reordered := &Transcript{Epoch: epoch, Dealings: []*Dealing{full.Dealings[1], full.Dealings[0], full.Dealings[2]}}
+	if _, err := c.parts[0].Prepare(reordered); !errors.Is(err, ErrTranscript) {
+		t.Fatalf("reordered transcript: %v", err)
+	}
+	// Two canonical transcripts for the same epoch (the second with a
+	// complaint of node 3 against node 2): a node votes for the first only.
+	cp := &Complaint{Epoch: epoch, Accuser: 3, Accused: 2}
+	cp.sig, _ = c.keys[2].SignWithSM2(rand.Reader, nil, cp.signed())
+	reordered = &Transcript{Epoch: epoch, Dealings: full.Dealings, Complaints: []*Complaint{cp}}
 	v1, err := c.parts[0].Prepare(full)
 	if err != nil {
 		t.Fatal(err)
@@ -393,5 +439,34 @@ func TestWriteRoundFuzzCorpus(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRestartMidRound: a node restarted after the others voted serves its
+// stored dealing again, so the next Run rebuilds the same transcript and
+// finishes the round. Without the stored dealing the round can never
+// finish (the voters are bound to their vote): that is what SaveRound is
+// for.
+func TestRestartMidRound(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keep=%v", keep), func(t *testing.T) {
+			c := newTLSCluster(t, 2, 3)
+			if _, err := c.coordinator(1).Run(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			cm := manualRound(t, c) // nodes 1..3 voted; commit not delivered
+			_ = cm
+			c.restart(t, 2, keep)
+			_, err := c.coordinator(1).Run(t.Context())
+			if keep {
+				if err != nil || c.nodes[2].Epoch() != 2 || c.nodes[0].Epoch() != 2 {
+					t.Fatalf("after a restart mid-round: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrVoteConflict) {
+				t.Fatalf("without the stored dealing: %v", err)
+			}
+		})
 	}
 }
