@@ -403,6 +403,14 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	if code, out, _ = c.recover(t, c.byID(1, bk.ID), 0, "bob", "--totp", bobCode); code == 0 {
 		t.Fatalf("replayed code accepted after a restart: %s", out)
 	}
+	// --check: only the fingerprint, the secret goes nowhere.
+	f := c.ops["bob"]
+	b, err := exec.Command(otkctlBin, "mpc", "recover", "--check", "--json", "--socket", c.nodes[1].sock, "--id", bk.ID,
+		"--node", c.opURL[2], "--cert", f[0], "--key", f[1], "--ca", c.clusterCA.file, "--totp-secret-file", f[2]).CombinedOutput()
+	if err != nil || !strings.Contains(string(b), bk.Fingerprint) || !strings.Contains(string(b), `"matches_backup": true`) ||
+		bytes.Contains(b, secret[:8]) {
+		t.Fatalf("recover --check: %v\n%s", err, b)
+	}
 	for _, n := range c.nodes {
 		if strings.Contains(n.logString(), fmt.Sprintf("%x", secret[:8])) {
 			t.Fatalf("%s logged secret bytes", n.name)
