@@ -30,7 +30,9 @@ func (k Kernel) String() string {
 }
 
 // kernel is the engine in use: the fastest one available, chosen once at
-// start-up from the CPU features (cpuid) and switched only by SetKernel.
+// start-up from the CPU features (cpuid) and the operator's OTKD_NOASM
+// (internal/asmswitch: "zuc" or "all" leave the pure-Go twin), and
+// switched only by SetKernel.
 var kernel = bestKernel(&hasKernel)
 
 // bestKernel picks AVX512 if the CPU has it, else AVX2, else Generic.

@@ -6,17 +6,22 @@ import (
 	"unsafe"
 
 	"github.com/klauspost/cpuid/v2"
+
+	"github.com/otkd/otkd/internal/asmswitch"
 )
 
-// hasKernel[k] says whether this CPU runs kernel k, detected once. GFNI
-// on YMM registers (the AVX2 kernel's S1) needs GFNI and AVX, which AVX2
-// implies.
+// hasKernel[k] says whether this CPU runs kernel k, detected once; the
+// operator's OTKD_NOASM=zuc (internal/asmswitch) leaves only the pure-Go
+// twin. GFNI on YMM registers (the AVX2 kernel's S1) needs GFNI and AVX,
+// which AVX2 implies.
 var hasKernel = [...]bool{
 	Generic: true,
-	AVX2:    cpuid.CPU.Supports(cpuid.AVX2, cpuid.GFNI),
-	AVX512: cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW,
+	AVX2:    asmOn && cpuid.CPU.Supports(cpuid.AVX2, cpuid.GFNI),
+	AVX512: asmOn && cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW,
 		cpuid.AVX512VBMI, cpuid.AVX512VBMI2, cpuid.GFNI),
 }
+
+var asmOn = !asmswitch.Off("zuc")
 
 // s1Iso and s1Mat are the GF2P8AFFINEQB matrices with which the kernel
 // computes S1 in two instructions (see s1Matrices). The kernel reads them,
