@@ -612,3 +612,29 @@ func checkEdges(t *testing.T, z *Lanes16) {
 		}
 	}
 }
+
+// TestLanes16NoAlloc: Init, Init256 and Keystream (with a partial last
+// block) allocate nothing on any kernel.
+func TestLanes16NoAlloc(t *testing.T) {
+	var keys, ivs [16][16]byte
+	var keys256 [16][32]byte
+	var ivs256 [16][23]byte
+	var dst [16][]byte
+	for l := range dst {
+		dst[l] = make([]byte, 986)
+	}
+	z := new(Lanes16)
+	for _, eng := range engines() {
+		withEngine(t, eng, func() {
+			a := testing.AllocsPerRun(20, func() {
+				z.Init(&keys, &ivs)
+				z.Keystream(&dst)
+				z.Init256(&keys256, &ivs256)
+				z.Keystream(&dst)
+			})
+			if a != 0 {
+				t.Fatalf("%v: Lanes16 allocates %v times", eng, a)
+			}
+		})
+	}
+}
