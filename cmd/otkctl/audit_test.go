@@ -133,3 +133,36 @@ func TestSyncAuditCommand(t *testing.T) {
 		}
 	}
 }
+
+func (d auditDaemon) KeyringSync(context.Context) (api.KeyringSync, error) {
+	return api.KeyringSync{Pool: "default", Side: "A", Stream: "00000000000000aa", Acked: 4, Pending: 2, TieBreaks: 1}, nil
+}
+
+// TestKeyringSyncCommand: otkctl keyring sync prints the sync state, as a
+// table or JSON.
+func TestKeyringSyncCommand(t *testing.T) {
+	sock := filepath.Join(shortDir(t), "otkd.sock")
+	l, err := api.Listen(sock, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- api.NewServer(auditDaemon{Backend: apitest.New()}, api.ServerOptions{}).Serve(ctx, l) }()
+	defer func() { cancel(); <-done }()
+	o, e, code := otkEnv(t, nil, "keyring", "sync", "--socket", sock)
+	flat := strings.Join(strings.Fields(string(o)), " ")
+	if code != 0 || !strings.Contains(flat, "waiting for an ack 2") || !strings.Contains(flat, "tie-breaks 1") ||
+		!strings.Contains(flat, "peer stream -") {
+		t.Fatalf("keyring sync: %d\n%s%s", code, o, e)
+	}
+	o, _, code = otkEnv(t, nil, "keyring", "sync", "--json", "--socket", sock)
+	var ks api.KeyringSync
+	if code != 0 || json.Unmarshal(o, &ks) != nil || ks.Pending != 2 || ks.Stream != "00000000000000aa" {
+		t.Fatalf("keyring sync --json: %d %s", code, o)
+	}
+	_, e, code = otkEnv(t, nil, "keyring", "sync", "--socket", filepath.Join(shortDir(t), "none.sock"))
+	if code == 0 || len(e) == 0 {
+		t.Fatalf("no daemon: exit %d", code)
+	}
+}

@@ -12,9 +12,9 @@ import (
 	"github.com/otkd/otkd/ctrl/api"
 )
 
-// keyringCmd is `otkctl keyring status|connect|disconnect|refill`.
+// keyringCmd is `otkctl keyring status|connect|disconnect|refill|sync`.
 func keyringCmd(args []string, stdout, stderr io.Writer) error {
-	const subs = "status, connect, disconnect, refill"
+	const subs = "status, connect, disconnect, refill, sync"
 	if len(args) == 0 {
 		return usagef("keyring: missing subcommand (%s)", subs)
 	}
@@ -54,6 +54,11 @@ func keyringCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		_, err := fmt.Fprintf(stdout, "consumer %d disconnected: its key is retired\n", *consumer)
 		return err
+	case "sync":
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		return keyringSync(d, stdout)
 	case "refill":
 		ring := fs.Int("ring", -1, "the ring to refill (0..rings-1)")
 		if err := parseFlags(fs, args[1:]); err != nil {

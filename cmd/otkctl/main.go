@@ -40,6 +40,7 @@ commands:
   keyring connect --consumer N    bind consumer N to a key of the current ring (prints its fingerprint)
   keyring disconnect --consumer N release consumer N's key (retired at both ends)
   keyring refill --ring R         refill ring R now (it must have no bindings)
+  keyring sync                    the sync with the other end: messages waiting for its ack, tie-breaks, rejections
   sync import FILE                import a vendor key file enveloped to this node
   sync register --identity I --app A          register subscriber I for application A
   sync request --identity I --key K [--app A] bind key K to I and queue its push to A's platform

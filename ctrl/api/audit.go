@@ -66,9 +66,11 @@ type AuditBackend interface {
 	SyncAudit(ctx context.Context, q SyncAuditQuery) (SyncAudit, error)
 }
 
-// auditRoutes adds the audit routes.
+// auditRoutes adds the audit routes: the key-sync audit log and the
+// keyring's sync state (audit_keyring.go).
 func (s *Server) auditRoutes() {
 	s.mux.Handle("/v1/sync/audit", s.route(http.MethodGet, s.syncAudit))
+	s.mux.Handle("/v1/keyring/sync", s.route(http.MethodGet, s.keyringSync))
 }
 
 var auditParams = map[string]bool{"since": true, "until": true, "kind": true, "identity": true, "app": true, "key": true, "limit": true}

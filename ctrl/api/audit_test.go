@@ -111,3 +111,26 @@ func TestSyncAuditUnavailable(t *testing.T) {
 		t.Fatalf("SyncAudit = %v, want ErrUnavailable", err)
 	}
 }
+
+func (b *auditBackend) KeyringSync(context.Context) (api.KeyringSync, error) {
+	return api.KeyringSync{Pool: "default", Side: "B", Stream: "00000000000000aa", Acked: 4, Pending: 2,
+		PeerStream: "00000000000000bb", PeerHandled: 9, TieBreaks: 1, PeerFills: 3}, nil
+}
+
+// TestKeyringSyncRoute: GET /v1/keyring/sync carries the backend's state;
+// a backend without a keyring sync answers 503.
+func TestKeyringSyncRoute(t *testing.T) {
+	c := api.Dial(serve(t, &auditBackend{Backend: apitest.New()}, api.ServerOptions{}))
+	defer c.Close()
+	ks, err := c.KeyringSync(context.Background())
+	want := api.KeyringSync{Pool: "default", Side: "B", Stream: "00000000000000aa", Acked: 4, Pending: 2,
+		PeerStream: "00000000000000bb", PeerHandled: 9, TieBreaks: 1, PeerFills: 3}
+	if err != nil || ks != want {
+		t.Fatalf("KeyringSync = %+v, %v; want %+v", ks, err, want)
+	}
+	plain := api.Dial(serve(t, apitest.New(), api.ServerOptions{}))
+	defer plain.Close()
+	if _, err := plain.KeyringSync(context.Background()); !errors.Is(err, api.ErrUnavailable) {
+		t.Fatalf("without a keyring sync: %v", err)
+	}
+}

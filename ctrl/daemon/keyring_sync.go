@@ -8,10 +8,12 @@ package daemon
 // the seed of that id from seedSource (SeedByID).
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/keyring"
 	"github.com/otkd/otkd/ctrl/negotiation"
 )
@@ -83,4 +85,29 @@ func (d *Daemon) resendRing(why string) {
 	if n := d.km.ring.Resend(); n > 0 {
 		d.log.Info("keyring messages sent again", "component", "keyring", "why", why, "messages", n)
 	}
+}
+
+var _ api.KeyringSyncBackend = (*Daemon)(nil)
+
+// KeyringSync implements api.KeyringSyncBackend.
+func (d *Daemon) KeyringSync(ctx context.Context) (api.KeyringSync, error) {
+	if d.km.ring == nil {
+		return api.KeyringSync{}, errNoKeyring
+	}
+	return keyringSyncOf(d.cfg.Keyring.Pool, d.km.ring), nil
+}
+
+func keyringSyncOf(pool string, r *keyring.Keyring) api.KeyringSync {
+	st, s := r.SyncState(), r.Stats()
+	side := "A"
+	if ks, err := r.Status(); err == nil && ks.Side == 1 {
+		side = "B"
+	}
+	out := api.KeyringSync{Pool: pool, Side: side, Stream: fmt.Sprintf("%016x", st.Stream), Acked: st.Acked,
+		Pending: st.Pending, PeerHandled: st.PeerHandled, PeerBinds: s.PeerBinds, PeerRejected: s.PeerRejected,
+		PeerDuplicates: s.PeerDuplicates, PeerFills: s.PeerFills, TieBreaks: s.TieBreaks, Resent: s.SyncResent}
+	if st.PeerStream != 0 {
+		out.PeerStream = fmt.Sprintf("%016x", st.PeerStream)
+	}
+	return out
 }

@@ -163,6 +163,11 @@ func TestRingFillSkew(t *testing.T) {
 	if a.ring.SyncPending() != 0 {
 		t.Fatalf("%d messages unacknowledged", a.ring.SyncPending())
 	}
+	ya, yb := keyringSyncOf("default", a.ring), keyringSyncOf("default", b.ring)
+	if ya.Side != "A" || yb.Side != "B" || ya.Pending != 0 || yb.PeerStream != ya.Stream || yb.PeerHandled != ya.Acked ||
+		yb.PeerFills != 3 || yb.PeerBinds != 1 || ya.PeerStream != "" {
+		t.Fatalf("sync state: A %+v, B %+v", ya, yb)
+	}
 }
 
 // TestSeedByID: the held seed of an id, a copy; an unknown id is

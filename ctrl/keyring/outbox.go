@@ -343,3 +343,19 @@ func (k *Keyring) apply(m SyncMsg) error {
 	}
 	return fmt.Errorf("%w: %s", ErrSyncMsg, m)
 }
+
+// SyncState describes the sync streams of this end, without key bytes.
+type SyncState struct {
+	Stream      uint64 // this end's stream
+	Acked       uint64 // the peer acknowledged up to this seq
+	Pending     int    // messages waiting for the peer's ack
+	PeerStream  uint64 // the peer's stream (0: none seen)
+	PeerHandled uint64 // its seq handled here up to
+}
+
+// SyncState reports the sync streams.
+func (k *Keyring) SyncState() SyncState {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return SyncState{Stream: k.stream, Acked: k.acked, Pending: len(k.out), PeerStream: k.inStream, PeerHandled: k.inLast}
+}

@@ -130,6 +130,9 @@ func TestSyncReliable(t *testing.T) {
 	p.same(1, true)
 	p.same(2, false)
 	p.a.pending(0)
+	if sa, sb := p.a.k.SyncState(), p.b.k.SyncState(); sa.Pending != 0 || sa.Acked != 5 || sb.PeerStream != sa.Stream || sb.PeerHandled != 5 {
+		t.Fatalf("sync state A %+v, B %+v", sa, sb)
+	}
 	if s := p.b.k.Stats(); s.PeerBinds != 2 || s.Disconnects != 1 || s.PeerRejected != 0 {
 		t.Fatalf("B's stats %+v", s)
 	}
