@@ -280,8 +280,9 @@ func (k *Keyring) applyFill(m SyncMsg) error {
 	}
 	finder, ok := k.src.(SeedFinder)
 	switch {
-	case m.Epoch < uint64(max(n, 0)):
-		return rejectf(m, "window %d has ended (now %d)", m.Epoch, n)
+	case m.Epoch+uint64(len(k.rings)) <= uint64(max(n, 0)):
+		// Keys of window e are valid until the ring's next turn, e+R.
+		return rejectf(m, "the keys of window %d have expired (now window %d)", m.Epoch, n)
 	case r.filled && r.epoch > m.Epoch:
 		return rejectf(m, "ring filled for the later window %d", r.epoch)
 	case !k.cfg.Follow || !ok:

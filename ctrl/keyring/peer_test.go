@@ -522,3 +522,18 @@ func TestSyncNewStore(t *testing.T) {
 		t.Fatalf("new B bound consumer 2: %v", err)
 	}
 }
+
+// TestLateFill: A's fill and bind reach B only in the next window, while
+// the ring's keys are still valid: B fills and binds as A did.
+func TestLateFill(t *testing.T) {
+	p := newPair(t, 2, 16, true)
+	p.a.maintain()
+	k1 := p.a.connect(1)
+	p.a.take() // lost
+	p.a.clk.add(time.Hour)
+	p.a.k.Resend()
+	p.flush()
+	if got := p.same(1, true); got.KeyID != k1.KeyID || got.Epoch != k1.Epoch {
+		t.Fatalf("consumer 1: %+v, A bound %+v", got, k1)
+	}
+}
