@@ -52,6 +52,7 @@ commands:
   mpc init | mpc refresh          coordinate the cluster's key generation / a proactive refresh (all nodes up)
   mpc backup --file F [--label L] [--out CT]  encrypt F to the cluster key, store it (prints id and fingerprint)
   mpc list                        the stored backups: id, label, epoch, size, fingerprint
+  mpc delete --id ID              delete a stored backup
   mpc recover --id ID|--ciphertext CT --node URL --cert C --key K --ca CA --totp CODE --out FILE|--check
                                   recover through a node's operator endpoint (t nodes); the secret goes to
                                   a new 0600 file, never to stdout

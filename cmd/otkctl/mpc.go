@@ -23,7 +23,7 @@ import (
 
 // mpcCmd is `otkctl mpc status|peers|init|refresh|backup|list|recover`.
 func mpcCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	const subs = "status, peers, init, refresh, backup, list, recover"
+	const subs = "status, peers, init, refresh, backup, list, delete, recover"
 	if len(args) == 0 {
 		return usagef("mpc: missing subcommand (%s)", subs)
 	}
@@ -56,6 +56,23 @@ func mpcCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 		return mpcList(d, stdout)
+	case "delete":
+		d := addDaemonFlags(fs)
+		id := fs.String("id", "", "the backup to delete; required")
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		if *id == "" {
+			return usagef("mpc delete: --id is required")
+		}
+		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.MPCBackupDelete(ctx, *id) }); err != nil {
+			return err
+		}
+		if *d.json {
+			return writeJSON(stdout, api.MPCBackupResult{ID: *id, Action: "delete", Status: "done"})
+		}
+		_, err := fmt.Fprintf(stdout, "backup %s deleted from this node's store (copies of its ciphertext elsewhere stay recoverable)\n", *id)
+		return err
 	case "recover":
 		return mpcRecover(fs, args[1:], stdout)
 	}

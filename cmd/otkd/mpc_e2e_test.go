@@ -411,6 +411,13 @@ func TestCustodyThreeDaemons(t *testing.T) {
 		bytes.Contains(b, secret[:8]) {
 		t.Fatalf("recover --check: %v\n%s", err, b)
 	}
+	if code, e := c.nodes[1].otkctlJSON(t, nil, "mpc", "delete", "--id", bk.ID); code != 0 {
+		t.Fatalf("delete: %d %s", code, e)
+	}
+	var left []api.MPCBackup
+	if code, e := c.nodes[1].otkctlJSON(t, &left, "mpc", "list"); code != 0 || len(left) != 0 {
+		t.Fatalf("list after delete: %d %s %v", code, e, left)
+	}
 	for _, n := range c.nodes {
 		if strings.Contains(n.logString(), fmt.Sprintf("%x", secret[:8])) {
 			t.Fatalf("%s logged secret bytes", n.name)

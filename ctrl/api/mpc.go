@@ -32,6 +32,9 @@ type MPCBackend interface {
 	// MPCBackupGet returns one backup with its ciphertext; ErrNotFound for
 	// an unknown id.
 	MPCBackupGet(ctx context.Context, id string) (MPCBackup, error)
+	// MPCBackupDelete removes a stored backup (copies of its ciphertext
+	// elsewhere stay recoverable); ErrNotFound for an unknown id.
+	MPCBackupDelete(ctx context.Context, id string) error
 	// MPCPeers asks every node of the cluster for its epoch and cluster key.
 	MPCPeers(ctx context.Context) ([]MPCPeerState, error)
 }
@@ -164,12 +167,37 @@ func (s *Server) mpcRoutes() {
 		return b.MPCBackup(ctx, label, data)
 	})))
 	s.mux.Handle("/v1/mpc/backups/{id}", s.route(http.MethodGet, s.mpcOp(func(ctx context.Context, b MPCBackend, r *http.Request) (any, error) {
-		id := r.PathValue("id")
-		if !mpcIDRE.MatchString(id) {
-			return nil, errorf(http.StatusBadRequest, CodeBadRequest, "backup id %q: want 16 hex digits", id)
+		id, err := backupID(r)
+		if err != nil {
+			return nil, err
 		}
 		return b.MPCBackupGet(ctx, id)
 	})))
+	s.mux.Handle("/v1/mpc/backups/{id}/delete", s.route(http.MethodPost, s.mpcOp(func(ctx context.Context, b MPCBackend, r *http.Request) (any, error) {
+		id, err := backupID(r)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.MPCBackupDelete(ctx, id); err != nil {
+			return nil, err
+		}
+		return MPCBackupResult{ID: id, Action: "delete", Status: "done"}, nil
+	})))
+}
+
+func backupID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if !mpcIDRE.MatchString(id) {
+		return "", errorf(http.StatusBadRequest, CodeBadRequest, "backup id %q: want 16 hex digits", id)
+	}
+	return id, nil
+}
+
+// MPCBackupResult is the answer of POST /v1/mpc/backups/{id}/delete.
+type MPCBackupResult struct {
+	ID     string `json:"id"`
+	Action string `json:"action"`
+	Status string `json:"status"`
 }
 
 // mpcOp adapts an MPC call to an op: 503 when the backend has no MPC.
@@ -236,6 +264,11 @@ func (c *Client) MPCBackups(ctx context.Context) ([]MPCBackup, error) {
 	var b mpcBackupsBody
 	err := c.do(ctx, http.MethodGet, "/v1/mpc/backups", &b)
 	return b.Backups, err
+}
+
+// MPCBackupDelete calls POST /v1/mpc/backups/{id}/delete.
+func (c *Client) MPCBackupDelete(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodPost, "/v1/mpc/backups/"+url.PathEscape(id)+"/delete", &MPCBackupResult{})
 }
 
 // MPCBackupGet calls GET /v1/mpc/backups/{id}.

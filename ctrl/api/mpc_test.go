@@ -37,6 +37,15 @@ func (f *mpcFake) MPCBackup(_ context.Context, label string, data []byte) (api.M
 func (f *mpcFake) MPCPeers(context.Context) ([]api.MPCPeerState, error) {
 	return []api.MPCPeerState{{Index: 1, Name: "n1", Reachable: true, Epoch: 1}}, nil
 }
+func (f *mpcFake) MPCBackupDelete(_ context.Context, id string) error {
+	for i, b := range f.backups {
+		if b.ID == id {
+			f.backups = append(f.backups[:i], f.backups[i+1:]...)
+			return nil
+		}
+	}
+	return api.ErrNotFound
+}
 func (f *mpcFake) MPCBackups(context.Context) ([]api.MPCBackup, error) { return f.backups, nil }
 func (f *mpcFake) MPCBackupGet(_ context.Context, id string) (api.MPCBackup, error) {
 	for _, b := range f.backups {
@@ -89,6 +98,12 @@ func TestMPCRoutes(t *testing.T) {
 	}
 	if _, err := c.MPCBackupGet(ctx, "ffffffffffffffff"); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("unknown id: %v", err)
+	}
+	if err := c.MPCBackupDelete(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MPCBackupDelete(ctx, b.ID); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
 	}
 }
 

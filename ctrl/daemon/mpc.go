@@ -565,6 +565,27 @@ func (d *Daemon) MPCBackups(ctx context.Context) ([]api.MPCBackup, error) {
 	return out, err
 }
 
+// MPCBackupDelete implements api.MPCBackend.
+func (d *Daemon) MPCBackupDelete(ctx context.Context, id string) error {
+	if d.custody == nil {
+		return errNoMPC
+	}
+	found := false
+	err := d.km.kst.Update(func(tx kstore.Tx) error {
+		if found = tx.Get(mpcBackupBucket, []byte(id)) != nil; !found {
+			return nil
+		}
+		return tx.Delete(mpcBackupBucket, []byte(id))
+	})
+	if err == nil && !found {
+		return fmt.Errorf("%w: no backup %s", api.ErrNotFound, id)
+	}
+	if err == nil {
+		d.custody.log.Info("mpc backup deleted", "id", id)
+	}
+	return err
+}
+
 // MPCBackupGet implements api.MPCBackend.
 func (d *Daemon) MPCBackupGet(ctx context.Context, id string) (api.MPCBackup, error) {
 	if d.custody == nil {
