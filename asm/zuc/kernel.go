@@ -46,7 +46,8 @@ func bestKernel(has *[3]bool) Kernel {
 	return Generic
 }
 
-// Available reports whether this build and CPU can run kernel k.
+// Available reports whether this build and CPU can run kernel k and the
+// operator has not switched it off (OTKD_NOASM).
 func Available(k Kernel) bool { return int(k) < len(hasKernel) && hasKernel[k] }
 
 // Selected returns the kernel in use.
