@@ -1,0 +1,242 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/config"
+	"github.com/otkd/otkd/ctrl/handshake"
+	"github.com/otkd/otkd/shm"
+)
+
+// lockedBuf is a log sink shared by a daemon's goroutines.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// runningNode is one otkd of a test link, run in process.
+type runningNode struct {
+	name, cfg string
+	log       *lockedBuf
+	d         *Daemon
+	cancel    context.CancelFunc
+	done      chan error
+}
+
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// newTestLink writes the files of two nodes that form one link over
+// loopback UDP, with a keyring on it.
+func newTestLink(t *testing.T, window string) (a, b *runningNode) {
+	t.Helper()
+	base := t.TempDir()
+	ports := [2]int{freeUDPPort(t), freeUDPPort(t)}
+	names := [2]string{"a", "b"}
+	var ids [2]handshake.Identity
+	for i, n := range names {
+		if err := os.Mkdir(filepath.Join(base, n), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if ids[i], err = handshake.Generate(config.UserID(n), rand.Reader); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodes := [2]*runningNode{}
+	for i, n := range names {
+		dir := filepath.Join(base, n)
+		if err := handshake.WritePrivateKey(filepath.Join(dir, "node.key"), ids[i].Priv); err != nil {
+			t.Fatal(err)
+		}
+		if err := handshake.WritePublicKey(filepath.Join(dir, "peer.pub"), ids[1-i].Peer().Pub); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "kek"), bytes.Repeat([]byte{byte(i + 1)}, 16), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg := fmt.Sprintf(`[node]
+name = %[1]q
+private_key = %[2]q
+
+[[port]]
+name = "east"
+id = 1
+role = %[3]q
+local = "127.0.0.1:%[4]d"
+peer = "127.0.0.1:%[5]d"
+peer_name = %[6]q
+peer_public_key = %[7]q
+frame_rate = 2000
+
+[shm]
+path = %[8]q
+slots = 64
+
+[store]
+path = %[9]q
+kek_file = %[10]q
+
+[api]
+socket = %[11]q
+
+[controller]
+store = %[12]q
+
+[keyring]
+enabled = true
+port = "east"
+window = %[13]q
+keys_per_ring = 8
+`, n, filepath.Join(dir, "node.key"), strings.ToUpper(n), ports[i], ports[1-i], names[1-i], filepath.Join(dir, "peer.pub"),
+			filepath.Join(dir, "keys.shm"), filepath.Join(dir, "keys.db"), filepath.Join(dir, "kek"), filepath.Join(dir, "otkd.sock"),
+			filepath.Join(dir, "controller.db"), window)
+		path := filepath.Join(dir, "otkd.toml")
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		nodes[i] = &runningNode{name: n, cfg: path, log: &lockedBuf{}}
+	}
+	return nodes[0], nodes[1]
+}
+
+// start runs a new daemon from the node's configuration (its stores are
+// kept from the previous run).
+func (n *runningNode) start(t *testing.T) {
+	t.Helper()
+	cfg, err := config.Load(n.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.d, err = New(cfg, NewLogs(n.log, slog.LevelDebug, false)); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel, n.done = cancel, make(chan error, 1)
+	go func() { n.done <- n.d.Run(ctx) }()
+}
+
+func (n *runningNode) stop(t *testing.T) {
+	t.Helper()
+	if n.cancel == nil {
+		return
+	}
+	n.cancel()
+	if err := <-n.done; err != nil {
+		t.Errorf("%s: Run: %v", n.name, err)
+	}
+	n.cancel = nil
+}
+
+func pollDaemons(t *testing.T, what string, cond func() bool, nodes ...*runningNode) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute) // a bound for a stuck run, not a timing
+	for !cond() {
+		if time.Now().After(deadline) {
+			for _, n := range nodes {
+				lines := strings.Split(n.log.String(), "\n")
+				t.Logf("%s's log (last lines):\n%s", n.name, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+			}
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestKeyringRestartDaemons: two otkd run daemons; B stops while A binds
+// and releases consumers; B's next run gets every message, once, after the
+// new session, and publishes A's key for the consumer that is still bound.
+func TestKeyringRestartDaemons(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two daemons negotiating seeds")
+	}
+	a, b := newTestLink(t, "6s")
+	a.start(t)
+	b.start(t)
+	defer a.stop(t)
+	defer b.stop(t)
+	ctx := context.Background()
+	pollDaemons(t, "both ends fill the current ring alike", func() bool {
+		sa, errA := a.d.KeyringStatus(ctx)
+		sb, errB := b.d.KeyringStatus(ctx)
+		if errA != nil || errB != nil || sa.Current != sb.Current {
+			return false
+		}
+		ra, rb := sa.Rings[sa.Current], sb.Rings[sb.Current]
+		return ra.Filled && rb.Filled && ra.Epoch == rb.Epoch && ra.SeedID == rb.SeedID && time.Until(ra.WindowEnd) > time.Second
+	}, a, b)
+
+	b.stop(t)
+	k7, err := a.d.KeyringConnect(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.d.KeyringConnect(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.d.KeyringDisconnect(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	if ks, _ := a.d.KeyringSync(ctx); ks.Pending < 3 {
+		t.Fatalf("A's sync while B is down: %+v", ks)
+	}
+
+	b.start(t)
+	pollDaemons(t, "B, restarted, binds consumer 7 to A's key and not consumer 8", func() bool {
+		k, err := b.d.KeyringLookup(ctx, 7)
+		_, err8 := b.d.KeyringLookup(ctx, 8)
+		ks, _ := a.d.KeyringSync(ctx)
+		return err == nil && k.ID == k7.ID && errors.Is(err8, api.ErrNotFound) && ks.Pending == 0
+	}, a, b)
+	bs, err := b.d.KeyringSync(ctx)
+	if err != nil || bs.PeerRejected != 0 || bs.PeerBinds != 2 {
+		t.Fatalf("B's sync: %+v, %v", bs, err)
+	}
+	r, err := shm.Open(b.d.cfg.Shm.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var key shm.Key
+	if err := r.Bound(7, &key); err != nil || key.ID != k7.ID {
+		t.Fatalf("B's shm: consumer 7 → %v (%v), want key %s", key, err, k7.Fingerprint)
+	}
+	if !strings.Contains(a.log.String(), "keyring messages sent again") {
+		t.Fatal("A's log does not say it resent")
+	}
+}
