@@ -46,6 +46,21 @@ func affineQword(cols *[8]byte) uint64 {
 
 // s1Matrices returns the GF2P8AFFINEQB operands φ and A·φ⁻¹.
 func s1Matrices() (iso, mat uint64) {
+	phi := aesIso()
+	var phiInv [256]byte
+	for x := range 256 {
+		phiInv[linear(&phi, byte(x))] = byte(x)
+	}
+	var m [8]byte // A·φ⁻¹ on the basis of the AES field
+	for i := range 8 {
+		m[i] = linear(&s1Affine, phiInv[1<<i])
+	}
+	return affineQword(&phi), affineQword(&m)
+}
+
+// aesIso returns the images of the basis bits under the isomorphism φ from
+// the field of S1 to the AES field.
+func aesIso() (phi [8]byte) {
 	// β: the first root of x^8+x^7+x^3+x+1 in the AES field.
 	var beta byte
 	for b := 2; b < 256; b++ {
@@ -58,19 +73,10 @@ func s1Matrices() (iso, mat uint64) {
 			break
 		}
 	}
-	var phi [8]byte
 	pw := byte(1)
 	for i := range 8 {
 		phi[i] = pw
 		pw = aesMul(pw, beta)
 	}
-	var phiInv [256]byte
-	for x := range 256 {
-		phiInv[linear(&phi, byte(x))] = byte(x)
-	}
-	var m [8]byte // A·φ⁻¹ on the basis of the AES field
-	for i := range 8 {
-		m[i] = linear(&s1Affine, phiInv[1<<i])
-	}
-	return affineQword(&phi), affineQword(&m)
+	return phi
 }

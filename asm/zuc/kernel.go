@@ -14,9 +14,12 @@ const (
 	// AVX512 runs the sixteen lanes in one pass on AVX-512 (F, BW, VBMI,
 	// VBMI2) with GFNI (lanes16_amd64.s).
 	AVX512
+	// AVX2AES is the AVX2 kernel with S1 by AES-NI instead of GFNI
+	// (s1aes.go), for AVX2 CPUs without GFNI.
+	AVX2AES
 )
 
-// String returns "generic", "avx2" or "avx512".
+// String returns "generic", "avx2", "avx512" or "avx2-aesni".
 func (k Kernel) String() string {
 	switch k {
 	case Generic:
@@ -25,6 +28,8 @@ func (k Kernel) String() string {
 		return "avx2"
 	case AVX512:
 		return "avx512"
+	case AVX2AES:
+		return "avx2-aesni"
 	}
 	return "unknown"
 }
@@ -35,13 +40,16 @@ func (k Kernel) String() string {
 // switched only by SetKernel.
 var kernel = bestKernel(&hasKernel)
 
-// bestKernel picks AVX512 if the CPU has it, else AVX2, else Generic.
-func bestKernel(has *[3]bool) Kernel {
+// bestKernel picks AVX512 if the CPU has it, else AVX2, else AVX2AES,
+// else Generic.
+func bestKernel(has *[4]bool) Kernel {
 	switch {
 	case has[AVX512]:
 		return AVX512
 	case has[AVX2]:
 		return AVX2
+	case has[AVX2AES]:
+		return AVX2AES
 	}
 	return Generic
 }

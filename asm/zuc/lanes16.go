@@ -6,8 +6,9 @@ import "encoding/binary"
 // the engine behind Segments16, which keys the sixteen segments of a frame
 // at once. On amd64 with AVX-512 (F, BW, VBMI, VBMI2) and GFNI an assembly
 // kernel runs the sixteen lanes in the sixteen dwords of each 512-bit
-// register; with AVX2 and GFNI but no AVX-512, another runs them as two
-// halves of eight in 256-bit registers; elsewhere, with -tags noasm, or
+// register; with AVX2 and GFNI (or AES-NI) but no AVX-512, another runs
+// them as two halves of eight in 256-bit registers; elsewhere, with -tags
+// noasm, or
 // when SetKernel selects it, a pure-Go twin with the same state layout and
 // output does the work.
 //
@@ -40,8 +41,8 @@ func (l *Lanes16) init() {
 	switch kernel {
 	case AVX512:
 		init16Asm(l)
-	case AVX2:
-		init16AVX2(l)
+	case AVX2, AVX2AES:
+		init16AVX2(l, kernel == AVX2AES)
 	default:
 		l.genericInit()
 	}
@@ -87,8 +88,8 @@ func (l *Lanes16) keystream(dst *[16][]byte, n int, final bool) {
 	switch kernel {
 	case AVX512:
 		keystream16Asm(l, dst, n, final)
-	case AVX2:
-		keystream16AVX2(l, dst, n, final)
+	case AVX2, AVX2AES:
+		keystream16AVX2(l, dst, n, final, kernel == AVX2AES)
 	default:
 		l.genericKeystream(dst, n)
 	}

@@ -19,6 +19,7 @@ var hasKernel = [...]bool{
 	AVX2:    asmOn && cpuid.CPU.Supports(cpuid.AVX2, cpuid.GFNI),
 	AVX512: asmOn && cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW,
 		cpuid.AVX512VBMI, cpuid.AVX512VBMI2, cpuid.GFNI),
+	AVX2AES: asmOn && cpuid.CPU.Supports(cpuid.AVX2, cpuid.AESNI),
 }
 
 var asmOn = !asmswitch.Off("zuc")

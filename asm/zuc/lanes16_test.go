@@ -11,7 +11,7 @@ import (
 // twin always, then the assembly kernels the CPU has.
 func engines() []Kernel {
 	var ks []Kernel
-	for _, k := range []Kernel{Generic, AVX2, AVX512} {
+	for _, k := range []Kernel{Generic, AVX2, AVX512, AVX2AES} {
 		if Available(k) {
 			ks = append(ks, k)
 		}
@@ -417,17 +417,20 @@ func TestLanes16EEA3Vectors(t *testing.T) {
 	}
 }
 
-// TestBestKernel: AVX-512 if the CPU has it, else AVX2, else pure Go; and
+// TestBestKernel: AVX-512 if the CPU has it, else AVX2 with GFNI, else AVX2
+// with AES-NI, else pure Go; and
 // SetKernel refuses what the CPU lacks.
 func TestBestKernel(t *testing.T) {
 	tests := []struct {
-		has  [3]bool
+		has  [4]bool
 		want Kernel
 	}{
-		{[3]bool{Generic: true, AVX2: true, AVX512: true}, AVX512},
-		{[3]bool{Generic: true, AVX512: true}, AVX512},
-		{[3]bool{Generic: true, AVX2: true}, AVX2},
-		{[3]bool{Generic: true}, Generic},
+		{[4]bool{Generic: true, AVX2: true, AVX512: true, AVX2AES: true}, AVX512},
+		{[4]bool{Generic: true, AVX512: true}, AVX512},
+		{[4]bool{Generic: true, AVX2: true, AVX2AES: true}, AVX2},
+		{[4]bool{Generic: true, AVX2: true}, AVX2},
+		{[4]bool{Generic: true, AVX2AES: true}, AVX2AES},
+		{[4]bool{Generic: true}, Generic},
 	}
 	for _, tc := range tests {
 		if got := bestKernel(&tc.has); got != tc.want {
@@ -441,7 +444,7 @@ func TestBestKernel(t *testing.T) {
 	if _, ok := SetKernel(Kernel(7)); ok || Selected() != prev {
 		t.Error("SetKernel accepted an unknown kernel")
 	}
-	for _, k := range []Kernel{AVX2, AVX512} {
+	for _, k := range []Kernel{AVX2, AVX512, AVX2AES} {
 		if !Available(k) {
 			if _, ok := SetKernel(k); ok || Selected() != prev {
 				t.Errorf("SetKernel accepted %v, which this CPU or build lacks", k)
@@ -636,5 +639,20 @@ func TestLanes16NoAlloc(t *testing.T) {
 				t.Fatalf("%v: Lanes16 allocates %v times", eng, a)
 			}
 		})
+	}
+}
+
+// TestS1AES checks the AES-NI route to S1 (s1aes.go): the AES S-box of
+// the model against known entries, then S1 through it for every byte.
+func TestS1AES(t *testing.T) {
+	for y, want := range map[byte]byte{0x00: 0x63, 0x01: 0x7c, 0x53: 0xed, 0xff: 0x16} {
+		if got := aesSubBytes(y); got != want {
+			t.Fatalf("SubBytes(%#02x) = %#02x, want %#02x", y, got, want)
+		}
+	}
+	for x := range 256 {
+		if y := s1ByAES(byte(x)); y != s1[x] {
+			t.Fatalf("S1(%#02x) = %#02x through AES, want %#02x", x, y, s1[x])
+		}
 	}
 }

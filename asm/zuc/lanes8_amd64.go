@@ -25,18 +25,42 @@ func zucInit8(half *uint32)
 //go:noescape
 func zucKeystream8(half *uint32, ptrs *[8]*byte, n, steps int)
 
+// zucInit8a and zucKeystream8a are zucInit8 and zucKeystream8 with S1 by
+// AES-NI (s1aes.go) instead of GFNI.
+//
+//go:noescape
+func zucInit8a(half *uint32)
+
+//go:noescape
+func zucKeystream8a(half *uint32, ptrs *[8]*byte, n, steps int)
+
 // init16AVX2 is Lanes16's initialisation on the AVX2 kernel, one half of
-// eight lanes after the other.
-func init16AVX2(l *Lanes16) {
+// eight lanes after the other; aes selects S1 by AES-NI.
+func init16AVX2(l *Lanes16, aes bool) {
+	if aes {
+		zucInit8a(&l.s[0][0])
+		zucInit8a(&l.s[0][8])
+		return
+	}
 	zucInit8(&l.s[0][0])
 	zucInit8(&l.s[0][8])
+}
+
+// keystream8 is zucKeystream8 or, with aes set, zucKeystream8a.
+func keystream8(half *uint32, ptrs *[8]*byte, n, steps int, aes bool) {
+	if aes {
+		zucKeystream8a(half, ptrs, n, steps)
+		return
+	}
+	zucKeystream8(half, ptrs, n, steps)
 }
 
 // keystream16AVX2 is Lanes16's keystream on the AVX2 kernel: the whole
 // 64-byte blocks straight into dst, the last partial block of each half
 // into a buffer from which Go copies the part dst holds. With final set
-// that block runs only the steps it needs and leaves l unusable.
-func keystream16AVX2(l *Lanes16, dst *[16][]byte, n int, final bool) {
+// that block runs only the steps it needs and leaves l unusable; aes
+// selects S1 by AES-NI.
+func keystream16AVX2(l *Lanes16, dst *[16][]byte, n int, final, aes bool) {
 	var p [16]*byte
 	for i := range p {
 		p[i] = unsafe.SliceData(dst[i])
@@ -45,7 +69,7 @@ func keystream16AVX2(l *Lanes16, dst *[16][]byte, n int, final bool) {
 	for h := range 2 {
 		half := &l.s[0][8*h]
 		if full > 0 {
-			zucKeystream8(half, (*[8]*byte)(p[8*h:8*h+8]), full, 16)
+			keystream8(half, (*[8]*byte)(p[8*h:8*h+8]), full, 16, aes)
 		}
 		if full < n {
 			steps := 16
@@ -57,7 +81,7 @@ func keystream16AVX2(l *Lanes16, dst *[16][]byte, n int, final bool) {
 			for i := range tp {
 				tp[i] = &tail[i][0]
 			}
-			zucKeystream8(half, &tp, 64, steps)
+			keystream8(half, &tp, 64, steps, aes)
 			for i := range 8 {
 				copy(dst[8*h+i][full:], tail[i][:])
 			}

@@ -24,6 +24,9 @@
 // rotations modulo 2^31-1 are two shifts, an OR and a mask; the rotations
 // by whole bytes are VPSHUFB.
 //
+// zucInit8a and zucKeystream8a are the same kernel for AVX2 CPUs without
+// GFNI: S1 by AES-NI (S1AES8, s1aes.go) instead.
+//
 // Registers during the steps: Y15 R1, Y14 R2, Y13, Y12 and Y10 the S0
 // nibble tables P1, P2 and Q, Y11 0x7FFFFFFF; Y7 the new LFSR cell; Y0..Y6,
 // Y8, Y9 temporaries. The other constants are memory operands.
@@ -69,6 +72,10 @@ DATA yrot24<>+8(SB)/8, $0x0c0f0e0d080b0a09
 DATA yrot24<>+16(SB)/8, $0x0407060500030201
 DATA yrot24<>+24(SB)/8, $0x0c0f0e0d080b0a09
 GLOBL yrot24<>(SB), RODATA|NOPTR, $32
+
+DATA yzero<>+0(SB)/8, $0
+DATA yzero<>+8(SB)/8, $0
+GLOBL yzero<>(SB), RODATA|NOPTR, $16
 
 DATA ybswap<>+0(SB)/8, $0x0405060700010203
 DATA ybswap<>+8(SB)/8, $0x0c0d0e0f08090a0b
@@ -222,54 +229,100 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	VPBLENDW $0xAA, Y6, Y5, Y8               \
 	VPBLENDW $0xAA, Y5, Y6, Y9
 
-// FL8 finishes F: u = L1(rot16 B1) = rot2(B1 ⊕ rot16 B1 ⊕ rot24 B1) ⊕
-// rot16 B1 ⊕ rot8 B1 and v = L2(rot16 B2) = rot6(B2 ⊕ rot8 B2 ⊕ rot24 B2)
-// ⊕ rot16 B2 ⊕ rot24 B2 (the grouping of the AVX-512 kernel), then the
-// S-boxes. VPACKUSWB packs the even bytes of u and v (the S1 bytes) into
-// one vector and the odd bytes (S0) into another, so that each S-box runs
-// once; VPUNPCKLBW and VPUNPCKHBW interleave the results back into R1 and
-// R2.
-#define FL8 \
+// LPACK8 is L1 and L2 of F and the packing of the S-box inputs: u =
+// L1(rot16 B1) = rot2(B1 ⊕ rot16 B1 ⊕ rot24 B1) ⊕ rot16 B1 ⊕ rot8 B1 and v =
+// L2(rot16 B2) = rot6(B2 ⊕ rot8 B2 ⊕ rot24 B2) ⊕ rot16 B2 ⊕ rot24 B2 (the
+// grouping of the AVX-512 kernel); VPACKUSWB packs the even bytes of u and
+// v (the S1 bytes) into Y0 and the odd bytes (S0) into Y8, so that each
+// S-box runs once.
+#define LPACK8 \
 	VPSHUFB           yrot16<>(SB), Y8, Y0 \
 	VPSHUFB           yrot24<>(SB), Y8, Y1 \
-	VPSHUFB           yrot8<>(SB), Y8, Y2  \
-	VPXOR             Y0, Y8, Y8           \
-	VPXOR             Y1, Y8, Y8           \
-	VPSLLD            $2, Y8, Y1           \
-	VPSRLD            $30, Y8, Y8          \
-	VPOR              Y1, Y8, Y8           \
-	VPXOR             Y0, Y8, Y8           \
-	VPXOR             Y2, Y8, Y8           \
-	VPSHUFB           yrot8<>(SB), Y9, Y0  \
+	VPSHUFB           yrot8<>(SB), Y8, Y2 \
+	VPXOR             Y0, Y8, Y8          \
+	VPXOR             Y1, Y8, Y8          \
+	VPSLLD            $2, Y8, Y1          \
+	VPSRLD            $30, Y8, Y8         \
+	VPOR              Y1, Y8, Y8          \
+	VPXOR             Y0, Y8, Y8          \
+	VPXOR             Y2, Y8, Y8          \
+	VPSHUFB           yrot8<>(SB), Y9, Y0 \
 	VPSHUFB           yrot24<>(SB), Y9, Y1 \
 	VPSHUFB           yrot16<>(SB), Y9, Y2 \
-	VPXOR             Y0, Y9, Y9           \
-	VPXOR             Y1, Y9, Y9           \
-	VPSLLD            $6, Y9, Y0           \
-	VPSRLD            $26, Y9, Y9          \
-	VPOR              Y0, Y9, Y9           \
-	VPXOR             Y1, Y9, Y9           \
-	VPXOR             Y2, Y9, Y9           \
-	VPAND             ylo8<>(SB), Y8, Y0   \
-	VPAND             ylo8<>(SB), Y9, Y1   \
-	VPACKUSWB         Y1, Y0, Y0           \
-	VPSRLW            $8, Y8, Y8           \
-	VPSRLW            $8, Y9, Y9           \
-	VPACKUSWB         Y9, Y8, Y8           \
-	VGF2P8AFFINEQB    $0, ·s1IsoY(SB), Y0, Y0    \
-	VGF2P8AFFINEINVQB $0x55, ·s1MatY(SB), Y0, Y0 \
-	VPAND             ylo4<>(SB), Y8, Y1   \
-	VPSRLW            $4, Y8, Y2           \
-	VPAND             ylo4<>(SB), Y2, Y2   \
-	VPSHUFB           Y1, Y13, Y3          \
-	VPXOR             Y3, Y2, Y2           \
-	VPSHUFB           Y2, Y12, Y3          \
-	VPXOR             Y3, Y1, Y1           \
-	VPADDB            Y2, Y2, Y2           \
-	VPSHUFB           Y1, Y10, Y1          \
-	VPXOR             Y1, Y2, Y2           \
-	VPUNPCKLBW        Y2, Y0, Y15          \
+	VPXOR             Y0, Y9, Y9          \
+	VPXOR             Y1, Y9, Y9          \
+	VPSLLD            $6, Y9, Y0          \
+	VPSRLD            $26, Y9, Y9         \
+	VPOR              Y0, Y9, Y9          \
+	VPXOR             Y1, Y9, Y9          \
+	VPXOR             Y2, Y9, Y9          \
+	VPAND             ylo8<>(SB), Y8, Y0  \
+	VPAND             ylo8<>(SB), Y9, Y1  \
+	VPACKUSWB         Y1, Y0, Y0          \
+	VPSRLW            $8, Y8, Y8          \
+	VPSRLW            $8, Y9, Y9          \
+	VPACKUSWB         Y9, Y8, Y8
+
+// S1GFNI8 is S1 on the bytes of Y0 by GFNI (gfni.go).
+#define S1GFNI8 \
+	VGF2P8AFFINEQB    $0, ·s1IsoY(SB), Y0, Y0 \
+	VGF2P8AFFINEINVQB $0x55, ·s1MatY(SB), Y0, Y0
+
+// S1AES8 is S1 on the bytes of Y0 by AES-NI (s1aes.go), for CPUs without
+// GFNI: φ by two nibble lookups, ShiftRows undone, AESENCLAST with a zero
+// key on each 128-bit half, L⊕c by two nibble lookups. Y1..Y3 are
+// temporaries.
+#define S1AES8 \
+	VPAND          ylo4<>(SB), Y0, Y1     \
+	VPSRLW         $4, Y0, Y2             \
+	VPAND          ylo4<>(SB), Y2, Y2     \
+	VBROADCASTI128 ·s1AES+0(SB), Y3       \
+	VPSHUFB        Y1, Y3, Y1             \
+	VBROADCASTI128 ·s1AES+16(SB), Y3      \
+	VPSHUFB        Y2, Y3, Y2             \
+	VPXOR          Y2, Y1, Y1             \
+	VPSHUFB        ·invShiftRows(SB), Y1, Y1 \
+	VEXTRACTI128   $1, Y1, X2             \
+	VAESENCLAST    yzero<>(SB), X1, X1    \
+	VAESENCLAST    yzero<>(SB), X2, X2    \
+	VINSERTI128    $1, X2, Y1, Y1         \
+	VPAND          ylo4<>(SB), Y1, Y2     \
+	VPSRLW         $4, Y1, Y1             \
+	VPAND          ylo4<>(SB), Y1, Y1     \
+	VBROADCASTI128 ·s1AES+32(SB), Y3      \
+	VPSHUFB        Y2, Y3, Y2             \
+	VBROADCASTI128 ·s1AES+48(SB), Y3      \
+	VPSHUFB        Y1, Y3, Y1             \
+	VPXOR          Y2, Y1, Y0
+
+// S0UNPACK8 is S0 on the bytes of Y8 by nibbles (s0nibble.go), then
+// VPUNPCKLBW and VPUNPCKHBW interleave the S1 bytes (Y0) and the S0 bytes
+// back into R1 and R2.
+#define S0UNPACK8 \
+	VPAND             ylo4<>(SB), Y8, Y1  \
+	VPSRLW            $4, Y8, Y2          \
+	VPAND             ylo4<>(SB), Y2, Y2  \
+	VPSHUFB           Y1, Y13, Y3         \
+	VPXOR             Y3, Y2, Y2          \
+	VPSHUFB           Y2, Y12, Y3         \
+	VPXOR             Y3, Y1, Y1          \
+	VPADDB            Y2, Y2, Y2          \
+	VPSHUFB           Y1, Y10, Y1         \
+	VPXOR             Y1, Y2, Y2          \
+	VPUNPCKLBW        Y2, Y0, Y15         \
 	VPUNPCKHBW        Y2, Y0, Y14
+
+// FL8 finishes F: L1, L2 and the S-boxes into R1 and R2; FL8A is FL8 with
+// S1 by AES-NI.
+#define FL8 \
+	LPACK8  \
+	S1GFNI8 \
+	S0UNPACK8
+
+#define FL8A \
+	LPACK8  \
+	S1AES8  \
+	S0UNPACK8
 
 // ISTEP8 is an initialisation step: W>>1 enters the feedback.
 #define ISTEP8(p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
@@ -291,6 +344,26 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	VMOVDQA  Y3, (1024+k*32)(BX)             \
 	LFSRB8(p15)                              \
 	FL8                                      \
+	FORMS8(Y7, p0, Y0)
+
+// ISTEP8A and WSTEP8A are ISTEP8 and WSTEP8 with S1 by AES-NI.
+#define ISTEP8A(p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
+	LFSRA8(p0, p4, p10, p13)            \
+	BRF8(p7, p9, p11, p14, p15)     \
+	VPSRLD  $1, Y4, Y0                  \
+	VPADDD  Y0, Y7, Y7                  \
+	MINFOLD8(Y7, Y0)                    \
+	LFSRB8(p15)                         \
+	FL8A                                \
+	FORMS8(Y7, p0, Y0)
+
+#define WSTEP8A(k, p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
+	LFSRA8(p0, p4, p10, p13)                 \
+	BRF8(p7, p9, p11, p14, p15)          \
+	VPXOR    (1536+p2*32)(BX), Y4, Y3        \
+	VMOVDQA  Y3, (1024+k*32)(BX)             \
+	LFSRB8(p15)                              \
+	FL8A                                     \
 	FORMS8(Y7, p0, Y0)
 
 // func zucInit8(half *uint32)
@@ -473,6 +546,182 @@ steps:
 	CMPQ R9, $15
 	JEQ  stepsdone
 	WSTEP8(15, 15, 1, 3, 4, 6, 8, 9, 10, 12, 13, 14)
+
+stepsdone:
+	TRANSPOSE8(0, 0)
+	TRANSPOSE8(8, 32)
+	ADDQ $64, DX
+	SUBQ $64, CX
+	JNZ  block
+
+	VMOVDQA 0(BX), Y0
+	VMOVDQU Y0, 0(SI)
+	VMOVDQA 32(BX), Y0
+	VMOVDQU Y0, 64(SI)
+	VMOVDQA 64(BX), Y0
+	VMOVDQU Y0, 128(SI)
+	VMOVDQA 96(BX), Y0
+	VMOVDQU Y0, 192(SI)
+	VMOVDQA 128(BX), Y0
+	VMOVDQU Y0, 256(SI)
+	VMOVDQA 160(BX), Y0
+	VMOVDQU Y0, 320(SI)
+	VMOVDQA 192(BX), Y0
+	VMOVDQU Y0, 384(SI)
+	VMOVDQA 224(BX), Y0
+	VMOVDQU Y0, 448(SI)
+	VMOVDQA 256(BX), Y0
+	VMOVDQU Y0, 512(SI)
+	VMOVDQA 288(BX), Y0
+	VMOVDQU Y0, 576(SI)
+	VMOVDQA 320(BX), Y0
+	VMOVDQU Y0, 640(SI)
+	VMOVDQA 352(BX), Y0
+	VMOVDQU Y0, 704(SI)
+	VMOVDQA 384(BX), Y0
+	VMOVDQU Y0, 768(SI)
+	VMOVDQA 416(BX), Y0
+	VMOVDQU Y0, 832(SI)
+	VMOVDQA 448(BX), Y0
+	VMOVDQU Y0, 896(SI)
+	VMOVDQA 480(BX), Y0
+	VMOVDQU Y0, 960(SI)
+	VMOVDQU Y15, 1024(SI)
+	VMOVDQU Y14, 1088(SI)
+	VZEROUPPER
+	RET
+
+// func zucInit8a(half *uint32)
+//
+// zucInit8 with S1 by AES-NI.
+TEXT ·zucInit8a(SB), 0, $2080-8
+	MOVQ half+0(FP), SI
+	SETUP8
+	MOVQ $2, CX
+
+initloop:
+	ISTEP8A(0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
+	ISTEP8A(1, 3, 5, 6, 8, 10, 11, 12, 14, 15, 0)
+	ISTEP8A(2, 4, 6, 7, 9, 11, 12, 13, 15, 0, 1)
+	ISTEP8A(3, 5, 7, 8, 10, 12, 13, 14, 0, 1, 2)
+	ISTEP8A(4, 6, 8, 9, 11, 13, 14, 15, 1, 2, 3)
+	ISTEP8A(5, 7, 9, 10, 12, 14, 15, 0, 2, 3, 4)
+	ISTEP8A(6, 8, 10, 11, 13, 15, 0, 1, 3, 4, 5)
+	ISTEP8A(7, 9, 11, 12, 14, 0, 1, 2, 4, 5, 6)
+	ISTEP8A(8, 10, 12, 13, 15, 1, 2, 3, 5, 6, 7)
+	ISTEP8A(9, 11, 13, 14, 0, 2, 3, 4, 6, 7, 8)
+	ISTEP8A(10, 12, 14, 15, 1, 3, 4, 5, 7, 8, 9)
+	ISTEP8A(11, 13, 15, 0, 2, 4, 5, 6, 8, 9, 10)
+	ISTEP8A(12, 14, 0, 1, 3, 5, 6, 7, 9, 10, 11)
+	ISTEP8A(13, 15, 1, 2, 4, 6, 7, 8, 10, 11, 12)
+	ISTEP8A(14, 0, 2, 3, 5, 7, 8, 9, 11, 12, 13)
+	ISTEP8A(15, 1, 3, 4, 6, 8, 9, 10, 12, 13, 14)
+	DECQ CX
+	JNZ  initloop
+
+	// The first working step (its word is discarded) leaves s_0 at ring
+	// position 1; the copy back rotates it to 0.
+	WSTEP8A(0, 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
+	VMOVDQA 32(BX), Y0
+	VMOVDQU Y0, 0(SI)
+	VMOVDQA 64(BX), Y0
+	VMOVDQU Y0, 64(SI)
+	VMOVDQA 96(BX), Y0
+	VMOVDQU Y0, 128(SI)
+	VMOVDQA 128(BX), Y0
+	VMOVDQU Y0, 192(SI)
+	VMOVDQA 160(BX), Y0
+	VMOVDQU Y0, 256(SI)
+	VMOVDQA 192(BX), Y0
+	VMOVDQU Y0, 320(SI)
+	VMOVDQA 224(BX), Y0
+	VMOVDQU Y0, 384(SI)
+	VMOVDQA 256(BX), Y0
+	VMOVDQU Y0, 448(SI)
+	VMOVDQA 288(BX), Y0
+	VMOVDQU Y0, 512(SI)
+	VMOVDQA 320(BX), Y0
+	VMOVDQU Y0, 576(SI)
+	VMOVDQA 352(BX), Y0
+	VMOVDQU Y0, 640(SI)
+	VMOVDQA 384(BX), Y0
+	VMOVDQU Y0, 704(SI)
+	VMOVDQA 416(BX), Y0
+	VMOVDQU Y0, 768(SI)
+	VMOVDQA 448(BX), Y0
+	VMOVDQU Y0, 832(SI)
+	VMOVDQA 480(BX), Y0
+	VMOVDQU Y0, 896(SI)
+	VMOVDQA 0(BX), Y0
+	VMOVDQU Y0, 960(SI)
+	VMOVDQU Y15, 1024(SI)
+	VMOVDQU Y14, 1088(SI)
+	VZEROUPPER
+	RET
+
+// func zucKeystream8a(half *uint32, ptrs *[8]*byte, n int, steps int)
+//
+// zucKeystream8 with S1 by AES-NI.
+TEXT ·zucKeystream8a(SB), 0, $2080-32
+	MOVQ half+0(FP), SI
+	MOVQ ptrs+8(FP), DI
+	MOVQ n+16(FP), CX
+	SETUP8
+	XORQ DX, DX
+
+block:
+	MOVQ $16, R9
+	CMPQ CX, $64
+	JNE  steps
+	MOVQ steps+24(FP), R9
+
+steps:
+	WSTEP8A(0, 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
+	CMPQ R9, $1
+	JEQ  stepsdone
+	WSTEP8A(1, 1, 3, 5, 6, 8, 10, 11, 12, 14, 15, 0)
+	CMPQ R9, $2
+	JEQ  stepsdone
+	WSTEP8A(2, 2, 4, 6, 7, 9, 11, 12, 13, 15, 0, 1)
+	CMPQ R9, $3
+	JEQ  stepsdone
+	WSTEP8A(3, 3, 5, 7, 8, 10, 12, 13, 14, 0, 1, 2)
+	CMPQ R9, $4
+	JEQ  stepsdone
+	WSTEP8A(4, 4, 6, 8, 9, 11, 13, 14, 15, 1, 2, 3)
+	CMPQ R9, $5
+	JEQ  stepsdone
+	WSTEP8A(5, 5, 7, 9, 10, 12, 14, 15, 0, 2, 3, 4)
+	CMPQ R9, $6
+	JEQ  stepsdone
+	WSTEP8A(6, 6, 8, 10, 11, 13, 15, 0, 1, 3, 4, 5)
+	CMPQ R9, $7
+	JEQ  stepsdone
+	WSTEP8A(7, 7, 9, 11, 12, 14, 0, 1, 2, 4, 5, 6)
+	CMPQ R9, $8
+	JEQ  stepsdone
+	WSTEP8A(8, 8, 10, 12, 13, 15, 1, 2, 3, 5, 6, 7)
+	CMPQ R9, $9
+	JEQ  stepsdone
+	WSTEP8A(9, 9, 11, 13, 14, 0, 2, 3, 4, 6, 7, 8)
+	CMPQ R9, $10
+	JEQ  stepsdone
+	WSTEP8A(10, 10, 12, 14, 15, 1, 3, 4, 5, 7, 8, 9)
+	CMPQ R9, $11
+	JEQ  stepsdone
+	WSTEP8A(11, 11, 13, 15, 0, 2, 4, 5, 6, 8, 9, 10)
+	CMPQ R9, $12
+	JEQ  stepsdone
+	WSTEP8A(12, 12, 14, 0, 1, 3, 5, 6, 7, 9, 10, 11)
+	CMPQ R9, $13
+	JEQ  stepsdone
+	WSTEP8A(13, 13, 15, 1, 2, 4, 6, 7, 8, 10, 11, 12)
+	CMPQ R9, $14
+	JEQ  stepsdone
+	WSTEP8A(14, 14, 0, 2, 3, 5, 7, 8, 9, 11, 12, 13)
+	CMPQ R9, $15
+	JEQ  stepsdone
+	WSTEP8A(15, 15, 1, 3, 4, 6, 8, 9, 10, 12, 13, 14)
 
 stepsdone:
 	TRANSPOSE8(0, 0)

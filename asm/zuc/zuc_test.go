@@ -201,6 +201,7 @@ func BenchmarkSegments16x986(b *testing.B) {
 	}
 	b.Run("avx512", run(AVX512))
 	b.Run("avx2", run(AVX2))
+	b.Run("avx2-aesni", run(AVX2AES))
 	b.Run("generic", run(Generic))
 	b.Run("gmsm", func(b *testing.B) {
 		b.SetBytes(int64(len(ks)))
