@@ -15,9 +15,8 @@
 // Lanes16 steps sixteen generators at once, on amd64 with AVX-512 and GFNI
 // in an assembly kernel (lanes16_amd64.s), with AVX2 and GFNI (or, less
 // fast, AES-NI) in another that runs two halves of eight lanes
-// (lanes8_amd64.s), and elsewhere in
-// their pure-Go twin; the CPU features are detected once (cpuid) and the
-// fastest kernel selected (see Kernel). Segments16, and Segments for
+// (lanes8_amd64.s), and elsewhere in their pure-Go twin; the CPU features
+// are detected once (cpuid) and the fastest kernel selected (see Kernel). Segments16, and Segments for
 // sixteen segments, key a frame's sixteen EEA3 streams with it. Build with
 // -tags noasm to leave the kernels out.
 //
