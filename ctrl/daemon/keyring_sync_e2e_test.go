@@ -133,8 +133,9 @@ keys_per_ring = 8
 }
 
 // start runs a new daemon from the node's configuration (its stores are
-// kept from the previous run).
-func (n *runningNode) start(t *testing.T) {
+// kept from the previous run); beforeRun, if any, is called between Start
+// (stores and keyring open) and Run (ports up).
+func (n *runningNode) start(t *testing.T, beforeRun ...func()) {
 	t.Helper()
 	cfg, err := config.Load(n.cfg)
 	if err != nil {
@@ -145,6 +146,9 @@ func (n *runningNode) start(t *testing.T) {
 	}
 	if err := n.d.Start(); err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range beforeRun {
+		f()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel, n.done = cancel, make(chan error, 1)
@@ -238,5 +242,48 @@ func TestKeyringRestartDaemons(t *testing.T) {
 	}
 	if !strings.Contains(a.log.String(), "keyring messages sent again") {
 		t.Fatal("A's log does not say it resent")
+	}
+
+	// Consumer 9 connects at A while B is down, and at B before B's port
+	// is up: each end binds its own key; A's wins at both.
+	b.stop(t)
+	k9, err := a.d.KeyringConnect(ctx, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var own api.KeyringKey
+	b.start(t, func() {
+		if own, err = b.d.KeyringConnect(ctx, 9); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if own.ID == k9.ID {
+		t.Fatal("B bound A's key before hearing from A")
+	}
+	pollDaemons(t, "consumer 9 holds A's key at both ends", func() bool {
+		ka, errA := a.d.KeyringLookup(ctx, 9)
+		kb, errB := b.d.KeyringLookup(ctx, 9)
+		sa, _ := a.d.KeyringSync(ctx)
+		sb, _ := b.d.KeyringSync(ctx)
+		return errA == nil && errB == nil && ka.ID == k9.ID && kb.ID == k9.ID && sa.Pending == 0 && sb.Pending == 0
+	}, a, b)
+	sa, _ := a.d.KeyringSync(ctx)
+	sb, _ := b.d.KeyringSync(ctx)
+	if sa.TieBreaks != 1 || sb.TieBreaks != 1 {
+		t.Fatalf("tie-breaks: A %+v, B %+v", sa, sb)
+	}
+	r2, err := shm.Open(b.d.cfg.Shm.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	if err := r2.Bound(9, &key); err != nil || key.ID != k9.ID {
+		t.Fatalf("B's shm: consumer 9 → %v (%v), want A's key %s", key, err, k9.Fingerprint)
+	}
+	if err := r2.KeyByID(own.ID, &key); !errors.Is(err, shm.ErrNotFound) {
+		t.Fatalf("B's own key %s still in its shm: %v", own.Fingerprint, err)
+	}
+	if !strings.Contains(b.log.String(), "end A's key kept") {
+		t.Fatal("B's log does not report the tie-break")
 	}
 }
