@@ -82,11 +82,9 @@ func (c *Cluster) Run(ctx context.Context) (*RoundResult, error) {
 		}
 	}
 	t := &Transcript{Epoch: res.Epoch, Dealings: dealings}
-	complaints, err := c.checkAll(ctx, t)
-	if err != nil {
+	if err := c.checkAll(ctx, t); err != nil {
 		return nil, err
 	}
-	t.Complaints = complaints
 	votes, err := c.prepareAll(ctx, t)
 	if err != nil {
 		return nil, err
@@ -178,47 +176,53 @@ func (c *Cluster) dealAll(ctx context.Context, epoch uint64) ([]*Dealing, []erro
 	return out, errs
 }
 
-func (c *Cluster) checkAll(ctx context.Context, t *Transcript) ([]*Complaint, error) {
+// checkAll sends the dealings to every node and completes t with their
+// complaints (ordered by accuser, then accused) and attestations.
+func (c *Cluster) checkAll(ctx context.Context, t *Transcript) error {
 	body, _ := t.MarshalBinary()
-	lists := make([][]*Complaint, c.Self.nd.n)
+	n := c.Self.nd.n
+	lists := make([][]*Complaint, n)
+	atts := make([]*Attestation, n)
 	errs := c.each(func(j int) error {
 		if c.self(j) {
-			cs, err := c.Self.Check(t)
-			lists[j-1] = cs
+			cs, a, err := c.Self.Check(t)
+			lists[j-1], atts[j-1] = cs, a
 			return peerErr(j, "check", err)
 		}
 		b, err := c.post(ctx, j, PathRoundCheck, body)
 		if err != nil {
 			return err
 		}
-		var l complaintList
-		if err := l.UnmarshalBinary(b); err != nil {
+		var r Transcript
+		if err := r.UnmarshalBinary(b); err != nil {
 			return &PeerError{Node: j, Phase: "check", Err: err}
 		}
-		lists[j-1] = l
+		if len(r.Attestations) != 1 || r.Attestations[0].Index != j || r.Epoch != t.Epoch {
+			return &PeerError{Node: j, Phase: "check", Err: errors.New("reply without the node's attestation")}
+		}
+		lists[j-1], atts[j-1] = r.Complaints, r.Attestations[0]
 		return nil
 	})
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("%w: check phase of epoch %d: %w", ErrRound, t.Epoch, errors.Join(errs...))
+		return fmt.Errorf("%w: check phase of epoch %d: %w", ErrRound, t.Epoch, errors.Join(errs...))
 	}
-	var out []*Complaint
 	for j, l := range lists {
 		for _, cp := range l {
 			if cp.Accuser != j+1 || cp.Epoch != t.Epoch {
-				return nil, fmt.Errorf("%w: node %d returned a complaint of node %d for epoch %d", ErrRound, j+1, cp.Accuser, cp.Epoch)
+				return fmt.Errorf("%w: node %d returned a complaint of node %d for epoch %d", ErrRound, j+1, cp.Accuser, cp.Epoch)
 			}
-			out = append(out, cp)
+			t.Complaints = append(t.Complaints, cp)
 		}
 	}
 	// The canonical order (see canonical): by accuser, then accused.
-	slices.SortStableFunc(out, func(a, b *Complaint) int {
+	slices.SortStableFunc(t.Complaints, func(a, b *Complaint) int {
 		if a.Accuser != b.Accuser {
 			return a.Accuser - b.Accuser
 		}
 		return a.Accused - b.Accused
 	})
-	out = slices.CompactFunc(out, func(a, b *Complaint) bool { return a.Accuser == b.Accuser && a.Accused == b.Accused })
-	return out, nil
+	t.Attestations = atts
+	return nil
 }
 
 func (c *Cluster) prepareAll(ctx context.Context, t *Transcript) ([]*Vote, error) {

@@ -65,12 +65,14 @@
 // # Broadcast of rounds
 //
 // Cluster.Run coordinates a key generation or refresh over the same mutual
-// TLS (RoundHandler on every node, one Participant each): deal, check,
-// prepare (each node votes, once per epoch and durably, for the SM3 digest of
-// a transcript that holds its own dealing and complaints), commit (each node
-// finishes only on the votes of all n nodes for its digest). The coordinator
-// is trusted for liveness only: it cannot forge, drop or split, only stall or
-// deliver the commit partially, which the next Run repairs (catch-up). The
+// TLS (RoundHandler on every node, one Participant each): deal, check (each
+// node's complaints and its signed Attestation of them), prepare (each node
+// votes, once per epoch and durably, for the SM3 digest of the canonical
+// transcript holding every node's dealing and attestation and exactly the
+// attested complaints), commit (each node finishes only on the votes of all
+// n nodes for its digest). The coordinator is trusted for liveness only: it
+// cannot forge, drop, add or split, only stall or deliver the commit
+// partially, which the next Run repairs (catch-up). The
 // refresh timer and persistence (ParticipantOptions.OnFinish, VoteStore)
 // belong to the caller; otkd run does both (ctrl/daemon, docs/mpc.md).
 package mpc

@@ -9,7 +9,9 @@ package mpc
 //	deal     body: epoch u64          → the node's signed Dealing for that
 //	                                    epoch, made once and returned again
 //	check    body: Transcript (dealings only)
-//	                                  → the node's signed Complaints
+//	                                  → the node's signed Complaints and its
+//	                                    signed Attestation of them (a
+//	                                    Transcript without dealings)
 //	prepare  body: Transcript (dealings and complaints)
 //	                                  → the node's signed Vote for
 //	                                    SM3(transcript); one vote per epoch
@@ -17,14 +19,20 @@ package mpc
 //	                                  → the node's PublicState after Finish
 //
 // A round needs all n nodes: a node commits only with the votes of all n on
-// the digest it voted for itself. Each node checks every signature itself
+// the digest it voted for itself. It votes only for the canonical complete
+// transcript: every node's dealing and every node's attestation, in index
+// order, and exactly the complaints the attestations name. Each node makes
+// one dealing and one attestation per set of dealings and stores them before
+// giving them out, so honest nodes have one such transcript per epoch, and
+// any coordinator rebuilds it after a crash or restart. Each node checks every signature itself
 // (dealings, complaints, votes against the configured SM2 keys), so the
 // coordinator is trusted for liveness only:
 //
 //   - it cannot forge or alter a dealing, complaint or vote, nor read a share
 //     (shares are encrypted to their node's key);
-//   - it cannot drop a node's dealing or complaint: a node votes only for a
-//     transcript holding its own dealing and every complaint it made;
+//   - it cannot drop or add a dealing or complaint: a node votes only for
+//     a transcript holding every node's dealing and attestation, and
+//     exactly the complaints they attest;
 //   - it cannot make two nodes finish with different transcripts: every
 //     node votes for at most one digest per epoch (the vote is recorded
 //     before it is signed) and finishes only on n votes for its digest;
@@ -72,25 +80,28 @@ var (
 
 // Wire types of the broadcast messages.
 const (
-	typeTranscript = 6
-	typeVote       = 7
-	typeCommit     = 8
-	typeComplaints = 9
+	typeTranscript  = 6
+	typeVote        = 7
+	typeCommit      = 8
+	typeAttestation = 10 // 9 was a complaint list, before attestations
 )
 
 // maxRoundBody bounds a round message: n dealings of at most
 // 16 + 63·65 + 64·141 + 81 bytes each, plus complaints and votes.
 const maxRoundBody = 2 << 20
 
-// Transcript is the broadcast content of one round: every dealing and every
-// complaint, in the coordinator's order. Its digest is what nodes vote for.
+// Transcript is the broadcast content of one round: every dealing, every
+// complaint and every node's attestation of its complaints. Its digest is
+// what nodes vote for.
 //
 // Wire: 1 ‖ 6 ‖ epoch u64 ‖ count u16 ‖ count × (len u32 ‖ Dealing)
-// ‖ count u16 ‖ count × (len u16 ‖ Complaint).
+// ‖ count u16 ‖ count × (len u16 ‖ Complaint)
+// ‖ count u16 ‖ count × (len u16 ‖ Attestation).
 type Transcript struct {
-	Epoch      uint64
-	Dealings   []*Dealing
-	Complaints []*Complaint
+	Epoch        uint64
+	Dealings     []*Dealing
+	Complaints   []*Complaint
+	Attestations []*Attestation
 }
 
 // MarshalBinary encodes t in the wire format above.
@@ -105,6 +116,11 @@ func (t *Transcript) MarshalBinary() ([]byte, error) {
 	b = appendU16(b, len(t.Complaints))
 	for _, c := range t.Complaints {
 		m, _ := c.MarshalBinary()
+		b = append(appendU16(b, len(m)), m...)
+	}
+	b = appendU16(b, len(t.Attestations))
+	for _, a := range t.Attestations {
+		m, _ := a.MarshalBinary()
 		b = append(appendU16(b, len(m)), m...)
 	}
 	return b, nil
@@ -154,7 +170,100 @@ func readTranscript(r *reader) (*Transcript, error) {
 		}
 		out.Complaints = append(out.Complaints, c)
 	}
+	na := r.u16("attestation count")
+	if r.err == nil && na > MaxNodes {
+		r.fail("transcript: %d attestations", na)
+	}
+	for i := 0; r.err == nil && i < na; i++ {
+		a := &Attestation{}
+		if m := r.take(r.u16("attestation length"), "attestation"); r.err == nil {
+			if err := a.UnmarshalBinary(m); err != nil {
+				return nil, fmt.Errorf("transcript: attestation %d: %w", i, err)
+			}
+		}
+		out.Attestations = append(out.Attestations, a)
+	}
 	return out, r.err
+}
+
+// dealingsDigest is SM3 over a label and the transcript of t's epoch and
+// dealings alone: what an attestation is about.
+func dealingsDigest(t *Transcript) [32]byte {
+	b, _ := (&Transcript{Epoch: t.Epoch, Dealings: t.Dealings}).MarshalBinary()
+	h := sm3.New()
+	h.Write([]byte("otkd/mpc/dealings/v1"))
+	h.Write(b)
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
+// Attestation is a node's signed statement, for the dealings with digest
+// Dealings, of the dealers it complains about (ascending): with every
+// node's attestation in the transcript, no complaint can be left out or
+// slipped in.
+//
+// Wire: 1 ‖ 10 ‖ epoch u64 ‖ index u16 ‖ dealings digest (32) ‖ count u8
+// ‖ count × accused u16 ‖ sigLen u8 ‖ signature.
+type Attestation struct {
+	Epoch    uint64
+	Index    int
+	Dealings [32]byte
+	Accused  []int
+	sig      []byte
+}
+
+func (a *Attestation) signed() []byte {
+	b := appendHeader(make([]byte, 0, 45+2*len(a.Accused)), typeAttestation)
+	b = appendU64(b, a.Epoch)
+	b = appendU16(b, a.Index)
+	b = append(b, a.Dealings[:]...)
+	b = append(b, byte(len(a.Accused)))
+	for _, j := range a.Accused {
+		b = appendU16(b, j)
+	}
+	return b
+}
+
+// MarshalBinary encodes a in the wire format above.
+func (a *Attestation) MarshalBinary() ([]byte, error) {
+	b := a.signed()
+	b = append(b, byte(len(a.sig)))
+	return append(b, a.sig...), nil
+}
+
+// UnmarshalBinary decodes and strictly validates the encoding (indices in
+// range, accused ascending, not the attester).
+func (a *Attestation) UnmarshalBinary(data []byte) error {
+	r := &reader{b: data}
+	r.header(typeAttestation, "attestation")
+	var out Attestation
+	out.Epoch, out.Index = r.u64("epoch"), r.u16("index")
+	copy(out.Dealings[:], r.take(32, "dealings digest"))
+	if r.err == nil && (out.Epoch == 0 || out.Index < 1 || out.Index > MaxNodes) {
+		r.fail("attestation: epoch %d index %d", out.Epoch, out.Index)
+	}
+	n := r.u8("count")
+	if r.err == nil && n >= MaxNodes {
+		r.fail("attestation: %d accused", n)
+	}
+	for i := 0; r.err == nil && i < n; i++ {
+		j := r.u16("accused")
+		if r.err == nil && (j < 1 || j > MaxNodes || j == out.Index || (i > 0 && j <= out.Accused[i-1])) {
+			r.fail("attestation: accused %d", j)
+		}
+		out.Accused = append(out.Accused, j)
+	}
+	if l := r.u8("signature length"); r.err == nil && (l == 0 || l > maxSigLen) {
+		r.fail("attestation: signature length %d", l)
+	} else {
+		out.sig = slices.Clone(r.take(l, "signature"))
+	}
+	if err := r.end("attestation"); err != nil {
+		return err
+	}
+	*a = out
+	return nil
 }
 
 // Digest returns SM3 over a label and the transcript's encoding.
@@ -268,45 +377,6 @@ func (c *Commit) UnmarshalBinary(data []byte) error {
 	return nil
 }
 
-// complaintList is the reply of the check phase.
-//
-// Wire: 1 ‖ 9 ‖ count u16 ‖ count × (len u16 ‖ Complaint).
-type complaintList []*Complaint
-
-func (l complaintList) MarshalBinary() ([]byte, error) {
-	b := appendHeader(nil, typeComplaints)
-	b = appendU16(b, len(l))
-	for _, c := range l {
-		m, _ := c.MarshalBinary()
-		b = append(appendU16(b, len(m)), m...)
-	}
-	return b, nil
-}
-
-func (l *complaintList) UnmarshalBinary(data []byte) error {
-	r := &reader{b: data}
-	r.header(typeComplaints, "complaints")
-	n := r.u16("count")
-	if r.err == nil && n > MaxNodes {
-		r.fail("complaints: %d", n)
-	}
-	var out complaintList
-	for i := 0; r.err == nil && i < n; i++ {
-		c := &Complaint{}
-		if m := r.take(r.u16("complaint length"), "complaint"); r.err == nil {
-			if err := c.UnmarshalBinary(m); err != nil {
-				return fmt.Errorf("complaints: %d: %w", i, err)
-			}
-		}
-		out = append(out, c)
-	}
-	if err := r.end("complaints"); err != nil {
-		return err
-	}
-	*l = out
-	return nil
-}
-
 // VoteStore records a node's votes durably: a node that restarts must not
 // vote for a second transcript of an epoch it already voted in.
 type VoteStore interface {
@@ -369,6 +439,7 @@ type Participant struct {
 	mu         sync.Mutex
 	dealt      *Dealing     // the node's dealing for the next epoch
 	complaints []*Complaint // the complaints it made about dealt's round
+	attest     *Attestation // its attestation of them, for one set of dealings
 	last       []byte       // the commit of lastEpoch
 	lastEpoch  uint64
 	lastQual   []int              // the qualified dealers of lastEpoch
@@ -395,16 +466,23 @@ func NewParticipant(nd *Node, opts ParticipantOptions) *Participant {
 	if len(opts.Round) > 0 && r.UnmarshalBinary(opts.Round) == nil && r.Epoch == nd.Epoch()+1 &&
 		len(r.Dealings) == 1 && r.Dealings[0].Dealer == nd.index && r.Dealings[0].Epoch == r.Epoch {
 		p.dealt, p.complaints = r.Dealings[0], r.Complaints
+		if len(r.Attestations) == 1 && r.Attestations[0].Index == nd.index {
+			p.attest = r.Attestations[0]
+		}
 	}
 	return p
 }
 
 // saveRound persists the node's part of the round (SaveRound).
-func (p *Participant) saveRound(d *Dealing, complaints []*Complaint) error {
+func (p *Participant) saveRound(d *Dealing, complaints []*Complaint, a *Attestation) error {
 	if p.opts.SaveRound == nil {
 		return nil
 	}
-	b, _ := (&Transcript{Epoch: d.Epoch, Dealings: []*Dealing{d}, Complaints: complaints}).MarshalBinary()
+	r := &Transcript{Epoch: d.Epoch, Dealings: []*Dealing{d}, Complaints: complaints}
+	if a != nil {
+		r.Attestations = []*Attestation{a}
+	}
+	b, _ := r.MarshalBinary()
 	if err := p.opts.SaveRound(b); err != nil {
 		return fmt.Errorf("mpc: persisting the round in progress: %w", err)
 	}
@@ -453,48 +531,64 @@ func (p *Participant) Deal(epoch uint64) (*Dealing, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.saveRound(d, nil); err != nil {
+	if err := p.saveRound(d, nil, nil); err != nil {
 		return nil, err
 	}
-	p.dealt, p.complaints = d, nil
+	p.dealt, p.complaints, p.attest = d, nil, nil
 	return d, nil
 }
 
-// Check verifies every dealing of t and returns the node's complaints.
-// Dealings that fail their signature or do not fit the round are skipped
-// (Finish ignores them too).
-func (p *Participant) Check(t *Transcript) ([]*Complaint, error) {
+// Check verifies every dealing of t and returns the node's complaints and
+// its signed attestation of them, the same on every call with the same
+// dealings. Dealings that fail their signature or do not fit the round get
+// no complaint (Finish ignores them too). The node must have dealt in this
+// round (Deal) first.
+func (p *Participant) Check(t *Transcript) ([]*Complaint, *Attestation, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.checkEpoch(t.Epoch); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out, made []*Complaint
+	if p.dealt == nil || p.dealt.Epoch != t.Epoch {
+		return nil, nil, fmt.Errorf("%w: node %d has not dealt in this round", ErrTranscript, p.nd.index)
+	}
+	var out []*Complaint
+	all := slices.Clone(p.complaints)
 	for _, d := range t.Dealings {
 		if d.Epoch != t.Epoch {
-			return nil, fmt.Errorf("%w: dealing of node %d for epoch %d in a transcript of %d", ErrTranscript, d.Dealer, d.Epoch, t.Epoch)
+			return nil, nil, fmt.Errorf("%w: dealing of node %d for epoch %d in a transcript of %d", ErrTranscript, d.Dealer, d.Epoch, t.Epoch)
 		}
-		if c := p.complaintAbout(d.Dealer); c != nil {
-			out = append(out, c) // already checked: the same complaint again
-			continue
-		}
-		c, err := p.nd.Check(d)
-		if err != nil || c == nil {
-			continue
-		}
-		made = append(made, c)
-		out = append(out, c)
-	}
-	if len(made) > 0 {
-		all := append(slices.Clone(p.complaints), made...)
-		if p.dealt != nil && p.dealt.Epoch == t.Epoch {
-			if err := p.saveRound(p.dealt, all); err != nil {
-				return nil, err
+		c := p.complaintAbout(d.Dealer) // already checked: the same complaint again
+		if c == nil {
+			var err error
+			if c, err = p.nd.Check(d); err != nil || c == nil {
+				continue
 			}
+			all = append(all, c)
 		}
-		p.complaints = all
+		if !slices.ContainsFunc(out, func(o *Complaint) bool { return o.Accused == c.Accused }) {
+			out = append(out, c)
+		}
 	}
-	return out, nil
+	slices.SortFunc(out, func(a, b *Complaint) int { return a.Accused - b.Accused })
+	digest := dealingsDigest(t)
+	if p.attest != nil && p.attest.Dealings == digest && len(all) == len(p.complaints) {
+		return out, p.attest, nil
+	}
+	a := &Attestation{Epoch: t.Epoch, Index: p.nd.index, Dealings: digest}
+	for _, c := range out {
+		a.Accused = append(a.Accused, c.Accused)
+	}
+	sig, err := p.nd.key.SignWithSM2(p.nd.rand, nil, a.signed())
+	if err != nil {
+		return nil, nil, fmt.Errorf("mpc: sign attestation: %w", err)
+	}
+	a.sig = sig
+	if err := p.saveRound(p.dealt, all, a); err != nil {
+		return nil, nil, err
+	}
+	p.complaints, p.attest = all, a
+	return out, a, nil
 }
 
 func (p *Participant) complaintAbout(dealer int) *Complaint {
@@ -518,14 +612,14 @@ func (p *Participant) Prepare(t *Transcript) (*Vote, error) {
 	if err := canonical(t, p.nd.n); err != nil {
 		return nil, err
 	}
-	if p.dealt == nil || p.dealt.Epoch != t.Epoch ||
-		!slices.ContainsFunc(t.Dealings, func(d *Dealing) bool { return sameDealing(d, p.dealt) }) {
+	if p.dealt == nil || p.dealt.Epoch != t.Epoch || !sameDealing(t.Dealings[p.nd.index-1], p.dealt) {
 		return nil, fmt.Errorf("%w: it lacks node %d's dealing", ErrTranscript, p.nd.index)
 	}
-	for _, mine := range p.complaints {
-		if !slices.ContainsFunc(t.Complaints, func(c *Complaint) bool { return bytes.Equal(c.signed(), mine.signed()) && bytes.Equal(c.sig, mine.sig) }) {
-			return nil, fmt.Errorf("%w: it lacks node %d's complaint about node %d", ErrTranscript, p.nd.index, mine.Accused)
-		}
+	if p.attest == nil || !bytes.Equal(t.Attestations[p.nd.index-1].signed(), p.attest.signed()) {
+		return nil, fmt.Errorf("%w: it lacks node %d's attestation of its complaints", ErrTranscript, p.nd.index)
+	}
+	if err := p.attested(t); err != nil {
+		return nil, err
 	}
 	if err := p.nd.canFinish(t.Dealings, t.Complaints); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTranscript, err)
@@ -564,6 +658,39 @@ func canonical(t *Transcript, n int) error {
 		a, b := t.Complaints[i-1], t.Complaints[i]
 		if a.Accuser > b.Accuser || (a.Accuser == b.Accuser && a.Accused >= b.Accused) {
 			return fmt.Errorf("%w: complaints not ordered by accuser and accused, or repeated", ErrTranscript)
+		}
+	}
+	if len(t.Attestations) != n {
+		return fmt.Errorf("%w: %d attestations, want one of each of the %d nodes", ErrTranscript, len(t.Attestations), n)
+	}
+	for i, a := range t.Attestations {
+		if a.Index != i+1 {
+			return fmt.Errorf("%w: attestation %d is node %d's, want node %d's (index order)", ErrTranscript, i, a.Index, i+1)
+		}
+	}
+	return nil
+}
+
+// attested checks every attestation of t (signature, epoch, dealings) and
+// that t's complaints are exactly the attested ones, each validly signed.
+func (p *Participant) attested(t *Transcript) error {
+	digest := dealingsDigest(t)
+	var want [][2]int
+	for _, a := range t.Attestations {
+		if a.Epoch != t.Epoch || a.Dealings != digest || !sm2.VerifyASN1WithSM2(p.keys[a.Index-1], nil, a.signed(), a.sig) {
+			return fmt.Errorf("%w: attestation of node %d is not for these dealings or not signed by it", ErrTranscript, a.Index)
+		}
+		for _, j := range a.Accused {
+			want = append(want, [2]int{a.Index, j})
+		}
+	}
+	if len(want) != len(t.Complaints) {
+		return fmt.Errorf("%w: %d complaints, %d attested", ErrTranscript, len(t.Complaints), len(want))
+	}
+	for i, c := range t.Complaints {
+		if c.Epoch != t.Epoch || c.Accuser != want[i][0] || c.Accused != want[i][1] ||
+			!sm2.VerifyASN1WithSM2(p.keys[c.Accuser-1], nil, c.signed(), c.sig) {
+			return fmt.Errorf("%w: complaint %d (node %d about node %d) is not attested or not signed by its node", ErrTranscript, i, c.Accuser, c.Accused)
 		}
 	}
 	return nil
@@ -717,8 +844,11 @@ func RoundHandler(p *Participant, allow func(cn string) bool) http.Handler {
 		if err := t.UnmarshalBinary(body); err != nil {
 			return nil, err
 		}
-		cs, err := p.Check(&t)
-		return complaintList(cs), err
+		cs, a, err := p.Check(&t)
+		if err != nil {
+			return nil, err
+		}
+		return &Transcript{Epoch: t.Epoch, Complaints: cs, Attestations: []*Attestation{a}}, nil
 	})
 	handle(PathRoundPrepare, func(body []byte) (encoder, error) {
 		var t Transcript
