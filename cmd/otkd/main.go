@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/otkd/otkd/asm/aesctr"
 	"github.com/otkd/otkd/asm/zuc"
 	"github.com/otkd/otkd/ctrl/config"
 	"github.com/otkd/otkd/ctrl/daemon"
@@ -207,7 +208,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil
 	}
 	logs.Logger().Info("frame-path kernels", "zuc", zuc.Selected().String(),
-		"fec", fec.Kernel(), "xor", framer.XORKernel(), "noise", noise.Kernel())
+		"fec", fec.Kernel(), "xor", framer.XORKernel(), "noise", noise.Kernel(), "aes", aesctr.Kernel())
 	if err := d.Start(); err != nil {
 		return err
 	}
