@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -521,5 +522,41 @@ func TestRoundWithComplaint(t *testing.T) {
 	}
 	if got := c.recoverVia(t, ct, []int{2, 3}); !bytes.Equal(got, secret) {
 		t.Fatal("backup lost")
+	}
+}
+
+// TestRoundHandlerMutations posts valid round messages with bytes flipped
+// to a node: every reply is a 4xx or a 200, never a crash or a 5xx, and
+// the node does not move.
+func TestRoundHandlerMutations(t *testing.T) {
+	c := newTLSCluster(t, 2, 3)
+	if _, err := c.coordinator(1).Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	cm := manualRound(t, c)
+	tb, _ := cm.Transcript.MarshalBinary()
+	cb, _ := cm.MarshalBinary()
+	rnd := mrand.New(mrand.NewPCG(1, 2))
+	for _, m := range []struct {
+		path string
+		body []byte
+	}{{PathRoundCheck, tb}, {PathRoundPrepare, tb}, {PathRoundCommit, cb}} {
+		for range 40 {
+			b := slices.Clone(m.body)
+			for range 1 + rnd.IntN(3) {
+				b[rnd.IntN(len(b))] ^= byte(1 + rnd.IntN(255))
+			}
+			resp, err := c.client.Post(c.urls[1]+m.path, "application/octet-stream", bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode >= 500 {
+				t.Fatalf("%s: status %d", m.path, resp.StatusCode)
+			}
+		}
+	}
+	if c.nodes[1].Epoch() != 1 {
+		t.Fatal("a mutated message moved node 2")
 	}
 }
