@@ -254,7 +254,10 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	// Key generation, coordinated by node 1 once every cluster endpoint is up.
 	var round api.MPCRound
 	waitFor(func() bool {
-		code, _ := c.nodes[0].otkctlJSON(t, &round, "mpc", "init")
+		code, e := c.nodes[0].otkctlJSON(t, &round, "mpc", "init")
+		if strings.Contains(e, "exists") { // an attempt committed at node 1 only: fail below, not hang
+			t.Fatalf("init: %s", e)
+		}
 		return code == 0
 	})
 	if round.Epoch != 1 || len(round.Qualified) != 3 || round.ClusterKey == "" {
