@@ -59,6 +59,7 @@ type keyMgmt struct {
 	port    *portRun // whose seeds fill the rings and whose link carries the sync messages
 	in      chan []byte
 	session chan struct{} // the keyring port's link started a session
+	keep    chan heldSeed // end B: seeds for the keyring to keep (KeepSeed)
 	every   time.Duration
 	syncer  *keysync.Syncer
 }
@@ -126,6 +127,7 @@ func (d *Daemon) openKeyring() error {
 	d.km.seeds = newSeedSource(time.Time{}, window)
 	d.km.in = make(chan []byte, ringInQueue)
 	d.km.session = make(chan struct{}, 1)
+	d.km.keep = make(chan heldSeed, keepQueue)
 	d.km.every = min(time.Second, window/4)
 	side := 0
 	if d.km.port.cfg.Role == "B" {
@@ -199,6 +201,8 @@ func (d *Daemon) runKeyring(ctx context.Context) error {
 			d.applyRingMsg(b)
 		case <-d.km.session:
 			d.resendRing("new session with the peer")
+		case h := <-d.km.keep:
+			d.keepSeed(h)
 		case <-t.C:
 			if n := d.km.ring.ResendStale(ringResendAfter); n > 0 {
 				log.Info("keyring messages sent again", "why", "no ack", "messages", n)
@@ -234,7 +238,10 @@ func (d *Daemon) ringHooks(pr *portRun) (onSeed func(link.SeedEvent), onMsg func
 	if d.km.ring == nil || pr != d.km.port {
 		return func(link.SeedEvent) {}, nil
 	}
-	onSeed = d.km.seeds.add
+	onSeed = func(ev link.SeedEvent) {
+		d.km.seeds.add(ev)
+		d.queueKeepSeed(ev)
+	}
 	onMsg = func(b []byte) {
 		select {
 		case d.km.in <- append([]byte(nil), b...):

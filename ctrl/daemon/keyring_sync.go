@@ -15,6 +15,7 @@ import (
 
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/keyring"
+	"github.com/otkd/otkd/ctrl/link"
 	"github.com/otkd/otkd/ctrl/negotiation"
 )
 
@@ -60,7 +61,8 @@ func (d *Daemon) ringSession(pr *portRun) func() {
 func (d *Daemon) applyRingMsg(b []byte) {
 	log := d.log.With("component", "keyring")
 	var m keyring.SyncMsg
-	ties := d.km.ring.Stats().TieBreaks
+	before := d.km.ring.Stats()
+	ties, dups := before.TieBreaks, before.PeerDuplicates
 	err := m.Unmarshal(b)
 	if err == nil {
 		err = d.km.ring.ApplySync(m)
@@ -71,6 +73,8 @@ func (d *Daemon) applyRingMsg(b []byte) {
 	switch {
 	case err == nil && m.Op == keyring.OpAck:
 		log.Debug("peer acknowledged keyring messages", "msg", m.String())
+	case err == nil && d.km.ring.Stats().PeerDuplicates != dups:
+		log.Debug("peer keyring message handled before (resent)", "msg", m.String())
 	case err == nil:
 		log.Info("peer keyring message applied", "msg", m.String())
 	case errors.Is(err, keyring.ErrPeer), errors.Is(err, keyring.ErrSyncMsg), errors.Is(err, keyring.ErrNotBound):
@@ -110,4 +114,31 @@ func keyringSyncOf(pool string, r *keyring.Keyring) api.KeyringSync {
 		out.PeerStream = fmt.Sprintf("%016x", st.PeerStream)
 	}
 	return out
+}
+
+// keepQueue bounds the seeds waiting for the keyring worker to keep.
+const keepQueue = 8
+
+// queueKeepSeed hands a copy of an A→B seed to the keyring worker, which
+// has end B's keyring keep it (link OnSeed, controller goroutine: the
+// store write stays off it). End A keeps none: it decides the fills.
+func (d *Daemon) queueKeepSeed(ev link.SeedEvent) {
+	if ev.Direction != negotiation.AtoB || ev.Seed == nil || d.km.port.cfg.Role != "B" {
+		return
+	}
+	h := heldSeed{seed: *ev.Seed, id: seedID(ev.Seed)}
+	select {
+	case d.km.keep <- h:
+	default:
+		h.seed.Zero()
+		d.log.Warn("seed not kept for the keyring: queue full", "component", "keyring", "seed", fmt.Sprintf("%016x", h.id))
+	}
+}
+
+// keepSeed has the keyring keep h (keyring worker) and zeroes h.
+func (d *Daemon) keepSeed(h heldSeed) {
+	defer h.seed.Zero()
+	if err := d.km.ring.KeepSeed(h.id, &h.seed); err != nil {
+		d.log.Warn("seed not kept for the keyring", "component", "keyring", "seed", fmt.Sprintf("%016x", h.id), "err", err)
+	}
 }

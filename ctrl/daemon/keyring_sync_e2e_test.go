@@ -167,6 +167,17 @@ func (n *runningNode) stop(t *testing.T) {
 	n.cancel = nil
 }
 
+// grepLog returns the lines of n's log that contain text.
+func grepLog(n *runningNode, text string) string {
+	var out []string
+	for _, l := range strings.Split(n.log.String(), "\n") {
+		if strings.Contains(l, text) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 func pollDaemons(t *testing.T, what string, cond func() bool, nodes ...*runningNode) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute) // a bound for a stuck run, not a timing
@@ -202,7 +213,8 @@ func TestKeyringRestartDaemons(t *testing.T) {
 			return false
 		}
 		ra, rb := sa.Rings[sa.Current], sb.Rings[sb.Current]
-		return ra.Filled && rb.Filled && ra.Epoch == rb.Epoch && ra.SeedID == rb.SeedID && time.Until(ra.WindowEnd) > time.Second
+		ks, _ := a.d.KeyringSync(ctx)
+		return ra.Filled && rb.Filled && ra.Epoch == rb.Epoch && ra.SeedID == rb.SeedID && ks.Pending == 0
 	}, a, b)
 
 	b.stop(t)
@@ -229,7 +241,7 @@ func TestKeyringRestartDaemons(t *testing.T) {
 	}, a, b)
 	bs, err := b.d.KeyringSync(ctx)
 	if err != nil || bs.PeerRejected != 0 || bs.PeerBinds != 2 {
-		t.Fatalf("B's sync: %+v, %v", bs, err)
+		t.Fatalf("B's sync: %+v, %v\n%s", bs, err, grepLog(b, "keyring"))
 	}
 	r, err := shm.Open(b.d.cfg.Shm.Path)
 	if err != nil {

@@ -177,6 +177,7 @@ type Keyring struct {
 	bBind   []byte
 	bSync   []byte
 	bOut    []byte
+	bSeeds  []byte
 	mu      sync.Mutex
 	rings   []*ring
 	binds   map[uint64]*binding
@@ -193,6 +194,7 @@ type Keyring struct {
 	sent       uint64     // handed to OnSync up to this seq in this round
 	out        []SyncMsg  // unacknowledged messages, in seq order
 	outTouched time.Time  // last ack progress, resend or first message
+	kept       []keptSeed // KeepSeed's, oldest first
 	inStream   uint64     // the peer's stream
 	inLast     uint64     // its last seq handled here
 	sendMu     sync.Mutex // one pump at a time
@@ -225,6 +227,7 @@ func Open(cfg Config, st kstore.Store, pub Publisher, src SeedSource) (*Keyring,
 		bBind:   []byte("keyring/" + cfg.Pool + "/bindings"),
 		bSync:   []byte("keyring/" + cfg.Pool + "/sync"),
 		bOut:    []byte("keyring/" + cfg.Pool + "/outbox"),
+		bSeeds:  []byte("keyring/" + cfg.Pool + "/seeds"),
 		nowFunc: cfg.Now,
 	}
 	k.cfg.KEK = nil
@@ -244,6 +247,10 @@ func Open(cfg Config, st kstore.Store, pub Publisher, src SeedSource) (*Keyring,
 		return nil, err
 	}
 	if err := k.loadSync(); err != nil {
+		k.wipe()
+		return nil, err
+	}
+	if err := k.loadKept(); err != nil {
 		k.wipe()
 		return nil, err
 	}
@@ -270,6 +277,9 @@ func (k *Keyring) Close() error {
 func (k *Keyring) wipe() {
 	for _, r := range k.rings {
 		clear(r.seed[:])
+	}
+	for i := range k.kept {
+		clear(k.kept[i].seed[:])
 	}
 }
 

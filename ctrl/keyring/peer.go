@@ -293,16 +293,20 @@ func (k *Keyring) applyFill(m SyncMsg) error {
 	if err := k.retryRetire(int(m.Ring)); err != nil {
 		return err
 	}
-	src, err := finder.SeedByID(m.SeedID)
-	if err != nil {
-		return fmt.Errorf("keyring: fill of ring %d: seed %016x: %w", m.Ring, m.SeedID, err)
-	}
-	if src == nil {
-		return fmt.Errorf("keyring: fill of ring %d: seed %016x: source returned none", m.Ring, m.SeedID)
-	}
 	var seed negotiation.Seed
-	seed = *src
 	defer clear(seed[:])
+	// A ring or the kept seeds may hold it (end A often fills several
+	// rings from one seed; both survive a restart, unlike most sources).
+	if !k.knownSeed(m.SeedID, &seed) {
+		src, err := finder.SeedByID(m.SeedID)
+		if err != nil {
+			return fmt.Errorf("keyring: fill of ring %d: seed %016x: %w", m.Ring, m.SeedID, err)
+		}
+		if src == nil {
+			return fmt.Errorf("keyring: fill of ring %d: seed %016x: source returned none", m.Ring, m.SeedID)
+		}
+		seed = *src
+	}
 	if err := k.refillWith(int(m.Ring), m.Epoch, &seed, m.SeedID, false); err != nil {
 		return err
 	}

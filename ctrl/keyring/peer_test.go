@@ -1,6 +1,7 @@
 package keyring
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -535,5 +536,79 @@ func TestLateFill(t *testing.T) {
 	p.flush()
 	if got := p.same(1, true); got.KeyID != k1.KeyID || got.Epoch != k1.Epoch {
 		t.Fatalf("consumer 1: %+v, A bound %+v", got, k1)
+	}
+}
+
+// TestFillFromRingSeed: end B restarted (its SeedSource holds none of the
+// old seeds) still applies a fill whose seed one of its rings holds.
+func TestFillFromRingSeed(t *testing.T) {
+	p := newPair(t, 2, 16, true)
+	p.a.maintain() // ring 0 ← seed 1, ring 1 ← seed 2
+	ms := p.a.take()
+	if err := p.b.k.ApplySync(ms[0]); err != nil { // B fills ring 0 from seed 1
+		t.Fatal(err)
+	}
+	p.b.reopen()
+	p.b.src.mu.Lock()
+	p.b.src.hide = map[uint64]bool{1: true, 2: true} // B's source forgot them
+	p.b.src.mu.Unlock()
+	// A refills ring 1 from seed 1 (seeds are slower than windows).
+	fill := ms[1]
+	fill.SeedID = 1
+	if err := p.b.k.ApplySync(fill); err != nil {
+		t.Fatalf("fill from the seed ring 0 holds: %v", err)
+	}
+	st, _ := p.b.k.Status()
+	if r := st.Rings[1]; !r.Filled || r.SeedID != 1 || r.Epoch != fill.Epoch {
+		t.Fatalf("ring 1: %+v", r)
+	}
+}
+
+// TestKeptSeeds: end B keeps the newest MaxKeptSeeds seeds sealed in its
+// store; after a restart a fill naming one of them applies, one naming a
+// seed dropped from them waits.
+func TestKeptSeeds(t *testing.T) {
+	p := newPair(t, 2, 16, true)
+	for id := uint64(1); id <= MaxKeptSeeds+3; id++ {
+		if err := p.b.k.KeepSeed(id, testSeed(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.b.k.KeepSeed(MaxKeptSeeds+3, testSeed(MaxKeptSeeds+3)); err != nil { // again: no-op
+		t.Fatal(err)
+	}
+	p.b.reopen()
+	p.b.src.mu.Lock()
+	p.b.src.hide = map[uint64]bool{}
+	for id := uint64(1); id <= MaxKeptSeeds+3; id++ {
+		p.b.src.hide[id] = true // B's source lost them all with the restart
+	}
+	p.b.src.mu.Unlock()
+	if n := len(p.b.k.kept); n != MaxKeptSeeds || p.b.k.kept[0].id != 4 {
+		t.Fatalf("%d kept seeds after the restart, first %d", n, p.b.k.kept[0].id)
+	}
+	p.a.src.next = 2 // A fills ring 0 from seed 3 (dropped at B), ring 1 from seed 4 (kept)
+	p.a.maintain()
+	ms := p.a.take()
+	if err := p.b.k.ApplySync(ms[0]); err == nil || permanent(err) {
+		t.Fatalf("fill from a dropped seed: %v; want a wait", err)
+	}
+	// Fill ring 1 first, as a new stream would start (from its acked mark).
+	m := ms[1]
+	m.Acked = m.Seq - 1
+	if err := p.b.k.ApplySync(m); err != nil {
+		t.Fatalf("fill from a kept seed: %v", err)
+	}
+	st, _ := p.b.k.Status()
+	if r := st.Rings[1]; r.SeedID != 4 {
+		t.Fatalf("ring 1: %+v", r)
+	}
+	if err := p.b.k.KeepSeed(0, testSeed(1)); !errors.Is(err, ErrConfig) {
+		t.Fatalf("seed id 0: %v", err)
+	}
+	p.b.close()
+	raw, _ := os.ReadFile(filepath.Join(p.b.dir, "ctrl.db"))
+	if bytes.Contains(raw, testSeed(4)[:]) {
+		t.Fatal("kept seed stored in clear")
 	}
 }
