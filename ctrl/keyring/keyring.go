@@ -69,7 +69,9 @@ type Config struct {
 	// local connects and disconnects, fills (end A), releases (end B) and
 	// acks. It is called outside the keyring's lock, one call at a time,
 	// in sequence order, and again with the same messages after Resend; it
-	// should not block. With OnSync set the keyring keeps every message
+	// should not block, and must not call ApplySync (of this keyring or of
+	// a peer keyring in the same process) before returning: queue the
+	// message instead. With OnSync set the keyring keeps every message
 	// in its store until the peer acknowledges it.
 	OnSync func(SyncMsg)
 	// Follow (end B only): this end never picks seeds; it fills a ring

@@ -324,8 +324,12 @@ func (k *Keyring) ApplySync(m SyncMsg) error {
 	return err
 }
 
+// ack sends the acknowledgement, between the pump's messages (OnSync is
+// called one call at a time).
 func (k *Keyring) ack(stream, seq uint64) {
 	if k.cfg.OnSync != nil {
+		k.sendMu.Lock()
+		defer k.sendMu.Unlock()
 		k.cfg.OnSync(SyncMsg{Op: OpAck, Stream: stream, Seq: seq})
 	}
 }

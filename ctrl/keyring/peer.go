@@ -177,8 +177,8 @@ func (k *Keyring) yield(old *binding, m SyncMsg) error {
 		if err := k.putRetired(tx, old); err != nil {
 			return err
 		}
-		if err := k.putBinding(tx, nb); err != nil {
-			return err
+		if err := k.putBinding(tx, nb); err != nil || int(old.slot%2) != k.cfg.Side {
+			return err // a binding of A's half was A's: nothing to tell A
 		}
 		var err error
 		queued, err = k.enqueue(tx, &rel)
