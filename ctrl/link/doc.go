@@ -20,7 +20,10 @@
 //     frame in flight is lost.
 //
 // Messages on the interaction channel start with a kind byte (docs/protocol.md,
-// "Control messages"). Key bytes never leave the process except through the
+// "Control messages"). Keyring messages (kind 0x08, SendKeyring/OnKeyring)
+// are carried opaque; the channel delivers them once and in order within a
+// session, and OnSession tells the keyring when a new session starts so it
+// can resend what the peer has not acknowledged. Key bytes never leave the process except through the
 // OnKey hook, which the daemon uses to publish keys into the shm store; logs,
 // errors and Stats carry fingerprints only.
 package link
