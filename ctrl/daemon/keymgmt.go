@@ -204,8 +204,10 @@ func (d *Daemon) runKeyring(ctx context.Context) error {
 		case h := <-d.km.keep:
 			d.keepSeed(h)
 		case <-t.C:
-			if n := d.km.ring.ResendStale(ringResendAfter); n > 0 {
-				log.Info("keyring messages sent again", "why", "no ack", "messages", n)
+			if d.km.port.cur.Load() != nil { // else the port's next handshake resends
+				if n := d.km.ring.ResendStale(ringResendAfter); n > 0 {
+					log.Info("keyring messages sent again", "why", "no ack", "messages", n)
+				}
 			}
 			n, err := d.km.ring.Maintain()
 			switch {
@@ -224,7 +226,7 @@ func (d *Daemon) runKeyring(ctx context.Context) error {
 func (d *Daemon) sendRingSync(m keyring.SyncMsg) {
 	st := d.km.port.cur.Load()
 	if st == nil {
-		d.log.Info("keyring message not sent yet: port is (re)starting; it is sent again once acknowledgements stall", "port", d.km.port.cfg.Name, "msg", m.String())
+		d.log.Debug("keyring message not sent yet: port is (re)starting; it is sent again after the next handshake", "port", d.km.port.cfg.Name, "msg", m.String())
 		return
 	}
 	if err := st.ctl.SendKeyring(m.Marshal()); err != nil {
