@@ -160,6 +160,10 @@ keys_per_ring = 8
 	if m := metrics(t, a); !strings.Contains(m, `otkd_keyring_events_total{pool="default",event="connect"} 1`) {
 		t.Fatalf("keyring metrics:\n%s", m)
 	}
+	// B acknowledged every bind and unbind A sent.
+	poll(t, "A's sync messages acknowledged", time.Minute, func() bool {
+		return strings.Contains(metrics(t, a), `otkd_keyring_sync_pending{pool="default"} 0`)
+	}, a, b)
 	a.stop(t)
 	b.stop(t)
 }

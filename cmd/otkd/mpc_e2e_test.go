@@ -122,7 +122,7 @@ func newCustody(t *testing.T) *custody {
 			t.Fatal(err)
 		}
 		n := &node{name: name, dir: dir, cfg: filepath.Join(dir, "otkd.toml"), sock: filepath.Join(dir, "otkd.sock"),
-			shm: filepath.Join("/dev/shm", tag+"-"+name)}
+			shm: filepath.Join("/dev/shm", tag+"-"+name), metrics: fmt.Sprintf("127.0.0.1:%d", freeTCP(t))}
 		t.Cleanup(func() { os.Remove(n.shm) })
 		c.nodes[i] = n
 		runBin(t, otkdBin, "keygen", "--name", name, "--private", filepath.Join(dir, "node.key"), "--public", filepath.Join(pki, name+".pub"))
@@ -166,6 +166,9 @@ store = "controller.db"
 [api]
 socket = %q
 
+[metrics]
+listen = %q
+
 [mpc]
 enabled = true
 index = %d
@@ -177,7 +180,7 @@ key_file = "%s.key"
 ca_file = %q
 operator_ca_file = %q
 refresh_period = %q
-`, n.name, udp[i], filepath.Join(pki, c.nodes[(i+1)%3].name+".pub"), n.shm, n.sock, i+1, cluster[i],
+`, n.name, udp[i], filepath.Join(pki, c.nodes[(i+1)%3].name+".pub"), n.shm, n.sock, n.metrics, i+1, cluster[i],
 			strings.TrimPrefix(c.opURL[i], "https://"), n.name, n.name, c.clusterCA.file, opCA.file, refresh)
 		for j, p := range c.nodes {
 			fmt.Fprintf(&b, "\n[[mpc.peer]]\nname = %q\naddress = %q\npublic_key = %q\n", p.name, cluster[j], filepath.Join(pki, p.name+".pub"))
@@ -269,6 +272,13 @@ func TestCustodyThreeDaemons(t *testing.T) {
 		if st.Epoch != 1 || st.ClusterKey != round.ClusterKey || st.Index != i+1 || len(st.Peers) != 3 {
 			t.Fatalf("node %d after init: %+v", i+1, st)
 		}
+		m := metrics(t, c.nodes[i])
+		if want := fmt.Sprintf("otkd_mpc_epoch{node=\"%d\"} 1", i+1); !strings.Contains(m, want) {
+			t.Fatalf("node %d metrics lack %s:\n%s", i+1, want, m)
+		}
+	}
+	if m := metrics(t, c.nodes[0]); !strings.Contains(m, `otkd_mpc_rounds_total{node="1",result="ok"} 1`) {
+		t.Fatalf("node 1 metrics lack the coordinated round:\n%s", m)
 	}
 	if code, e := c.nodes[1].otkctlJSON(t, nil, "mpc", "init"); code == 0 || !strings.Contains(e, "exists") {
 		t.Fatalf("second init: %d %s", code, e)

@@ -143,6 +143,9 @@ func (d *Daemon) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 	if d.km.ring != nil {
 		d.writeKeyringMetrics(mw)
 	}
+	if d.custody != nil {
+		d.writeMPCMetrics(mw)
+	}
 	for _, wk := range d.workers {
 		mw.put("otkd_worker_restarts_total", "counter", "Supervisor restarts of each worker.", fmt.Sprintf("worker=%q", wk.name), float64(wk.restarts.Load()))
 	}
@@ -159,4 +162,29 @@ func (d *Daemon) writeKeyringMetrics(mw *metricWriter) {
 	mw.put("otkd_keyring_refused_total", "counter", "Connects refused (exhausted ring, ring not filled) and peer bindings rejected.", lb+`,reason="exhausted"`, float64(st.Exhausted))
 	mw.put("otkd_keyring_refused_total", "counter", "", lb+`,reason="not_filled"`, float64(st.NotReady))
 	mw.put("otkd_keyring_refused_total", "counter", "", lb+`,reason="peer_rejected"`, float64(st.PeerRejected))
+	mw.put("otkd_keyring_sync_total", "counter", "Keyring sync with the peer: messages resent, duplicates dropped, tie-breaks settled for end A, rings filled as end A said.", lb+`,event="resent"`, float64(st.SyncResent))
+	mw.put("otkd_keyring_sync_total", "counter", "", lb+`,event="duplicate"`, float64(st.PeerDuplicates))
+	mw.put("otkd_keyring_sync_total", "counter", "", lb+`,event="tie_break"`, float64(st.TieBreaks))
+	mw.put("otkd_keyring_sync_total", "counter", "", lb+`,event="peer_fill"`, float64(st.PeerFills))
+	ss := d.km.ring.SyncState()
+	mw.put("otkd_keyring_sync_pending", "gauge", "Sync messages the peer has not acknowledged yet.", lb, float64(ss.Pending))
+}
+
+// writeMPCMetrics writes the threshold-custody node's state: its epoch (0
+// before key generation), the rounds it coordinated, and when the last one
+// ran. Never a share, a key or a backup's content.
+func (d *Daemon) writeMPCMetrics(mw *metricWriter) {
+	m := d.custody
+	m.mu.Lock()
+	ok, bad, last := m.roundsOK, m.roundsBad, m.lastRound
+	m.mu.Unlock()
+	lb := fmt.Sprintf("node=\"%d\"", d.cfg.MPC.Index)
+	mw.put("otkd_mpc_epoch", "gauge", "Epoch of this node's share of the cluster key (0: no key yet); refresh raises it.", lb, float64(m.node.Epoch()))
+	mw.put("otkd_mpc_rounds_total", "counter", "Key-generation and refresh rounds this node coordinated, by result.", lb+`,result="ok"`, float64(ok))
+	mw.put("otkd_mpc_rounds_total", "counter", "", lb+`,result="failed"`, float64(bad))
+	var ts float64
+	if !last.IsZero() {
+		ts = float64(last.Unix())
+	}
+	mw.put("otkd_mpc_last_round_timestamp_seconds", "gauge", "Unix time of the last round this node coordinated (0: none since start).", lb, ts)
 }

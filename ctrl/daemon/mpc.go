@@ -75,6 +75,8 @@ type mpcRun struct {
 	mu        sync.Mutex
 	lastRound time.Time
 	lastErr   string
+	roundsOK  uint64 // rounds coordinated here that finished
+	roundsBad uint64 // and that failed
 }
 
 var errNoMPC = fmt.Errorf("%w: this otkd runs no threshold custody: set [mpc] enabled = true in the configuration", api.ErrUnavailable)
@@ -414,6 +416,9 @@ func (m *mpcRun) round(ctx context.Context, refresh bool) (api.MPCRound, error) 
 	m.lastRound, m.lastErr = time.Now(), ""
 	if err != nil {
 		m.lastErr = err.Error()
+		m.roundsBad++
+	} else {
+		m.roundsOK++
 	}
 	m.mu.Unlock()
 	out := api.MPCRound{Kind: "keygen"}
