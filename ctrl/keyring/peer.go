@@ -135,63 +135,23 @@ func (k *Keyring) markUsed(m SyncMsg) error {
 // consumer to A's key, publishes it in the shm slot and tells A (release
 // message) in the same transaction. old is marked busy by the caller.
 func (k *Keyring) yield(old *binding, m SyncMsg) error {
-	k.mu.Lock()
-	r, err := k.peerRing(m)
-	if err == nil && r.slots[m.Slot] != slotFree {
-		err = rejectf(m, "slot already used")
-	}
-	if err != nil {
-		old.busy = false
-		k.mu.Unlock()
-		return err
-	}
-	seed := r.seed
-	k.mu.Unlock()
-	defer clear(seed[:])
-	nb := &binding{consumer: m.Consumer, ring: int(m.Ring), slot: m.Slot, epoch: m.Epoch, seedID: m.SeedID, busy: true}
 	var key shm.Key
 	defer key.Zero()
-	err = k.makeKey(&key, nb, &seed)
-	if err == nil && key.ID != m.KeyID {
-		err = rejectf(m, "this end derives key %016x (seeds differ)", key.ID)
+	nb, r, err := k.claimPeerSlot(old, m, &key)
+	if err != nil {
+		return err
 	}
+	rel := old.syncMsg(OpRelease)
+	queued, err := k.persistYield(old, nb, &rel)
 	if err != nil {
 		k.mu.Lock()
-		old.busy = false
-		k.mu.Unlock()
-		return err
-	}
-	nb.keyID = key.ID
-	k.mu.Lock()
-	if r.slots[m.Slot] != slotFree || !r.filled || r.epoch != m.Epoch || r.seedID != m.SeedID {
-		old.busy = false
-		k.mu.Unlock()
-		return rejectf(m, "slot already used")
-	}
-	r.slots[m.Slot] = slotBound
-	r.bound++
-	k.mu.Unlock()
-	rel := old.syncMsg(OpRelease)
-	queued := false
-	err = k.st.Batch(func(tx kstore.Tx) error {
-		if err := k.putRetired(tx, old); err != nil {
-			return err
-		}
-		if err := k.putBinding(tx, nb); err != nil || int(old.slot%2) != k.cfg.Side {
-			return err // a binding of A's half was A's: nothing to tell A
-		}
-		var err error
-		queued, err = k.enqueue(tx, &rel)
-		return err
-	})
-	k.mu.Lock()
-	if err != nil {
 		r.slots[m.Slot] = slotFree
 		r.bound--
 		old.busy = false
 		k.mu.Unlock()
 		return fmt.Errorf("keyring: persisting tie-break of consumer %d: %w", m.Consumer, err)
 	}
+	k.mu.Lock()
 	or := k.rings[old.ring]
 	or.slots[old.slot] = slotRetired
 	or.bound--
@@ -202,11 +162,7 @@ func (k *Keyring) yield(old *binding, m SyncMsg) error {
 	}
 	k.mu.Unlock()
 	k.pump()
-	if err := k.pub.Retire(old.keyID); err != nil && !errors.Is(err, shm.ErrNotFound) {
-		k.mu.Lock()
-		k.unretired[old.keyID] = true
-		k.mu.Unlock()
-	}
+	k.retirePublished(old.keyID)
 	if err := k.publish(&key); err != nil {
 		k.abandon(nb)
 		return fmt.Errorf("keyring: publishing key %016x for consumer %d: %w", key.ID, m.Consumer, err)
@@ -216,6 +172,74 @@ func (k *Keyring) yield(old *binding, m SyncMsg) error {
 	k.stats.PeerBinds++
 	k.mu.Unlock()
 	return nil
+}
+
+// claimPeerSlot derives into key the key of m's slot (end A's binding),
+// checks it is the one A bound, and marks the slot bound for the new
+// binding it returns (busy). On error old is no longer busy and nothing
+// changed.
+func (k *Keyring) claimPeerSlot(old *binding, m SyncMsg, key *shm.Key) (*binding, *ring, error) {
+	fail := func(err error) (*binding, *ring, error) {
+		old.busy = false
+		k.mu.Unlock()
+		return nil, nil, err
+	}
+	k.mu.Lock()
+	r, err := k.peerRing(m)
+	if err == nil && r.slots[m.Slot] != slotFree {
+		err = rejectf(m, "slot already used")
+	}
+	if err != nil {
+		return fail(err)
+	}
+	seed := r.seed
+	k.mu.Unlock()
+	defer clear(seed[:])
+	nb := &binding{consumer: m.Consumer, ring: int(m.Ring), slot: m.Slot, epoch: m.Epoch, seedID: m.SeedID, busy: true}
+	err = k.makeKey(key, nb, &seed)
+	if err == nil && key.ID != m.KeyID {
+		err = rejectf(m, "this end derives key %016x (seeds differ)", key.ID)
+	}
+	k.mu.Lock()
+	if err != nil {
+		return fail(err)
+	}
+	if r.slots[m.Slot] != slotFree || !r.filled || r.epoch != m.Epoch || r.seedID != m.SeedID {
+		return fail(rejectf(m, "slot already used"))
+	}
+	nb.keyID = key.ID
+	r.slots[m.Slot] = slotBound
+	r.bound++
+	k.mu.Unlock()
+	return nb, r, nil
+}
+
+// persistYield stores, in one transaction, old as retired, nb, and (when
+// old's slot is of this end's half, so A does not know it) the release
+// message for A; queued says whether the message entered the outbox.
+func (k *Keyring) persistYield(old, nb *binding, rel *SyncMsg) (queued bool, err error) {
+	err = k.st.Batch(func(tx kstore.Tx) error {
+		if err := k.putRetired(tx, old); err != nil {
+			return err
+		}
+		if err := k.putBinding(tx, nb); err != nil || int(old.slot%2) != k.cfg.Side {
+			return err // a binding of A's half was A's: nothing to tell A
+		}
+		var err error
+		queued, err = k.enqueue(tx, rel)
+		return err
+	})
+	return queued, err
+}
+
+// retirePublished removes a retired key from the shm store, or notes it
+// for a later attempt.
+func (k *Keyring) retirePublished(id uint64) {
+	if err := k.pub.Retire(id); err != nil && !errors.Is(err, shm.ErrNotFound) {
+		k.mu.Lock()
+		k.unretired[id] = true
+		k.mu.Unlock()
+	}
 }
 
 // applyUnbind releases m's consumer. Already released here (the same slot
