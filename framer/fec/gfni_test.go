@@ -181,14 +181,8 @@ func TestSyndromeKernel(t *testing.T) {
 
 	// The twin against the definition S_j = r(α^j).
 	c := New()
-	var rows [Rows][]byte
-	for r := range rows {
-		rows[r] = make([]byte, RowLen)
-		for i := range rows[r] {
-			rows[r][i] = byte(rng.Uint32())
-		}
-	}
-	c.EncodeRows(&rows)
+	rp, _ := encodedFrame(t, c, rng)
+	rows := *rp
 	for range 200 {
 		r, i := rng.IntN(Rows), rng.IntN(RowLen)
 		rows[r][i] ^= byte(1 + rng.IntN(255))
@@ -275,14 +269,8 @@ func TestChienKernel(t *testing.T) {
 func TestCheckRowsEightSyndromes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(26, 26))
 	c := New()
-	var rows [Rows][]byte
-	for r := range rows {
-		rows[r] = make([]byte, RowLen)
-		for i := range rows[r] {
-			rows[r][i] = byte(rng.Uint32())
-		}
-	}
-	c.EncodeRows(&rows)
+	rp, _ := encodedFrame(t, c, rng)
+	rows := *rp
 	clean := cloneFrame(&rows)
 	var g8 [9]byte // g8[d] = coefficient of x^d
 	g8[0] = 1
