@@ -64,8 +64,11 @@ func keyringCmd(args []string, stdout, stderr io.Writer) error {
 		if err := parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
-		if *ring < 0 {
+		switch {
+		case !flagSet(fs, "ring"):
 			return usagef("%s: --ring is required", name)
+		case *ring < 0:
+			return usagef("%s: --ring %d: want a ring index 0..rings-1", name, *ring)
 		}
 		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.KeyringRefill(ctx, *ring) }); err != nil {
 			return err

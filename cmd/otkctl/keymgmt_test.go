@@ -47,6 +47,9 @@ func TestKeyringCommands(t *testing.T) {
 		{[]string{"keyring", "connect", "--consumer", "999"}, 1, "exhausted"},
 		{[]string{"keyring", "connect"}, 2, "--consumer is required"},
 		{[]string{"keyring", "refill", "--ring", "0"}, 1, "in its window"},
+		{[]string{"keyring", "refill", "--ring", "-1"}, 2, "--ring -1: want a ring index"},
+		{[]string{"keyring", "refill"}, 2, "--ring is required"},
+		{[]string{"keyring", "refill", "--ring", "9"}, 2, "no ring 9"},
 		{[]string{"keyring", "shuffle"}, 2, "unknown subcommand"},
 	} {
 		_, e, code := run(tc.args...)

@@ -368,7 +368,7 @@ func ringErr(err error) error {
 	case errors.Is(err, keyring.ErrExhausted), errors.Is(err, keyring.ErrNotFilled),
 		errors.Is(err, keyring.ErrBusy), errors.Is(err, keyring.ErrInWindow), errors.Is(err, keyring.ErrFollower):
 		return fmt.Errorf("%w: %v", api.ErrConflict, err)
-	case errors.Is(err, keyring.ErrConsumer), errors.Is(err, keyring.ErrConfig):
+	case errors.Is(err, keyring.ErrConsumer), errors.Is(err, keyring.ErrConfig), errors.Is(err, keyring.ErrNoRing):
 		return fmt.Errorf("%w: %v", api.ErrBadRequest, err)
 	case errors.Is(err, keyring.ErrClosed):
 		return fmt.Errorf("%w: %v", api.ErrUnavailable, err)

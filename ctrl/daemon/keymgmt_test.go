@@ -73,6 +73,7 @@ func TestErrorMapping(t *testing.T) {
 		{ringErr(keyring.ErrBusy), api.ErrConflict},
 		{ringErr(keyring.ErrConsumer), api.ErrBadRequest},
 		{ringErr(keyring.ErrConfig), api.ErrBadRequest},
+		{ringErr(keyring.ErrNoRing), api.ErrBadRequest},
 		{syncErr(keysync.ErrMalformed), api.ErrBadRequest},
 		{syncErr(keysync.ErrEnvelope), api.ErrBadRequest},
 		{syncErr(keysync.ErrWrongRecipient), api.ErrBadRequest},

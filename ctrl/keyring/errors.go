@@ -16,6 +16,8 @@ const (
 var (
 	// ErrConfig: a malformed Config, schedule or plan input.
 	ErrConfig = errors.New("keyring: bad configuration")
+	// ErrNoRing: a ring index outside 0..Config.Rings-1 (Refill).
+	ErrNoRing = errors.New("keyring: no such ring")
 	// ErrConsumer: consumer id 0 (ids are non-zero).
 	ErrConsumer = errors.New("keyring: consumer id must be non-zero")
 	// ErrExhausted: the current ring has no unbound key left on this

@@ -604,7 +604,7 @@ func (k *Keyring) Refill(i int) error {
 		return fmt.Errorf("%w: ring %d", ErrFollower, i)
 	}
 	if i < 0 || i >= len(k.rings) {
-		return fmt.Errorf("%w: no ring %d", ErrConfig, i)
+		return fmt.Errorf("%w: ring %d, this pool has rings 0..%d", ErrNoRing, i, len(k.rings)-1)
 	}
 	n, err := k.window()
 	if err != nil {

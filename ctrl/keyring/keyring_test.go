@@ -283,7 +283,7 @@ func TestRefillRules(t *testing.T) {
 	if err := e.k.Refill(1 - cur); err != nil {
 		t.Fatalf("refill of the other ring: %v", err)
 	}
-	if err := e.k.Refill(5); !errors.Is(err, ErrConfig) {
+	if err := e.k.Refill(5); !errors.Is(err, ErrNoRing) {
 		t.Fatalf("refill of ring 5: %v", err)
 	}
 	e.connect(1) // binds in ring cur and outlives the plan
