@@ -16,32 +16,17 @@ func reportSamples(b *testing.B, perOp int) {
 }
 
 // engines are the add-and-decide engines the benchmarks compare side by side: the
-// AVX-512 kernel (when this build and CPU have it) and the pure-Go twin.
-func engines() []struct {
-	name   string
-	vector bool
-} {
-	e := []struct {
-		name   string
-		vector bool
-	}{{"generic", false}}
-	if useAVX512 {
-		e = append([]struct {
-			name   string
-			vector bool
-		}{{"avx512", true}}, e...)
-	}
-	return e
-}
+// kernels this build and CPU have, and the pure-Go twin.
+func engines() []engine { return append(vectorEngines(), engineGeneric) }
 
 // BenchmarkAddAndDecide1984 is the receiver's per-frame work: two rounds (data1 and
-// data2) of 992 samples, each with a fresh σ, 16-lane ZUC keystream included, on each
+// data2) of 992 samples, each with a fresh σ, AES-CTR keystream included, on each
 // engine. SetBytes counts the soft samples' bytes (4 per sample); xneed is samples/s ÷
 // 163 M/s, one direction at OTU2 line rate.
 func BenchmarkAddAndDecide1984(b *testing.B) {
 	for _, e := range engines() {
-		b.Run(e.name, func(b *testing.B) {
-			withEngine(e.vector, func() {
+		b.Run(e.String(), func(b *testing.B) {
+			withEngine(e, func() {
 				l := seededLocal(b, DefaultProfile(), 1)
 				soft := make([]Sample, SamplesPerFrame)
 				Modulate(make([]byte, SamplesPerFrame/8), SamplesPerFrame, soft, nil)
@@ -64,8 +49,8 @@ func BenchmarkAddAndDecide1984(b *testing.B) {
 // keystream, on each engine: the part the kernel vectorises, without the keystream.
 func BenchmarkAddAndDecideKernel1984(b *testing.B) {
 	for _, e := range engines() {
-		b.Run(e.name, func(b *testing.B) {
-			withEngine(e.vector, func() {
+		b.Run(e.String(), func(b *testing.B) {
+			withEngine(e, func() {
 				l := seededLocal(b, DefaultProfile(), 1)
 				l.fill(l.buf[:])
 				ks := l.buf[:4*SamplesPerFrame]

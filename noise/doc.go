@@ -57,8 +57,9 @@
 // addAndDecideGeneric); a vector twin must give bit-identical results for the same
 // inputs, keystream words included. addAndDecide (kernels.go) runs the AVX-512 kernel
 // (kernels_amd64.s: the decision by inversion and the packing for sixteen samples at
-// once) where the CPU has AVX-512 F and DQ; the build tag noasm, OTKD_NOASM=noise, other
-// architectures and the package variable useAVX512 (tests) select the pure-Go twin.
+// once) where the CPU has AVX-512 F and DQ, the AVX2 kernel (eight at once) where it has
+// AVX2 only; the build tag noasm, OTKD_NOASM=noise and other architectures select the
+// pure-Go twin, and tests switch engines with the package variable noiseEngine.
 // decide.go documents the decision by inversion and its accuracy; local.go the
 // keystream and its re-keying; gauss.go the ziggurat that the simulated fibre's noise
 // (Channel) still uses.

@@ -26,10 +26,12 @@ func FuzzAddAndDecide(f *testing.F) {
 		}
 		got, want := make([]byte, (n+7)/8+1), make([]byte, (n+7)/8+1)
 		got[len(got)-1], want[len(want)-1] = 0x5a, 0x5a
-		withEngine(false, func() { addAndDecide(soft, ks, inv, thr, want[:(n+7)/8]) })
-		withEngine(true, func() { addAndDecide(soft, ks, inv, thr, got[:(n+7)/8]) })
-		if !bytes.Equal(got, want) {
-			t.Fatalf("n=%d 1/σ=%v thr=%v: kernel %x, generic %x", n, inv, thr, got, want)
+		withEngine(engineGeneric, func() { addAndDecide(soft, ks, inv, thr, want[:(n+7)/8]) })
+		for _, e := range vectorEngines() {
+			withEngine(e, func() { addAndDecide(soft, ks, inv, thr, got[:(n+7)/8]) })
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s, n=%d 1/σ=%v thr=%v: kernel %x, generic %x", e, n, inv, thr, got, want)
+			}
 		}
 		checkAgainstExact(t, soft, ks, inv, thr, want)
 	})

@@ -2,19 +2,50 @@ package noise
 
 // Dispatch between the vector kernels and their pure-Go references.
 //
-// addAndDecide runs the AVX-512 kernel (kernels_amd64.s) on the whole groups of sixteen
-// samples and addAndDecideGeneric on the rest. Both compute the decision by inversion
-// (decide.go) operation for operation, so the decisions are bit-identical
-// (TestAddAndDecideKernelAgainstGeneric).
+// addAndDecide runs the selected kernel (kernels_amd64.s: AVX-512, sixteen samples at a
+// time, or AVX2, eight) on the whole groups and addAndDecideGeneric on the rest. All
+// compute the decision by inversion (decide.go) operation for operation, so the
+// decisions are bit-identical (TestAddAndDecideKernelAgainstGeneric).
 
-// addAndDecide is addAndDecideGeneric on the fastest engine available: same arguments,
-// same contract, same results.
+// engine names an add-and-decide engine.
+type engine uint8
+
+const (
+	engineGeneric engine = iota // the pure-Go twin, everywhere
+	engineAVX2                  // eight samples per step
+	engineAVX512                // sixteen samples per step
+)
+
+// String returns "generic", "avx2" or "avx512".
+func (e engine) String() string {
+	return [...]string{"generic", "avx2", "avx512"}[e]
+}
+
+// group is how many samples one kernel step takes.
+func (e engine) group() int {
+	return [...]int{1, 8, 16}[e]
+}
+
+// noiseEngine is the engine in use: the best this CPU has; tests switch it.
+var noiseEngine = bestEngine()
+
+func bestEngine() engine {
+	for _, e := range []engine{engineAVX512, engineAVX2} {
+		if hasEngine[e] {
+			return e
+		}
+	}
+	return engineGeneric
+}
+
+// addAndDecide is addAndDecideGeneric on the engine in use: same arguments, same
+// contract, same results.
 func addAndDecide(soft []Sample, ks []byte, inv, thr float32, out []byte) {
-	n := len(soft)
-	if useAVX512 && n >= 16 {
-		n16 := n &^ 15
-		addAndDecide16(soft[:n16], ks[:4*n16], inv, thr, out[:n16/8])
-		soft, ks, out = soft[n16:], ks[4*n16:], out[n16/8:]
+	e := noiseEngine
+	if g := e.group(); e != engineGeneric && len(soft) >= g {
+		nv := len(soft) / g * g
+		addAndDecideVector(e, soft[:nv], ks[:4*nv], inv, thr, out[:nv/8])
+		soft, ks, out = soft[nv:], ks[4*nv:], out[nv/8:]
 		if len(soft) == 0 {
 			return
 		}
@@ -22,11 +53,6 @@ func addAndDecide(soft []Sample, ks []byte, inv, thr float32, out []byte) {
 	addAndDecideGeneric(soft, ks, inv, thr, out)
 }
 
-// Kernel names the add-and-decide engine in use: "avx512" or "generic" (no AVX-512,
-// -tags noasm, or OTKD_NOASM=noise).
-func Kernel() string {
-	if useAVX512 {
-		return "avx512"
-	}
-	return "generic"
-}
+// Kernel names the add-and-decide engine in use: "avx512", "avx2" or "generic" (no
+// AVX2, -tags noasm, or OTKD_NOASM=noise).
+func Kernel() string { return noiseEngine.String() }

@@ -2,9 +2,9 @@
 
 package noise
 
-// useAVX512 is false: this build has no assembly kernel.
-var useAVX512 = false
+// hasEngine: this build has no assembly kernel.
+var hasEngine = [...]bool{engineGeneric: true, engineAVX2: false, engineAVX512: false}
 
-func addAndDecide16([]Sample, []byte, float32, float32, []byte) {
+func addAndDecideVector(engine, []Sample, []byte, float32, float32, []byte) {
 	panic("noise: no vector kernel in this build")
 }

@@ -8,12 +8,23 @@ import (
 	"testing"
 )
 
-// withEngine runs f with the vector kernel switched on (when the CPU has it) or off.
-func withEngine(vector bool, f func()) {
-	saved := useAVX512
-	useAVX512 = vector && saved
-	defer func() { useAVX512 = saved }()
+// withEngine runs f with engine e in use; e must be one hasEngine allows.
+func withEngine(e engine, f func()) {
+	saved := noiseEngine
+	noiseEngine = e
+	defer func() { noiseEngine = saved }()
 	f()
+}
+
+// vectorEngines are the kernels this build and CPU run.
+func vectorEngines() []engine {
+	var es []engine
+	for _, e := range []engine{engineAVX512, engineAVX2} {
+		if hasEngine[e] {
+			es = append(es, e)
+		}
+	}
+	return es
 }
 
 // kernelInputs makes n soft samples and 4n+3 keystream bytes that exercise the edges:
@@ -64,8 +75,8 @@ func kernelInputs(rng *rand.Rand, n int, thr, inv float32) ([]Sample, []byte) {
 // tiny included) and thresholds, edge samples and words on the decision thresholds.
 // Results must be identical, and nothing past ⌈n/8⌉ may be written.
 func TestAddAndDecideKernelAgainstGeneric(t *testing.T) {
-	if !useAVX512 {
-		t.Skip("no AVX-512 kernel in this build or on this CPU")
+	if len(vectorEngines()) == 0 {
+		t.Skip("no vector kernel in this build or on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(16, 16))
 	lengths := []int{496, 992, 1984, 2032, 2047, 2048, 2049, 2064, 4096, 4111, 5000}
@@ -81,10 +92,13 @@ func TestAddAndDecideKernelAgainstGeneric(t *testing.T) {
 		s, w := soft[so:so+n], ks[ko:ko+4*n]
 		got, want := make([]byte, (n+7)/8+1), make([]byte, (n+7)/8+1)
 		got[len(got)-1], want[len(want)-1] = 0x5a, 0x5a
-		withEngine(true, func() { addAndDecide(s, w, inv, thr, got[:(n+7)/8]) })
-		withEngine(false, func() { addAndDecide(s, w, inv, thr, want[:(n+7)/8]) })
-		if !bytes.Equal(got, want) {
-			t.Fatalf("n=%d 1/σ=%v thr=%v: kernel %x, generic %x", n, inv, thr, got, want)
+		withEngine(engineGeneric, func() { addAndDecide(s, w, inv, thr, want[:(n+7)/8]) })
+		for _, e := range vectorEngines() {
+			clear(got[:(n+7)/8])
+			withEngine(e, func() { addAndDecide(s, w, inv, thr, got[:(n+7)/8]) })
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s, n=%d 1/σ=%v thr=%v: kernel %x, generic %x", e, n, inv, thr, got, want)
+			}
 		}
 	}
 }
@@ -92,8 +106,8 @@ func TestAddAndDecideKernelAgainstGeneric(t *testing.T) {
 // TestAddAndDecideKernelRandom compares the engines on plain random words and the
 // default profile's samples.
 func TestAddAndDecideKernelRandom(t *testing.T) {
-	if !useAVX512 {
-		t.Skip("no AVX-512 kernel in this build or on this CPU")
+	if len(vectorEngines()) == 0 {
+		t.Skip("no vector kernel in this build or on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(17, 17))
 	soft := make([]Sample, SamplesPerFrame)
@@ -107,10 +121,12 @@ func TestAddAndDecideKernelRandom(t *testing.T) {
 			ks[i] = byte(rng.Uint32())
 		}
 		inv := 1 / float32(0.1+rng.Float64())
-		withEngine(true, func() { addAndDecide(soft, ks, inv, 0, got) })
 		addAndDecideGeneric(soft, ks, inv, 0, want)
-		if !bytes.Equal(got, want) {
-			t.Fatalf("iteration %d: kernel and generic differ", it)
+		for _, e := range vectorEngines() {
+			withEngine(e, func() { addAndDecide(soft, ks, inv, 0, got) })
+			if !bytes.Equal(got, want) {
+				t.Fatalf("iteration %d: %s and generic differ", it, e)
+			}
 		}
 	}
 }
@@ -120,9 +136,11 @@ func TestAddAndDecideKernelRandom(t *testing.T) {
 func TestLocalEnginesAgree(t *testing.T) {
 	p := DefaultProfile()
 	var a, b []byte
-	withEngine(true, func() { a = frameOutputs(seededLocal(t, p, 9), 60) })
-	withEngine(false, func() { b = frameOutputs(seededLocal(t, p, 9), 60) })
-	if !bytes.Equal(a, b) {
-		t.Fatal("the kernel and the pure-Go twin decide differently")
+	withEngine(engineGeneric, func() { b = frameOutputs(seededLocal(t, p, 9), 60) })
+	for _, e := range vectorEngines() {
+		withEngine(e, func() { a = frameOutputs(seededLocal(t, p, 9), 60) })
+		if !bytes.Equal(a, b) {
+			t.Fatalf("the %s kernel and the pure-Go twin decide differently", e)
+		}
 	}
 }
