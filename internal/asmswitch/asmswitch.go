@@ -3,10 +3,11 @@
 // The environment variable OTKD_NOASM, read once when the process starts, names kernels
 // to leave off: "all", or a comma-separated list of
 //
-//	zuc    the ZUC keystream kernels (asm/zuc)
+//	zuc    the ZUC keystream kernels, AVX-512 and AVX2 (asm/zuc)
 //	fec    the GFNI parity, syndrome and Chien kernels (framer/fec)
 //	xor    the frame XOR/BIP-8 kernel (framer)
-//	noise  the add-and-decide kernel (noise)
+//	noise  the add-and-decide kernels (noise) and the AES-CTR keystream kernel of
+//	       the local noise (asm/aesctr)
 //
 // A kernel that is off gives way to its pure-Go twin, which produces the same bytes:
 // the switch trades speed for ruling a kernel out while a fault is chased, without a
