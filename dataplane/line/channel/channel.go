@@ -48,17 +48,26 @@ func Decide(frame []byte, soft []noise.Sample, thr noise.Sample) {
 	decide(frame[framer.Data2Off:framer.Data2Off+framer.DataLen], soft[halfBits:], thr)
 }
 
+// decide packs the decisions of soft, eight samples a byte. The samples are
+// noisy and their bits random, so a branch per sample would be mispredicted
+// half the time: the comparison becomes a flag instead (SETcc).
 func decide(dst []byte, soft []noise.Sample, thr noise.Sample) {
 	for i := range dst {
-		s := soft[8*i : 8*i+8]
+		s := (*[8]noise.Sample)(soft[8*i:])
 		var b byte
-		for k, v := range s {
-			if v > thr {
-				b |= 0x80 >> k
-			}
+		for _, v := range s {
+			b = b<<1 | above(v, thr)
 		}
 		dst[i] = b
 	}
+}
+
+// above is 1 when v > thr, else 0 (NaN: 0).
+func above(v, thr noise.Sample) byte {
+	if v > thr {
+		return 1
+	}
+	return 0
 }
 
 // negateCovered negates the samples of the negotiation bytes inside the
