@@ -454,7 +454,7 @@ func (k *Keyring) complete(b *binding, seed *negotiation.Seed, wantID uint64) (K
 		k.mu.Unlock()
 	}
 	if err := k.publish(&key); err != nil {
-		k.abandon(b)
+		k.abandon(b, queued)
 		return KeyInfo{}, fmt.Errorf("keyring: publishing key %016x for consumer %d: %w", key.ID, b.consumer, err)
 	}
 	k.mu.Lock()
@@ -510,16 +510,32 @@ func (k *Keyring) undo(b *binding) {
 
 // abandon retires a slot whose binding was persisted but not published:
 // the key may have reached the store or the map, so it is never reused.
-func (k *Keyring) abandon(b *binding) {
-	_ = k.st.Batch(func(tx kstore.Tx) error { return k.putRetired(tx, b) })
+// With notify (the bind was queued for the peer) it also queues an unbind,
+// so the peer does not keep the consumer bound to a key this end gave up.
+func (k *Keyring) abandon(b *binding, notify bool) {
+	var msg SyncMsg
+	queued := false
+	err := k.st.Batch(func(tx kstore.Tx) error {
+		if err := k.putRetired(tx, b); err != nil || !notify {
+			return err
+		}
+		msg = b.syncMsg(OpUnbind)
+		var err error
+		queued, err = k.enqueue(tx, &msg)
+		return err
+	})
 	if b.keyID != 0 {
 		_ = k.pub.Retire(b.keyID)
 	}
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	k.rings[b.ring].slots[b.slot] = slotRetired
 	k.rings[b.ring].bound--
 	delete(k.binds, b.consumer)
+	if err == nil && queued {
+		k.addOut(msg)
+	}
+	k.mu.Unlock()
+	k.pump()
 }
 
 // Disconnect unbinds consumer, records its slot as used for good and
