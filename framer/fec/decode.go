@@ -19,6 +19,9 @@ type decoder struct {
 // d.pos and values in d.val, and ok = false when the pattern is not a
 // consistent one of at most T errors.
 func (d *decoder) solve(s *[Parity]byte) (n int, ok bool) {
+	if d.single(s) {
+		return 1, true
+	}
 	l := d.berlekampMassey(s)
 	if l == 0 || l > T {
 		return 0, false
@@ -30,6 +33,26 @@ func (d *decoder) solve(s *[Parity]byte) (n int, ok bool) {
 		return 0, false
 	}
 	return l, d.check(s, l)
+}
+
+// single recognises the syndromes of exactly one error, the common case
+// on a noisy link: S_j = Y·X^j for j = 0..15, so X = S_1/S_0 and every
+// syndrome is the one before times X. It then sets the error (degree
+// log X, value Y = S_0) as the full decoder would find it, with 16 lookups
+// instead of Berlekamp–Massey, Chien, Forney and the check.
+func (d *decoder) single(s *[Parity]byte) bool {
+	if s[0] == 0 || s[1] == 0 {
+		return false
+	}
+	x := gfDiv(s[1], s[0])
+	m := &gfMulTab[x]
+	for j := 1; j < Parity-1; j++ {
+		if m[s[j]] != s[j+1] {
+			return false
+		}
+	}
+	d.pos[0], d.val[0] = int(gfLog[x]), s[0]
+	return true
 }
 
 // berlekampMassey computes the shortest LFSR Λ(x) generating s and

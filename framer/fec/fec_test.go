@@ -446,3 +446,38 @@ func TestBeyondTRows(t *testing.T) {
 		})
 	}
 }
+
+// TestSingleErrorShortcut checks the single-error shortcut against the
+// full decoder (Berlekamp–Massey, Chien, Forney, check): on the syndromes
+// of every position with random values it must find what the full path
+// finds, and on those syndromes with one of them changed it must decline.
+func TestSingleErrorShortcut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 27))
+	var d, full decoder
+	full2 := func(s *[Parity]byte) (int, bool) { // the path without the shortcut
+		l := full.berlekampMassey(s)
+		if l == 0 || l > T || full.chien(l) != l || !full.forney(s, l) {
+			return 0, false
+		}
+		return l, full.check(s, l)
+	}
+	for e := range N {
+		for range 4 {
+			y := byte(1 + rng.IntN(255))
+			var s [Parity]byte
+			for j := range s {
+				s[j] = gfMul(y, gfPow(e*j))
+			}
+			if !d.single(&s) || d.pos[0] != e || d.val[0] != y {
+				t.Fatalf("error %#x at degree %d: shortcut gives %v %d %#x", y, e, d.single(&s), d.pos[0], d.val[0])
+			}
+			if n, ok := full2(&s); !ok || n != 1 || full.pos[0] != e || full.val[0] != y {
+				t.Fatalf("error %#x at degree %d: full decoder %d %v", y, e, n, ok)
+			}
+			s[rng.IntN(Parity)] ^= byte(1 + rng.IntN(255))
+			if d.single(&s) {
+				t.Fatalf("degree %d: shortcut accepts altered syndromes %x", e, s)
+			}
+		}
+	}
+}
