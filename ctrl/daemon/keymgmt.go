@@ -105,16 +105,16 @@ func (d *Daemon) openKeyring() error {
 	if kc.Schedule != "" {
 		f, err := os.Open(kc.Schedule)
 		if err != nil {
-			return fmt.Errorf("keyring.schedule: %w", err)
+			return fmt.Errorf("keyring.schedule %s: %w", kc.Schedule, err)
 		}
 		sessions, err := keyring.ParseSchedule(f)
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("keyring.schedule: %w", err)
+			return fmt.Errorf("keyring.schedule %s: %w", kc.Schedule, err)
 		}
 		plan, err := keyring.ComputePlan(sessions, keyring.PlanOptions{Rings: kc.Rings})
 		if err != nil {
-			return fmt.Errorf("keyring.schedule: %w", err)
+			return fmt.Errorf("keyring.schedule %s: %w", kc.Schedule, err)
 		}
 		window, keys = plan.Window, max(keys, plan.KeysPerRing)
 		d.log.Info("keyring plan", "window", window, "keys_per_ring", keys, "longest_session", plan.MaxSession)
