@@ -26,16 +26,16 @@ import (
 // 7.5e-8 in exact arithmetic; in float32 the alternating terms cost a few roundings
 // more, and TestDecisionQ measures at most 2.8e-7 against math.Erfc. A decision's
 // probability is therefore off by less than 3e-7 (the disagreement the negotiation
-// works with is ~3e-3). The
-// Gaussian factor is 2^y with y = −a²·log2(e)/2, clamped at −100 (then Q < 2^−33 and
-// the threshold is 0 anyway), split into n = round(y) and f = y − n ∈ [−½, ½]:
-// 2^f by a degree-6 Taylor polynomial in f·ln 2, 2^n by exact scaling.
+// works with is ~3e-3). The Gaussian factor is 2^y with y = −a²·log2(e)/2, clamped at
+// −100 (then Q < 2^−33 and the threshold is 0 anyway), split into n = round(y) and
+// f = y − n ∈ [−½, ½]: 2^f by a degree-6 Taylor polynomial in f·ln 2, 2^n by exact
+// scaling.
 //
 // Every step is one float32 operation in a fixed order, with explicit conversions
 // wherever a product is followed by a sum, so that no compiler fuses them (FMA): the
-// AVX-512 kernel (kernels_amd64.s) runs the same operations lane by lane (VMULPS,
-// VADDPS, VDIVPS, VRNDSCALEPS, VSCALEFPS, VCVTTPS2UDQ) and gives bit-identical
-// decisions (TestAddAndDecideKernelAgainstGeneric).
+// AVX-512 and AVX2 kernels (kernels_amd64.s) run the same operations lane by lane
+// (VMULPS, VADDPS, VDIVPS, round to nearest even, exact scaling by 2^n, truncation to
+// uint32) and give bit-identical decisions (TestAddAndDecideKernelAgainstGeneric).
 const (
 	qP  float32 = 0.2316419
 	qB1 float32 = 0.319381530
