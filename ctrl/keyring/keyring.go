@@ -189,6 +189,9 @@ type Keyring struct {
 	// unretired holds ids of released keys whose Retire failed; refill
 	// retries them first, as its slot records are their only other trace.
 	unretired map[uint64]bool
+	// abandoned holds failed connects whose undo the store refused;
+	// Maintain retries them (abandon).
+	abandoned []abandonment
 
 	// Sync state (outbox.go); under mu unless noted.
 	stream     uint64     // own outbox stream id
@@ -454,8 +457,8 @@ func (k *Keyring) complete(b *binding, seed *negotiation.Seed, wantID uint64) (K
 		k.mu.Unlock()
 	}
 	if err := k.publish(&key); err != nil {
-		k.abandon(b, queued)
-		return KeyInfo{}, fmt.Errorf("keyring: publishing key %016x for consumer %d: %w", key.ID, b.consumer, err)
+		perr := fmt.Errorf("keyring: publishing key %016x for consumer %d: %w", key.ID, b.consumer, err)
+		return KeyInfo{}, errors.Join(perr, k.abandon(b, queued))
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -512,7 +515,37 @@ func (k *Keyring) undo(b *binding) {
 // the key may have reached the store or the map, so it is never reused.
 // With notify (the bind was queued for the peer) it also queues an unbind,
 // so the peer does not keep the consumer bound to a key this end gave up.
-func (k *Keyring) abandon(b *binding, notify bool) {
+//
+// If the store cannot record that, abandon returns the store's error and
+// the binding stays in memory, busy (its consumer gets ErrBusy and its
+// ring is not refilled) with its key retired in the map, and Maintain
+// retries the write (retryAbandoned). A restart before a retry succeeds
+// finds the binding as persisted (slot bound, bind queued for the peer)
+// and republishes its key: the consumer is then bound to a key it can
+// read, at both ends, rather than bound in the store to a key it never
+// got.
+func (k *Keyring) abandon(b *binding, notify bool) error {
+	if b.keyID != 0 {
+		_ = k.pub.Retire(b.keyID)
+	}
+	if err := k.recordAbandon(b, notify); err != nil {
+		k.mu.Lock()
+		k.abandoned = append(k.abandoned, abandonment{b: b, notify: notify})
+		k.mu.Unlock()
+		return fmt.Errorf("keyring: undoing the binding of consumer %d (Maintain retries it): %w", b.consumer, err)
+	}
+	return nil
+}
+
+// abandonment is a binding whose abandon could not be persisted yet.
+type abandonment struct {
+	b      *binding
+	notify bool
+}
+
+// recordAbandon persists b's slot as used (and the unbind with notify),
+// then drops b from memory.
+func (k *Keyring) recordAbandon(b *binding, notify bool) error {
 	var msg SyncMsg
 	queued := false
 	err := k.st.Batch(func(tx kstore.Tx) error {
@@ -524,18 +557,41 @@ func (k *Keyring) abandon(b *binding, notify bool) {
 		queued, err = k.enqueue(tx, &msg)
 		return err
 	})
-	if b.keyID != 0 {
-		_ = k.pub.Retire(b.keyID)
+	if err != nil {
+		return err
 	}
 	k.mu.Lock()
 	k.rings[b.ring].slots[b.slot] = slotRetired
 	k.rings[b.ring].bound--
 	delete(k.binds, b.consumer)
-	if err == nil && queued {
+	if queued {
 		k.addOut(msg)
 	}
 	k.mu.Unlock()
 	k.pump()
+	return nil
+}
+
+// retryAbandoned persists the abandons whose store write failed before.
+func (k *Keyring) retryAbandoned() error {
+	k.mu.Lock()
+	if k.closed {
+		k.mu.Unlock()
+		return nil
+	}
+	todo := k.abandoned
+	k.abandoned = nil
+	k.mu.Unlock()
+	var errs []error
+	for _, a := range todo {
+		if err := k.recordAbandon(a.b, a.notify); err != nil {
+			k.mu.Lock()
+			k.abandoned = append(k.abandoned, a)
+			k.mu.Unlock()
+			errs = append(errs, fmt.Errorf("keyring: undoing the binding of consumer %d: %w", a.b.consumer, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Disconnect unbinds consumer, records its slot as used for good and
@@ -705,11 +761,19 @@ func (k *Keyring) refillWith(i int, epoch uint64, seed *negotiation.Seed, seedID
 // the window it serves next (the current window for the current ring). It
 // returns how many rings it refilled and the errors it met. The daemon
 // calls it periodically (Run) and after Disconnect storms if it likes.
+// First it retries the undo of failed connects that the store refused
+// (see abandon); their errors are joined to the result.
 //
 // An end that follows (Config.Follow) fills rings on its peer's fill
-// messages only: for it Maintain does nothing.
+// messages only: for it Maintain does nothing else.
 func (k *Keyring) Maintain() (int, error) {
 	defer k.pump()
+	aerr := k.retryAbandoned()
+	n, err := k.maintainRings()
+	return n, errors.Join(aerr, err)
+}
+
+func (k *Keyring) maintainRings() (int, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.closed {

@@ -164,8 +164,8 @@ func (k *Keyring) yield(old *binding, m SyncMsg) error {
 	k.pump()
 	k.retirePublished(old.keyID)
 	if err := k.publish(&key); err != nil {
-		k.abandon(nb, false) // end A is not told: its binding stands there
-		return fmt.Errorf("keyring: publishing key %016x for consumer %d: %w", key.ID, m.Consumer, err)
+		perr := fmt.Errorf("keyring: publishing key %016x for consumer %d: %w", key.ID, m.Consumer, err)
+		return errors.Join(perr, k.abandon(nb, false)) // end A is not told: its binding stands there
 	}
 	k.mu.Lock()
 	nb.busy = false
