@@ -85,8 +85,8 @@ type Config struct {
 
 func (c *Config) check() error {
 	switch {
-	case c.Pool == "":
-		return fmt.Errorf("%w: empty pool name", ErrConfig)
+	case CheckPool(c.Pool) != nil:
+		return fmt.Errorf("%w: %v", ErrConfig, CheckPool(c.Pool))
 	case c.Rings < 2 || c.Rings > MaxRings:
 		return fmt.Errorf("%w: %d rings, want 2..%d", ErrConfig, c.Rings, MaxRings)
 	case c.Window <= 0:

@@ -69,11 +69,11 @@ func (k *Keyring) loadSync() error {
 			k.inStream, k.inLast = s, l
 		}
 		return tx.ForEach(k.bOut, func(key, v []byte) error {
-			var m SyncMsg
 			if len(key) != 8 {
 				return corrupt("outbox key %x", key)
 			}
-			if err := m.Unmarshal(v); err != nil || m.Seq != binary.BigEndian.Uint64(key) {
+			m, err := unmarshalStored(v, k.cfg.Pool)
+			if err != nil || m.Seq != binary.BigEndian.Uint64(key) {
 				return corrupt("outbox entry %x", key)
 			}
 			k.out = append(k.out, m)
@@ -113,7 +113,7 @@ func (k *Keyring) enqueue(tx kstore.Tx, m *SyncMsg) (bool, error) {
 		return false, err
 	}
 	m.Stream, m.Seq = k.stream, seq
-	return true, tx.Put(k.bOut, binary.BigEndian.AppendUint64(nil, seq), m.Marshal())
+	return true, tx.Put(k.bOut, binary.BigEndian.AppendUint64(nil, seq), m.marshalStored())
 }
 
 // addOut puts a committed outbox entry in memory, in seq order; caller
@@ -156,7 +156,7 @@ func (k *Keyring) pumpLocked() int {
 				break
 			}
 		}
-		m.Acked = k.acked
+		m.Acked, m.Pool = k.acked, k.cfg.Pool
 		k.mu.Unlock()
 		if !ok {
 			return n
@@ -277,6 +277,9 @@ func (k *Keyring) ApplySync(m SyncMsg) error {
 	if err := m.check(); err != nil {
 		return err
 	}
+	if m.Pool != k.cfg.Pool {
+		return fmt.Errorf("%w: %s: pool %q, this keyring is pool %q", ErrSyncMsg, m, m.Pool, k.cfg.Pool)
+	}
 	if m.Op == OpAck {
 		return k.onAck(m)
 	}
@@ -330,7 +333,7 @@ func (k *Keyring) ack(stream, seq uint64) {
 	if k.cfg.OnSync != nil {
 		k.sendMu.Lock()
 		defer k.sendMu.Unlock()
-		k.cfg.OnSync(SyncMsg{Op: OpAck, Stream: stream, Seq: seq})
+		k.cfg.OnSync(SyncMsg{Pool: k.cfg.Pool, Op: OpAck, Stream: stream, Seq: seq})
 	}
 }
 

@@ -209,7 +209,7 @@ func TestSyncReliable(t *testing.T) {
 	// Bad acks are refused and change nothing.
 	p.a.connect(8)
 	p.a.take()
-	for _, ack := range []SyncMsg{{Op: OpAck, Stream: p.b.k.stream, Seq: 1}, {Op: OpAck, Stream: p.a.k.stream, Seq: 1 << 40}} {
+	for _, ack := range []SyncMsg{{Pool: "p", Op: OpAck, Stream: p.b.k.stream, Seq: 1}, {Pool: "p", Op: OpAck, Stream: p.a.k.stream, Seq: 1 << 40}} {
 		if err := p.a.k.ApplySync(ack); !errors.Is(err, ErrPeer) {
 			t.Fatalf("%v: %v", ack, err)
 		}
@@ -331,7 +331,7 @@ func TestFillFollowsEndA(t *testing.T) {
 	}
 
 	// A fill for a window that has ended is refused and acknowledged.
-	old := SyncMsg{Op: OpFill, Stream: p.a.k.stream, Seq: p.b.k.inLast + 1, Ring: 0, Epoch: sa.Rings[0].Epoch - 2, SeedID: 9}
+	old := SyncMsg{Pool: "p", Op: OpFill, Stream: p.a.k.stream, Seq: p.b.k.inLast + 1, Ring: 0, Epoch: sa.Rings[0].Epoch - 2, SeedID: 9}
 	if err := p.b.k.ApplySync(old); !errors.Is(err, ErrPeer) {
 		t.Fatalf("stale fill: %v", err)
 	}
@@ -339,7 +339,7 @@ func TestFillFollowsEndA(t *testing.T) {
 		t.Fatalf("stale fill answered with %v", ms)
 	}
 	// End A does not take fills.
-	bad := SyncMsg{Op: OpFill, Stream: 99, Seq: 1, Ring: 0, Epoch: 0, SeedID: 9}
+	bad := SyncMsg{Pool: "p", Op: OpFill, Stream: 99, Seq: 1, Ring: 0, Epoch: 0, SeedID: 9}
 	if err := p.a.k.ApplySync(bad); !errors.Is(err, ErrPeer) {
 		t.Fatalf("fill sent to A: %v", err)
 	}

@@ -49,9 +49,10 @@ func (o SyncOp) String() string {
 // acknowledged and sends it again after a new session, so a message is
 // neither lost nor applied twice.
 //
-// Wire format v2 (SyncMsgSize bytes, big-endian):
+// Wire format v3 (64 + n bytes, big-endian; v2 was the first 63 bytes
+// alone, version 2, without the pool):
 //
-//	0      version (2)
+//	0      version (3)
 //	1      op (1 bind, 2 unbind, 3 release, 4 fill, 5 ack)
 //	2..9   stream (non-zero)
 //	10..17 seq (non-zero)
@@ -62,11 +63,18 @@ func (o SyncOp) String() string {
 //	39..46 key id
 //	47..54 epoch (window index the ring was filled for)
 //	55..62 seed id
+//	63     n, the length of the pool name (1..MaxPoolLen)
+//	64..   pool name (CheckPool)
 //
 // bind, unbind and release carry a non-zero consumer and key id; fill a
 // non-zero seed id and zero consumer, key id and slot; ack nothing but
-// stream and seq (the rest zero).
+// stream and seq (the rest zero). Every message names its pool: the
+// keyring of one pool refuses another pool's messages, and a daemon with
+// several pools on one link hands each message to the keyring it names.
 type SyncMsg struct {
+	// Pool is the consumer pool (Config.Pool) of the sending keyring;
+	// the keyring sets it on what it sends.
+	Pool     string
 	Op       SyncOp
 	Stream   uint64
 	Seq      uint64
@@ -79,16 +87,30 @@ type SyncMsg struct {
 	SeedID   uint64
 }
 
-// SyncMsgSize is the encoded size of a SyncMsg.
-const SyncMsgSize = 63
+// syncFixedSize is the size of the fields before the pool name (all of a
+// version-2 message).
+const syncFixedSize = 63
+
+// Encoded sizes of a SyncMsg: its pool name takes 1..MaxPoolLen bytes.
+const (
+	SyncMsgMinSize = syncFixedSize + 2
+	SyncMsgMaxSize = syncFixedSize + 1 + MaxPoolLen
+)
 
 // SyncVersion is the version of the sync message this package speaks.
-const SyncVersion = 2
+const SyncVersion = 3
 
 // Marshal encodes m.
 func (m *SyncMsg) Marshal() []byte {
-	b := make([]byte, SyncMsgSize)
-	b[0], b[1] = SyncVersion, byte(m.Op)
+	b := m.marshalFixed(SyncVersion)
+	b = append(b, byte(len(m.Pool)))
+	return append(b, m.Pool...)
+}
+
+// marshalFixed encodes the fields but the pool with version v.
+func (m *SyncMsg) marshalFixed(v byte) []byte {
+	b := make([]byte, syncFixedSize, syncFixedSize+1+len(m.Pool))
+	b[0], b[1] = v, byte(m.Op)
 	binary.BigEndian.PutUint64(b[2:], m.Stream)
 	binary.BigEndian.PutUint64(b[10:], m.Seq)
 	binary.BigEndian.PutUint64(b[18:], m.Acked)
@@ -101,18 +123,36 @@ func (m *SyncMsg) Marshal() []byte {
 	return b
 }
 
-// Unmarshal decodes b into m; anything but a well-formed version-2
+// Unmarshal decodes b into m; anything but a well-formed version-3
 // message is an ErrSyncMsg, and m is left as it was.
 func (m *SyncMsg) Unmarshal(b []byte) error {
-	if len(b) != SyncMsgSize {
-		if len(b) > 0 && b[0] == 1 {
-			return fmt.Errorf("%w: version 1 (%d bytes): the peer runs an older otkd; both ends need sync version %d", ErrSyncMsg, len(b), SyncVersion)
+	if len(b) > 0 && b[0] != SyncVersion {
+		if b[0] == 1 || b[0] == 2 {
+			return fmt.Errorf("%w: version %d (%d bytes): the peer runs an older otkd; both ends need sync version %d", ErrSyncMsg, b[0], len(b), SyncVersion)
 		}
-		return fmt.Errorf("%w: %d bytes, want %d", ErrSyncMsg, len(b), SyncMsgSize)
-	}
-	if b[0] != SyncVersion {
 		return fmt.Errorf("%w: version %d, want %d", ErrSyncMsg, b[0], SyncVersion)
 	}
+	if len(b) < SyncMsgMinSize || len(b) > SyncMsgMaxSize {
+		return fmt.Errorf("%w: %d bytes, want %d..%d", ErrSyncMsg, len(b), SyncMsgMinSize, SyncMsgMaxSize)
+	}
+	if n := int(b[syncFixedSize]); len(b) != syncFixedSize+1+n {
+		return fmt.Errorf("%w: %d bytes, pool name of %d bytes", ErrSyncMsg, len(b), n)
+	}
+	pool := string(b[syncFixedSize+1:])
+	if err := CheckPool(pool); err != nil {
+		return fmt.Errorf("%w: %v", ErrSyncMsg, err)
+	}
+	x, err := unmarshalFixed(b[:syncFixedSize])
+	if err != nil {
+		return err
+	}
+	x.Pool = pool
+	*m = x
+	return nil
+}
+
+// unmarshalFixed decodes and checks the fields but the pool.
+func unmarshalFixed(b []byte) (SyncMsg, error) {
 	x := SyncMsg{
 		Op:       SyncOp(b[1]),
 		Stream:   binary.BigEndian.Uint64(b[2:]),
@@ -125,10 +165,40 @@ func (m *SyncMsg) Unmarshal(b []byte) error {
 		Epoch:    binary.BigEndian.Uint64(b[47:]),
 		SeedID:   binary.BigEndian.Uint64(b[55:]),
 	}
-	if err := x.check(); err != nil {
-		return err
+	return x, x.check()
+}
+
+// The outbox keeps a message in the version-2 layout, without the pool:
+// the bucket names it. Stores written before v3 read back unchanged.
+const storedVersion = 2
+
+func (m *SyncMsg) marshalStored() []byte { return m.marshalFixed(storedVersion) }
+
+// unmarshalStored decodes an outbox record of pool.
+func unmarshalStored(b []byte, pool string) (SyncMsg, error) {
+	if len(b) != syncFixedSize || b[0] != storedVersion {
+		return SyncMsg{}, fmt.Errorf("%w: stored message of %d bytes", ErrSyncMsg, len(b))
 	}
-	*m = x
+	m, err := unmarshalFixed(b)
+	m.Pool = pool
+	return m, err
+}
+
+// MaxPoolLen bounds a pool name.
+const MaxPoolLen = 32
+
+// CheckPool reports whether name is a valid pool name: 1..MaxPoolLen of
+// [a-z0-9-], not starting or ending with '-'. Pool names appear in store
+// bucket names, metric labels and the sync message.
+func CheckPool(name string) error {
+	if name == "" || len(name) > MaxPoolLen || name[0] == '-' || name[len(name)-1] == '-' {
+		return fmt.Errorf("pool name %q: want 1..%d of [a-z0-9-], not starting or ending with '-'", name, MaxPoolLen)
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return fmt.Errorf("pool name %q: want 1..%d of [a-z0-9-], not starting or ending with '-'", name, MaxPoolLen)
+		}
+	}
 	return nil
 }
 
@@ -167,10 +237,10 @@ func (m *SyncMsg) check() error {
 func (m SyncMsg) String() string {
 	switch m.Op {
 	case OpAck:
-		return fmt.Sprintf("sync{ack stream=%016x seq=%d}", m.Stream, m.Seq)
+		return fmt.Sprintf("sync{%s ack stream=%016x seq=%d}", m.Pool, m.Stream, m.Seq)
 	case OpFill:
-		return fmt.Sprintf("sync{fill #%d ring=%d epoch=%d seed=%016x}", m.Seq, m.Ring, m.Epoch, m.SeedID)
+		return fmt.Sprintf("sync{%s fill #%d ring=%d epoch=%d seed=%016x}", m.Pool, m.Seq, m.Ring, m.Epoch, m.SeedID)
 	}
-	return fmt.Sprintf("sync{%s #%d consumer=%d key=%016x ring=%d slot=%d epoch=%d seed=%016x}",
-		m.Op, m.Seq, m.Consumer, m.KeyID, m.Ring, m.Slot, m.Epoch, m.SeedID)
+	return fmt.Sprintf("sync{%s %s #%d consumer=%d key=%016x ring=%d slot=%d epoch=%d seed=%016x}",
+		m.Pool, m.Op, m.Seq, m.Consumer, m.KeyID, m.Ring, m.Slot, m.Epoch, m.SeedID)
 }

@@ -9,15 +9,15 @@ import (
 
 func TestSyncMsgRoundTrip(t *testing.T) {
 	valid := []SyncMsg{
-		{Op: OpBind, Stream: 5, Seq: 1, Ring: 3, Slot: 17, Consumer: 42, KeyID: 0xdeadbeef, Epoch: 494000, SeedID: 9},
-		{Op: OpUnbind, Stream: 5, Seq: 2, Ring: 3, Slot: 17, Consumer: 42, KeyID: 0xdeadbeef, Epoch: 494000, SeedID: 9},
-		{Op: OpRelease, Stream: 5, Seq: 3, Ring: 1, Slot: 3, Consumer: 42, KeyID: 1, Epoch: 1, SeedID: 0},
-		{Op: OpFill, Stream: 5, Seq: 4, Acked: 3, Ring: 1, Epoch: 494001, SeedID: 9},
-		{Op: OpAck, Stream: 7, Seq: 4},
+		{Pool: "default", Op: OpBind, Stream: 5, Seq: 1, Ring: 3, Slot: 17, Consumer: 42, KeyID: 0xdeadbeef, Epoch: 494000, SeedID: 9},
+		{Pool: "p", Op: OpUnbind, Stream: 5, Seq: 2, Ring: 3, Slot: 17, Consumer: 42, KeyID: 0xdeadbeef, Epoch: 494000, SeedID: 9},
+		{Pool: "plugin-2", Op: OpRelease, Stream: 5, Seq: 3, Ring: 1, Slot: 3, Consumer: 42, KeyID: 1, Epoch: 1, SeedID: 0},
+		{Pool: "a", Op: OpFill, Stream: 5, Seq: 4, Acked: 3, Ring: 1, Epoch: 494001, SeedID: 9},
+		{Pool: "0123456789abcdef0123456789abcdef", Op: OpAck, Stream: 7, Seq: 4},
 	}
 	for _, m := range valid {
 		b := m.Marshal()
-		if len(b) != SyncMsgSize || b[0] != SyncVersion {
+		if len(b) != 64+len(m.Pool) || b[0] != SyncVersion || b[63] != byte(len(m.Pool)) {
 			t.Fatalf("%v: %d bytes, version %d", m, len(b), b[0])
 		}
 		var got SyncMsg
@@ -33,9 +33,15 @@ func TestSyncMsgRoundTrip(t *testing.T) {
 		want string
 	}{
 		{"short", bind, func(b []byte) []byte { return b[:10] }, "10 bytes"},
-		{"long", bind, func(b []byte) []byte { return append(b, 0) }, "64 bytes"},
+		{"long", bind, func(b []byte) []byte { return append(b, 'x') }, "72 bytes, pool name of 7"},
+		{"too long", bind, func(b []byte) []byte { return append(b, make([]byte, 40)...) }, "111 bytes"},
 		{"v1", bind, func(b []byte) []byte { b[0] = 1; return b[:39] }, "version 1"},
-		{"version", bind, func(b []byte) []byte { b[0] = 3; return b }, "version 3"},
+		{"v2", bind, func(b []byte) []byte { b[0] = 2; return b[:63] }, "version 2 (63 bytes)"},
+		{"version", bind, func(b []byte) []byte { b[0] = 4; return b }, "version 4"},
+		{"no pool", bind, func(b []byte) []byte { b[63] = 0; return b[:64] }, "64 bytes"},
+		{"pool length", bind, func(b []byte) []byte { b[63] = 6; return b }, "pool name of 6"},
+		{"pool char", bind, func(b []byte) []byte { b[64] = 'D'; return b }, `pool name "Default"`},
+		{"pool dash", bind, func(b []byte) []byte { b[64] = '-'; return b }, `pool name "-efault"`},
 		{"op 0", bind, func(b []byte) []byte { b[1] = 0; return b }, "op 0"},
 		{"op 6", bind, func(b []byte) []byte { b[1] = 6; return b }, "op 6"},
 		{"stream", bind, func(b []byte) []byte { clear(b[2:10]); return b }, "zero stream"},
@@ -66,10 +72,10 @@ func TestSyncMsgRoundTrip(t *testing.T) {
 // FuzzSyncMsg: Unmarshal never panics; what it accepts marshals back to the
 // same bytes.
 func FuzzSyncMsg(f *testing.F) {
-	f.Add((&SyncMsg{Op: OpBind, Stream: 1, Seq: 1, Ring: 1, Slot: 2, Consumer: 3, KeyID: 4, Epoch: 5, SeedID: 6}).Marshal())
-	f.Add((&SyncMsg{Op: OpUnbind, Stream: 1, Seq: 2, Consumer: 1, KeyID: 1}).Marshal())
-	f.Add((&SyncMsg{Op: OpFill, Stream: 1, Seq: 3, Ring: 1, Epoch: 7, SeedID: 6}).Marshal())
-	f.Add((&SyncMsg{Op: OpAck, Stream: 1, Seq: 3}).Marshal())
+	f.Add((&SyncMsg{Pool: "p", Op: OpBind, Stream: 1, Seq: 1, Ring: 1, Slot: 2, Consumer: 3, KeyID: 4, Epoch: 5, SeedID: 6}).Marshal())
+	f.Add((&SyncMsg{Pool: "p", Op: OpUnbind, Stream: 1, Seq: 2, Consumer: 1, KeyID: 1}).Marshal())
+	f.Add((&SyncMsg{Pool: "p", Op: OpFill, Stream: 1, Seq: 3, Ring: 1, Epoch: 7, SeedID: 6}).Marshal())
+	f.Add((&SyncMsg{Pool: "p", Op: OpAck, Stream: 1, Seq: 3}).Marshal())
 	f.Add([]byte{1})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var m SyncMsg
