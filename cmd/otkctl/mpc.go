@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base32"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,9 +20,12 @@ import (
 	"github.com/otkd/otkd/ctrl/mpc"
 )
 
-// mpcCmd is `otkctl mpc status|peers|init|refresh|backup|list|recover`.
+// mpcCmd is `otkctl mpc status|peers|init|refresh|backup|list|delete|recover|inspect`.
+// init, refresh, delete and recover are operator requests: they go to a
+// node's operator endpoint with the operator's client certificate and TOTP
+// code (the local socket refuses the first three).
 func mpcCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	const subs = "status, peers, init, refresh, backup, list, delete, recover"
+	const subs = "status, peers, init, refresh, backup, list, delete, recover, inspect"
 	if len(args) == 0 {
 		return usagef("mpc: missing subcommand (%s)", subs)
 	}
@@ -44,10 +46,14 @@ func mpcCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return mpcPeers(d, stdout)
 	case "init", "refresh":
 		d := addDaemonFlags(fs)
+		o := addOpFlags(fs)
 		if err := parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
-		return mpcRound(name, args[0] == "init", d, stdout)
+		if err := o.check(name); err != nil {
+			return err
+		}
+		return mpcRound(name, args[0] == "init", d, o, stdout)
 	case "backup":
 		return mpcBackup(fs, args[1:], stdin, stdout)
 	case "list":
@@ -58,23 +64,32 @@ func mpcCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return mpcList(d, stdout)
 	case "delete":
 		d := addDaemonFlags(fs)
-		id := fs.String("id", "", "the backup to delete; required")
+		o := addOpFlags(fs)
+		id := fs.String("id", "", "the backup to delete (from the store of the node --node names); required")
 		if err := parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
 		if *id == "" {
 			return usagef("mpc delete: --id is required")
 		}
-		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.MPCBackupDelete(ctx, *id) }); err != nil {
+		if err := o.check(name); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), *d.timeout)
+		defer cancel()
+		var res api.MPCBackupResult
+		if err := o.post(ctx, name, mpc.PathOpDelete+"?id="+url.QueryEscape(*id), &res); err != nil {
 			return err
 		}
 		if *d.json {
-			return writeJSON(stdout, api.MPCBackupResult{ID: *id, Action: "delete", Status: "done"})
+			return writeJSON(stdout, res)
 		}
-		_, err := fmt.Fprintf(stdout, "backup %s deleted from this node's store (copies of its ciphertext elsewhere stay recoverable)\n", *id)
+		_, err := fmt.Fprintf(stdout, "backup %s deleted from the store of %s (copies of its ciphertext elsewhere stay recoverable)\n", res.ID, *o.node)
 		return err
 	case "recover":
 		return mpcRecover(fs, args[1:], stdout)
+	case "inspect":
+		return mpcInspect(fs, args[1:], stdout)
 	}
 	return usagef("mpc: unknown subcommand %q (%s)", args[0], subs)
 }
@@ -147,16 +162,16 @@ func orDash(s string) string {
 	return s
 }
 
-func mpcRound(name string, init bool, d *daemonFlags, stdout io.Writer) error {
+// mpcRound asks the node --node names to coordinate a round.
+func mpcRound(name string, init bool, d *daemonFlags, o *opFlags, stdout io.Writer) error {
+	path := mpc.PathOpRefresh
+	if init {
+		path = mpc.PathOpInit
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *d.timeout)
+	defer cancel()
 	var r api.MPCRound
-	if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
-		if init {
-			r, err = c.MPCInit(ctx)
-		} else {
-			r, err = c.MPCRefresh(ctx)
-		}
-		return err
-	}); err != nil {
+	if err := o.post(ctx, name, path, &r); err != nil {
 		return err
 	}
 	if *d.json {
@@ -173,30 +188,49 @@ func mpcRound(name string, init bool, d *daemonFlags, stdout io.Writer) error {
 	return nil
 }
 
-// mpcBackup encrypts a file (a seed, a keyring export) to the cluster key
-// through the daemon; it prints the backup's id and fingerprint.
+// mpcBackup encrypts a file to the cluster key through the daemon, or has
+// the daemon back up its own seeds or keyring state (an export); it prints
+// the backup's id and fingerprint.
 func mpcBackup(fs *flag.FlagSet, args []string, stdin io.Reader, stdout io.Writer) error {
 	d := addDaemonFlags(fs)
-	file := fs.String("file", "", "the secret to back up (\"-\" for stdin); required")
-	label := fs.String("label", "", "a label for the backup (up to 64 of [A-Za-z0-9._-])")
+	file := fs.String("file", "", "the secret to back up (\"-\" for stdin)")
+	seeds := fs.Bool("seeds", false, "back up the seeds the daemon holds (an export; see mpc inspect)")
+	keyring := fs.Bool("keyring", false, "back up the daemon's keyring state: rings, bindings and their seeds (an export)")
+	label := fs.String("label", "", "a label for the backup (up to 64 of [A-Za-z0-9._-]; exports default to seeds-NODE or keyring-NODE)")
 	out := fs.String("out", "", "also write the backup's ciphertext to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *file == "" {
-		return usagef("mpc backup: --file is required")
+	what := ""
+	switch {
+	case *seeds && *keyring, (*seeds || *keyring) && *file != "":
+		return usagef("mpc backup: give one of --file, --seeds and --keyring")
+	case *seeds:
+		what = "seeds"
+	case *keyring:
+		what = "keyring"
+	case *file == "":
+		return usagef("mpc backup: --file, --seeds or --keyring is required")
 	}
 	if err := api.CheckMPCLabel(*label); err != nil {
 		return usagef("mpc backup: %v", err)
 	}
-	data, err := readSecret(*file, stdin)
-	if err != nil {
-		return err
+	var data []byte
+	if what == "" {
+		var err error
+		if data, err = readSecret(*file, stdin); err != nil {
+			return err
+		}
+		defer clear(data)
 	}
-	defer clear(data)
 	var b api.MPCBackup
 	if err := d.call("mpc backup", func(ctx context.Context, c *api.Client) (err error) {
-		if b, err = c.MPCBackup(ctx, *label, data); err != nil || *out == "" {
+		if what != "" {
+			b, err = c.MPCExport(ctx, what, *label)
+		} else {
+			b, err = c.MPCBackup(ctx, *label, data)
+		}
+		if err != nil || *out == "" {
 			return err
 		}
 		full, err := c.MPCBackupGet(ctx, b.ID)
@@ -210,7 +244,7 @@ func mpcBackup(fs *flag.FlagSet, args []string, stdin io.Reader, stdout io.Write
 	if *d.json {
 		return writeJSON(stdout, b)
 	}
-	_, err = fmt.Fprintf(stdout, "backup %s: %d bytes, fingerprint %s, cluster epoch %d\n", b.ID, b.Size, b.Fingerprint, b.Epoch)
+	_, err := fmt.Fprintf(stdout, "backup %s: %d bytes, fingerprint %s, cluster epoch %d\n", b.ID, b.Size, b.Fingerprint, b.Epoch)
 	return err
 }
 
@@ -273,12 +307,7 @@ func mpcRecover(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	d := addDaemonFlags(fs)
 	id := fs.String("id", "", "the backup's id (its ciphertext is read from the local otkd)")
 	ctFile := fs.String("ciphertext", "", "read the backup's ciphertext from this file instead of --id")
-	node := fs.String("node", "", "the operator endpoint of a node, https://host:port; required")
-	cert := fs.String("cert", "", "the operator's client certificate (PEM); required")
-	key := fs.String("key", "", "the operator's client key (PEM); required")
-	ca := fs.String("ca", "", "the CA that issued the node's certificate (the cluster CA, PEM); required")
-	code := fs.String("totp", "", "the operator's current TOTP code")
-	secretFile := fs.String("totp-secret-file", "", "compute the TOTP code from this base32 secret file instead of --totp")
+	o := addOpFlags(fs)
 	out := fs.String("out", "", "write the recovered secret to this new file (mode 0600)")
 	check := fs.Bool("check", false, "recover, print the fingerprint and discard the secret (no --out)")
 	if err := parseFlags(fs, args); err != nil {
@@ -287,15 +316,11 @@ func mpcRecover(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	switch {
 	case (*id == "") == (*ctFile == ""):
 		return usagef("mpc recover: give --id or --ciphertext")
-	case *node == "" || *cert == "" || *key == "" || *ca == "":
-		return usagef("mpc recover: --node, --cert, --key and --ca are required")
-	case (*code == "") == (*secretFile == ""):
-		return usagef("mpc recover: give --totp or --totp-secret-file")
 	case (*out == "") == !*check:
 		return usagef("mpc recover: give --out FILE (the secret is never written to stdout) or --check")
 	}
-	if u, err := url.Parse(*node); err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return usagef("mpc recover: --node %q: want https://host:port", *node)
+	if err := o.check("mpc recover"); err != nil {
+		return err
 	}
 	if *out != "" {
 		if _, err := os.Lstat(*out); err == nil {
@@ -307,19 +332,13 @@ func mpcRecover(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	totp := *code
-	if *secretFile != "" {
-		if totp, err = totpFromFile(*secretFile); err != nil {
-			return err
-		}
-	}
-	client, err := operatorClient(*cert, *key, *ca)
+	client, node, totp, err := o.dial("mpc recover")
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *d.timeout)
 	defer cancel()
-	secret, err := postRecover(ctx, client, strings.TrimSuffix(*node, "/"), ct, totp)
+	secret, err := postRecover(ctx, client, node, ct, totp)
 	if err != nil {
 		return err
 	}
@@ -369,33 +388,18 @@ func recoverCiphertext(d *daemonFlags, id, file string) (ct []byte, fingerprint 
 	return b.Ciphertext, b.Fingerprint, err
 }
 
-func totpFromFile(path string) (string, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("mpc recover: %w", err)
-	}
-	defer clear(raw)
-	text := strings.TrimRight(strings.ToUpper(strings.Join(strings.Fields(string(raw)), "")), "=")
-	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(text)
-	if err != nil {
-		return "", usagef("mpc recover: --totp-secret-file %s: not base32 text", path)
-	}
-	defer clear(secret)
-	return mpc.TOTP(secret, time.Now()), nil
-}
-
-func operatorClient(certFile, keyFile, caFile string) (*http.Client, error) {
+func operatorClient(cmd, certFile, keyFile, caFile string) (*http.Client, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("mpc recover: --cert/--key: %w", err)
+		return nil, fmt.Errorf("%s: --cert/--key: %w", cmd, err)
 	}
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("mpc recover: --ca: %w", err)
+		return nil, fmt.Errorf("%s: --ca: %w", cmd, err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, usagef("mpc recover: --ca %s: no PEM certificate in it", caFile)
+		return nil, usagef("%s: --ca %s: no PEM certificate in it", cmd, caFile)
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: mpc.MutualTLS(cert, nil, pool)}}, nil
 }

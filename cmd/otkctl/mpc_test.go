@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/mpc"
 )
 
 // TestMPCCommandErrors: bad usage exits 2 naming the problem before
@@ -27,8 +32,14 @@ func TestMPCCommandErrors(t *testing.T) {
 		{[]string{"mpc"}, 2, "subcommand \"--socket\""},
 		{[]string{"mpc", "bogus"}, 2, "unknown subcommand"},
 		{[]string{"mpc", "status"}, 1, "[mpc] enabled = true"},
-		{[]string{"mpc", "init"}, 1, "[mpc] enabled = true"},
-		{[]string{"mpc", "backup"}, 2, "--file is required"},
+		{[]string{"mpc", "init"}, 2, "--node, --cert, --key and --ca are required"},
+		{[]string{"mpc", "refresh", "--node", "https://x", "--cert", "c", "--key", "k", "--ca", "ca"}, 2, "give --totp or --totp-secret-file"},
+		{append([]string{"mpc", "delete"}, op...), 2, "--id is required"},
+		{[]string{"mpc", "delete", "--id", "0123456789abcdef"}, 2, "are required"},
+		{[]string{"mpc", "backup", "--seeds"}, 1, "[mpc] enabled = true"},
+		{[]string{"mpc", "backup", "--seeds", "--keyring"}, 2, "one of --file, --seeds and --keyring"},
+		{[]string{"mpc", "backup", "--keyring", "--file", existing}, 2, "one of --file, --seeds and --keyring"},
+		{[]string{"mpc", "backup"}, 2, "--file, --seeds or --keyring is required"},
 		{[]string{"mpc", "backup", "--file", empty}, 2, "is empty"},
 		{[]string{"mpc", "backup", "--file", existing, "--label", "a b"}, 2, "label"},
 		{append([]string{"mpc", "recover", "--id", "0123456789abcdef"}, op...), 2, "never written to stdout"},
@@ -40,6 +51,58 @@ func TestMPCCommandErrors(t *testing.T) {
 		_, e, code := otkEnv(t, nil, append(tc.args, "--socket", sock)...)
 		if code != tc.code || !strings.Contains(string(e), tc.want) {
 			t.Errorf("otkctl %v: exit %d, want %d with %q:\n%s", tc.args, code, tc.code, tc.want, e)
+		}
+	}
+}
+
+// TestMPCInspect: inspect prints an export's summary, seeds as
+// fingerprints and ids, and never a seed's bytes.
+func TestMPCInspect(t *testing.T) {
+	seed := bytes.Repeat([]byte{0xc3, 0x3c}, 16)
+	e := &mpc.Export{What: mpc.ExportKeyring, Created: time.Unix(1700000000, 0), Node: "n1", Pool: "default", Window: 4 * time.Second,
+		Seeds:    []mpc.ExportSeed{{Source: mpc.SeedRing, ID: 0xabc, Seed: seed}},
+		Rings:    []mpc.ExportRing{{Ring: 0, Filled: true, Epoch: 9, SeedID: 0xabc, Keys: 8}},
+		Bindings: []mpc.ExportBinding{{Consumer: 7, Ring: 0, Slot: 1, Epoch: 9, SeedID: 0xabc, KeyID: 0x1234}}}
+	b, err := e.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	os.WriteFile(other, []byte("OTKDEXPT but cut"), 0o600)
+	for _, args := range [][]string{{}, {"--file", other}} {
+		_, e, code := otkEnv(t, nil, append([]string{"mpc", "inspect"}, args...)...)
+		if code == 0 || (!strings.Contains(string(e), "--file is required") && !strings.Contains(string(e), "not a valid export")) {
+			t.Fatalf("inspect %v: exit %d: %s", args, code, e)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "export")
+	os.WriteFile(file, b, 0o600)
+	fp := e.Seeds[0].Fingerprint()
+	text, errOut, code := otkEnv(t, nil, "mpc", "inspect", "--file", file)
+	if code != 0 || !strings.Contains(string(text), fp) || !strings.Contains(string(text), "0000000000000abc") ||
+		!strings.Contains(string(text), mpc.Fingerprint(b)) {
+		t.Fatalf("exit %d: %s%s", code, text, errOut)
+	}
+	js, _, code := otkEnv(t, nil, "mpc", "inspect", "--json", "--file", file)
+	var out struct {
+		What  string `json:"what"`
+		Seeds []struct {
+			Fingerprint string `json:"fingerprint"`
+			Bits        int    `json:"bits"`
+		} `json:"seeds"`
+		Bindings []struct {
+			Consumer uint64 `json:"consumer"`
+		} `json:"bindings"`
+	}
+	if err := json.Unmarshal(js, &out); err != nil || code != 0 || out.What != "keyring" || len(out.Seeds) != 1 ||
+		out.Seeds[0].Fingerprint != fp || out.Seeds[0].Bits != 256 || len(out.Bindings) != 1 || out.Bindings[0].Consumer != 7 {
+		t.Fatalf("json: exit %d %v: %s", code, err, js)
+	}
+	for _, o := range [][]byte{text, js} {
+		for _, form := range []string{string(seed[:8]), fmt.Sprintf("%x", seed[:8]), "wzzDPMM8"} { // raw, hex, base64
+			if strings.Contains(string(o), form) {
+				t.Fatalf("inspect printed seed bytes (%q):\n%s", form, o)
+			}
 		}
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base32"
+	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -18,6 +20,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,19 +91,26 @@ type custody struct {
 	ops        map[string][3]string // operator → cert, key, TOTP secret file
 	secrets    map[string][]byte
 	write      func(i int, refresh string)
+
+	usedMu sync.Mutex
+	used   map[string]uint64 // "node/operator" → last TOTP step handed out
 }
 
 // newCustody writes the files of three nodes n1..n3 that form a custody
 // cluster (t = 2) on loopback; each also has one link port to nowhere,
 // since otkd run needs a port.
-func newCustody(t *testing.T) *custody {
+func newCustody(t *testing.T) *custody { return newCustodyLinked(t, false) }
+
+// newCustodyLinked is newCustody; with linked, n1 (end A) and n2 (end B)
+// form a real link over loopback UDP instead and run a keyring on it.
+func newCustodyLinked(t *testing.T, linked bool) *custody {
 	t.Helper()
 	base := t.TempDir()
 	pki := filepath.Join(base, "pki")
 	if err := os.Mkdir(pki, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	c := &custody{clusterCA: newPEMCA(t, pki, "cluster-ca"), ops: map[string][3]string{}, secrets: map[string][]byte{}}
+	c := &custody{clusterCA: newPEMCA(t, pki, "cluster-ca"), ops: map[string][3]string{}, secrets: map[string][]byte{}, used: map[string]uint64{}}
 	opCA := newPEMCA(t, pki, "operator-ca")
 	for _, op := range []string{"alice", "bob"} {
 		cert, key := opCA.issue(t, pki, op)
@@ -137,6 +147,12 @@ func newCustody(t *testing.T) *custody {
 	udp := [3]int{freeUDP(t), freeUDP(t), freeUDP(t)}
 	c.write = func(i int, refresh string) {
 		n := c.nodes[i]
+		role, peer, peerName, rate := "A", "127.0.0.1:9", "nowhere", 100
+		peerKey := filepath.Join(pki, c.nodes[(i+1)%3].name+".pub")
+		if linked && i < 2 {
+			role, peer, peerName, rate = []string{"A", "B"}[i], fmt.Sprintf("127.0.0.1:%d", udp[1-i]), c.nodes[1-i].name, 2000
+			peerKey = filepath.Join(pki, c.nodes[1-i].name+".pub")
+		}
 		var b strings.Builder
 		fmt.Fprintf(&b, `[node]
 name = %q
@@ -145,12 +161,12 @@ private_key = "node.key"
 [[port]]
 name = "east"
 id = 1
-role = "A"
+role = %q
 local = "127.0.0.1:%d"
-peer = "127.0.0.1:9"
-peer_name = "nowhere"
+peer = %q
+peer_name = %q
 peer_public_key = %q
-frame_rate = 100
+frame_rate = %d
 
 [shm]
 path = %q
@@ -180,8 +196,11 @@ key_file = "%s.key"
 ca_file = %q
 operator_ca_file = %q
 refresh_period = %q
-`, n.name, udp[i], filepath.Join(pki, c.nodes[(i+1)%3].name+".pub"), n.shm, n.sock, n.metrics, i+1, cluster[i],
+`, n.name, role, udp[i], peer, peerName, peerKey, rate, n.shm, n.sock, n.metrics, i+1, cluster[i],
 			strings.TrimPrefix(c.opURL[i], "https://"), n.name, n.name, c.clusterCA.file, opCA.file, refresh)
+		if linked && i < 2 {
+			b.WriteString("\n[keyring]\nenabled = true\nport = \"east\"\nwindow = \"4s\"\nkeys_per_ring = 8\n")
+		}
 		for j, p := range c.nodes {
 			fmt.Fprintf(&b, "\n[[mpc.peer]]\nname = %q\naddress = %q\npublic_key = %q\n", p.name, cluster[j], filepath.Join(pki, p.name+".pub"))
 		}
@@ -211,6 +230,99 @@ func (c *custody) status(t *testing.T, i int) (api.MPCStatus, bool) {
 	return st, code == 0
 }
 
+// code returns a TOTP code of op that node i has not accepted yet: the
+// step after the last one handed out for that node, no earlier than the
+// current one and at most one ahead (what the node accepts); it waits for
+// the clock when both are spent. Codes are single-use per node.
+func (c *custody) code(i int, op string) string {
+	key := fmt.Sprintf("%d/%s", i, op)
+	for {
+		now := uint64(time.Now().Unix() / 30)
+		c.usedMu.Lock()
+		step := max(c.used[key]+1, now)
+		if step <= now+1 {
+			c.used[key] = step
+			c.usedMu.Unlock()
+			return mpc.TOTP(c.secrets[op], time.Unix(int64(step)*30, 0))
+		}
+		c.usedMu.Unlock()
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// wrongCode returns a code that is none of op's three valid ones now.
+func (c *custody) wrongCode(op string) string {
+	now := time.Now()
+	for _, w := range []string{"000000", "999999", "123456"} {
+		if w != mpc.TOTP(c.secrets[op], now) && w != mpc.TOTP(c.secrets[op], now.Add(30*time.Second)) &&
+			w != mpc.TOTP(c.secrets[op], now.Add(-30*time.Second)) {
+			return w
+		}
+	}
+	panic("unreachable")
+}
+
+// operator runs an operator request (otkctl mpc init|refresh|delete …)
+// through node via's operator endpoint as op, with a fresh code unless
+// code is given; it decodes the JSON answer into out and returns the exit
+// code and the output.
+func (c *custody) operator(t *testing.T, via int, op, code string, out any, args ...string) (int, string) {
+	t.Helper()
+	if code == "" {
+		code = c.code(via, op)
+	}
+	f := c.ops[op]
+	cmd := exec.Command(otkctlBin, append(args, "--json", "--node", c.opURL[via], "--cert", f[0], "--key", f[1],
+		"--ca", c.clusterCA.file, "--totp", code)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), stderr.String()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("otkctl %v: %v\n%s", args, err, b)
+		}
+	}
+	return 0, string(b)
+}
+
+// secretFile returns the flag that has otkctl compute op's code from its
+// secret file, once node i has accepted no code of the current step.
+func (c *custody) secretFile(i int, op string) []string {
+	key := fmt.Sprintf("%d/%s", i, op)
+	for {
+		now := uint64(time.Now().Unix() / 30)
+		c.usedMu.Lock()
+		if c.used[key] < now {
+			c.used[key] = now
+			c.usedMu.Unlock()
+			return []string{"--totp-secret-file", c.ops[op][2]}
+		}
+		c.usedMu.Unlock()
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// allReachable waits until node i reaches every node's cluster endpoint.
+func (c *custody) allReachable(t *testing.T, i int) {
+	waitFor(func() bool {
+		var ps []api.MPCPeerState
+		if code, _ := c.nodes[i].otkctlJSON(t, &ps, "mpc", "peers"); code != 0 || len(ps) != 3 {
+			return false
+		}
+		for _, p := range ps {
+			if !p.Reachable {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // byID names a backup by its id, its ciphertext read from node i.
 func (c *custody) byID(i int, id string) []string {
 	return []string{"--socket", c.nodes[i].sock, "--id", id}
@@ -227,7 +339,7 @@ func (c *custody) recover(t *testing.T, src []string, via int, op string, extra 
 	args := append([]string{"mpc", "recover", "--node", c.opURL[via],
 		"--cert", f[0], "--key", f[1], "--ca", c.clusterCA.file, "--out", out}, src...)
 	if len(extra) == 0 {
-		extra = []string{"--totp-secret-file", f[2]}
+		extra = []string{"--totp", c.code(via, op)}
 	}
 	cmd := exec.Command(otkctlBin, append(args, extra...)...)
 	b, err := cmd.CombinedOutput()
@@ -246,6 +358,8 @@ func (c *custody) recover(t *testing.T, src []string, via int, op string, extra 
 // endpoint (client certificate + TOTP) with one node down; a bad code is
 // refused; a restarted node restores its share from the controller store;
 // refreshes, by hand and by node 1's timer, keep the backup recoverable.
+// Init, refresh and delete are operator requests: the local socket refuses
+// them and the operator endpoint refuses a wrong code.
 func TestCustodyThreeDaemons(t *testing.T) {
 	c := newCustody(t)
 	for _, n := range c.nodes {
@@ -254,15 +368,27 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	for i := range c.nodes {
 		waitFor(func() bool { _, ok := c.status(t, i); return ok })
 	}
-	// Key generation, coordinated by node 1 once every cluster endpoint is up.
+	// The local socket refuses operator requests, naming the command.
+	sock := api.Dial(c.nodes[0].sock)
+	if _, err := sock.MPCInit(t.Context()); !errors.Is(err, api.ErrForbidden) || !strings.Contains(err.Error(), "otkctl mpc init --node") {
+		t.Fatalf("init on the socket: %v", err)
+	}
+	if _, err := sock.MPCRefresh(t.Context()); !errors.Is(err, api.ErrForbidden) {
+		t.Fatalf("refresh on the socket: %v", err)
+	}
+	// Key generation, coordinated by node 1 once every cluster endpoint is
+	// up; a wrong code first: refused, no key.
+	c.allReachable(t, 0)
 	var round api.MPCRound
-	waitFor(func() bool {
-		code, e := c.nodes[0].otkctlJSON(t, &round, "mpc", "init")
-		if strings.Contains(e, "exists") { // an attempt committed at node 1 only: fail below, not hang
-			t.Fatalf("init: %s", e)
-		}
-		return code == 0
-	})
+	if code, e := c.operator(t, 0, "alice", c.wrongCode("alice"), nil, "mpc", "init"); code == 0 || !strings.Contains(e, "not authenticated") {
+		t.Fatalf("init with a wrong code: %d %s", code, e)
+	}
+	if st, _ := c.status(t, 0); st.Epoch != 0 {
+		t.Fatalf("init with a wrong code made a key: %+v", st)
+	}
+	if code, e := c.operator(t, 0, "alice", "", &round, "mpc", "init"); code != 0 {
+		t.Fatalf("init: %d %s", code, e)
+	}
 	if round.Epoch != 1 || len(round.Qualified) != 3 || round.ClusterKey == "" {
 		t.Fatalf("init: %+v", round)
 	}
@@ -280,7 +406,7 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	if m := metrics(t, c.nodes[0]); !strings.Contains(m, `otkd_mpc_rounds_total{node="1",result="ok"} 1`) {
 		t.Fatalf("node 1 metrics lack the coordinated round:\n%s", m)
 	}
-	if code, e := c.nodes[1].otkctlJSON(t, nil, "mpc", "init"); code == 0 || !strings.Contains(e, "exists") {
+	if code, e := c.operator(t, 1, "bob", "", nil, "mpc", "init"); code == 0 || !strings.Contains(e, "exists") {
 		t.Fatalf("second init: %d %s", code, e)
 	}
 
@@ -339,13 +465,7 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	}
 
 	// A wrong code: refused, nothing written.
-	now := time.Now()
-	wrong := "000000"
-	for mpc.TOTP(c.secrets["bob"], now) == wrong || mpc.TOTP(c.secrets["bob"], now.Add(30*time.Second)) == wrong ||
-		mpc.TOTP(c.secrets["bob"], now.Add(-30*time.Second)) == wrong {
-		wrong = "999999"
-	}
-	code, out, file = c.recover(t, c.byID(1, bk.ID), 2, "bob", "--totp", wrong)
+	code, out, file = c.recover(t, c.byID(1, bk.ID), 2, "bob", "--totp", c.wrongCode("bob"))
 	if code == 0 || !strings.Contains(out, "not authenticated") {
 		t.Fatalf("wrong TOTP: exit %d: %s", code, out)
 	}
@@ -358,7 +478,10 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	c.nodes[0].stop(t)
 	code, out, file = c.recover(t, c.byID(1, bk.ID), 1, "alice")
 	checkRecovered("recover with node 1 down", code, out, file)
-	if code, e := c.nodes[1].otkctlJSON(t, nil, "mpc", "refresh"); code == 0 || !strings.Contains(e, "node 1") {
+	if code, e := c.operator(t, 1, "alice", c.wrongCode("alice"), nil, "mpc", "refresh"); code == 0 || !strings.Contains(e, "not authenticated") {
+		t.Fatalf("refresh with a wrong code: %d %s", code, e)
+	}
+	if code, e := c.operator(t, 1, "alice", "", nil, "mpc", "refresh"); code == 0 || !strings.Contains(e, "node 1") {
 		t.Fatalf("refresh with node 1 down: %d %s", code, e)
 	}
 	var peers []api.MPCPeerState
@@ -370,20 +493,16 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	// Node 1 restarts from its store; a refresh coordinated by node 3.
 	c.nodes[0].start(t)
 	waitFor(func() bool { st, ok := c.status(t, 0); return ok && st.Epoch == 1 && st.ClusterKey == key })
-	waitFor(func() bool {
-		code, _ := c.nodes[2].otkctlJSON(t, &round, "mpc", "refresh")
-		return code == 0
-	})
-	if round.Epoch != 2 {
-		t.Fatalf("refresh: %+v", round)
+	c.allReachable(t, 2)
+	if code, e := c.operator(t, 2, "bob", "", &round, "mpc", "refresh"); code != 0 || round.Epoch != 2 {
+		t.Fatalf("refresh: %d %s %+v", code, e, round)
 	}
 	for i := range c.nodes {
 		if st, _ := c.status(t, i); st.Epoch != 2 || st.ClusterKey != key {
 			t.Fatalf("node %d after refresh: %+v", i+1, st)
 		}
 	}
-	// Bob's code of the next time step (valid for 60 s or more).
-	bobCode := mpc.TOTP(c.secrets["bob"], time.Now().Add(30*time.Second))
+	bobCode := c.code(0, "bob")
 	code, out, file = c.recover(t, c.byID(1, bk.ID), 0, "bob", "--totp", bobCode)
 	checkRecovered("recover after refresh via node 1", code, out, file)
 	// Any two: with node 2 (which holds the backup) down, nodes 1 and 3
@@ -418,14 +537,31 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	}
 	// --check: only the fingerprint, the secret goes nowhere.
 	f := c.ops["bob"]
-	b, err := exec.Command(otkctlBin, "mpc", "recover", "--check", "--json", "--socket", c.nodes[1].sock, "--id", bk.ID,
-		"--node", c.opURL[2], "--cert", f[0], "--key", f[1], "--ca", c.clusterCA.file, "--totp-secret-file", f[2]).CombinedOutput()
+	b, err := exec.Command(otkctlBin, append([]string{"mpc", "recover", "--check", "--json", "--socket", c.nodes[1].sock, "--id", bk.ID,
+		"--node", c.opURL[2], "--cert", f[0], "--key", f[1], "--ca", c.clusterCA.file}, c.secretFile(2, "bob")...)...).CombinedOutput()
 	if err != nil || !strings.Contains(string(b), bk.Fingerprint) || !strings.Contains(string(b), `"matches_backup": true`) ||
 		bytes.Contains(b, secret[:8]) {
 		t.Fatalf("recover --check: %v\n%s", err, b)
 	}
-	if code, e := c.nodes[1].otkctlJSON(t, nil, "mpc", "delete", "--id", bk.ID); code != 0 {
-		t.Fatalf("delete: %d %s", code, e)
+	// Deletion: refused on the socket and with a wrong code (the backup
+	// stays), done with both factors at the node that stores it.
+	if err := api.Dial(c.nodes[1].sock).MPCBackupDelete(t.Context(), bk.ID); !errors.Is(err, api.ErrForbidden) ||
+		!strings.Contains(err.Error(), "otkctl mpc delete --node") {
+		t.Fatalf("delete on the socket: %v", err)
+	}
+	if code, e := c.operator(t, 1, "bob", c.wrongCode("bob"), nil, "mpc", "delete", "--id", bk.ID); code == 0 || !strings.Contains(e, "not authenticated") {
+		t.Fatalf("delete with a wrong code: %d %s", code, e)
+	}
+	var kept []api.MPCBackup
+	if code, e := c.nodes[1].otkctlJSON(t, &kept, "mpc", "list"); code != 0 || len(kept) != 1 {
+		t.Fatalf("list after a refused delete: %d %s %v", code, e, kept)
+	}
+	var del api.MPCBackupResult
+	if code, e := c.operator(t, 1, "bob", "", &del, "mpc", "delete", "--id", bk.ID); code != 0 || del.ID != bk.ID || del.Status != "done" {
+		t.Fatalf("delete: %d %s %+v", code, e, del)
+	}
+	if code, e := c.operator(t, 1, "bob", "", nil, "mpc", "delete", "--id", bk.ID); code == 0 || !strings.Contains(e, "no backup") {
+		t.Fatalf("second delete: %d %s", code, e)
 	}
 	var left []api.MPCBackup
 	if code, e := c.nodes[1].otkctlJSON(t, &left, "mpc", "list"); code != 0 || len(left) != 0 {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -26,6 +27,12 @@ type MPCBackend interface {
 	// MPCBackup encrypts data to the cluster key, stores the ciphertext and
 	// describes it (without the ciphertext).
 	MPCBackup(ctx context.Context, label string, data []byte) (MPCBackup, error)
+	// MPCExport backs up what the daemon itself holds: what is "seeds"
+	// (the seeds it holds) or "keyring" (its keyring state), encoded as an
+	// export (mpc.Export, docs/mpc.md), encrypted and stored like
+	// MPCBackup; label "" names it after what and the node. ErrConflict
+	// when there is nothing of that kind to export.
+	MPCExport(ctx context.Context, what, label string) (MPCBackup, error)
 	// MPCBackups lists the stored backups, oldest first, without their
 	// ciphertexts.
 	MPCBackups(ctx context.Context) ([]MPCBackup, error)
@@ -166,6 +173,16 @@ func (s *Server) mpcRoutes() {
 		}
 		return b.MPCBackup(ctx, label, data)
 	})))
+	s.mux.Handle("/v1/mpc/export", s.route(http.MethodPost, s.mpcOp(func(ctx context.Context, b MPCBackend, r *http.Request) (any, error) {
+		what, label := r.URL.Query().Get("what"), r.URL.Query().Get("label")
+		if what != "seeds" && what != "keyring" {
+			return nil, errorf(http.StatusBadRequest, CodeBadRequest, "export %q: want what=seeds or what=keyring", what)
+		}
+		if err := CheckMPCLabel(label); err != nil {
+			return nil, err
+		}
+		return b.MPCExport(ctx, what, label)
+	})))
 	s.mux.Handle("/v1/mpc/backups/{id}", s.route(http.MethodGet, s.mpcOp(func(ctx context.Context, b MPCBackend, r *http.Request) (any, error) {
 		id, err := backupID(r)
 		if err != nil {
@@ -200,7 +217,8 @@ type MPCBackupResult struct {
 	Status string `json:"status"`
 }
 
-// mpcOp adapts an MPC call to an op: 503 when the backend has no MPC.
+// mpcOp adapts an MPC call to an op: 503 when the backend has no MPC, 403
+// for ErrForbidden.
 func (s *Server) mpcOp(fn func(context.Context, MPCBackend, *http.Request) (any, error)) op {
 	return func(ctx context.Context, r *http.Request) (int, any, error) {
 		b, ok := s.b.(MPCBackend)
@@ -208,6 +226,9 @@ func (s *Server) mpcOp(fn func(context.Context, MPCBackend, *http.Request) (any,
 			return 0, nil, errNoMPC
 		}
 		out, err := fn(ctx, b, r)
+		if errors.Is(err, ErrForbidden) { // operator requests refused on the socket
+			return 0, nil, errorf(http.StatusForbidden, CodeForbidden, "%v", err)
+		}
 		return http.StatusOK, out, err
 	}
 }
@@ -256,6 +277,13 @@ func (c *Client) MPCRefresh(ctx context.Context) (MPCRound, error) {
 func (c *Client) MPCBackup(ctx context.Context, label string, data []byte) (MPCBackup, error) {
 	var b MPCBackup
 	err := c.doBody(ctx, "/v1/mpc/backups?label="+url.QueryEscape(label), "application/octet-stream", data, &b)
+	return b, err
+}
+
+// MPCExport calls POST /v1/mpc/export.
+func (c *Client) MPCExport(ctx context.Context, what, label string) (MPCBackup, error) {
+	var b MPCBackup
+	err := c.do(ctx, http.MethodPost, "/v1/mpc/export?what="+url.QueryEscape(what)+"&label="+url.QueryEscape(label), &b)
 	return b, err
 }
 

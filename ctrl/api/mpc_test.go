@@ -23,7 +23,7 @@ func (f *mpcFake) MPCStatus(context.Context) (api.MPCStatus, error) {
 	return api.MPCStatus{Index: 1, Threshold: 2, Nodes: 3, Epoch: 1, ClusterKey: "00112233aabbccdd"}, nil
 }
 func (f *mpcFake) MPCInit(context.Context) (api.MPCRound, error) {
-	return api.MPCRound{}, errors.Join(api.ErrConflict, errors.New("already initialised"))
+	return api.MPCRound{}, errors.Join(api.ErrForbidden, errors.New("an operator request"))
 }
 func (f *mpcFake) MPCRefresh(context.Context) (api.MPCRound, error) {
 	return api.MPCRound{Kind: "refresh", Epoch: 2, Qualified: []int{1, 2, 3}}, nil
@@ -33,6 +33,12 @@ func (f *mpcFake) MPCBackup(_ context.Context, label string, data []byte) (api.M
 	f.backups = append(f.backups, b)
 	f.data = append(f.data, data)
 	return b, nil
+}
+func (f *mpcFake) MPCExport(_ context.Context, what, label string) (api.MPCBackup, error) {
+	if what == "keyring" {
+		return api.MPCBackup{}, errors.Join(api.ErrConflict, errors.New("no keyring"))
+	}
+	return api.MPCBackup{ID: "fedcba9876543210", Label: label, Size: 100}, nil
 }
 func (f *mpcFake) MPCPeers(context.Context) ([]api.MPCPeerState, error) {
 	return []api.MPCPeerState{{Index: 1, Name: "n1", Reachable: true, Epoch: 1}}, nil
@@ -68,7 +74,7 @@ func TestMPCRoutes(t *testing.T) {
 	if p, err := c.MPCPeers(ctx); err != nil || len(p) != 1 || !p[0].Reachable {
 		t.Fatalf("peers: %+v %v", p, err)
 	}
-	if _, err := c.MPCInit(ctx); !errors.Is(err, api.ErrConflict) {
+	if _, err := c.MPCInit(ctx); !errors.Is(err, api.ErrForbidden) || !strings.Contains(err.Error(), "an operator request") {
 		t.Fatalf("init: %v", err)
 	}
 	if r, err := c.MPCRefresh(ctx); err != nil || r.Epoch != 2 {
@@ -98,6 +104,18 @@ func TestMPCRoutes(t *testing.T) {
 	}
 	if _, err := c.MPCBackupGet(ctx, "ffffffffffffffff"); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("unknown id: %v", err)
+	}
+	if e, err := c.MPCExport(ctx, "seeds", "s-1"); err != nil || e.Label != "s-1" || e.ID != "fedcba9876543210" {
+		t.Fatalf("export: %+v %v", e, err)
+	}
+	if _, err := c.MPCExport(ctx, "keyring", ""); !errors.Is(err, api.ErrConflict) {
+		t.Fatalf("export without a keyring: %v", err)
+	}
+	if _, err := c.MPCExport(ctx, "bogus", ""); !errors.Is(err, api.ErrBadRequest) || !strings.Contains(err.Error(), "want what=seeds") {
+		t.Fatalf("export of an unknown kind: %v", err)
+	}
+	if _, err := c.MPCExport(ctx, "seeds", "a b"); !errors.Is(err, api.ErrBadRequest) {
+		t.Fatalf("export with a bad label: %v", err)
 	}
 	if err := c.MPCBackupDelete(ctx, b.ID); err != nil {
 		t.Fatal(err)

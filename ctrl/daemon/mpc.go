@@ -11,8 +11,10 @@ package daemon
 //     cluster CA: the broadcast rounds (mpc.RoundHandler, node names only)
 //     and partial decryptions (mpc.PartialHandler);
 //   - "mpc operator": the operator endpoint on mpc.operator_listen, mutual
-//     TLS with the operators' CA: recovery (client certificate + TOTP),
-//     gathering partials from every node over the cluster endpoint;
+//     TLS with the operators' CA, every request with client certificate +
+//     TOTP: recovery, gathering partials from every node over the cluster
+//     endpoint, and the operator requests init, refresh and delete
+//     (mpc_operator.go; the local socket refuses those);
 //   - "mpc refresh": on node 1, a proactive refresh every refresh_period.
 // Rounds this node coordinates (otkctl mpc init|refresh, the timer) run
 // one at a time.
@@ -300,7 +302,7 @@ func (d *Daemon) mpcWorkers() []*worker {
 	if d.cfg.MPC.OperatorListen != "" {
 		h := mpc.RecoverHandler(m.auth, m.node.Public, m.client, m.cluster.URLs)
 		ws = append(ws, &worker{name: "mpc operator", run: func(ctx context.Context) error {
-			return serveTLS(ctx, d.cfg.MPC.OperatorListen, m.opTLS, m.auditRecover(h), m.log)
+			return serveTLS(ctx, d.cfg.MPC.OperatorListen, m.opTLS, d.operatorMux(m, h), m.log)
 		}})
 	}
 	if m.period > 0 && m.node.Index() == 1 {
@@ -484,20 +486,22 @@ func (d *Daemon) MPCPeers(ctx context.Context) ([]api.MPCPeerState, error) {
 	return out, nil
 }
 
-// MPCInit implements api.MPCBackend.
+// MPCInit implements api.MPCBackend: refused on the local socket, since
+// key generation is an operator request (mpc_operator.go).
 func (d *Daemon) MPCInit(ctx context.Context) (api.MPCRound, error) {
 	if d.custody == nil {
 		return api.MPCRound{}, errNoMPC
 	}
-	return d.custody.round(ctx, false)
+	return api.MPCRound{}, d.operatorOnly("mpc init")
 }
 
-// MPCRefresh implements api.MPCBackend.
+// MPCRefresh implements api.MPCBackend: refused on the local socket like
+// MPCInit.
 func (d *Daemon) MPCRefresh(ctx context.Context) (api.MPCRound, error) {
 	if d.custody == nil {
 		return api.MPCRound{}, errNoMPC
 	}
-	return d.custody.round(ctx, true)
+	return api.MPCRound{}, d.operatorOnly("mpc refresh")
 }
 
 // backupRecord is a stored backup (JSON, versioned).
@@ -570,11 +574,17 @@ func (d *Daemon) MPCBackups(ctx context.Context) ([]api.MPCBackup, error) {
 	return out, err
 }
 
-// MPCBackupDelete implements api.MPCBackend.
+// MPCBackupDelete implements api.MPCBackend: refused on the local socket
+// like MPCInit.
 func (d *Daemon) MPCBackupDelete(ctx context.Context, id string) error {
 	if d.custody == nil {
 		return errNoMPC
 	}
+	return d.operatorOnly("mpc delete")
+}
+
+// deleteBackup removes a stored backup (an operator request).
+func (d *Daemon) deleteBackup(id string) error {
 	found := false
 	err := d.km.kst.Update(func(tx kstore.Tx) error {
 		if found = tx.Get(mpcBackupBucket, []byte(id)) != nil; !found {

@@ -99,8 +99,27 @@ func TestStartMPC(t *testing.T) {
 	if _, err := d.MPCBackup(ctx, "x", []byte("secret")); !errors.Is(err, api.ErrConflict) {
 		t.Fatalf("backup before init: %v", err)
 	}
-	if _, err := d.MPCRefresh(ctx); !errors.Is(err, api.ErrConflict) {
+	if _, err := d.custody.round(ctx, true); !errors.Is(err, api.ErrConflict) {
 		t.Fatalf("refresh before init: %v", err)
+	}
+	// Operator requests are refused on the local socket, naming the command.
+	for name, call := range map[string]func() error{
+		"mpc init":    func() error { _, err := d.MPCInit(ctx); return err },
+		"mpc refresh": func() error { _, err := d.MPCRefresh(ctx); return err },
+		"mpc delete":  func() error { return d.MPCBackupDelete(ctx, "0123456789abcdef") },
+	} {
+		if err := call(); !errors.Is(err, api.ErrForbidden) || !strings.Contains(err.Error(), "otkctl "+name+" --node") {
+			t.Fatalf("%s on the socket: %v", name, err)
+		}
+	}
+	// Nothing to export without a keyring.
+	for _, what := range []string{"seeds", "keyring"} {
+		if _, err := d.MPCExport(ctx, what, ""); !errors.Is(err, api.ErrConflict) || !strings.Contains(err.Error(), "no keyring") {
+			t.Fatalf("%s export without a keyring: %v", what, err)
+		}
+	}
+	if _, err := d.MPCExport(ctx, "everything", ""); !errors.Is(err, api.ErrBadRequest) {
+		t.Fatalf("export of an unknown kind: %v", err)
 	}
 	if _, err := d.MPCBackupGet(ctx, "0123456789abcdef"); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("unknown backup: %v", err)
@@ -110,7 +129,7 @@ func TestStartMPC(t *testing.T) {
 	}
 	// A round with every other node unreachable fails, naming them, and
 	// leaves the node without a key.
-	if _, err := d.MPCInit(ctx); !errors.Is(err, api.ErrUnavailable) || !strings.Contains(err.Error(), "node 2") {
+	if _, err := d.custody.round(ctx, false); !errors.Is(err, api.ErrUnavailable) || !strings.Contains(err.Error(), "node 2") {
 		t.Fatalf("init with peers down: %v", err)
 	}
 	if st, _ := d.MPCStatus(ctx); st.Epoch != 0 || st.LastRoundError == "" {

@@ -60,7 +60,13 @@
 // RecoverHandler is the operator's endpoint: it demands two factors, a client
 // certificate from the operators' CA naming a registered operator and that
 // operator's TOTP code (RFC 6238, single use), then gathers partials from all
-// nodes and combines them.
+// nodes and combines them. RequireOperator puts the same two factors in
+// front of the other operator requests (PathOpInit, PathOpRefresh,
+// PathOpDelete), which the caller serves.
+//
+// Export is the versioned, checksummed encoding of what a node backs up of
+// its own key material (its seeds, or its keyring state); ParseExport reads
+// it back after recovery (docs/mpc.md, "Exports").
 //
 // # Broadcast of rounds
 //
