@@ -91,6 +91,7 @@ type custody struct {
 	ops        map[string][3]string // operator → cert, key, TOTP secret file
 	secrets    map[string][]byte
 	write      func(i int, refresh string)
+	backup     [3]string // each node's [mpc] backup_period ("" = off)
 
 	usedMu sync.Mutex
 	used   map[string]uint64 // "node/operator" → last TOTP step handed out
@@ -196,8 +197,9 @@ key_file = "%s.key"
 ca_file = %q
 operator_ca_file = %q
 refresh_period = %q
+backup_period = %q
 `, n.name, role, udp[i], peer, peerName, peerKey, rate, n.shm, n.sock, n.metrics, i+1, cluster[i],
-			strings.TrimPrefix(c.opURL[i], "https://"), n.name, n.name, c.clusterCA.file, opCA.file, refresh)
+			strings.TrimPrefix(c.opURL[i], "https://"), n.name, n.name, c.clusterCA.file, opCA.file, refresh, c.backup[i])
 		if linked && i < 2 {
 			b.WriteString("\n[keyring]\nenabled = true\nport = \"east\"\nwindow = \"4s\"\nkeys_per_ring = 8\n")
 		}

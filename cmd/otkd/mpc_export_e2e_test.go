@@ -59,9 +59,12 @@ func (in *inspected) seedIDs() []string {
 // recovered through node 1 (2 of 3) and parsed by otkctl mpc inspect: the
 // seed fingerprints are those the daemons logged for the link's seeds, the
 // ring seed ids and the binding those keyring status shows; no seed byte
-// is in any log or CLI output.
+// is in any log or CLI output. Node 2's backup timer (backup_period) makes
+// a seeds export every second and keeps the newest 8.
 func TestCustodySeedExport(t *testing.T) {
 	c := newCustodyLinked(t, true)
+	c.backup[1] = "1s"
+	c.write(1, "0")
 	for _, n := range c.nodes {
 		n.start(t)
 	}
@@ -106,9 +109,28 @@ func TestCustodySeedExport(t *testing.T) {
 		t.Fatalf("seeds backup at node 3 (no keyring): %d %s", code, e)
 	}
 	var list []api.MPCBackup
-	if code, e := b.otkctlJSON(t, &list, "mpc", "list"); code != 0 || len(list) != 1 || list[0].Fingerprint != seedBk.Fingerprint {
+	if code, e := b.otkctlJSON(t, &list, "mpc", "list"); code != 0 || !slices.ContainsFunc(list, func(x api.MPCBackup) bool {
+		return x.ID == seedBk.ID && x.Fingerprint == seedBk.Fingerprint
+	}) {
 		t.Fatalf("list at node 2: %d %s %+v", code, e, list)
 	}
+	// The timer's backups: more than 8 made, the newest 8 kept, the
+	// operator's untouched.
+	poll(t, "node 2's timer makes more than 8 backups, keeping 8", time.Minute, func() bool {
+		if strings.Count(b.logString(), "mpc export backed up") < 11 {
+			return false
+		}
+		if code, _ := b.otkctlJSON(t, &list, "mpc", "list"); code != 0 {
+			return false
+		}
+		timed := 0
+		for _, x := range list {
+			if x.Label == "seeds-n2-timed" && x.Epoch == 1 && x.Size > 0 {
+				timed++
+			}
+		}
+		return timed == 8 && slices.ContainsFunc(list, func(x api.MPCBackup) bool { return x.ID == seedBk.ID })
+	}, b)
 
 	// Node 3 down: nodes 1 and 2 recover both.
 	c.nodes[2].stop(t)

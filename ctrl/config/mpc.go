@@ -21,8 +21,9 @@ type MPC struct {
 	// Listen is the ip:port of the cluster endpoint (rounds and partial
 	// decryptions, mutual TLS with the cluster CA). Required.
 	Listen string `toml:"listen"`
-	// OperatorListen is the ip:port of the operator endpoint (recovery:
-	// client certificate from the operators' CA + TOTP); "" serves none.
+	// OperatorListen is the ip:port of the operator endpoint (recovery,
+	// init, refresh and backup deletion: client certificate from the
+	// operators' CA + TOTP); "" serves none.
 	OperatorListen string `toml:"operator_listen"`
 	// CertFile and KeyFile are this node's PEM TLS certificate and key
 	// (the key file mode 0600 or 0400); the certificate's subject common
@@ -36,6 +37,10 @@ type MPC struct {
 	// RefreshPeriod is a Go duration: node 1 coordinates a proactive
 	// refresh this often. "" or "0" turns the timer off.
 	RefreshPeriod string `toml:"refresh_period"`
+	// BackupPeriod is a Go duration: the node backs up the seeds it holds
+	// (an export, like otkctl mpc backup --seeds) this often, once it has
+	// a cluster key and seeds. "" or "0" turns the timer off.
+	BackupPeriod string `toml:"backup_period"`
 	// Peers are the cluster's nodes, in index order.
 	Peers []MPCPeer `toml:"peer"`
 	// Operators may recover backups through OperatorListen.
@@ -75,6 +80,20 @@ const (
 // does not parse (Validate rejects that).
 func (c *Config) MPCRefreshPeriod() time.Duration {
 	p := c.MPC.RefreshPeriod
+	if p == "" || p == "0" {
+		return 0
+	}
+	d, err := time.ParseDuration(p)
+	if err != nil {
+		return 0
+	}
+	return d
+}
+
+// MPCBackupPeriod returns MPC.BackupPeriod parsed; 0 when off or when it
+// does not parse (Validate rejects that).
+func (c *Config) MPCBackupPeriod() time.Duration {
+	p := c.MPC.BackupPeriod
 	if p == "" || p == "0" {
 		return 0
 	}
@@ -128,6 +147,11 @@ func (c *Config) validateMPC(ps *problems) {
 	if p := m.RefreshPeriod; p != "" && p != "0" {
 		if d, err := time.ParseDuration(p); err != nil || d < MinRefreshPeriod {
 			ps.add("mpc.refresh_period", p, "want a Go duration of at least %v (e.g. \"24h\"), or \"0\" for none", MinRefreshPeriod)
+		}
+	}
+	if p := m.BackupPeriod; p != "" && p != "0" {
+		if d, err := time.ParseDuration(p); err != nil || d < MinRefreshPeriod {
+			ps.add("mpc.backup_period", p, "want a Go duration of at least %v (e.g. \"1h\"), or \"0\" for none", MinRefreshPeriod)
 		}
 	}
 	validateMPCPeers(ps, m.Peers)

@@ -18,6 +18,7 @@ key_file = "mpc.key"
 ca_file = "cluster-ca.pem"
 operator_ca_file = "operator-ca.pem"
 refresh_period = "24h"
+backup_period = "1h"
 [[mpc.peer]]
 name = "n1"
 address = "10.0.0.1:7443"
@@ -47,8 +48,8 @@ func TestMPCSection(t *testing.T) {
 	if m.Peers[0].PublicKey != "/etc/otkd/n1.pub" || m.Operators[0].TOTPSecretFile != "/etc/otkd/alice.totp" || m.CAFile != "/etc/otkd/cluster-ca.pem" {
 		t.Errorf("paths not resolved: %+v", m)
 	}
-	if c.MPCRefreshPeriod() != 24*time.Hour {
-		t.Errorf("refresh period %v", c.MPCRefreshPeriod())
+	if c.MPCRefreshPeriod() != 24*time.Hour || c.MPCBackupPeriod() != time.Hour {
+		t.Errorf("refresh period %v, backup period %v", c.MPCRefreshPeriod(), c.MPCBackupPeriod())
 	}
 	d := c.Clone()
 	d.MPC.Peers[0].Name = "x"
@@ -73,6 +74,8 @@ func TestBadMPC(t *testing.T) {
 		{"no cert", `cert_file = "mpc.pem"`, ``, "mpc.cert_file", "required"},
 		{"bad period", `refresh_period = "24h"`, `refresh_period = "daily"`, "mpc.refresh_period", "Go duration"},
 		{"short period", `refresh_period = "24h"`, `refresh_period = "10ms"`, "mpc.refresh_period", "at least 1s"},
+		{"bad backup period", `backup_period = "1h"`, `backup_period = "hourly"`, "mpc.backup_period", "Go duration"},
+		{"short backup period", `backup_period = "1h"`, `backup_period = "1ms"`, "mpc.backup_period", "at least 1s"},
 		{"dup name", `name = "n3"`, `name = "n1"`, "mpc.peer[2].name", "also the name of mpc.peer[0]"},
 		{"bad address", `address = "n3.example:7443"`, `address = "n3.example"`, "mpc.peer[2].address", "host:port"},
 		{"dup address", `address = "n3.example:7443"`, `address = "10.0.0.1:7443"`, "mpc.peer[2].address", "also the address"},

@@ -15,7 +15,9 @@ package daemon
 //     TOTP: recovery, gathering partials from every node over the cluster
 //     endpoint, and the operator requests init, refresh and delete
 //     (mpc_operator.go; the local socket refuses those);
-//   - "mpc refresh": on node 1, a proactive refresh every refresh_period.
+//   - "mpc refresh": on node 1, a proactive refresh every refresh_period;
+//   - "mpc backup": with backup_period, a seeds export every period
+//     (mpc_export.go), keeping the newest 8.
 // Rounds this node coordinates (otkctl mpc init|refresh, the timer) run
 // one at a time.
 
@@ -307,6 +309,9 @@ func (d *Daemon) mpcWorkers() []*worker {
 	}
 	if m.period > 0 && m.node.Index() == 1 {
 		ws = append(ws, &worker{name: "mpc refresh", run: m.runRefresh})
+	}
+	if p := d.cfg.MPCBackupPeriod(); p > 0 {
+		ws = append(ws, &worker{name: "mpc backup", run: func(ctx context.Context) error { return d.runBackups(ctx, p) }})
 	}
 	return ws
 }

@@ -29,6 +29,9 @@ func (d *Daemon) MPCExport(ctx context.Context, what, label string) (api.MPCBack
 	}
 	if label == "" {
 		label = w.String() + "-" + d.cfg.Node.Name
+		if api.CheckMPCLabel(label) != nil { // a node name too long for a label
+			label = w.String()
+		}
 	}
 	e, err := d.export(w)
 	if err != nil {
@@ -108,4 +111,64 @@ func (d *Daemon) export(w mpc.ExportWhat) (*mpc.Export, error) {
 		return nil, fmt.Errorf("%w: no seeds yet: the keyring port's link has negotiated none since start and no ring is filled", api.ErrConflict)
 	}
 	return e, nil
+}
+
+// timedLabel labels the backups of the backup timer; timedKeep is how many
+// of them the node keeps (the oldest beyond go when a new one is stored).
+const timedKeep = 8
+
+func (d *Daemon) timedLabel() string {
+	if l := "seeds-" + d.cfg.Node.Name + "-timed"; api.CheckMPCLabel(l) == nil {
+		return l
+	}
+	return "seeds-timed"
+}
+
+// runBackups loops backing up the node's seeds every period until ctx ends
+// ([mpc] backup_period). Without a cluster key or seeds yet it waits for
+// the next period; a failure is logged and tried again one period later.
+func (d *Daemon) runBackups(ctx context.Context, period time.Duration) error {
+	m := d.custody
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if m.node.Epoch() == 0 {
+			m.log.Debug("mpc timed backup skipped: no cluster key yet")
+			continue
+		}
+		b, err := d.MPCExport(ctx, "seeds", d.timedLabel())
+		if err != nil {
+			m.log.Warn("mpc timed backup failed; next try in one period", "err", err, "period", period)
+			continue
+		}
+		if err := d.pruneTimed(b.ID); err != nil {
+			m.log.Warn("mpc timed backup: pruning the old ones failed", "err", err)
+		}
+	}
+}
+
+// pruneTimed deletes the timer's backups beyond the newest timedKeep
+// (newest is the one just stored).
+func (d *Daemon) pruneTimed(newest string) error {
+	l, err := d.MPCBackups(context.Background())
+	if err != nil {
+		return err
+	}
+	var timed []string // oldest first
+	for _, b := range l {
+		if b.Label == d.timedLabel() && b.ID != newest {
+			timed = append(timed, b.ID)
+		}
+	}
+	for _, id := range timed[:max(0, len(timed)+1-timedKeep)] {
+		if err := d.deleteBackup(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
