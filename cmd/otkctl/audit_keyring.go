@@ -12,10 +12,10 @@ import (
 // keyringSync is `otkctl keyring sync`: the keyring's sync with the other
 // end (what waits for its ack, what its messages did here); ids and
 // counters, never key bytes.
-func keyringSync(d *daemonFlags, stdout io.Writer) error {
+func keyringSync(d *daemonFlags, pool string, stdout io.Writer) error {
 	var ks api.KeyringSync
 	if err := d.call("keyring sync", func(ctx context.Context, c *api.Client) (err error) {
-		ks, err = c.KeyringSync(ctx)
+		ks, err = c.KeyringSync(ctx, pool)
 		return err
 	}); err != nil {
 		return err

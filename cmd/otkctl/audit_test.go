@@ -134,7 +134,7 @@ func TestSyncAuditCommand(t *testing.T) {
 	}
 }
 
-func (d auditDaemon) KeyringSync(context.Context) (api.KeyringSync, error) {
+func (d auditDaemon) KeyringSync(context.Context, string) (api.KeyringSync, error) {
 	return api.KeyringSync{Pool: "default", Side: "A", Stream: "00000000000000aa", Acked: 4, Pending: 2, TieBreaks: 1}, nil
 }
 

@@ -12,15 +12,24 @@ import (
 	"github.com/otkd/otkd/ctrl/api"
 )
 
-// keyringCmd is `otkctl keyring status|connect|disconnect|refill|sync`.
+// keyringCmd is `otkctl keyring status|connect|disconnect|refill|sync|pools`.
+// Each but pools acts on one consumer pool: --pool, by default the only
+// pool of the daemon (with several, the daemon's error names them).
 func keyringCmd(args []string, stdout, stderr io.Writer) error {
-	const subs = "status, connect, disconnect, refill, sync"
+	const subs = "status, connect, disconnect, refill, sync, pools"
 	if len(args) == 0 {
 		return usagef("keyring: missing subcommand (%s)", subs)
 	}
 	name := "keyring " + args[0]
 	fs := newFlags(name, stderr)
 	d := addDaemonFlags(fs)
+	if args[0] == "pools" {
+		if err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		}
+		return keyringPools(d, stdout)
+	}
+	pool := fs.String("pool", "", "the consumer pool (default: the daemon's only pool)")
 	switch args[0] {
 	case "status":
 		consumer := fs.Uint64("consumer", 0, "show this consumer's key instead of the rings")
@@ -29,10 +38,10 @@ func keyringCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		if *consumer != 0 {
 			return keyringKeyCmd(name, d, stdout, func(ctx context.Context, c *api.Client) (api.KeyringKey, error) {
-				return c.KeyringLookup(ctx, *consumer)
+				return c.KeyringLookup(ctx, *pool, *consumer)
 			})
 		}
-		return keyringStatus(d, stdout)
+		return keyringStatus(d, *pool, stdout)
 	case "connect", "disconnect":
 		consumer := fs.Uint64("consumer", 0, "the consumer id (non-zero)")
 		if err := parseFlags(fs, args[1:]); err != nil {
@@ -43,22 +52,22 @@ func keyringCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		if args[0] == "connect" {
 			return keyringKeyCmd(name, d, stdout, func(ctx context.Context, c *api.Client) (api.KeyringKey, error) {
-				return c.KeyringConnect(ctx, *consumer)
+				return c.KeyringConnect(ctx, *pool, *consumer)
 			})
 		}
-		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.KeyringDisconnect(ctx, *consumer) }); err != nil {
+		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.KeyringDisconnect(ctx, *pool, *consumer) }); err != nil {
 			return err
 		}
 		if *d.json {
 			return writeJSON(stdout, api.ConsumerResult{Consumer: *consumer, Action: "disconnect", Status: "done"})
 		}
-		_, err := fmt.Fprintf(stdout, "consumer %d disconnected: its key is retired\n", *consumer)
+		_, err := fmt.Fprintf(stdout, "consumer %d%s disconnected: its key is retired\n", *consumer, ofPool(*pool))
 		return err
 	case "sync":
 		if err := parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
-		return keyringSync(d, stdout)
+		return keyringSync(d, *pool, stdout)
 	case "refill":
 		ring := fs.Int("ring", -1, "the ring to refill (0..rings-1)")
 		if err := parseFlags(fs, args[1:]); err != nil {
@@ -70,22 +79,50 @@ func keyringCmd(args []string, stdout, stderr io.Writer) error {
 		case *ring < 0:
 			return usagef("%s: --ring %d: want a ring index 0..rings-1", name, *ring)
 		}
-		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.KeyringRefill(ctx, *ring) }); err != nil {
+		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.KeyringRefill(ctx, *pool, *ring) }); err != nil {
 			return err
 		}
 		if *d.json {
 			return writeJSON(stdout, api.RingResult{Ring: *ring, Action: "refill", Status: "done"})
 		}
-		_, err := fmt.Fprintf(stdout, "ring %d refilled\n", *ring)
+		_, err := fmt.Fprintf(stdout, "ring %d%s refilled\n", *ring, ofPool(*pool))
 		return err
 	}
 	return usagef("keyring: unknown subcommand %q (%s)", args[0], subs)
 }
 
-func keyringStatus(d *daemonFlags, stdout io.Writer) error {
+// ofPool names pool in a message ("" for the only pool).
+func ofPool(pool string) string {
+	if pool == "" {
+		return ""
+	}
+	return " of pool " + pool
+}
+
+// keyringPools is `otkctl keyring pools`: the daemon's pools.
+func keyringPools(d *daemonFlags, stdout io.Writer) error {
+	var ps []string
+	if err := d.call("keyring pools", func(ctx context.Context, c *api.Client) (err error) {
+		ps, err = c.KeyringPools(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	if *d.json {
+		return writeJSON(stdout, api.KeyringPools{Pools: ps})
+	}
+	for _, p := range ps {
+		if _, err := fmt.Fprintln(stdout, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func keyringStatus(d *daemonFlags, pool string, stdout io.Writer) error {
 	var st api.KeyringStatus
 	if err := d.call("keyring status", func(ctx context.Context, c *api.Client) (err error) {
-		st, err = c.KeyringStatus(ctx)
+		st, err = c.KeyringStatus(ctx, pool)
 		return err
 	}); err != nil {
 		return err
@@ -94,7 +131,7 @@ func keyringStatus(d *daemonFlags, stdout io.Writer) error {
 		return writeJSON(stdout, st)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "pool\t%s\nport\t%s (side %s)\nwindow\t%v\ncurrent ring\t%d\n", st.Pool, st.Port, st.Side,
+	fmt.Fprintf(tw, "pool\t%s\nport\t%s (side %s)\nshm\t%s\nwindow\t%v\ncurrent ring\t%d\n", st.Pool, st.Port, st.Side, st.Shm,
 		time.Duration(st.WindowSeconds*float64(time.Second)), st.Current)
 	fmt.Fprintf(tw, "connects\t%d\ndisconnects\t%d\nrefills\t%d\nexhausted\t%d\nnot ready\t%d\npeer binds\t%d\npeer rejected\t%d\n",
 		st.Connects, st.Disconnects, st.Refills, st.Exhausted, st.NotReady, st.PeerBinds, st.PeerRejected)
@@ -122,8 +159,8 @@ func keyringKeyCmd(name string, d *daemonFlags, stdout io.Writer, fn func(contex
 		return writeJSON(stdout, k)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "consumer\t%d\nfingerprint\t%s\nring\t%d\nslot\t%d\nepoch\t%d\nseed\t%s\nalg\t%s\nvalid\t%s .. %s\n",
-		k.Consumer, k.Fingerprint, k.Ring, k.Slot, k.Epoch, k.SeedID, k.Alg, when(k.ValidFrom), when(k.ValidTo))
+	fmt.Fprintf(tw, "pool\t%s\nconsumer\t%d\nfingerprint\t%s\nring\t%d\nslot\t%d\nepoch\t%d\nseed\t%s\nalg\t%s\nvalid\t%s .. %s\n",
+		k.Pool, k.Consumer, k.Fingerprint, k.Ring, k.Slot, k.Epoch, k.SeedID, k.Alg, when(k.ValidFrom), when(k.ValidTo))
 	return tw.Flush()
 }
 

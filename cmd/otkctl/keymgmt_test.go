@@ -57,9 +57,57 @@ func TestKeyringCommands(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, e, tc.code, tc.msg)
 		}
 	}
-	want := []string{"keyring connect 7", "keyring disconnect 7", "keyring refill 1"}
+	want := []string{"keyring connect default 7", "keyring disconnect default 7", "keyring refill default 1"}
 	if got := fake.Calls(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("backend saw %q, want %q", got, want)
+	}
+}
+
+// TestKeyringPoolFlag: --pool picks the pool; the same consumer in two
+// pools gets two keys; without --pool a daemon with several pools refuses
+// naming them, and an unknown pool is refused naming the known ones.
+func TestKeyringPoolFlag(t *testing.T) {
+	fake, sock := fakeDaemon(t, api.ServerOptions{})
+	fake.SetPools("vpn", "web")
+	run := func(args ...string) (string, string, int) {
+		o, e, code := otkEnv(t, nil, append(args, "--socket", sock)...)
+		return string(o), string(e), code
+	}
+	if out, _, code := run("keyring", "pools"); code != 0 || out != "vpn\nweb\n" {
+		t.Fatalf("pools: %d %q", code, out)
+	}
+	keys := map[string]api.KeyringKey{}
+	for _, pool := range []string{"vpn", "web"} {
+		out, e, code := run("keyring", "connect", "--pool", pool, "--consumer", "7", "--json")
+		var k api.KeyringKey
+		if code != 0 || json.Unmarshal([]byte(out), &k) != nil || k.Pool != pool {
+			t.Fatalf("connect in %s: %d %s %s", pool, code, out, e)
+		}
+		keys[pool] = k
+	}
+	if keys["vpn"].ID == keys["web"].ID {
+		t.Fatalf("one key for consumer 7 of both pools: %+v", keys)
+	}
+	if out, _, code := run("keyring", "status", "--pool", "web", "--consumer", "7"); code != 0 || !strings.Contains(out, keys["web"].Fingerprint) || !strings.Contains(out, "web") {
+		t.Fatalf("status --pool web --consumer 7: %d %s", code, out)
+	}
+	if out, _, code := run("keyring", "disconnect", "--pool", "vpn", "--consumer", "7"); code != 0 || !strings.Contains(out, "of pool vpn") {
+		t.Fatalf("disconnect in vpn: %d %s", code, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"keyring", "status"}, 2, "2 keyring pools (vpn, web): name one (otkctl --pool NAME)"},
+		{[]string{"keyring", "connect", "--consumer", "8"}, 2, "vpn, web"},
+		{[]string{"keyring", "status", "--pool", "mail"}, 1, `no keyring pool "mail" here; pools: vpn, web`},
+		{[]string{"keyring", "connect", "--pool", "Web", "--consumer", "8"}, 2, `pool "Web"`},
+	} {
+		_, e, code := run(tc.args...)
+		if code != tc.code || !strings.Contains(e, tc.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, e, tc.code, tc.msg)
+		}
 	}
 }
 

@@ -36,7 +36,9 @@ commands:
   negotiate --port P  start a new seed negotiation on port P now
   rotate --port P     switch port P to its next session key now
   store verify        check that every persisted key decrypts and matches the shm store
-  keyring status [--consumer N]   the keyrings (windows, fills, counts), or consumer N's key
+  keyring pools                   the consumer pools; the other keyring commands take --pool NAME
+                                  (default: the only pool)
+  keyring status [--consumer N]   the pool's keyrings (windows, fills, counts), or consumer N's key
   keyring connect --consumer N    bind consumer N to a key of the current ring (prints its fingerprint)
   keyring disconnect --consumer N release consumer N's key (retired at both ends)
   keyring refill --ring R         refill ring R now (it must have no bindings)

@@ -35,21 +35,25 @@ type KeyringSync struct {
 // KeyringSyncBackend is implemented by backends that run a keyring with a
 // peer. A backend without it answers GET /v1/keyring/sync with 503.
 type KeyringSyncBackend interface {
-	KeyringSync(ctx context.Context) (KeyringSync, error)
+	KeyringSync(ctx context.Context, pool string) (KeyringSync, error)
 }
 
-func (s *Server) keyringSync(ctx context.Context, _ *http.Request) (int, any, error) {
+func (s *Server) keyringSync(ctx context.Context, r *http.Request) (int, any, error) {
 	kb, ok := s.b.(KeyringSyncBackend)
 	if !ok {
 		return 0, nil, fmt.Errorf("%w: this daemon runs no keyring sync", ErrUnavailable)
 	}
-	ks, err := kb.KeyringSync(ctx)
+	pool, err := poolParam(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	ks, err := kb.KeyringSync(ctx, pool)
 	return http.StatusOK, ks, err
 }
 
-// KeyringSync calls GET /v1/keyring/sync.
-func (c *Client) KeyringSync(ctx context.Context) (KeyringSync, error) {
+// KeyringSync calls GET /v1/keyring/sync?pool=.
+func (c *Client) KeyringSync(ctx context.Context, pool string) (KeyringSync, error) {
 	var out KeyringSync
-	err := c.do(ctx, http.MethodGet, "/v1/keyring/sync", &out)
+	err := c.do(ctx, http.MethodGet, "/v1/keyring/sync"+poolQuery(pool), &out)
 	return out, err
 }

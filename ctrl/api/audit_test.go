@@ -112,7 +112,7 @@ func TestSyncAuditUnavailable(t *testing.T) {
 	}
 }
 
-func (b *auditBackend) KeyringSync(context.Context) (api.KeyringSync, error) {
+func (b *auditBackend) KeyringSync(context.Context, string) (api.KeyringSync, error) {
 	return api.KeyringSync{Pool: "default", Side: "B", Stream: "00000000000000aa", Acked: 4, Pending: 2,
 		PeerStream: "00000000000000bb", PeerHandled: 9, TieBreaks: 1, PeerFills: 3}, nil
 }
@@ -122,7 +122,7 @@ func (b *auditBackend) KeyringSync(context.Context) (api.KeyringSync, error) {
 func TestKeyringSyncRoute(t *testing.T) {
 	c := api.Dial(serve(t, &auditBackend{Backend: apitest.New()}, api.ServerOptions{}))
 	defer c.Close()
-	ks, err := c.KeyringSync(context.Background())
+	ks, err := c.KeyringSync(context.Background(), "")
 	want := api.KeyringSync{Pool: "default", Side: "B", Stream: "00000000000000aa", Acked: 4, Pending: 2,
 		PeerStream: "00000000000000bb", PeerHandled: 9, TieBreaks: 1, PeerFills: 3}
 	if err != nil || ks != want {
@@ -130,7 +130,7 @@ func TestKeyringSyncRoute(t *testing.T) {
 	}
 	plain := api.Dial(serve(t, apitest.New(), api.ServerOptions{}))
 	defer plain.Close()
-	if _, err := plain.KeyringSync(context.Background()); !errors.Is(err, api.ErrUnavailable) {
+	if _, err := plain.KeyringSync(context.Background(), ""); !errors.Is(err, api.ErrUnavailable) {
 		t.Fatalf("without a keyring sync: %v", err)
 	}
 }

@@ -30,21 +30,27 @@ type Backend interface {
 	// failing to check at all.
 	VerifyStore(ctx context.Context) (StoreReport, error)
 
-	// KeyringStatus describes the keyring pool (ErrUnavailable when the
-	// daemon runs none).
-	KeyringStatus(ctx context.Context) (KeyringStatus, error)
-	// KeyringConnect binds consumer to a key of the current ring (its
-	// existing key if it holds one). ErrConflict when the ring is
-	// exhausted or not filled.
-	KeyringConnect(ctx context.Context, consumer uint64) (KeyringKey, error)
+	// The keyring methods act on one consumer pool, named by pool; ""
+	// names the only pool of a daemon with one (ResolvePool). An unknown
+	// pool is ErrNotFound, "" with several pools ErrBadRequest, both
+	// naming the pools; a daemon without pools answers ErrUnavailable.
+
+	// KeyringPools lists the pools, in configuration order.
+	KeyringPools(ctx context.Context) ([]string, error)
+	// KeyringStatus describes a pool.
+	KeyringStatus(ctx context.Context, pool string) (KeyringStatus, error)
+	// KeyringConnect binds consumer to a key of the pool's current ring
+	// (its existing key if it holds one). ErrConflict when the ring is
+	// exhausted or not filled. A consumer id names one consumer per pool.
+	KeyringConnect(ctx context.Context, pool string, consumer uint64) (KeyringKey, error)
 	// KeyringDisconnect releases consumer's key (retired, never reused).
 	// ErrNotFound for a consumer that holds none.
-	KeyringDisconnect(ctx context.Context, consumer uint64) error
+	KeyringDisconnect(ctx context.Context, pool string, consumer uint64) error
 	// KeyringLookup returns consumer's key; ErrNotFound if it holds none.
-	KeyringLookup(ctx context.Context, consumer uint64) (KeyringKey, error)
+	KeyringLookup(ctx context.Context, pool string, consumer uint64) (KeyringKey, error)
 	// KeyringRefill refills ring now (ErrConflict while it has bindings
 	// or is in use in its window).
-	KeyringRefill(ctx context.Context, ring int) error
+	KeyringRefill(ctx context.Context, pool string, ring int) error
 
 	// SyncImport imports a vendor key file, all keys or none; a malformed,
 	// foreign or tampered file is ErrBadRequest, a known key id

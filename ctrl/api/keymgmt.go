@@ -8,7 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,6 +21,7 @@ import (
 // (16 hex digits), derived from the key bytes: both ends of a link report
 // the same fingerprint for the same key.
 type KeyringKey struct {
+	Pool        string    `json:"pool"`
 	Consumer    uint64    `json:"consumer"`
 	Fingerprint string    `json:"fingerprint"`
 	ID          uint64    `json:"id"` // the same, as the shm key id
@@ -48,6 +53,7 @@ type KeyringRing struct {
 type KeyringStatus struct {
 	Pool          string        `json:"pool"`
 	Port          string        `json:"port"` // the port whose seeds fill the rings
+	Shm           string        `json:"shm"`  // the shared-memory map of its keys and bindings
 	Side          string        `json:"side"` // "A" (even slots) or "B" (odd slots)
 	WindowSeconds float64       `json:"window_seconds"`
 	Current       int           `json:"current"`
@@ -60,6 +66,52 @@ type KeyringStatus struct {
 	NotReady      uint64        `json:"not_ready"`
 	PeerBinds     uint64        `json:"peer_binds"`
 	PeerRejected  uint64        `json:"peer_rejected"`
+}
+
+// KeyringPools is the answer of GET /v1/keyring/pools.
+type KeyringPools struct {
+	Pools []string `json:"pools"`
+}
+
+// ResolvePool returns the pool name names among pools: name itself if it
+// is one of them, the only pool for "". Otherwise the error (ErrNotFound,
+// or ErrBadRequest for "" with several pools, ErrUnavailable with none)
+// names the pools.
+func ResolvePool(name string, pools []string) (string, error) {
+	switch {
+	case len(pools) == 0:
+		return "", fmt.Errorf("%w: no keyring pool: set [keyring] enabled = true (or add [[keyring]] pools) in the configuration", ErrUnavailable)
+	case name == "" && len(pools) == 1:
+		return pools[0], nil
+	case name == "":
+		return "", fmt.Errorf("%w: this daemon runs %d keyring pools (%s): name one (otkctl --pool NAME)", ErrBadRequest, len(pools), strings.Join(pools, ", "))
+	case slices.Contains(pools, name):
+		return name, nil
+	}
+	return "", fmt.Errorf("%w: no keyring pool %q here; pools: %s", ErrNotFound, name, strings.Join(pools, ", "))
+}
+
+// poolParam is the request's ?pool= ("": the only pool).
+func poolParam(r *http.Request) (string, error) {
+	q := r.URL.Query()
+	if len(q["pool"]) > 1 {
+		return "", errorf(http.StatusBadRequest, CodeBadRequest, "pool given %d times", len(q["pool"]))
+	}
+	v := q.Get("pool")
+	if v != "" && !poolNameRE.MatchString(v) {
+		return "", errorf(http.StatusBadRequest, CodeBadRequest, "pool %q: want 1..32 of [a-z0-9-], not starting or ending with '-'", v)
+	}
+	return v, nil
+}
+
+var poolNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$`)
+
+// poolQuery is the query string naming pool ("" for the only pool).
+func poolQuery(pool string) string {
+	if pool == "" {
+		return ""
+	}
+	return "?pool=" + url.QueryEscape(pool)
 }
 
 // SyncImport is the answer of POST /v1/sync/import.
@@ -127,6 +179,7 @@ const MaxKeyFileBytes = 16 << 20
 // keymgmtRoutes adds the keyring and key-sync routes.
 func (s *Server) keymgmtRoutes() {
 	s.mux.Handle("/v1/keyring", s.route(http.MethodGet, s.keyringStatus))
+	s.mux.Handle("/v1/keyring/pools", s.route(http.MethodGet, s.keyringPools))
 	s.mux.Handle("/v1/keyring/consumers/{id}", s.route(http.MethodGet, s.consumerOp(Backend.KeyringLookup)))
 	s.mux.Handle("/v1/keyring/consumers/{id}/connect", s.route(http.MethodPost, s.consumerOp(Backend.KeyringConnect)))
 	s.mux.Handle("/v1/keyring/consumers/{id}/disconnect", s.route(http.MethodPost, s.disconnect))
@@ -137,8 +190,20 @@ func (s *Server) keymgmtRoutes() {
 	s.mux.Handle("/v1/sync/outbox", s.route(http.MethodGet, s.syncOutbox))
 }
 
-func (s *Server) keyringStatus(ctx context.Context, _ *http.Request) (int, any, error) {
-	st, err := s.b.KeyringStatus(ctx)
+func (s *Server) keyringPools(ctx context.Context, _ *http.Request) (int, any, error) {
+	ps, err := s.b.KeyringPools(ctx)
+	if ps == nil {
+		ps = []string{}
+	}
+	return http.StatusOK, KeyringPools{Pools: ps}, err
+}
+
+func (s *Server) keyringStatus(ctx context.Context, r *http.Request) (int, any, error) {
+	pool, err := poolParam(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	st, err := s.b.KeyringStatus(ctx, pool)
 	if st.Rings == nil {
 		st.Rings = []KeyringRing{}
 	}
@@ -154,35 +219,49 @@ func consumerID(r *http.Request) (uint64, error) {
 	return id, nil
 }
 
-func (s *Server) consumerOp(fn func(Backend, context.Context, uint64) (KeyringKey, error)) op {
+// poolConsumer is the request's pool and consumer id.
+func poolConsumer(r *http.Request) (string, uint64, error) {
+	pool, err := poolParam(r)
+	if err != nil {
+		return "", 0, err
+	}
+	id, err := consumerID(r)
+	return pool, id, err
+}
+
+func (s *Server) consumerOp(fn func(Backend, context.Context, string, uint64) (KeyringKey, error)) op {
 	return func(ctx context.Context, r *http.Request) (int, any, error) {
-		id, err := consumerID(r)
+		pool, id, err := poolConsumer(r)
 		if err != nil {
 			return 0, nil, err
 		}
-		k, err := fn(s.b, ctx, id)
+		k, err := fn(s.b, ctx, pool, id)
 		return http.StatusOK, k, err
 	}
 }
 
 func (s *Server) disconnect(ctx context.Context, r *http.Request) (int, any, error) {
-	id, err := consumerID(r)
+	pool, id, err := poolConsumer(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := s.b.KeyringDisconnect(ctx, id); err != nil {
+	if err := s.b.KeyringDisconnect(ctx, pool, id); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, ConsumerResult{Consumer: id, Action: "disconnect", Status: "done"}, nil
 }
 
 func (s *Server) refill(ctx context.Context, r *http.Request) (int, any, error) {
+	pool, err := poolParam(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	v := r.PathValue("ring")
 	ring, err := strconv.Atoi(v)
 	if err != nil || ring < 0 || ring > 255 {
 		return 0, nil, errorf(http.StatusBadRequest, CodeBadRequest, "ring %q: want an integer 0..255", v)
 	}
-	if err := s.b.KeyringRefill(ctx, ring); err != nil {
+	if err := s.b.KeyringRefill(ctx, pool, ring); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, RingResult{Ring: ring, Action: "refill", Status: "done"}, nil
@@ -289,35 +368,42 @@ func (s *Server) syncOutbox(ctx context.Context, _ *http.Request) (int, any, err
 	return http.StatusOK, outboxBody{Outbox: p}, err
 }
 
-// KeyringStatus calls GET /v1/keyring.
-func (c *Client) KeyringStatus(ctx context.Context) (KeyringStatus, error) {
+// KeyringPools calls GET /v1/keyring/pools.
+func (c *Client) KeyringPools(ctx context.Context) ([]string, error) {
+	var out KeyringPools
+	err := c.do(ctx, http.MethodGet, "/v1/keyring/pools", &out)
+	return out.Pools, err
+}
+
+// KeyringStatus calls GET /v1/keyring?pool=.
+func (c *Client) KeyringStatus(ctx context.Context, pool string) (KeyringStatus, error) {
 	var s KeyringStatus
-	err := c.do(ctx, http.MethodGet, "/v1/keyring", &s)
+	err := c.do(ctx, http.MethodGet, "/v1/keyring"+poolQuery(pool), &s)
 	return s, err
 }
 
-// KeyringLookup calls GET /v1/keyring/consumers/{id}.
-func (c *Client) KeyringLookup(ctx context.Context, consumer uint64) (KeyringKey, error) {
+// KeyringLookup calls GET /v1/keyring/consumers/{id}?pool=.
+func (c *Client) KeyringLookup(ctx context.Context, pool string, consumer uint64) (KeyringKey, error) {
 	var k KeyringKey
-	err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/keyring/consumers/%d", consumer), &k)
+	err := c.do(ctx, http.MethodGet, fmt.Sprintf("/v1/keyring/consumers/%d%s", consumer, poolQuery(pool)), &k)
 	return k, err
 }
 
-// KeyringConnect calls POST /v1/keyring/consumers/{id}/connect.
-func (c *Client) KeyringConnect(ctx context.Context, consumer uint64) (KeyringKey, error) {
+// KeyringConnect calls POST /v1/keyring/consumers/{id}/connect?pool=.
+func (c *Client) KeyringConnect(ctx context.Context, pool string, consumer uint64) (KeyringKey, error) {
 	var k KeyringKey
-	err := c.do(ctx, http.MethodPost, fmt.Sprintf("/v1/keyring/consumers/%d/connect", consumer), &k)
+	err := c.do(ctx, http.MethodPost, fmt.Sprintf("/v1/keyring/consumers/%d/connect%s", consumer, poolQuery(pool)), &k)
 	return k, err
 }
 
-// KeyringDisconnect calls POST /v1/keyring/consumers/{id}/disconnect.
-func (c *Client) KeyringDisconnect(ctx context.Context, consumer uint64) error {
-	return c.do(ctx, http.MethodPost, fmt.Sprintf("/v1/keyring/consumers/%d/disconnect", consumer), &ConsumerResult{})
+// KeyringDisconnect calls POST /v1/keyring/consumers/{id}/disconnect?pool=.
+func (c *Client) KeyringDisconnect(ctx context.Context, pool string, consumer uint64) error {
+	return c.do(ctx, http.MethodPost, fmt.Sprintf("/v1/keyring/consumers/%d/disconnect%s", consumer, poolQuery(pool)), &ConsumerResult{})
 }
 
-// KeyringRefill calls POST /v1/keyring/rings/{ring}/refill.
-func (c *Client) KeyringRefill(ctx context.Context, ring int) error {
-	return c.do(ctx, http.MethodPost, fmt.Sprintf("/v1/keyring/rings/%d/refill", ring), &RingResult{})
+// KeyringRefill calls POST /v1/keyring/rings/{ring}/refill?pool=.
+func (c *Client) KeyringRefill(ctx context.Context, pool string, ring int) error {
+	return c.do(ctx, http.MethodPost, fmt.Sprintf("/v1/keyring/rings/%d/refill%s", ring, poolQuery(pool)), &RingResult{})
 }
 
 // SyncImport calls POST /v1/sync/import with a key file.

@@ -25,12 +25,18 @@ type Config struct {
 	Shm         Shm         `toml:"shm"`
 	Store       Store       `toml:"store"`
 	Controller  Controller  `toml:"controller"`
-	Keyring     Keyring     `toml:"keyring"`
-	Sync        Sync        `toml:"sync"`
-	MPC         MPC         `toml:"mpc"`
-	API         API         `toml:"api"`
-	Metrics     Metrics     `toml:"metrics"`
-	Log         Log         `toml:"log"`
+	// Keyrings are the consumer pools: a [keyring] table (one pool) or
+	// [[keyring]] tables (one per pool). See Keyring.
+	Keyrings []Keyring `toml:"keyring"`
+	Sync     Sync      `toml:"sync"`
+	MPC      MPC       `toml:"mpc"`
+	API      API       `toml:"api"`
+	Metrics  Metrics   `toml:"metrics"`
+	Log      Log       `toml:"log"`
+
+	// keyringTable: the file has a [keyring] table rather than
+	// [[keyring]] tables (errors name its keys "keyring.x").
+	keyringTable bool
 }
 
 // Node is the [node] table: this host's identity.
@@ -100,15 +106,28 @@ type Controller struct {
 	Store string `toml:"store"`
 }
 
-// Keyring is the [keyring] table: one consumer pool of time-windowed
-// keyrings, filled from the seeds of one port (docs/keyring.md).
+// Keyring is one consumer pool of time-windowed keyrings, filled from the
+// seeds of one port (docs/keyring.md): the [keyring] table, or one of the
+// [[keyring]] tables of a daemon with several pools.
 type Keyring struct {
+	// Enabled: default false in a [keyring] table, true in a [[keyring]]
+	// table.
 	Enabled bool `toml:"enabled"`
 	// Port names the [[port]] whose seeds fill the rings; required when
 	// enabled. Both ends of that link must configure equal keyrings.
+	// Several pools may share a port.
 	Port string `toml:"port"`
-	// Pool names the consumer pool. Default "default".
+	// Pool names the consumer pool: 1..32 of [a-z0-9-] (keyring.CheckPool),
+	// unique. Default "default" in a [keyring] table; required in a
+	// [[keyring]] table.
 	Pool string `toml:"pool"`
+	// ShmPath is the shared-memory map the pool publishes its keys and
+	// bindings in; default [shm] path. Two enabled pools cannot share a
+	// map: a consumer id names one binding per map.
+	ShmPath string `toml:"shm_path"`
+	// ShmSlots is the slot count of a map of the pool's own (ShmPath set
+	// and not [shm] path); default [shm] slots.
+	ShmSlots int `toml:"shm_slots"`
 	// Rings is R, 2..64. Default 2.
 	Rings int `toml:"rings"`
 	// Window is W as a Go duration ("10m"); Schedule computes it instead.
@@ -201,7 +220,6 @@ func Default() *Config {
 		Shm:        Shm{Path: DefaultShmPath, Slots: shm.DefaultSlots},
 		Store:      Store{Path: DefaultStorePath, KEKFile: DefaultKEKFile},
 		Controller: Controller{Store: DefaultControllerStore},
-		Keyring:    Keyring{Pool: DefaultKeyringPool, Rings: DefaultKeyringRings, KeysPerRing: DefaultKeysPerRing},
 		API:        API{Socket: DefaultSocket},
 		Log:        Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 	}

@@ -105,15 +105,26 @@
 //
 //	[keyring]    one consumer pool of time-windowed keyrings
 //	             (docs/keyring.md). Both ends of the link must agree.
-//	enabled          default false.
+//	[[keyring]]  or one table per pool, for several pools (one per
+//	             security plugin, say); the same keys, but enabled
+//	             defaults to true and pool is required.
+//	enabled          default false ([keyring]) or true ([[keyring]]).
 //	port             name of the [[port]] whose seeds fill the rings;
-//	                 required when enabled.
-//	pool             pool name, [a-z0-9-]. Default "default".
+//	                 required when enabled. Pools may share a port.
+//	pool             pool name: 1..32 of [a-z0-9-], not starting or ending
+//	                 with '-', unique. Default "default" in [keyring];
+//	                 required in [[keyring]]. Names the pool's store
+//	                 buckets, so a [keyring] table (pool "default") and a
+//	                 [[keyring]] table with pool = "default" share data.
+//	shm_path         the pool's shared-memory map; default [shm] path. No
+//	                 two enabled pools may share one.
+//	shm_slots        slots of the pool's own map; default [shm] slots.
 //	rings            R, 2..64. Default 2.
 //	window           W, a Go duration of at least 1s. Default "1h" unless
 //	                 schedule is given; not both.
 //	schedule         file of expected sessions ("start end", RFC 3339) from
-//	                 which W is computed (W = longest session / (R − 1)).
+//	                 which W is computed (W = longest session / (R − 1));
+//	                 CheckFiles reads it.
 //	keys_per_ring    K, both ends' halves, 2..65536. Default 64.
 //
 //	[sync]       key sync to application platforms (docs/keysync.md).

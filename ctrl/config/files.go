@@ -69,8 +69,10 @@ func (c *Config) CheckFiles() error {
 		keyFile("sync.cert_file", c.Sync.CertFile, func(fs.FileMode) string { return "" })
 		keyFile("sync.ca_file", c.Sync.CAFile, func(fs.FileMode) string { return "" })
 	}
-	if c.Keyring.Enabled && c.Keyring.Schedule != "" {
-		keyFile("keyring.schedule", c.Keyring.Schedule, func(fs.FileMode) string { return "" })
+	for i := range c.Keyrings {
+		if k := &c.Keyrings[i]; k.Enabled && k.Schedule != "" {
+			keyFile(c.keyringField(i, "schedule"), k.Schedule, func(fs.FileMode) string { return "" })
+		}
 	}
 	c.checkMPCFiles(func(field, path string, check func(uint32) string) {
 		keyFile(field, path, func(m fs.FileMode) string { return check(uint32(m)) })
@@ -78,8 +80,13 @@ func (c *Config) CheckFiles() error {
 	dirs := []struct{ field, path string }{
 		{"store.path", c.Store.Path}, {"shm.path", c.Shm.Path}, {"api.socket", c.API.Socket},
 	}
-	if c.Keyring.Enabled || c.Sync.Enabled || c.MPC.Enabled { // the daemon opens it only then
+	if c.KeyringEnabled() || c.Sync.Enabled || c.MPC.Enabled { // the daemon opens it only then
 		dirs = append(dirs, struct{ field, path string }{"controller.store", c.Controller.Store})
+	}
+	for i := range c.Keyrings {
+		if k := &c.Keyrings[i]; k.Enabled && k.ShmPath != "" {
+			dirs = append(dirs, struct{ field, path string }{c.keyringField(i, "shm_path"), k.ShmPath})
+		}
 	}
 	for _, d := range dirs {
 		dir := filepath.Dir(d.path)

@@ -67,7 +67,8 @@ func decode(data []byte) (*Config, error) {
 	// the defaults, so that an error names its index.
 	shape := struct {
 		*Config
-		Ports []toml.Primitive `toml:"port"`
+		Ports   []toml.Primitive `toml:"port"`
+		Keyring toml.Primitive   `toml:"keyring"`
 	}{Config: Default()}
 	md, err := toml.Decode(string(data), &shape)
 	if err != nil {
@@ -84,10 +85,15 @@ func decode(data []byte) (*Config, error) {
 	// Which keys each [[port]] table holds, for the required keys and to
 	// give an unknown key its index.
 	var raw struct {
-		Port []map[string]any `toml:"port"`
+		Port    []map[string]any `toml:"port"`
+		Keyring any              `toml:"keyring"`
 	}
 	if _, err := toml.Decode(string(data), &raw); err != nil {
 		return nil, decodeError(err, "")
+	}
+	krTables, err := c.decodeKeyrings(md, shape.Keyring, raw.Keyring)
+	if err != nil {
+		return nil, err
 	}
 	var errs []error
 	reported := map[string]bool{}
@@ -96,7 +102,7 @@ func decode(data []byte) (*Config, error) {
 			continue // inside a table already reported as unknown
 		}
 		reported[k.String()] = true
-		errs = append(errs, unknownKey(k, raw.Port))
+		errs = append(errs, unknownKey(k, raw.Port, krTables))
 	}
 	for i := range c.Ports {
 		var keys map[string]any
@@ -133,14 +139,15 @@ func checkRequired(i int, keys map[string]any) []error {
 	return errs
 }
 
-// unknownKey names an undecoded key; a key inside [[port]] tables gets the
-// index of the first table holding it.
-func unknownKey(k toml.Key, ports []map[string]any) error {
+// unknownKey names an undecoded key; a key inside [[port]] or [[keyring]]
+// tables gets the index of the first table holding it.
+func unknownKey(k toml.Key, ports, keyrings []map[string]any) error {
 	field := k.String()
-	if len(k) >= 2 && k[0] == "port" {
-		for i, m := range ports {
+	tables := map[string][]map[string]any{"port": ports, "keyring": keyrings}
+	if len(k) >= 2 {
+		for i, m := range tables[k[0]] {
 			if _, ok := m[k[1]]; ok {
-				field = fmt.Sprintf("port[%d].%s", i, strings.Join(k[1:], "."))
+				field = fmt.Sprintf("%s[%d].%s", k[0], i, strings.Join(k[1:], "."))
 				break
 			}
 		}
@@ -210,24 +217,40 @@ func (c *Config) resolve(dir string) {
 	abs(&c.Store.KEKFile)
 	abs(&c.API.Socket)
 	abs(&c.Controller.Store)
-	abs(&c.Keyring.Schedule)
+	for i := range c.Keyrings {
+		abs(&c.Keyrings[i].Schedule)
+		abs(&c.Keyrings[i].ShmPath)
+	}
 	abs(&c.Sync.CAFile)
 	abs(&c.Sync.CertFile)
 	abs(&c.Sync.KeyFile)
 	c.resolveMPC(abs)
 }
 
-// Encode writes c as TOML that Parse reads back to an equal Config.
+// Encode writes c as TOML that Parse reads back to an equal Config. The
+// pools are written as the file had them: a [keyring] table, or
+// [[keyring]] tables.
 func (c *Config) Encode(w io.Writer) error {
 	e := toml.NewEncoder(w)
 	e.Indent = ""
-	return e.Encode(c)
+	if !c.keyringTable || len(c.Keyrings) != 1 {
+		return e.Encode(c)
+	}
+	d := c.Clone()
+	d.Keyrings = nil
+	if err := e.Encode(d); err != nil {
+		return err
+	}
+	return e.Encode(struct {
+		Keyring Keyring `toml:"keyring"`
+	}{c.Keyrings[0]})
 }
 
 // Clone returns a deep copy of c.
 func (c *Config) Clone() *Config {
 	d := *c
 	d.Ports = slices.Clone(c.Ports)
+	d.Keyrings = slices.Clone(c.Keyrings)
 	d.Sync.Platforms = maps.Clone(c.Sync.Platforms)
 	d.MPC.Peers = slices.Clone(c.MPC.Peers)
 	d.MPC.Operators = slices.Clone(c.MPC.Operators)

@@ -77,6 +77,9 @@ func (c *Config) flatten() []field {
 func flattenStruct(out *[]field, prefix string, v reflect.Value) {
 	t := v.Type()
 	for i := range t.NumField() {
+		if !t.Field(i).IsExported() {
+			continue // how the file spelled it, not a setting
+		}
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ",")
 		key := prefix + name
 		fv := v.Field(i)

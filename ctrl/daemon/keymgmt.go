@@ -1,25 +1,31 @@
 package daemon
 
-// Key management in otkd run: the controller store (kstore), the keyring
-// pool filled from one port's seeds, and key sync to application
-// platforms. Both are optional ([keyring] enabled, [sync] enabled); the
-// store is opened only when one of them is.
+// Key management in otkd run: the controller store (kstore), the consumer
+// pools (each a keyring filled from one port's seeds, [keyring] or
+// [[keyring]]), and key sync to application platforms. Both are optional;
+// the store is opened only when one of them is.
 //
-// Flows:
-//   - the link controller of [keyring] port hands every seed of direction
-//     A→B to seedSource (OnSeed, controller goroutine); the keyring asks it
-//     for a seed when it refills a ring (keyring worker);
+// Flows, per pool:
+//   - the link controller of the pool's port hands every seed of
+//     direction A→B to the pool's seedSource (OnSeed, controller
+//     goroutine); the keyring asks it for a seed when it refills a ring
+//     (the pool's worker);
 //   - a local connect or disconnect (and, at end A, a refill) makes a
-//     SyncMsg (keyring OnSync) that the port's controller sends as control
-//     message 0x08; the peer's controller hands the body to OnKeyring,
-//     which queues it for the keyring worker (ApplySync persists, so it
-//     stays off the controller goroutine); the keyring keeps each message
-//     until the peer's ack and the worker resends on a new session (link
-//     OnSession) or when acks stall (keyring_sync.go);
+//     SyncMsg naming the pool (keyring OnSync) that the port's controller
+//     sends as control message 0x08; the peer's controller hands the body
+//     to OnKeyring, which decodes it and queues it for the worker of the
+//     pool it names (ApplySync persists, so it stays off the controller
+//     goroutine); the keyring keeps each message until the peer's ack and
+//     the worker resends on a new session (link OnSession) or when acks
+//     stall (keyring_sync.go);
 //   - end B fills its rings only as end A's fill messages say, with the
 //     seed of that id from seedSource (Follow, SeedByID);
-//   - the keyring worker runs Maintain periodically; the sync pusher runs
-//     keysync's RunPusher. Both are supervised like the ports.
+//   - each pool's worker runs Maintain periodically; the sync pusher runs
+//     keysync's RunPusher. All are supervised like the ports.
+//
+// Pools share the controller store (each in its buckets keyring/<pool>/)
+// and may share a port; each has its own keyring, seeds, sync stream and
+// shared-memory map (the daemon's, or its own: [keyring] shm_path).
 
 import (
 	"context"
@@ -28,7 +34,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +45,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/config"
 	"github.com/otkd/otkd/ctrl/keyring"
 	"github.com/otkd/otkd/ctrl/keysync"
 	"github.com/otkd/otkd/ctrl/kstore"
@@ -48,29 +58,44 @@ import (
 // controllerMigrations is the one migration list of the controller store:
 // every package keeping state in it contributes here, in order, append-only
 // (kstore package doc). ctrl/keyring and ctrl/keysync create their buckets
-// on first write and version their records, so there is none yet.
+// on first write and version their records, so there is none yet. The
+// keyring buckets are named by pool (keyring/<pool>/…) since the first
+// version, so a store of the single-pool daemon is the store of its pool
+// ("default" unless named) here: no migration either.
 var controllerMigrations []kstore.Migration
 
 // keyMgmt is the daemon's key-management state; nil fields are disabled.
 type keyMgmt struct {
-	kst     *kstore.DB
-	ring    *keyring.Keyring
-	seeds   *seedSource
-	port    *portRun // whose seeds fill the rings and whose link carries the sync messages
-	in      chan []byte
-	session chan struct{} // the keyring port's link started a session
-	keep    chan heldSeed // end B: seeds for the keyring to keep (KeepSeed)
-	every   time.Duration
-	syncer  *keysync.Syncer
+	kst    *kstore.DB
+	pools  []*pool // in configuration order
+	syncer *keysync.Syncer
+	// ring and seeds are the only pool's (nil with none or several): the
+	// mpc export reads them and is not pool-aware yet.
+	ring  *keyring.Keyring
+	seeds *seedSource
 }
 
-// ringInQueue bounds the peer's keyring messages waiting for the worker.
+// pool is one consumer pool in otkd run.
+type pool struct {
+	cfg     config.Keyring
+	ring    *keyring.Keyring
+	seeds   *seedSource
+	port    *portRun    // whose seeds fill the rings and whose link carries the sync messages
+	own     *shm.Writer // the pool's own map; nil: the daemon's
+	in      chan keyring.SyncMsg
+	session chan struct{} // the pool's port started a session
+	keep    chan heldSeed // end B: seeds for the keyring to keep (KeepSeed)
+	every   time.Duration
+	log     *slog.Logger
+}
+
+// ringInQueue bounds the peer's keyring messages waiting for a worker.
 const ringInQueue = 256
 
-// startKeyMgmt opens the controller store and builds the keyring and the
+// startKeyMgmt opens the controller store and builds the pools and the
 // syncer the configuration enables.
 func (d *Daemon) startKeyMgmt() error {
-	if !d.cfg.Keyring.Enabled && !d.cfg.Sync.Enabled {
+	if !d.cfg.KeyringEnabled() && !d.cfg.Sync.Enabled {
 		return nil
 	}
 	kst, err := kstore.Open(d.cfg.Controller.Store, controllerMigrations)
@@ -81,10 +106,18 @@ func (d *Daemon) startKeyMgmt() error {
 		return fmt.Errorf("controller.store: %w", err)
 	}
 	d.km.kst = kst
-	if d.cfg.Keyring.Enabled {
-		if err := d.openKeyring(); err != nil {
+	for i := range d.cfg.Keyrings {
+		if !d.cfg.Keyrings[i].Enabled {
+			continue
+		}
+		p, err := d.openPool(i)
+		if err != nil {
 			return err
 		}
+		d.km.pools = append(d.km.pools, p)
+	}
+	if len(d.km.pools) == 1 {
+		d.km.ring, d.km.seeds = d.km.pools[0].ring, d.km.pools[0].seeds
 	}
 	if d.cfg.Sync.Enabled {
 		if err := d.openSyncer(); err != nil {
@@ -94,54 +127,94 @@ func (d *Daemon) startKeyMgmt() error {
 	return nil
 }
 
-func (d *Daemon) openKeyring() error {
-	kc := d.cfg.Keyring
+// openPool builds pool i of the configuration: its plan, its map, its
+// keyring. Errors name the pool.
+func (d *Daemon) openPool(i int) (*pool, error) {
+	kc := &d.cfg.Keyrings[i]
+	plan, err := d.cfg.KeyringPlan(i)
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.newPool(kc, plan)
+	if err != nil {
+		return nil, fmt.Errorf("keyring pool %q: %w", kc.Pool, err)
+	}
+	return p, nil
+}
+
+func (d *Daemon) newPool(kc *config.Keyring, plan config.PoolPlan) (*pool, error) {
+	p := &pool{cfg: *kc, log: d.log.With("component", "keyring", "pool", kc.Pool)}
 	for _, pr := range d.ports {
 		if pr.cfg.Name == kc.Port {
-			d.km.port = pr
+			p.port = pr
 		}
 	}
-	window, keys := d.cfg.KeyringWindow(), kc.KeysPerRing
 	if kc.Schedule != "" {
-		f, err := os.Open(kc.Schedule)
-		if err != nil {
-			return fmt.Errorf("keyring.schedule %s: %w", kc.Schedule, err)
-		}
-		sessions, err := keyring.ParseSchedule(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("keyring.schedule %s: %w", kc.Schedule, err)
-		}
-		plan, err := keyring.ComputePlan(sessions, keyring.PlanOptions{Rings: kc.Rings})
-		if err != nil {
-			return fmt.Errorf("keyring.schedule %s: %w", kc.Schedule, err)
-		}
-		window, keys = plan.Window, max(keys, plan.KeysPerRing)
-		d.log.Info("keyring plan", "window", window, "keys_per_ring", keys, "longest_session", plan.MaxSession)
+		p.log.Info("keyring plan", "window", plan.Window, "keys_per_ring", plan.KeysPerRing, "longest_session", plan.MaxSession)
+	}
+	pub, err := d.poolMap(p)
+	if err != nil {
+		return nil, err
 	}
 	kek, err := store.ReadKEK(d.cfg.Store.KEKFile)
 	if err != nil {
-		return fmt.Errorf("store.kek_file: %w", err)
+		p.close()
+		return nil, fmt.Errorf("store.kek_file: %w", err)
 	}
 	defer clear(kek)
-	d.km.seeds = newSeedSource(time.Time{}, window)
-	d.km.in = make(chan []byte, ringInQueue)
-	d.km.session = make(chan struct{}, 1)
-	d.km.keep = make(chan heldSeed, keepQueue)
-	d.km.every = min(time.Second, window/4)
+	p.seeds = newSeedSource(time.Time{}, plan.Window)
+	p.in = make(chan keyring.SyncMsg, ringInQueue)
+	p.session = make(chan struct{}, 1)
+	p.keep = make(chan heldSeed, keepQueue)
+	p.every = min(time.Second, plan.Window/4)
 	side := 0
-	if d.km.port.cfg.Role == "B" {
+	if p.port.cfg.Role == "B" {
 		side = 1
 	}
 	r, err := keyring.Open(keyring.Config{
-		Pool: kc.Pool, Rings: kc.Rings, Window: window, KeysPerRing: keys, Side: side,
-		Port: d.km.port.cfg.ID, Dir: shm.DirAtoB, KEK: kek, OnSync: d.sendRingSync, Follow: side == 1,
-	}, d.km.kst, d.writer, d.km.seeds)
+		Pool: kc.Pool, Rings: kc.Rings, Window: plan.Window, KeysPerRing: plan.KeysPerRing, Side: side,
+		Port: p.port.cfg.ID, Dir: shm.DirAtoB, KEK: kek, OnSync: p.send, Follow: side == 1,
+	}, d.km.kst, pub, p.seeds)
 	if err != nil {
-		return fmt.Errorf("keyring: %w", err)
+		p.close()
+		return nil, err
 	}
-	d.km.ring = r
-	return nil
+	p.ring = r
+	return p, nil
+}
+
+// poolMap returns the map p publishes in: the daemon's, or its own
+// (shm_path), created empty: the keyring republishes its bound keys.
+func (d *Daemon) poolMap(p *pool) (keyring.Publisher, error) {
+	path := d.cfg.PoolShmPath(&p.cfg)
+	if path == d.cfg.Shm.Path {
+		return d.writer, nil
+	}
+	slots := p.cfg.ShmSlots
+	if slots == 0 {
+		slots = d.cfg.Shm.Slots
+	}
+	w, err := shm.Create(shm.Options{Path: path, Group: d.cfg.Shm.Group, Slots: slots, Logger: p.log}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("shm_path %s: %w", path, err)
+	}
+	p.own = w
+	return w, nil
+}
+
+// close closes p's keyring, then its map, and wipes its seeds.
+func (p *pool) close() error {
+	var errs []error
+	if p.ring != nil {
+		errs = append(errs, p.ring.Close())
+	}
+	if p.own != nil {
+		errs = append(errs, p.own.Close())
+	}
+	if p.seeds != nil {
+		p.seeds.wipe()
+	}
+	return errors.Join(errs...)
 }
 
 func (d *Daemon) openSyncer() error {
@@ -173,8 +246,8 @@ func (d *Daemon) openSyncer() error {
 // keyMgmtWorkers are the supervised tasks of key management.
 func (d *Daemon) keyMgmtWorkers() []*worker {
 	var ws []*worker
-	if d.km.ring != nil {
-		ws = append(ws, &worker{name: "keyring", run: d.runKeyring})
+	for _, p := range d.km.pools {
+		ws = append(ws, &worker{name: "keyring " + p.cfg.Pool, run: p.run})
 	}
 	if d.km.syncer != nil {
 		ws = append(ws, &worker{name: "sync pusher", run: func(ctx context.Context) error {
@@ -187,80 +260,120 @@ func (d *Daemon) keyMgmtWorkers() []*worker {
 	return ws
 }
 
-// runKeyring loops applying the peer's sync messages and maintaining the
+// run loops applying the peer's sync messages for p and maintaining its
 // rings until ctx ends.
-func (d *Daemon) runKeyring(ctx context.Context) error {
-	log := d.log.With("component", "keyring")
-	t := time.NewTicker(d.km.every)
+func (p *pool) run(ctx context.Context) error {
+	t := time.NewTicker(p.every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case b := <-d.km.in:
-			d.applyRingMsg(b)
-		case <-d.km.session:
-			d.resendRing("new session with the peer")
-		case h := <-d.km.keep:
-			d.keepSeed(h)
+		case m := <-p.in:
+			p.apply(m)
+		case <-p.session:
+			p.resend("new session with the peer")
+		case h := <-p.keep:
+			p.keepSeed(h)
 		case <-t.C:
-			if d.km.port.cur.Load() != nil { // else the port's next handshake resends
-				if n := d.km.ring.ResendStale(ringResendAfter); n > 0 {
-					log.Info("keyring messages sent again", "why", "no ack", "messages", n)
-				}
-			}
-			n, err := d.km.ring.Maintain()
-			switch {
-			case errors.Is(err, errNoSeed):
-				log.Debug("keyring maintenance waits for a seed", "err", err)
-			case err != nil:
-				log.Warn("keyring maintenance", "err", err)
-			case n > 0:
-				log.Info("keyrings refilled", "rings", n)
-			}
+			p.maintain()
 		}
 	}
 }
 
-// sendRingSync carries a local binding change to the peer (keyring OnSync).
-func (d *Daemon) sendRingSync(m keyring.SyncMsg) {
-	st := d.km.port.cur.Load()
+// maintain resends what waits for an ack too long and refills the rings.
+func (p *pool) maintain() {
+	if p.port.cur.Load() != nil { // else the port's next handshake resends
+		if n := p.ring.ResendStale(ringResendAfter); n > 0 {
+			p.log.Info("keyring messages sent again", "why", "no ack", "messages", n)
+		}
+	}
+	n, err := p.ring.Maintain()
+	switch {
+	case errors.Is(err, errNoSeed):
+		p.log.Debug("keyring maintenance waits for a seed", "err", err)
+	case err != nil:
+		p.log.Warn("keyring maintenance", "err", err)
+	case n > 0:
+		p.log.Info("keyrings refilled", "rings", n)
+	}
+}
+
+// send carries a local binding change to the peer (keyring OnSync).
+func (p *pool) send(m keyring.SyncMsg) {
+	st := p.port.cur.Load()
 	if st == nil {
-		d.log.Debug("keyring message not sent yet: port is (re)starting; it is sent again after the next handshake", "port", d.km.port.cfg.Name, "msg", m.String())
+		p.log.Debug("keyring message not sent yet: port is (re)starting; it is sent again after the next handshake", "port", p.port.cfg.Name, "msg", m.String())
 		return
 	}
 	if err := st.ctl.SendKeyring(m.Marshal()); err != nil {
-		d.log.Warn("keyring message not sent", "msg", m.String(), "err", err)
+		p.log.Warn("keyring message not sent", "msg", m.String(), "err", err)
 	}
 }
 
-// ringHooks returns the link hooks of pr for the keyring: seeds in, peer
-// messages in. Both are no-ops for other ports.
+// portPools returns the pools whose port is pr.
+func (d *Daemon) portPools(pr *portRun) []*pool {
+	var out []*pool
+	for _, p := range d.km.pools {
+		if p.port == pr {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ringHooks returns the link hooks of pr for its pools: seeds in (to every
+// pool of pr), peer messages in (to the pool each names). Both are no-ops
+// for a port without pools.
 func (d *Daemon) ringHooks(pr *portRun) (onSeed func(link.SeedEvent), onMsg func([]byte)) {
-	if d.km.ring == nil || pr != d.km.port {
+	pools := d.portPools(pr)
+	if len(pools) == 0 {
 		return func(link.SeedEvent) {}, nil
 	}
 	onSeed = func(ev link.SeedEvent) {
-		d.km.seeds.add(ev)
-		d.queueKeepSeed(ev)
-	}
-	onMsg = func(b []byte) {
-		select {
-		case d.km.in <- append([]byte(nil), b...):
-		default:
-			d.log.Warn("peer keyring message dropped: queue full", "port", pr.cfg.Name)
+		for _, p := range pools {
+			p.seeds.add(ev)
+			p.queueKeepSeed(ev)
 		}
 	}
+	onMsg = func(b []byte) { d.routeRingMsg(pr, pools, b) }
 	return onSeed, onMsg
+}
+
+// routeRingMsg decodes a peer keyring message of port pr and queues it
+// for the worker of the pool it names (controller goroutine).
+func (d *Daemon) routeRingMsg(pr *portRun, pools []*pool, b []byte) {
+	log := d.log.With("component", "keyring", "port", pr.cfg.Name)
+	var m keyring.SyncMsg
+	if err := m.Unmarshal(b); err != nil {
+		log.Warn("peer keyring message rejected", "err", err)
+		return
+	}
+	i := slices.IndexFunc(pools, func(p *pool) bool { return p.cfg.Pool == m.Pool })
+	if i < 0 {
+		log.Warn("peer keyring message rejected: no such pool on this port here; both ends must configure the same pools",
+			"msg", m.String(), "pools", poolNames(pools))
+		return
+	}
+	select {
+	case pools[i].in <- m:
+	default:
+		pools[i].log.Warn("peer keyring message dropped: queue full (the peer sends it again)", "msg", m.String())
+	}
+}
+
+func poolNames(pools []*pool) string {
+	names := make([]string, len(pools))
+	for i, p := range pools {
+		names[i] = p.cfg.Pool
+	}
+	return strings.Join(names, ", ")
 }
 
 func (d *Daemon) closeKeyMgmt() error {
 	var errs []error
-	if d.km.ring != nil {
-		errs = append(errs, d.km.ring.Close())
-	}
-	if d.km.seeds != nil {
-		d.km.seeds.wipe()
+	for _, p := range d.km.pools {
+		errs = append(errs, p.close())
 	}
 	if d.km.syncer != nil {
 		d.km.syncer.Close()
@@ -394,28 +507,51 @@ func syncErr(err error) error {
 }
 
 var (
-	errNoKeyring = fmt.Errorf("%w: no keyring: set [keyring] enabled = true in the configuration", api.ErrUnavailable)
+	errNoKeyring = fmt.Errorf("%w: no keyring: set [keyring] enabled = true (or add [[keyring]] pools) in the configuration", api.ErrUnavailable)
 	errNoSync    = fmt.Errorf("%w: no key sync: set [sync] enabled = true in the configuration", api.ErrUnavailable)
 )
 
-func keyringKey(k keyring.KeyInfo) api.KeyringKey {
+// pool returns the pool named name; "" names the only pool
+// (api.ResolvePool).
+func (d *Daemon) pool(name string) (*pool, error) {
+	names := make([]string, len(d.km.pools))
+	for i, p := range d.km.pools {
+		names[i] = p.cfg.Pool
+	}
+	name, err := api.ResolvePool(name, names)
+	if err != nil {
+		return nil, err
+	}
+	return d.km.pools[slices.Index(names, name)], nil
+}
+
+func keyringKey(pool string, k keyring.KeyInfo) api.KeyringKey {
 	return api.KeyringKey{
-		Consumer: k.Consumer, Fingerprint: fmt.Sprintf("%016x", k.KeyID), ID: k.KeyID, Ring: k.Ring, Slot: k.Slot,
+		Pool: pool, Consumer: k.Consumer, Fingerprint: fmt.Sprintf("%016x", k.KeyID), ID: k.KeyID, Ring: k.Ring, Slot: k.Slot,
 		Epoch: k.Epoch, SeedID: fmt.Sprintf("%016x", k.SeedID), Alg: k.Alg.String(), ValidFrom: k.ValidFrom, ValidTo: k.ValidTo,
 	}
 }
 
-// KeyringStatus implements api.Backend.
-func (d *Daemon) KeyringStatus(ctx context.Context) (api.KeyringStatus, error) {
-	if d.km.ring == nil {
-		return api.KeyringStatus{}, errNoKeyring
+// KeyringPools implements api.Backend.
+func (d *Daemon) KeyringPools(ctx context.Context) ([]string, error) {
+	if len(d.km.pools) == 0 {
+		return nil, errNoKeyring
 	}
-	s, err := d.km.ring.Status()
+	return strings.Split(poolNames(d.km.pools), ", "), nil
+}
+
+// KeyringStatus implements api.Backend.
+func (d *Daemon) KeyringStatus(ctx context.Context, pool string) (api.KeyringStatus, error) {
+	p, err := d.pool(pool)
+	if err != nil {
+		return api.KeyringStatus{}, err
+	}
+	s, err := p.ring.Status()
 	if err != nil {
 		return api.KeyringStatus{}, ringErr(err)
 	}
 	out := api.KeyringStatus{
-		Pool: s.Pool, Port: d.km.port.cfg.Name, Side: "A", WindowSeconds: s.Window.Seconds(), Current: s.Current, Now: s.Now,
+		Pool: s.Pool, Port: p.port.cfg.Name, Shm: d.cfg.PoolShmPath(&p.cfg), Side: "A", WindowSeconds: s.Window.Seconds(), Current: s.Current, Now: s.Now,
 		Connects: s.Stats.Connects, Disconnects: s.Stats.Disconnects, Refills: s.Stats.Refills, Exhausted: s.Stats.Exhausted,
 		NotReady: s.Stats.NotReady, PeerBinds: s.Stats.PeerBinds, PeerRejected: s.Stats.PeerRejected,
 	}
@@ -432,43 +568,47 @@ func (d *Daemon) KeyringStatus(ctx context.Context) (api.KeyringStatus, error) {
 }
 
 // KeyringConnect implements api.Backend.
-func (d *Daemon) KeyringConnect(ctx context.Context, consumer uint64) (api.KeyringKey, error) {
-	if d.km.ring == nil {
-		return api.KeyringKey{}, errNoKeyring
+func (d *Daemon) KeyringConnect(ctx context.Context, pool string, consumer uint64) (api.KeyringKey, error) {
+	p, err := d.pool(pool)
+	if err != nil {
+		return api.KeyringKey{}, err
 	}
-	k, err := d.km.ring.Connect(consumer)
+	k, err := p.ring.Connect(consumer)
 	if err != nil {
 		return api.KeyringKey{}, ringErr(err)
 	}
-	return keyringKey(k), nil
+	return keyringKey(p.cfg.Pool, k), nil
 }
 
 // KeyringDisconnect implements api.Backend.
-func (d *Daemon) KeyringDisconnect(ctx context.Context, consumer uint64) error {
-	if d.km.ring == nil {
-		return errNoKeyring
+func (d *Daemon) KeyringDisconnect(ctx context.Context, pool string, consumer uint64) error {
+	p, err := d.pool(pool)
+	if err != nil {
+		return err
 	}
-	return ringErr(d.km.ring.Disconnect(consumer))
+	return ringErr(p.ring.Disconnect(consumer))
 }
 
 // KeyringLookup implements api.Backend.
-func (d *Daemon) KeyringLookup(ctx context.Context, consumer uint64) (api.KeyringKey, error) {
-	if d.km.ring == nil {
-		return api.KeyringKey{}, errNoKeyring
+func (d *Daemon) KeyringLookup(ctx context.Context, pool string, consumer uint64) (api.KeyringKey, error) {
+	p, err := d.pool(pool)
+	if err != nil {
+		return api.KeyringKey{}, err
 	}
-	k, err := d.km.ring.Lookup(consumer)
+	k, err := p.ring.Lookup(consumer)
 	if err != nil {
 		return api.KeyringKey{}, ringErr(err)
 	}
-	return keyringKey(k), nil
+	return keyringKey(p.cfg.Pool, k), nil
 }
 
 // KeyringRefill implements api.Backend.
-func (d *Daemon) KeyringRefill(ctx context.Context, ring int) error {
-	if d.km.ring == nil {
-		return errNoKeyring
+func (d *Daemon) KeyringRefill(ctx context.Context, pool string, ring int) error {
+	p, err := d.pool(pool)
+	if err != nil {
+		return err
 	}
-	err := d.km.ring.Refill(ring)
+	err = p.ring.Refill(ring)
 	if errors.Is(err, errNoSeed) {
 		return fmt.Errorf("%w: %v", api.ErrConflict, err)
 	}

@@ -41,64 +41,64 @@ func (s *seedSource) SeedByID(id uint64) (*negotiation.Seed, error) {
 
 var _ keyring.SeedFinder = (*seedSource)(nil)
 
-// ringSession returns the link OnSession hook of pr: a new session on the
-// keyring's port wakes the keyring worker to resend. Nil for other ports.
+// ringSession returns the link OnSession hook of pr: a new session on a
+// pool's port wakes the pool's worker to resend. Nil for a port without
+// pools.
 func (d *Daemon) ringSession(pr *portRun) func() {
-	if d.km.ring == nil || pr != d.km.port {
+	pools := d.portPools(pr)
+	if len(pools) == 0 {
 		return nil
 	}
 	return func() {
-		select {
-		case d.km.session <- struct{}{}:
-		default: // a resend is already due
+		for _, p := range pools {
+			select {
+			case p.session <- struct{}{}:
+			default: // a resend is already due
+			}
 		}
 	}
 }
 
-// applyRingMsg decodes and applies one peer keyring message, logging the
-// outcome: refusals (ErrPeer, acknowledged) as warnings, messages that
-// wait for a resend (out of order, ring busy, seed not here yet) at debug.
-func (d *Daemon) applyRingMsg(b []byte) {
-	log := d.log.With("component", "keyring")
-	var m keyring.SyncMsg
-	before := d.km.ring.Stats()
+// apply applies one peer keyring message of p, logging the outcome:
+// refusals (ErrPeer, acknowledged) as warnings, messages that wait for a
+// resend (out of order, ring busy, seed not here yet) at debug.
+func (p *pool) apply(m keyring.SyncMsg) {
+	before := p.ring.Stats()
 	ties, dups := before.TieBreaks, before.PeerDuplicates
-	err := m.Unmarshal(b)
-	if err == nil {
-		err = d.km.ring.ApplySync(m)
-	}
-	if d.km.ring.Stats().TieBreaks != ties {
-		log.Warn("consumer connected at both ends with different keys: end A's key kept at both", "msg", m.String())
+	err := p.ring.ApplySync(m)
+	if p.ring.Stats().TieBreaks != ties {
+		p.log.Warn("consumer connected at both ends with different keys: end A's key kept at both", "msg", m.String())
 	}
 	switch {
 	case err == nil && m.Op == keyring.OpAck:
-		log.Debug("peer acknowledged keyring messages", "msg", m.String())
-	case err == nil && d.km.ring.Stats().PeerDuplicates != dups:
-		log.Debug("peer keyring message handled before (resent)", "msg", m.String())
+		p.log.Debug("peer acknowledged keyring messages", "msg", m.String())
+	case err == nil && p.ring.Stats().PeerDuplicates != dups:
+		p.log.Debug("peer keyring message handled before (resent)", "msg", m.String())
 	case err == nil:
-		log.Info("peer keyring message applied", "msg", m.String())
+		p.log.Info("peer keyring message applied", "msg", m.String())
 	case errors.Is(err, keyring.ErrPeer), errors.Is(err, keyring.ErrSyncMsg), errors.Is(err, keyring.ErrNotBound):
-		log.Warn("peer keyring message rejected", "msg", m.String(), "err", err)
+		p.log.Warn("peer keyring message rejected", "msg", m.String(), "err", err)
 	default:
-		log.Debug("peer keyring message waits for a resend", "msg", m.String(), "err", err)
+		p.log.Debug("peer keyring message waits for a resend", "msg", m.String(), "err", err)
 	}
 }
 
-// resendRing sends again the messages the peer has not acknowledged.
-func (d *Daemon) resendRing(why string) {
-	if n := d.km.ring.Resend(); n > 0 {
-		d.log.Info("keyring messages sent again", "component", "keyring", "why", why, "messages", n)
+// resend sends again the messages the peer has not acknowledged.
+func (p *pool) resend(why string) {
+	if n := p.ring.Resend(); n > 0 {
+		p.log.Info("keyring messages sent again", "why", why, "messages", n)
 	}
 }
 
 var _ api.KeyringSyncBackend = (*Daemon)(nil)
 
 // KeyringSync implements api.KeyringSyncBackend.
-func (d *Daemon) KeyringSync(ctx context.Context) (api.KeyringSync, error) {
-	if d.km.ring == nil {
-		return api.KeyringSync{}, errNoKeyring
+func (d *Daemon) KeyringSync(ctx context.Context, pool string) (api.KeyringSync, error) {
+	p, err := d.pool(pool)
+	if err != nil {
+		return api.KeyringSync{}, err
 	}
-	return keyringSyncOf(d.cfg.Keyring.Pool, d.km.ring), nil
+	return keyringSyncOf(p.cfg.Pool, p.ring), nil
 }
 
 func keyringSyncOf(pool string, r *keyring.Keyring) api.KeyringSync {
@@ -119,26 +119,26 @@ func keyringSyncOf(pool string, r *keyring.Keyring) api.KeyringSync {
 // keepQueue bounds the seeds waiting for the keyring worker to keep.
 const keepQueue = 8
 
-// queueKeepSeed hands a copy of an A→B seed to the keyring worker, which
-// has end B's keyring keep it (link OnSeed, controller goroutine: the
-// store write stays off it). End A keeps none: it decides the fills.
-func (d *Daemon) queueKeepSeed(ev link.SeedEvent) {
-	if ev.Direction != negotiation.AtoB || ev.Seed == nil || d.km.port.cfg.Role != "B" {
+// queueKeepSeed hands a copy of an A→B seed to p's worker, which has end
+// B's keyring keep it (link OnSeed, controller goroutine: the store write
+// stays off it). End A keeps none: it decides the fills.
+func (p *pool) queueKeepSeed(ev link.SeedEvent) {
+	if ev.Direction != negotiation.AtoB || ev.Seed == nil || p.port.cfg.Role != "B" {
 		return
 	}
 	h := heldSeed{seed: *ev.Seed, id: seedID(ev.Seed)}
 	select {
-	case d.km.keep <- h:
+	case p.keep <- h:
 	default:
 		h.seed.Zero()
-		d.log.Warn("seed not kept for the keyring: queue full", "component", "keyring", "seed", fmt.Sprintf("%016x", h.id))
+		p.log.Warn("seed not kept for the keyring: queue full", "seed", fmt.Sprintf("%016x", h.id))
 	}
 }
 
-// keepSeed has the keyring keep h (keyring worker) and zeroes h.
-func (d *Daemon) keepSeed(h heldSeed) {
+// keepSeed has p's keyring keep h (p's worker) and zeroes h.
+func (p *pool) keepSeed(h heldSeed) {
 	defer h.seed.Zero()
-	if err := d.km.ring.KeepSeed(h.id, &h.seed); err != nil {
-		d.log.Warn("seed not kept for the keyring", "component", "keyring", "seed", fmt.Sprintf("%016x", h.id), "err", err)
+	if err := p.ring.KeepSeed(h.id, &h.seed); err != nil {
+		p.log.Warn("seed not kept for the keyring", "seed", fmt.Sprintf("%016x", h.id), "err", err)
 	}
 }

@@ -207,39 +207,39 @@ func TestKeyringRestartDaemons(t *testing.T) {
 	defer b.stop(t)
 	ctx := context.Background()
 	pollDaemons(t, "both ends fill the current ring alike", func() bool {
-		sa, errA := a.d.KeyringStatus(ctx)
-		sb, errB := b.d.KeyringStatus(ctx)
+		sa, errA := a.d.KeyringStatus(ctx, "")
+		sb, errB := b.d.KeyringStatus(ctx, "")
 		if errA != nil || errB != nil || sa.Current != sb.Current {
 			return false
 		}
 		ra, rb := sa.Rings[sa.Current], sb.Rings[sb.Current]
-		ks, _ := a.d.KeyringSync(ctx)
+		ks, _ := a.d.KeyringSync(ctx, "")
 		return ra.Filled && rb.Filled && ra.Epoch == rb.Epoch && ra.SeedID == rb.SeedID && ks.Pending == 0
 	}, a, b)
 
 	b.stop(t)
-	k7, err := a.d.KeyringConnect(ctx, 7)
+	k7, err := a.d.KeyringConnect(ctx, "", 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.d.KeyringConnect(ctx, 8); err != nil {
+	if _, err := a.d.KeyringConnect(ctx, "", 8); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.d.KeyringDisconnect(ctx, 8); err != nil {
+	if err := a.d.KeyringDisconnect(ctx, "", 8); err != nil {
 		t.Fatal(err)
 	}
-	if ks, _ := a.d.KeyringSync(ctx); ks.Pending < 3 {
+	if ks, _ := a.d.KeyringSync(ctx, ""); ks.Pending < 3 {
 		t.Fatalf("A's sync while B is down: %+v", ks)
 	}
 
 	b.start(t)
 	pollDaemons(t, "B, restarted, binds consumer 7 to A's key and not consumer 8", func() bool {
-		k, err := b.d.KeyringLookup(ctx, 7)
-		_, err8 := b.d.KeyringLookup(ctx, 8)
-		ks, _ := a.d.KeyringSync(ctx)
+		k, err := b.d.KeyringLookup(ctx, "", 7)
+		_, err8 := b.d.KeyringLookup(ctx, "", 8)
+		ks, _ := a.d.KeyringSync(ctx, "")
 		return err == nil && k.ID == k7.ID && errors.Is(err8, api.ErrNotFound) && ks.Pending == 0
 	}, a, b)
-	bs, err := b.d.KeyringSync(ctx)
+	bs, err := b.d.KeyringSync(ctx, "")
 	if err != nil || bs.PeerRejected != 0 || bs.PeerBinds != 2 {
 		t.Fatalf("B's sync: %+v, %v\n%s", bs, err, grepLog(b, "keyring"))
 	}
@@ -259,13 +259,13 @@ func TestKeyringRestartDaemons(t *testing.T) {
 	// Consumer 9 connects at A while B is down, and at B before B's port
 	// is up: each end binds its own key; A's wins at both.
 	b.stop(t)
-	k9, err := a.d.KeyringConnect(ctx, 9)
+	k9, err := a.d.KeyringConnect(ctx, "", 9)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var own api.KeyringKey
 	b.start(t, func() {
-		if own, err = b.d.KeyringConnect(ctx, 9); err != nil {
+		if own, err = b.d.KeyringConnect(ctx, "", 9); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -273,14 +273,14 @@ func TestKeyringRestartDaemons(t *testing.T) {
 		t.Fatal("B bound A's key before hearing from A")
 	}
 	pollDaemons(t, "consumer 9 holds A's key at both ends", func() bool {
-		ka, errA := a.d.KeyringLookup(ctx, 9)
-		kb, errB := b.d.KeyringLookup(ctx, 9)
-		sa, _ := a.d.KeyringSync(ctx)
-		sb, _ := b.d.KeyringSync(ctx)
+		ka, errA := a.d.KeyringLookup(ctx, "", 9)
+		kb, errB := b.d.KeyringLookup(ctx, "", 9)
+		sa, _ := a.d.KeyringSync(ctx, "")
+		sb, _ := b.d.KeyringSync(ctx, "")
 		return errA == nil && errB == nil && ka.ID == k9.ID && kb.ID == k9.ID && sa.Pending == 0 && sb.Pending == 0
 	}, a, b)
-	sa, _ := a.d.KeyringSync(ctx)
-	sb, _ := b.d.KeyringSync(ctx)
+	sa, _ := a.d.KeyringSync(ctx, "")
+	sb, _ := b.d.KeyringSync(ctx, "")
 	if sa.TieBreaks != 1 || sb.TieBreaks != 1 {
 		t.Fatalf("tie-breaks: A %+v, B %+v", sa, sb)
 	}

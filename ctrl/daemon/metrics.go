@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/otkd/otkd/ctrl/keyring"
 )
 
 // metricsServer serves /metrics in the Prometheus text format on the
@@ -140,7 +142,7 @@ func (d *Daemon) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 	mw.put("otkd_store_keys", "gauge", "Live keys in the shm store.", "", float64(d.countKeys()))
 	mw.put("otkd_store_slots", "gauge", "Key slots of the shm store.", "", float64(d.reader.Slots()))
 	mw.put("otkd_store_generation", "gauge", "Generation of the shm store (bumped at each start).", "", float64(d.writer.Generation()))
-	if d.km.ring != nil {
+	if len(d.km.pools) > 0 {
 		d.writeKeyringMetrics(mw)
 	}
 	if d.custody != nil {
@@ -151,23 +153,46 @@ func (d *Daemon) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 	}
 }
 
-// writeKeyringMetrics writes the keyring pool's counters.
+// writeKeyringMetrics writes each pool's counters, labelled pool="…",
+// every family's lines together.
 func (d *Daemon) writeKeyringMetrics(mw *metricWriter) {
-	st := d.km.ring.Stats()
-	lb := fmt.Sprintf("pool=%q", d.cfg.Keyring.Pool)
-	mw.put("otkd_keyring_events_total", "counter", "Keyring events: connects, disconnects, refills, peer binds.", lb+`,event="connect"`, float64(st.Connects))
-	mw.put("otkd_keyring_events_total", "counter", "", lb+`,event="disconnect"`, float64(st.Disconnects))
-	mw.put("otkd_keyring_events_total", "counter", "", lb+`,event="refill"`, float64(st.Refills))
-	mw.put("otkd_keyring_events_total", "counter", "", lb+`,event="peer_bind"`, float64(st.PeerBinds))
-	mw.put("otkd_keyring_refused_total", "counter", "Connects refused (exhausted ring, ring not filled) and peer bindings rejected.", lb+`,reason="exhausted"`, float64(st.Exhausted))
-	mw.put("otkd_keyring_refused_total", "counter", "", lb+`,reason="not_filled"`, float64(st.NotReady))
-	mw.put("otkd_keyring_refused_total", "counter", "", lb+`,reason="peer_rejected"`, float64(st.PeerRejected))
-	mw.put("otkd_keyring_sync_total", "counter", "Keyring sync with the peer: messages resent, duplicates dropped, tie-breaks settled for end A, rings filled as end A said.", lb+`,event="resent"`, float64(st.SyncResent))
-	mw.put("otkd_keyring_sync_total", "counter", "", lb+`,event="duplicate"`, float64(st.PeerDuplicates))
-	mw.put("otkd_keyring_sync_total", "counter", "", lb+`,event="tie_break"`, float64(st.TieBreaks))
-	mw.put("otkd_keyring_sync_total", "counter", "", lb+`,event="peer_fill"`, float64(st.PeerFills))
-	ss := d.km.ring.SyncState()
-	mw.put("otkd_keyring_sync_pending", "gauge", "Sync messages the peer has not acknowledged yet.", lb, float64(ss.Pending))
+	type poolStats struct {
+		lb string
+		st keyring.Stats
+		ss keyring.SyncState
+	}
+	ps := make([]poolStats, len(d.km.pools))
+	for i, p := range d.km.pools {
+		ps[i] = poolStats{fmt.Sprintf("pool=%q", p.cfg.Pool), p.ring.Stats(), p.ring.SyncState()}
+	}
+	type family struct{ name, typ, help, label string }
+	put := func(f family, v func(*poolStats) uint64) {
+		for i := range ps {
+			help := f.help
+			lb := ps[i].lb
+			if f.label != "" {
+				lb += "," + f.label
+			}
+			mw.put(f.name, f.typ, help, lb, float64(v(&ps[i])))
+		}
+	}
+	const (
+		events  = "Keyring events: connects, disconnects, refills, peer binds."
+		refused = "Connects refused (exhausted ring, ring not filled) and peer bindings rejected."
+		syncs   = "Keyring sync with the peer: messages resent, duplicates dropped, tie-breaks settled for end A, rings filled as end A said."
+	)
+	put(family{"otkd_keyring_events_total", "counter", events, `event="connect"`}, func(p *poolStats) uint64 { return p.st.Connects })
+	put(family{"otkd_keyring_events_total", "counter", events, `event="disconnect"`}, func(p *poolStats) uint64 { return p.st.Disconnects })
+	put(family{"otkd_keyring_events_total", "counter", events, `event="refill"`}, func(p *poolStats) uint64 { return p.st.Refills })
+	put(family{"otkd_keyring_events_total", "counter", events, `event="peer_bind"`}, func(p *poolStats) uint64 { return p.st.PeerBinds })
+	put(family{"otkd_keyring_refused_total", "counter", refused, `reason="exhausted"`}, func(p *poolStats) uint64 { return p.st.Exhausted })
+	put(family{"otkd_keyring_refused_total", "counter", refused, `reason="not_filled"`}, func(p *poolStats) uint64 { return p.st.NotReady })
+	put(family{"otkd_keyring_refused_total", "counter", refused, `reason="peer_rejected"`}, func(p *poolStats) uint64 { return p.st.PeerRejected })
+	put(family{"otkd_keyring_sync_total", "counter", syncs, `event="resent"`}, func(p *poolStats) uint64 { return p.st.SyncResent })
+	put(family{"otkd_keyring_sync_total", "counter", syncs, `event="duplicate"`}, func(p *poolStats) uint64 { return p.st.PeerDuplicates })
+	put(family{"otkd_keyring_sync_total", "counter", syncs, `event="tie_break"`}, func(p *poolStats) uint64 { return p.st.TieBreaks })
+	put(family{"otkd_keyring_sync_total", "counter", syncs, `event="peer_fill"`}, func(p *poolStats) uint64 { return p.st.PeerFills })
+	put(family{"otkd_keyring_sync_pending", "gauge", "Sync messages the peer has not acknowledged yet.", ""}, func(p *poolStats) uint64 { return uint64(p.ss.Pending) })
 }
 
 // writeMPCMetrics writes the threshold-custody node's state: its epoch (0

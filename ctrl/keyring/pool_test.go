@@ -1,9 +1,13 @@
 package keyring
 
 import (
+	"encoding/binary"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/otkd/otkd/ctrl/kstore"
 )
 
 // TestPoolsIsolated: two pools in one store and one shm map are
@@ -70,5 +74,56 @@ func TestCheckPool(t *testing.T) {
 		if err := CheckPool(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestStoreBeforeV3: a store written before sync v3 (outbox records are
+// version-2 messages, 63 bytes, no pool) is the store of its pool: the
+// keyring reads it back, keeps its binding and resends its messages as v3
+// naming the pool. The outbox layout is spelled out here, not taken from
+// the package, so a change of the stored format fails this test.
+func TestStoreBeforeV3(t *testing.T) {
+	e := newEnv(t, 2, 16, 0)
+	e.maintain()
+	info := e.connect(7)
+	e.close()
+	db, err := kstore.Open(filepath.Join(e.dir, "ctrl.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := []byte("keyring/" + e.cfg.Pool + "/outbox")
+	var recs [][]byte
+	db.View(func(tx kstore.Tx) error {
+		return tx.ForEach(bucket, func(k, v []byte) error { recs = append(recs, append([]byte(nil), v...)); return nil })
+	})
+	db.Close()
+	if len(recs) < 2 { // the fills, then the bind
+		t.Fatalf("outbox holds %d records, want fills and a bind", len(recs))
+	}
+	bind := recs[len(recs)-1]
+	if len(bind) != 63 || bind[0] != 2 || bind[1] != byte(OpBind) ||
+		binary.BigEndian.Uint64(bind[31:]) != 7 || binary.BigEndian.Uint64(bind[39:]) != info.KeyID {
+		t.Fatalf("stored bind %x is not the v2 layout of consumer 7's bind", bind)
+	}
+	e.syncs = nil
+	e.pub = nil
+	e.open()
+	if got, err := e.k.Lookup(7); err != nil || got.KeyID != info.KeyID {
+		t.Fatalf("consumer 7 after the reopen: %+v %v", got, err)
+	}
+	if n := e.k.Resend(); n != len(recs) {
+		t.Fatalf("resent %d messages, want %d", n, len(recs))
+	}
+	e.smu.Lock()
+	defer e.smu.Unlock()
+	for _, m := range e.syncs {
+		b := m.Marshal()
+		var got SyncMsg
+		if m.Pool != e.cfg.Pool || b[0] != SyncVersion || got.Unmarshal(b) != nil || got.Pool != e.cfg.Pool {
+			t.Fatalf("resent %v (%x), want v3 naming pool %q", m, b, e.cfg.Pool)
+		}
+	}
+	if m := e.syncs[len(e.syncs)-1]; m.Op != OpBind || m.Consumer != 7 || m.KeyID != info.KeyID {
+		t.Fatalf("resent %v, want consumer 7's bind", m)
 	}
 }

@@ -23,9 +23,19 @@ const (
 // KeyIDs are the key ids a valid fake key file imports.
 var KeyIDs = []string{"vendor:0001", "vendor:0002"}
 
+// Pools are the fake's keyring pools unless SetPools changes them.
+var Pools = []string{"default"}
+
+// poolConsumer names a consumer of a pool.
+type poolConsumer struct {
+	pool     string
+	consumer uint64
+}
+
 // keymgmt is the fake's keyring and key-sync state.
 type keymgmt struct {
-	bound    map[uint64]api.KeyringKey
+	pools    []string
+	bound    map[poolConsumer]api.KeyringKey
 	next     uint32
 	imported map[string]bool
 	subs     map[string]string // identity → app
@@ -34,17 +44,45 @@ type keymgmt struct {
 
 func (b *Backend) km() *keymgmt {
 	if b.k == nil {
-		b.k = &keymgmt{bound: map[uint64]api.KeyringKey{}, imported: map[string]bool{}, subs: map[string]string{}, binds: map[string]api.SyncBinding{}}
+		b.k = &keymgmt{pools: Pools, bound: map[poolConsumer]api.KeyringKey{}, imported: map[string]bool{}, subs: map[string]string{}, binds: map[string]api.SyncBinding{}}
 	}
 	return b.k
 }
 
-// KeyringStatus implements api.Backend: two rings of 8 keys, ring 0 current.
-func (b *Backend) KeyringStatus(context.Context) (api.KeyringStatus, error) {
+// SetPools sets the fake's keyring pools (Pools by default).
+func (b *Backend) SetPools(pools ...string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	n := len(b.km().bound)
-	st := api.KeyringStatus{Pool: "default", Port: "p0", Side: "A", WindowSeconds: 60, Now: Started, Connects: uint64(n)}
+	b.km().pools = append([]string(nil), pools...)
+}
+
+// KeyringPools implements api.Backend.
+func (b *Backend) KeyringPools(context.Context) ([]string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.km().pools...), nil
+}
+
+// resolve is api.ResolvePool over the fake's pools; caller holds mu.
+func (b *Backend) resolve(pool string) (string, error) {
+	return api.ResolvePool(pool, b.km().pools)
+}
+
+// KeyringStatus implements api.Backend: two rings of 8 keys, ring 0 current.
+func (b *Backend) KeyringStatus(_ context.Context, pool string) (api.KeyringStatus, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	pool, err := b.resolve(pool)
+	if err != nil {
+		return api.KeyringStatus{}, err
+	}
+	n := 0
+	for pc := range b.km().bound {
+		if pc.pool == pool {
+			n++
+		}
+	}
+	st := api.KeyringStatus{Pool: pool, Port: "p0", Side: "A", WindowSeconds: 60, Now: Started, Connects: uint64(n)}
 	for i := range 2 {
 		r := api.KeyringRing{Ring: i, Current: i == 0, Filled: true, Epoch: uint64(100 + i), SeedID: "00000000000000aa",
 			WindowStart: Started.Add(time.Duration(i) * time.Minute), WindowEnd: Started.Add(time.Duration(i+1) * time.Minute), Keys: 8, Free: 4}
@@ -57,42 +95,54 @@ func (b *Backend) KeyringStatus(context.Context) (api.KeyringStatus, error) {
 }
 
 // KeyringConnect implements api.Backend.
-func (b *Backend) KeyringConnect(_ context.Context, consumer uint64) (api.KeyringKey, error) {
+func (b *Backend) KeyringConnect(_ context.Context, pool string, consumer uint64) (api.KeyringKey, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	pool, err := b.resolve(pool)
+	if err != nil {
+		return api.KeyringKey{}, err
+	}
 	if consumer == Exhausted {
 		return api.KeyringKey{}, fmt.Errorf("keyring: keyring exhausted: ring 0: %w", api.ErrConflict)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	k := b.km()
-	if key, ok := k.bound[consumer]; ok {
+	if key, ok := k.bound[poolConsumer{pool, consumer}]; ok {
 		return key, nil
 	}
 	id := 0x1000 + uint64(k.next)
-	key := api.KeyringKey{Consumer: consumer, Fingerprint: fmt.Sprintf("%016x", id), ID: id, Slot: 2 * k.next,
+	key := api.KeyringKey{Pool: pool, Consumer: consumer, Fingerprint: fmt.Sprintf("%016x", id), ID: id, Slot: 2 * k.next,
 		Epoch: 100, SeedID: "00000000000000aa", Alg: "ZUC-128", ValidFrom: Started, ValidTo: Started.Add(2 * time.Minute)}
 	k.next++
-	k.bound[consumer] = key
-	b.calls = append(b.calls, fmt.Sprintf("keyring connect %d", consumer))
+	k.bound[poolConsumer{pool, consumer}] = key
+	b.calls = append(b.calls, fmt.Sprintf("keyring connect %s %d", pool, consumer))
 	return key, nil
 }
 
 // KeyringDisconnect implements api.Backend.
-func (b *Backend) KeyringDisconnect(_ context.Context, consumer uint64) error {
+func (b *Backend) KeyringDisconnect(_ context.Context, pool string, consumer uint64) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.km().bound[consumer]; !ok {
+	pool, err := b.resolve(pool)
+	if err != nil {
+		return err
+	}
+	if _, ok := b.km().bound[poolConsumer{pool, consumer}]; !ok {
 		return fmt.Errorf("keyring: consumer not bound: consumer %d: %w", consumer, api.ErrNotFound)
 	}
-	delete(b.k.bound, consumer)
-	b.calls = append(b.calls, fmt.Sprintf("keyring disconnect %d", consumer))
+	delete(b.k.bound, poolConsumer{pool, consumer})
+	b.calls = append(b.calls, fmt.Sprintf("keyring disconnect %s %d", pool, consumer))
 	return nil
 }
 
 // KeyringLookup implements api.Backend.
-func (b *Backend) KeyringLookup(_ context.Context, consumer uint64) (api.KeyringKey, error) {
+func (b *Backend) KeyringLookup(_ context.Context, pool string, consumer uint64) (api.KeyringKey, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	key, ok := b.km().bound[consumer]
+	pool, err := b.resolve(pool)
+	if err != nil {
+		return api.KeyringKey{}, err
+	}
+	key, ok := b.km().bound[poolConsumer{pool, consumer}]
 	if !ok {
 		return api.KeyringKey{}, fmt.Errorf("keyring: consumer not bound: consumer %d: %w", consumer, api.ErrNotFound)
 	}
@@ -101,13 +151,19 @@ func (b *Backend) KeyringLookup(_ context.Context, consumer uint64) (api.Keyring
 
 // KeyringRefill implements api.Backend: ring 0 is in its window (conflict),
 // ring 1 refills, others do not exist.
-func (b *Backend) KeyringRefill(_ context.Context, ring int) error {
+func (b *Backend) KeyringRefill(_ context.Context, pool string, ring int) error {
+	b.mu.Lock()
+	pool, err := b.resolve(pool)
+	b.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	switch ring {
 	case 0:
 		return fmt.Errorf("keyring: ring is in its window: ring 0: %w", api.ErrConflict)
 	case 1:
 		b.mu.Lock()
-		b.calls = append(b.calls, "keyring refill 1")
+		b.calls = append(b.calls, "keyring refill "+pool+" 1")
 		b.mu.Unlock()
 		return nil
 	}
