@@ -260,6 +260,11 @@ func TestClientErrors(t *testing.T) {
 	if err := c.Rotate(ctx, apitest.Busy); !errors.Is(err, api.ErrConflict) {
 		t.Fatalf("Rotate(busy) = %v", err)
 	}
+	// ErrForbidden from any backend call is a 403, not a 500.
+	if err := c.Negotiate(ctx, apitest.Locked); !errors.As(err, &ae) || ae.Status != 403 || ae.Code != api.CodeForbidden ||
+		!errors.Is(err, api.ErrForbidden) || !strings.Contains(ae.Message, "locked by its operator") {
+		t.Fatalf("Negotiate(locked) = %#v", err)
+	}
 	// A port name that needs escaping travels intact and is refused by name.
 	if err := c.Rotate(ctx, "a/b"); !errors.As(err, &ae) || ae.Code != api.CodeBadRequest || !strings.Contains(ae.Message, `"a/b"`) {
 		t.Fatalf("Rotate(a/b) = %v", err)

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -217,8 +216,8 @@ type MPCBackupResult struct {
 	Status string `json:"status"`
 }
 
-// mpcOp adapts an MPC call to an op: 503 when the backend has no MPC, 403
-// for ErrForbidden.
+// mpcOp adapts an MPC call to an op: 503 when the backend has no MPC
+// (backendError answers 403 for ErrForbidden, as on every route).
 func (s *Server) mpcOp(fn func(context.Context, MPCBackend, *http.Request) (any, error)) op {
 	return func(ctx context.Context, r *http.Request) (int, any, error) {
 		b, ok := s.b.(MPCBackend)
@@ -226,9 +225,6 @@ func (s *Server) mpcOp(fn func(context.Context, MPCBackend, *http.Request) (any,
 			return 0, nil, errNoMPC
 		}
 		out, err := fn(ctx, b, r)
-		if errors.Is(err, ErrForbidden) { // operator requests refused on the socket
-			return 0, nil, errorf(http.StatusForbidden, CodeForbidden, "%v", err)
-		}
 		return http.StatusOK, out, err
 	}
 }

@@ -257,6 +257,8 @@ func (s *Server) backendError(err error) *httpError {
 		return errorf(http.StatusNotFound, CodeNotFound, "%v", err)
 	case errors.Is(err, ErrUnavailable):
 		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "%v", err)
+	case errors.Is(err, ErrForbidden):
+		return errorf(http.StatusForbidden, CodeForbidden, "%v", err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return errorf(http.StatusGatewayTimeout, CodeTimeout, "otkd did not answer within %v: %v", s.timeout, err)
 	}

@@ -14,12 +14,14 @@ import (
 
 // Port names with special behaviour in Negotiate and Rotate, besides the
 // real ports "p0" and "p1": Busy answers api.ErrConflict, Down
-// api.ErrUnavailable, Panic panics and Slow blocks until the context ends.
+// api.ErrUnavailable, Locked api.ErrForbidden, Panic panics and Slow
+// blocks until the context ends.
 const (
-	Busy  = "busy"
-	Down  = "down"
-	Panic = "panic"
-	Slow  = "slow"
+	Busy   = "busy"
+	Down   = "down"
+	Locked = "locked"
+	Panic  = "panic"
+	Slow   = "slow"
 )
 
 // Started is the fake daemon's start time.
@@ -141,6 +143,8 @@ func (b *Backend) write(ctx context.Context, op, port string) error {
 		return fmt.Errorf("%s %s: a negotiation is already running: %w", op, port, api.ErrConflict)
 	case Down:
 		return fmt.Errorf("%s %s: the daemon is stopping: %w", op, port, api.ErrUnavailable)
+	case Locked:
+		return fmt.Errorf("%s %s: the port is locked by its operator: %w", op, port, api.ErrForbidden)
 	case Panic:
 		panic("apitest: " + op + " panicked")
 	case Slow:
