@@ -195,7 +195,8 @@ func mpcBackup(fs *flag.FlagSet, args []string, stdin io.Reader, stdout io.Write
 	d := addDaemonFlags(fs)
 	file := fs.String("file", "", "the secret to back up (\"-\" for stdin)")
 	seeds := fs.Bool("seeds", false, "back up the seeds the daemon holds (an export; see mpc inspect)")
-	keyring := fs.Bool("keyring", false, "back up the daemon's keyring state: rings, bindings and their seeds (an export)")
+	keyring := fs.Bool("keyring", false, "back up the state of one pool's keyring: rings, bindings and their seeds (an export)")
+	pool := fs.String("pool", "", "with --keyring: the consumer pool (default: the daemon's only pool; --seeds covers every pool)")
 	label := fs.String("label", "", "a label for the backup (up to 64 of [A-Za-z0-9._-]; exports default to seeds-NODE or keyring-NODE)")
 	out := fs.String("out", "", "also write the backup's ciphertext to this file")
 	if err := parseFlags(fs, args); err != nil {
@@ -212,6 +213,9 @@ func mpcBackup(fs *flag.FlagSet, args []string, stdin io.Reader, stdout io.Write
 	case *file == "":
 		return usagef("mpc backup: --file, --seeds or --keyring is required")
 	}
+	if *pool != "" && !*keyring {
+		return usagef("mpc backup: --pool goes with --keyring (--seeds backs up the seeds of every pool)")
+	}
 	if err := api.CheckMPCLabel(*label); err != nil {
 		return usagef("mpc backup: %v", err)
 	}
@@ -226,7 +230,7 @@ func mpcBackup(fs *flag.FlagSet, args []string, stdin io.Reader, stdout io.Write
 	var b api.MPCBackup
 	if err := d.call("mpc backup", func(ctx context.Context, c *api.Client) (err error) {
 		if what != "" {
-			b, err = c.MPCExport(ctx, what, *label)
+			b, err = c.MPCExport(ctx, what, *pool, *label)
 		} else {
 			b, err = c.MPCBackup(ctx, *label, data)
 		}

@@ -27,8 +27,9 @@ type inspectOut struct {
 }
 
 type inspectSeed struct {
-	Source      string    `json:"source"` // link, kept, ring
-	ID          string    `json:"id"`     // the keyring's seed id, hex
+	Source      string    `json:"source"`         // link, kept, ring
+	Pool        string    `json:"pool,omitempty"` // the keyring pool that held it
+	ID          string    `json:"id"`             // the keyring's seed id, hex
 	At          time.Time `json:"at,omitzero"`
 	Bits        int       `json:"bits"`
 	Fingerprint string    `json:"fingerprint"` // first 8 bytes of SM3(seed), hex
@@ -80,11 +81,11 @@ func mpcInspect(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 }
 
 func summarise(e *mpc.Export, fp string) inspectOut {
-	out := inspectOut{Version: mpc.ExportVersion, What: e.What.String(), Node: e.Node, Created: e.Created, Pool: e.Pool,
+	out := inspectOut{Version: int(e.Version), What: e.What.String(), Node: e.Node, Created: e.Created, Pool: e.Pool,
 		WindowSeconds: e.Window.Seconds(), Fingerprint: fp, Seeds: []inspectSeed{}}
 	for i := range e.Seeds {
 		s := &e.Seeds[i]
-		out.Seeds = append(out.Seeds, inspectSeed{Source: s.Source.String(), ID: fmt.Sprintf("%016x", s.ID), At: s.At,
+		out.Seeds = append(out.Seeds, inspectSeed{Source: s.Source.String(), Pool: s.Pool, ID: fmt.Sprintf("%016x", s.ID), At: s.At,
 			Bits: 8 * len(s.Seed), Fingerprint: s.Fingerprint()})
 	}
 	for _, r := range e.Rings {
@@ -110,9 +111,9 @@ func printInspect(w io.Writer, o *inspectOut) error {
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d seeds (fingerprints only)\n", len(o.Seeds))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tSEED ID\tAT\tBITS\tFINGERPRINT")
+	fmt.Fprintln(tw, "POOL\tSOURCE\tSEED ID\tAT\tBITS\tFINGERPRINT")
 	for _, s := range o.Seeds {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.Source, s.ID, when(s.At), s.Bits, s.Fingerprint)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", orDash(s.Pool), s.Source, s.ID, when(s.At), s.Bits, s.Fingerprint)
 	}
 	tw.Flush()
 	if o.What != "keyring" {

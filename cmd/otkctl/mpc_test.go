@@ -40,6 +40,8 @@ func TestMPCCommandErrors(t *testing.T) {
 		{[]string{"mpc", "backup", "--seeds", "--keyring"}, 2, "one of --file, --seeds and --keyring"},
 		{[]string{"mpc", "backup", "--keyring", "--file", existing}, 2, "one of --file, --seeds and --keyring"},
 		{[]string{"mpc", "backup"}, 2, "--file, --seeds or --keyring is required"},
+		{[]string{"mpc", "backup", "--seeds", "--pool", "vpn"}, 2, "--pool goes with --keyring (--seeds backs up the seeds of every pool)"},
+		{[]string{"mpc", "backup", "--keyring", "--pool", "vpn"}, 1, "[mpc] enabled = true"},
 		{[]string{"mpc", "backup", "--file", empty}, 2, "is empty"},
 		{[]string{"mpc", "backup", "--file", existing, "--label", "a b"}, 2, "label"},
 		{append([]string{"mpc", "recover", "--id", "0123456789abcdef"}, op...), 2, "never written to stdout"},
@@ -60,7 +62,7 @@ func TestMPCCommandErrors(t *testing.T) {
 func TestMPCInspect(t *testing.T) {
 	seed := bytes.Repeat([]byte{0xc3, 0x3c}, 16)
 	e := &mpc.Export{What: mpc.ExportKeyring, Created: time.Unix(1700000000, 0), Node: "n1", Pool: "default", Window: 4 * time.Second,
-		Seeds:    []mpc.ExportSeed{{Source: mpc.SeedRing, ID: 0xabc, Seed: seed}},
+		Seeds:    []mpc.ExportSeed{{Source: mpc.SeedRing, Pool: "default", ID: 0xabc, Seed: seed}},
 		Rings:    []mpc.ExportRing{{Ring: 0, Filled: true, Epoch: 9, SeedID: 0xabc, Keys: 8}},
 		Bindings: []mpc.ExportBinding{{Consumer: 7, Ring: 0, Slot: 1, Epoch: 9, SeedID: 0xabc, KeyID: 0x1234}}}
 	b, err := e.Marshal()
@@ -80,13 +82,15 @@ func TestMPCInspect(t *testing.T) {
 	fp := e.Seeds[0].Fingerprint()
 	text, errOut, code := otkEnv(t, nil, "mpc", "inspect", "--file", file)
 	if code != 0 || !strings.Contains(string(text), fp) || !strings.Contains(string(text), "0000000000000abc") ||
-		!strings.Contains(string(text), mpc.Fingerprint(b)) {
+		!strings.Contains(string(text), mpc.Fingerprint(b)) || !strings.Contains(string(text), "(format 2)") ||
+		!strings.Contains(string(text), "default  ring") {
 		t.Fatalf("exit %d: %s%s", code, text, errOut)
 	}
 	js, _, code := otkEnv(t, nil, "mpc", "inspect", "--json", "--file", file)
 	var out struct {
 		What  string `json:"what"`
 		Seeds []struct {
+			Pool        string `json:"pool"`
 			Fingerprint string `json:"fingerprint"`
 			Bits        int    `json:"bits"`
 		} `json:"seeds"`
@@ -95,7 +99,7 @@ func TestMPCInspect(t *testing.T) {
 		} `json:"bindings"`
 	}
 	if err := json.Unmarshal(js, &out); err != nil || code != 0 || out.What != "keyring" || len(out.Seeds) != 1 ||
-		out.Seeds[0].Fingerprint != fp || out.Seeds[0].Bits != 256 || len(out.Bindings) != 1 || out.Bindings[0].Consumer != 7 {
+		out.Seeds[0].Fingerprint != fp || out.Seeds[0].Pool != "default" || out.Seeds[0].Bits != 256 || len(out.Bindings) != 1 || out.Bindings[0].Consumer != 7 {
 		t.Fatalf("json: exit %d %v: %s", code, err, js)
 	}
 	for _, o := range [][]byte{text, js} {

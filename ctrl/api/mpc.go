@@ -27,11 +27,13 @@ type MPCBackend interface {
 	// describes it (without the ciphertext).
 	MPCBackup(ctx context.Context, label string, data []byte) (MPCBackup, error)
 	// MPCExport backs up what the daemon itself holds: what is "seeds"
-	// (the seeds it holds) or "keyring" (its keyring state), encoded as an
-	// export (mpc.Export, docs/mpc.md), encrypted and stored like
-	// MPCBackup; label "" names it after what and the node. ErrConflict
-	// when there is nothing of that kind to export.
-	MPCExport(ctx context.Context, what, label string) (MPCBackup, error)
+	// (the seeds of every keyring pool) or "keyring" (the state of the
+	// keyring of pool; "" names the only pool, as ResolvePool), encoded as
+	// an export (mpc.Export, docs/mpc.md), encrypted and stored like
+	// MPCBackup; label "" names it after what, the node (and the pool when
+	// there are several). A seeds export takes no pool (ErrBadRequest).
+	// ErrConflict when there is nothing of that kind to export.
+	MPCExport(ctx context.Context, what, pool, label string) (MPCBackup, error)
 	// MPCBackups lists the stored backups, oldest first, without their
 	// ciphertexts.
 	MPCBackups(ctx context.Context) ([]MPCBackup, error)
@@ -180,7 +182,14 @@ func (s *Server) mpcRoutes() {
 		if err := CheckMPCLabel(label); err != nil {
 			return nil, err
 		}
-		return b.MPCExport(ctx, what, label)
+		pool, err := poolParam(r)
+		if err != nil {
+			return nil, err
+		}
+		if what == "seeds" && pool != "" {
+			return nil, errorf(http.StatusBadRequest, CodeBadRequest, "export seeds: pool %q given, but a seeds export holds the seeds of every pool (pool= is for what=keyring)", pool)
+		}
+		return b.MPCExport(ctx, what, pool, label)
 	})))
 	s.mux.Handle("/v1/mpc/backups/{id}", s.route(http.MethodGet, s.mpcOp(func(ctx context.Context, b MPCBackend, r *http.Request) (any, error) {
 		id, err := backupID(r)
@@ -276,10 +285,14 @@ func (c *Client) MPCBackup(ctx context.Context, label string, data []byte) (MPCB
 	return b, err
 }
 
-// MPCExport calls POST /v1/mpc/export.
-func (c *Client) MPCExport(ctx context.Context, what, label string) (MPCBackup, error) {
+// MPCExport calls POST /v1/mpc/export (pool "" sends no pool=).
+func (c *Client) MPCExport(ctx context.Context, what, pool, label string) (MPCBackup, error) {
 	var b MPCBackup
-	err := c.do(ctx, http.MethodPost, "/v1/mpc/export?what="+url.QueryEscape(what)+"&label="+url.QueryEscape(label), &b)
+	q := url.Values{"what": {what}, "label": {label}}
+	if pool != "" {
+		q.Set("pool", pool)
+	}
+	err := c.do(ctx, http.MethodPost, "/v1/mpc/export?"+q.Encode(), &b)
 	return b, err
 }
 

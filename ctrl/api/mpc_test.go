@@ -34,8 +34,11 @@ func (f *mpcFake) MPCBackup(_ context.Context, label string, data []byte) (api.M
 	f.data = append(f.data, data)
 	return b, nil
 }
-func (f *mpcFake) MPCExport(_ context.Context, what, label string) (api.MPCBackup, error) {
-	if what == "keyring" {
+func (f *mpcFake) MPCExport(_ context.Context, what, pool, label string) (api.MPCBackup, error) {
+	switch {
+	case what == "keyring" && pool == "video":
+		return api.MPCBackup{ID: "0011223344556677", Label: label + "@" + pool, Size: 100}, nil
+	case what == "keyring":
 		return api.MPCBackup{}, errors.Join(api.ErrConflict, errors.New("no keyring"))
 	}
 	return api.MPCBackup{ID: "fedcba9876543210", Label: label, Size: 100}, nil
@@ -105,16 +108,27 @@ func TestMPCRoutes(t *testing.T) {
 	if _, err := c.MPCBackupGet(ctx, "ffffffffffffffff"); !errors.Is(err, api.ErrNotFound) {
 		t.Fatalf("unknown id: %v", err)
 	}
-	if e, err := c.MPCExport(ctx, "seeds", "s-1"); err != nil || e.Label != "s-1" || e.ID != "fedcba9876543210" {
+	if e, err := c.MPCExport(ctx, "seeds", "", "s-1"); err != nil || e.Label != "s-1" || e.ID != "fedcba9876543210" {
 		t.Fatalf("export: %+v %v", e, err)
 	}
-	if _, err := c.MPCExport(ctx, "keyring", ""); !errors.Is(err, api.ErrConflict) {
+	if _, err := c.MPCExport(ctx, "keyring", "", ""); !errors.Is(err, api.ErrConflict) {
 		t.Fatalf("export without a keyring: %v", err)
 	}
-	if _, err := c.MPCExport(ctx, "bogus", ""); !errors.Is(err, api.ErrBadRequest) || !strings.Contains(err.Error(), "want what=seeds") {
+	if _, err := c.MPCExport(ctx, "bogus", "", ""); !errors.Is(err, api.ErrBadRequest) || !strings.Contains(err.Error(), "want what=seeds") {
 		t.Fatalf("export of an unknown kind: %v", err)
 	}
-	if _, err := c.MPCExport(ctx, "seeds", "a b"); !errors.Is(err, api.ErrBadRequest) {
+	// The pool travels as pool=; a seeds export takes none, and a bad
+	// name is refused before the backend.
+	if e, err := c.MPCExport(ctx, "keyring", "video", "k"); err != nil || e.Label != "k@video" {
+		t.Fatalf("keyring export of pool video: %+v %v", e, err)
+	}
+	if _, err := c.MPCExport(ctx, "seeds", "video", ""); !errors.Is(err, api.ErrBadRequest) || !strings.Contains(err.Error(), "seeds of every pool") {
+		t.Fatalf("seeds export with a pool: %v", err)
+	}
+	if _, err := c.MPCExport(ctx, "keyring", "Bad Pool", ""); !errors.Is(err, api.ErrBadRequest) || !strings.Contains(err.Error(), `pool "Bad Pool"`) {
+		t.Fatalf("keyring export of a bad pool name: %v", err)
+	}
+	if _, err := c.MPCExport(ctx, "seeds", "", "a b"); !errors.Is(err, api.ErrBadRequest) {
 		t.Fatalf("export with a bad label: %v", err)
 	}
 	if err := c.MPCBackupDelete(ctx, b.ID); err != nil {

@@ -69,10 +69,6 @@ type keyMgmt struct {
 	kst    *kstore.DB
 	pools  []*pool // in configuration order
 	syncer *keysync.Syncer
-	// ring and seeds are the only pool's (nil with none or several): the
-	// mpc export reads them and is not pool-aware yet.
-	ring  *keyring.Keyring
-	seeds *seedSource
 }
 
 // pool is one consumer pool in otkd run.
@@ -115,9 +111,6 @@ func (d *Daemon) startKeyMgmt() error {
 			return err
 		}
 		d.km.pools = append(d.km.pools, p)
-	}
-	if len(d.km.pools) == 1 {
-		d.km.ring, d.km.seeds = d.km.pools[0].ring, d.km.pools[0].seeds
 	}
 	if d.cfg.Sync.Enabled {
 		if err := d.openSyncer(); err != nil {

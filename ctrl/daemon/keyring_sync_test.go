@@ -30,6 +30,12 @@ type ringEnd struct {
 
 func newRingEnd(t *testing.T, side int, window time.Duration, now func() time.Time) *ringEnd {
 	t.Helper()
+	return newPoolEnd(t, "default", side, window, now)
+}
+
+// newPoolEnd is newRingEnd for pool name.
+func newPoolEnd(t *testing.T, name string, side int, window time.Duration, now func() time.Time) *ringEnd {
+	t.Helper()
 	dir := t.TempDir()
 	e := &ringEnd{seeds: newSeedSource(time.Time{}, window)}
 	e.seeds.now = now
@@ -43,7 +49,7 @@ func newRingEnd(t *testing.T, side int, window time.Duration, now func() time.Ti
 	}
 	t.Cleanup(func() { e.w.Close() })
 	e.ring, err = keyring.Open(keyring.Config{
-		Pool: "default", Rings: 2, Window: window, KeysPerRing: 8, Side: side, Follow: side == 1,
+		Pool: name, Rings: 2, Window: window, KeysPerRing: 8, Side: side, Follow: side == 1,
 		KEK: bytes.Repeat([]byte{3}, 16), Now: now,
 		OnSync: func(m keyring.SyncMsg) { e.mu.Lock(); e.out = append(e.out, m.Marshal()); e.mu.Unlock() },
 	}, st, e.w, e.seeds)

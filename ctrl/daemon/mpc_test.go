@@ -114,11 +114,11 @@ func TestStartMPC(t *testing.T) {
 	}
 	// Nothing to export without a keyring.
 	for _, what := range []string{"seeds", "keyring"} {
-		if _, err := d.MPCExport(ctx, what, ""); !errors.Is(err, api.ErrConflict) || !strings.Contains(err.Error(), "no keyring") {
+		if _, err := d.MPCExport(ctx, what, "", ""); !errors.Is(err, api.ErrConflict) || !strings.Contains(err.Error(), "no keyring") {
 			t.Fatalf("%s export without a keyring: %v", what, err)
 		}
 	}
-	if _, err := d.MPCExport(ctx, "everything", ""); !errors.Is(err, api.ErrBadRequest) {
+	if _, err := d.MPCExport(ctx, "everything", "", ""); !errors.Is(err, api.ErrBadRequest) {
 		t.Fatalf("export of an unknown kind: %v", err)
 	}
 	if _, err := d.MPCBackupGet(ctx, "0123456789abcdef"); !errors.Is(err, api.ErrNotFound) {

@@ -17,19 +17,27 @@ import (
 // to the cluster key and wiped; after recovery, ParseExport reads it.
 // Layout (integers big-endian; docs/mpc.md, "Exports"):
 //
-//	magic "OTKDEXPT" | version:1 = 1 | what:1 | created:8 (Unix ns) |
+//	magic "OTKDEXPT" | version:1 = 2 | what:1 | created:8 (Unix ns) |
 //	node_len:1 | node | pool_len:1 | pool | window:8 (ns) | count:2 |
 //	count records | SM3 of every byte before it:32
 //
 // Records, each a type byte then its fields:
 //
-//	1 seed     source:1 | id:8 | at:8 (Unix ns, 0 unknown) | len:1 | seed
+//	1 seed     source:1 | id:8 | at:8 (Unix ns, 0 unknown) |
+//	           pool_len:1 | pool | len:1 | seed
 //	2 ring     ring:1 | filled:1 | epoch:8 | seed id:8 | keys:4
 //	3 binding  consumer:8 | ring:1 | slot:4 | epoch:8 | seed id:8 | key id:8
+//
+// The header's pool and window are the keyring's of a keyring export (one
+// pool); a seeds export covers every pool, so its header has none and each
+// seed names the pool it came from. Version 1, written before a daemon
+// could run several pools, has no pool in seed records: ParseExport still
+// reads it and gives each seed the header's pool.
 const exportMagic = "OTKDEXPT"
 
-// ExportVersion is the version ParseExport reads.
-const ExportVersion = 1
+// ExportVersion is the version Marshal writes; ParseExport reads it and
+// version 1.
+const ExportVersion = 2
 
 // ExportWhat says what an export holds.
 type ExportWhat uint8
@@ -89,6 +97,7 @@ func (s SeedSource) String() string {
 // ExportSeed is one seed. Seed is key material: Export.Wipe clears it.
 type ExportSeed struct {
 	Source SeedSource
+	Pool   string    // the keyring pool that held it (each seed is exported once, under the first pool holding it)
 	ID     uint64    // the keyring's seed id (SM3 of a label and the seed)
 	At     time.Time // when the node got it; zero if unknown
 	Seed   []byte
@@ -122,11 +131,12 @@ type ExportBinding struct {
 
 // Export is a node's export. Not safe for concurrent use.
 type Export struct {
+	Version  uint8 // the format ParseExport read; Marshal writes ExportVersion whatever it says
 	What     ExportWhat
 	Created  time.Time
 	Node     string
-	Pool     string        // the keyring's pool; "" without a keyring
-	Window   time.Duration // the keyring's window; 0 without a keyring
+	Pool     string        // the keyring's pool of a keyring export; "" in a seeds export (version 1: the only pool)
+	Window   time.Duration // the keyring's window of a keyring export; 0 in a seeds export
 	Seeds    []ExportSeed
 	Rings    []ExportRing
 	Bindings []ExportBinding
@@ -154,6 +164,10 @@ func (e *Export) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d records, at most %d", ErrExport, n, maxRecords)
 	case e.What == ExportSeeds && len(e.Rings)+len(e.Bindings) > 0:
 		return nil, fmt.Errorf("%w: a seeds export holds seeds only", ErrExport)
+	case e.What == ExportSeeds && (e.Pool != "" || e.Window != 0):
+		return nil, fmt.Errorf("%w: a seeds export names no pool or window in its header (each seed names its pool)", ErrExport)
+	case e.What == ExportKeyring && e.Pool == "":
+		return nil, fmt.Errorf("%w: a keyring export names its pool", ErrExport)
 	}
 	b := make([]byte, 0, 64+n*48+sm3.Size)
 	b = append(b, exportMagic...)
@@ -164,13 +178,14 @@ func (e *Export) Marshal() ([]byte, error) {
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Window))
 	b = binary.BigEndian.AppendUint16(b, uint16(n))
 	for _, s := range e.Seeds {
-		if s.Source == 0 || s.Source > maxSeedKind || len(s.Seed) == 0 || len(s.Seed) > 255 {
+		if err := e.checkSeed(&s); err != nil {
 			clear(b)
-			return nil, fmt.Errorf("%w: seed %016x: source %d, %d bytes", ErrExport, s.ID, s.Source, len(s.Seed))
+			return nil, err
 		}
 		b = append(b, 1, byte(s.Source))
 		b = binary.BigEndian.AppendUint64(b, s.ID)
 		b = binary.BigEndian.AppendUint64(b, unixNano(s.At))
+		b = append(append(b, byte(len(s.Pool))), s.Pool...)
 		b = append(append(b, byte(len(s.Seed))), s.Seed...)
 	}
 	for _, r := range e.Rings {
@@ -189,6 +204,20 @@ func (e *Export) Marshal() ([]byte, error) {
 	}
 	sum := sm3.Sum(b)
 	return append(b, sum[:]...), nil
+}
+
+// checkSeed checks a seed record of e: a known source, 1 to 255 bytes, a
+// pool of 1 to 255 bytes, which in a keyring export is the header's.
+func (e *Export) checkSeed(s *ExportSeed) error {
+	switch {
+	case s.Source == 0 || s.Source > maxSeedKind || len(s.Seed) == 0 || len(s.Seed) > 255:
+		return fmt.Errorf("%w: seed %016x: source %d, %d bytes", ErrExport, s.ID, s.Source, len(s.Seed))
+	case s.Pool == "" || len(s.Pool) > 255:
+		return fmt.Errorf("%w: seed %016x: pool of 1 to 255 bytes wanted, got %d", ErrExport, s.ID, len(s.Pool))
+	case e.What == ExportKeyring && s.Pool != e.Pool:
+		return fmt.Errorf("%w: seed %016x: pool %q in a keyring export of pool %q", ErrExport, s.ID, s.Pool, e.Pool)
+	}
+	return nil
 }
 
 func unixNano(t time.Time) uint64 {
@@ -222,11 +251,11 @@ func ParseExport(b []byte) (*Export, error) {
 		return nil, fmt.Errorf("%w: checksum mismatch (truncated or altered)", ErrExport)
 	}
 	r := &xreader{b: body[len(exportMagic):]}
-	if v := r.u8(); v != ExportVersion {
-		return nil, fmt.Errorf("%w: version %d, this build reads %d", ErrExport, v, ExportVersion)
+	e := &Export{Version: r.u8()}
+	if e.Version != 1 && e.Version != ExportVersion {
+		return nil, fmt.Errorf("%w: version %d, this build reads 1 and %d", ErrExport, e.Version, ExportVersion)
 	}
-	e := &Export{What: ExportWhat(r.u8())}
-	if e.What != ExportSeeds && e.What != ExportKeyring {
+	if e.What = ExportWhat(r.u8()); e.What != ExportSeeds && e.What != ExportKeyring {
 		return nil, fmt.Errorf("%w: what %d", ErrExport, e.What)
 	}
 	e.Created = time.Unix(0, int64(r.u64())).UTC()
@@ -235,6 +264,9 @@ func ParseExport(b []byte) (*Export, error) {
 	}
 	e.Pool = string(r.bytes(int(r.u8())))
 	e.Window = time.Duration(r.u64())
+	if err := e.checkHeader(); err != nil {
+		return nil, err
+	}
 	n := int(r.u16())
 	for i := 0; i < n && r.err == nil; i++ {
 		if err := e.parseRecord(r, i); err != nil {
@@ -249,16 +281,41 @@ func ParseExport(b []byte) (*Export, error) {
 	return e, nil
 }
 
+// checkHeader checks the pool and window of a version 2 header (version
+// 1 gave a seeds export the keyring's, if any).
+func (e *Export) checkHeader() error {
+	switch {
+	case e.Version == 1:
+		return nil
+	case e.What == ExportSeeds && (e.Pool != "" || e.Window != 0):
+		return fmt.Errorf("%w: a seeds export with pool %q and window %v in its header (each seed names its pool)", ErrExport, e.Pool, e.Window)
+	case e.What == ExportKeyring && e.Pool == "":
+		return fmt.Errorf("%w: a keyring export naming no pool", ErrExport)
+	}
+	return nil
+}
+
 func (e *Export) parseRecord(r *xreader, i int) error {
 	switch typ := r.u8(); typ {
 	case 1:
-		s := ExportSeed{Source: SeedSource(r.u8()), ID: r.u64()}
+		s := ExportSeed{Source: SeedSource(r.u8()), ID: r.u64(), Pool: e.Pool}
 		if at := r.u64(); at != 0 {
 			s.At = time.Unix(0, int64(at)).UTC()
 		}
+		if e.Version != 1 {
+			s.Pool = string(r.bytes(int(r.u8())))
+		}
 		raw := r.bytes(int(r.u8()))
+		if r.err != nil {
+			return r.err
+		}
 		if s.Source == 0 || s.Source > maxSeedKind || len(raw) == 0 {
 			return fmt.Errorf("%w: record %d: seed of source %d and %d bytes", ErrExport, i, s.Source, len(raw))
+		}
+		if s.Seed = raw; e.Version != 1 {
+			if err := e.checkSeed(&s); err != nil {
+				return fmt.Errorf("%w (record %d)", err, i)
+			}
 		}
 		s.Seed = bytes.Clone(raw)
 		e.Seeds = append(e.Seeds, s)
