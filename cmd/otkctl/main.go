@@ -36,13 +36,14 @@ commands:
   negotiate --port P  start a new seed negotiation on port P now
   rotate --port P     switch port P to its next session key now
   store verify        check that every persisted key decrypts and matches the shm store
-  keyring pools                   the consumer pools; the other keyring commands take --pool NAME
-                                  (default: the only pool)
-  keyring status [--consumer N]   the pool's keyrings (windows, fills, counts), or consumer N's key
-  keyring connect --consumer N    bind consumer N to a key of the current ring (prints its fingerprint)
-  keyring disconnect --consumer N release consumer N's key (retired at both ends)
-  keyring refill --ring R         refill ring R now (it must have no bindings)
-  keyring sync                    the sync with the other end: messages waiting for its ack, tie-breaks, rejections
+  keyring pools                   the names of the consumer pools; a keyring command given none acts on
+                                  the only pool (with several, the daemon's error names them)
+  keyring status [--pool NAME] [--consumer N]  the pool's keyrings (windows, fills, counts), or consumer N's key
+  keyring connect [--pool NAME] --consumer N   bind consumer N to a key of the current ring (prints its fingerprint)
+  keyring disconnect [--pool NAME] --consumer N
+                                  release consumer N's key (retired at both ends)
+  keyring refill [--pool NAME] --ring R        refill ring R now (it must have no bindings)
+  keyring sync [--pool NAME]      the sync with the other end: messages waiting for its ack, tie-breaks, rejections
   sync import FILE                import a vendor key file enveloped to this node
   sync register --identity I --app A          register subscriber I for application A
   sync request --identity I --key K [--app A] bind key K to I and queue its push to A's platform
@@ -51,13 +52,22 @@ commands:
                                   the key-sync audit log (ids and fingerprints, never key bytes)
   mpc status                      threshold custody: this node, epoch, cluster key fingerprint, peers
   mpc peers                       every node's answer: reachable, epoch, cluster key fingerprint
-  mpc init | mpc refresh          coordinate the cluster's key generation / a proactive refresh (all nodes up)
-  mpc backup --file F [--label L] [--out CT]  encrypt F to the cluster key, store it (prints id and fingerprint)
+  mpc init|refresh --node URL --cert C --key K --ca CA --totp CODE|--totp-secret-file F
+                                  coordinate the cluster's key generation / a proactive refresh (all nodes
+                                  up): an operator request to a node's operator endpoint, with the client
+                                  certificate and the TOTP code (both factors)
+  mpc backup --file F|--seeds|--keyring [--pool NAME] [--label L] [--out CT]
+                                  encrypt F to the cluster key and store it, or have the daemon back up the
+                                  seeds of every keyring pool (--seeds) or one pool's keyring state: rings,
+                                  bindings, their seeds (--keyring); prints the backup's id and fingerprint
   mpc list                        the stored backups: id, label, epoch, size, fingerprint
-  mpc delete --id ID              delete a stored backup
-  mpc recover --id ID|--ciphertext CT --node URL --cert C --key K --ca CA --totp CODE --out FILE|--check
-                                  recover through a node's operator endpoint (t nodes); the secret goes to
+  mpc delete --id ID --node URL --cert C --key K --ca CA --totp CODE|--totp-secret-file F
+                                  delete a stored backup (an operator request, as init)
+  mpc recover --id ID|--ciphertext CT --node URL --cert C --key K --ca CA --totp CODE|--totp-secret-file F
+              --out FILE|--check  recover through a node's operator endpoint (t nodes); the secret goes to
                                   a new 0600 file, never to stdout
+  mpc inspect --file F            summarise a recovered export: pools, seeds (fingerprints and ids, never
+                                  their bytes), rings, bindings
   frame encode        seal a 16 830-byte plaintext frame image (stdin) into a wire frame (stdout)
   frame decode        open a wire frame (stdin) into the plaintext frame image (stdout), statistics on stderr
   frame selftest      seal, damage and open random frames and report what the FEC and the cipher did
