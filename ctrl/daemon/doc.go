@@ -11,18 +11,28 @@
 // peer keys are read. Start then opens the store (bbolt, SM4-GCM under the
 // KEK), creates or attaches the shm file (exclusive flock: a second daemon
 // on the same file fails with a clear error) and listens on the API socket.
-// When [keyring] or [sync] is enabled it also opens the controller store
-// (ctrl/kstore, one migration list for every package in it), the keyring
-// pool (ctrl/keyring: keys published through the shm writer, seeds from
-// the configured port's link controller, bindings carried to the peer as
-// control message 0x08) and the key syncer (ctrl/keysync, the node's SM2
-// key as envelope key); see keymgmt.go.
+// When a keyring pool ([keyring], or one or more [[keyring]] tables) or
+// [sync] is enabled it also opens the controller store (ctrl/kstore, one
+// migration list for every package in it; each pool in its own buckets),
+// one keyring per consumer pool (ctrl/keyring: keys published through the
+// daemon's shm writer or the pool's own map, seeds from the link
+// controller of the pool's port, bindings carried to the peer as control
+// message 0x08 naming the pool; pools may share a port and its link) and
+// the key syncer (ctrl/keysync, the node's SM2 key as envelope key); see
+// keymgmt.go. API calls on a keyring take the pool ("" is the only pool;
+// with several, an error names them).
+//
+// With [mpc] enabled it also runs threshold custody (mpc.go): the cluster
+// and operator endpoints, and the daemon's own exports (mpc_export.go):
+// the seeds of every pool, or one pool's keyring state, encrypted to the
+// cluster key, on request and every [mpc] backup_period (seeds).
 //
 // # Supervision
 //
 // Every worker (one per port: line + pipelines + controller; the API server;
-// the metrics server; the keyring maintenance loop and the sync pusher when
-// enabled; the watchdog) runs under a supervisor that restarts
+// the metrics server; one keyring worker per pool and the sync pusher when
+// enabled; the mpc endpoints and timers; the watchdog) runs under a
+// supervisor that restarts
 // it after an error or a panic, with exponential backoff (0.5 s doubling to
 // 30 s, reset after a minute of good running), and counts the restarts
 // (metric otkd_worker_restarts_total). A restarted port comes back on the

@@ -65,8 +65,9 @@
 // PathOpDelete), which the caller serves.
 //
 // Export is the versioned, checksummed encoding of what a node backs up of
-// its own key material (its seeds, or its keyring state); ParseExport reads
-// it back after recovery (docs/mpc.md, "Exports").
+// its own key material (the seeds of all its keyring pools, each naming its
+// pool, or one pool's keyring state); ParseExport reads it back after
+// recovery (docs/mpc.md, "Exports").
 //
 // # Broadcast of rounds
 //
