@@ -92,6 +92,7 @@ type custody struct {
 	secrets    map[string][]byte
 	write      func(i int, refresh string)
 	backup     [3]string // each node's [mpc] backup_period ("" = off)
+	pools      []string  // with linked: n1 and n2 run these [[keyring]] pools (the second in its own map) instead of [keyring]
 
 	usedMu sync.Mutex
 	used   map[string]uint64 // "node/operator" → last TOTP step handed out
@@ -200,8 +201,17 @@ refresh_period = %q
 backup_period = %q
 `, n.name, role, udp[i], peer, peerName, peerKey, rate, n.shm, n.sock, n.metrics, i+1, cluster[i],
 			strings.TrimPrefix(c.opURL[i], "https://"), n.name, n.name, c.clusterCA.file, opCA.file, refresh, c.backup[i])
-		if linked && i < 2 {
+		if linked && i < 2 && len(c.pools) == 0 {
 			b.WriteString("\n[keyring]\nenabled = true\nport = \"east\"\nwindow = \"4s\"\nkeys_per_ring = 8\n")
+		}
+		for j, pool := range c.pools {
+			if !linked || i >= 2 {
+				break
+			}
+			fmt.Fprintf(&b, "\n[[keyring]]\npool = %q\nport = \"east\"\nwindow = \"4s\"\nkeys_per_ring = 8\n", pool)
+			if j > 0 {
+				fmt.Fprintf(&b, "shm_path = %q\nshm_slots = 16\n", n.shm+"-"+pool)
+			}
 		}
 		for j, p := range c.nodes {
 			fmt.Fprintf(&b, "\n[[mpc.peer]]\nname = %q\naddress = %q\npublic_key = %q\n", p.name, cluster[j], filepath.Join(pki, p.name+".pub"))

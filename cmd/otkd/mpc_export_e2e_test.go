@@ -23,6 +23,7 @@ type inspected struct {
 	Pool        string `json:"pool"`
 	Fingerprint string `json:"fingerprint"`
 	Seeds       []struct {
+		Pool        string `json:"pool"`
 		Source      string `json:"source"`
 		ID          string `json:"id"`
 		Bits        int    `json:"bits"`
@@ -215,6 +216,114 @@ func TestCustodySeedExport(t *testing.T) {
 			}
 		}
 		e.Wipe()
+	}
+	a.stop(t)
+	b.stop(t)
+}
+
+// TestCustodyExportPools: nodes 1 (end A) and 2 (end B) run two keyring
+// pools, "vpn" and "web", on their link. A keyring backup needs --pool
+// (without, the error names both pools) and holds that pool's state only;
+// a seeds backup holds the seeds of both pools, each once and naming its
+// pool, among them the ring seeds keyring status shows for each pool.
+func TestCustodyExportPools(t *testing.T) {
+	c := newCustodyLinked(t, true)
+	c.pools = []string{"vpn", "web"}
+	for i := range c.nodes {
+		c.write(i, "0")
+		t.Cleanup(func() { os.Remove(c.nodes[i].shm + "-web") })
+	}
+	for _, n := range c.nodes {
+		n.start(t)
+	}
+	c.allReachable(t, 0)
+	if code, e := c.operator(t, 0, "alice", "", nil, "mpc", "init"); code != 0 {
+		t.Fatalf("init: %d %s", code, e)
+	}
+	a, b := c.nodes[0], c.nodes[1]
+	waitAgree(t, a, b, 2) // negotiated seeds flow
+	status := map[string]api.KeyringStatus{}
+	for _, pool := range c.pools {
+		var sa, sb api.KeyringStatus
+		poll(t, "both ends fill pool "+pool+"'s current ring alike", 2*time.Minute, func() bool {
+			if c, _ := a.otkctlJSON(t, &sa, "keyring", "status", "--pool", pool); c != 0 {
+				return false
+			}
+			if c, _ := b.otkctlJSON(t, &sb, "keyring", "status", "--pool", pool); c != 0 {
+				return false
+			}
+			ra, rb := sa.Rings[sa.Current], sb.Rings[sb.Current]
+			return sa.Current == sb.Current && ra.Filled && rb.Filled && ra.Epoch == rb.Epoch && ra.SeedID == rb.SeedID
+		}, a, b)
+		var k api.KeyringKey
+		if code, e := a.otkctlJSON(t, &k, "keyring", "connect", "--pool", pool, "--consumer", map[string]string{"vpn": "7", "web": "8"}[pool]); code != 0 {
+			t.Fatalf("connect in %s: %d %s", pool, code, e)
+		}
+	}
+
+	if code, e := a.otkctlJSON(t, nil, "mpc", "backup", "--keyring"); code == 0 || !strings.Contains(e, "2 keyring pools (vpn, web)") {
+		t.Fatalf("keyring backup without --pool: %d %s", code, e)
+	}
+	if code, e := a.otkctlJSON(t, nil, "mpc", "backup", "--keyring", "--pool", "mail"); code == 0 || !strings.Contains(e, `no keyring pool "mail" here; pools: vpn, web`) {
+		t.Fatalf("keyring backup of an unknown pool: %d %s", code, e)
+	}
+	var ringBk, seedBk api.MPCBackup
+	if code, e := a.otkctlJSON(t, &ringBk, "mpc", "backup", "--keyring", "--pool", "web"); code != 0 || ringBk.Label != "keyring-n1-web" {
+		t.Fatalf("keyring backup of web at node 1: %d %s %+v", code, e, ringBk)
+	}
+	if code, e := b.otkctlJSON(t, &seedBk, "mpc", "backup", "--seeds"); code != 0 || seedBk.Label != "seeds-n2" {
+		t.Fatalf("seeds backup at node 2: %d %s %+v", code, e, seedBk)
+	}
+	for _, pool := range c.pools { // the ring seeds node 2 holds right after its export
+		var s api.KeyringStatus
+		if code, e := b.otkctlJSON(t, &s, "keyring", "status", "--pool", pool); code != 0 {
+			t.Fatalf("keyring status: %d %s", code, e)
+		}
+		status[pool] = s
+	}
+
+	inspect := func(holder int, bk api.MPCBackup) inspected {
+		t.Helper()
+		code, out, file := c.recover(t, c.byID(holder, bk.ID), 0, "alice")
+		if code != 0 || !strings.Contains(out, bk.Fingerprint) {
+			t.Fatalf("recover %s: %d %s", bk.ID, code, out)
+		}
+		js, err := exec.Command(otkctlBin, "mpc", "inspect", "--json", "--file", file).CombinedOutput()
+		var in inspected
+		if err != nil || json.Unmarshal(js, &in) != nil {
+			t.Fatalf("inspect: %v\n%s", err, js)
+		}
+		return in
+	}
+	ring := inspect(0, ringBk)
+	if ring.What != "keyring" || ring.Pool != "web" || len(ring.Bindings) != 1 || ring.Bindings[0].Consumer != 8 {
+		t.Fatalf("keyring export of web: %+v", ring)
+	}
+	for _, s := range ring.Seeds {
+		if s.Pool != "web" {
+			t.Fatalf("keyring export of web holds a seed of pool %q", s.Pool)
+		}
+	}
+	seeds := inspect(1, seedBk)
+	if seeds.What != "seeds" || seeds.Pool != "" || len(seeds.Seeds) == 0 {
+		t.Fatalf("seeds export: %+v", seeds)
+	}
+	ids := seeds.seedIDs()
+	slices.Sort(ids)
+	if len(slices.Compact(ids)) != len(seeds.Seeds) {
+		t.Fatalf("a seed twice in the export: %v", seeds.seedIDs())
+	}
+	for _, s := range seeds.Seeds {
+		if !slices.Contains(c.pools, s.Pool) {
+			t.Fatalf("seed %s names pool %q", s.ID, s.Pool)
+		}
+	}
+	for pool, st := range status {
+		for _, r := range st.Rings {
+			if r.Filled && !slices.Contains(seeds.seedIDs(), r.SeedID) {
+				t.Fatalf("pool %s ring %d's seed %s not in the seeds export %v", pool, r.Ring, r.SeedID, seeds.seedIDs())
+			}
+		}
 	}
 	a.stop(t)
 	b.stop(t)
