@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/otkd/otkd/internal/httpsrv"
 )
 
 // ServerOptions configure a Server. The zero value is usable.
@@ -87,20 +89,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(l) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		hs.Close()
-	}
-	<-done
-	return nil
+	return httpsrv.Run(ctx, hs, 5*time.Second, func() error { return hs.Serve(l) })
 }
 
 // Handler returns the routes as a plain handler (for embedding in tests or

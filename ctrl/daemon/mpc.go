@@ -48,6 +48,7 @@ import (
 	"github.com/otkd/otkd/ctrl/handshake"
 	"github.com/otkd/otkd/ctrl/kstore"
 	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/internal/httpsrv"
 )
 
 // Buckets and keys of the controller store.
@@ -365,20 +366,7 @@ func serveTLS(ctx context.Context, addr string, cfg *tls.Config, h http.Handler,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug), // refused handshakes are routine
 	}
-	done := make(chan error, 1)
-	go func() { done <- hs.ServeTLS(l, "", "") }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		hs.Close()
-	}
-	<-done
-	return nil
+	return httpsrv.Run(ctx, hs, 5*time.Second, func() error { return hs.ServeTLS(l, "", "") })
 }
 
 // runRefresh loops coordinating a refresh every period until ctx ends.
