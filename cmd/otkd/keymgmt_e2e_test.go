@@ -33,12 +33,20 @@ import (
 // out; it returns the exit code and stderr.
 func (n *node) otkctlJSON(t *testing.T, out any, args ...string) (int, string) {
 	t.Helper()
-	cmd := exec.Command(otkctlBin, append(args, "--json", "--socket", n.sock)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	code, _, stderr := otkctlRun(t, out, append(args, "--json", "--socket", n.sock)...)
+	return code, stderr
+}
+
+// otkctlRun runs otkctl with args; on exit 0 it decodes stdout (JSON) into
+// out when out is not nil. It returns the exit code, stdout and stderr.
+func otkctlRun(t *testing.T, out any, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(otkctlBin, args...)
+	var eb strings.Builder
+	cmd.Stderr = &eb
 	b, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), stderr.String()
+		return ee.ExitCode(), string(b), eb.String()
 	} else if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +55,28 @@ func (n *node) otkctlJSON(t *testing.T, out any, args ...string) (int, string) {
 			t.Fatalf("otkctl %v: %v\n%s", args, err, b)
 		}
 	}
-	return 0, stderr.String()
+	return 0, string(b), eb.String()
+}
+
+// waitRingsAlike polls until both ends have filled their current ring from
+// the same seed, with more than a second of its window left (so a connect
+// right after stays in it), and returns both statuses. extra goes to
+// otkctl keyring status (e.g. --pool NAME).
+func waitRingsAlike(t *testing.T, a, b *node, extra ...string) (sa, sb api.KeyringStatus) {
+	t.Helper()
+	args := append([]string{"keyring", "status"}, extra...)
+	poll(t, fmt.Sprint("both ends fill the current ring alike ", extra), 2*time.Minute, func() bool {
+		if c, _ := a.otkctlJSON(t, &sa, args...); c != 0 {
+			return false
+		}
+		if c, _ := b.otkctlJSON(t, &sb, args...); c != 0 {
+			return false
+		}
+		ra, rb := sa.Rings[sa.Current], sb.Rings[sb.Current]
+		return sa.Current == sb.Current && ra.Filled && rb.Filled && ra.Epoch == rb.Epoch && ra.SeedID == rb.SeedID &&
+			time.Until(ra.WindowEnd) > time.Second
+	}, a, b)
+	return sa, sb
 }
 
 func appendConfig(t *testing.T, n *node, text string) {
@@ -100,19 +129,7 @@ keys_per_ring = 8
 	waitAgree(t, a, b, 2) // negotiated seeds flow
 
 	// Wait until both ends filled the current ring from the same seed.
-	var sa, sb api.KeyringStatus
-	poll(t, "both ends fill the current ring alike", 2*time.Minute, func() bool {
-		if c, _ := a.otkctlJSON(t, &sa, "keyring", "status"); c != 0 {
-			return false
-		}
-		if c, _ := b.otkctlJSON(t, &sb, "keyring", "status"); c != 0 {
-			return false
-		}
-		ra, rb := sa.Rings[sa.Current], sb.Rings[sb.Current]
-		// Not in the last second of the window: the connect below stays in it.
-		return sa.Current == sb.Current && ra.Filled && rb.Filled && ra.Epoch == rb.Epoch && ra.SeedID == rb.SeedID &&
-			time.Until(ra.WindowEnd) > time.Second
-	}, a, b)
+	sa, _ := waitRingsAlike(t, a, b)
 
 	var ka api.KeyringKey
 	if c, e := a.otkctlJSON(t, &ka, "keyring", "connect", "--consumer", "7"); c != 0 {

@@ -70,18 +70,7 @@ shm_slots = 32
 	for _, pool := range []string{"vpn", "web"} {
 		// Both ends filled the pool's current ring alike, not in its last
 		// second (the connect below stays in the window).
-		var sa, sb api.KeyringStatus
-		poll(t, "both ends fill pool "+pool+"'s current ring alike", 2*time.Minute, func() bool {
-			if c, _ := a.otkctlJSON(t, &sa, "keyring", "status", "--pool", pool); c != 0 {
-				return false
-			}
-			if c, _ := b.otkctlJSON(t, &sb, "keyring", "status", "--pool", pool); c != 0 {
-				return false
-			}
-			ra, rb := sa.Rings[sa.Current], sb.Rings[sb.Current]
-			return sa.Current == sb.Current && ra.Filled && rb.Filled && ra.Epoch == rb.Epoch && ra.SeedID == rb.SeedID &&
-				time.Until(ra.WindowEnd) > time.Second
-		}, a, b)
+		sa, _ := waitRingsAlike(t, a, b, "--pool", pool)
 		if sa.Pool != pool || len(sa.Rings) != map[string]int{"vpn": 2, "web": 3}[pool] || sa.Shm != maps[pool](a) {
 			t.Fatalf("status of pool %s at A: %+v", pool, sa)
 		}

@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base32"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -284,22 +283,12 @@ func (c *custody) operator(t *testing.T, via int, op, code string, out any, args
 		code = c.code(via, op)
 	}
 	f := c.ops[op]
-	cmd := exec.Command(otkctlBin, append(args, "--json", "--node", c.opURL[via], "--cert", f[0], "--key", f[1],
+	rc, stdout, stderr := otkctlRun(t, out, append(args, "--json", "--node", c.opURL[via], "--cert", f[0], "--key", f[1],
 		"--ca", c.clusterCA.file, "--totp", code)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	b, err := cmd.Output()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), stderr.String()
-	} else if err != nil {
-		t.Fatal(err)
+	if rc != 0 {
+		return rc, stderr
 	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("otkctl %v: %v\n%s", args, err, b)
-		}
-	}
-	return 0, string(b)
+	return 0, stdout
 }
 
 // secretFile returns the flag that has otkctl compute op's code from its

@@ -76,18 +76,7 @@ func TestCustodySeedExport(t *testing.T) {
 	a, b := c.nodes[0], c.nodes[1]
 	waitAgree(t, a, b, 2) // negotiated seeds flow
 
-	var sa, sb api.KeyringStatus
-	poll(t, "both ends fill the current ring alike", 2*time.Minute, func() bool {
-		if c, _ := a.otkctlJSON(t, &sa, "keyring", "status"); c != 0 {
-			return false
-		}
-		if c, _ := b.otkctlJSON(t, &sb, "keyring", "status"); c != 0 {
-			return false
-		}
-		ra, rb := sa.Rings[sa.Current], sb.Rings[sb.Current]
-		return sa.Current == sb.Current && ra.Filled && rb.Filled && ra.Epoch == rb.Epoch && ra.SeedID == rb.SeedID &&
-			time.Until(ra.WindowEnd) > time.Second
-	}, a, b)
+	sa, sb := waitRingsAlike(t, a, b)
 	var ka api.KeyringKey
 	if code, e := a.otkctlJSON(t, &ka, "keyring", "connect", "--consumer", "7"); code != 0 {
 		t.Fatalf("connect: %d %s", code, e)
@@ -244,17 +233,7 @@ func TestCustodyExportPools(t *testing.T) {
 	waitAgree(t, a, b, 2) // negotiated seeds flow
 	status := map[string]api.KeyringStatus{}
 	for _, pool := range c.pools {
-		var sa, sb api.KeyringStatus
-		poll(t, "both ends fill pool "+pool+"'s current ring alike", 2*time.Minute, func() bool {
-			if c, _ := a.otkctlJSON(t, &sa, "keyring", "status", "--pool", pool); c != 0 {
-				return false
-			}
-			if c, _ := b.otkctlJSON(t, &sb, "keyring", "status", "--pool", pool); c != 0 {
-				return false
-			}
-			ra, rb := sa.Rings[sa.Current], sb.Rings[sb.Current]
-			return sa.Current == sb.Current && ra.Filled && rb.Filled && ra.Epoch == rb.Epoch && ra.SeedID == rb.SeedID
-		}, a, b)
+		waitRingsAlike(t, a, b, "--pool", pool)
 		var k api.KeyringKey
 		if code, e := a.otkctlJSON(t, &k, "keyring", "connect", "--pool", pool, "--consumer", map[string]string{"vpn": "7", "web": "8"}[pool]); code != 0 {
 			t.Fatalf("connect in %s: %d %s", pool, code, e)
