@@ -68,6 +68,7 @@ func benchDecodeErrors(b *testing.B, n int) {
 }
 
 func BenchmarkDecodeRows1Error(b *testing.B)  { benchDecodeErrors(b, 1) }
+func BenchmarkDecodeRows2Errors(b *testing.B) { benchDecodeErrors(b, 2) }
 func BenchmarkDecodeRows8Errors(b *testing.B) { benchDecodeErrors(b, T) }
 
 // BenchmarkEncodeArea reports bytes/s of the 255-byte area; xline is the

@@ -22,6 +22,9 @@ func (d *decoder) solve(s *[Parity]byte) (n int, ok bool) {
 	if d.single(s) {
 		return 1, true
 	}
+	if d.double(s) {
+		return 2, true
+	}
 	l := d.berlekampMassey(s)
 	if l == 0 || l > T {
 		return 0, false
@@ -53,6 +56,55 @@ func (d *decoder) single(s *[Parity]byte) bool {
 	}
 	d.pos[0], d.val[0] = int(gfLog[x]), s[0]
 	return true
+}
+
+// double solves the syndromes of exactly two errors directly (Peterson's
+// equations for t = 2), the next most common case: the locator
+// 1 + σ1·x + σ2·x² from S_0..S_3, its roots X = σ1·u with u² + u = σ2/σ1²
+// from a table, the values from S_0 and S_1, and then the same check of all
+// 16 syndromes as the full decoder. Anything else (one error, three or
+// more, no distinct roots) is left to Berlekamp–Massey: double only
+// accepts what the full decoder would find, and finds it alike.
+func (d *decoder) double(s *[Parity]byte) bool {
+	det := gfMul(s[1], s[1]) ^ gfMul(s[0], s[2])
+	if det == 0 {
+		return false
+	}
+	s1 := gfDiv(gfMul(s[2], s[1])^gfMul(s[0], s[3]), det)
+	s2 := gfDiv(gfMul(s[1], s[3])^gfMul(s[2], s[2]), det)
+	if s1 == 0 || s2 == 0 {
+		return false
+	}
+	q := quadRoot[gfDiv(s2, gfMul(s1, s1))]
+	if q == 0 { // u² + u = c has no root (trace 1), or c = 0
+		return false
+	}
+	x1, x2 := gfMul(s1, q), gfMul(s1, q^1)
+	y1 := gfDiv(s[1]^gfMul(s[0], x2), s1) // (S1 + S0·X2)/(X1 + X2)
+	y2 := s[0] ^ y1
+	if y1 == 0 || y2 == 0 {
+		return false
+	}
+	e1, e2 := int(gfLog[x1]), int(gfLog[x2])
+	if e1 > e2 { // the order in which the Chien search finds them
+		e1, e2, y1, y2 = e2, e1, y2, y1
+	}
+	d.pos[0], d.val[0], d.pos[1], d.val[1] = e1, y1, e2, y2
+	return d.check(s, 2)
+}
+
+// quadRoot[c] is a root u ≠ 0 of u² + u = c (the other is u ⊕ 1), or 0
+// when there is none: half the field, the elements of trace 1, and c = 0.
+var quadRoot [256]byte
+
+// buildQuadRoot runs in the package's table setup, after the tables of
+// the multiplication.
+func buildQuadRoot() {
+	for u := 2; u < 256; u++ {
+		if c := gfMul(byte(u), byte(u)) ^ byte(u); quadRoot[c] == 0 {
+			quadRoot[c] = byte(u)
+		}
+	}
 }
 
 // berlekampMassey computes the shortest LFSR Λ(x) generating s and

@@ -481,3 +481,56 @@ func TestSingleErrorShortcut(t *testing.T) {
 		}
 	}
 }
+
+// TestDoubleErrorShortcut checks the two-error solver against the full
+// decoder: on the syndromes of random pairs of errors (the ends of the
+// codeword included) both must find the same positions and values; on one
+// error and on three errors the solver must decline.
+func TestDoubleErrorShortcut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(28, 28))
+	var d, full decoder
+	synd := func(pos []int, val []byte) (s [Parity]byte) {
+		for j := range s {
+			for i, e := range pos {
+				s[j] ^= gfMul(val[i], gfPow(e*j))
+			}
+		}
+		return s
+	}
+	for trial := range 20000 {
+		e1, e2 := rng.IntN(N), rng.IntN(N)
+		switch trial % 5 {
+		case 0:
+			e1, e2 = 0, N-1
+		case 1:
+			e1, e2 = trial%N, (trial+1)%N
+		}
+		if e1 == e2 {
+			continue
+		}
+		if e1 > e2 {
+			e1, e2 = e2, e1
+		}
+		y := []byte{byte(1 + rng.IntN(255)), byte(1 + rng.IntN(255))}
+		s := synd([]int{e1, e2}, y)
+		if !d.double(&s) || d.pos[0] != e1 || d.pos[1] != e2 || d.val[0] != y[0] || d.val[1] != y[1] {
+			t.Fatalf("errors %#x@%d %#x@%d: solver %v %v %v", y[0], e1, y[1], e2, d.double(&s), d.pos[:2], d.val[:2])
+		}
+		l := full.berlekampMassey(&s)
+		if l != 2 || full.chien(l) != 2 || !full.forney(&s, l) || !full.check(&s, l) ||
+			full.pos[0] != e1 || full.pos[1] != e2 || full.val[0] != y[0] || full.val[1] != y[1] {
+			t.Fatalf("errors at %d, %d: full decoder disagrees: %v %v", e1, e2, full.pos[:2], full.val[:2])
+		}
+		one := synd([]int{e1}, y[:1])
+		if d.double(&one) {
+			t.Fatalf("one error at %d: solver claims two", e1)
+		}
+		e3 := rng.IntN(N)
+		if e3 != e1 && e3 != e2 {
+			three := synd([]int{e1, e2, e3}, []byte{y[0], y[1], byte(1 + rng.IntN(255))})
+			if d.double(&three) {
+				t.Fatalf("three errors at %d, %d, %d: solver claims two", e1, e2, e3)
+			}
+		}
+	}
+}

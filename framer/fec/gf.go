@@ -57,6 +57,7 @@ func init() {
 	buildParityMatrix()
 	buildSliceTab()
 	buildChienPow()
+	buildQuadRoot()
 	initKernel()
 }
 
