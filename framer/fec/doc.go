@@ -36,20 +36,19 @@
 //     eight syndromes vanish (2^-64 for random errors) passes as clean and
 //     stays as received, where the decoder would flag or miscorrect it.
 //     DecodeRows recomputes the parity and compares; only a codeword whose
-//     parity differs is decoded:
-//     syndromes S_0..S_15 (taken from the parity difference, which has the
-//     same syndromes as the received word; one pass for all 64 row
-//     codewords), a single error recognised directly (S_j = Y·X^j), two
-//     errors solved directly (Peterson's equations, roots of the quadratic
-//     from a table), otherwise Berlekamp–Massey (stopped once the locator
-//     would exceed
-//     degree 8), Chien search (a single error solved directly, otherwise
-//     all 255 positions evaluated at once), Forney. A correction is applied only if the locator has as many
-//     distinct roots as its degree (≤ 8), every error value is nonzero and
-//     the error pattern reproduces all 16 syndromes, i.e. the corrected
-//     codeword has zero syndromes. Otherwise the codeword is flagged in
-//     Result.Failed and left exactly as received: the decoder never writes
-//     a codeword it could not make valid.
+//     parity differs is decoded. Its syndromes S_0..S_15 come from the
+//     parity difference, which has the same syndromes as the received word
+//     (one pass for all 64 row codewords). A single error is recognised
+//     directly (S_j = Y·X^j), two errors are solved directly (Peterson's
+//     equations, the roots of the quadratic from a table), anything else
+//     goes through Berlekamp–Massey (stopped once the locator would exceed
+//     degree 8), a Chien search of all 255 positions at once, and Forney.
+//     A correction is applied only if the locator has as many distinct
+//     roots as its degree (≤ 8), every error value is nonzero and the error
+//     pattern reproduces all 16 syndromes, i.e. the corrected codeword has
+//     zero syndromes. Otherwise the codeword is flagged in Result.Failed
+//     and left exactly as received: the decoder never writes a codeword it
+//     could not make valid.
 //   - A Result accumulates: DecodeRows and DecodeArea add to it, so one
 //     Result covers a frame; Reset it between frames.
 //
