@@ -366,71 +366,13 @@ GLOBL ybswap<>(SB), RODATA|NOPTR, $32
 	FL8A                                     \
 	FORMS8(Y7, p0, Y0)
 
+// The GFNI variant's steps for the bodies included below.
+#define ISTEPX ISTEP8
+#define WSTEPX WSTEP8
+
 // func zucInit8(half *uint32)
 TEXT ·zucInit8(SB), 0, $2080-8
-	MOVQ half+0(FP), SI
-	SETUP8
-	MOVQ $2, CX
-
-initloop:
-	ISTEP8(0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
-	ISTEP8(1, 3, 5, 6, 8, 10, 11, 12, 14, 15, 0)
-	ISTEP8(2, 4, 6, 7, 9, 11, 12, 13, 15, 0, 1)
-	ISTEP8(3, 5, 7, 8, 10, 12, 13, 14, 0, 1, 2)
-	ISTEP8(4, 6, 8, 9, 11, 13, 14, 15, 1, 2, 3)
-	ISTEP8(5, 7, 9, 10, 12, 14, 15, 0, 2, 3, 4)
-	ISTEP8(6, 8, 10, 11, 13, 15, 0, 1, 3, 4, 5)
-	ISTEP8(7, 9, 11, 12, 14, 0, 1, 2, 4, 5, 6)
-	ISTEP8(8, 10, 12, 13, 15, 1, 2, 3, 5, 6, 7)
-	ISTEP8(9, 11, 13, 14, 0, 2, 3, 4, 6, 7, 8)
-	ISTEP8(10, 12, 14, 15, 1, 3, 4, 5, 7, 8, 9)
-	ISTEP8(11, 13, 15, 0, 2, 4, 5, 6, 8, 9, 10)
-	ISTEP8(12, 14, 0, 1, 3, 5, 6, 7, 9, 10, 11)
-	ISTEP8(13, 15, 1, 2, 4, 6, 7, 8, 10, 11, 12)
-	ISTEP8(14, 0, 2, 3, 5, 7, 8, 9, 11, 12, 13)
-	ISTEP8(15, 1, 3, 4, 6, 8, 9, 10, 12, 13, 14)
-	DECQ CX
-	JNZ  initloop
-
-	// The first working step (its word is discarded) leaves s_0 at ring
-	// position 1; the copy back rotates it to 0.
-	WSTEP8(0, 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
-	VMOVDQA 32(BX), Y0
-	VMOVDQU Y0, 0(SI)
-	VMOVDQA 64(BX), Y0
-	VMOVDQU Y0, 64(SI)
-	VMOVDQA 96(BX), Y0
-	VMOVDQU Y0, 128(SI)
-	VMOVDQA 128(BX), Y0
-	VMOVDQU Y0, 192(SI)
-	VMOVDQA 160(BX), Y0
-	VMOVDQU Y0, 256(SI)
-	VMOVDQA 192(BX), Y0
-	VMOVDQU Y0, 320(SI)
-	VMOVDQA 224(BX), Y0
-	VMOVDQU Y0, 384(SI)
-	VMOVDQA 256(BX), Y0
-	VMOVDQU Y0, 448(SI)
-	VMOVDQA 288(BX), Y0
-	VMOVDQU Y0, 512(SI)
-	VMOVDQA 320(BX), Y0
-	VMOVDQU Y0, 576(SI)
-	VMOVDQA 352(BX), Y0
-	VMOVDQU Y0, 640(SI)
-	VMOVDQA 384(BX), Y0
-	VMOVDQU Y0, 704(SI)
-	VMOVDQA 416(BX), Y0
-	VMOVDQU Y0, 768(SI)
-	VMOVDQA 448(BX), Y0
-	VMOVDQU Y0, 832(SI)
-	VMOVDQA 480(BX), Y0
-	VMOVDQU Y0, 896(SI)
-	VMOVDQA 0(BX), Y0
-	VMOVDQU Y0, 960(SI)
-	VMOVDQU Y15, 1024(SI)
-	VMOVDQU Y14, 1088(SI)
-	VZEROUPPER
-	RET
+#include "lanes8_init.h"
 
 // STORELANE8 byte-swaps lane l's eight words in y to big-endian and
 // stores them at ptrs[l] + DX + off.
@@ -487,282 +429,22 @@ initloop:
 // last block runs only steps (1..16) steps; fewer than sixteen leave the
 // state unusable, for callers that drop it afterwards.
 TEXT ·zucKeystream8(SB), 0, $2080-32
-	MOVQ half+0(FP), SI
-	MOVQ ptrs+8(FP), DI
-	MOVQ n+16(FP), CX
-	SETUP8
-	XORQ DX, DX
+#include "lanes8_keystream.h"
 
-block:
-	MOVQ $16, R9
-	CMPQ CX, $64
-	JNE  steps
-	MOVQ steps+24(FP), R9
-
-steps:
-	WSTEP8(0, 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
-	CMPQ R9, $1
-	JEQ  stepsdone
-	WSTEP8(1, 1, 3, 5, 6, 8, 10, 11, 12, 14, 15, 0)
-	CMPQ R9, $2
-	JEQ  stepsdone
-	WSTEP8(2, 2, 4, 6, 7, 9, 11, 12, 13, 15, 0, 1)
-	CMPQ R9, $3
-	JEQ  stepsdone
-	WSTEP8(3, 3, 5, 7, 8, 10, 12, 13, 14, 0, 1, 2)
-	CMPQ R9, $4
-	JEQ  stepsdone
-	WSTEP8(4, 4, 6, 8, 9, 11, 13, 14, 15, 1, 2, 3)
-	CMPQ R9, $5
-	JEQ  stepsdone
-	WSTEP8(5, 5, 7, 9, 10, 12, 14, 15, 0, 2, 3, 4)
-	CMPQ R9, $6
-	JEQ  stepsdone
-	WSTEP8(6, 6, 8, 10, 11, 13, 15, 0, 1, 3, 4, 5)
-	CMPQ R9, $7
-	JEQ  stepsdone
-	WSTEP8(7, 7, 9, 11, 12, 14, 0, 1, 2, 4, 5, 6)
-	CMPQ R9, $8
-	JEQ  stepsdone
-	WSTEP8(8, 8, 10, 12, 13, 15, 1, 2, 3, 5, 6, 7)
-	CMPQ R9, $9
-	JEQ  stepsdone
-	WSTEP8(9, 9, 11, 13, 14, 0, 2, 3, 4, 6, 7, 8)
-	CMPQ R9, $10
-	JEQ  stepsdone
-	WSTEP8(10, 10, 12, 14, 15, 1, 3, 4, 5, 7, 8, 9)
-	CMPQ R9, $11
-	JEQ  stepsdone
-	WSTEP8(11, 11, 13, 15, 0, 2, 4, 5, 6, 8, 9, 10)
-	CMPQ R9, $12
-	JEQ  stepsdone
-	WSTEP8(12, 12, 14, 0, 1, 3, 5, 6, 7, 9, 10, 11)
-	CMPQ R9, $13
-	JEQ  stepsdone
-	WSTEP8(13, 13, 15, 1, 2, 4, 6, 7, 8, 10, 11, 12)
-	CMPQ R9, $14
-	JEQ  stepsdone
-	WSTEP8(14, 14, 0, 2, 3, 5, 7, 8, 9, 11, 12, 13)
-	CMPQ R9, $15
-	JEQ  stepsdone
-	WSTEP8(15, 15, 1, 3, 4, 6, 8, 9, 10, 12, 13, 14)
-
-stepsdone:
-	TRANSPOSE8(0, 0)
-	TRANSPOSE8(8, 32)
-	ADDQ $64, DX
-	SUBQ $64, CX
-	JNZ  block
-
-	VMOVDQA 0(BX), Y0
-	VMOVDQU Y0, 0(SI)
-	VMOVDQA 32(BX), Y0
-	VMOVDQU Y0, 64(SI)
-	VMOVDQA 64(BX), Y0
-	VMOVDQU Y0, 128(SI)
-	VMOVDQA 96(BX), Y0
-	VMOVDQU Y0, 192(SI)
-	VMOVDQA 128(BX), Y0
-	VMOVDQU Y0, 256(SI)
-	VMOVDQA 160(BX), Y0
-	VMOVDQU Y0, 320(SI)
-	VMOVDQA 192(BX), Y0
-	VMOVDQU Y0, 384(SI)
-	VMOVDQA 224(BX), Y0
-	VMOVDQU Y0, 448(SI)
-	VMOVDQA 256(BX), Y0
-	VMOVDQU Y0, 512(SI)
-	VMOVDQA 288(BX), Y0
-	VMOVDQU Y0, 576(SI)
-	VMOVDQA 320(BX), Y0
-	VMOVDQU Y0, 640(SI)
-	VMOVDQA 352(BX), Y0
-	VMOVDQU Y0, 704(SI)
-	VMOVDQA 384(BX), Y0
-	VMOVDQU Y0, 768(SI)
-	VMOVDQA 416(BX), Y0
-	VMOVDQU Y0, 832(SI)
-	VMOVDQA 448(BX), Y0
-	VMOVDQU Y0, 896(SI)
-	VMOVDQA 480(BX), Y0
-	VMOVDQU Y0, 960(SI)
-	VMOVDQU Y15, 1024(SI)
-	VMOVDQU Y14, 1088(SI)
-	VZEROUPPER
-	RET
+// The AES-NI variant's steps for the same bodies.
+#undef ISTEPX
+#undef WSTEPX
+#define ISTEPX ISTEP8A
+#define WSTEPX WSTEP8A
 
 // func zucInit8a(half *uint32)
 //
 // zucInit8 with S1 by AES-NI.
 TEXT ·zucInit8a(SB), 0, $2080-8
-	MOVQ half+0(FP), SI
-	SETUP8
-	MOVQ $2, CX
-
-initloop:
-	ISTEP8A(0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
-	ISTEP8A(1, 3, 5, 6, 8, 10, 11, 12, 14, 15, 0)
-	ISTEP8A(2, 4, 6, 7, 9, 11, 12, 13, 15, 0, 1)
-	ISTEP8A(3, 5, 7, 8, 10, 12, 13, 14, 0, 1, 2)
-	ISTEP8A(4, 6, 8, 9, 11, 13, 14, 15, 1, 2, 3)
-	ISTEP8A(5, 7, 9, 10, 12, 14, 15, 0, 2, 3, 4)
-	ISTEP8A(6, 8, 10, 11, 13, 15, 0, 1, 3, 4, 5)
-	ISTEP8A(7, 9, 11, 12, 14, 0, 1, 2, 4, 5, 6)
-	ISTEP8A(8, 10, 12, 13, 15, 1, 2, 3, 5, 6, 7)
-	ISTEP8A(9, 11, 13, 14, 0, 2, 3, 4, 6, 7, 8)
-	ISTEP8A(10, 12, 14, 15, 1, 3, 4, 5, 7, 8, 9)
-	ISTEP8A(11, 13, 15, 0, 2, 4, 5, 6, 8, 9, 10)
-	ISTEP8A(12, 14, 0, 1, 3, 5, 6, 7, 9, 10, 11)
-	ISTEP8A(13, 15, 1, 2, 4, 6, 7, 8, 10, 11, 12)
-	ISTEP8A(14, 0, 2, 3, 5, 7, 8, 9, 11, 12, 13)
-	ISTEP8A(15, 1, 3, 4, 6, 8, 9, 10, 12, 13, 14)
-	DECQ CX
-	JNZ  initloop
-
-	// The first working step (its word is discarded) leaves s_0 at ring
-	// position 1; the copy back rotates it to 0.
-	WSTEP8A(0, 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
-	VMOVDQA 32(BX), Y0
-	VMOVDQU Y0, 0(SI)
-	VMOVDQA 64(BX), Y0
-	VMOVDQU Y0, 64(SI)
-	VMOVDQA 96(BX), Y0
-	VMOVDQU Y0, 128(SI)
-	VMOVDQA 128(BX), Y0
-	VMOVDQU Y0, 192(SI)
-	VMOVDQA 160(BX), Y0
-	VMOVDQU Y0, 256(SI)
-	VMOVDQA 192(BX), Y0
-	VMOVDQU Y0, 320(SI)
-	VMOVDQA 224(BX), Y0
-	VMOVDQU Y0, 384(SI)
-	VMOVDQA 256(BX), Y0
-	VMOVDQU Y0, 448(SI)
-	VMOVDQA 288(BX), Y0
-	VMOVDQU Y0, 512(SI)
-	VMOVDQA 320(BX), Y0
-	VMOVDQU Y0, 576(SI)
-	VMOVDQA 352(BX), Y0
-	VMOVDQU Y0, 640(SI)
-	VMOVDQA 384(BX), Y0
-	VMOVDQU Y0, 704(SI)
-	VMOVDQA 416(BX), Y0
-	VMOVDQU Y0, 768(SI)
-	VMOVDQA 448(BX), Y0
-	VMOVDQU Y0, 832(SI)
-	VMOVDQA 480(BX), Y0
-	VMOVDQU Y0, 896(SI)
-	VMOVDQA 0(BX), Y0
-	VMOVDQU Y0, 960(SI)
-	VMOVDQU Y15, 1024(SI)
-	VMOVDQU Y14, 1088(SI)
-	VZEROUPPER
-	RET
+#include "lanes8_init.h"
 
 // func zucKeystream8a(half *uint32, ptrs *[8]*byte, n int, steps int)
 //
 // zucKeystream8 with S1 by AES-NI.
 TEXT ·zucKeystream8a(SB), 0, $2080-32
-	MOVQ half+0(FP), SI
-	MOVQ ptrs+8(FP), DI
-	MOVQ n+16(FP), CX
-	SETUP8
-	XORQ DX, DX
-
-block:
-	MOVQ $16, R9
-	CMPQ CX, $64
-	JNE  steps
-	MOVQ steps+24(FP), R9
-
-steps:
-	WSTEP8A(0, 0, 2, 4, 5, 7, 9, 10, 11, 13, 14, 15)
-	CMPQ R9, $1
-	JEQ  stepsdone
-	WSTEP8A(1, 1, 3, 5, 6, 8, 10, 11, 12, 14, 15, 0)
-	CMPQ R9, $2
-	JEQ  stepsdone
-	WSTEP8A(2, 2, 4, 6, 7, 9, 11, 12, 13, 15, 0, 1)
-	CMPQ R9, $3
-	JEQ  stepsdone
-	WSTEP8A(3, 3, 5, 7, 8, 10, 12, 13, 14, 0, 1, 2)
-	CMPQ R9, $4
-	JEQ  stepsdone
-	WSTEP8A(4, 4, 6, 8, 9, 11, 13, 14, 15, 1, 2, 3)
-	CMPQ R9, $5
-	JEQ  stepsdone
-	WSTEP8A(5, 5, 7, 9, 10, 12, 14, 15, 0, 2, 3, 4)
-	CMPQ R9, $6
-	JEQ  stepsdone
-	WSTEP8A(6, 6, 8, 10, 11, 13, 15, 0, 1, 3, 4, 5)
-	CMPQ R9, $7
-	JEQ  stepsdone
-	WSTEP8A(7, 7, 9, 11, 12, 14, 0, 1, 2, 4, 5, 6)
-	CMPQ R9, $8
-	JEQ  stepsdone
-	WSTEP8A(8, 8, 10, 12, 13, 15, 1, 2, 3, 5, 6, 7)
-	CMPQ R9, $9
-	JEQ  stepsdone
-	WSTEP8A(9, 9, 11, 13, 14, 0, 2, 3, 4, 6, 7, 8)
-	CMPQ R9, $10
-	JEQ  stepsdone
-	WSTEP8A(10, 10, 12, 14, 15, 1, 3, 4, 5, 7, 8, 9)
-	CMPQ R9, $11
-	JEQ  stepsdone
-	WSTEP8A(11, 11, 13, 15, 0, 2, 4, 5, 6, 8, 9, 10)
-	CMPQ R9, $12
-	JEQ  stepsdone
-	WSTEP8A(12, 12, 14, 0, 1, 3, 5, 6, 7, 9, 10, 11)
-	CMPQ R9, $13
-	JEQ  stepsdone
-	WSTEP8A(13, 13, 15, 1, 2, 4, 6, 7, 8, 10, 11, 12)
-	CMPQ R9, $14
-	JEQ  stepsdone
-	WSTEP8A(14, 14, 0, 2, 3, 5, 7, 8, 9, 11, 12, 13)
-	CMPQ R9, $15
-	JEQ  stepsdone
-	WSTEP8A(15, 15, 1, 3, 4, 6, 8, 9, 10, 12, 13, 14)
-
-stepsdone:
-	TRANSPOSE8(0, 0)
-	TRANSPOSE8(8, 32)
-	ADDQ $64, DX
-	SUBQ $64, CX
-	JNZ  block
-
-	VMOVDQA 0(BX), Y0
-	VMOVDQU Y0, 0(SI)
-	VMOVDQA 32(BX), Y0
-	VMOVDQU Y0, 64(SI)
-	VMOVDQA 64(BX), Y0
-	VMOVDQU Y0, 128(SI)
-	VMOVDQA 96(BX), Y0
-	VMOVDQU Y0, 192(SI)
-	VMOVDQA 128(BX), Y0
-	VMOVDQU Y0, 256(SI)
-	VMOVDQA 160(BX), Y0
-	VMOVDQU Y0, 320(SI)
-	VMOVDQA 192(BX), Y0
-	VMOVDQU Y0, 384(SI)
-	VMOVDQA 224(BX), Y0
-	VMOVDQU Y0, 448(SI)
-	VMOVDQA 256(BX), Y0
-	VMOVDQU Y0, 512(SI)
-	VMOVDQA 288(BX), Y0
-	VMOVDQU Y0, 576(SI)
-	VMOVDQA 320(BX), Y0
-	VMOVDQU Y0, 640(SI)
-	VMOVDQA 352(BX), Y0
-	VMOVDQU Y0, 704(SI)
-	VMOVDQA 384(BX), Y0
-	VMOVDQU Y0, 768(SI)
-	VMOVDQA 416(BX), Y0
-	VMOVDQU Y0, 832(SI)
-	VMOVDQA 448(BX), Y0
-	VMOVDQU Y0, 896(SI)
-	VMOVDQA 480(BX), Y0
-	VMOVDQU Y0, 960(SI)
-	VMOVDQU Y15, 1024(SI)
-	VMOVDQU Y14, 1088(SI)
-	VZEROUPPER
-	RET
+#include "lanes8_keystream.h"
