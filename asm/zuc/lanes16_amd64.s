@@ -203,6 +203,39 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	FL                                     \
 	FORMS(Z7, p0, Z1)
 
+// CELL copies cell i of the state at SI into ring position i, as s and 2s.
+#define CELL(i) \
+	VMOVDQU64 (i*64)(SI), Z0 \
+	FORMS(Z0, i, Z1)
+
+// LOADSTATE points BX at the 64-byte-aligned scratch area of the frame and
+// copies the Lanes16 state at SI into it: R1, R2, and every cell as s and
+// 2s (FORMS); then the masks. The constants are loaded by the caller.
+#define LOADSTATE \
+	LEAQ 63(SP), BX           \
+	ANDQ $-64, BX             \
+	VMOVDQU64 1024(SI), Z0    \
+	VMOVDQA64 Z0, 2048(BX)    \
+	VMOVDQU64 1088(SI), Z0    \
+	VMOVDQA64 Z0, 2112(BX)    \
+	CELL(0)                  \
+	CELL(1)                  \
+	CELL(2)                  \
+	CELL(3)                  \
+	CELL(4)                  \
+	CELL(5)                  \
+	CELL(6)                  \
+	CELL(7)                  \
+	CELL(8)                  \
+	CELL(9)                  \
+	CELL(10)                 \
+	CELL(11)                 \
+	CELL(12)                 \
+	CELL(13)                 \
+	CELL(14)                 \
+	CELL(15)                 \
+	LOADMASKS
+
 DATA bearer<>+0(SB)/8, $0x0000000800000000
 DATA bearer<>+8(SB)/8, $0x0000001800000010
 DATA bearer<>+16(SB)/8, $0x0000002800000020
@@ -261,46 +294,8 @@ TEXT ·zucLoadEEA3(SB), NOSPLIT, $0-16
 // func zucInit16(st *Lanes16)
 TEXT ·zucInit16(SB), 0, $3264-8
 	MOVQ st+0(FP), SI
-	LEAQ 63(SP), BX
-	ANDQ $-64, BX
-	VMOVDQU64 1024(SI), Z0
-	VMOVDQA64 Z0, 2048(BX)
-	VMOVDQU64 1088(SI), Z0
-	VMOVDQA64 Z0, 2112(BX)
+	LOADSTATE
 	LOADCONST
-	VMOVDQU64 (0)(SI), Z0
-	FORMS(Z0, 0, Z1)
-	VMOVDQU64 (64)(SI), Z0
-	FORMS(Z0, 1, Z1)
-	VMOVDQU64 (128)(SI), Z0
-	FORMS(Z0, 2, Z1)
-	VMOVDQU64 (192)(SI), Z0
-	FORMS(Z0, 3, Z1)
-	VMOVDQU64 (256)(SI), Z0
-	FORMS(Z0, 4, Z1)
-	VMOVDQU64 (320)(SI), Z0
-	FORMS(Z0, 5, Z1)
-	VMOVDQU64 (384)(SI), Z0
-	FORMS(Z0, 6, Z1)
-	VMOVDQU64 (448)(SI), Z0
-	FORMS(Z0, 7, Z1)
-	VMOVDQU64 (512)(SI), Z0
-	FORMS(Z0, 8, Z1)
-	VMOVDQU64 (576)(SI), Z0
-	FORMS(Z0, 9, Z1)
-	VMOVDQU64 (640)(SI), Z0
-	FORMS(Z0, 10, Z1)
-	VMOVDQU64 (704)(SI), Z0
-	FORMS(Z0, 11, Z1)
-	VMOVDQU64 (768)(SI), Z0
-	FORMS(Z0, 12, Z1)
-	VMOVDQU64 (832)(SI), Z0
-	FORMS(Z0, 13, Z1)
-	VMOVDQU64 (896)(SI), Z0
-	FORMS(Z0, 14, Z1)
-	VMOVDQU64 (960)(SI), Z0
-	FORMS(Z0, 15, Z1)
-	LOADMASKS
 	MOVQ $2, CX
 
 initloop:
@@ -379,46 +374,7 @@ TEXT ·zucKeystream16(SB), 0, $3264-25
 	MOVQ st+0(FP), SI
 	MOVQ ptrs+8(FP), DI
 	MOVQ n+16(FP), CX
-	LEAQ 63(SP), BX
-	ANDQ $-64, BX
-	VMOVDQU64 1024(SI), Z0
-	VMOVDQA64 Z0, 2048(BX)
-	VMOVDQU64 1088(SI), Z0
-	VMOVDQA64 Z0, 2112(BX)
-	LOADCONST
-	VMOVDQU64 (0)(SI), Z0
-	FORMS(Z0, 0, Z1)
-	VMOVDQU64 (64)(SI), Z0
-	FORMS(Z0, 1, Z1)
-	VMOVDQU64 (128)(SI), Z0
-	FORMS(Z0, 2, Z1)
-	VMOVDQU64 (192)(SI), Z0
-	FORMS(Z0, 3, Z1)
-	VMOVDQU64 (256)(SI), Z0
-	FORMS(Z0, 4, Z1)
-	VMOVDQU64 (320)(SI), Z0
-	FORMS(Z0, 5, Z1)
-	VMOVDQU64 (384)(SI), Z0
-	FORMS(Z0, 6, Z1)
-	VMOVDQU64 (448)(SI), Z0
-	FORMS(Z0, 7, Z1)
-	VMOVDQU64 (512)(SI), Z0
-	FORMS(Z0, 8, Z1)
-	VMOVDQU64 (576)(SI), Z0
-	FORMS(Z0, 9, Z1)
-	VMOVDQU64 (640)(SI), Z0
-	FORMS(Z0, 10, Z1)
-	VMOVDQU64 (704)(SI), Z0
-	FORMS(Z0, 11, Z1)
-	VMOVDQU64 (768)(SI), Z0
-	FORMS(Z0, 12, Z1)
-	VMOVDQU64 (832)(SI), Z0
-	FORMS(Z0, 13, Z1)
-	VMOVDQU64 (896)(SI), Z0
-	FORMS(Z0, 14, Z1)
-	VMOVDQU64 (960)(SI), Z0
-	FORMS(Z0, 15, Z1)
-	LOADMASKS
+	LOADSTATE
 	XORQ DX, DX
 
 block:
