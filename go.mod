@@ -12,4 +12,7 @@ require (
 	golang.org/x/sys v0.49.0
 )
 
-require golang.org/x/crypto v0.54.0 // indirect
+require (
+	github.com/cilium/ebpf v0.22.0 // indirect
+	golang.org/x/crypto v0.54.0 // indirect
+)
