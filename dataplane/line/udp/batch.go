@@ -42,8 +42,8 @@ type txBatch struct {
 	iov    []unix.Iovec
 	hdr    []unix.Mmsghdr
 	name   [unsafe.Sizeof(unix.RawSockaddrInet6{})]byte // the peer, as the socket's family spells it
-	n      int                                         // frames queued
-	first  time.Duration                               // when the oldest queued frame was queued (since epoch)
+	n      int                                          // frames queued
+	first  time.Duration                                // when the oldest queued frame was queued (since epoch)
 	epoch  time.Time
 	delay  time.Duration
 	sendFn func(fd uintptr) bool
