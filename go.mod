@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	filippo.io/bigmod v0.1.0
 	github.com/BurntSushi/toml v1.6.0
+	github.com/cilium/ebpf v0.22.0
 	github.com/emmansun/gmsm v0.44.1
 	github.com/klauspost/cpuid/v2 v2.4.2
 	github.com/klauspost/reedsolomon v1.14.2
@@ -12,7 +13,4 @@ require (
 	golang.org/x/sys v0.49.0
 )
 
-require (
-	github.com/cilium/ebpf v0.22.0 // indirect
-	golang.org/x/crypto v0.54.0 // indirect
-)
+require golang.org/x/crypto v0.54.0 // indirect
