@@ -130,7 +130,7 @@ func stream(t *testing.T, from, to *Line, n int) int {
 // TestVethIntact: frames sent by one end's AF_XDP line over a veth pair
 // between two namespaces arrive whole, in order, each once.
 func TestVethIntact(t *testing.T) {
-	n := vethtest.New(t, false)
+	n := vethtest.New(t)
 	lines := openPair(t, n, Config{Seed: 5, FrameRate: 5000})
 	const frames = 500
 	got := stream(t, lines[0], lines[1], frames)
@@ -142,5 +142,33 @@ func TestVethIntact(t *testing.T) {
 	}
 	if got < frames*9/10 || sb.Malformed+sb.Foreign+sb.Stray+sb.Stale != 0 {
 		t.Fatalf("delivered %d of %d; %+v", got, frames, sb)
+	}
+}
+
+// TestVethFaults runs the AF_XDP line through a relay that drops,
+// duplicates and reorders chunks on the wire: no frame is delivered
+// spliced, twice or out of order, and every frame that is not delivered is
+// counted as incomplete, missed or stale.
+func TestVethFaults(t *testing.T) {
+	n := vethtest.NewRelayed(t, vethtest.Faults{Loss: 0.01, Duplicate: 0.03, Reorder: 0.02, Seed: 3})
+	lines := openPair(t, n, Config{Seed: 9, FrameRate: 2000})
+	frames := 1200
+	if testing.Short() {
+		frames = 400
+	}
+	got := stream(t, lines[0], lines[1], frames)
+	sb := lines[1].Stats()
+	t.Logf("delivered %d of %d; relay %+v; B %+v", got, frames, n.Relay(), sb)
+	if sb.Incomplete+sb.Missed == 0 || sb.Stray == 0 || sb.DupChunks == 0 {
+		t.Errorf("netem's faults left no trace in the counters: %+v", sb)
+	}
+	// Each frame is counted once: delivered, or dropped as incomplete,
+	// missed or stale; only frames lost at the very end go unseen.
+	acc := sb.Received + sb.SimLost + sb.Incomplete + sb.Missed + sb.Stale
+	if acc > uint64(frames) || acc+5 < uint64(frames) {
+		t.Errorf("accounted for %d of %d frames: %+v", acc, frames, sb)
+	}
+	if got < frames/2 {
+		t.Errorf("only %d of %d frames delivered", got, frames)
 	}
 }
