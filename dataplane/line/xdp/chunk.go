@@ -142,6 +142,7 @@ type reasmStats struct {
 	Stray      atomic.Uint64 // chunks not taken: out of order, or of an abandoned or old frame
 	Duplicate  atomic.Uint64 // chunks repeating the one just taken, skipped
 	Stale      atomic.Uint64 // whole frames not newer than one delivered
+	Resync     atomic.Uint64 // jumps of the sequence beyond the window
 }
 
 // add takes one chunk and reports whether it completed a frame (then in
@@ -189,12 +190,18 @@ func (r *reassembler) account(seq uint32) {
 		return
 	}
 	d := int32(seq - r.maxSeq)
-	if d <= 0 {
+	if d <= 0 && d > -staleWindow {
 		return
 	}
 	if !r.maxDone {
 		r.stats.Incomplete.Add(1)
 	}
-	r.stats.Missed.Add(uint64(d - 1))
+	if d > 0 && d <= staleWindow {
+		r.stats.Missed.Add(uint64(d - 1))
+	} else {
+		// Farther than the window either way: a restarted peer, or a
+		// chunk that is not the peer's. Start counting afresh.
+		r.stats.Resync.Add(1)
+	}
 	r.maxSeq, r.maxDone = seq, false
 }

@@ -140,6 +140,7 @@ type Stats struct {
 	Stray      uint64 // chunks dropped: out of order, or of a dropped or old frame
 	DupChunks  uint64 // chunks skipped as the repeat of the chunk just taken
 	Stale      uint64 // whole frames dropped: not newer than one delivered
+	Resync     uint64 // sequence jumps too far to count as missed frames (a restarted peer)
 	SimLost    uint64 // frames dropped by the simulated channel (Profile.Loss)
 	// The kernel's counters of the socket.
 	KernelRXDropped, KernelRXRingFull, KernelFillEmpty, KernelTXInvalid uint64
@@ -195,7 +196,7 @@ type Line struct {
 // socket on cfg.Queue and returns the line. It must run in the network
 // namespace of the interface. Errors wrap ErrConfig, ErrUnsupported or
 // ErrSetup and name the step and the cause.
-func Open(cfg Config) (l *Line, err error) {
+func Open(cfg Config) (_ *Line, err error) {
 	ifc, err := net.InterfaceByName(cfg.Interface)
 	if err != nil {
 		if cfg.Interface == "" {
@@ -213,7 +214,7 @@ func Open(cfg Config) (l *Line, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: Profile: %w", ErrConfig, err)
 	}
-	l = &Line{
+	l := &Line{
 		name: cfg.Interface, ifindex: ifc.Index, done: make(chan struct{}), evfd: -1,
 		chunk: cfg.ChunkSize, count: (framer.FrameLen + cfg.ChunkSize - 1) / cfg.ChunkSize,
 		ch: ch, prof: cfg.Profile, thr: cfg.Profile.Threshold(), bit: cfg.BitErrors,
@@ -474,6 +475,7 @@ func (l *Line) Stats() Stats {
 		SimLost:    s.simLost.Load(),
 		Incomplete: l.re.stats.Incomplete.Load(), Missed: l.re.stats.Missed.Load(),
 		Stray: l.re.stats.Stray.Load(), DupChunks: l.re.stats.Duplicate.Load(), Stale: l.re.stats.Stale.Load(),
+		Resync: l.re.stats.Resync.Load(),
 	}
 	if l.enter() {
 		if ks, err := l.sock.Stats(); err == nil {

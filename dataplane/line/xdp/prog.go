@@ -82,8 +82,8 @@ const (
 
 // loadSteering creates the XSKMAP, loads the program and attaches it to
 // ifindex.
-func loadSteering(ifindex int, mode AttachMode) (s *steering, err error) {
-	s = &steering{}
+func loadSteering(ifindex int, mode AttachMode) (_ *steering, err error) {
+	s := &steering{}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -114,8 +114,10 @@ func loadSteering(ifindex int, mode AttachMode) (s *steering, err error) {
 	case AttachGeneric:
 		err = try(link.XDPGenericMode, "generic")
 	default:
-		if err = try(link.XDPDriverMode, "driver"); err != nil {
-			err = try(link.XDPGenericMode, "generic")
+		if derr := try(link.XDPDriverMode, "driver"); derr != nil {
+			if err = try(link.XDPGenericMode, "generic"); err != nil {
+				err = fmt.Errorf("%w; and %w", derr, err)
+			}
 		}
 	}
 	if err != nil {

@@ -163,7 +163,7 @@ type Socket struct {
 }
 
 // Open creates, sets up and binds a socket (package doc).
-func Open(cfg Config) (s *Socket, err error) {
+func Open(cfg Config) (_ *Socket, err error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func Open(cfg Config) (s *Socket, err error) {
 		}
 		return nil, fmt.Errorf("xsk: AF_XDP socket (needs CAP_NET_RAW): %w", err)
 	}
-	s = &Socket{fd: fd, frameSize: uint64(cfg.FrameSize), ifindex: cfg.Ifindex, queue: cfg.Queue}
+	s := &Socket{fd: fd, frameSize: uint64(cfg.FrameSize), ifindex: cfg.Ifindex, queue: cfg.Queue}
 	defer func() {
 		if err != nil {
 			s.release()
