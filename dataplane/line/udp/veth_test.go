@@ -110,4 +110,3 @@ func TestVeth(t *testing.T) {
 		}
 	}
 }
-
