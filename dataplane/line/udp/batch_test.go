@@ -236,9 +236,10 @@ func TestBatchDelayBound(t *testing.T) {
 		t.Fatalf("after a full batch: %+v, want 16 sent in 1 call", s)
 	}
 
-	// Paced at 200 frames/s: the second frame is 5 ms ahead, so Send
-	// flushes the first before it sleeps.
-	p, _ := pair(t, Config{Seed: 1, Batch: 16, FrameRate: 200, MaxDelay: time.Hour})
+	// Paced at 1 frame/s: the second frame is about a second ahead (a
+	// long period, so that a slow start cannot put the schedule behind),
+	// so Send flushes the first before it sleeps.
+	p, _ := pair(t, Config{Seed: 1, Batch: 16, FrameRate: 1, MaxDelay: time.Hour})
 	for range 2 {
 		if err := p.Send(frame); err != nil {
 			t.Fatal(err)
