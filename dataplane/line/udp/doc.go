@@ -26,6 +26,33 @@
 //     later one return ErrClosed, which wraps net.ErrClosed:
 //     errors.Is(err, net.ErrClosed) holds.
 //
+// A frame crosses as one datagram of 16 830 bytes: on a link with a
+// 1500-byte MTU the kernel cuts it into IP fragments and the receiver's
+// kernel reassembles them; a lost fragment loses the whole datagram (the
+// kernel counts it, the line never sees it), duplicated and reordered
+// fragments are sorted out by IP reassembly, and the UDP checksum covers
+// the whole datagram. So a frame is delivered whole or not at all, but
+// datagrams may arrive out of order or, if the network duplicates whole
+// datagrams, twice: the layers above (the framer's anti-replay filter)
+// handle that.
+//
+// # Batches
+//
+// With Config.Batch > 1 the line moves up to Batch frames per system call:
+// Send copies the frame into a send batch and sends the batch with one
+// sendmmsg(2) when it is full, when its oldest frame has waited
+// Config.MaxDelay (checked at each Send), before the pacer sleeps, and at
+// Flush; Recv receives up to Batch datagrams with one recvmmsg(2) (without
+// waiting for more than the first) and hands them out one by one, with the
+// same checks, counters and channel-model draws, in the same order, as the
+// one-datagram path. A frame therefore waits at most MaxDelay plus one
+// frame period in a sender that keeps calling Send (a port's TX loop
+// does); a caller that stops sending calls Flush. SendBatch and RecvBatch
+// (package batchline) move several frames per call. The system calls are
+// written on golang.org/x/sys/unix with buffers, message headers and
+// closures made once, so no path allocates; Stats.SendCalls and RecvCalls
+// show the batching.
+//
 // # Channel model
 //
 // A datagram carries hard bits only; a fibre would give the receiver an

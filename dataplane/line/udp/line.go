@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/otkd/otkd/dataplane/line/channel"
+	"github.com/otkd/otkd/dataplane/line/pace"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/noise"
 )
@@ -30,16 +31,21 @@ func (l *Line) Send(frame []byte) error {
 	if l.closed() {
 		return ErrClosed
 	}
-	if l.pace.period > 0 {
-		waited, ok := l.pace.wait(l.done)
-		if waited {
-			l.st.pacedWaits.Add(1)
+	if ahead := l.pace.Claim(); ahead >= pace.MaxAhead {
+		// Nothing queued waits through a pacer sleep.
+		if err := l.Flush(); err != nil {
+			return err
 		}
-		if !ok {
+		l.st.pacedWaits.Add(1)
+		if !l.pace.Sleep(ahead, l.done) {
 			return ErrClosed
 		}
 	}
+	if l.tx != nil {
+		return l.queue(frame)
+	}
 	_, err := l.conn.WriteToUDPAddrPort(frame, l.peer)
+	l.st.sendCalls.Add(1)
 	if err == nil {
 		l.st.sent.Add(1)
 		return nil
@@ -68,6 +74,9 @@ func (l *Line) Recv(frame []byte, soft []noise.Sample) error {
 	if len(soft) != noise.SamplesPerFrame {
 		return &framer.LengthError{What: "soft-sample buffer", Got: len(soft), Want: noise.SamplesPerFrame}
 	}
+	if l.rx != nil {
+		return l.recvBatched(frame, soft, true)
+	}
 	for {
 		if l.closed() {
 			return ErrClosed
@@ -86,10 +95,40 @@ func (l *Line) Recv(frame []byte, soft []noise.Sample) error {
 	}
 }
 
+// recvBatched delivers the next frame of the receive batch, receiving the
+// next batch when this one is used up; with block false it returns
+// errWouldBlock instead of waiting for a new batch.
+func (l *Line) recvBatched(frame []byte, soft []noise.Sample, block bool) error {
+	r := l.rx
+	for {
+		if l.closed() {
+			return ErrClosed
+		}
+		if r.next == r.n {
+			if !block {
+				return errWouldBlock
+			}
+			if err := l.fill(); err != nil {
+				return err
+			}
+			continue
+		}
+		slot, ok := l.take()
+		if !ok {
+			continue
+		}
+		copy(frame, slot)
+		l.model(frame, soft)
+		l.st.received.Add(1)
+		return nil
+	}
+}
+
 // read reads one datagram into l.buf and reports whether it is a frame to
 // deliver; the others are counted.
 func (l *Line) read() (bool, error) {
 	n, src, err := l.conn.ReadFromUDPAddrPort(l.buf[:])
+	l.st.recvCalls.Add(1)
 	switch {
 	case err == nil:
 	case errors.Is(err, net.ErrClosed) || l.closed():
@@ -137,4 +176,51 @@ func transient(err error) bool {
 func (l *Line) model(frame []byte, soft []noise.Sample) {
 	channel.Modulate(frame, soft, &l.prof)
 	channel.Impair(l.ch, frame, soft, l.thr, l.bit)
+}
+
+// errWouldBlock tells RecvBatch that no frame is buffered.
+var errWouldBlock = errors.New("udp line: no frame buffered")
+
+// SendBatch sends frames (each framer.FrameLen bytes) in order, as that
+// many Send calls followed by Flush: with Config.Batch > 1 they leave in
+// sendmmsg calls of up to Batch frames. It implements batchline.Line.
+func (l *Line) SendBatch(frames [][]byte) error {
+	for _, f := range frames {
+		if err := l.Send(f); err != nil {
+			return err
+		}
+	}
+	return l.Flush()
+}
+
+// RecvBatch waits for at least one frame and delivers up to len(frames):
+// frame i and its soft samples into frames[i] and soft[i] (as Recv), the
+// first by waiting, the others only while the receive batch holds more. It
+// returns the number delivered. It implements batchline.Line.
+func (l *Line) RecvBatch(frames [][]byte, soft [][]noise.Sample) (int, error) {
+	if len(soft) < len(frames) {
+		return 0, &framer.LengthError{What: "soft-sample buffers", Got: len(soft), Want: len(frames)}
+	}
+	if len(frames) == 0 {
+		return 0, nil
+	}
+	if err := l.Recv(frames[0], soft[0]); err != nil {
+		return 0, err
+	}
+	if l.rx == nil {
+		return 1, nil
+	}
+	n := 1
+	for ; n < len(frames); n++ {
+		if len(frames[n]) != framer.FrameLen || len(soft[n]) != noise.SamplesPerFrame {
+			return n, &framer.LengthError{What: "receive buffer", Got: len(frames[n]), Want: framer.FrameLen}
+		}
+		if err := l.recvBatched(frames[n], soft[n], false); err != nil {
+			if err == errWouldBlock {
+				break
+			}
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -10,7 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
+	"github.com/otkd/otkd/dataplane/line/pace"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/noise"
 )
@@ -50,6 +52,16 @@ type Config struct {
 	// FrameRate paces Send, in frames per second; 0 sends as fast as the
 	// caller calls. OTU2 line rate is 82 025 frames/s.
 	FrameRate float64
+	// Batch is the number of frames per system call: Send queues frames
+	// and sends up to Batch of them with one sendmmsg(2), Recv receives up
+	// to Batch datagrams with one recvmmsg(2) and hands them out one by
+	// one. 0 or 1: one sendto(2) and one recvfrom(2) per frame, nothing
+	// queued. At most MaxBatch.
+	Batch int
+	// MaxDelay bounds how long a frame may wait in the send batch before
+	// it is sent (checked at every Send; see Flush). Default
+	// DefaultMaxDelay; only used with Batch > 1.
+	MaxDelay time.Duration
 	// ReadBuffer and WriteBuffer are the socket buffer sizes asked for,
 	// default DefaultSocketBuffer each. The kernel may grant less (on Linux
 	// net.core.rmem_max and wmem_max cap them); that is not an error.
@@ -72,6 +84,15 @@ func (c *Config) fill() error {
 	if c.ReadBuffer < 0 || c.WriteBuffer < 0 {
 		return fmt.Errorf("%w: ReadBuffer %d and WriteBuffer %d must be ≥ 0", ErrConfig, c.ReadBuffer, c.WriteBuffer)
 	}
+	if c.Batch < 0 || c.Batch > MaxBatch {
+		return fmt.Errorf("%w: Batch %d must be 0…%d", ErrConfig, c.Batch, MaxBatch)
+	}
+	if c.MaxDelay < 0 {
+		return fmt.Errorf("%w: MaxDelay %v must be ≥ 0", ErrConfig, c.MaxDelay)
+	}
+	if c.MaxDelay == 0 {
+		c.MaxDelay = DefaultMaxDelay
+	}
 	if c.ReadBuffer == 0 {
 		c.ReadBuffer = DefaultSocketBuffer
 	}
@@ -90,11 +111,13 @@ type Stats struct {
 	Sent       uint64 // datagrams handed to the kernel
 	SendErrors uint64 // frames the network refused (not sent)
 	PacedWaits uint64 // waits of the pacer
+	SendCalls  uint64 // send system calls (sendto or sendmmsg)
 	Received   uint64 // frames delivered by Recv
 	Foreign    uint64 // datagrams dropped: not from Peer
 	Malformed  uint64 // datagrams dropped: not framer.FrameLen bytes
 	SimLost    uint64 // frames dropped by the simulated channel (Profile.Loss)
 	RecvErrors uint64 // transient receive errors skipped
+	RecvCalls  uint64 // receive system calls that returned (recvfrom or recvmmsg)
 	// LastSendErrno is the errno of the latest send error, 0 if none or
 	// when it carried none.
 	LastSendErrno syscall.Errno
@@ -103,9 +126,9 @@ type Stats struct {
 // counters are kept apart per side so that the TX and RX goroutines do not
 // write to one cache line.
 type counters struct {
-	sent, sendErrors, pacedWaits, lastSendErrno       atomic.Uint64
-	_                                                 [64]byte
-	received, foreign, malformed, simLost, recvErrors atomic.Uint64
+	sent, sendErrors, pacedWaits, lastSendErrno, sendCalls       atomic.Uint64
+	_                                                            [64]byte
+	received, foreign, malformed, simLost, recvErrors, recvCalls atomic.Uint64
 }
 
 // Line is one end of a UDP link. It is created by Dial or FromConn.
@@ -119,13 +142,15 @@ type Line struct {
 	st    counters
 
 	// Send side (the TX goroutine)
-	pace pacer
+	pace pace.Pacer
+	tx   *txBatch // nil: one datagram per call
 
 	// Recv side (the RX goroutine)
 	ch   *noise.Channel
 	prof noise.Profile
 	thr  noise.Sample
 	bit  bool
+	rx   *rxBatch                  // nil: one datagram per call
 	buf  [framer.FrameLen + 1]byte // one more byte tells an oversized datagram
 }
 
@@ -192,7 +217,12 @@ func newLine(conn *net.UDPConn, cfg Config) (*Line, error) {
 		}
 	}
 	l.match = canonical(cfg.Peer)
-	l.pace.init(cfg.FrameRate)
+	l.pace.Init(cfg.FrameRate)
+	if cfg.Batch > 1 {
+		if err := l.newBatches(&cfg); err != nil {
+			return nil, err
+		}
+	}
 	return l, nil
 }
 
@@ -219,6 +249,7 @@ func (l *Line) Stats() Stats {
 		Sent: s.sent.Load(), SendErrors: s.sendErrors.Load(), PacedWaits: s.pacedWaits.Load(),
 		Received: s.received.Load(), Foreign: s.foreign.Load(), Malformed: s.malformed.Load(),
 		SimLost: s.simLost.Load(), RecvErrors: s.recvErrors.Load(),
+		SendCalls: s.sendCalls.Load(), RecvCalls: s.recvCalls.Load(),
 		LastSendErrno: syscall.Errno(s.lastSendErrno.Load()),
 	}
 }

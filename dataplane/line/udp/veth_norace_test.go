@@ -1,0 +1,6 @@
+//go:build !race
+
+package udp
+
+// vethRate paces the veth streams.
+const vethRate = 3000
