@@ -32,11 +32,12 @@ type collector struct {
 	errs   map[error]int
 	asked  int
 	refuse bool
+	max    int // refuse areas longer (0: no limit)
 }
 
 func (c *collector) Buffer(n int) []byte {
 	c.asked++
-	if c.refuse {
+	if c.refuse || (c.max > 0 && n > c.max) {
 		return nil
 	}
 	return c.buf[:n]
@@ -332,9 +333,9 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("asked %d delivered %d state %v", c.asked, len(c.got), d.State())
 		}
 	})
-	t.Run("MaxPLI skips longer frames and keeps sync", func(t *testing.T) {
+	t.Run("frames refused for their length are skipped in sync", func(t *testing.T) {
 		d := NewDecoder(Options{MaxPLI: 800})
-		c := &collector{}
+		c := &collector{max: 800}
 		d.Write(stream, c)
 		short := 0
 		for _, f := range frames {

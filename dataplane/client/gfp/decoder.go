@@ -35,9 +35,8 @@ func (s State) String() string {
 // run on the Decoder's goroutine.
 type Sink interface {
 	// Buffer returns memory for the payload area of a client frame of n
-	// octets (4 ≤ n ≤ Options.MaxPLI), into which the Decoder descrambles
-	// it, or nil to have the frame skipped (too long, no room: the Sink
-	// counts it).
+	// octets (4 ≤ n ≤ 65535), into which the Decoder descrambles it, or nil
+	// to have the frame skipped (too long, no room: the Sink counts it).
 	Buffer(n int) []byte
 	// Frame hands back the buffer Buffer returned with the frame's verdict.
 	// err == nil: area is the payload area (payload header, information
@@ -50,13 +49,16 @@ type Sink interface {
 
 // Options configures a Decoder. The zero value is the default.
 type Options struct {
-	// MaxPLI bounds the payload areas the hunt accepts as candidates and
-	// that reach Sink.Buffer; default (0) MaxPLI. Headers announcing more are
-	// no candidates in HUNT; in SYNC their frames are skipped.
+	// MaxPLI bounds the payload areas the hunt accepts as candidates
+	// (fewer false candidates); default (0) MaxPLI. In SYNC every client
+	// frame reaches Sink.Buffer, which decides.
 	MaxPLI int
 	// DeferPFCS leaves the pFCS check to the Sink (CheckPFCS), for a
 	// receiver that checks on another goroutine.
 	DeferPFCS bool
+	// Stats, when set, receives the counts (shared with the owner's other
+	// counters); default: the Decoder's own.
+	Stats *Stats
 }
 
 // Stats counts a Decoder's delineation events. Fields are atomics so that
@@ -106,7 +108,8 @@ type Decoder struct {
 	got    int
 	buf    []byte // nil: skipped
 
-	st Stats
+	st  *Stats
+	own Stats
 }
 
 // NewDecoder returns a Decoder in HUNT.
@@ -114,7 +117,11 @@ func NewDecoder(opt Options) *Decoder {
 	if opt.MaxPLI <= 0 || opt.MaxPLI > MaxPLI {
 		opt.MaxPLI = MaxPLI
 	}
-	return &Decoder{opt: opt}
+	d := &Decoder{opt: opt, st: opt.Stats}
+	if d.st == nil {
+		d.st = &d.own
+	}
+	return d
 }
 
 // State returns the delineation state.
@@ -126,7 +133,7 @@ func (d *Decoder) State() State {
 }
 
 // Stats returns the delineation counters.
-func (d *Decoder) Stats() *Stats { return &d.st }
+func (d *Decoder) Stats() *Stats { return d.st }
 
 // Write feeds the next octets of the stream.
 func (d *Decoder) Write(p []byte, sink Sink) {
@@ -366,8 +373,6 @@ func (d *Decoder) begin(pli int, deliver bool, sink Sink) {
 		return
 	case pli < CoreLen:
 		d.st.Control.Add(1)
-		deliver = false
-	case pli > d.opt.MaxPLI:
 		deliver = false
 	}
 	d.inArea, d.pli, d.got, d.buf = true, pli, 0, nil
