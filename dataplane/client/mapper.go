@@ -235,13 +235,21 @@ func (m *Mapper) Fill(f *framer.Frame, count uint32) {
 		f.Row(framer.Rows - 1)[psiCol] = PayloadType
 	}
 	for r := range framer.Rows {
-		m.enc.Encode(f.Row(r)[payFirst:framer.InfoCols], &m.src)
+		m.enc.Encode(PayloadRow(f, r), &m.src)
 	}
 }
 
 // TXPending reports whether client frames are queued or partly mapped: a
 // caller that must flush the stream (otkctl) fills frames until it is false.
 func (m *Mapper) TXPending() bool { return m.txq.Len() > 0 }
+
+// TXRoom returns the number of free TX slots: a client reader that must not
+// drop (otkctl, tests) queues only that many frames before the next Fill.
+func (m *Mapper) TXRoom() int { return m.txq.Cap() - m.txq.Len() }
+
+// PayloadRow returns the OPU payload of row r (0-based) of f: columns
+// 17-3824, the part of the GFP stream the row carries.
+func PayloadRow(f *framer.Frame, r int) []byte { return f.Row(r)[payFirst:framer.InfoCols] }
 
 // ---- RX: frame loop side ----
 
@@ -271,7 +279,7 @@ func (m *Mapper) Deliver(f *framer.Frame, count uint32, epoch uint8) {
 		return
 	}
 	for r := range framer.Rows {
-		m.dec.Write(f.Row(r)[payFirst:framer.InfoCols], &m.sink)
+		m.dec.Write(PayloadRow(f, r), &m.sink)
 	}
 }
 

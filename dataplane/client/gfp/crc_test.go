@@ -8,9 +8,10 @@ import (
 
 // Published values: the CRC catalogue's check values (the CRC of the ASCII
 // string "123456789") for CRC-16/XMODEM and CRC-32/BZIP2, and the GFP
-// examples: the idle frame on the wire is B6 AB 31 E0; a core header with
-// PLI 0x004C carries cHEC 0x8948; the type field 0x1101 (PTI=000, PFI=1,
-// EXI=0001, UPI=0x01) carries tHEC 0x2063.
+// example of a linear frame: the idle frame on the wire is B6 AB 31 E0; a
+// core header with PLI 0x004C carries cHEC 0x8948; the type field 0x1101
+// (PTI=000, PFI=1, EXI=0001, UPI=0x01) carries tHEC 0x2063; the extension
+// header CID 0x80, spare 0x00 carries eHEC 0x1B98.
 func TestPublishedValues(t *testing.T) {
 	check := []byte("123456789")
 	if got := HEC(check); got != 0x31C3 {
@@ -24,6 +25,9 @@ func TestPublishedValues(t *testing.T) {
 	}
 	if got := HEC([]byte{0x11, 0x01}); got != 0x2063 {
 		t.Errorf("tHEC(type 0x1101) = %#04x, want 0x2063", got)
+	}
+	if got := HEC([]byte{0x80, 0x00}); got != 0x1B98 {
+		t.Errorf("eHEC(CID 0x80, spare 0) = %#04x, want 0x1b98", got)
 	}
 	if got := coreHeader(0); got != 0xB6AB31E0 {
 		t.Errorf("idle core header on the wire = %#08x, want 0xb6ab31e0", got)
