@@ -233,19 +233,23 @@ func (d *direction) check(name string) {
 func TestEndToEnd(t *testing.T) {
 	frames := 1500
 	if testing.Short() {
-		frames = 400
+		frames = 150
 	}
 	for _, tc := range []struct {
 		name                        string
 		loss, damage, reorder, null float64
 		mtu                         int
+		short                       bool
 	}{
-		{"clean", 0, 0, 0, 0, 9600},
-		{"clean with null frames", 0, 0, 0, 0.05, 9600},
-		{"faults", 0.01, 0.01, 0.01, 0.02, 9600},
-		{"faults mtu 1500", 0.02, 0.02, 0.02, 0.02, 1500},
+		{"clean", 0, 0, 0, 0, 9600, false},
+		{"clean with null frames", 0, 0, 0, 0.05, 9600, true},
+		{"faults", 0.01, 0.01, 0.01, 0.02, 9600, false},
+		{"faults mtu 1500", 0.02, 0.02, 0.02, 0.02, 1500, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if testing.Short() && !tc.short {
+				t.Skip("-short: the other cases cover it")
+			}
 			a, _ := New(Config{MTU: tc.mtu})
 			b, _ := New(Config{MTU: tc.mtu})
 			dirs := []*direction{newDirection(t, 1, 0, a, b), newDirection(t, 2, 1, b, a)}
@@ -297,7 +301,11 @@ func TestCorruptPayloadNeverDelivered(t *testing.T) {
 	sent := map[uint64][]byte{}
 	delivered := 0
 	seq := uint64(0)
-	for c := uint32(1); c < 2000; c++ {
+	n := uint32(2000)
+	if testing.Short() {
+		n = 500
+	}
+	for c := uint32(1); c < n; c++ {
 		for range rng.IntN(6) {
 			seq++
 			fr := testFrame(seq, 60+rng.IntN(3000))
