@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/framer"
 )
 
@@ -86,6 +87,19 @@ func readFrame(r io.Reader, what string) ([]byte, error) {
 	return nil, fmt.Errorf("reading %s input: %w", what, err)
 }
 
+// needsPcap refuses the pcap-only flags without --pcap.
+func needsPcap(fs *flag.FlagSet, pcap bool, names ...string) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		for _, n := range names {
+			if f.Name == n && !pcap && err == nil {
+				err = usagef("%s: --%s needs --pcap", fs.Name(), n)
+			}
+		}
+	})
+	return err
+}
+
 func parseDirection(s string) (uint8, error) {
 	switch strings.ToUpper(s) {
 	case "0", "AB", "A2B":
@@ -103,7 +117,12 @@ func frameEncode(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	epoch := fs.String("epoch", "1", "key epoch 0..255 (0 = null cipher, not encrypted)")
 	dirS := fs.String("direction", "0", "0 (A to B) or 1 (B to A)")
 	noScr := fs.Bool("no-scramble", false, "skip the G.709 scrambler")
+	pcapIn := fs.String("pcap", "", "map the Ethernet frames (no FCS) of this pcap file with GFP-F into as many frames as they need, COUNT incrementing, instead of sealing one image from stdin")
+	mtu := fs.Int("mtu", client.MaxMTU, "with --pcap: the client MTU; longer packets are refused")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := needsPcap(fs, *pcapIn != "", "mtu"); err != nil {
 		return err
 	}
 	if *count == "" {
@@ -132,6 +151,9 @@ func frameEncode(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		}
 		key = &k
 		defer clear(k[:])
+	}
+	if *pcapIn != "" {
+		return encodePcap(*pcapIn, *mtu, key, uint32(c), uint8(e), dir, *noScr, stdout, stderr)
 	}
 	buf, err := readFrame(stdin, "plaintext")
 	if err != nil {
@@ -165,7 +187,13 @@ func frameDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	dirS := fs.String("direction", "0", "0 (A to B) or 1 (B to A)")
 	noScr := fs.Bool("no-scramble", false, "the frame was not scrambled")
 	asJSON := fs.Bool("json", false, "statistics as one JSON object on stderr")
+	pcapOut := fs.String("pcap", "", "read concatenated wire frames and write the Ethernet frames they carry (GFP-F) to this pcap file, instead of one image to stdout")
+	gfpOut := fs.String("gfp-pcap", "", "also (or only) write the GFP frames of the stream to this pcap file (link type GFP-F: core header in clear, payload area descrambled)")
+	mtu := fs.Int("mtu", client.MaxMTU, "with --pcap: the client MTU; longer frames are dropped")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := needsPcap(fs, *pcapOut != "" || *gfpOut != "", "mtu"); err != nil {
 		return err
 	}
 	dir, err := parseDirection(*dirS)
@@ -178,6 +206,13 @@ func frameDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 			return err
 		}
 		defer clear(key[:])
+	}
+	if *pcapOut != "" || *gfpOut != "" {
+		o := decodeOpts{out: *pcapOut, gfpOut: *gfpOut, mtu: *mtu, dir: dir, noScr: *noScr, asJSON: *asJSON}
+		if *keyHex != "" {
+			o.key = &key
+		}
+		return decodePcap(o, stdin, stderr)
 	}
 	buf, err := readFrame(stdin, "wire")
 	if err != nil {
