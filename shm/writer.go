@@ -821,6 +821,30 @@ func (w *Writer) SetConfig(c *Config) error {
 	return nil
 }
 
+// KeyInfo is a key's place in the map, without its bytes.
+type KeyInfo struct {
+	ID, Consumer uint64
+	Port         uint16
+	Dir          Dir
+	State        State
+}
+
+// Keys returns the id, binding and state of every key in the map (for a
+// caller that must find keys it published and lost track of, e.g. after a
+// crash). It reads no key bytes out.
+func (w *Writer) Keys() []KeyInfo {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]KeyInfo, 0, len(w.slotOf))
+	var k Key
+	for id, s := range w.slotOf {
+		w.readSlot(s, &k)
+		out = append(out, KeyInfo{ID: id, Consumer: k.Consumer, Port: k.Port, Dir: k.Dir, State: k.State})
+	}
+	k.Zero()
+	return out
+}
+
 // Generation returns the generation this writer published at start.
 func (w *Writer) Generation() uint64 { return w.gen }
 
