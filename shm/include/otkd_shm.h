@@ -18,6 +18,8 @@
  *    never takes a lock (so a reader can never keep the writer from
  *    starting): OTKD_SHM_EWRITERGONE when no writer holds it.
  * Functions are thread-safe on a shared otkd_shm handle except open/close.
+ * An otkd_shm handle holds the CRC tables (about 33 KiB): give it static or
+ * heap storage in threads with small stacks.
  * Key bytes land in the caller's otkd_shm_key: zero it (otkd_shm_key_zero)
  * when done and never log it; log otkd_shm_key_fingerprint-style ids
  * (the key id) instead.
