@@ -128,7 +128,7 @@ func (c *Config) KeyringPlan(i int) (PoolPlan, error) {
 	}
 	p, err := k.plan()
 	if err != nil {
-		return PoolPlan{}, fmt.Errorf("%s %s (pool %q): %w", c.keyringField(i, "schedule"), k.Schedule, k.Pool, err)
+		return PoolPlan{}, fileError{fmt.Errorf("%s %s (pool %q): %w", c.keyringField(i, "schedule"), k.Schedule, k.Pool, err)}
 	}
 	if err := c.poolCapacity(i, p.KeysPerRing); err != nil {
 		return PoolPlan{}, fmt.Errorf("%s %s gives keys_per_ring %d: %w", c.keyringField(i, "schedule"), k.Schedule, p.KeysPerRing, err)
@@ -152,6 +152,13 @@ func (k *Keyring) plan() (PoolPlan, error) {
 	}
 	return PoolPlan{Window: p.Window, KeysPerRing: max(k.KeysPerRing, p.KeysPerRing), MaxSession: p.MaxSession}, nil
 }
+
+// fileError is an error about a file the configuration names: it matches
+// ErrFile, its text unchanged.
+type fileError struct{ err error }
+
+func (e fileError) Error() string   { return e.err.Error() }
+func (e fileError) Unwrap() []error { return []error{e.err, ErrFile} }
 
 // PoolShmPath returns the shared-memory map of pool k: its ShmPath, or
 // [shm] path.

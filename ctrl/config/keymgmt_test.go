@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -267,5 +268,16 @@ func TestCapacityOfSchedule(t *testing.T) {
 func TestPortKeysAtOnce(t *testing.T) {
 	if PortKeysAtOnce != 2*(publish.Keep+1) {
 		t.Fatalf("PortKeysAtOnce = %d, ctrl/publish keeps %d per direction", PortKeysAtOnce, publish.Keep)
+	}
+}
+
+// TestScheduleErrorIsFileError: a schedule file that cannot be read or
+// parsed is an error about a file the configuration names (ErrFile: otkd
+// exits with the configuration status), its text unchanged.
+func TestScheduleErrorIsFileError(t *testing.T) {
+	c := mustParse(t, minimal+"\n[keyring]\nenabled = true\nport = \"east\"\nschedule = \"/nonexistent/s.txt\"\n")
+	_, err := c.KeyringPlan(0)
+	if !errors.Is(err, ErrFile) || !strings.HasPrefix(err.Error(), "keyring.schedule /nonexistent/s.txt") {
+		t.Fatalf("missing schedule: %v", err)
 	}
 }
