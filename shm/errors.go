@@ -21,8 +21,14 @@ var (
 	ErrIncompatible = errors.New("shm: incompatible file")
 	// ErrLocked: another writer holds the file; see *LockedError.
 	ErrLocked = errors.New("shm: file locked by another writer")
-	// ErrChecksum: a key's checksum does not match its fields.
-	ErrChecksum = errors.New("shm: key checksum mismatch")
+	// ErrChecksum: a key record failed its check (length out of range or
+	// checksum mismatch) in every try: the map is damaged. Readers never
+	// return such a record.
+	ErrChecksum = errors.New("shm: key record damaged (bad length or checksum)")
+	// ErrUntrusted: the writer refuses a file or directory it must not
+	// publish keys in (another user's file, a link, an unsafe directory);
+	// the wrapping *UntrustedError says which and what to do.
+	ErrUntrusted = errors.New("shm: untrusted file")
 	// ErrClosed: the reader or writer was closed.
 	ErrClosed = errors.New("shm: closed")
 	// ErrFull: every key slot is in use.
@@ -32,7 +38,7 @@ var (
 	ErrInvalid = errors.New("shm: invalid argument")
 )
 
-// IncompatibleError says which header field of a file is not what layout v1
+// IncompatibleError says which header field of a file is not what layout v2
 // expects. It unwraps to ErrIncompatible.
 type IncompatibleError struct {
 	Field string // e.g. "magic", "layout version", "file size"
@@ -51,15 +57,20 @@ func (e *IncompatibleError) Error() string {
 // Unwrap returns ErrIncompatible.
 func (e *IncompatibleError) Unwrap() error { return ErrIncompatible }
 
-// LockedError reports a second writer. PID is the writer pid recorded in the
-// header (0 if unreadable). It unwraps to ErrLocked.
+// LockedError reports a second writer: the writers' lock file (the map's
+// path + ".lock") is held. PID is the process that holds it, as the kernel
+// reports it in /proc/locks; 0 if this process cannot see it. It unwraps to
+// ErrLocked.
 type LockedError struct {
-	Path string
+	Path string // the lock file
 	PID  uint64
 }
 
 func (e *LockedError) Error() string {
-	return fmt.Sprintf("shm: %s is locked by another writer (pid %d in its header)", e.Path, e.PID)
+	if e.PID == 0 {
+		return fmt.Sprintf("shm: %s is held by another writer (its pid is not visible to this process)", e.Path)
+	}
+	return fmt.Sprintf("shm: %s is held by another writer, pid %d", e.Path, e.PID)
 }
 
 // Unwrap returns ErrLocked.

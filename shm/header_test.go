@@ -33,7 +33,8 @@ func TestBadFiles(t *testing.T) {
 		{"half header", "file size", func(b []byte) []byte { return b[:100] }},
 		{"truncated slots", "file size", func(b []byte) []byte { return b[:len(b)-pageSize] }},
 		{"foreign", "magic", func(b []byte) []byte { copy(b, "\x7fELF\x02\x01\x01\x00"); return b }},
-		{"version 2", "layout version", func(b []byte) []byte { b[hdrVersion] = 2; resum(b); return b }},
+		{"version 1", "layout version", func(b []byte) []byte { b[hdrVersion] = 1; resum(b); return b }},
+		{"version 3", "layout version", func(b []byte) []byte { b[hdrVersion] = 3; resum(b); return b }},
 		{"flipped bit", "header checksum", func(b []byte) []byte { b[hdrSlotsOff] ^= 0x10; return b }},
 		{"slot count 0", "slot count", func(b []byte) []byte { b[hdrSlotCount] = 0; resum(b); return b }},
 		{"slot count huge", "slot count", func(b []byte) []byte {
@@ -83,7 +84,8 @@ func TestBadFiles(t *testing.T) {
 
 // TestWriterRecreatesBadFile: a writer replaces an incompatible file with a
 // new one (renamed over it, so a reader mapping the old one keeps a valid
-// mapping) and logs why.
+// mapping, never a SIGBUS), zeroes the old one (so that mapping keeps no
+// key) and logs why.
 func TestWriterRecreatesBadFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys.shm")
@@ -105,11 +107,13 @@ func TestWriterRecreatesBadFile(t *testing.T) {
 		t.Fatalf("log: %q", logs.String())
 	}
 	var k Key
-	if err := old.ActiveKey(1, 0, &k); err != nil || k.ID != 1 {
-		t.Fatalf("old mapping: %v %v", k, err)
+	if err := old.ActiveKey(1, 0, &k); !errors.Is(err, ErrWriterGone) || k.ID != 0 || k.Len != 0 {
+		t.Fatalf("old mapping after the replace: %v %v, want ErrWriterGone and no key", k, err)
 	}
-	if err := old.KeyByID(99, &k); !errors.Is(err, ErrWriterGone) {
-		t.Fatalf("old file after recreate: %v, want ErrWriterGone", err)
+	for i := range old.Slots() {
+		if err := old.Slot(i, &k); !errors.Is(err, ErrWriterGone) {
+			t.Fatalf("old mapping, slot %d: %v %v, want ErrWriterGone (zeroed)", i, k, err)
+		}
 	}
 	r := openReader(t, path)
 	if r.Slots() != 32 || !r.WriterAlive() {

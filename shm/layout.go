@@ -6,15 +6,19 @@ import (
 	"hash/crc64"
 )
 
-// Layout v1 of the shared-memory file. docs/shm.md documents every byte;
+// Layout v2 of the shared-memory file. docs/shm.md documents every byte;
 // shm/include/otkd_shm.h repeats these numbers and the tests keep the two in
 // step. All multi-byte fields are little-endian 64-bit words (the file is only
 // ever shared between processes of one host).
 const (
 	// Magic is the first word of the file: the bytes "OTKDSHM" and a NUL.
 	Magic = uint64(0x004d4853444b544f)
-	// Version is the layout version this package reads and writes.
-	Version = 1
+	// Version is the layout version this package reads and writes. v2 (from
+	// v1): the writer's liveness is an OFD lock on bytes 0..7 that readers
+	// test with F_OFD_GETLK (v1: a flock readers took for a moment, which a
+	// reader could hold to keep a writer out), and readers check every
+	// record's length and checksum before they return it.
+	Version = 2
 
 	pageSize   = 4096
 	headerSize = pageSize
@@ -93,7 +97,7 @@ type geometry struct {
 
 func roundUp(n, to int) int { return (n + to - 1) / to * to }
 
-// newGeometry computes layout v1 for n slots.
+// newGeometry computes layout v2 for n slots.
 func newGeometry(n int) geometry {
 	g := geometry{slots: n}
 	g.tableSize = 16
@@ -127,7 +131,7 @@ func (g geometry) encodeHeader(h []byte, created int64) {
 	binary.LittleEndian.PutUint64(h[hdrSum:], crc64.Checksum(h[:hdrFixedEnd], crcTable))
 }
 
-// parseHeader validates a header copy against layout v1 and the size of the
+// parseHeader validates a header copy against layout v2 and the size of the
 // file it came from. Every failure is an *IncompatibleError naming the field.
 func parseHeader(h []byte, fileSize int64) (geometry, error) {
 	if len(h) < headerSize || fileSize < headerSize {

@@ -30,10 +30,12 @@ type Reader struct {
 }
 
 // Open maps the key store at path read-only and validates its header.
-// A file that is not layout v1, is truncated or has a corrupt header gives an
+// A file that is not layout v2, is not a regular file, is truncated or has a corrupt header gives an
 // error that unwraps to ErrIncompatible and names the field.
+//
+// Open never blocks: a FIFO or device at the path is refused, not waited on.
 func Open(path string) (*Reader, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -49,6 +51,9 @@ func openFD(fd int, path string) (*Reader, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, fmt.Errorf("%s: %w", path, incompatible("file type", describe(&st), "a regular file"))
 	}
 	hdr := make([]byte, headerSize)
 	n, err := unix.Pread(fd, hdr, 0)
@@ -88,20 +93,20 @@ func (r *Reader) Close() error {
 // Slots returns the number of key slots in the file.
 func (r *Reader) Slots() int { return r.v.g.slots }
 
-// WriterAlive probes the writer's lock: it tries a shared, non-blocking flock
-// on the reader's own descriptor. The writer holds an exclusive flock for its
-// whole life and the kernel drops it when the process dies, so success means
-// no writer. The shared lock is released at once so that a restarting writer
-// can take the file.
+// WriterAlive tests the writer's liveness lock: a live writer holds an
+// open-file-description write lock on bytes 0..7 of the map, which the
+// kernel drops when the process dies. The test is F_OFD_GETLK, which only
+// asks and never takes a lock, so no reader can keep a writer from
+// starting. If the kernel cannot answer (no OFD locks), the writer is
+// assumed alive.
 func (r *Reader) WriterAlive() bool { return r.alive() }
 
 func (r *Reader) probeWriter() bool {
-	err := unix.Flock(r.fd, unix.LOCK_SH|unix.LOCK_NB)
-	if err == nil {
-		unix.Flock(r.fd, unix.LOCK_UN)
-		return false
+	lk := unix.Flock_t{Type: unix.F_RDLCK, Whence: 0, Start: liveOff, Len: liveLen}
+	if err := unix.FcntlFlock(uintptr(r.fd), unix.F_OFD_GETLK, &lk); err != nil {
+		return true
 	}
-	return err == unix.EWOULDBLOCK || err == unix.EINTR
+	return lk.Type == unix.F_WRLCK
 }
 
 // fail turns a failed lookup into its error: ErrWriterGone when the writer is
@@ -142,7 +147,7 @@ func (r *Reader) ActiveKey(port uint16, dir Dir, k *Key) error {
 				w[12] = atomic.LoadUint64(&c[13])
 				w[13] = atomic.LoadUint64(&c[14])
 				w[14] = atomic.LoadUint64(&c[15])
-				if atomic.LoadUint64(&c[0]) == q && w[1]&activeMask == activeWant(port, dir) {
+				if atomic.LoadUint64(&c[0]) == q && w[1]&activeMask == activeWant(port, dir) && w.ok() {
 					return nil
 				}
 			}
@@ -165,6 +170,7 @@ func (r *Reader) activeKeySlow(port uint16, dir Dir, k *Key) error {
 	}
 	e := r.v.word(r.v.activeOff(activeIndexKey(port, dir)))
 	want := activeWant(port, dir)
+	bad := false
 	for try := 0; try < readTries; try++ {
 		s := atomic.LoadUint64(e)
 		if s == 0 {
@@ -173,10 +179,28 @@ func (r *Reader) activeKeySlow(port uint16, dir Dir, k *Key) error {
 		if s > uint64(r.v.g.slots) {
 			continue
 		}
-		p := r.v.slot(int(s - 1))
-		if (readSlotCopy(&p[0], k) || readSlotCopy(&p[1], k)) && keyWords(k)[1]&activeMask == want {
-			return nil
+		switch r.v.readSlot(int(s-1), k) {
+		case copyOK:
+			if keyWords(k)[1]&activeMask == want {
+				return nil
+			}
+		case copyBad:
+			bad = true
 		}
+	}
+	return r.failTries(k, bad)
+}
+
+// failTries ends a lookup whose bounded tries found no good copy: a record
+// that was stable but failed its check (bad) is damage, ErrChecksum;
+// otherwise the writer kept lapping the reader, ErrBusy (or ErrWriterGone).
+// k is zeroed either way: a bad record is never returned.
+func (r *Reader) failTries(k *Key, bad bool) error {
+	if bad {
+		if k != nil {
+			k.Zero()
+		}
+		return ErrChecksum
 	}
 	return r.fail(k, ErrBusy)
 }
@@ -186,17 +210,20 @@ func (r *Reader) KeyByID(id uint64, k *Key) error {
 	if id == 0 {
 		return r.fail(k, ErrNotFound)
 	}
+	bad := false
 	for try := 0; try < readTries; try++ {
 		switch r.find(tblID, id, k) {
 		case findNone:
 			return r.fail(k, ErrNotFound)
+		case findBad:
+			bad = true
 		case findOK:
 			if k.ID == id && k.State != StateEmpty {
 				return nil
 			}
 		}
 	}
-	return r.fail(k, ErrBusy)
+	return r.failTries(k, bad)
 }
 
 // Bound fills k with the key bound to consumer.
@@ -204,17 +231,20 @@ func (r *Reader) Bound(consumer uint64, k *Key) error {
 	if consumer == 0 {
 		return r.fail(k, ErrNotFound)
 	}
+	bad := false
 	for try := 0; try < readTries; try++ {
 		switch r.find(tblBinding, consumer, k) {
 		case findNone:
 			return r.fail(k, ErrNotFound)
+		case findBad:
+			bad = true
 		case findOK:
 			if k.Consumer == consumer && k.State != StateEmpty {
 				return nil
 			}
 		}
 	}
-	return r.fail(k, ErrBusy)
+	return r.failTries(k, bad)
 }
 
 // Slot fills k with slot i as it is (for plugins that scan all keys).
@@ -223,15 +253,19 @@ func (r *Reader) Slot(i int, k *Key) error {
 	if i < 0 || i >= r.v.g.slots {
 		return r.fail(k, ErrNotFound)
 	}
+	bad := false
 	for try := 0; try < readTries; try++ {
-		if r.v.readSlot(i, k) {
+		switch r.v.readSlot(i, k) {
+		case copyOK:
 			if k.State == StateEmpty {
 				return r.fail(k, ErrNotFound)
 			}
 			return nil
+		case copyBad:
+			bad = true
 		}
 	}
-	return r.fail(k, ErrBusy)
+	return r.failTries(k, bad)
 }
 
 type findResult int
@@ -240,6 +274,7 @@ const (
 	findRetry findResult = iota
 	findNone
 	findOK
+	findBad // the slot named was stable but failed its record check
 )
 
 // find does one try: an index lookup and a copy of the slot it names. The
@@ -256,10 +291,13 @@ func (r *Reader) find(tbl int, key uint64, k *Key) findResult {
 	if slot >= uint64(r.v.g.slots) {
 		return findRetry
 	}
-	if !r.v.readSlot(int(slot), k) {
-		return findRetry
+	switch r.v.readSlot(int(slot), k) {
+	case copyOK:
+		return findOK
+	case copyBad:
+		return findBad
 	}
-	return findOK
+	return findRetry
 }
 
 // Status fills s from the status region.

@@ -59,7 +59,7 @@ func heapStore(t testing.TB, slots int) (*Writer, *Reader) {
 	g.encodeHeader(b, 1)
 	v := view{base: unsafe.Pointer(&buf[0]), g: g}
 	w := &Writer{
-		v: v, persist: nopPersister{}, fd: -1,
+		v: v, persist: nopPersister{}, fd: -1, lockfd: -1,
 		slotOf: map[uint64]int{}, active: map[uint64]uint64{}, activeOf: map[uint64]uint64{},
 		bound: map[uint64]uint64{}, boundOf: map[uint64]uint64{},
 	}

@@ -32,12 +32,30 @@ func (v *view) store(off int, x uint64) { atomic.StoreUint64(v.word(off), x) }
 // it if its sequence was even and unchanged afterwards; otherwise it tries
 // copy 1 the same way.
 
-// readSlot copies a consistent copy of slot i into k. It fails only when
-// neither copy stayed stable while it was being read; k then holds garbage
-// and the caller retries or zeroes it.
-func (v *view) readSlot(i int, k *Key) bool {
+// Results of readSlot.
+const (
+	copyTorn = iota // neither copy stayed stable: the writer is at work
+	copyOK          // k holds a stable copy that passes record.ok
+	copyBad         // a copy was stable but failed record.ok: damage
+)
+
+// readSlot copies a consistent, valid copy of slot i into k: copy 0, else
+// copy 1. A copy is consistent when its sequence was even and unchanged
+// across the copy, and valid when record.ok accepts it (length in range,
+// checksum matching, or all zero). Unless it returns copyOK, k holds
+// garbage and the caller retries or zeroes it.
+func (v *view) readSlot(i int, k *Key) int {
 	p := v.slot(i)
-	return readSlotCopy(&p[0], k) || readSlotCopy(&p[1], k)
+	res := copyTorn
+	for c := range p {
+		if readSlotCopy(&p[c], k) {
+			if keyWords(k).ok() {
+				return copyOK
+			}
+			res = copyBad
+		}
+	}
+	return res
 }
 
 // slot returns the two copies of slot i.

@@ -2,7 +2,6 @@ package shm
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,7 +38,10 @@ type Options struct {
 	// Path of the key store file, normally under /dev/shm. Required.
 	Path string
 	// Group owning the file (name or numeric gid) so that plugins in it can
-	// read it; "" leaves the writer's group. The mode is always 0640.
+	// read it; "" means the writer's effective group. The mode is always
+	// 0640. Both are applied on every start: an existing file with another
+	// group or mode is replaced, so a group taken out of the configuration
+	// loses its access, also through files it had open.
 	Group string
 	// Slots is the number of key slots; 0 means DefaultSlots. A file with a
 	// different slot count is recreated.
@@ -47,8 +49,9 @@ type Options struct {
 	// Heartbeat is how often the header heartbeat is refreshed; 0 means
 	// 100 ms, negative disables it.
 	Heartbeat time.Duration
-	// LockWait is how long Create retries the exclusive flock (readers hold a
-	// shared one for a moment when they probe); 0 means 1 s.
+	// LockWait is how long Create retries the writers' lock (the lock file
+	// beside the map) when another writer holds it, e.g. one still shutting
+	// down; 0 means 1 s. Readers never hold it.
 	LockWait time.Duration
 	// Config is published in the config region at start.
 	Config Config
@@ -56,15 +59,17 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Writer is the single writer of a key store file. It holds an exclusive
-// flock on the file for its whole life. Its methods are safe for concurrent
+// Writer is the single writer of a key store file. For its whole life it
+// holds the writers' lock (an exclusive flock on the lock file beside the
+// map) and the liveness lock (an OFD write lock on bytes 0..7 of the map). Its methods are safe for concurrent
 // use (they are serialised by a mutex); each change is persisted first and
 // then published slot by slot under the seqcount latch.
 type Writer struct {
 	mu      sync.Mutex
 	v       view
 	data    []byte
-	fd      int
+	fd      int // the map, with the liveness lock
+	lockfd  int // the writers' lock file, flocked
 	path    string
 	persist Persister
 	log     *slog.Logger
@@ -89,12 +94,18 @@ type Writer struct {
 // Test hook points.
 const hookSlotHalf = "slot-half-written"
 
-// Create opens or creates the key store at opts.Path, takes the writer lock,
-// bumps the generation and rewrites every slot from p (nil: start empty, no
-// persistence). An existing file that does not match layout v1, the slot
-// count or the stored generation is replaced by a new file (renamed over it;
-// the old one is never truncated, so readers still mapping it do not fault),
-// and the reason is logged.
+// Create opens or creates the key store at opts.Path, takes the writer
+// locks, bumps the generation and rewrites every slot from p (nil: start
+// empty, no persistence). It never follows a symbolic link at the path and
+// refuses (*UntrustedError) a file another user owns, anything but a
+// regular file, and a directory others can replace files in. A file of its
+// own that does not match layout v2, the slot count, the stored
+// generation, the group or the mode, or that a reader holds a lock on, is
+// replaced by a new file (renamed over it; the old one is never truncated,
+// so readers still mapping it do not fault, and its contents are zeroed),
+// and the reason is logged. The map's space is allocated up front: a full
+// file system is a *NoSpaceError here, never a SIGBUS later. p is read in
+// full and checked before anything is written to it.
 func Create(opts Options, p Persister) (*Writer, error) {
 	if opts.Path == "" {
 		return nil, invalid("Options.Path is empty")
@@ -114,7 +125,7 @@ func Create(opts Options, p Persister) (*Writer, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	gid := -1
+	gid := os.Getegid()
 	if opts.Group != "" {
 		var err error
 		if gid, err = lookupGroup(opts.Group); err != nil {
@@ -125,7 +136,7 @@ func Create(opts Options, p Persister) (*Writer, error) {
 		p = nopPersister{}
 	}
 	w := &Writer{
-		path: opts.Path, persist: p, log: opts.Logger,
+		path: opts.Path, persist: p, log: opts.Logger, fd: -1, lockfd: -1,
 		slotOf: map[uint64]int{}, active: map[uint64]uint64{}, activeOf: map[uint64]uint64{},
 		bound: map[uint64]uint64{}, boundOf: map[uint64]uint64{},
 		nowFunc: time.Now, config: opts.Config,
@@ -156,87 +167,87 @@ func lookupGroup(name string) (int, error) {
 	return strconv.Atoi(g.Gid)
 }
 
-// attachOrCreate leaves w holding the lock on a mapped, valid file and
-// returns the generation found in it (0 for a new file).
+// attachOrCreate leaves w holding the writers' lock and the liveness lock
+// on a mapped, valid file it may publish into, and returns the generation
+// found in it (0 for a new file). See file.go for the rules.
 func (w *Writer) attachOrCreate(opts Options, gid int, storeGen uint64) (uint64, error) {
-	for attempt := 0; attempt < 8; attempt++ {
-		fd, err := unix.Open(opts.Path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o640)
-		if err != nil {
-			return 0, &os.PathError{Op: "open", Path: opts.Path, Err: err}
-		}
-		if err := lockExclusive(fd, opts.LockWait); err != nil {
-			pid := headerPID(fd)
-			unix.Close(fd)
-			if errors.Is(err, unix.EWOULDBLOCK) {
-				return 0, &LockedError{Path: opts.Path, PID: pid}
-			}
-			return 0, &os.PathError{Op: "flock", Path: opts.Path, Err: err}
-		}
-		// The path may have been replaced between open and flock by a
-		// writer that then released it; lock what the path names now.
-		if !samePath(fd, opts.Path) {
-			unix.Close(fd)
-			continue
-		}
-		gen, reason := w.tryAttach(fd, opts.Slots, storeGen)
-		if reason == "" {
-			return gen, nil
-		}
-		if reason == "new file" {
-			w.log.Info("shm: creating key store", "path", opts.Path)
-		} else {
-			w.log.Warn("shm: recreating key store", "path", opts.Path, "reason", reason)
-		}
-		err = w.createFresh(opts, gid)
-		unix.Close(fd) // drops the lock on the old file
+	dirfd, base, err := openDir(opts.Path)
+	if err != nil {
 		return 0, err
 	}
-	return 0, fmt.Errorf("shm: %s keeps being replaced while locking it", opts.Path)
+	defer unix.Close(dirfd)
+	lfd, err := lockWriter(dirfd, base, opts.Path, opts.LockWait)
+	if err != nil {
+		return 0, err
+	}
+	w.lockfd = lfd
+	gen, err := w.attach(dirfd, base, opts, gid, storeGen)
+	if err != nil {
+		unix.Close(lfd)
+		w.lockfd = -1
+	}
+	return gen, err
 }
 
-func lockExclusive(fd int, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
-		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-		if err != unix.EWOULDBLOCK && err != unix.EINTR {
-			return err
+// attach uses the map at base (in dirfd) if it is the writer's own and
+// valid, replaces it if it is the writer's own but not fit, creates it if it
+// is missing, and refuses anything else. Caller holds the writers' lock.
+func (w *Writer) attach(dirfd int, base string, opts Options, gid int, storeGen uint64) (uint64, error) {
+	fd, err := unix.Openat(dirfd, base, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err == unix.ENOENT {
+		w.log.Info("shm: creating key store", "path", opts.Path)
+		return 0, w.createFresh(dirfd, base, opts, gid, false)
+	}
+	if err != nil {
+		return 0, refuseExisting(dirfd, base, opts.Path, "map", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return 0, &os.PathError{Op: "fstat", Path: opts.Path, Err: err}
+	}
+	reason, err := judgeMap(&st, opts.Path, gid)
+	if err != nil {
+		unix.Close(fd)
+		return 0, err
+	}
+	if reason == "" && ofdLock(fd, unix.F_WRLCK) != nil {
+		// Writers exclude each other with the lock file, which this writer
+		// holds: what holds the liveness range is a reader. Its lock stays
+		// on the old file; the new one is the writer's alone.
+		reason = fmt.Sprintf("a reader holds a lock on it (%s)", pidList(lockHolders(&st)))
+	}
+	if reason == "" {
+		gen, why := w.tryAttach(fd, &st, opts.Slots, storeGen)
+		if why == "" {
+			return gen, nil
 		}
-		if time.Now().After(deadline) {
-			return unix.EWOULDBLOCK
+		reason = why
+	}
+	w.log.Warn("shm: replacing key store", "path", opts.Path, "reason", reason)
+	err = w.createFresh(dirfd, base, opts, gid, true)
+	if err == nil {
+		// The old file is the writer's own (judgeMap): zero it, so a
+		// process still mapping it keeps no key from it.
+		if serr := scrub(fd, st.Size); serr != nil {
+			w.log.Warn("shm: zeroing the replaced key store", "path", opts.Path, "err", serr)
 		}
-		time.Sleep(time.Millisecond)
 	}
-}
-
-func headerPID(fd int) uint64 {
-	var b [8]byte
-	if n, _ := unix.Pread(fd, b[:], hdrWriterPID); n == 8 {
-		return *(*uint64)(unsafe.Pointer(&b[0]))
-	}
-	return 0
-}
-
-func samePath(fd int, path string) bool {
-	var a, b unix.Stat_t
-	if unix.Fstat(fd, &a) != nil || unix.Stat(path, &b) != nil {
-		return false
-	}
-	return a.Dev == b.Dev && a.Ino == b.Ino
+	unix.Close(fd) // drops the liveness lock on the old file
+	return 0, err
 }
 
 // tryAttach validates the locked file; on success it maps it into w and
-// returns its generation, else it returns why the file must be recreated.
-func (w *Writer) tryAttach(fd, slots int, storeGen uint64) (uint64, string) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return 0, err.Error()
-	}
+// returns its generation, else it returns why the file must be replaced.
+// A file is used only with the generation the store last recorded (or any,
+// without a store): a generation raised by someone else never wins.
+func (w *Writer) tryAttach(fd int, st *unix.Stat_t, slots int, storeGen uint64) (uint64, string) {
 	if st.Size == 0 {
-		return 0, "new file"
+		return 0, "empty file"
 	}
 	hdr := make([]byte, headerSize)
 	n, _ := unix.Pread(fd, hdr, 0)
-	g, err := parseHeader(hdr[:n], st.Size)
+	g, err := parseHeader(hdr[:max(n, 0)], st.Size)
 	if err != nil {
 		return 0, err.Error()
 	}
@@ -244,8 +255,11 @@ func (w *Writer) tryAttach(fd, slots int, storeGen uint64) (uint64, string) {
 		return 0, fmt.Sprintf("file has %d slots, configured %d", g.slots, slots)
 	}
 	gen := leUint64(hdr[hdrGeneration:])
-	if gen < storeGen {
+	switch {
+	case gen < storeGen:
 		return 0, fmt.Sprintf("file generation %d is older than the store's %d", gen, storeGen)
+	case storeGen != 0 && gen > storeGen:
+		return 0, fmt.Sprintf("file generation %d is newer than the store's %d: this store's writer did not write it", gen, storeGen)
 	}
 	data, err := unix.Mmap(fd, 0, g.fileSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
@@ -257,43 +271,82 @@ func (w *Writer) tryAttach(fd, slots int, storeGen uint64) (uint64, string) {
 
 func leUint64(b []byte) uint64 { return *(*uint64)(unsafe.Pointer(&b[0])) }
 
-// createFresh builds a new file next to the path, locked and fully
-// initialised, and renames it over the path.
-func (w *Writer) createFresh(opts Options, gid int) error {
+// createFresh builds a new map under a temporary name in dirfd (O_EXCL),
+// locked, owned by gid, mode 0640, its space allocated and its header
+// written, and renames it to base: over the writer's own old file with
+// replace, else only if the name is still free.
+func (w *Writer) createFresh(dirfd int, base string, opts Options, gid int, replace bool) error {
 	g := newGeometry(opts.Slots)
-	tmp := filepath.Join(filepath.Dir(opts.Path), fmt.Sprintf(".%s.%d.tmp", filepath.Base(opts.Path), os.Getpid()))
-	unix.Unlink(tmp) // a leftover of an earlier process with our pid
-	fd, err := unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return &os.PathError{Op: "create", Path: tmp, Err: err}
+	dir := filepath.Dir(opts.Path)
+	var fd int
+	var tmp string
+	for i := 0; ; i++ {
+		var err error
+		tmp = tempName(base)
+		fd, err = unix.Openat(dirfd, tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err == unix.EEXIST && i < 8 {
+			continue
+		}
+		if err != nil {
+			return &os.PathError{Op: "create", Path: filepath.Join(dir, tmp), Err: err}
+		}
+		break
+	}
+	drop := func() {
+		unix.Close(fd)
+		unix.Unlinkat(dirfd, tmp, 0)
 	}
 	fail := func(op string, err error) error {
-		unix.Close(fd)
-		unix.Unlink(tmp)
-		return &os.PathError{Op: op, Path: tmp, Err: err}
+		drop()
+		return &os.PathError{Op: op, Path: filepath.Join(dir, tmp), Err: err}
 	}
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return fail("flock", err)
+	if err := ofdLock(fd, unix.F_WRLCK); err != nil {
+		return fail("lock", err)
 	}
-	if gid >= 0 {
-		if err := unix.Fchown(fd, -1, gid); err != nil {
-			return fail("chown", err)
-		}
+	if err := unix.Fchown(fd, -1, gid); err != nil {
+		return fail("chown", err)
 	}
-	if err := unix.Fchmod(fd, 0o640); err != nil {
+	if err := unix.Fchmod(fd, mapMode); err != nil {
 		return fail("chmod", err)
 	}
-	if err := unix.Ftruncate(fd, int64(g.fileSize)); err != nil {
-		return fail("truncate", err)
+	if err := allocate(fd, int64(g.fileSize)); err != nil {
+		drop()
+		if err == unix.ENOSPC || err == unix.EDQUOT {
+			return &NoSpaceError{Path: opts.Path, Size: int64(g.fileSize), Slots: g.slots, Err: err}
+		}
+		return &os.PathError{Op: "fallocate", Path: filepath.Join(dir, tmp), Err: err}
 	}
 	data, err := unix.Mmap(fd, 0, g.fileSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return fail("mmap", err)
 	}
 	g.encodeHeader(data, w.nowFunc().UnixNano())
-	if err := unix.Rename(tmp, opts.Path); err != nil {
+	if replace {
+		err = unix.Renameat(dirfd, tmp, dirfd, base)
+	} else {
+		err = unix.Renameat2(dirfd, tmp, dirfd, base, unix.RENAME_NOREPLACE)
+		if err == unix.EINVAL || err == unix.ENOSYS {
+			// No RENAME_NOREPLACE here: link(2) never replaces either.
+			if err = unix.Linkat(dirfd, tmp, dirfd, base, 0); err == nil {
+				unix.Unlinkat(dirfd, tmp, 0)
+			}
+		}
+	}
+	if err != nil {
 		unix.Munmap(data)
-		return fail("rename", err)
+		drop()
+		if err == unix.EEXIST || err == unix.EPERM || err == unix.EACCES {
+			// Someone made the path meanwhile (or it is not the writer's
+			// to replace): say whose it is.
+			return refuseExisting(dirfd, base, opts.Path, "map", err)
+		}
+		return &os.PathError{Op: "rename", Path: opts.Path, Err: err}
+	}
+	var a, b unix.Stat_t
+	if unix.Fstat(fd, &a) != nil || unix.Fstatat(dirfd, base, &b, unix.AT_SYMLINK_NOFOLLOW) != nil || a.Dev != b.Dev || a.Ino != b.Ino {
+		unix.Munmap(data)
+		unix.Close(fd)
+		return fmt.Errorf("shm: %s was replaced by another process while otkd created it", opts.Path)
 	}
 	w.mapped(fd, data, g)
 	return nil
@@ -310,21 +363,25 @@ func (w *Writer) mapped(fd int, data []byte, g geometry) {
 
 // start publishes a new generation: header, every slot rewritten from the
 // persister, index rebuilt, status and config.
+//
+// Every stored key is loaded and checked before anything is written, to the
+// store or to the map: a store that does not load (a wrong KEK, a damaged
+// record) is left exactly as it was.
 func (w *Writer) start(gen uint64, opts Options) error {
-	if err := w.persist.SetGeneration(gen); err != nil {
-		return fmt.Errorf("shm: storing generation: %w", err)
-	}
 	keys, err := w.loadAll()
-	if err != nil {
-		return err
-	}
 	defer func() {
 		for _, k := range keys {
 			k.Zero()
 		}
 	}()
+	if err != nil {
+		return err
+	}
 	if len(keys) > w.v.g.slots {
 		return fmt.Errorf("shm: store holds %d keys, the file has %d slots: %w", len(keys), w.v.g.slots, ErrFull)
+	}
+	if err := w.persist.SetGeneration(gen); err != nil {
+		return fmt.Errorf("shm: storing generation: %w", err)
 	}
 	w.gen = gen
 	w.v.store(hdrWriterPID, uint64(os.Getpid()))
@@ -355,7 +412,7 @@ func (w *Writer) loadAll() ([]*Key, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("shm: loading keys: %w", err)
+		return keys, fmt.Errorf("shm: loading keys: %w", err)
 	}
 	slices.SortFunc(keys, func(a, b *Key) int { // newest first
 		if c := cmp.Compare(b.Serial, a.Serial); c != 0 {
@@ -764,6 +821,30 @@ func (w *Writer) SetConfig(c *Config) error {
 	return nil
 }
 
+// KeyInfo is a key's place in the map, without its bytes.
+type KeyInfo struct {
+	ID, Consumer uint64
+	Port         uint16
+	Dir          Dir
+	State        State
+}
+
+// Keys returns the id, binding and state of every key in the map (for a
+// caller that must find keys it published and lost track of, e.g. after a
+// crash). It reads no key bytes out.
+func (w *Writer) Keys() []KeyInfo {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]KeyInfo, 0, len(w.slotOf))
+	var k Key
+	for id, s := range w.slotOf {
+		w.readSlot(s, &k)
+		out = append(out, KeyInfo{ID: id, Consumer: k.Consumer, Port: k.Port, Dir: k.Dir, State: k.State})
+	}
+	k.Zero()
+	return out
+}
+
 // Generation returns the generation this writer published at start.
 func (w *Writer) Generation() uint64 { return w.gen }
 
@@ -810,9 +891,13 @@ func (w *Writer) release() error {
 		err = unix.Munmap(w.data)
 		w.data = nil
 	}
-	if w.fd > 0 {
-		unix.Close(w.fd) // drops the flock
+	if w.fd >= 0 {
+		unix.Close(w.fd) // drops the liveness lock
 		w.fd = -1
+	}
+	if w.lockfd >= 0 {
+		unix.Close(w.lockfd) // drops the writers' lock
+		w.lockfd = -1
 	}
 	return err
 }

@@ -116,9 +116,9 @@ func TestSyncAuditCommand(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{[]string{"--limit", "0"}, 2, "--limit 0"},
-		{[]string{"--since", "yesterday"}, 2, "neither an RFC 3339 time"},
-		{[]string{"--kind", "delete"}, 2, `kind "delete"`},
+		{[]string{"--limit", "0"}, exitUsage, "--limit 0"},
+		{[]string{"--since", "yesterday"}, exitUsage, "neither an RFC 3339 time"},
+		{[]string{"--kind", "delete"}, exitUsage, `kind "delete"`},
 	} {
 		_, e, code := run(tc.args...)
 		if code != tc.code || !strings.Contains(e, tc.msg) {

@@ -213,13 +213,13 @@ func TestDaemonErrors(t *testing.T) {
 	}{
 		{"unknown port", []string{"negotiate", "--port", "p9", "--socket", sock}, 1, `negotiate: unknown port "p9"`},
 		{"conflict", []string{"rotate", "--port", apitest.Busy, "--socket", sock}, 1, "already running"},
-		{"malformed port", []string{"rotate", "--port", "a b", "--socket", sock}, 2, "port name"},
-		{"missing port", []string{"negotiate", "--socket", sock}, 2, "--port is required"},
-		{"stray argument", []string{"status", "now", "--socket", sock}, 2, `unexpected argument "now"`},
-		{"unknown flag", []string{"links", "--bogus"}, 2, "bogus"},
-		{"store without verify", []string{"store"}, 2, "missing subcommand"},
-		{"store frobnicate", []string{"store", "frobnicate"}, 2, `unknown subcommand "frobnicate"`},
-		{"shm and socket", []string{"keys", "--shm", "/nonexistent", "--socket", sock}, 2, "exclude each other"},
+		{"malformed port", []string{"rotate", "--port", "a b", "--socket", sock}, exitUsage, "port name"},
+		{"missing port", []string{"negotiate", "--socket", sock}, exitUsage, "--port is required"},
+		{"stray argument", []string{"status", "now", "--socket", sock}, exitUsage, `unexpected argument "now"`},
+		{"unknown flag", []string{"links", "--bogus"}, exitUsage, "bogus"},
+		{"store without verify", []string{"store"}, exitUsage, "missing subcommand"},
+		{"store frobnicate", []string{"store", "frobnicate"}, exitUsage, `unknown subcommand "frobnicate"`},
+		{"shm and socket", []string{"keys", "--shm", "/nonexistent", "--socket", sock}, exitUsage, "exclude each other"},
 		{"forbidden negotiate", []string{"negotiate", "--port", "p0", "--socket", refusing}, 1,
 			"negotiate: uid " + strconv.Itoa(os.Getuid()) + " may not POST /v1/ports/p0/negotiate"},
 		{"forbidden verify", []string{"store", "verify", "--json", "--socket", refusing}, 1, "may not POST /v1/store/verify"},
@@ -330,7 +330,7 @@ func TestKeysFromBadShm(t *testing.T) {
 		code  int
 		wants string
 	}{
-		{junk, 2, "incompatible file"},
+		{junk, exitDataErr, "incompatible file"},
 		{filepath.Join(dir, "missing"), 1, "no such file"},
 	} {
 		out, e, code := otkEnv(t, nil, "keys", "--shm", tc.path)
@@ -338,4 +338,37 @@ func TestKeysFromBadShm(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s%s", tc.path, code, out, e)
 		}
 	}
+}
+
+// TestKeysFromDamagedShm: a key record whose length byte says 200 (the
+// record holds at most 64) is reported as damaged, one line, exit 65;
+// it made `otkctl keys --shm` panic (slice bounds out of range).
+func TestKeysFromDamagedShm(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.shm")
+	w, err := shm.Create(shm.Options{Path: path, Slots: 64, Heartbeat: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	k := &shm.Key{ID: 1, Port: 1, State: shm.StateActive, Alg: shm.AlgZUC128}
+	k.SetMaterial(bytes.Repeat([]byte{0x5a}, 16))
+	if err := w.Put(k); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const slots64 = 1064960 // slots offset of a 64-slot map (docs/shm.md); the key is in slot 0
+	for _, copyOff := range []int64{0, 128} {
+		if _, err := f.WriteAt([]byte{200}, slots64+copyOff+8+14); err != nil { // byte 22 of the copy: length
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	out, e, code := otkEnv(t, nil, "keys", "--shm", path)
+	if code != exitDataErr || len(out) != 0 || strings.Count(string(e), "\n") != 1 || !strings.Contains(string(e), "damaged") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 65 and one line saying the record is damaged", code, out, e)
+	}
+	t.Logf("%s", e)
 }

@@ -78,11 +78,11 @@ func readFrame(r io.Reader, what string) ([]byte, error) {
 	n, err := io.ReadFull(r, buf)
 	switch {
 	case err == nil:
-		return nil, usagef("%s input is longer than %d bytes (one frame)", what, framer.FrameLen)
+		return nil, dataf("%s input is longer than %d bytes (one frame)", what, framer.FrameLen)
 	case errors.Is(err, io.ErrUnexpectedEOF) && n == framer.FrameLen:
 		return buf[:n], nil
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return nil, usagef("%s input is %d bytes, want %d (one frame)", what, n, framer.FrameLen)
+		return nil, dataf("%s input is %d bytes, want %d (one frame)", what, n, framer.FrameLen)
 	}
 	return nil, fmt.Errorf("reading %s input: %w", what, err)
 }
@@ -165,7 +165,7 @@ func frameEncode(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 		return usagef("%v", err)
 	}
 	if err := s.Seal(&f, key, uint32(c), uint8(e)); err != nil {
-		return usagef("%v", err)
+		return dataf("%v", err)
 	}
 	_, err = stdout.Write(buf)
 	return err
@@ -226,7 +226,7 @@ func frameDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	// The tool holds one key for whatever epoch the frame carries.
 	epoch, _, err := o.Peek(&f)
 	if err != nil {
-		return usagef("%v", err)
+		return dataf("%v", err)
 	}
 	if epoch != framer.NullEpoch {
 		if *keyHex == "" {
@@ -236,7 +236,7 @@ func frameDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	}
 	var st framer.Stats
 	if err := o.Open(&f, &st); err != nil {
-		return usagef("%v", err)
+		return dataf("%v", err)
 	}
 	if _, err := stdout.Write(buf); err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -276,13 +277,17 @@ func syncImport(name string, fs *flag.FlagSet, d *daemonFlags, args []string, st
 		return usagef("%s: %v", name, err)
 	}
 	if len(data) > api.MaxKeyFileBytes {
-		return usagef("%s: %s has %d bytes, more than a key file may (%d)", name, file, len(data), api.MaxKeyFileBytes)
+		return dataf("%s: %s has %d bytes, more than a key file may (%d)", name, file, len(data), api.MaxKeyFileBytes)
 	}
 	var n int
 	if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
 		n, err = c.SyncImport(ctx, data)
 		return err
 	}); err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) { // the daemon found the file malformed
+			return dataf("%s", ue.msg)
+		}
 		return err
 	}
 	if *d.json {

@@ -45,12 +45,12 @@ func TestKeyringCommands(t *testing.T) {
 	}{
 		{[]string{"keyring", "disconnect", "--consumer", "7"}, 1, "not bound"},
 		{[]string{"keyring", "connect", "--consumer", "999"}, 1, "exhausted"},
-		{[]string{"keyring", "connect"}, 2, "--consumer is required"},
+		{[]string{"keyring", "connect"}, exitUsage, "--consumer is required"},
 		{[]string{"keyring", "refill", "--ring", "0"}, 1, "in its window"},
-		{[]string{"keyring", "refill", "--ring", "-1"}, 2, "--ring -1: want a ring index"},
-		{[]string{"keyring", "refill"}, 2, "--ring is required"},
-		{[]string{"keyring", "refill", "--ring", "9"}, 2, "no ring 9"},
-		{[]string{"keyring", "shuffle"}, 2, "unknown subcommand"},
+		{[]string{"keyring", "refill", "--ring", "-1"}, exitUsage, "--ring -1: want a ring index"},
+		{[]string{"keyring", "refill"}, exitUsage, "--ring is required"},
+		{[]string{"keyring", "refill", "--ring", "9"}, exitUsage, "no ring 9"},
+		{[]string{"keyring", "shuffle"}, exitUsage, "unknown subcommand"},
 	} {
 		_, e, code := run(tc.args...)
 		if code != tc.code || !strings.Contains(e, tc.msg) {
@@ -99,10 +99,10 @@ func TestKeyringPoolFlag(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{[]string{"keyring", "status"}, 2, "2 keyring pools (vpn, web): name one (otkctl --pool NAME)"},
-		{[]string{"keyring", "connect", "--consumer", "8"}, 2, "vpn, web"},
+		{[]string{"keyring", "status"}, exitUsage, "2 keyring pools (vpn, web): name one (otkctl --pool NAME)"},
+		{[]string{"keyring", "connect", "--consumer", "8"}, exitUsage, "vpn, web"},
 		{[]string{"keyring", "status", "--pool", "mail"}, 1, `no keyring pool "mail" here; pools: vpn, web`},
-		{[]string{"keyring", "connect", "--pool", "Web", "--consumer", "8"}, 2, `pool "Web"`},
+		{[]string{"keyring", "connect", "--pool", "Web", "--consumer", "8"}, exitUsage, `pool "Web"`},
 	} {
 		_, e, code := run(tc.args...)
 		if code != tc.code || !strings.Contains(e, tc.msg) {
@@ -123,7 +123,7 @@ func TestSyncCommands(t *testing.T) {
 	os.WriteFile(good, []byte(apitest.KeyFileMagic+"rest of a file"), 0o600)
 	os.WriteFile(bad, []byte("not a key file"), 0o600)
 
-	if _, e, code := run("sync", "import", bad); code != 2 || !strings.Contains(e, "malformed key file") {
+	if _, e, code := run("sync", "import", bad); code != exitDataErr || !strings.Contains(e, "malformed key file") {
 		t.Fatalf("malformed import: %d %s", code, e)
 	}
 	if out, _, code := run("sync", "import", good, "--json"); code != 0 || !strings.Contains(out, `"imported": 2`) {
@@ -132,7 +132,7 @@ func TestSyncCommands(t *testing.T) {
 	if _, e, code := run("sync", "import", "--json", good); code != 1 || !strings.Contains(e, "already imported") {
 		t.Fatalf("second import: %d %s", code, e)
 	}
-	if _, e, code := run("sync", "import", filepath.Join(dir, "missing")); code != 2 || !strings.Contains(e, "no such file") {
+	if _, e, code := run("sync", "import", filepath.Join(dir, "missing")); code != exitUsage || !strings.Contains(e, "no such file") {
 		t.Fatalf("missing file: %d %s", code, e)
 	}
 	if _, e, code := run("sync", "request", "--identity", "imsi:1", "--key", apitest.KeyIDs[0]); code != 1 || !strings.Contains(e, "not registered") {
@@ -150,7 +150,7 @@ func TestSyncCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, b.DeliveryID) || !strings.Contains(out, "DELIVERY") {
 		t.Fatalf("outbox: %d %s", code, out)
 	}
-	if _, e, code := run("sync", "register", "--identity", "imsi:1"); code != 2 || !strings.Contains(e, "required") {
+	if _, e, code := run("sync", "register", "--identity", "imsi:1"); code != exitUsage || !strings.Contains(e, "required") {
 		t.Fatalf("register without app: %d %s", code, e)
 	}
 	if n := len(fake.Calls()); n != 3 {

@@ -4,8 +4,15 @@
 // `keys --shm`, which reads a key store file directly, and the frame diagnostics (otkctl frame
 // encode|decode|selftest).
 //
-// Exit status: 0 on success, 2 for bad usage or malformed input (one line on
-// stderr naming the problem), 1 for other failures.
+// Every error ends the process with one line on stderr, "otkctl: " and
+// the problem, and an exit status of its kind (sysexits.h, as otkd's): 0
+// success; 1 a failure (the daemon unreachable, or it refused the request:
+// unknown, exhausted, not found); 64 bad usage (EX_USAGE): an unknown
+// command or flag, a missing or bad flag value, a request the daemon found
+// malformed; 65 malformed input data (EX_DATAERR): a frame on stdin, a key
+// file the daemon refuses as malformed, a key store file (keys --shm) that
+// is not one or has a damaged record, a file given to mpc that is empty,
+// too large or not what it should be. 2 is Go's runtime crash status.
 package main
 
 import (
@@ -13,17 +20,47 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/otkd/otkd/ctrl/api"
 )
 
-// usageError marks errors that exit with status 2.
+// usageError marks errors that exit with status 64 (EX_USAGE).
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// dataError marks errors about malformed input data: status 65
+// (EX_DATAERR).
+type dataError struct{ msg string }
+
+func (e *dataError) Error() string { return e.msg }
+
+func dataf(format string, args ...any) error {
+	return &dataError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Exit statuses (sysexits.h names).
+const (
+	exitFailure = 1
+	exitUsage   = 64 // EX_USAGE
+	exitDataErr = 65 // EX_DATAERR
+)
+
+func exitStatus(err error) int {
+	var ue *usageError
+	var de *dataError
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &de):
+		return exitDataErr
+	}
+	return exitFailure
 }
 
 const usage = `usage: otkctl <command> [arguments]
@@ -75,6 +112,11 @@ commands:
 The daemon commands take --json (machine-readable output) and --socket PATH
 (default $OTKD_SOCKET, else /run/otkd/otkd.sock). Run 'otkctl <command> -h'
 or 'otkctl frame <command> -h' for the flags of a command.
+
+Exit status (the one line on stderr, "otkctl: …", says what is wrong): 0 success;
+1 a failure: the daemon unreachable, or it refused (not found, exhausted, …);
+64 bad usage: an unknown command or flag, a missing or bad flag value;
+65 malformed input: a frame on stdin, a key file, a key store file (keys --shm).
 `
 
 func main() {
@@ -86,12 +128,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "otkctl: %v\n", err)
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return 2
+	if ue, ok := err.(*usageError); ok && strings.HasSuffix(ue.msg, "help requested") {
+		return 0 // -h: the command's flags are printed
 	}
-	return 1
+	fmt.Fprintf(stderr, "otkctl: %s\n", strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; "))
+	return exitStatus(err)
 }
 
 func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -267,10 +267,10 @@ func readSecret(file string, stdin io.Reader) ([]byte, error) {
 	case err != nil:
 		return nil, fmt.Errorf("mpc backup: reading %s: %w", file, err)
 	case len(data) == 0:
-		return nil, usagef("mpc backup: %s is empty", file)
+		return nil, dataf("mpc backup: %s is empty", file)
 	case len(data) > api.MaxMPCBackupBytes:
 		clear(data)
-		return nil, usagef("mpc backup: %s is larger than %d bytes", file, api.MaxMPCBackupBytes)
+		return nil, dataf("mpc backup: %s is larger than %d bytes", file, api.MaxMPCBackupBytes)
 	}
 	return data, nil
 }
@@ -403,7 +403,7 @@ func operatorClient(cmd, certFile, keyFile, caFile string) (*http.Client, error)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, usagef("%s: --ca %s: no PEM certificate in it", cmd, caFile)
+		return nil, dataf("%s: --ca %s: no PEM certificate in it", cmd, caFile)
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: mpc.MutualTLS(cert, nil, pool)}}, nil
 }

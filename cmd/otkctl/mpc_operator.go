@@ -102,7 +102,7 @@ func totpFromFile(cmd, path string) (string, error) {
 	secret, err := readTOTPSecret(path)
 	if err != nil {
 		if errors.Is(err, errNotBase32) {
-			return "", usagef("%s: --totp-secret-file %s: not base32 text", cmd, path)
+			return "", dataf("%s: --totp-secret-file %s: not base32 text", cmd, path)
 		}
 		return "", fmt.Errorf("%s: %w", cmd, err)
 	}

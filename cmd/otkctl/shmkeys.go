@@ -28,7 +28,7 @@ func shmKeys(path string, asJSON bool, stdout io.Writer) error {
 	r, err := shm.Open(path)
 	if err != nil {
 		if errors.Is(err, shm.ErrIncompatible) {
-			return usagef("keys: %v", err)
+			return dataf("keys: %v", err)
 		}
 		return fmt.Errorf("keys: %w", err)
 	}
@@ -42,6 +42,8 @@ func shmKeys(path string, asJSON bool, stdout io.Writer) error {
 		switch {
 		case errors.Is(err, shm.ErrNotFound), errors.Is(err, shm.ErrWriterGone):
 			continue // an empty slot (ErrWriterGone: empty, and no writer)
+		case errors.Is(err, shm.ErrChecksum):
+			return dataf("keys: %s: slot %d: %v", path, i, err)
 		case err != nil:
 			return fmt.Errorf("keys: %s: slot %d: %w", path, i, err)
 		}

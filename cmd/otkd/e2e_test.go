@@ -365,7 +365,7 @@ func TestBadInput(t *testing.T) {
 	os.WriteFile(bad, bytes.Replace(cfg, []byte(`role = "A"`), []byte(`role = "C"`), 1), 0o600)
 	cmd := exec.Command(otkdBin, "run", "--config", bad)
 	out, err := cmd.CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "port[0].role") {
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitConfig || !strings.Contains(string(out), "port[0].role") {
 		t.Fatalf("bad config: %v\n%s", err, out)
 	}
 	if _, err := os.Stat(a.shm); err == nil {
@@ -473,8 +473,8 @@ func TestKernelSwitch(t *testing.T) {
 	cmd.Env = append(os.Environ(), asmswitch.Env+"=fec,avx9")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), `"avx9"`) {
-		t.Fatalf("OTKD_NOASM=fec,avx9: %v, want exit 2 naming avx9\n%s", err, out)
+	if !errors.As(err, &ee) || ee.ExitCode() != exitUsage || !strings.Contains(string(out), `"avx9"`) {
+		t.Fatalf("OTKD_NOASM=fec,avx9: %v, want exit %d naming avx9\n%s", err, exitUsage, out)
 	}
 }
 

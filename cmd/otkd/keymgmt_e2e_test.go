@@ -313,7 +313,7 @@ key_file = %q
 	if imp.Imported != 2 {
 		t.Fatalf("imported %d keys, want 2", imp.Imported)
 	}
-	if c, e := a.otkctlJSON(t, nil, "sync", "import", bad); c != 2 || !strings.Contains(e, "malformed") {
+	if c, e := a.otkctlJSON(t, nil, "sync", "import", bad); c != exitDataErr || !strings.Contains(e, "malformed") {
 		t.Fatalf("malformed file: exit %d: %s", c, e)
 	}
 	if c, e := a.otkctlJSON(t, nil, "sync", "import", good); c != 1 || !strings.Contains(e, "already imported") {

@@ -110,7 +110,7 @@ shm_slots = 32
 		}
 	}
 	// Without --pool, otkctl is told which pools there are.
-	if c, e := a.otkctlJSON(t, nil, "keyring", "connect", "--consumer", "8"); c != 2 || !strings.Contains(e, "vpn, web") {
+	if c, e := a.otkctlJSON(t, nil, "keyring", "connect", "--consumer", "8"); c != exitUsage || !strings.Contains(e, "vpn, web") {
 		t.Fatalf("connect without --pool: exit %d: %s", c, e)
 	}
 	if c, e := a.otkctlJSON(t, nil, "keyring", "status", "--pool", "mail"); c != 1 || !strings.Contains(e, `no keyring pool "mail"`) {

@@ -6,8 +6,15 @@
 // demo runs both ends of a link in one process over the simulated fibre
 // (the first thing to run on a fresh machine); run is the service.
 //
-// Exit status: 0 on success, 2 for bad usage or configuration (one line on
-// stderr naming the problem), 1 for a failure while running.
+// Every error ends the process with one line on stderr, "otkd: " and the
+// problem, and an exit status that says its kind (exitStatus; the values
+// of sysexits.h): 0 success, 1 a failure while running (or one a restart
+// may cure: another otkd holds the files, no space in /dev/shm), 64 bad
+// usage (EX_USAGE), 65 a damaged data file: the key store, a key file
+// (EX_DATAERR), 73 a file otkd must create is in another user's hands: the
+// shm map or its lock file (EX_CANTCREAT), 78 a bad configuration or a
+// file it names, a wrong KEK (EX_CONFIG). Go's runtime uses 2 for a crash;
+// otkd never does.
 package main
 
 import (
@@ -20,6 +27,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -33,6 +41,8 @@ import (
 	"github.com/otkd/otkd/framer/fec"
 	"github.com/otkd/otkd/internal/asmswitch"
 	"github.com/otkd/otkd/noise"
+	"github.com/otkd/otkd/shm"
+	"github.com/otkd/otkd/shm/store"
 )
 
 type usageError struct{ msg string }
@@ -49,7 +59,85 @@ commands:
   keygen make this node's SM2 key pair (otkd keygen --name a --private node.key --public node.pub)
 
 run 'otkd <command> -h' for its flags.
+
+exit status (one line on stderr, "otkd: …", says what is wrong):
+  0   success
+  1   a failure while running, or one a restart may cure (another otkd holds
+      the files, no space for the shm map)
+  64  bad usage: an unknown command or flag, a bad OTKD_NOASM value
+  65  a damaged data file: the key store (store.path), a key file's contents
+  73  otkd will not use a file in its way: the shm map or its lock file owned
+      by another user, a symbolic link, an unsafe directory (see README)
+  78  a bad configuration, or a file it names missing or with unsafe modes,
+      or a key-encryption key that does not open the store
+  (2 is Go's runtime crash status; otkd itself never exits with it)
 `
+
+// Exit statuses (sysexits.h names).
+const (
+	exitFailure   = 1
+	exitUsage     = 64 // EX_USAGE
+	exitDataErr   = 65 // EX_DATAERR
+	exitCantCreat = 73 // EX_CANTCREAT
+	exitConfig    = 78 // EX_CONFIG
+)
+
+// exitStatus is the status of err: its kind, by the sentinels of the
+// packages that made it.
+func exitStatus(err error) int {
+	var ue *usageError
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, store.ErrCorrupt), errors.Is(err, handshake.ErrKeyFile):
+		return exitDataErr
+	case errors.Is(err, shm.ErrUntrusted):
+		return exitCantCreat
+	case errors.Is(err, config.ErrInvalid), errors.Is(err, config.ErrFile),
+		errors.Is(err, store.ErrKEK), errors.Is(err, store.ErrWrongKEK):
+		return exitConfig
+	}
+	return exitFailure
+}
+
+// classed is err with the sentinel class added for exitStatus, its text
+// unchanged.
+type classed struct{ err, class error }
+
+func (c classed) Error() string   { return c.err.Error() }
+func (c classed) Unwrap() []error { return []error{c.err, c.class} }
+
+// oneLine renders err on one line: the lines of a joined error (several
+// configuration problems) separated by "; ", a prefix they all share
+// ("config: FILE: ") said once, and control characters replaced, so that
+// a refusal is always exactly one line.
+func oneLine(err error) string {
+	var parts []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	prefix := ""
+	if len(parts) > 1 {
+		prefix = parts[0]
+		for _, p := range parts[1:] {
+			for !strings.HasPrefix(p, prefix) {
+				prefix = prefix[:len(prefix)-1]
+			}
+		}
+		prefix = prefix[:strings.LastIndex(prefix, ": ")+len(": ")] // whole words only; "" if none
+		for i := range parts {
+			parts[i] = strings.TrimPrefix(parts[i], prefix)
+		}
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, prefix+strings.Join(parts, "; "))
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -60,15 +148,11 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := dispatch(ctx, args, stdout, stderr)
-	if err == nil {
+	if err == nil || errors.Is(err, errHelpShown) {
 		return 0
 	}
-	fmt.Fprintf(stderr, "otkd: %v\n", err)
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return 2
-	}
-	return 1
+	fmt.Fprintf(stderr, "otkd: %s\n", oneLine(err))
+	return exitStatus(err)
 }
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -96,12 +180,24 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return usagef("unknown command %q (try 'otkd help')", args[0])
 }
 
+// errHelpShown: -h printed a command's flags; the command ends with 0.
+var errHelpShown = errors.New("help shown")
+
+// parseFlags parses a command's flags. A bad flag is one line (the flag
+// package's own message, without the list of flags it would print); -h
+// prints the list to the flag set's output.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return usagef("%s: help requested", fs.Name())
+			fmt.Fprintf(out, "usage: otkd %s [flags]\n", fs.Name())
+			fs.PrintDefaults()
+			return errHelpShown
 		}
-		return usagef("%s: %v", fs.Name(), err)
+		return usagef("%s: %v (try 'otkd %s -h')", fs.Name(), err, fs.Name())
 	}
 	if fs.NArg() > 0 {
 		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
@@ -196,12 +292,15 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
-		return usagef("%v", err)
+		if !errors.Is(err, config.ErrInvalid) {
+			err = classed{err, config.ErrFile} // the file itself: missing, unreadable
+		}
+		return err
 	}
 	logs := daemon.NewLogs(stderr, cfg.SlogLevel(), cfg.Log.Format == "json")
 	d, err := daemon.New(cfg, logs)
 	if err != nil {
-		return usagef("%v", err)
+		return err
 	}
 	if *check {
 		fmt.Fprintf(stdout, "%s: configuration ok (%d ports)\n", *path, len(cfg.Ports))

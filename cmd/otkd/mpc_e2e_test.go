@@ -171,7 +171,7 @@ frame_rate = %d
 
 [shm]
 path = %q
-slots = 16
+slots = 32
 
 [store]
 path = "keys.db"

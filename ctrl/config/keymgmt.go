@@ -128,7 +128,10 @@ func (c *Config) KeyringPlan(i int) (PoolPlan, error) {
 	}
 	p, err := k.plan()
 	if err != nil {
-		return PoolPlan{}, fmt.Errorf("%s %s (pool %q): %w", c.keyringField(i, "schedule"), k.Schedule, k.Pool, err)
+		return PoolPlan{}, fileError{fmt.Errorf("%s %s (pool %q): %w", c.keyringField(i, "schedule"), k.Schedule, k.Pool, err)}
+	}
+	if err := c.poolCapacity(i, p.KeysPerRing); err != nil {
+		return PoolPlan{}, fmt.Errorf("%s %s gives keys_per_ring %d: %w", c.keyringField(i, "schedule"), k.Schedule, p.KeysPerRing, err)
 	}
 	return p, nil
 }
@@ -149,6 +152,13 @@ func (k *Keyring) plan() (PoolPlan, error) {
 	}
 	return PoolPlan{Window: p.Window, KeysPerRing: max(k.KeysPerRing, p.KeysPerRing), MaxSession: p.MaxSession}, nil
 }
+
+// fileError is an error about a file the configuration names: it matches
+// ErrFile, its text unchanged.
+type fileError struct{ err error }
+
+func (e fileError) Error() string   { return e.err.Error() }
+func (e fileError) Unwrap() []error { return []error{e.err, ErrFile} }
 
 // PoolShmPath returns the shared-memory map of pool k: its ShmPath, or
 // [shm] path.
@@ -220,6 +230,73 @@ func (c *Config) validatePool(ps *problems, k *Keyring, f func(string) string) {
 			ps.add(f("window"), k.Window, "%swant a Go duration of at least %v (e.g. \"10m\")", in, minKeyringWindow)
 		}
 	}
+}
+
+// PortKeysAtOnce is how many keys one [[port]] can have in the daemon's
+// map ([shm]) at once: per direction the active key, the one before it
+// (ctrl/publish keeps 2) and, while it is being published, the next one
+// before the oldest is retired.
+const PortKeysAtOnce = 2 * 3
+
+// validateCapacity checks that every map can hold every key that can be
+// published in it at once, so that a publish never fails for want of a
+// slot at run time. The rule (docs/shm.md, "Capacity"): an enabled pool
+// can have rings × keys_per_ring keys bound at once (every slot of every
+// ring, both ends' halves); a pool publishes in its own map (shm_path,
+// with shm_slots slots, default [shm] slots) or in the daemon's, which
+// also holds PortKeysAtOnce keys per port. A pool whose schedule computes
+// a larger keys_per_ring is checked again by KeyringPlan.
+func (c *Config) validateCapacity(ps *problems) {
+	if c.Shm.Slots < 1 || c.Shm.Slots > shm.MaxSlots || len(c.Ports) > MaxPorts {
+		return // reported already
+	}
+	portKeys := len(c.Ports) * PortKeysAtOnce
+	daemonKeys, daemonPool := portKeys, -1
+	for i := range c.Keyrings {
+		k := &c.Keyrings[i]
+		if !k.Enabled || k.Rings < 2 || k.Rings > keyring.MaxRings || k.KeysPerRing < 2 || k.KeysPerRing > keyring.MaxKeysPerRing ||
+			k.ShmSlots < 0 || k.ShmSlots > shm.MaxSlots {
+			continue
+		}
+		if err := c.poolCapacity(i, k.KeysPerRing); err != nil {
+			*ps = append(*ps, err)
+		}
+		if filepath.Clean(c.PoolShmPath(k)) == filepath.Clean(c.Shm.Path) {
+			daemonKeys, daemonPool = daemonKeys+k.Rings*k.KeysPerRing, i
+		}
+	}
+	if daemonPool < 0 && daemonKeys > c.Shm.Slots {
+		ps.add("shm.slots", c.Shm.Slots, "%d ports × %d keys = %d keys can be published at once, more than %d slots: want shm.slots ≥ %d",
+			len(c.Ports), PortKeysAtOnce, daemonKeys, c.Shm.Slots, daemonKeys)
+	}
+}
+
+// poolCapacity checks pool i with keysPerRing keys per ring against the
+// slots of the map it publishes in (and, for the daemon's map, its
+// ports' keys); the error names the field to change and says the rule.
+func (c *Config) poolCapacity(i, keysPerRing int) error {
+	k := &c.Keyrings[i]
+	need := k.Rings * keysPerRing
+	path := c.PoolShmPath(k)
+	if filepath.Clean(path) == filepath.Clean(c.Shm.Path) {
+		ports := len(c.Ports) * PortKeysAtOnce
+		if need+ports <= c.Shm.Slots {
+			return nil
+		}
+		return &FieldError{Field: c.keyringField(i, "keys_per_ring"), Value: show(keysPerRing), Err: ErrInvalid,
+			Reason: fmt.Sprintf("pool %q: rings × keys_per_ring = %d × %d = %d keys can be bound at once, and %d ports × %d keys = %d port keys share its map %s, more than its %d slots (shm.slots): want shm.slots ≥ %d, fewer rings or keys per ring, or the pool in a map of its own (shm_path)",
+				k.Pool, k.Rings, keysPerRing, need, len(c.Ports), PortKeysAtOnce, ports, path, c.Shm.Slots, need+ports)}
+	}
+	slots, field := k.ShmSlots, c.keyringField(i, "shm_slots")
+	if slots == 0 {
+		slots, field = c.Shm.Slots, "shm.slots, as "+field+" is not set"
+	}
+	if need <= slots {
+		return nil
+	}
+	return &FieldError{Field: c.keyringField(i, "keys_per_ring"), Value: show(keysPerRing), Err: ErrInvalid,
+		Reason: fmt.Sprintf("pool %q: rings × keys_per_ring = %d × %d = %d keys can be bound at once, more than the %d slots of its map %s (%s): want %s ≥ %d, or fewer rings or keys per ring",
+			k.Pool, k.Rings, keysPerRing, need, slots, path, field, c.keyringField(i, "shm_slots"), need)}
 }
 
 func (c *Config) validateSync(ps *problems) {

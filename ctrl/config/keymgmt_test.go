@@ -1,12 +1,15 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/otkd/otkd/ctrl/publish"
 )
 
 func TestKeyManagementSections(t *testing.T) {
@@ -198,5 +201,83 @@ func TestKeyringPlan(t *testing.T) {
 	os.Remove(good)
 	if _, err := c.KeyringPlan(0); err == nil || !strings.Contains(err.Error(), "keyring[0].schedule "+good) {
 		t.Errorf("plan of pool a without its file: %v", err)
+	}
+}
+
+// TestCapacity: a map that cannot hold every key that can be published in
+// it at once is refused when the configuration is validated (the issue's
+// keys_per_ring = 512 with [shm] slots = 64 passed --check and failed at
+// run time), with the rule and the numbers in one error.
+func TestCapacity(t *testing.T) {
+	const kr = "\n[keyring]\nenabled = true\nport = \"east\"\n"
+	for _, tt := range []struct {
+		name, file, field string
+		says              []string
+	}{
+		{"pool in the daemon's map", "\n[shm]\nslots = 64\n" + kr + "keys_per_ring = 512\n", "keyring.keys_per_ring",
+			[]string{"2 × 512 = 1024 keys", "1 ports × 6 keys", "64 slots", "shm.slots ≥ 1030"}},
+		{"pool in its own map", kr + "keys_per_ring = 64\nshm_path = \"pool.shm\"\nshm_slots = 100\n", "keyring.keys_per_ring",
+			[]string{"2 × 64 = 128 keys", "100 slots", "keyring.shm_slots ≥ 128"}},
+		{"own map, default slots", "\n[shm]\nslots = 100\n" + kr + "keys_per_ring = 64\nshm_path = \"pool.shm\"\n", "keyring.keys_per_ring",
+			[]string{"128 keys", "100 slots", "shm.slots, as keyring.shm_slots is not set"}},
+		{"ports alone", "\n[shm]\nslots = 5\n", "shm.slots", []string{"1 ports × 6 keys = 6 keys", "shm.slots ≥ 6"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(minimal+tt.file), "test.toml")
+			fe := findField(err, tt.field)
+			if fe == nil {
+				t.Fatalf("no error for %s in %v", tt.field, err)
+			}
+			for _, s := range tt.says {
+				if !strings.Contains(fe.Error(), s) {
+					t.Errorf("%q does not say %q", fe.Error(), s)
+				}
+			}
+			if n := strings.Count(err.Error(), "\n"); n != 0 {
+				t.Errorf("%d problems, want the capacity alone: %v", n+1, err)
+			}
+			t.Log(err)
+		})
+	}
+	// Exactly enough is fine: 1 port (6 keys) + 2 × 29 = 64.
+	mustParse(t, minimal+"\n[shm]\nslots = 64\n"+kr+"keys_per_ring = 29\n")
+}
+
+// TestCapacityOfSchedule: keys_per_ring computed from a schedule is
+// checked against the map's slots when the plan is made.
+func TestCapacityOfSchedule(t *testing.T) {
+	dir := t.TempDir()
+	sched := filepath.Join(dir, "s.txt")
+	var b strings.Builder
+	for range 200 { // 200 sessions at once
+		b.WriteString("2026-01-01T10:00:00Z 2026-01-01T11:00:00Z\n")
+	}
+	if err := os.WriteFile(sched, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := mustParse(t, minimal+"\n[shm]\nslots = 64\n[keyring]\nenabled = true\nport = \"east\"\nkeys_per_ring = 2\nschedule = \""+sched+"\"\n")
+	_, err := c.KeyringPlan(0)
+	if err == nil || !strings.Contains(err.Error(), "keyring.keys_per_ring") || !strings.Contains(err.Error(), "64 slots") {
+		t.Fatalf("plan of 200 parallel sessions in a 64-slot map: %v", err)
+	}
+	t.Log(err)
+}
+
+// TestPortKeysAtOnce: the capacity rule's keys per port follow what
+// ctrl/publish keeps (per direction: Keep, and one more while publishing).
+func TestPortKeysAtOnce(t *testing.T) {
+	if PortKeysAtOnce != 2*(publish.Keep+1) {
+		t.Fatalf("PortKeysAtOnce = %d, ctrl/publish keeps %d per direction", PortKeysAtOnce, publish.Keep)
+	}
+}
+
+// TestScheduleErrorIsFileError: a schedule file that cannot be read or
+// parsed is an error about a file the configuration names (ErrFile: otkd
+// exits with the configuration status), its text unchanged.
+func TestScheduleErrorIsFileError(t *testing.T) {
+	c := mustParse(t, minimal+"\n[keyring]\nenabled = true\nport = \"east\"\nschedule = \"/nonexistent/s.txt\"\n")
+	_, err := c.KeyringPlan(0)
+	if !errors.Is(err, ErrFile) || !strings.HasPrefix(err.Error(), "keyring.schedule /nonexistent/s.txt") {
+		t.Fatalf("missing schedule: %v", err)
 	}
 }

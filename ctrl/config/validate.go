@@ -94,6 +94,7 @@ func (c *Config) Validate() error {
 	c.validatePaths(&ps)
 	c.validateRest(&ps)
 	c.validateKeyring(&ps)
+	c.validateCapacity(&ps)
 	c.validateSync(&ps)
 	c.validateMPC(&ps)
 	return errors.Join(ps...)

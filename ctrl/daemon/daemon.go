@@ -80,6 +80,13 @@ func New(cfg *config.Config, logs *Logs) (*Daemon, error) {
 	if _, err := store.ReadKEK(cfg.Store.KEKFile); err != nil {
 		return nil, fmt.Errorf("store.kek_file: %w", err)
 	}
+	for i := range cfg.Keyrings { // a schedule's plan, and its capacity
+		if cfg.Keyrings[i].Enabled {
+			if _, err := cfg.KeyringPlan(i); err != nil {
+				return nil, err
+			}
+		}
+	}
 	d := &Daemon{cfg: cfg, log: logs.Logger(), logs: logs, self: self}
 	for i, pc := range cfg.Ports {
 		peer, err := handshake.LoadPeer(pc.PeerUserID(), pc.PeerPublicKey)

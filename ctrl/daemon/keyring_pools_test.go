@@ -87,7 +87,7 @@ func TestKeyringPoolsKeepStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := strings.Replace(string(text), "[keyring]\nenabled = true\n", "[[keyring]]\npool = \"default\"\n", 1)
-		s += "\n[[keyring]]\npool = \"web\"\nport = \"east\"\nwindow = \"6s\"\nshm_path = \"web.shm\"\n"
+		s += "\n[[keyring]]\npool = \"web\"\nport = \"east\"\nwindow = \"6s\"\nshm_path = \"web.shm\"\nshm_slots = 128\n"
 		if !strings.Contains(s, "[[keyring]]\npool = \"default\"") {
 			t.Fatalf("%s: no [keyring] table to rewrite:\n%s", n.name, text)
 		}

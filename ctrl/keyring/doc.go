@@ -6,8 +6,9 @@
 // (of length W, counted from Origin) belongs to ring n mod R. The flow:
 //
 //	Connect(c)    ring of the current window → first free slot of this
-//	              end's half → persist binding (kstore Batch) → publish the
-//	              key into the shared-memory store, bound to c → OnSync(bind)
+//	              end's half → publish the key into the shared-memory store,
+//	              bound to c → persist binding and bind message (kstore
+//	              Batch) → OnSync(bind)
 //	Disconnect(c) persist "slot used, unbound" → Retire the key in the
 //	              map (zeroised) → OnSync(unbind)
 //	Maintain()    every ring with no bindings that is not filled for the
@@ -20,9 +21,16 @@
 // Guarantees: a key is bound to at most one consumer and never handed out
 // twice, not even after its consumer released it (a used slot stays used
 // until its ring is refilled with a new seed); an exhausted ring is
-// ErrExhausted and counted, never a reused key. A change is persisted
-// before it is published, so after a crash Open republishes every bound
-// key and retires every released one. Keys are derived deterministically
+// ErrExhausted and counted, never a reused key. A connect publishes its
+// key before it stores the binding or tells the peer: one whose key the
+// map cannot take (full, or failing) leaves no binding at either end and
+// sends nothing, and one whose binding cannot be stored takes the key out
+// of the map again; a peer's bind that this end cannot publish is not
+// acknowledged, so the peer's resend applies it once there is room. A
+// release is persisted before it is published. After a crash Open
+// republishes every bound key, retires every released one, and retires
+// the pending keys no binding names (a connect that crashed between its
+// publish and its store). Keys are derived deterministically
 // from a negotiated seed and (ring, epoch, slot), so both ends of the link
 // hold the same keyring; each end allocates from its own half of the slots
 // (Config.Side) and tells the other with a SyncMsg. Sync messages are

@@ -189,9 +189,6 @@ type Keyring struct {
 	// unretired holds ids of released keys whose Retire failed; refill
 	// retries them first, as its slot records are their only other trace.
 	unretired map[uint64]bool
-	// abandoned holds failed connects whose undo the store refused;
-	// Maintain retries them (abandon).
-	abandoned []abandonment
 
 	// Sync state (outbox.go); under mu unless noted.
 	stream     uint64     // own outbox stream id
@@ -422,8 +419,14 @@ func (r *ring) alloc(side int) int {
 func (r *ring) half(side int) int { return (len(r.slots) + 1 - side) / 2 }
 
 // complete derives b's key, checks it against wantID (0: no check),
-// persists the binding and publishes the key. On failure the reservation
-// is undone (before persisting) or the slot retired (after).
+// publishes the key and then persists the binding (and, for a local
+// connect, the bind message for the peer). Publishing comes first: a key
+// the map cannot take (full, or its own store failing) leaves nothing
+// behind, no binding stored at either end and nothing sent; a binding that
+// cannot be stored is taken out of the map again. Either way the
+// reservation is released. A crash between the publish and the store
+// leaves a pending key in the map that no binding names: Open retires it
+// (retireOrphans).
 func (k *Keyring) complete(b *binding, seed *negotiation.Seed, wantID uint64) (KeyInfo, error) {
 	var key shm.Key
 	defer key.Zero()
@@ -436,6 +439,10 @@ func (k *Keyring) complete(b *binding, seed *negotiation.Seed, wantID uint64) (K
 		return KeyInfo{}, fmt.Errorf("%w: consumer %d: key id %016x, this end derives %016x (seeds differ)", ErrPeer, b.consumer, wantID, key.ID)
 	}
 	b.keyID = key.ID // b is not shared while busy
+	if err := k.publish(&key); err != nil {
+		k.unpublish(b)
+		return KeyInfo{}, fmt.Errorf("keyring: publishing key %016x for consumer %d (nothing stored, nothing sent): %w", key.ID, b.consumer, err)
+	}
 	var msg SyncMsg
 	queued := false
 	err := k.st.Batch(func(tx kstore.Tx) error {
@@ -448,20 +455,14 @@ func (k *Keyring) complete(b *binding, seed *negotiation.Seed, wantID uint64) (K
 		return err
 	})
 	if err != nil {
-		k.undo(b)
+		k.unpublish(b)
 		return KeyInfo{}, fmt.Errorf("keyring: persisting binding of consumer %d: %w", b.consumer, err)
-	}
-	if queued {
-		k.mu.Lock()
-		k.addOut(msg)
-		k.mu.Unlock()
-	}
-	if err := k.publish(&key); err != nil {
-		perr := fmt.Errorf("keyring: publishing key %016x for consumer %d: %w", key.ID, b.consumer, err)
-		return KeyInfo{}, errors.Join(perr, k.abandon(b, queued))
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if queued {
+		k.addOut(msg)
+	}
 	b.busy = false
 	if wantID != 0 {
 		k.stats.PeerBinds++
@@ -469,6 +470,19 @@ func (k *Keyring) complete(b *binding, seed *negotiation.Seed, wantID uint64) (K
 		k.stats.Connects++
 	}
 	return k.info(b), nil
+}
+
+// unpublish takes b's key out of the map (if it got in) and releases b's
+// reservation: nothing of b was stored. A key the map will not retire now
+// (its store failing) is not bound to anyone the store knows, so the next
+// Open retires it.
+func (k *Keyring) unpublish(b *binding) {
+	if err := k.pub.Retire(b.keyID); err != nil && !errors.Is(err, shm.ErrNotFound) {
+		k.mu.Lock()
+		k.unretired[b.keyID] = true
+		k.mu.Unlock()
+	}
+	k.undo(b)
 }
 
 func (k *Keyring) publish(key *shm.Key) error {
@@ -509,89 +523,6 @@ func (k *Keyring) undo(b *binding) {
 	r.bound--
 	r.next = min(r.next, int(b.slot))
 	delete(k.binds, b.consumer)
-}
-
-// abandon retires a slot whose binding was persisted but not published:
-// the key may have reached the store or the map, so it is never reused.
-// With notify (the bind was queued for the peer) it also queues an unbind,
-// so the peer does not keep the consumer bound to a key this end gave up.
-//
-// If the store cannot record that, abandon returns the store's error and
-// the binding stays in memory, busy (its consumer gets ErrBusy and its
-// ring is not refilled) with its key retired in the map, and Maintain
-// retries the write (retryAbandoned). A restart before a retry succeeds
-// finds the binding as persisted (slot bound, bind queued for the peer)
-// and republishes its key: the consumer is then bound to a key it can
-// read, at both ends, rather than bound in the store to a key it never
-// got.
-func (k *Keyring) abandon(b *binding, notify bool) error {
-	if b.keyID != 0 {
-		_ = k.pub.Retire(b.keyID)
-	}
-	if err := k.recordAbandon(b, notify); err != nil {
-		k.mu.Lock()
-		k.abandoned = append(k.abandoned, abandonment{b: b, notify: notify})
-		k.mu.Unlock()
-		return fmt.Errorf("keyring: undoing the binding of consumer %d (Maintain retries it): %w", b.consumer, err)
-	}
-	return nil
-}
-
-// abandonment is a binding whose abandon could not be persisted yet.
-type abandonment struct {
-	b      *binding
-	notify bool
-}
-
-// recordAbandon persists b's slot as used (and the unbind with notify),
-// then drops b from memory.
-func (k *Keyring) recordAbandon(b *binding, notify bool) error {
-	var msg SyncMsg
-	queued := false
-	err := k.st.Batch(func(tx kstore.Tx) error {
-		if err := k.putRetired(tx, b); err != nil || !notify {
-			return err
-		}
-		msg = b.syncMsg(OpUnbind)
-		var err error
-		queued, err = k.enqueue(tx, &msg)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	k.mu.Lock()
-	k.rings[b.ring].slots[b.slot] = slotRetired
-	k.rings[b.ring].bound--
-	delete(k.binds, b.consumer)
-	if queued {
-		k.addOut(msg)
-	}
-	k.mu.Unlock()
-	k.pump()
-	return nil
-}
-
-// retryAbandoned persists the abandons whose store write failed before.
-func (k *Keyring) retryAbandoned() error {
-	k.mu.Lock()
-	if k.closed {
-		k.mu.Unlock()
-		return nil
-	}
-	todo := k.abandoned
-	k.abandoned = nil
-	k.mu.Unlock()
-	var errs []error
-	for _, a := range todo {
-		if err := k.recordAbandon(a.b, a.notify); err != nil {
-			k.mu.Lock()
-			k.abandoned = append(k.abandoned, a)
-			k.mu.Unlock()
-			errs = append(errs, fmt.Errorf("keyring: undoing the binding of consumer %d: %w", a.b.consumer, err))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // Disconnect unbinds consumer, records its slot as used for good and
@@ -761,16 +692,12 @@ func (k *Keyring) refillWith(i int, epoch uint64, seed *negotiation.Seed, seedID
 // the window it serves next (the current window for the current ring). It
 // returns how many rings it refilled and the errors it met. The daemon
 // calls it periodically (Run) and after Disconnect storms if it likes.
-// First it retries the undo of failed connects that the store refused
-// (see abandon); their errors are joined to the result.
 //
 // An end that follows (Config.Follow) fills rings on its peer's fill
 // messages only: for it Maintain does nothing else.
 func (k *Keyring) Maintain() (int, error) {
 	defer k.pump()
-	aerr := k.retryAbandoned()
-	n, err := k.maintainRings()
-	return n, errors.Join(aerr, err)
+	return k.maintainRings()
 }
 
 func (k *Keyring) maintainRings() (int, error) {

@@ -141,14 +141,30 @@ func (k *Keyring) yield(old *binding, m SyncMsg) error {
 	if err != nil {
 		return err
 	}
-	rel := old.syncMsg(OpRelease)
-	queued, err := k.persistYield(old, nb, &rel)
-	if err != nil {
+	unclaim := func() {
 		k.mu.Lock()
 		r.slots[m.Slot] = slotFree
 		r.bound--
 		old.busy = false
 		k.mu.Unlock()
+	}
+	// Publish A's key first (binding it moves the consumer off its old key
+	// in the map): if the map cannot take it, nothing changed here, and the
+	// message is not acknowledged, so A's resend tries again.
+	if err := k.publish(&key); err != nil {
+		if rerr := k.pub.Retire(key.ID); rerr == nil || errors.Is(rerr, shm.ErrNotFound) {
+			_ = k.pub.Bind(m.Consumer, old.keyID)
+		}
+		unclaim()
+		return fmt.Errorf("keyring: publishing key %016x for consumer %d (tie-break not applied, to be retried): %w", key.ID, m.Consumer, err)
+	}
+	rel := old.syncMsg(OpRelease)
+	queued, err := k.persistYield(old, nb, &rel)
+	if err != nil {
+		// Put the map back as the store has it: the consumer on its old key.
+		_ = k.pub.Bind(m.Consumer, old.keyID)
+		k.retirePublished(key.ID)
+		unclaim()
 		return fmt.Errorf("keyring: persisting tie-break of consumer %d: %w", m.Consumer, err)
 	}
 	k.mu.Lock()
@@ -157,20 +173,14 @@ func (k *Keyring) yield(old *binding, m SyncMsg) error {
 	or.bound--
 	k.binds[m.Consumer] = nb
 	k.stats.TieBreaks++
+	k.stats.PeerBinds++
+	nb.busy = false
 	if queued {
 		k.addOut(rel)
 	}
 	k.mu.Unlock()
 	k.pump()
 	k.retirePublished(old.keyID)
-	if err := k.publish(&key); err != nil {
-		perr := fmt.Errorf("keyring: publishing key %016x for consumer %d: %w", key.ID, m.Consumer, err)
-		return errors.Join(perr, k.abandon(nb, false)) // end A is not told: its binding stands there
-	}
-	k.mu.Lock()
-	nb.busy = false
-	k.stats.PeerBinds++
-	k.mu.Unlock()
 	return nil
 }
 

@@ -162,8 +162,9 @@ func (k *Keyring) loadBinding(key, v []byte) error {
 	return nil
 }
 
-// republish puts every bound key into the publisher again and retires the
-// keys of retired slots (a release that crashed before reaching it).
+// republish puts every bound key into the publisher again, retires the
+// keys of retired slots (a release that crashed before reaching it) and
+// the keys no binding names (retireOrphans).
 func (k *Keyring) republish() error {
 	nb := 0
 	for _, r := range k.rings {
@@ -197,6 +198,32 @@ func (k *Keyring) republish() error {
 			if err := k.pub.Retire(key.ID); err != nil && !errors.Is(err, shm.ErrNotFound) {
 				return fmt.Errorf("keyring: retiring released key %016x: %w", key.ID, err)
 			}
+		}
+	}
+	return k.retireOrphans()
+}
+
+// retireOrphans retires the pending keys of this pool's port and direction
+// in the map that no binding names: left by a connect that crashed between
+// its publish and its store (complete publishes first). Only keyrings
+// publish pending keys, and one pool publishes in a map (ctrl/config), so
+// such a key is this pool's. A publisher that cannot list its keys (not a
+// *shm.Writer) is left as it is.
+func (k *Keyring) retireOrphans() error {
+	l, ok := k.pub.(interface{ Keys() []shm.KeyInfo })
+	if !ok {
+		return nil
+	}
+	live := map[uint64]bool{}
+	for _, b := range k.binds {
+		live[b.keyID] = true
+	}
+	for _, ki := range l.Keys() {
+		if ki.State != shm.StatePending || ki.Port != k.cfg.Port || ki.Dir != k.cfg.Dir || live[ki.ID] {
+			continue
+		}
+		if err := k.pub.Retire(ki.ID); err != nil && !errors.Is(err, shm.ErrNotFound) {
+			return fmt.Errorf("keyring: retiring key %016x that no binding names: %w", ki.ID, err)
 		}
 	}
 	return nil

@@ -1,6 +1,6 @@
 /*
  * otkd_shm.h — single-header C reader of the otkd shared-memory key store,
- * layout v1. See docs/shm.md for the byte map; Go package
+ * layout v2. See docs/shm.md for the byte map; Go package
  * github.com/otkd/otkd/shm is the writer and the reference reader, and its
  * tests compile this header and compare what it reads.
  *
@@ -10,9 +10,16 @@
  *    (plain loads may tear or be reordered by the compiler);
  *  - every read is bounded (OTKD_SHM_TRIES tries) and returns either a
  *    consistent copy or an error, never a half-written key, never a hang;
- *  - a failed lookup probes the writer's flock: OTKD_SHM_EWRITERGONE when no
- *    writer holds it.
+ *  - every record is checked before it is returned (length 1..64, crc64):
+ *    a record that fails is treated like a torn copy (tried again) and, if it
+ *    keeps failing, the read ends in OTKD_SHM_ECHECKSUM with the caller's key
+ *    zeroed: a damaged record is never returned;
+ *  - a failed lookup tests the writer's liveness lock with F_OFD_GETLK, which
+ *    never takes a lock (so a reader can never keep the writer from
+ *    starting): OTKD_SHM_EWRITERGONE when no writer holds it.
  * Functions are thread-safe on a shared otkd_shm handle except open/close.
+ * An otkd_shm handle holds the CRC tables (about 33 KiB): give it static or
+ * heap storage in threads with small stacks.
  * Key bytes land in the caller's otkd_shm_key: zero it (otkd_shm_key_zero)
  * when done and never log it; log otkd_shm_key_fingerprint-style ids
  * (the key id) instead.
@@ -22,7 +29,7 @@
 #ifndef OTKD_SHM_H
 #define OTKD_SHM_H
 
-/* Needs POSIX/BSD declarations (pread, flock, O_CLOEXEC, MADV_DONTDUMP):
+/* Needs POSIX/BSD declarations (pread, fcntl, O_CLOEXEC, MADV_DONTDUMP):
  * include this header first, or build with -std=gnu11 / -D_GNU_SOURCE. */
 #if !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
 #define _DEFAULT_SOURCE 1
@@ -34,13 +41,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define OTKD_SHM_MAGIC 0x004d4853444b544fULL /* "OTKDSHM\0" little-endian */
-#define OTKD_SHM_VERSION 1
+#define OTKD_SHM_VERSION 2
 #define OTKD_SHM_HEADER_SIZE 4096
 #define OTKD_SHM_REGION_COPY 64
 #define OTKD_SHM_COPY_SIZE 128
@@ -50,6 +56,12 @@
 #define OTKD_SHM_MAX_SLOTS 65536
 #define OTKD_SHM_MAX_KEY 64
 #define OTKD_SHM_TRIES 64
+/* The writer's liveness lock: an OFD write lock on these bytes of the map. */
+#define OTKD_SHM_LIVE_OFF 0
+#define OTKD_SHM_LIVE_LEN 8
+#ifndef F_OFD_GETLK
+#define F_OFD_GETLK 36 /* Linux >= 3.15; glibc declares it only with _GNU_SOURCE */
+#endif
 
 /* Header word offsets (bytes). */
 enum {
@@ -111,7 +123,8 @@ typedef struct {
 	size_t size;
 	uint64_t slots, table_size, table_bits;
 	uint64_t status_off, config_off, index_off, index_copy, active_off, slots_off;
-	uint64_t crc_table[256];
+	uint64_t crc_table[8][256];  /* slicing-by-8: [0] is the byte-wise table */
+	uint64_t crc_adv56[8][256];  /* [k][b]: state b << 8k advanced over 56 zero bytes */
 } otkd_shm;
 
 static inline uint64_t otkd_shm__load(const otkd_shm *s, uint64_t off)
@@ -126,24 +139,74 @@ static inline uint64_t otkd_shm__le64(const uint8_t *p)
 	return x;
 }
 
-static inline void otkd_shm__crc_init(uint64_t t[256])
+static inline void otkd_shm__crc_init(uint64_t t[8][256], uint64_t adv[8][256])
 {
 	for (int i = 0; i < 256; i++) {
 		uint64_t c = (uint64_t)i;
 		for (int j = 0; j < 8; j++)
 			c = (c & 1) ? (c >> 1) ^ 0xC96C5795D7870F42ULL : c >> 1;
-		t[i] = c;
+		t[0][i] = c;
 	}
+	for (int k = 1; k < 8; k++)
+		for (int i = 0; i < 256; i++)
+			t[k][i] = t[0][(uint8_t)t[k - 1][i]] ^ (t[k - 1][i] >> 8);
+	for (int k = 0; k < 8; k++)
+		for (int b = 0; b < 256; b++) {
+			uint64_t c = (uint64_t)b << (8 * k);
+			for (int n = 0; n < 56; n++)
+				c = t[0][(uint8_t)c] ^ (c >> 8);
+			adv[k][b] = c;
+		}
 }
 
 /* crc64 with the ECMA polynomial, reflected, init and final xor all ones —
  * Go's crc64.Checksum(b, crc64.MakeTable(crc64.ECMA)). */
-static inline uint64_t otkd_shm__crc64(const uint64_t t[256], const uint8_t *p, size_t n)
+static inline uint64_t otkd_shm__crc64(const uint64_t t[8][256], const uint8_t *p, size_t n)
 {
 	uint64_t c = ~0ULL;
 	for (size_t i = 0; i < n; i++)
-		c = t[(uint8_t)c ^ p[i]] ^ (c >> 8);
+		c = t[0][(uint8_t)c ^ p[i]] ^ (c >> 8);
 	return ~c;
+}
+
+/* Advances crc state c over the 8 little-endian bytes of w (slicing-by-8). */
+static inline uint64_t otkd_shm__crc_word(const uint64_t t[8][256], uint64_t c, uint64_t w)
+{
+	c ^= w;
+	return t[7][(uint8_t)c] ^ t[6][(uint8_t)(c >> 8)] ^ t[5][(uint8_t)(c >> 16)] ^ t[4][(uint8_t)(c >> 24)] ^
+	       t[3][(uint8_t)(c >> 32)] ^ t[2][(uint8_t)(c >> 40)] ^ t[1][(uint8_t)(c >> 48)] ^ t[0][(uint8_t)(c >> 56)];
+}
+
+/* The same crc over record words 0..13, in two independent chains (words
+ * 0..6 and 7..13) joined by advancing the first over 56 zero bytes: the crc
+ * is linear, and two chains halve the dependent table loads. */
+static inline uint64_t otkd_shm__crc64_record(const otkd_shm *s, const uint64_t w[14])
+{
+	uint64_t a = ~0ULL, b = 0;
+	for (int i = 0; i < 7; i++) {
+		a = otkd_shm__crc_word(s->crc_table, a, w[i]);
+		b = otkd_shm__crc_word(s->crc_table, b, w[7 + i]);
+	}
+	const uint64_t(*t)[256] = s->crc_adv56;
+	a = t[0][(uint8_t)a] ^ t[1][(uint8_t)(a >> 8)] ^ t[2][(uint8_t)(a >> 16)] ^ t[3][(uint8_t)(a >> 24)] ^
+	    t[4][(uint8_t)(a >> 32)] ^ t[5][(uint8_t)(a >> 40)] ^ t[6][(uint8_t)(a >> 48)] ^ t[7][(uint8_t)(a >> 56)];
+	return ~(a ^ b);
+}
+
+/* A record a reader may return: all zero (an empty slot), or a key id, a
+ * length of 1..64 and a checksum over words 0..13 that matches word 14. */
+static inline int otkd_shm__record_ok(const otkd_shm *s, const uint64_t r[15])
+{
+	if (r[0] == 0) {
+		for (int i = 1; i < 15; i++)
+			if (r[i])
+				return 0;
+		return 1;
+	}
+	uint8_t len = (uint8_t)(r[1] >> 48);
+	if (len == 0 || len > OTKD_SHM_MAX_KEY)
+		return 0;
+	return otkd_shm__crc64_record(s, r) == r[14];
 }
 
 static inline const char *otkd_shm_strerror(int rc)
@@ -155,7 +218,7 @@ static inline const char *otkd_shm_strerror(int rc)
 	case OTKD_SHM_EBUSY: return "busy, no consistent copy after bounded retries";
 	case OTKD_SHM_EINCOMPATIBLE: return "incompatible file";
 	case OTKD_SHM_ESYS: return "system call failed (see errno)";
-	case OTKD_SHM_ECHECKSUM: return "key checksum mismatch";
+	case OTKD_SHM_ECHECKSUM: return "key record damaged (bad length or checksum)";
 	}
 	return "unknown error";
 }
@@ -171,13 +234,16 @@ static inline int otkd_shm_open(otkd_shm *s, const char *path, char *why, size_t
 	if (why && whylen)
 		why[0] = 0;
 #define OTKD_SHM__BAD(...) do { if (why) snprintf(why, whylen, __VA_ARGS__); close(fd); return OTKD_SHM_EINCOMPATIBLE; } while (0)
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO at the path is refused below, never waited on. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return OTKD_SHM_ESYS;
 	if (fstat(fd, &st) < 0) {
 		close(fd);
 		return OTKD_SHM_ESYS;
 	}
+	if (!S_ISREG(st.st_mode))
+		OTKD_SHM__BAD("file type is mode %#o, want a regular file", (unsigned)st.st_mode);
 	if (st.st_size < OTKD_SHM_HEADER_SIZE)
 		OTKD_SHM__BAD("file size is %lld bytes, want at least the %d-byte header", (long long)st.st_size, OTKD_SHM_HEADER_SIZE);
 	if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
@@ -188,7 +254,7 @@ static inline int otkd_shm_open(otkd_shm *s, const char *path, char *why, size_t
 		OTKD_SHM__BAD("magic is %#llx, want %#llx", (unsigned long long)otkd_shm__le64(h), OTKD_SHM_MAGIC);
 	if (otkd_shm__le64(h + OTKD_SHM_H_VERSION) != OTKD_SHM_VERSION)
 		OTKD_SHM__BAD("layout version is %llu, want %d", (unsigned long long)otkd_shm__le64(h + OTKD_SHM_H_VERSION), OTKD_SHM_VERSION);
-	otkd_shm__crc_init(s->crc_table);
+	otkd_shm__crc_init(s->crc_table, s->crc_adv56);
 	if (otkd_shm__crc64(s->crc_table, h, OTKD_SHM_H_SUM) != otkd_shm__le64(h + OTKD_SHM_H_SUM))
 		OTKD_SHM__BAD("header checksum mismatch (header corrupt)");
 	uint64_t n = otkd_shm__le64(h + OTKD_SHM_H_SLOT_COUNT);
@@ -259,14 +325,20 @@ static inline void otkd_shm_close(otkd_shm *s)
 	s->fd = -1;
 }
 
-/* otkd_shm_writer_alive: 1 if a writer holds the file's exclusive flock. */
+/* otkd_shm_writer_alive: 1 if a writer holds the liveness lock (an OFD write
+ * lock on bytes 0..7). F_OFD_GETLK only asks; it never takes a lock. If the
+ * kernel cannot answer, the writer is assumed alive. */
 static inline int otkd_shm_writer_alive(const otkd_shm *s)
 {
-	if (flock(s->fd, LOCK_SH | LOCK_NB) == 0) {
-		flock(s->fd, LOCK_UN);
-		return 0;
-	}
-	return errno == EWOULDBLOCK || errno == EINTR;
+	struct flock lk;
+	memset(&lk, 0, sizeof lk);
+	lk.l_type = F_RDLCK;
+	lk.l_whence = SEEK_SET;
+	lk.l_start = OTKD_SHM_LIVE_OFF;
+	lk.l_len = OTKD_SHM_LIVE_LEN;
+	if (fcntl(s->fd, F_OFD_GETLK, &lk) < 0)
+		return 1;
+	return lk.l_type == F_WRLCK;
 }
 
 static inline void otkd_shm_key_zero(otkd_shm_key *k)
@@ -315,7 +387,9 @@ static inline void otkd_shm__decode(const uint64_t r[15], otkd_shm_key *k)
 }
 
 /* otkd_shm_key_verify recomputes the record checksum (crc64 ECMA over
- * record words 1..14, little-endian): OTKD_SHM_OK or OTKD_SHM_ECHECKSUM. */
+ * record words 1..14, little-endian) and checks the length: OTKD_SHM_OK or
+ * OTKD_SHM_ECHECKSUM. The read functions run the same check on every record
+ * before they return it; this is for a key obtained some other way. */
 static inline int otkd_shm_key_verify(const otkd_shm *s, const otkd_shm_key *k)
 {
 	uint64_t r[14];
@@ -327,21 +401,40 @@ static inline int otkd_shm_key_verify(const otkd_shm *s, const otkd_shm_key *k)
 	r[4] = k->consumer;
 	r[5] = k->serial;
 	memcpy(&r[6], k->key, 64);
-	uint64_t c = otkd_shm__crc64(s->crc_table, (const uint8_t *)r, sizeof r);
+	uint64_t c = otkd_shm__crc64_record(s, r);
 	memset(r, 0, sizeof r);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* keep the wipe */
-	return c == k->sum ? OTKD_SHM_OK : OTKD_SHM_ECHECKSUM;
+	return c == k->sum && k->id != 0 && k->len >= 1 && k->len <= OTKD_SHM_MAX_KEY ? OTKD_SHM_OK : OTKD_SHM_ECHECKSUM;
 }
 
+/* Results of otkd_shm__read_slot. */
+enum { OTKD_SHM__TORN = 0, OTKD_SHM__GOOD = 1, OTKD_SHM__DAMAGED = 2 };
+
+/* Copies a consistent copy of slot i that passes the record check into k
+ * (copy 0, else copy 1): OTKD_SHM__GOOD; OTKD_SHM__DAMAGED if a copy was stable
+ * but failed the check (damage); OTKD_SHM__TORN if neither copy was stable. */
 static inline int otkd_shm__read_slot(const otkd_shm *s, uint64_t i, otkd_shm_key *k)
 {
 	uint64_t r[15];
-	if (!otkd_shm__read_latch(s, s->slots_off + i * OTKD_SHM_SLOT_SIZE, OTKD_SHM_COPY_SIZE, r, 15))
-		return 0;
-	otkd_shm__decode(r, k);
+	int res = OTKD_SHM__TORN;
+	for (int c = 0; c < 2; c++) {
+		if (!otkd_shm__read_copy(s, s->slots_off + i * OTKD_SHM_SLOT_SIZE + (uint64_t)c * OTKD_SHM_COPY_SIZE, r, 15))
+			continue;
+		if (otkd_shm__record_ok(s, r)) {
+			otkd_shm__decode(r, k);
+			res = OTKD_SHM__GOOD;
+			break;
+		}
+		res = OTKD_SHM__DAMAGED;
+	}
 	memset(r, 0, sizeof r);
-	return 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* keep the wipe */
+	return res;
 }
+
+/* Ends a lookup whose tries found no good copy: damage (a stable copy that
+ * failed its check) is OTKD_SHM_ECHECKSUM, else busy or writer gone. */
+static inline int otkd_shm__fail_tries(const otkd_shm *s, otkd_shm_key *k, int bad);
 
 /* One index lookup on a stable copy: 1 found, 0 absent, -1 unstable. */
 static inline int otkd_shm__lookup(const otkd_shm *s, int tbl, uint64_t key, uint64_t *slot)
@@ -379,12 +472,23 @@ static inline int otkd_shm__fail(const otkd_shm *s, otkd_shm_key *k, int rc)
 	return otkd_shm_writer_alive(s) ? rc : OTKD_SHM_EWRITERGONE;
 }
 
+static inline int otkd_shm__fail_tries(const otkd_shm *s, otkd_shm_key *k, int bad)
+{
+	if (bad) {
+		if (k)
+			otkd_shm_key_zero(k);
+		return OTKD_SHM_ECHECKSUM;
+	}
+	return otkd_shm__fail(s, k, OTKD_SHM_EBUSY);
+}
+
 /* tbl: OTKD_SHM_TBL_ACTIVE (key = map entry), _ID or _BINDING. */
 static inline int otkd_shm__find(const otkd_shm *s, int tbl, uint64_t key, uint16_t port, uint8_t dir, otkd_shm_key *k)
 {
+	int bad = 0;
 	for (int t = 0; t < OTKD_SHM_TRIES; t++) {
 		uint64_t slot = 0;
-		int f;
+		int f, rs;
 		if (tbl == OTKD_SHM_TBL_ACTIVE) {
 			/* One atomic word, slot+1 or 0; the slot is checked below. */
 			uint64_t e = otkd_shm__load(s, s->active_off + 8 * key);
@@ -395,7 +499,12 @@ static inline int otkd_shm__find(const otkd_shm *s, int tbl, uint64_t key, uint1
 		}
 		if (f == 0)
 			return otkd_shm__fail(s, k, OTKD_SHM_ENOTFOUND);
-		if (f < 0 || slot >= s->slots || !otkd_shm__read_slot(s, slot, k))
+		if (f < 0 || slot >= s->slots)
+			continue;
+		rs = otkd_shm__read_slot(s, slot, k);
+		if (rs == OTKD_SHM__DAMAGED)
+			bad = 1;
+		if (rs != OTKD_SHM__GOOD)
 			continue;
 		switch (tbl) {
 		case OTKD_SHM_TBL_ACTIVE:
@@ -411,7 +520,7 @@ static inline int otkd_shm__find(const otkd_shm *s, int tbl, uint64_t key, uint1
 				return OTKD_SHM_OK;
 		}
 	}
-	return otkd_shm__fail(s, k, OTKD_SHM_EBUSY);
+	return otkd_shm__fail_tries(s, k, bad);
 }
 
 static inline int otkd_shm_active_key(const otkd_shm *s, uint16_t port, uint8_t dir, otkd_shm_key *k)
@@ -440,10 +549,15 @@ static inline int otkd_shm_slot(const otkd_shm *s, uint64_t i, otkd_shm_key *k)
 {
 	if (i >= s->slots)
 		return otkd_shm__fail(s, k, OTKD_SHM_ENOTFOUND);
-	for (int t = 0; t < OTKD_SHM_TRIES; t++)
-		if (otkd_shm__read_slot(s, i, k))
+	int bad = 0;
+	for (int t = 0; t < OTKD_SHM_TRIES; t++) {
+		int rs = otkd_shm__read_slot(s, i, k);
+		if (rs == OTKD_SHM__GOOD)
 			return k->state == OTKD_SHM_STATE_EMPTY ? otkd_shm__fail(s, k, OTKD_SHM_ENOTFOUND) : OTKD_SHM_OK;
-	return otkd_shm__fail(s, k, OTKD_SHM_EBUSY);
+		if (rs == OTKD_SHM__DAMAGED)
+			bad = 1;
+	}
+	return otkd_shm__fail_tries(s, k, bad);
 }
 
 static inline int otkd_shm_read_status(const otkd_shm *s, otkd_shm_status *st)

@@ -1,6 +1,7 @@
 /* Test program for otkd_shm.h, driven by the shm package tests.
  *   creader dump PATH PORTS           print every slot, lookup, status, config
- *   creader stress PATH READS PORTS   read active keys, check every one
+ *   creader stress PATH READS PORTS   read active keys, check every one; every
+ *                                     4th read also the victim key of port PORTS
  */
 #include "otkd_shm.h"
 #include <stdio.h>
@@ -21,6 +22,8 @@ static void print_key(const char *what, int rc, const otkd_shm *s, const otkd_sh
 		printf("%02x", k->key[i]);
 	printf("\n");
 }
+
+#define VICTIM_ID (1ULL << 40) /* the stress test's scribbled key (victimID) */
 
 /* The stress tests' keys: version v = valid_from; valid_to = v << 20,
  * epoch = (uint8)v, byte i = id*131 + v*29 + i*7. */
@@ -86,9 +89,28 @@ int main(int argc, char **argv)
 			       (long long)c.key_lifetime_ns, (long long)c.grace_ns, c.default_alg, c.flags);
 		printf("alive=%d generation=%llu\n", otkd_shm_writer_alive(&s), (unsigned long long)otkd_shm_generation(&s));
 	} else if (strcmp(argv[1], "stress") == 0 && argc == 5) {
-		long long reads = atoll(argv[3]), torn = 0, busy = 0, notfound = 0, gone = 0;
+		long long reads = atoll(argv[3]), torn = 0, busy = 0, notfound = 0, gone = 0, victim = 0, damaged = 0;
 		int ports = atoi(argv[4]);
 		for (long long i = 0; i < reads; i++) {
+			/* Every 4th read: the victim key (port PORTS, A->B), which the
+			 * test's scribbler keeps damaging; it must never come back damaged. */
+			if (i % 4 == 0) {
+				rc = otkd_shm_active_key(&s, (uint16_t)ports, 0, &k);
+				if (rc == OTKD_SHM_OK) {
+					if (k.id == VICTIM_ID && otkd_shm_key_verify(&s, &k) == OTKD_SHM_OK && pattern_ok(&k))
+						victim++;
+					else
+						torn++;
+				} else if (rc == OTKD_SHM_ECHECKSUM) {
+					damaged++;
+				} else if (rc == OTKD_SHM_EBUSY) {
+					busy++;
+				} else if (rc == OTKD_SHM_ENOTFOUND) {
+					notfound++;
+				} else if (rc == OTKD_SHM_EWRITERGONE) {
+					gone++;
+				}
+			}
 			uint16_t port = (uint16_t)((i / 2) % ports);
 			uint8_t dir = (uint8_t)(i & 1);
 			rc = otkd_shm_active_key(&s, port, dir, &k);
@@ -104,7 +126,8 @@ int main(int argc, char **argv)
 			}
 		}
 		otkd_shm_key_zero(&k);
-		printf("reads=%lld torn=%lld busy=%lld notfound=%lld gone=%lld\n", reads, torn, busy, notfound, gone);
+		printf("reads=%lld torn=%lld busy=%lld notfound=%lld gone=%lld victim=%lld damaged=%lld\n", reads, torn, busy,
+		       notfound, gone, victim, damaged);
 	} else {
 		fprintf(stderr, "bad arguments\n");
 		return 2;
