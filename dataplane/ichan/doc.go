@@ -1,4 +1,4 @@
-// Package ichan is the interaction channel of otkd: the codec of the 239-byte
+// Package ichan is the interaction channel of otkd: the codec of the 223-byte
 // interaction area every frame carries in each direction, and a reliable,
 // ordered message channel on top of it for the controller (key negotiation
 // post-processing, SM2 handshake, key activation). docs/ichan.md is the wire
