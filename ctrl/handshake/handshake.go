@@ -130,7 +130,6 @@ func (e *end) init(self Identity, peer Peer, epoch uint8, rnd io.Reader, st stat
 	return nil
 }
 
-
 // finish derives the keys from the agreed point and the final transcript
 // hash; epochAB and epochBA are the two ends' first TX epochs.
 func (e *end) finish(v *ecdh.PublicKey, responder bool, th []byte, epochAB, epochBA uint8) error {
@@ -334,7 +333,6 @@ func (r *Responder) handleConfirm(msg []byte) error {
 	r.v = nil
 	return r.finish(v, true, thConfirm, c.epochA, r.epoch)
 }
-
 
 // Result returns the keys once Handle reported done, or ErrState while the
 // handshake is still waiting. The caller owns the keys and zeroes them with
