@@ -31,11 +31,11 @@ import (
 type attacker struct {
 	mu      sync.Mutex
 	cut     [2]bool
-	inject  [2][][]byte          // frames to put on the line at the next frame
-	record  [2]int               // keyed frames still to record
-	rec     [2][][]byte          // recorded keyed frames
+	inject  [2][][]byte           // frames to put on the line at the next frame
+	record  [2]int                // keyed frames still to record
+	rec     [2][][]byte           // recorded keyed frames
 	rewrite func(d int, f []byte) // a rewriting hook, under mu
-	lanes   [2]lane.Receiver     // the lane messages seen in the clear
+	lanes   [2]lane.Receiver      // the lane messages seen in the clear
 	seen    [2][][]byte
 	peek    [2]*framer.Opener
 }
@@ -361,7 +361,7 @@ func TestAttackForgedControl(t *testing.T) {
 					return
 				}
 				if typ == ichan.TypeData && len(v) > 13 && v[10]&1 != 0 && v[11] == 0x04 {
-					area[pos+2+13] ^= 0x01 // ACTIVATE's epoch byte, in the ciphertext
+					area[pos+2+13] ^= 0x01     // ACTIVATE's epoch byte, in the ciphertext
 					fec.New().EncodeArea(area) // the FEC is public: make it agree
 					flips++
 					return
@@ -574,8 +574,6 @@ func TestCountLimits(t *testing.T) {
 		}
 	}
 }
-
-
 
 // TestImpairedLine (issue 11, item 4): 1 % loss, 4 % duplication, 4 %
 // reordering and 2 % of frames with bit flips together. Two pairs run side
