@@ -482,6 +482,10 @@ func TestAttackReplay(t *testing.T) {
 		a.do(func() { n = len(a.rec[0]) })
 		return n == 300
 	})
+	// A's own frames are held back while the replay goes on, so that
+	// whatever B opens now can only be a replayed frame.
+	a.do(func() { a.cut[0] = true })
+	time.Sleep(100 * time.Millisecond) // frames in flight arrive
 	before, chBefore := p.Ports[1].Stats(), p.Ports[1].Chan().Stats()
 	a.do(func() { a.inject[0] = a.rec[0] })
 	r.wait("the replayed frames to be refused", time.Minute, func() bool {
@@ -489,7 +493,12 @@ func TestAttackReplay(t *testing.T) {
 		return s.RXReplayed+s.RXTooOld-before.RXReplayed-before.RXTooOld >= 300
 	})
 	after, chAfter := p.Ports[1].Stats(), p.Ports[1].Chan().Stats()
-	t.Logf("B refused %d replayed and %d too old", after.RXReplayed-before.RXReplayed, after.RXTooOld-before.RXTooOld)
+	a.do(func() { a.cut[0] = false })
+	t.Logf("B refused %d replayed and %d too old, opened %d", after.RXReplayed-before.RXReplayed, after.RXTooOld-before.RXTooOld,
+		after.RXFrames-before.RXFrames)
+	if after.RXFrames != before.RXFrames || after.CountsPeer != before.CountsPeer {
+		t.Errorf("B opened %d replayed frames and counted %d rounds from them", after.RXFrames-before.RXFrames, after.CountsPeer-before.CountsPeer)
+	}
 	if n := after.RXReplayed + after.RXTooOld - before.RXReplayed - before.RXTooOld; n != 300 {
 		t.Errorf("%d frames refused as replays, want exactly the 300 replayed", n)
 	}
