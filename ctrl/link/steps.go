@@ -339,6 +339,7 @@ func (c *Controller) wipe() {
 	if c.hsKeys != nil {
 		c.hsKeys.Zero()
 	}
+	c.dropCandidate()
 }
 
 // Labels of the link-secret rotation keys (docs/protocol.md).
