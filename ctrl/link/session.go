@@ -131,9 +131,15 @@ func (c *Controller) setLane(kind byte, body []byte) {
 	}
 }
 
+// maxLanePerStep bounds the lane messages handled per step: a flood of
+// forged Hellos costs at most this many SM2 operations per Tick. The rest
+// wait in the port's lane queue, whose overflow the RX drops (the peer
+// repeats its current message).
+const maxLanePerStep = 2
+
 // readLane handles the peer's lane messages.
 func (c *Controller) readLane(now time.Time) {
-	for {
+	for range maxLanePerStep {
 		n, ok := c.port.LaneRecv(c.hs.laneBuf[:])
 		if !ok {
 			return
