@@ -167,10 +167,18 @@ func TestLineAttacksUDP(t *testing.T) {
 		t.Fatalf("recorded %d frames", len(rec))
 	}
 	proxy.Cut(0, true)
-	time.Sleep(200 * time.Millisecond)
-	rx, rej := `otkd_frames_total{port="east",dir="rx"}`, b.metric(t, `otkd_frames_rejected_total{port="east",reason="replayed"}`)+
-		b.metric(t, `otkd_frames_rejected_total{port="east",reason="too_old"}`)
+	rx := `otkd_frames_total{port="east",dir="rx"}`
 	opened := b.metric(t, rx)
+	for { // until the frames in flight have arrived
+		time.Sleep(300 * time.Millisecond)
+		v := b.metric(t, rx)
+		if v == opened {
+			break
+		}
+		opened = v
+	}
+	rej := b.metric(t, `otkd_frames_rejected_total{port="east",reason="replayed"}`) +
+		b.metric(t, `otkd_frames_rejected_total{port="east",reason="too_old"}`)
 	for _, f := range rec {
 		proxy.Inject(0, f)
 	}
