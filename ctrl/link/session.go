@@ -90,7 +90,9 @@ type hsState struct {
 // start sets the lane for a fresh controller: B says it has no session, A
 // starts its first handshake at the first step.
 func (c *Controller) start(now time.Time) {
+	c.mu.Lock()
 	c.stats.Started = now
+	c.mu.Unlock()
 	c.hs.health = "starting"
 	if c.port.Role() == dataplane.RoleB {
 		c.setLane(lane.KindBeacon, nil)
