@@ -10,7 +10,6 @@ require (
 	github.com/klauspost/cpuid/v2 v2.4.2
 	github.com/klauspost/reedsolomon v1.14.2
 	go.etcd.io/bbolt v1.5.0
+	golang.org/x/crypto v0.54.0
 	golang.org/x/sys v0.49.0
 )
-
-require golang.org/x/crypto v0.54.0 // indirect

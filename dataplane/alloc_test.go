@@ -35,6 +35,14 @@ func TestFramePathNoAlloc(t *testing.T) {
 	if err := ports[0].Chan().Send([]byte("a control message on the channel")); err != nil {
 		t.Fatal(err)
 	}
+	// A handshake-lane message on both sides: every LaneEvery-th frame is a
+	// null frame carrying its fragments, and the peer reassembles them.
+	for _, p := range ports {
+		if err := p.SetLane(make([]byte, 300)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var laneBuf [512]byte
 	var c Count
 	step := func() {
 		for i, p := range ports {
@@ -50,6 +58,11 @@ func TestFramePathNoAlloc(t *testing.T) {
 		for _, p := range ports {
 			for p.Counts().Pop(&c) {
 			}
+			for {
+				if _, ok := p.LaneRecv(laneBuf[:]); !ok {
+					break
+				}
+			}
 		}
 	}
 	for range 20 { // warm up: keys installed, rounds and finals in flight
@@ -59,7 +72,7 @@ func TestFramePathNoAlloc(t *testing.T) {
 		t.Fatalf("%v allocations per frame pair", a)
 	}
 	s := ports[0].Stats()
-	if s.CountsOwn == 0 || s.CountsPeer == 0 || s.RoundsAnswered == 0 {
+	if s.CountsOwn == 0 || s.CountsPeer == 0 || s.RoundsAnswered == 0 || s.TXNullFrames == 0 || ports[1].LaneStats().Fragments == 0 {
 		t.Fatalf("the loop did not exercise the rounds: %+v", s)
 	}
 }

@@ -8,10 +8,12 @@
 // controller goroutine (package ctrl). They meet only in lock-free SPSC rings
 // and atomics; nothing on the per-frame path locks or allocates.
 //
-//	controller ──ScheduleTX (atomic mailbox)──▶ txLoop ──Line.Send──▶ fibre
-//	controller ──InstallRX (ring)──────────────▶ rxLoop ◀──Line.Recv── fibre
+//	controller ──ScheduleTX, SwitchSession (atomic mailbox)──▶ txLoop ──Line.Send──▶ fibre
+//	controller ──InstallRXGen (ring), ArmChannel (atomic)──▶ rxLoop ◀──Line.Recv── fibre
+//	controller ──SetLane (atomic pointer to an immutable message)──▶ txLoop
+//	controller ◀──LaneRecv (ring of the peer's lane messages)── rxLoop
 //	controller ◀──Counts (ring of round counts)── rxLoop
-//	controller ◀─▶ Chan (ichan: reliable messages in the interaction areas)
+//	controller ◀─▶ the session's Chan (ichan: reliable messages in the interaction areas)
 //	txLoop ──own rounds, responses sent (rings)──▶ rxLoop
 //	rxLoop ──rounds to answer, finals to send (rings)──▶ txLoop
 //
@@ -41,14 +43,25 @@
 // hold. Rounds run only under a session key (epoch ≥ 1): before the first
 // key the negotiation bits would travel in the clear.
 //
-// # Key epochs
+// # Key epochs, COUNT and sessions
 //
 // The TX switches to the next session key exactly at the COUNT the controller
-// scheduled; the RX holds the current and the previous epoch, so frames in
-// flight across a switch still open. Keys handed over are zeroised by the
-// side that retires them. The RX also always opens null-epoch frames: a
-// peer that restarted comes back on the null cipher, and its handshake must
-// get through (such frames carry only the interaction channel: no rounds,
-// no payload). ResetTX puts this end's TX back on the null cipher when the
-// controller starts a new session with a restarted peer.
+// scheduled (ScheduleTX), or at its next frame for a new session
+// (SwitchSession, which also replaces a switch still pending); the RX holds
+// the current and the previous epoch, so frames in flight across a switch
+// still open. COUNT starts at Config.FirstCount with every key; the
+// controller rotates at Config.SoftLimit (TXKeyState), and the TX never
+// seals COUNT Config.HardLimit: it drops the key, sends null frames and
+// reports it (TXKeyState, Stats.TXKeyExhausted). It refuses a key it used
+// before. Keys handed over are zeroised by the side that retires them.
+//
+// The RX always opens null-epoch frames (a peer without a key must be able
+// to handshake), but takes from them only the handshake lane (package lane).
+// The session channel is fed only by frames whose tag verified under a key
+// of its session: ArmChannel names the install (InstallRXGen's generation)
+// from whose first authentic frame on the RX feeds a new channel; RXOpened
+// tells the controller that the peer has sent under a key (its proof of
+// holding it); RXAuthenticated counts authentic frames (the peer's
+// liveness). While the controller has a lane message set and the TX has a
+// key, every Config.LaneEvery-th frame is a null frame carrying it.
 package dataplane

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/otkd/otkd/dataplane/ichan"
+	"github.com/otkd/otkd/dataplane/lane"
 	"github.com/otkd/otkd/dataplane/ring"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/noise"
@@ -35,6 +36,7 @@ var (
 	ErrBusy    = errors.New("dataplane: a key switch is already scheduled")
 	ErrEpoch   = errors.New("dataplane: epoch 0 is the null cipher and takes no key")
 	ErrRunning = errors.New("dataplane: port already running")
+	ErrNoChan  = errors.New("dataplane: a session switch needs a channel")
 )
 
 // Count is the error count of one round, handed to the controller. Own is
@@ -73,7 +75,32 @@ type Config struct {
 	// CountQueue is the depth of the ring of counts to the controller;
 	// default 16384. A full queue drops counts (Stats.CountsDropped).
 	CountQueue int
+	// LaneEvery: while a handshake-lane message is set (SetLane) and the TX
+	// has a key, every LaneEvery-th frame is sent as a null frame carrying
+	// the lane, so that a peer without the key can read it. Default 8.
+	LaneEvery int
+	// FirstCount is the COUNT of the first frame sent under every key
+	// (COUNT restarts with each key and only grows under it). Default 0.
+	FirstCount uint32
+	// SoftLimit is the COUNT at which the controller rotates to a fresh key
+	// (TXKeyState tells it); default DefaultSoftLimit. HardLimit is the COUNT
+	// the TX never seals with: a key that reaches it is dropped and the TX
+	// falls back to null frames (no payload, no rounds) until a new key
+	// comes; default DefaultHardLimit. FirstCount < SoftLimit ≤ HardLimit.
+	// Tests set them low; an operator has no reason to.
+	SoftLimit, HardLimit uint32
+	// Sealed, when set, is called on the TX goroutine for every frame
+	// sealed under a key, with the key, epoch and COUNT (tests record the
+	// (key, COUNT) pairs with it). It must not block or allocate.
+	Sealed func(key *framer.Key, epoch uint8, count uint32)
 }
+
+// Default COUNT limits of a key: rotate at 2^31 frames (7.3 h at the OTU2
+// rate), stop at 2^32 − 2^24 (14.5 h).
+const (
+	DefaultSoftLimit uint32 = 1 << 31
+	DefaultHardLimit uint32 = 1<<32 - 1<<24
+)
 
 func (c *Config) fill() error {
 	if c.Line == nil {
@@ -100,6 +127,22 @@ func (c *Config) fill() error {
 	if c.CountQueue == 0 {
 		c.CountQueue = 16384
 	}
+	if c.LaneEvery == 0 {
+		c.LaneEvery = 8
+	}
+	if c.LaneEvery < 1 {
+		return fmt.Errorf("dataplane: Config.LaneEvery %d must be ≥ 1", c.LaneEvery)
+	}
+	if c.SoftLimit == 0 {
+		c.SoftLimit = DefaultSoftLimit
+	}
+	if c.HardLimit == 0 {
+		c.HardLimit = DefaultHardLimit
+	}
+	if !(c.FirstCount < c.SoftLimit && c.SoftLimit <= c.HardLimit) {
+		return fmt.Errorf("dataplane: Config.FirstCount %d, SoftLimit %d, HardLimit %d: want FirstCount < SoftLimit ≤ HardLimit",
+			c.FirstCount, c.SoftLimit, c.HardLimit)
+	}
 	if c.Channel.MaxMessage == 0 {
 		// A Sift over a block whose rounds spread wide (loss) carries a
 		// bitmap of up to 8 KiB; leave room.
@@ -113,22 +156,40 @@ func (c *Config) fill() error {
 // over a block spread across 65 535 round ids) with room to spare.
 const DefaultMaxMessage = 16384
 
-// keySwitch is a scheduled TX key change.
+// keySwitch is a scheduled TX key change; with ch set, a session switch
+// (the TX also moves to a new interaction channel).
 type keySwitch struct {
 	epoch uint8
 	key   framer.Key
 	at    uint32
+	now   bool // at the next frame, whatever the COUNT
+	ch    *ichan.Chan
 }
 
 // rxKey is a key handed to the RX.
 type rxKey struct {
 	epoch uint8
 	key   framer.Key
+	gen   uint64
+}
+
+// armedChan is a channel the RX adopts at the first authentic frame under
+// the key installed as gen from.
+type armedChan struct {
+	ch   *ichan.Chan
+	from uint64
+}
+
+// laneSlot is a complete handshake-lane message from the peer.
+type laneSlot struct {
+	n int
+	b [lane.MaxMsg]byte
 }
 
 // Port is one end of one link: a TX and an RX pipeline over a Line. Its
-// controller methods (ScheduleTX, InstallRX, Counts, Chan, Stats) are meant
-// for one controller goroutine; the pipelines run inside Run.
+// controller methods (ScheduleTX, SwitchSession, InstallRX, ArmChannel,
+// SetLane, LaneRecv, Counts, Stats and the accessors) are meant for one
+// controller goroutine; the pipelines run inside Run.
 type Port struct {
 	cfg  Config
 	dir  uint8 // DIRECTION of the frames this port sends
@@ -139,6 +200,13 @@ type Port struct {
 	cnt  *ring.SPSC[Count]
 	sw   atomic.Pointer[keySwitch]
 	keys *ring.SPSC[rxKey]
+	gen  atomic.Uint64 // install generations handed out
+
+	laneTX  lane.Sender
+	laneQ   *ring.SPSC[laneSlot] // RX → controller: the peer's lane messages
+	arm     atomic.Pointer[armedChan]
+	txCh    atomic.Pointer[ichan.Chan] // the channel the TX fills now
+	exhaust atomic.Bool                // the TX dropped a key at HardLimit
 
 	// rings between the pipelines
 	ownQ   *ring.SPSC[ownRound]  // TX → RX: own rounds sent
@@ -170,7 +238,9 @@ func NewPort(cfg Config) (*Port, error) {
 		ansQ:   ring.New[answered](cfg.Window / 2),
 		toAnsQ: ring.New[toAnswer](64),
 		finQ:   ring.New[finalItem](64),
+		laneQ:  ring.New[laneSlot](8),
 	}
+	p.txCh.Store(p.ch)
 	var err error
 	if p.tx, err = newTX(p); err != nil {
 		return nil, err
@@ -184,23 +254,40 @@ func NewPort(cfg Config) (*Port, error) {
 // Role returns the port's role.
 func (p *Port) Role() Role { return p.cfg.Role }
 
-// Chan returns the interaction channel: the controller's reliable messages
-// to the peer.
-func (p *Port) Chan() *ichan.Chan { return p.ch }
+// Chan returns the interaction channel the TX fills now: the port's first
+// channel until a session switch (SwitchSession) brings another.
+func (p *Port) Chan() *ichan.Chan { return p.txCh.Load() }
+
+// NewChan returns a fresh interaction channel with the port's channel
+// configuration, for a new session (SwitchSession, ArmChannel).
+func (p *Port) NewChan() *ichan.Chan { return ichan.New(p.cfg.Channel) }
 
 // Counts returns the ring of round counts; the controller is its only
 // consumer.
 func (p *Port) Counts() *ring.SPSC[Count] { return p.cnt }
 
-// TXCount returns the COUNT of the last frame sent.
+// TXCount returns the COUNT of the last frame sent under a key.
 func (p *Port) TXCount() uint32 { return p.txCount.Load() }
 
-// TXEpoch returns the epoch the TX encrypts with now.
+// TXEpoch returns the epoch the TX encrypts with now (0: null frames only).
 func (p *Port) TXEpoch() uint8 { return uint8(p.txEpoch.Load()) }
+
+// Limits returns the first COUNT of a key and its soft and hard limits.
+func (p *Port) Limits() (first, soft, hard uint32) {
+	return p.cfg.FirstCount, p.cfg.SoftLimit, p.cfg.HardLimit
+}
+
+// TXKeyState returns the COUNT of the last frame sent under the current
+// key and whether the TX dropped its last key at the hard limit (and has
+// had none since).
+func (p *Port) TXKeyState() (count uint32, exhausted bool) {
+	return p.txCount.Load(), p.exhaust.Load()
+}
 
 // ScheduleTX makes the TX switch to key as epoch at the first frame whose
 // COUNT is at or after at (modulo 2^32, within 2^31). The key is copied; the
 // caller zeroises its own copy. Only one switch may be pending: ErrBusy.
+// The new key's frames start again at Config.FirstCount.
 func (p *Port) ScheduleTX(epoch uint8, key *framer.Key, at uint32) error {
 	if epoch == framer.NullEpoch {
 		return ErrEpoch
@@ -213,13 +300,20 @@ func (p *Port) ScheduleTX(epoch uint8, key *framer.Key, at uint32) error {
 	return nil
 }
 
-// ResetTX makes the TX fall back to the null cipher at its next frame (no
-// rounds, no payload, only the interaction channel): what a controller
-// does when the peer restarted and must handshake again. ErrBusy while a
-// scheduled switch is still pending; retry later.
-func (p *Port) ResetTX() error {
-	if !p.sw.CompareAndSwap(nil, &keySwitch{epoch: framer.NullEpoch}) {
-		return ErrBusy
+// SwitchSession makes the TX switch, at its next frame, to key as epoch and
+// to ch as its interaction channel: a new session. A switch still pending
+// from the old session is dropped (its key zeroised). The key is copied.
+func (p *Port) SwitchSession(epoch uint8, key *framer.Key, ch *ichan.Chan) error {
+	if epoch == framer.NullEpoch {
+		return ErrEpoch
+	}
+	if ch == nil {
+		return ErrNoChan
+	}
+	// The TX takes a pending switch with Swap, so whatever Swap returns
+	// here is the controller's alone.
+	if old := p.sw.Swap(&keySwitch{epoch: epoch, key: *key, now: true, ch: ch}); old != nil {
+		clear(old.key[:])
 	}
 	return nil
 }
@@ -231,17 +325,85 @@ func (p *Port) SwitchPending() bool { return p.sw.Load() != nil }
 // installs it before it opens its next frame (the previous current epoch
 // stays valid). It fails only when eight installs are already queued.
 func (p *Port) InstallRX(epoch uint8, key *framer.Key) error {
+	_, err := p.InstallRXGen(epoch, key)
+	return err
+}
+
+// InstallRXGen is InstallRX that also returns the generation naming this
+// install (RXOpened, ArmChannel).
+func (p *Port) InstallRXGen(epoch uint8, key *framer.Key) (uint64, error) {
 	if epoch == framer.NullEpoch {
-		return ErrEpoch
+		return 0, ErrEpoch
 	}
 	s := p.keys.Slot()
 	if s == nil {
-		return ErrBusy
+		return 0, ErrBusy
 	}
-	s.epoch, s.key = epoch, *key
+	gen := p.gen.Add(1)
+	s.epoch, s.key, s.gen = epoch, *key, gen
 	p.keys.Commit()
+	return gen, nil
+}
+
+// ArmChannel makes the RX feed ch, instead of the channel it feeds now,
+// from the first authentic frame opened under the key installed as from;
+// from then on only frames under that key or later installs feed it. A
+// later call replaces an arming not yet taken; nil disarms.
+func (p *Port) ArmChannel(ch *ichan.Chan, from uint64) {
+	if ch == nil {
+		p.arm.Store(nil)
+		return
+	}
+	p.arm.Store(&armedChan{ch: ch, from: from})
+}
+
+// RXOpened reports whether the RX has recently opened an authentic frame
+// under the key installed as gen (one of the last four keys that opened
+// frames): proof that the peer holds that key.
+func (p *Port) RXOpened(gen uint64) bool {
+	for i := range p.rx.opened {
+		if p.rx.opened[i].Load() == gen {
+			return true
+		}
+	}
+	return false
+}
+
+// RXAuthenticated returns the number of frames whose tag verified: the
+// peer's liveness, as far as the line can prove it.
+func (p *Port) RXAuthenticated() uint64 { return p.st.RXAuthFrames.Load() }
+
+// SetLane makes msg (copied; nil or empty: none) this end's current
+// handshake-lane message: it is repeated in every null frame until
+// replaced. It fails only for a message longer than lane.MaxMsg.
+func (p *Port) SetLane(msg []byte) error {
+	if len(msg) == 0 {
+		p.laneTX.Set(nil)
+		return nil
+	}
+	m, err := lane.NewMsg(msg)
+	if err != nil {
+		return err
+	}
+	p.laneTX.Set(m)
 	return nil
 }
+
+// LaneRecv copies the oldest lane message the peer completed into buf
+// (lane.MaxMsg bytes suffice) and returns its length, or false when there
+// is none. Messages are delivered once each (lane package doc).
+func (p *Port) LaneRecv(buf []byte) (int, bool) {
+	s := p.laneQ.Peek()
+	if s == nil {
+		return 0, false
+	}
+	n := copy(buf, s.b[:s.n])
+	p.laneQ.Release()
+	return n, true
+}
+
+// LaneStats returns the counters of the lane receiver.
+func (p *Port) LaneStats() lane.Stats { return p.rx.lane.Stats() }
 
 // Run runs the TX and RX pipelines until ctx is done or the line fails, then
 // closes the line and returns the first error (nil after ctx ended). A port

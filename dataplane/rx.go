@@ -6,7 +6,9 @@ import (
 	"sync/atomic"
 
 	"github.com/otkd/otkd/dataplane/ichan"
+	"github.com/otkd/otkd/dataplane/lane"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/framer/replay"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -34,8 +36,14 @@ type rxState struct {
 	mask   uint32
 
 	lastCount uint32
-	haveCount bool
+	lastGen   uint64 // key of lastCount (gaps are counted within one key)
 	pattern   bool
+
+	ch     *ichan.Chan // the session channel fed now
+	chFrom uint64      // only frames under keys installed from this generation feed it
+	lane   lane.Receiver
+	opened [4]atomic.Uint64 // the last keys (generations) that opened frames
+	openAt int
 
 	xa3, xa4, xb3, xb4 [arrLen]byte
 	c1                 [arrLen]byte
@@ -50,7 +58,7 @@ type rxState struct {
 }
 
 func newRX(p *Port) (*rxState, error) {
-	r := &rxState{p: p, mask: uint32(p.cfg.Window - 1)}
+	r := &rxState{p: p, mask: uint32(p.cfg.Window - 1), ch: p.ch}
 	var err error
 	// A restarted peer begins again on the null cipher: always accept it
 	// (such frames carry only the interaction channel).
@@ -86,30 +94,28 @@ func (r *rxState) loop(stop <-chan struct{}) error {
 	}
 }
 
-// frame processes one received frame.
+// frame processes one received frame. Only a frame whose tag verified (a
+// keyed frame Open accepted) feeds the rounds and the session channel; a
+// null frame feeds only the handshake lane.
 func (r *rxState) frame() {
 	p := r.p
 	r.installKeys()
 	r.decide()
 	if err := r.opener.Open(&r.f, &r.st); err != nil {
-		switch {
-		case errors.Is(err, framer.ErrLostFAS):
-			p.st.RXLostFAS.Add(1)
-		case errors.Is(err, framer.ErrUnknownEpoch):
-			p.st.RXUnknownEpoch.Add(1)
-		}
+		r.rejected(err)
+		return
+	}
+	if r.st.Epoch == framer.NullEpoch {
+		r.nullFrame()
 		return
 	}
 	r.account()
 	r.drain()
-	if r.st.FEC.IsFailed(64) || !r.parseArea() {
+	if !r.parseArea() {
 		p.st.AreaBad.Add(1)
-		if r.st.Epoch != framer.NullEpoch && r.f.Negotiation().Status() != 0 {
+		if r.f.Negotiation().Status() != 0 {
 			p.st.RoundsDropped.Add(1)
 		}
-		return
-	}
-	if r.st.Epoch == framer.NullEpoch {
 		return
 	}
 	r.peerRound()
@@ -117,10 +123,61 @@ func (r *rxState) frame() {
 	r.final()
 }
 
+// rejected counts a frame Open refused.
+func (r *rxState) rejected(err error) {
+	st := &r.p.st
+	var ae *framer.AuthError
+	var re *framer.ReplayError
+	switch {
+	case errors.Is(err, framer.ErrLostFAS):
+		st.RXLostFAS.Add(1)
+	case errors.Is(err, framer.ErrUnknownEpoch):
+		st.RXUnknownEpoch.Add(1)
+	case errors.As(err, &ae) && ae.Uncorrectable:
+		st.AreaBad.Add(1) // damage: the tag cannot be read
+	case errors.Is(err, framer.ErrAuth):
+		st.RXAuthFailed.Add(1)
+	case errors.As(err, &re) && re.Verdict == replay.TooOld:
+		st.RXTooOld.Add(1)
+	case errors.Is(err, framer.ErrReplay):
+		st.RXReplayed.Add(1)
+	}
+}
+
+// nullFrame reads the handshake lane of a null frame and nothing else.
+func (r *rxState) nullFrame() {
+	p := r.p
+	p.st.RXNullFrames.Add(1)
+	if r.st.FEC.IsFailed(64) || r.r.Reset(r.f.Interaction()) != nil {
+		p.st.AreaBad.Add(1)
+		return
+	}
+	for {
+		typ, val, ok := r.r.Next()
+		if !ok {
+			return
+		}
+		if typ != lane.Type {
+			continue
+		}
+		msg, done, err := r.lane.Handle(val)
+		if err != nil || !done {
+			continue
+		}
+		s := p.laneQ.Slot()
+		if s == nil {
+			p.st.LaneDropped.Add(1) // the controller is behind; the peer repeats
+			continue
+		}
+		s.n = copy(s.b[:], msg)
+		p.laneQ.Commit()
+	}
+}
+
 // installKeys installs the keys the controller handed over.
 func (r *rxState) installKeys() {
 	for k := r.p.keys.Peek(); k != nil; k = r.p.keys.Peek() {
-		r.opener.Install(k.epoch, &k.key)
+		r.opener.InstallGen(k.epoch, &k.key, k.gen)
 		clear(k.key[:])
 		r.p.keys.Release()
 		r.p.st.RXKeyInstalls.Add(1)
@@ -141,20 +198,44 @@ func (r *rxState) decide() {
 	copy(r.buf[data2Off:], r.dec[framer.DataLen:])
 }
 
-// account updates the frame statistics.
+// account updates the statistics of an authentic frame, notes the key
+// that opened it and adopts an armed session channel at its first frame.
 func (r *rxState) account() {
 	p, st := r.p, &r.st
 	p.st.RXFrames.Add(1)
+	p.st.RXAuthFrames.Add(1)
 	p.st.FECCorrected.Add(uint64(st.CorrectedSymbols))
 	p.st.FECUncorrected.Add(uint64(st.UncorrectableCodewords))
 	p.st.BIPErrors.Add(uint64(st.BIPErrors))
-	if r.haveCount && st.Count != r.lastCount+1 && int32(st.Count-r.lastCount) > 0 {
+	if st.Gen == r.lastGen && st.Count > r.lastCount+1 {
 		p.st.RXGaps.Add(uint64(st.Count - r.lastCount - 1))
 	}
-	r.lastCount, r.haveCount = st.Count, true
-	if r.pattern && st.Epoch != framer.NullEpoch && !checkPattern(&r.f, st.Count) {
+	if st.Gen != r.lastGen || st.Count > r.lastCount {
+		r.lastCount = st.Count
+	}
+	if st.Gen != r.lastGen {
+		r.lastGen = st.Gen
+		if !r.isOpened(st.Gen) {
+			r.opened[r.openAt].Store(st.Gen)
+			r.openAt = (r.openAt + 1) % len(r.opened)
+		}
+	}
+	if a := p.arm.Load(); a != nil && st.Gen == a.from {
+		r.ch, r.chFrom = a.ch, a.from
+		p.arm.CompareAndSwap(a, nil)
+	}
+	if r.pattern && !checkPattern(&r.f, st.Count) {
 		p.st.PayloadErrors.Add(1)
 	}
+}
+
+func (r *rxState) isOpened(gen uint64) bool {
+	for i := range r.opened {
+		if r.opened[i].Load() == gen {
+			return true
+		}
+	}
+	return false
 }
 
 // drain moves what the TX sent since the last frame into the RX's tables.
@@ -201,8 +282,10 @@ func (r *rxState) parseArea() bool {
 				r.finID, r.fin, r.haveFin = binary.BigEndian.Uint32(val), val[4:], true
 			}
 		default:
-			if ichan.IsChanType(typ) {
-				if err := r.p.ch.HandleRX(typ, val); err != nil {
+			// The session channel takes only frames under its session's
+			// keys; a straggler of an older session is not its business.
+			if ichan.IsChanType(typ) && r.st.Gen >= r.chFrom {
+				if err := r.ch.HandleRX(typ, val); err != nil {
 					r.p.st.ChannelRejected.Add(1)
 				}
 			}
@@ -312,6 +395,7 @@ func (r *rxState) wipe() {
 	for i := range r.peer {
 		r.peer[i] = peerRound{}
 	}
+	r.opener.Wipe()
 	clear(r.buf[:])
 	clear(r.dec[:])
 	r.xa3, r.xa4, r.xb3, r.xb4, r.c1 = [arrLen]byte{}, [arrLen]byte{}, [arrLen]byte{}, [arrLen]byte{}, [arrLen]byte{}

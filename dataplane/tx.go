@@ -2,10 +2,16 @@ package dataplane
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 
 	"github.com/otkd/otkd/dataplane/ichan"
 	"github.com/otkd/otkd/framer"
 )
+
+// usedKeys is how many retired keys the TX remembers (by a keyed hash, not
+// the bytes) to refuse switching back to one: a key's COUNT restarts at
+// every switch, so a key used twice would repeat (key, COUNT).
+const usedKeys = 16
 
 // txState is the TX pipeline's private state; only txLoop touches it.
 type txState struct {
@@ -14,18 +20,26 @@ type txState struct {
 	f      framer.Frame
 	sealer *framer.Sealer
 	rng    *drbg
-	count  uint32
+	count  uint32 // COUNT of the next frame under the key
 	epoch  uint8
 	key    framer.Key
+	ch     *ichan.Chan
+	frames uint64 // frames sent, null ones included (the lane's clock)
+	null   uint32 // COUNT of the next null frame (a running number)
 	nextID uint32
 	w      ichan.AreaWriter
 	xb2    [arrLen]byte
 	c2     [arrLen]byte
 	tlv    [4 + arrLen]byte
+
+	seed   maphash.Seed
+	used   [usedKeys]uint64
+	nused  int
+	usedAt int
 }
 
 func newTX(p *Port) (*txState, error) {
-	t := &txState{p: p}
+	t := &txState{p: p, ch: p.ch, seed: maphash.MakeSeed(), count: p.cfg.FirstCount}
 	var err error
 	if t.sealer, err = framer.NewSealer(p.dir, p.cfg.Framer); err != nil {
 		return nil, err
@@ -52,42 +66,151 @@ func (t *txState) loop(stop <-chan struct{}) error {
 	}
 }
 
-// frame builds, seals and sends one frame.
+// frame builds, seals and sends one frame: a keyed frame (payload, rounds,
+// the session channel) or a null frame (the handshake lane only), when the
+// TX has no key or it is the lane's turn.
 func (t *txState) frame() error {
 	p := t.p
-	t.count++
 	t.maybeSwitch()
-	clear(t.buf[:])
-	if t.epoch != framer.NullEpoch {
-		p.cfg.Payload.Fill(&t.f, t.count)
+	if t.epoch != framer.NullEpoch && t.count >= p.cfg.HardLimit {
+		t.exhausted()
 	}
+	t.frames++
+	clear(t.buf[:])
+	if t.epoch == framer.NullEpoch || t.laneTurn() {
+		return t.nullFrame()
+	}
+	count := t.count
+	p.cfg.Payload.Fill(&t.f, count)
 	t.w.Begin(t.f.Interaction())
 	t.negotiate()
-	p.ch.FillTX(&t.w)
+	t.ch.FillTX(&t.w)
 	t.w.Finish()
-	if err := t.sealer.Seal(&t.f, &t.key, t.count, t.epoch); err != nil {
+	if err := t.sealer.Seal(&t.f, &t.key, count, t.epoch); err != nil {
 		return err
 	}
+	if p.cfg.Sealed != nil {
+		p.cfg.Sealed(&t.key, t.epoch, count)
+	}
+	t.count++
 	if err := p.cfg.Line.Send(t.buf[:]); err != nil {
 		return err
 	}
-	p.txCount.Store(t.count)
+	p.txCount.Store(count)
 	p.st.TXFrames.Add(1)
 	return nil
 }
 
-// maybeSwitch takes the scheduled key when its COUNT has come.
-func (t *txState) maybeSwitch() {
-	ks := t.p.sw.Load()
-	if ks == nil || (ks.epoch != framer.NullEpoch && int32(t.count-ks.at) < 0) {
+// laneTurn: while a lane message is set, every LaneEvery-th frame of a
+// keyed TX is a null frame for it.
+func (t *txState) laneTurn() bool {
+	return t.frames%uint64(t.p.cfg.LaneEvery) == 0 && t.p.laneTX.Current() != nil
+}
+
+// nullFrame sends a frame of the null epoch: no payload, no rounds, no
+// session channel, only the handshake lane.
+func (t *txState) nullFrame() error {
+	p := t.p
+	t.w.Begin(t.f.Interaction())
+	p.laneTX.Fill(&t.w)
+	t.w.Finish()
+	t.drainRounds()
+	if err := t.sealer.Seal(&t.f, nil, t.null, framer.NullEpoch); err != nil {
+		return err
+	}
+	t.null++
+	if err := p.cfg.Line.Send(t.buf[:]); err != nil {
+		return err
+	}
+	p.st.TXFrames.Add(1)
+	p.st.TXNullFrames.Add(1)
+	return nil
+}
+
+// exhausted drops a key that reached the hard limit: never seal COUNT
+// HardLimit or beyond with it. The TX sends null frames until a new key.
+func (t *txState) exhausted() {
+	t.retire()
+	t.epoch = framer.NullEpoch
+	t.p.txEpoch.Store(0)
+	t.p.exhaust.Store(true)
+	t.p.st.TXKeyExhausted.Add(1)
+}
+
+// retire zeroises the current key, remembering its hash.
+func (t *txState) retire() {
+	if t.epoch == framer.NullEpoch {
 		return
 	}
+	t.used[t.usedAt] = maphash.Bytes(t.seed, t.key[:])
+	t.usedAt = (t.usedAt + 1) % usedKeys
+	t.nused = min(t.nused+1, usedKeys)
 	clear(t.key[:])
-	t.key, t.epoch = ks.key, ks.epoch
+	t.sealer.Wipe()
+}
+
+// wasUsed reports whether key is the current key or one of the last
+// usedKeys keys retired.
+func (t *txState) wasUsed(key *framer.Key) bool {
+	if t.epoch != framer.NullEpoch && *key == t.key {
+		return true
+	}
+	h := maphash.Bytes(t.seed, key[:])
+	for _, u := range t.used[:t.nused] {
+		if u == h {
+			return true
+		}
+	}
+	return false
+}
+
+// maybeSwitch takes the scheduled key when its COUNT has come (a session
+// switch, or any switch while the TX has no key, at once). It owns a switch only after taking it with Swap, so the
+// controller may replace a pending one concurrently.
+func (t *txState) maybeSwitch() {
+	p := t.p
+	if p.sw.Load() == nil {
+		return
+	}
+	ks := p.sw.Swap(nil)
+	if ks == nil {
+		return
+	}
+	if !ks.now && t.epoch != framer.NullEpoch && int32(t.count-ks.at) < 0 {
+		if !p.sw.CompareAndSwap(nil, ks) { // replaced meanwhile: ours is void
+			clear(ks.key[:])
+		}
+		return
+	}
+	if ks.ch != nil {
+		t.ch = ks.ch
+		p.txCh.Store(ks.ch)
+	}
+	if t.wasUsed(&ks.key) {
+		// A key must never seal twice from FirstCount; refuse and keep
+		// what we have.
+		clear(ks.key[:])
+		p.st.TXKeyReused.Add(1)
+		return
+	}
+	t.retire()
+	t.key, t.epoch, t.count = ks.key, ks.epoch, p.cfg.FirstCount
 	clear(ks.key[:])
-	t.p.sw.Store(nil)
-	t.p.txEpoch.Store(uint32(t.epoch))
-	t.p.st.TXKeySwitches.Add(1)
+	p.txEpoch.Store(uint32(t.epoch))
+	p.exhaust.Store(false)
+	p.st.TXKeySwitches.Add(1)
+}
+
+// drainRounds drops what the RX queued for the TX: no rounds in a null
+// frame (the arrays must not travel in the clear).
+func (t *txState) drainRounds() {
+	p := t.p
+	for p.toAnsQ.Peek() != nil {
+		p.toAnsQ.Release()
+	}
+	for p.finQ.Peek() != nil {
+		p.finQ.Release()
+	}
 }
 
 // negotiate fills the negotiation area and the round TLVs: a new own round
@@ -95,16 +218,6 @@ func (t *txState) maybeSwitch() {
 func (t *txState) negotiate() {
 	p := t.p
 	neg := t.f.Negotiation()
-	if t.epoch == framer.NullEpoch {
-		// No rounds in the clear: drop what the RX queued.
-		for p.toAnsQ.Peek() != nil {
-			p.toAnsQ.Release()
-		}
-		for p.finQ.Peek() != nil {
-			p.finQ.Release()
-		}
-		return
-	}
 	var status byte
 	if s := p.ownQ.Slot(); s != nil {
 		t.nextID++
@@ -150,5 +263,9 @@ func (t *txState) wipe() {
 	clear(t.buf[:])
 	clear(t.xb2[:])
 	clear(t.c2[:])
+	t.sealer.Wipe()
 	t.rng.wipe()
+	if ks := t.p.sw.Swap(nil); ks != nil {
+		clear(ks.key[:])
+	}
 }

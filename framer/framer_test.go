@@ -121,8 +121,11 @@ func TestNegotiationFields(t *testing.T) {
 	if area[3] != x1[0] || area[4] != x2[0] || area[126] != x2[61] {
 		t.Fatal("data1 not at bytes 3..126 interleaved")
 	}
-	if len(f.Interaction()) != IntMsg || &f.Interaction()[0] != &b[IntOff] {
-		t.Fatal("interaction area misplaced")
+	if len(f.Interaction()) != MsgLen || &f.Interaction()[0] != &b[IntOff] {
+		t.Fatal("interaction messages misplaced")
+	}
+	if len(f.Tag()) != TagLen || &f.Tag()[0] != &b[IntOff+MsgLen] || MsgLen+TagLen != IntMsg {
+		t.Fatal("frame tag misplaced")
 	}
 }
 
@@ -297,8 +300,11 @@ func assertPlain(t *testing.T, got, plain []byte) {
 			t.Fatalf("row %d differs after open", r+1)
 		}
 	}
-	if !bytes.Equal(got[ExtOff:ExtOff+encExt], plain[ExtOff:ExtOff+encExt]) {
+	if !bytes.Equal(got[ExtOff:IntOff+MsgLen], plain[ExtOff:IntOff+MsgLen]) {
 		t.Fatal("extension differs after open")
+	}
+	if !bytes.Equal(got[IntOff+MsgLen:IntOff+IntMsg], make([]byte, TagLen)) {
+		t.Fatal("tag bytes not zero after open")
 	}
 }
 

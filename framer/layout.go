@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Geometry of wire format v1 (docs/protocol.md has the byte map).
+// Geometry of wire format v2 (docs/protocol.md has the byte map).
 const (
 	Rows     = 4                 // rows of an OTU2 frame
 	RowLen   = 4080              // bytes per row
@@ -18,7 +18,7 @@ const (
 	ExtOff   = OTU2Len           // offset of the extension in a contiguous frame
 	NegOff   = ExtOff            // offset of the negotiation area
 	IntOff   = ExtOff + AreaLen  // offset of the interaction area
-	IntMsg   = 239               // interaction-area message bytes (then 16 parity bytes)
+	IntMsg   = 239               // interaction-area information bytes: MsgLen messages + TagLen tag (then 16 parity bytes)
 	Segments = 16                // ZUC segments (EEA3 bearers) per frame
 	EncLen   = 15776             // encrypted bytes per frame
 	SegLen   = EncLen / Segments // 986 bytes per segment
@@ -68,7 +68,7 @@ const (
 	StatusData2 = 1 << 1 // data2 holds a response (Y1, Y2) to a peer round
 )
 
-// Frame is a view over caller-owned memory holding one wire-format-v1 frame:
+// Frame is a view over caller-owned memory holding one wire-format-v2 frame:
 // four 4080-byte rows and the 510-byte extension. The zero value is not a
 // frame; make one with View or ViewRows. A Frame never copies or allocates;
 // its accessors read and write the caller's bytes in place. Like the memory
@@ -179,8 +179,13 @@ func (f *Frame) ComputeBIP8() byte {
 // Negotiation returns a view of the 255-byte negotiation area.
 func (f *Frame) Negotiation() Negotiation { return Negotiation(f.ext[:AreaLen:AreaLen]) }
 
-// Interaction returns the 239 message bytes of the interaction area.
-func (f *Frame) Interaction() []byte { return f.ext[AreaLen : AreaLen+IntMsg : AreaLen+IntMsg] }
+// Interaction returns the MsgLen (223) message bytes of the interaction
+// area: the version byte and TLVs, without the frame tag.
+func (f *Frame) Interaction() []byte { return f.ext[AreaLen:tagOff:tagOff] }
+
+// Tag returns the TagLen (16) bytes of the frame tag, after the messages.
+// Seal writes it; Open checks it and leaves it zero in the plaintext.
+func (f *Frame) Tag() []byte { return f.ext[tagOff : tagOff+TagLen : tagOff+TagLen] }
 
 // InteractionArea returns the whole 255-byte interaction codeword (messages
 // and RS parity).

@@ -5,10 +5,11 @@ import (
 	"fmt"
 
 	"github.com/otkd/otkd/framer/fec"
+	"github.com/otkd/otkd/framer/replay"
 )
 
 // Errors of the frame path. Every error Open returns leaves the caller's
-// frame exactly as it was.
+// frame exactly as it was (see also ErrAuth and ErrReplay).
 var (
 	ErrLength       = errors.New("framer: wrong length")
 	ErrLostFAS      = errors.New("framer: frame alignment lost")
@@ -70,9 +71,11 @@ func (o Options) engine() Keystream {
 }
 
 // Sealer turns plaintext frames into wire frames for one direction of a
-// port: encrypt, FEC, scramble. It keeps the BIP-8 of the last two frames
-// and scratch space, so it is not safe for concurrent use; use one per TX
-// pipeline. Seal does not allocate.
+// port: encrypt, tag, FEC, scramble. It keeps the BIP-8 of the last two
+// frames, the tag material of the last key it sealed with and scratch
+// space, so it is not safe for concurrent use; use one per TX pipeline.
+// Seal does not allocate, except once per new key (the tag key
+// derivation).
 type Sealer struct {
 	dir     uint8
 	opts    Options
@@ -81,6 +84,11 @@ type Sealer struct {
 	bip     [2]byte // BIP-8 of frames i-1 and i-2
 	keyBuf  [EncLen]byte
 	started bool
+	// tag material of tagFor, derived when Seal first sees that key
+	tagFor  Key
+	tagHave bool
+	tag     tagKey
+	mac     macScratch
 }
 
 // NewSealer returns a Sealer for direction 0 (A to B) or 1 (B to A).
@@ -92,11 +100,12 @@ func NewSealer(direction uint8, opts Options) (*Sealer, error) {
 }
 
 // Seal completes a plaintext frame in place and turns it into a wire frame.
-// The caller has filled the payload, the negotiation area and the
-// interaction messages; Seal writes FAS, MFAS, COUNT, the key epoch and the
-// SM BIP-8, encrypts with key (ignored for NullEpoch), computes the row and
-// interaction-area FEC over the ciphertext and scrambles. A COUNT must never
-// repeat under one key; choosing it is the caller's job.
+// The caller has filled the payload, the negotiation area and the MsgLen
+// interaction message bytes; Seal writes FAS, MFAS, COUNT, the key epoch
+// and the SM BIP-8, encrypts with key (ignored for NullEpoch), writes the
+// frame tag over the encrypted messages (zero for NullEpoch), computes the
+// row and interaction-area FEC over the ciphertext and scrambles. A COUNT
+// must never repeat under one key; choosing it is the caller's job.
 func (s *Sealer) Seal(f *Frame, key *Key, count uint32, epoch uint8) error {
 	if err := f.check(); err != nil {
 		return err
@@ -112,8 +121,15 @@ func (s *Sealer) Seal(f *Frame, key *Key, count uint32, epoch uint8) error {
 	if epoch != NullEpoch {
 		s.ks.FrameKeystream(&s.keyBuf, key, count, s.dir)
 		bip = xorEncrypted(f, &s.keyBuf) // BIP-8 of the ciphertext, same pass
+		if !s.tagHave || s.tagFor != *key {
+			s.tag.derive(key, s.dir)
+			s.tagFor, s.tagHave = *key, true
+		}
+		s.mac.compute(&s.tag, f, s.dir, epoch, count)
+		copy(f.Tag(), s.mac.tag[:])
 	} else {
 		bip = f.ComputeBIP8()
+		clear(f.Tag())
 	}
 	s.bip[1], s.bip[0] = s.bip[0], bip
 	s.fec.EncodeRows(&f.rows)
@@ -124,11 +140,31 @@ func (s *Sealer) Seal(f *Frame, key *Key, count uint32, epoch uint8) error {
 	return nil
 }
 
-// EpochKey is one session key an Opener holds, with its epoch.
+// Wipe zeroises the key material the Sealer keeps (the last key's copy and
+// its tag material) and its keystream scratch.
+func (s *Sealer) Wipe() {
+	clear(s.tagFor[:])
+	s.tagHave = false
+	s.tag.wipe()
+	clear(s.keyBuf[:])
+	s.mac = macScratch{}
+}
+
+// EpochKey is one session key an Opener holds, with its epoch, the tag
+// material derived from it and its anti-replay window.
 type EpochKey struct {
 	Epoch uint8
 	Key   Key
+	Gen   uint64 // the caller's name for this install (InstallGen)
 	valid bool
+	tag   tagKey
+	win   replay.Filter
+}
+
+func (k *EpochKey) wipe() {
+	clear(k.Key[:])
+	k.tag.wipe()
+	*k = EpochKey{}
 }
 
 // Stats describes one opened frame.
@@ -141,14 +177,17 @@ type Stats struct {
 	UncorrectableCodewords int    // codewords the FEC could not correct (left as received)
 	BIPChecked             bool   // the BIP-8 of frame COUNT-2 was known and compared
 	BIPErrors              int    // bits of the carried BIP-8 that disagree
+	Gen                    uint64 // Gen of the key that opened the frame (0: null epoch)
 	FEC                    fec.Result
 }
 
 // Opener turns wire frames into plaintext frames for one direction of a
-// port: descramble, FEC decode, decrypt. It holds the current and the
-// previous session key, so frames of both epochs open and a key switch never
+// port: descramble, FEC decode, verify the frame tag, check the anti-replay
+// window, decrypt. It holds the current and the previous session key, each
+// with its own window, so frames of both epochs open and a key switch never
 // drops a frame. Not safe for concurrent use; use one per RX pipeline. Open
-// does not allocate.
+// does not allocate; errors it returns point into the Opener and stay valid
+// until the next Open.
 type Opener struct {
 	dir    uint8
 	opts   Options
@@ -158,10 +197,15 @@ type Opener struct {
 	prev   EpochKey
 	keyBuf [EncLen]byte
 	backup [FrameLen]byte
+	mac    macScratch
 	// BIP-8 computed over the received frames COUNT-1 and COUNT-2.
 	bip      [2]byte
 	bipCount uint32
 	bipN     int
+	// prepared errors, so that rejecting a frame does not allocate
+	epochErr  EpochError
+	authErr   AuthError
+	replayErr ReplayError
 }
 
 // NewOpener returns an Opener for direction 0 (A to B) or 1 (B to A). It
@@ -175,23 +219,44 @@ func NewOpener(direction uint8, opts Options) (*Opener, error) {
 	return o, nil
 }
 
-// Install makes key the current key of epoch e; the current key becomes the
-// previous one and the previous one is zeroised. Installing the epoch that is
-// already current replaces its key.
-func (o *Opener) Install(e uint8, key *Key) {
-	if o.cur.valid && o.cur.Epoch == e {
-		o.cur.Key = *key
+// Install makes key the current key of epoch e (InstallGen with Gen 0).
+func (o *Opener) Install(e uint8, key *Key) { o.InstallGen(e, key, 0) }
+
+// InstallGen makes key the current key of epoch e, named gen (Stats.Gen
+// reports it for every frame the key opens); the current key becomes the
+// previous one and the previous one is zeroised. Installing the epoch that
+// is already current replaces its key and empties its anti-replay window;
+// installing the very same key again keeps the window (a replay must not
+// become new by a repeated install). It derives the key's tag material, so
+// it allocates; it is not a per-frame call.
+func (o *Opener) InstallGen(e uint8, key *Key, gen uint64) {
+	if o.cur.valid && o.cur.Epoch == e && e != NullEpoch {
+		if o.cur.Key != *key {
+			o.cur.Key = *key
+			o.cur.tag.derive(key, o.dir)
+			o.cur.win.Reset()
+		}
+		o.cur.Gen = gen
 		return
 	}
-	clear(o.prev.Key[:])
+	o.prev.wipe()
 	o.prev = o.cur
-	o.cur = EpochKey{Epoch: e, Key: *key, valid: true}
+	o.cur = EpochKey{Epoch: e, Key: *key, Gen: gen, valid: true}
+	o.cur.tag.derive(key, o.dir)
 }
 
 // Retire forgets and zeroises the previous key, once the peer has moved on.
-func (o *Opener) Retire() {
-	clear(o.prev.Key[:])
-	o.prev = EpochKey{}
+func (o *Opener) Retire() { o.prev.wipe() }
+
+// Wipe zeroises every key the Opener holds and its scratch space; it then
+// holds only the null epoch.
+func (o *Opener) Wipe() {
+	o.cur.wipe()
+	o.prev.wipe()
+	o.cur = EpochKey{Epoch: NullEpoch, valid: true}
+	clear(o.keyBuf[:])
+	clear(o.backup[:])
+	o.mac = macScratch{}
 }
 
 // Epochs returns the current and previous epochs held (-1 for none).
@@ -222,9 +287,18 @@ func (o *Opener) lookup(e uint8) (*EpochKey, bool) {
 var nullKey = EpochKey{Epoch: NullEpoch, valid: true}
 
 // Open turns a wire frame into the plaintext frame in place and fills st.
-// Uncorrectable codewords are not an error: they stay as received and are
-// counted in st. On error (wrong length, lost alignment, an epoch the Opener
-// does not hold) the frame is left exactly as it was.
+// Uncorrectable row codewords are not an error: they stay as received and
+// are counted in st. For a frame of epoch ≥ 1 Open verifies the frame tag
+// (in constant time) before anything else depends on the frame, then
+// records its COUNT in the epoch's anti-replay window, then decrypts; it
+// leaves the tag bytes zero. On error the frame is left exactly as it was
+// and nothing the Opener keeps has changed (the window moves only for an
+// authentic frame): wrong length, lost alignment, an epoch the Opener does
+// not hold (*EpochError), a tag that does not verify or an interaction area
+// the FEC could not correct (*AuthError), a COUNT seen before or too old
+// (*ReplayError). A null-epoch frame (accepted while the Opener holds no key,
+// or always with Options.AcceptNull) carries no tag and is not
+// authenticated: its content is the caller's to distrust.
 func (o *Opener) Open(f *Frame, st *Stats) error {
 	if err := f.check(); err != nil {
 		return err
@@ -249,16 +323,24 @@ func (o *Opener) Open(f *Frame, st *Stats) error {
 	copy(o.backup[IntOff:], f.InteractionArea())
 	o.fec.DecodeArea(f.InteractionArea(), &st.FEC)
 
-	ek, prev := o.lookup(f.Epoch())
+	epoch, count := f.Epoch(), f.Count()
+	ek, prev := o.lookup(epoch)
 	if ek == nil {
-		err := &EpochError{Epoch: f.Epoch()}
-		err.Cur, err.Prev = o.Epochs()
+		o.epochErr = EpochError{Epoch: epoch}
+		o.epochErr.Cur, o.epochErr.Prev = o.Epochs()
 		o.restore(f, rowsClean)
-		return err
+		return &o.epochErr
+	}
+	if ek.Epoch != NullEpoch {
+		if err := o.authenticate(f, ek, epoch, count, st.FEC.IsFailed(fec.AreaCodeword)); err != nil {
+			o.restore(f, rowsClean)
+			return err
+		}
 	}
 	st.FASOK = f.FASOK()
-	st.Count = f.Count()
+	st.Count = count
 	st.Epoch = ek.Epoch
+	st.Gen = ek.Gen
 	st.Previous = prev
 	st.CorrectedSymbols = st.FEC.CorrectedSymbols
 	st.UncorrectableCodewords = st.FEC.UncorrectableCodewords
@@ -267,8 +349,23 @@ func (o *Opener) Open(f *Frame, st *Stats) error {
 	}
 	o.checkBIP(f, st, bip)
 	if ek.Epoch != NullEpoch {
-		o.ks.FrameKeystream(&o.keyBuf, &ek.Key, st.Count, o.dir)
+		o.ks.FrameKeystream(&o.keyBuf, &ek.Key, count, o.dir)
 		xorEncrypted(f, &o.keyBuf)
+		clear(f.Tag())
+	}
+	return nil
+}
+
+// authenticate checks the tag, then the window; the window moves only when
+// both pass.
+func (o *Opener) authenticate(f *Frame, ek *EpochKey, epoch uint8, count uint32, areaFailed bool) error {
+	if areaFailed || !o.mac.verify(&ek.tag, f, o.dir, epoch, count) {
+		o.authErr = AuthError{Epoch: epoch, Count: count, Uncorrectable: areaFailed}
+		return &o.authErr
+	}
+	if v := ek.win.Accept(count); v != replay.OK {
+		o.replayErr = ReplayError{Epoch: epoch, Count: count, Verdict: v}
+		return &o.replayErr
 	}
 	return nil
 }

@@ -110,7 +110,15 @@ func statusCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d/%d\t%s\n", p.Name, p.ID, p.Role, p.Handshake,
 			p.TXEpoch, epochText(p.RXEpoch), p.SeedsOwn, p.SeedsPeer, when(p.LastSwitch))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, p := range st.Ports {
+		if p.Health != "" && p.Health != "ok" {
+			fmt.Fprintf(stdout, "port %s not healthy: %s\n", p.Name, p.Health)
+		}
+	}
+	return nil
 }
 
 func linksCmd(args []string, stdout, stderr io.Writer) error {

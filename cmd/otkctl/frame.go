@@ -353,5 +353,5 @@ func samePayload(a, b []byte) bool {
 			return false
 		}
 	}
-	return string(a[framer.ExtOff:framer.IntOff+framer.IntMsg]) == string(b[framer.ExtOff:framer.IntOff+framer.IntMsg])
+	return string(a[framer.ExtOff:framer.IntOff+framer.MsgLen]) == string(b[framer.ExtOff:framer.IntOff+framer.MsgLen])
 }

@@ -163,13 +163,18 @@ func TestMalformedInput(t *testing.T) {
 	}
 }
 
-func TestWrongKeyGivesWrongPlaintext(t *testing.T) {
+// TestWrongKeyIsRefused: under the wrong key the frame tag does not verify
+// (wire format v2), so decode refuses the frame and writes nothing.
+func TestWrongKeyIsRefused(t *testing.T) {
 	plain := randomImage(5)
 	wire, _, _ := otk(t, plain, "frame", "encode", "--key", keyHex, "--count", "9")
 	other := strings.Repeat("11", 16)
-	back, _, code := otk(t, wire, "frame", "decode", "--key", other)
-	if code != 0 || bytes.Equal(back[200:4000], plain[200:4000]) {
-		t.Fatalf("exit %d; a wrong key must not decrypt", code)
+	back, e, code := otk(t, wire, "frame", "decode", "--key", other)
+	if code != 2 || len(back) != 0 || !strings.Contains(string(e), "tag does not verify") {
+		t.Fatalf("exit %d, %d bytes out, stderr %q; a wrong key must be refused", code, len(back), e)
+	}
+	if bytes.Contains(e, []byte(other)) {
+		t.Fatal("key digits echoed on stderr")
 	}
 }
 

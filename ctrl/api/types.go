@@ -32,6 +32,7 @@ type PortSummary struct {
 	ID         uint16    `json:"id"`   // the port number keys carry in the shm store
 	Role       string    `json:"role"` // "A" or "B"
 	Handshake  string    `json:"handshake"`
+	Health     string    `json:"health"` // "ok" or why the link is not healthy
 	TXEpoch    uint8     `json:"tx_epoch"`
 	RXEpoch    int       `json:"rx_epoch"` // -1 before the first key
 	SeedsOwn   int       `json:"seeds_own"`
@@ -54,7 +55,9 @@ type Link struct {
 
 	FramesTX         uint64 `json:"frames_tx"`
 	FramesRX         uint64 `json:"frames_rx"`
-	FramesRejected   uint64 `json:"frames_rejected"` // alignment lost or unknown epoch
+	FramesRejected   uint64 `json:"frames_rejected"` // alignment lost, unknown epoch, tag, replay
+	FramesForged     uint64 `json:"frames_forged"`   // of those: the frame tag did not verify
+	FramesReplayed   uint64 `json:"frames_replayed"` // of those: replayed, duplicated or too old
 	FECCorrected     uint64 `json:"fec_corrected"`   // symbols
 	FECUncorrectable uint64 `json:"fec_uncorrectable"`
 	BIPErrors        uint64 `json:"bip_errors"`
@@ -86,7 +89,8 @@ func (l *Link) SetCounters(p dataplane.Snapshot, c link.Stats) {
 	l.Handshake = c.Handshake
 	l.TXEpoch, l.RXEpoch = p.TXEpoch, p.RXEpoch
 	l.FramesTX, l.FramesRX = p.TXFrames, p.RXFrames
-	l.FramesRejected = p.RXLostFAS + p.RXUnknownEpoch
+	l.FramesRejected = p.RXLostFAS + p.RXUnknownEpoch + p.RXAuthFailed + p.RXReplayed + p.RXTooOld
+	l.FramesForged, l.FramesReplayed = p.RXAuthFailed, p.RXReplayed+p.RXTooOld
 	l.FECCorrected, l.FECUncorrectable, l.BIPErrors = p.FECCorrected, p.FECUncorrected, p.BIPErrors
 	l.RoundsOwn, l.RoundsPeer, l.RoundsDropped = c.Initiator.Rounds, c.Responder.Rounds, p.RoundsDropped
 	l.SeedsOwn, l.SeedsPeer = c.SeedsOwn, c.SeedsPeer

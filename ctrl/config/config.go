@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
+	"time"
 
 	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/dataplane"
@@ -59,6 +60,7 @@ type Port struct {
 	PeerName      string  `toml:"peer_name"`       // the other end's [node] name; required
 	PeerPublicKey string  `toml:"peer_public_key"` // its pinned SM2 public key (PEM PKIX); required
 	FrameRate     float64 `toml:"frame_rate"`      // frames/s; default DefaultFrameRate; 0 = unpaced
+	SeedTimeout   string  `toml:"seed_timeout"`    // Go duration; no seed for this long is reported; "" = DefaultSeedTimeout
 }
 
 // Noise is the [noise] table: the fields of noise.Profile that a running
@@ -175,6 +177,7 @@ type Log struct {
 // Defaults that are not taken from another package.
 const (
 	DefaultFrameRate        = 10000 // frames/s of a UDP line
+	DefaultSeedTimeout      = "5m"  // a port without a seed for this long is not healthy
 	DefaultActivationMargin = 256   // frames
 	DefaultShmPath          = "/dev/shm/otkd"
 	DefaultStorePath        = "/var/lib/otkd/keys.db"
@@ -228,6 +231,18 @@ func Default() *Config {
 // defaultPort returns a port with the defaults of the optional keys.
 func defaultPort() Port {
 	return Port{Line: DefaultLine, FrameRate: DefaultFrameRate}
+}
+
+// SeedTimeoutDuration returns SeedTimeout parsed, DefaultSeedTimeout when
+// it is empty (Validate rejects one that does not parse or is under a
+// second).
+func (p *Port) SeedTimeoutDuration() time.Duration {
+	s := p.SeedTimeout
+	if s == "" {
+		s = DefaultSeedTimeout
+	}
+	d, _ := time.ParseDuration(s)
+	return d
 }
 
 // UserID returns this node's SM2 user id, "otkd:" + Node.Name.

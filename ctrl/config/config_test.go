@@ -167,6 +167,8 @@ func TestBadConfig(t *testing.T) {
 		{"bad peer name", repl(`peer_name = "b"`, `peer_name = "b c"`), "port[0].peer_name", "want letters"},
 		{"negative frame rate", repl(`peer_name = "b"`, "peer_name = \"b\"\nframe_rate = -1"), "port[0].frame_rate", "≥ 0"},
 		{"nan frame rate", repl(`peer_name = "b"`, "peer_name = \"b\"\nframe_rate = nan"), "port[0].frame_rate", "finite"},
+		{"short seed timeout", repl(`peer_name = "b"`, "peer_name = \"b\"\nseed_timeout = \"10ms\""), "port[0].seed_timeout", "at least 1s"},
+		{"bad seed timeout", repl(`peer_name = "b"`, "peer_name = \"b\"\nseed_timeout = \"5 minutes\""), "port[0].seed_timeout", "at least 1s"},
 		{"missing peer key", repl(`peer_public_key = "b.pub"`, ``), "port[0].peer_public_key", "required, missing"},
 		{"no port", minimal[:strings.Index(minimal, "[[port]]")], "port", "at least one"},
 		{"port as table", strings.Replace(minimal, "[[port]]", "[port]", 1), "port", "incompatible types"},

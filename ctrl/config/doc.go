@@ -49,6 +49,9 @@
 //	frame_rate       frames per second sent (TX pacing). Default 10000; 0
 //	                 sends unpaced (as fast as the pipeline goes). OTU2 line
 //	                 rate is 82025.
+//	seed_timeout     a Go duration ≥ 1s: a port that made no seed in either
+//	                 direction for this long is not healthy (otkctl status,
+//	                 metrics, one log line). Default "5m".
 //
 //	[noise]      the noise profile (noise.Profile); defaults from
 //	             noise.DefaultProfile(). Both ends of a link should agree.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/otkd/otkd/ctrl/handshake"
 	"github.com/otkd/otkd/ctrl/negotiation"
@@ -191,6 +192,9 @@ func (c *Config) validatePorts(ps *problems) {
 		}
 		if math.IsNaN(p.FrameRate) || math.IsInf(p.FrameRate, 0) || p.FrameRate < 0 {
 			ps.add(f("frame_rate"), p.FrameRate, "want a finite number of frames/s ≥ 0 (0 = unpaced)")
+		}
+		if d, err := time.ParseDuration(p.SeedTimeout); p.SeedTimeout != "" && (err != nil || d < time.Second) {
+			ps.add(f("seed_timeout"), p.SeedTimeout, "want a duration of at least 1s, e.g. \"5m\"")
 		}
 	}
 }

@@ -28,7 +28,8 @@ func (d *Daemon) Status(ctx context.Context) (api.Status, error) {
 			cs, ds := st.ctl.Stats(), st.port.Stats()
 			ps.Handshake, ps.TXEpoch, ps.RXEpoch = cs.Handshake, ds.TXEpoch, ds.RXEpoch
 			ps.SeedsOwn, ps.SeedsPeer, ps.LastSwitch = cs.SeedsOwn, cs.SeedsPeer, cs.LastSwitch
-			if cs.Handshake != "done" && s.Health == "ok" {
+			ps.Health = cs.Health
+			if (cs.Handshake != "done" || cs.Health != "ok") && s.Health == "ok" {
 				s.Health = "degraded"
 			}
 		}

@@ -272,7 +272,7 @@ func (d *Daemon) runPort(ctx context.Context, pr *portRun) error {
 	ringSeed, ringMsg := d.ringHooks(pr)
 	ctl, err := link.New(link.Config{
 		Port: port, Self: d.self, Peer: pr.peer, Params: d.cfg.Params(),
-		ActivationMargin: d.cfg.Negotiation.ActivationMargin, Log: log,
+		ActivationMargin: d.cfg.Negotiation.ActivationMargin, SeedTimeout: pc.SeedTimeoutDuration(), Log: log,
 		OnKeyring: ringMsg,
 		OnSession: d.ringSession(pr),
 		OnSeed: func(ev link.SeedEvent) {

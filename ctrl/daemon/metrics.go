@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/keyring"
+	"github.com/otkd/otkd/ctrl/link"
+	"github.com/otkd/otkd/dataplane"
 )
 
 // metricsServer serves /metrics in the Prometheus text format on the
@@ -119,6 +121,9 @@ func (d *Daemon) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 		mw.put("otkd_frames_total", "counter", "", lb+`,dir="rx"`, float64(s.RXFrames))
 		mw.put("otkd_frames_rejected_total", "counter", "Frames the RX could not open, by reason.", lb+`,reason="lost_fas"`, float64(s.RXLostFAS))
 		mw.put("otkd_frames_rejected_total", "counter", "", lb+`,reason="unknown_epoch"`, float64(s.RXUnknownEpoch))
+		mw.put("otkd_frames_rejected_total", "counter", "", lb+`,reason="tag"`, float64(s.RXAuthFailed))
+		mw.put("otkd_frames_rejected_total", "counter", "", lb+`,reason="replayed"`, float64(s.RXReplayed))
+		mw.put("otkd_frames_rejected_total", "counter", "", lb+`,reason="too_old"`, float64(s.RXTooOld))
 		mw.put("otkd_frames_missing_total", "counter", "COUNT gaps between frames opened.", lb, float64(s.RXGaps))
 		mw.put("otkd_fec_corrected_symbols_total", "counter", "RS(255,239) symbols corrected.", lb, float64(s.FECCorrected))
 		mw.put("otkd_fec_uncorrectable_codewords_total", "counter", "Codewords the FEC could not correct.", lb, float64(s.FECUncorrected))
@@ -133,7 +138,8 @@ func (d *Daemon) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 		mw.put("otkd_epoch", "gauge", "Current key epoch of the TX and the RX.", lb+`,dir="tx"`, float64(s.TXEpoch))
 		mw.put("otkd_epoch", "gauge", "", lb+`,dir="rx"`, float64(s.RXEpoch))
 		mw.put("otkd_key_switches_total", "counter", "TX switches to a new session key.", lb, float64(s.TXKeySwitches))
-		mw.put("otkd_session_restarts_total", "counter", "Sessions restarted because the peer restarted.", lb, float64(c.Restarts))
+		mw.put("otkd_sessions_total", "counter", "Sessions started: SM2 handshakes completed with the peer.", lb, float64(c.Sessions))
+		writeLineSecurity(mw, lb, s, c, time.Now())
 		ls := st.line.Stats()
 		mw.put("otkd_line_dropped_total", "counter", "Datagrams the line dropped: from an unknown source (foreign) or of the wrong size (malformed).", lb+`,reason="foreign"`, float64(ls.Foreign))
 		mw.put("otkd_line_dropped_total", "counter", "", lb+`,reason="malformed"`, float64(ls.Malformed))
@@ -212,4 +218,34 @@ func (d *Daemon) writeMPCMetrics(mw *metricWriter) {
 		ts = float64(last.Unix())
 	}
 	mw.put("otkd_mpc_last_round_timestamp_seconds", "gauge", "Unix time of the last round this node coordinated (0: none since start).", lb, ts)
+}
+
+// writeLineSecurity writes what says whether a port holds against an
+// attacker on the line (docs/security.md): the peer's liveness, the TX
+// key's state, the handshake lane's refusals and the time since the last
+// seed per direction.
+func writeLineSecurity(mw *metricWriter, lb string, s dataplane.Snapshot, c link.Stats, now time.Time) {
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	mw.put("otkd_link_healthy", "gauge", "1 while the link is healthy (otkctl status names the reasons otherwise).", lb, b(c.Health == "ok"))
+	mw.put("otkd_peer_alive", "gauge", "1 while authentic frames from the peer keep arriving.", lb, b(c.PeerAlive))
+	mw.put("otkd_tx_key_exhausted", "gauge", "1 while the TX has no key because the last one reached the hard COUNT limit.", lb, b(c.TXExhausted))
+	mw.put("otkd_tx_key_count", "gauge", "COUNT of the last frame sent under the current TX key.", lb, float64(s.TXCount))
+	mw.put("otkd_key_rotations_total", "counter", "TX keys rotated at the soft COUNT limit.", lb, float64(c.Rotations))
+	mw.put("otkd_handshake_lane_total", "counter", "Handshake-lane messages refused (forged, stale, malformed) or ignored while a live session runs.", lb+`,event="rejected"`, float64(c.HandshakeRejected))
+	mw.put("otkd_handshake_lane_total", "counter", "", lb+`,event="ignored"`, float64(c.LaneIgnored))
+	mw.put("otkd_handshake_attempts_total", "counter", "Handshakes end A started.", lb, float64(c.HandshakeAttempts))
+	for _, d := range []struct {
+		side string
+		at   time.Time
+	}{{"own", c.LastSeedOwn}, {"peer", c.LastSeedPeer}} {
+		if d.at.IsZero() {
+			d.at = c.Started
+		}
+		mw.put("otkd_seconds_since_seed", "gauge", "Seconds since the last seed of each direction (own: this end initiates), or since start.", lb+`,side="`+d.side+`"`, now.Sub(d.at).Seconds())
+	}
 }

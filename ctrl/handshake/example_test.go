@@ -12,8 +12,8 @@ func Example() {
 	a, _ := handshake.Generate("otkd:node-a", nil) // from config: LoadIdentity
 	b, _ := handshake.Generate("otkd:node-b", nil)
 
-	initiator, hello, _ := handshake.NewInitiator(a, b.Peer(), nil) // b.Peer(): LoadPeer
-	responder, _ := handshake.NewResponder(b, a.Peer(), nil)
+	initiator, hello, _ := handshake.NewInitiator(a, b.Peer(), 1, nil) // b.Peer(): LoadPeer
+	responder, _ := handshake.NewResponder(b, a.Peer(), 2, nil)
 
 	reply, _, _ := responder.Handle(hello)
 	confirm, doneA, _ := initiator.Handle(reply)

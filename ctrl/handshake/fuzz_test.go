@@ -60,7 +60,7 @@ func FuzzDecodeConfirm(f *testing.F) {
 			typedErr(t, err)
 			return
 		}
-		if !bytes.Equal(append(encodeConfirmHead(&c.nonceA, &c.nonceB), c.sA[:]...), msg) {
+		if !bytes.Equal(append(encodeConfirmHead(&c.nonceA, &c.nonceB, c.epochA), c.sA[:]...), msg) {
 			t.Fatal("accepted a non-canonical Confirm")
 		}
 	})
@@ -71,7 +71,7 @@ func FuzzDecodeConfirm(f *testing.F) {
 func FuzzResponder(f *testing.F) {
 	a, b, _ := ids(f)
 	f.Fuzz(func(t *testing.T, m1, m2 []byte) {
-		r, err := NewResponder(b, a.Peer(), nil)
+		r, err := NewResponder(b, a.Peer(), 2, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +92,7 @@ func FuzzResponder(f *testing.F) {
 func FuzzInitiator(f *testing.F) {
 	a, b, _ := ids(f)
 	f.Fuzz(func(t *testing.T, m1 []byte) {
-		i, _, err := NewInitiator(a, b.Peer(), nil)
+		i, _, err := NewInitiator(a, b.Peer(), 1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +119,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	}
 	seeds := map[string]map[string]string{
 		"FuzzDecodeHello": {
-			"valid": one(hello), "truncated": one(hello[:len(hello)-1]), "version2": one(setByte(hello, 0, 2)),
+			"valid": one(hello), "truncated": one(hello[:len(hello)-1]), "version1": one(setByte(hello, 0, 1)),
 			"idlen0": one(setByte(hello, 34, 0)), "reply": one(reply), "empty": one(nil),
 		},
 		"FuzzDecodeReply": {

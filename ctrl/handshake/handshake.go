@@ -57,7 +57,6 @@ const (
 	stateWaitHello                    // responder created
 	stateWaitConfirm                  // responder sent Reply
 	stateDone
-	stateFailed
 )
 
 func (s state) String() string {
@@ -70,8 +69,6 @@ func (s state) String() string {
 		return "wait-confirm"
 	case stateDone:
 		return "done"
-	case stateFailed:
-		return "failed"
 	}
 	return "invalid"
 }
@@ -86,16 +83,20 @@ type end struct {
 	zSelf, zPeer   []byte
 	eph            *ecdh.PrivateKey
 	nonce          [NonceSize]byte
+	epoch          uint8 // this end's first TX epoch, sent in the handshake
 
 	state state
 	keys  *Keys
-	err   error
 }
 
-func (e *end) init(self Identity, peer Peer, rnd io.Reader, st state) error {
+func (e *end) init(self Identity, peer Peer, epoch uint8, rnd io.Reader, st state) error {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
+	if epoch == 0 {
+		return errors.New("handshake: the first TX epoch must be 1..255 (0 is the null cipher)")
+	}
+	e.epoch = epoch
 	if err := CheckID(self.ID); err != nil {
 		return fmt.Errorf("handshake: own identity: %w", err)
 	}
@@ -129,17 +130,9 @@ func (e *end) init(self Identity, peer Peer, rnd io.Reader, st state) error {
 	return nil
 }
 
-// fail ends the handshake with err, unless it already ended, and returns err.
-func (e *end) fail(err error) error {
-	if e.state == stateDone || e.state == stateFailed {
-		return err
-	}
-	e.state, e.err, e.eph = stateFailed, err, nil
-	return err
-}
-
-// finish derives the keys from the agreed point and the final transcript hash.
-func (e *end) finish(v *ecdh.PublicKey, responder bool, th []byte) error {
+// finish derives the keys from the agreed point and the final transcript
+// hash; epochAB and epochBA are the two ends' first TX epochs.
+func (e *end) finish(v *ecdh.PublicKey, responder bool, th []byte, epochAB, epochBA uint8) error {
 	k, err := v.SM2SharedKey(responder, sharedKeyLen, e.staticPub, e.peerPub, []byte(e.selfID), []byte(e.peerID))
 	if err != nil {
 		return fmt.Errorf("handshake: shared key: %w", err)
@@ -148,6 +141,7 @@ func (e *end) finish(v *ecdh.PublicKey, responder bool, th []byte) error {
 	if e.keys, err = deriveKeys(k, th); err != nil {
 		return err
 	}
+	e.keys.EpochAB, e.keys.EpochBA = epochAB, epochBA
 	e.state, e.eph = stateDone, nil
 	return nil
 }
@@ -162,8 +156,6 @@ func (e *end) result() (*Keys, error) {
 	switch e.state {
 	case stateDone:
 		return e.keys, nil
-	case stateFailed:
-		return nil, e.err
 	}
 	return nil, fmt.Errorf("%w: handshake not complete (%v)", ErrState, e.state)
 }
@@ -180,27 +172,30 @@ type Initiator struct {
 	hello []byte
 }
 
-// NewInitiator starts a handshake as A and returns its Hello. rand is the
-// source of the ephemeral key and nonce; nil means crypto/rand.Reader.
-func NewInitiator(self Identity, peer Peer, rand io.Reader) (*Initiator, []byte, error) {
+// NewInitiator starts a handshake as A and returns its Hello. epoch is A's
+// first TX epoch under the new keys (1..255), sent in the Confirm. rand is
+// the source of the ephemeral key and nonce; nil means crypto/rand.Reader.
+func NewInitiator(self Identity, peer Peer, epoch uint8, rand io.Reader) (*Initiator, []byte, error) {
 	i := new(Initiator)
-	if err := i.init(self, peer, rand, stateWaitReply); err != nil {
+	if err := i.init(self, peer, epoch, rand, stateWaitReply); err != nil {
 		return nil, nil, err
 	}
 	i.hello = encodeHello(&hello{nonceA: i.nonce, id: self.ID, rA: i.eph.PublicKey()})
 	return i, bytes.Clone(i.hello), nil
 }
 
-// Handle processes a message from B. On the Reply it returns the Confirm to
-// send and done = true; the keys are then available from Result (see the
-// package doc on why they stay pending until epoch 1 is activated).
+// Handle processes a message from B. On a valid Reply it returns the
+// Confirm to send and done = true; the keys are then available from Result
+// (see the package doc on why A treats them as pending until B uses them).
+// Any other message gets an error and changes nothing: the Initiator keeps
+// waiting for a valid Reply.
 func (i *Initiator) Handle(msg []byte) (out []byte, done bool, err error) {
 	if i.state != stateWaitReply {
 		return nil, i.state == stateDone, i.afterEnd()
 	}
 	out, err = i.handleReply(msg)
 	if err != nil {
-		return nil, false, i.fail(err)
+		return nil, false, err
 	}
 	return out, true, nil
 }
@@ -226,19 +221,19 @@ func (i *Initiator) handleReply(msg []byte) ([]byte, error) {
 	if subtle.ConstantTimeCompare(want[:], p.sB[:]) != 1 {
 		return nil, fmt.Errorf("%w: S_B does not verify (wrong pinned key or id for %s, or a modified message)", ErrAuth, i.peerID)
 	}
-	out := encodeConfirmHead(&i.nonce, &p.nonceB)
+	out := encodeConfirmHead(&i.nonce, &p.nonceB, i.epoch)
 	thConfirm := transcript(i.hello, msg, out)
 	sA := confirmTag(prefixSA, u, i.zSelf, i.zPeer, rA, p.rB, thConfirm)
 	out = append(out, sA[:]...)
-	if err := i.finish(u, false, thConfirm); err != nil {
+	if err := i.finish(u, false, thConfirm, i.epoch, p.epochB); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// Result returns the keys once Handle reported done, the first error if the
-// handshake failed, or ErrState while it is still running. The caller owns the
-// keys and zeroes them with Keys.Zero.
+// Result returns the keys once Handle reported done, or ErrState while the
+// handshake is still waiting. The caller owns the keys and zeroes them with
+// Keys.Zero.
 func (i *Initiator) Result() (*Keys, error) { return i.result() }
 
 // String describes the handshake without secrets.
@@ -252,25 +247,29 @@ func (i *Initiator) Format(f fmt.State, _ rune) { fmt.Fprint(f, i.String()) }
 type Responder struct {
 	end
 	hello, reply []byte
-	confirm      []byte // the Confirm A must send, S_A included
+	nonceA       [NonceSize]byte
+	rA           *ecdh.PublicKey
 	v            *ecdh.PublicKey
-	thConfirm    []byte
 }
 
-// NewResponder prepares end B of a handshake; it waits for a Hello. rand is
+// NewResponder prepares end B of a handshake; it waits for a Hello. epoch is
+// B's first TX epoch under the new keys (1..255), sent in the Reply. rand is
 // the source of the ephemeral key and nonce; nil means crypto/rand.Reader.
-func NewResponder(self Identity, peer Peer, rand io.Reader) (*Responder, error) {
+func NewResponder(self Identity, peer Peer, epoch uint8, rand io.Reader) (*Responder, error) {
 	r := new(Responder)
-	if err := r.init(self, peer, rand, stateWaitHello); err != nil {
+	if err := r.init(self, peer, epoch, rand, stateWaitHello); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// Handle processes a message from A. On the Hello it returns the Reply to send
-// (and again the same Reply on a byte-identical duplicate Hello); on the
-// Confirm it returns done = true and no message, and the keys are available
-// from Result.
+// Handle processes a message from A. On a valid Hello it returns the Reply
+// to send (and again the same Reply on a byte-identical duplicate Hello); on
+// a valid Confirm it returns done = true and no message, and the keys are
+// available from Result. Any other message gets an error and changes
+// nothing: the Responder keeps waiting (a different Hello while it waits for
+// the Confirm gets ErrState; the caller decides whether to start a new
+// Responder for it).
 func (r *Responder) Handle(msg []byte) (out []byte, done bool, err error) {
 	switch r.state {
 	case stateWaitHello:
@@ -284,7 +283,7 @@ func (r *Responder) Handle(msg []byte) (out []byte, done bool, err error) {
 		return nil, r.state == stateDone, r.afterEnd()
 	}
 	if err != nil {
-		return nil, false, r.fail(err)
+		return nil, false, err
 	}
 	return out, r.state == stateDone, nil
 }
@@ -302,48 +301,42 @@ func (r *Responder) handleHello(msg []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: no shared point with R_A", ErrAuth)
 	}
 	rB := r.eph.PublicKey()
-	reply := encodeReplyHead(&reply{nonceA: h.nonceA, nonceB: r.nonce, id: r.selfID, rB: rB})
+	reply := encodeReplyHead(&reply{nonceA: h.nonceA, nonceB: r.nonce, id: r.selfID, rB: rB, epochB: r.epoch})
 	thReply := transcript(msg, reply)
 	sB := confirmTag(prefixSB, v, r.zPeer, r.zSelf, h.rA, rB, thReply)
 	reply = append(reply, sB[:]...)
-	confirm := encodeConfirmHead(&h.nonceA, &r.nonce)
-	thConfirm := transcript(msg, reply, confirm)
-	sA := confirmTag(prefixSA, v, r.zPeer, r.zSelf, h.rA, rB, thConfirm)
 	r.hello, r.reply = bytes.Clone(msg), reply
-	r.confirm, r.v, r.thConfirm = append(confirm, sA[:]...), v, thConfirm
+	r.nonceA, r.rA, r.v = h.nonceA, h.rA, v
 	r.state = stateWaitConfirm
 	return bytes.Clone(reply), nil
 }
 
 func (r *Responder) handleConfirm(msg []byte) error {
 	if t, err := PeekType(msg); err == nil && t == MsgHello {
-		return fmt.Errorf("%w: a new Hello while waiting for Confirm: the initiator restarted; start a new Responder", ErrState)
+		return fmt.Errorf("%w: another Hello while waiting for Confirm (a restarted initiator, or a forgery): this handshake goes on; start a new Responder to answer it", ErrState)
 	}
 	c, err := decodeConfirm(msg)
 	if err != nil {
 		return err
 	}
-	if subtle.ConstantTimeCompare(c.nonceA[:], r.confirm[2:2+NonceSize]) != 1 ||
+	if subtle.ConstantTimeCompare(c.nonceA[:], r.nonceA[:]) != 1 ||
 		subtle.ConstantTimeCompare(c.nonceB[:], r.nonce[:]) != 1 {
 		return fmt.Errorf("%w: Confirm belongs to another handshake (nonces differ)", ErrAuth)
 	}
-	if subtle.ConstantTimeCompare(c.sA[:], r.confirm[2+2*NonceSize:]) != 1 {
+	head := msg[:len(msg)-TagSize]
+	thConfirm := transcript(r.hello, r.reply, head)
+	sA := confirmTag(prefixSA, r.v, r.zPeer, r.zSelf, r.rA, r.eph.PublicKey(), thConfirm)
+	if subtle.ConstantTimeCompare(c.sA[:], sA[:]) != 1 {
 		return fmt.Errorf("%w: S_A does not verify (wrong pinned key or id for %s, or a modified message)", ErrAuth, r.peerID)
 	}
 	v := r.v
 	r.v = nil
-	return r.finish(v, true, r.thConfirm)
+	return r.finish(v, true, thConfirm, c.epochA, r.epoch)
 }
 
-// fail drops the agreed point as well.
-func (r *Responder) fail(err error) error {
-	r.v = nil
-	return r.end.fail(err)
-}
-
-// Result returns the keys once Handle reported done, the first error if the
-// handshake failed, or ErrState while it is still running. The caller owns the
-// keys and zeroes them with Keys.Zero.
+// Result returns the keys once Handle reported done, or ErrState while the
+// handshake is still waiting. The caller owns the keys and zeroes them with
+// Keys.Zero.
 func (r *Responder) Result() (*Keys, error) { return r.result() }
 
 // String describes the handshake without secrets.

@@ -47,11 +47,11 @@ func run(tb testing.TB, a Identity, pinB Peer, b Identity, pinA Peer, tamper fun
 	o := new(outcome)
 	var hello []byte
 	var err error
-	o.i, hello, err = NewInitiator(a, pinB, nil)
+	o.i, hello, err = NewInitiator(a, pinB, 1, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if o.r, err = NewResponder(b, pinA, nil); err != nil {
+	if o.r, err = NewResponder(b, pinA, 2, nil); err != nil {
 		tb.Fatal(err)
 	}
 	wire := func(n int, m []byte) []byte {
@@ -105,6 +105,9 @@ func TestHandshake(t *testing.T) {
 	if ka.AB == ka.BA || ka.AB == (SessionKey{}) || ka.LinkSecret == (Secret{}) {
 		t.Fatal("degenerate keys")
 	}
+	if ka.EpochAB != 1 || ka.EpochBA != 2 || kb.EpochAB != 1 || kb.EpochBA != 2 {
+		t.Fatalf("first epochs: A has %d/%d, B has %d/%d, want 1/2", ka.EpochAB, ka.EpochBA, kb.EpochAB, kb.EpochBA)
+	}
 	if ka.Fingerprint() != kb.Fingerprint() || len(ka.Fingerprint()) != 16 {
 		t.Fatalf("fingerprints %s, %s", ka.Fingerprint(), kb.Fingerprint())
 	}
@@ -113,9 +116,9 @@ func TestHandshake(t *testing.T) {
 			t.Errorf("message %d: %d bytes", n, len(m))
 		}
 	}
-	if len(o.msgs[0]) != 100+len(a.ID) || len(o.msgs[1]) != 164+len(b.ID) {
+	if len(o.msgs[0]) != 100+len(a.ID) || len(o.msgs[1]) != 165+len(b.ID) {
 		t.Errorf("Hello %d bytes, Reply %d bytes: the package doc says %d and %d",
-			len(o.msgs[0]), len(o.msgs[1]), 100+len(a.ID), 164+len(b.ID))
+			len(o.msgs[0]), len(o.msgs[1]), 100+len(a.ID), 165+len(b.ID))
 	}
 	if len(o.msgs[2]) != ConfirmSize {
 		t.Errorf("Confirm is %d bytes, want %d", len(o.msgs[2]), ConfirmSize)
@@ -289,7 +292,9 @@ func TestFieldErrorNamesField(t *testing.T) {
 		{"trailing byte", helloErr, append(bytes.Clone(hello), 0), MsgHello, "length"},
 		{"too large", helloErr, append(bytes.Clone(hello), make([]byte, MaxMessageSize)...), MsgHello, "length"},
 		{"reply without S_B", replyErr, reply[:len(reply)-1], MsgReply, "S_B"},
-		{"reply point", replyErr, setByte(reply, len(reply)-TagSize-1, reply[len(reply)-TagSize-1]^1), MsgReply, "R_B"},
+		{"reply point", replyErr, setByte(reply, len(reply)-TagSize-2, reply[len(reply)-TagSize-2]^1), MsgReply, "R_B"},
+		{"reply null epoch", replyErr, setByte(reply, len(reply)-TagSize-1, 0), MsgReply, "epoch_B"},
+		{"confirm null epoch", confirmErr, setByte(conf, len(conf)-TagSize-1, 0), MsgConfirm, "epoch_A"},
 		{"confirm short", confirmErr, conf[:40], MsgConfirm, "nonce_B"},
 		{"confirm without S_A", confirmErr, conf[:len(conf)-1], MsgConfirm, "S_A"},
 	}
@@ -322,40 +327,46 @@ func TestOrder(t *testing.T) {
 	clean := run(t, a, b.Peer(), b, a.Peer(), nil)
 	hello, reply, conf := clean.msgs[0], clean.msgs[1], clean.msgs[2]
 	t.Run("responder gets Confirm first", func(t *testing.T) {
-		r, _ := NewResponder(b, a.Peer(), nil)
+		r, _ := NewResponder(b, a.Peer(), 2, nil)
 		expectState(t, r.Handle, conf)
 		if _, err := r.Result(); !errors.Is(err, ErrState) {
 			t.Fatalf("Result: %v", err)
 		}
 	})
 	t.Run("responder gets Reply", func(t *testing.T) {
-		r, _ := NewResponder(b, a.Peer(), nil)
+		r, _ := NewResponder(b, a.Peer(), 2, nil)
 		expectState(t, r.Handle, reply)
 	})
 	t.Run("initiator gets Hello", func(t *testing.T) {
-		i, _, _ := NewInitiator(a, b.Peer(), nil)
+		i, _, _ := NewInitiator(a, b.Peer(), 1, nil)
 		expectState(t, i.Handle, hello)
 	})
 	t.Run("initiator gets Confirm", func(t *testing.T) {
-		i, _, _ := NewInitiator(a, b.Peer(), nil)
+		i, _, _ := NewInitiator(a, b.Peer(), 1, nil)
 		expectState(t, i.Handle, conf)
 	})
-	t.Run("responder gets Reply after Hello", func(t *testing.T) {
-		i, h, _ := NewInitiator(a, b.Peer(), nil)
-		r, _ := NewResponder(b, a.Peer(), nil)
+	t.Run("a wrong message changes nothing", func(t *testing.T) {
+		i, h, _ := NewInitiator(a, b.Peer(), 1, nil)
+		r, _ := NewResponder(b, a.Peer(), 2, nil)
 		rep, _, err := r.Handle(h)
 		if err != nil {
 			t.Fatal(err)
 		}
 		expectState(t, r.Handle, rep)
-		// The failed responder stays failed; the initiator's Confirm is refused.
-		c, _, err := i.Handle(rep)
-		if err != nil {
-			t.Fatal(err)
+		expectState(t, i.Handle, h)
+		if _, _, err := i.Handle(clean.msgs[1]); !errors.Is(err, ErrAuth) { // another handshake's Reply
+			t.Fatalf("foreign Reply: %v", err)
 		}
-		expectState(t, r.Handle, c)
-		if k, err := r.Result(); k != nil || !errors.Is(err, ErrState) {
-			t.Fatalf("Result after failure: %v", err)
+		// Both ends still wait: the real messages complete the handshake.
+		c, done, err := i.Handle(rep)
+		if err != nil || !done {
+			t.Fatalf("Reply after the wrong messages: %v", err)
+		}
+		if _, _, err := r.Handle(clean.msgs[2]); !errors.Is(err, ErrAuth) { // another handshake's Confirm
+			t.Fatalf("foreign Confirm: %v", err)
+		}
+		if _, done, err := r.Handle(c); err != nil || !done {
+			t.Fatalf("Confirm after the wrong messages: %v", err)
 		}
 	})
 	t.Run("messages after the end keep the keys", func(t *testing.T) {
@@ -390,11 +401,11 @@ func expectStateKeep(t *testing.T, handle func([]byte) ([]byte, bool, error), ms
 
 func TestDuplicateHello(t *testing.T) {
 	a, b, _ := ids(t)
-	i, hello, err := NewInitiator(a, b.Peer(), nil)
+	i, hello, err := NewInitiator(a, b.Peer(), 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _ := NewResponder(b, a.Peer(), nil)
+	r, _ := NewResponder(b, a.Peer(), 2, nil)
 	rep1, _, err := r.Handle(hello)
 	if err != nil {
 		t.Fatal(err)
@@ -414,19 +425,23 @@ func TestDuplicateHello(t *testing.T) {
 
 func TestInitiatorRestart(t *testing.T) {
 	a, b, _ := ids(t)
-	_, hello1, _ := NewInitiator(a, b.Peer(), nil)
-	r1, _ := NewResponder(b, a.Peer(), nil)
+	_, hello1, _ := NewInitiator(a, b.Peer(), 1, nil)
+	r1, _ := NewResponder(b, a.Peer(), 2, nil)
 	if _, _, err := r1.Handle(hello1); err != nil {
 		t.Fatal(err)
 	}
-	// A restarts: a new Hello reaches the old responder.
-	i2, hello2, _ := NewInitiator(a, b.Peer(), nil)
+	// A restarts: a new Hello reaches the old responder, which refuses it
+	// and keeps waiting (the driver decides).
+	i2, hello2, _ := NewInitiator(a, b.Peer(), 1, nil)
 	if typ, err := PeekType(hello2); err != nil || typ != MsgHello {
 		t.Fatalf("PeekType: %v %v", typ, err)
 	}
 	expectState(t, r1.Handle, hello2)
+	if r1.state != stateWaitConfirm {
+		t.Fatalf("old responder left waiting: %v", r1.state)
+	}
 	// The driver starts a new responder for it.
-	r2, _ := NewResponder(b, a.Peer(), nil)
+	r2, _ := NewResponder(b, a.Peer(), 2, nil)
 	rep, _, err := r2.Handle(hello2)
 	if err != nil {
 		t.Fatal(err)
@@ -444,7 +459,7 @@ func TestReplay(t *testing.T) {
 	a, b, _ := ids(t)
 	old := run(t, a, b.Peer(), b, a.Peer(), nil)
 	t.Run("old Reply to a new initiator", func(t *testing.T) {
-		i, _, _ := NewInitiator(a, b.Peer(), nil)
+		i, _, _ := NewInitiator(a, b.Peer(), 1, nil)
 		if _, _, err := i.Handle(old.msgs[1]); !errors.Is(err, ErrAuth) {
 			t.Fatalf("got %v, want ErrAuth", err)
 		}
@@ -453,7 +468,7 @@ func TestReplay(t *testing.T) {
 		}
 	})
 	t.Run("old Hello and Confirm to a new responder", func(t *testing.T) {
-		r, _ := NewResponder(b, a.Peer(), nil)
+		r, _ := NewResponder(b, a.Peer(), 2, nil)
 		if _, _, err := r.Handle(old.msgs[0]); err != nil {
 			t.Fatal(err) // B cannot tell a replayed Hello; the Confirm tells
 		}
@@ -480,10 +495,10 @@ func TestBadConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, _, err := NewInitiator(tt.self, tt.peer, nil); err == nil {
+			if _, _, err := NewInitiator(tt.self, tt.peer, 1, nil); err == nil {
 				t.Error("NewInitiator accepted")
 			}
-			if _, err := NewResponder(tt.self, tt.peer, nil); err == nil {
+			if _, err := NewResponder(tt.self, tt.peer, 2, nil); err == nil {
 				t.Error("NewResponder accepted")
 			}
 		})

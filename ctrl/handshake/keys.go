@@ -20,12 +20,16 @@ func (SessionKey) Format(f fmt.State, _ rune) { fmt.Fprint(f, "[redacted]") }
 // Format implements fmt.Formatter so that no verb prints the secret bytes.
 func (Secret) Format(f fmt.State, _ rune) { fmt.Fprint(f, "[redacted]") }
 
-// Keys is what a successful handshake yields: the epoch-1 ZUC-128 keys of both
-// directions and a link secret. The caller owns the value and must call Zero
-// when the keys are retired. Keys prints only its fingerprint.
+// Keys is what a successful handshake yields: the first ZUC-128 keys of
+// both directions, the epochs the two ends send them under (agreed in the
+// authenticated transcript) and a link secret. The caller owns the value
+// and must call Zero when the keys are retired. Keys prints only its
+// fingerprint.
 type Keys struct {
 	AB         SessionKey // direction 0, A→B
 	BA         SessionKey // direction 1, B→A
+	EpochAB    uint8      // A's first TX epoch (from the Confirm)
+	EpochBA    uint8      // B's first TX epoch (from the Reply)
 	LinkSecret Secret     // salt for later derivations
 }
 

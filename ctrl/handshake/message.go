@@ -7,8 +7,9 @@ import (
 )
 
 // Version is the protocol version this package speaks (byte 0 of every
-// message).
-const Version = 1
+// message). Version 2 added the first TX epochs (epoch_B in the Reply,
+// epoch_A in the Confirm); version 1 messages are refused with ErrVersion.
+const Version = 2
 
 // MaxMessageSize is the largest message the interaction channel carries.
 // Handshake messages are much smaller (at most 292 bytes).
@@ -47,7 +48,7 @@ func (t MsgType) String() string {
 }
 
 // ConfirmSize is the exact size of a Confirm message.
-const ConfirmSize = 2 + 2*NonceSize + TagSize
+const ConfirmSize = 2 + 2*NonceSize + 1 + TagSize
 
 // PeekType checks the version byte and returns the type of msg without
 // parsing the rest. It lets a driver tell a new Hello (start a new Responder)
@@ -79,12 +80,14 @@ type reply struct {
 	nonceA, nonceB [NonceSize]byte
 	id             string
 	rB             *ecdh.PublicKey
+	epochB         uint8
 	sB             [TagSize]byte
 }
 
 // confirm is a decoded Confirm.
 type confirm struct {
 	nonceA, nonceB [NonceSize]byte
+	epochA         uint8
 	sA             [TagSize]byte
 }
 
@@ -151,6 +154,19 @@ func (r *reader) point(field string) *ecdh.PublicKey {
 	return p
 }
 
+// epoch reads a first TX epoch: 1..255 (0 is the null cipher).
+func (r *reader) epoch(field string) uint8 {
+	v := r.take(field, 1)
+	if v == nil {
+		return 0
+	}
+	if v[0] == 0 {
+		r.err = malformed(r.msg, field, "0 is the null cipher, want 1..255")
+		return 0
+	}
+	return v[0]
+}
+
 func (r *reader) tag(field string, dst *[TagSize]byte) {
 	if v := r.take(field, TagSize); v != nil {
 		copy(dst[:], v)
@@ -206,6 +222,7 @@ func decodeReply(msg []byte) (*reply, error) {
 	r.nonce("nonce_B", &p.nonceB)
 	p.id = r.id("ID_B")
 	p.rB = r.point("R_B")
+	p.epochB = r.epoch("epoch_B")
 	r.tag("S_B", &p.sB)
 	if err := r.end(); err != nil {
 		return nil, err
@@ -221,6 +238,7 @@ func decodeConfirm(msg []byte) (*confirm, error) {
 	var c confirm
 	r.nonce("nonce_A", &c.nonceA)
 	r.nonce("nonce_B", &c.nonceB)
+	c.epochA = r.epoch("epoch_A")
 	r.tag("S_A", &c.sA)
 	if err := r.end(); err != nil {
 		return nil, err
@@ -244,20 +262,22 @@ func encodeHello(h *hello) []byte {
 
 // encodeReplyHead returns the Reply bytes without S_B; the caller appends it.
 func encodeReplyHead(p *reply) []byte {
-	b := make([]byte, 0, 2+2*NonceSize+1+len(p.id)+PointSize+TagSize)
+	b := make([]byte, 0, 2+2*NonceSize+1+len(p.id)+PointSize+1+TagSize)
 	b = append(b, Version, byte(MsgReply))
 	b = append(b, p.nonceA[:]...)
 	b = append(b, p.nonceB[:]...)
 	b = appendID(b, p.id)
-	return append(b, p.rB.Bytes()...)
+	b = append(b, p.rB.Bytes()...)
+	return append(b, p.epochB)
 }
 
 // encodeConfirmHead returns the Confirm bytes without S_A.
-func encodeConfirmHead(nonceA, nonceB *[NonceSize]byte) []byte {
+func encodeConfirmHead(nonceA, nonceB *[NonceSize]byte, epochA uint8) []byte {
 	b := make([]byte, 0, ConfirmSize)
 	b = append(b, Version, byte(MsgConfirm))
 	b = append(b, nonceA[:]...)
-	return append(b, nonceB[:]...)
+	b = append(b, nonceB[:]...)
+	return append(b, epochA)
 }
 
 // checkIDBytes returns "" when id is a valid user id and a reason otherwise.

@@ -3,9 +3,15 @@
 //
 // One Controller per port, one goroutine (Run). It
 //
-//   - runs the SM2 handshake over the interaction channel while the link is
-//     still on the null cipher (end A initiates), which yields the epoch-1
-//     keys of both directions;
+//   - runs sessions (session.go; docs/protocol.md, "Sessions"): the SM2
+//     handshake over the handshake lane of null frames (end A initiates),
+//     which yields both directions' first keys and epochs, authenticated by
+//     the handshake itself; make before break (A switches on proof that B
+//     holds the new key, B on a valid Confirm); lane messages start or
+//     answer a handshake only without a usable session or with a dead peer
+//     (no authentic frame for DeadAfter), are otherwise ignored and counted,
+//     and never end a handshake in progress; attempts time out and retry
+//     with backoff; each session gets a fresh interaction channel;
 //   - feeds the round counts of the port into two post-processing machines:
 //     an Initiator for the direction this end sends (its own rounds) and a
 //     Responder for the direction the peer sends, and carries their messages
@@ -17,7 +23,16 @@
 //     fingerprint, installs it in its RX and answers ACK; only then does the
 //     sender's TX switch, at the announced COUNT (or at once when the ACK came
 //     later). The receiver holds the previous and the current epoch, so no
-//     frame in flight is lost.
+//     frame in flight is lost;
+//   - rotates the TX key before its COUNT reaches the port's soft limit (from
+//     the newest seed, or from the session's link secret before the first
+//     seed), and reports a key the TX dropped at the hard limit;
+//   - reports its health (Health): no session, a silent peer, an exhausted
+//     TX key, or no seed for SeedTimeout, logged once per change.
+//
+// Every control message on the interaction channel is authenticated: the
+// port feeds the channel only from frames whose tag verified under a key of
+// the current session.
 //
 // Messages on the interaction channel start with a kind byte (docs/protocol.md,
 // "Control messages"). Keyring messages (kind 0x08, SendKeyring/OnKeyring)

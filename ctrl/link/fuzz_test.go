@@ -9,6 +9,7 @@ import (
 	"github.com/otkd/otkd/ctrl/handshake"
 	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/dataplane"
+	"github.com/otkd/otkd/dataplane/lane"
 	"github.com/otkd/otkd/dataplane/line/simfiber"
 	"github.com/otkd/otkd/noise"
 )
@@ -29,9 +30,7 @@ func newTestController(t testing.TB, role dataplane.Role) *Controller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.start(); err != nil {
-		t.Fatal(err)
-	}
+	c.start(time.Now())
 	return c
 }
 
@@ -47,7 +46,7 @@ func FuzzDispatch(f *testing.F) {
 	f.Add(byte(0), append([]byte{kindToResponder}, sb...))
 	f.Add(byte(1), act)
 	f.Add(byte(0), []byte{kindAck, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8})
-	f.Add(byte(1), []byte{kindHandshake, 1, 1, 0, 0})
+	f.Add(byte(1), []byte{0x01, 1, 1, 0, 0}) // v1's handshake kind: gone
 	f.Add(byte(0), []byte{kindToInitiator, 2, 0, 0, 0, 1})
 	f.Add(byte(1), []byte{kindKeyring, 1, 1})
 	f.Add(byte(1), []byte{0xEE})
@@ -63,6 +62,30 @@ func FuzzDispatch(f *testing.F) {
 		}
 		if s := c.Stats(); s.RXInstalls != 0 || s.TXSwitches != 0 {
 			t.Fatalf("garbage changed keys: %+v", s)
+		}
+	})
+}
+
+// FuzzLane feeds arbitrary handshake-lane messages (what anyone can put in
+// a null frame) to a controller of either role, with or without a dead
+// peer: no panic, no key scheduled or installed, no session.
+func FuzzLane(f *testing.F) {
+	f.Add(byte(0), []byte{lane.KindBeacon})
+	f.Add(byte(1), []byte{lane.KindBeacon})
+	f.Add(byte(1), append([]byte{lane.KindHandshake, handshake.Version, byte(handshake.MsgHello)}, make([]byte, 120)...))
+	f.Add(byte(0), append([]byte{lane.KindHandshake, handshake.Version, byte(handshake.MsgReply)}, make([]byte, 190)...))
+	f.Add(byte(1), append([]byte{lane.KindHandshake, handshake.Version, byte(handshake.MsgConfirm)}, make([]byte, 97)...))
+	f.Add(byte(2), []byte{})
+	f.Fuzz(func(t *testing.T, role byte, m []byte) {
+		c := newTestController(t, dataplane.Role(role&1))
+		now := time.Now()
+		_ = c.onLane(m, now)
+		c.handshake(now)
+		if c.port.SwitchPending() || c.port.TXEpoch() != 0 || c.ch != nil || c.hsKeys != nil {
+			t.Fatal("a lane message made a session")
+		}
+		if s := c.Stats(); s.RXInstalls != 0 || s.TXSwitches != 0 || s.Sessions != 0 {
+			t.Fatalf("a lane message changed keys: %+v", s)
 		}
 	})
 }

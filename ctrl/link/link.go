@@ -21,15 +21,15 @@ import (
 )
 
 // Kinds of control messages (the first byte of every interaction-channel
-// message).
+// message). 0x01 (handshake) and 0x07 (RESTART) of wire format v1 are gone:
+// the handshake and the "no session" beacon travel in the handshake lane
+// of null frames (package dataplane/lane), never in the session channel.
 const (
-	kindHandshake   = 0x01 // handshake message
 	kindToResponder = 0x02 // post-processing: initiator → responder
 	kindToInitiator = 0x03 // post-processing: responder → initiator
-	kindActivate    = 0x04 // {dir u8, epoch u8, at u32, fp [8]}
+	kindActivate    = 0x04 // {dir u8, epoch u8, at u32, idx u32, fp [8]}
 	kindAck         = 0x05 // {dir u8, epoch u8, fp [8]}
 	kindNack        = 0x06 // {dir u8, epoch u8, fp [8]}: no such key here
-	kindRestart     = 0x07 // {}: B (re)started and waits for a Hello
 	kindKeyring     = 0x08 // a keyring sync message (ctrl/keyring.SyncMsg), opaque here
 )
 
@@ -55,7 +55,18 @@ type Config struct {
 	SiftHold time.Duration
 	// Tick is the controller's polling period. Default 1 ms.
 	Tick time.Duration
-	Log  *slog.Logger
+	// HandshakeTimeout bounds end A's first handshake attempt; each next
+	// attempt waits twice as long, up to HandshakeTimeoutMax. Defaults 1 s
+	// and 8 s. End B drops a pending responder after HandshakeTimeoutMax.
+	HandshakeTimeout, HandshakeTimeoutMax time.Duration
+	// DeadAfter: the peer is dead when no authentic frame came from it for
+	// this long (then, and only then or without a session, a handshake may
+	// replace the running session). Default 1 s.
+	DeadAfter time.Duration
+	// SeedTimeout: a link that made no seed in either direction for this
+	// long is reported (Health, Stats.Health, a log line). Default 5 min.
+	SeedTimeout time.Duration
+	Log         *slog.Logger
 	// Rand is the randomness of the handshake and the initiator; default
 	// crypto/rand.
 	Rand io.Reader
@@ -77,6 +88,14 @@ type Config struct {
 	// what the peer has not acknowledged). Nil: nothing.
 	OnSession func()
 }
+
+// Defaults of Config.
+const (
+	DefaultHandshakeTimeout    = time.Second
+	DefaultHandshakeTimeoutMax = 8 * time.Second
+	DefaultDeadAfter           = time.Second
+	DefaultSeedTimeout         = 5 * time.Minute
+)
 
 // SeedEvent reports a seed.
 type SeedEvent struct {
@@ -116,7 +135,8 @@ func keyFP(k *framer.Key) [8]byte {
 
 // Stats are the controller's counters.
 type Stats struct {
-	Handshake     string // "pending", "done" or the error
+	Handshake     string // "done" while a session runs, else "pending …"
+	Health        string // "ok", or the reasons the link is not healthy (Health)
 	Initiator     negotiation.Stats
 	Responder     negotiation.Stats
 	SeedsOwn      int // seeds of this end's direction
@@ -126,9 +146,18 @@ type Stats struct {
 	RXInstalls    int
 	Nacks         int
 	ProtocolError int
-	Restarts      int // sessions restarted because the peer restarted
-	LastSeed      time.Time
-	LastSwitch    time.Time
+	Sessions      int  // handshakes completed (sessions started)
+	PeerAlive     bool // an authentic frame came within DeadAfter
+	TXExhausted   bool // the TX key reached the hard COUNT limit; no key now
+	// Handshake lane and handshake: attempts A started, handshake messages
+	// refused (forged, stale, malformed: dropped, nothing changed), lane
+	// messages ignored because a live session runs (a beacon or Hello
+	// while the peer is alive), responders replaced by a newer Hello.
+	HandshakeAttempts, HandshakeRejected, LaneIgnored, ResponderReplaced int
+	Rotations                                                            int // keys rotated at the soft COUNT limit
+	LastSeed, LastSeedOwn, LastSeedPeer                                  time.Time
+	LastSwitch, LastAuthentic                                            time.Time
+	Started                                                              time.Time
 }
 
 // pendingTX is a key this end will send with, announced, not yet acked.
@@ -150,9 +179,12 @@ type Controller struct {
 	dir  negotiation.Direction // the direction this end sends
 	log  *slog.Logger
 
-	hsI    *handshake.Initiator
-	hsR    *handshake.Responder
+	// The session: its channel (nil: no session yet) and handshake keys
+	// (the first keys are zeroised once installed; the link secret stays).
+	ch     *ichan.Chan
 	hsKeys *handshake.Keys
+
+	hs hsState // the handshake machinery (session.go)
 
 	init *negotiation.Initiator
 	resp *negotiation.Responder
@@ -167,9 +199,7 @@ type Controller struct {
 	inbuf     []byte
 	mu        sync.Mutex
 	stats     Stats
-	resetTX   bool      // the TX must go back to the null cipher
-	lastHello []byte    // the Hello the responder answered (B)
-	hsRetry   time.Time // when A starts a new handshake after a failed one
+	linkIndex uint32 // KDF index of the newest key derived from the link secret
 
 	lastSeed  negotiation.Seed // newest own seed, for Rotate
 	haveSeed  bool
@@ -279,9 +309,6 @@ func (c *Controller) rotate() error {
 	return nil
 }
 
-// handshakeRetry is how long A waits before a new handshake after one failed.
-const handshakeRetry = time.Second
-
 // New checks cfg and builds a controller.
 func New(cfg Config) (*Controller, error) {
 	if cfg.Port == nil {
@@ -298,6 +325,22 @@ func New(cfg Config) (*Controller, error) {
 	}
 	if cfg.Tick == 0 {
 		cfg.Tick = time.Millisecond
+	}
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.HandshakeTimeoutMax == 0 {
+		cfg.HandshakeTimeoutMax = DefaultHandshakeTimeoutMax
+	}
+	cfg.HandshakeTimeoutMax = max(cfg.HandshakeTimeoutMax, cfg.HandshakeTimeout)
+	if cfg.DeadAfter == 0 {
+		cfg.DeadAfter = DefaultDeadAfter
+	}
+	if cfg.SeedTimeout == 0 {
+		cfg.SeedTimeout = DefaultSeedTimeout
+	}
+	if cfg.HandshakeTimeout < 0 || cfg.DeadAfter < 0 || cfg.SeedTimeout < 0 {
+		return nil, errors.New("link: negative timeout in Config")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -316,6 +359,7 @@ func New(cfg Config) (*Controller, error) {
 	c.inbuf = make([]byte, cfg.Port.Chan().Config().MaxMessage)
 	c.reqs = make(chan request, 8)
 	c.stats.Handshake = "pending"
+	c.stats.Health = "starting"
 	return c, nil
 }
 
@@ -328,108 +372,43 @@ func (c *Controller) Stats() Stats {
 
 // Run runs the controller until ctx ends. It does not run the port.
 func (c *Controller) Run(ctx context.Context) error {
-	if err := c.start(); err != nil {
-		return err
-	}
+	now := time.Now()
+	c.start(now)
 	t := time.NewTicker(c.cfg.Tick)
 	defer t.Stop()
 	defer c.wipe()
 	for {
+		var notify <-chan struct{}
+		if c.ch != nil {
+			notify = c.ch.Notify()
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-		case <-c.port.Chan().Notify():
+		case <-notify:
 		}
 		c.step(time.Now())
 	}
 }
 
-// start opens the handshake: A sends Hello; B tells A it (re)started (an
-// A that was already running then handshakes again) and waits for one.
-func (c *Controller) start() error {
-	if c.port.Role() == dataplane.RoleA {
-		return c.startHandshake()
-	}
-	if err := c.newResponder(); err != nil {
-		return err
-	}
-	c.send(kindRestart, nil)
-	return nil
-}
-
-func (c *Controller) newResponder() error {
-	r, err := handshake.NewResponder(c.cfg.Self, c.cfg.Peer, c.cfg.Rand)
-	if err != nil {
-		return fmt.Errorf("link: handshake: %w", err)
-	}
-	c.hsR = r
-	return nil
-}
-
-// resetSession forgets the session with the peer, which restarted: the TX
-// falls back to the null cipher, the post-processing starts afresh and a
-// new handshake follows. Keys already published stay where they are.
-func (c *Controller) resetSession(why string) error {
-	c.log.Info("peer restarted: new session", "why", why)
-	c.resetTX = true
-	c.tryResetTX()
-	for _, p := range c.pending {
-		clear(p.key[:])
-	}
-	c.pending = nil
-	for i := range c.rxSeeds {
-		c.rxSeeds[i].Zero()
-	}
-	c.rxSeeds = nil
-	if c.hsKeys != nil {
-		c.hsKeys.Zero()
-		c.hsKeys = nil
-	}
-	c.heldSift = nil
-	c.lastSeed.Zero()
-	c.haveSeed, c.lastIndex = false, 0
-	var cnt dataplane.Count
-	for c.port.Counts().Pop(&cnt) {
-	}
-	var err error
-	if c.init, err = negotiation.NewInitiator(c.cfg.Params, c.cfg.Rand); err != nil {
-		return err
-	}
-	if c.resp, err = negotiation.NewResponder(c.cfg.Params); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.stats.Handshake = "pending (peer restarted)"
-	c.stats.Restarts++
-	c.mu.Unlock()
-	return nil
-}
-
-// tryResetTX puts the TX on the null cipher once no switch is pending.
-func (c *Controller) tryResetTX() {
-	if c.resetTX && c.port.ResetTX() == nil {
-		c.resetTX = false
-	}
-}
-
-func (c *Controller) startHandshake() error {
-	i, hello, err := handshake.NewInitiator(c.cfg.Self, c.cfg.Peer, c.cfg.Rand)
-	if err != nil {
-		return fmt.Errorf("link: handshake: %w", err)
-	}
-	c.hsI = i
-	c.send(kindHandshake, hello)
-	return nil
-}
-
-// step does one round of slow-path work.
+// step does one round of slow-path work: the handshake lane and the
+// handshake first (session.go), then, while a session runs, the session
+// channel's messages, the post-processing and the key activations.
 func (c *Controller) step(now time.Time) {
+	c.liveness(now)
+	c.readLane(now)
+	c.handshake(now)
 	c.takeExternal()
+	if c.ch == nil {
+		c.dropCounts()
+		c.publish(now)
+		return
+	}
 	c.flush()
 	c.takeCounts()
-	for {
-		n, ok := c.port.Chan().Recv(c.inbuf)
+	for c.ch != nil {
+		n, ok := c.ch.Recv(c.inbuf)
 		if !ok {
 			break
 		}
@@ -440,18 +419,19 @@ func (c *Controller) step(now time.Time) {
 			c.mu.Unlock()
 		}
 	}
-	c.tryResetTX()
 	c.serve()
-	if c.port.Role() == dataplane.RoleA && c.hsKeys == nil && c.hsI == nil && !c.hsRetry.IsZero() && now.After(c.hsRetry) {
-		c.hsRetry = time.Time{}
-		if err := c.startHandshake(); err != nil {
-			c.log.Error("handshake", "err", err)
-		}
-	}
 	c.negotiate(now)
 	c.switchTX(now)
 	c.announceNext()
-	c.publish()
+	c.limits(now)
+	c.publish(now)
+}
+
+// dropCounts discards round counts while there is no session.
+func (c *Controller) dropCounts() {
+	var cnt dataplane.Count
+	for c.port.Counts().Pop(&cnt) {
+	}
 }
 
 // takeCounts feeds the port's counts to the machines.
@@ -469,7 +449,7 @@ func (c *Controller) takeCounts() {
 	}
 }
 
-// send queues a control message.
+// send queues a control message for the session channel.
 func (c *Controller) send(kind byte, body []byte) {
 	m := make([]byte, 1+len(body))
 	m[0] = kind
@@ -478,10 +458,11 @@ func (c *Controller) send(kind byte, body []byte) {
 	c.flush()
 }
 
-// flush hands queued messages to the channel while it takes them.
+// flush hands queued messages to the session channel while it takes them;
+// without a session they wait.
 func (c *Controller) flush() {
-	for len(c.outbox) > 0 {
-		if err := c.port.Chan().Send(c.outbox[0]); err != nil {
+	for len(c.outbox) > 0 && c.ch != nil {
+		if err := c.ch.Send(c.outbox[0]); err != nil {
 			if !errors.Is(err, ichan.ErrFull) {
 				c.log.Error("control message dropped", "err", err)
 				c.outbox = c.outbox[1:]

@@ -1,12 +1,13 @@
 package link
 
 import (
-	"bytes"
+	"crypto/hkdf"
 	"encoding/binary"
-
 	"fmt"
-	"github.com/otkd/otkd/dataplane"
+	"hash"
 	"time"
+
+	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/otkd/otkd/ctrl/handshake"
 	"github.com/otkd/otkd/ctrl/negotiation"
@@ -20,8 +21,6 @@ func (c *Controller) dispatch(m []byte, now time.Time) error {
 	}
 	body := m[1:]
 	switch m[0] {
-	case kindHandshake:
-		return c.onHandshake(body)
 	case kindToResponder:
 		msg, err := negotiation.Unmarshal(body)
 		if err != nil {
@@ -48,19 +47,6 @@ func (c *Controller) dispatch(m []byte, now time.Time) error {
 			c.ownSeed(res, now)
 		}
 		return nil
-	case kindRestart:
-		if len(body) != 0 || c.port.Role() != dataplane.RoleA {
-			return fmt.Errorf("%w: RESTART sent to end %v", ErrProtocol, c.port.Role())
-		}
-		if c.hsKeys == nil {
-			// A handshake is under way: the channel delivers its Hello to
-			// the restarted peer too.
-			return nil
-		}
-		if err := c.resetSession("RESTART received"); err != nil {
-			return err
-		}
-		return c.startHandshake()
 	case kindActivate:
 		return c.onActivate(body, now)
 	case kindAck, kindNack:
@@ -122,86 +108,6 @@ func (c *Controller) negotiate(now time.Time) {
 	}
 }
 
-// onHandshake advances the handshake; when it completes, both directions'
-// epoch-1 keys exist and this end announces its TX key.
-func (c *Controller) onHandshake(b []byte) error {
-	var (
-		out  []byte
-		done bool
-		err  error
-	)
-	if c.port.Role() == dataplane.RoleB {
-		// A Hello that is not the one being answered means A (re)started.
-		if t, perr := handshake.PeekType(b); perr == nil && t == handshake.MsgHello {
-			if c.hsR == nil || (c.lastHello != nil && !bytes.Equal(b, c.lastHello)) {
-				if c.hsKeys != nil {
-					if err := c.resetSession("new Hello"); err != nil {
-						return err
-					}
-				}
-				if err := c.newResponder(); err != nil {
-					return err
-				}
-			}
-			c.lastHello = append(c.lastHello[:0], b...)
-		}
-	}
-	switch {
-	case c.hsI != nil:
-		out, done, err = c.hsI.Handle(b)
-	case c.hsR != nil:
-		out, done, err = c.hsR.Handle(b)
-	default:
-		return fmt.Errorf("%w: handshake message after the handshake", ErrProtocol)
-	}
-	if err != nil {
-		c.mu.Lock()
-		c.stats.Handshake = "failed: " + err.Error()
-		c.mu.Unlock()
-		if c.hsI != nil { // A tries again after a pause
-			c.hsI = nil
-			c.hsRetry = time.Now().Add(handshakeRetry)
-		}
-		return fmt.Errorf("handshake: %w", err)
-	}
-	if out != nil {
-		c.send(kindHandshake, out)
-	}
-	if !done {
-		return nil
-	}
-	var keys *handshake.Keys
-	if c.hsI != nil {
-		keys, err = c.hsI.Result()
-	} else {
-		keys, err = c.hsR.Result()
-	}
-	if err != nil {
-		return fmt.Errorf("handshake: %w", err)
-	}
-	c.hsKeys = keys
-	c.hsI, c.hsR = nil, nil
-	c.mu.Lock()
-	c.stats.Handshake = "done"
-	c.mu.Unlock()
-	c.log.Info("handshake done", "keys", keys.Fingerprint())
-	k := c.handshakeKey(c.dir)
-	c.announce(&k, 0)
-	clear(k[:])
-	if c.cfg.OnSession != nil {
-		c.cfg.OnSession()
-	}
-	return nil
-}
-
-// handshakeKey returns the epoch-1 key of direction d.
-func (c *Controller) handshakeKey(d negotiation.Direction) framer.Key {
-	if d == negotiation.AtoB {
-		return framer.Key(c.hsKeys.AB)
-	}
-	return framer.Key(c.hsKeys.BA)
-}
-
 // nextEpoch is the epoch after e: 1…255 cycling, 0 is the null cipher.
 func nextEpoch(e uint8) uint8 {
 	if e == 255 {
@@ -211,8 +117,8 @@ func nextEpoch(e uint8) uint8 {
 }
 
 // announce queues this end's next TX key, derived with KDF index idx (0
-// for the handshake key and a seed's first key), and announces it when its
-// turn comes (announceNext).
+// for a seed's first key), and announces it when its turn comes
+// (announceNext).
 func (c *Controller) announce(key *framer.Key, idx uint32) {
 	last := c.txEpoch
 	if n := len(c.pending); n > 0 {
@@ -287,8 +193,10 @@ func (c *Controller) emitSeed(res *negotiation.Result, own bool, now time.Time) 
 	c.mu.Lock()
 	if own {
 		c.stats.SeedsOwn++
+		c.stats.LastSeedOwn = now
 	} else {
 		c.stats.SeedsPeer++
+		c.stats.LastSeedPeer = now
 	}
 	c.stats.LastSeed = now
 	c.mu.Unlock()
@@ -335,12 +243,15 @@ func (c *Controller) onActivate(b []byte, now time.Time) error {
 func fpHex(fp [8]byte) string { return fmt.Sprintf("%x", fp[:]) }
 
 // findRXKey derives the candidate keys of direction d at KDF index idx
-// (the handshake's key for index 0, and each recent responder seed's) and
+// (each recent responder seed's, and the session's link-secret key) and
 // returns the one whose fingerprint is fp.
 func (c *Controller) findRXKey(d negotiation.Direction, idx uint32, fp [8]byte) (framer.Key, bool) {
-	if c.hsKeys != nil && idx == 0 {
-		if k := c.handshakeKey(d); keyFP(&k) == fp {
-			return k, true
+	if c.hsKeys != nil && idx > 0 {
+		if k, err := linkKey(&c.hsKeys.LinkSecret, d, idx); err == nil {
+			if keyFP(&k) == fp {
+				return k, true
+			}
+			clear(k[:])
 		}
 	}
 	for i := len(c.rxSeeds) - 1; i >= 0; i-- {
@@ -410,7 +321,7 @@ func (c *Controller) switchTX(now time.Time) {
 }
 
 // publish copies the machines' counters into Stats.
-func (c *Controller) publish() {
+func (c *Controller) publish(time.Time) {
 	c.mu.Lock()
 	c.stats.Initiator = c.init.Stats()
 	c.stats.Responder = c.resp.Stats()
@@ -428,4 +339,29 @@ func (c *Controller) wipe() {
 	if c.hsKeys != nil {
 		c.hsKeys.Zero()
 	}
+	c.dropCandidate()
+}
+
+// Labels of the link-secret rotation keys (docs/protocol.md).
+const (
+	linkKeySalt = "otkd v2 rotation"
+	linkKeyInfo = "otkd v2 rotation key"
+)
+
+// linkKey is the rotation key number idx (≥ 1) of direction d derived from
+// a session's link secret, for a TX that nears its COUNT limit before the
+// session made any seed: HKDF over HMAC-SM3 (RFC 5869) with the salt
+// "otkd v2 rotation" and the info "otkd v2 rotation key" ‖ d ‖ idx (u32,
+// big-endian), 16 bytes.
+func linkKey(secret *handshake.Secret, d negotiation.Direction, idx uint32) (framer.Key, error) {
+	info := []byte(linkKeyInfo + "\x00\x00\x00\x00\x00")
+	info[len(linkKeyInfo)] = byte(d)
+	binary.BigEndian.PutUint32(info[len(linkKeyInfo)+1:], idx)
+	okm, err := hkdf.Key(func() hash.Hash { return sm3.New() }, secret[:], []byte(linkKeySalt), string(info), 16)
+	if err != nil {
+		return framer.Key{}, err
+	}
+	k := framer.Key(okm)
+	clear(okm)
+	return k, nil
 }

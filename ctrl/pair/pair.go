@@ -42,7 +42,17 @@ type Config struct {
 	// Params are the post-processing parameters; default
 	// negotiation.DefaultParams().
 	Params negotiation.Params
-	Log    *slog.Logger
+	// Duplicate, Flip and FlipBits impair the fibre beyond the profile,
+	// and Attacker sits on it (simfiber.Config).
+	Duplicate, Flip float64
+	FlipBits        int
+	Attacker        simfiber.Attacker
+	// Port and Link, when set, adjust each end's dataplane and controller
+	// configuration (end 0 = A) before it is built, e.g. COUNT limits or
+	// handshake timeouts for a test.
+	Port func(end int, c *dataplane.Config)
+	Link func(end int, c *link.Config)
+	Log  *slog.Logger
 	// Hooks, called on the controller goroutine of end (0 = A, 1 = B).
 	OnSeed  func(end int, ev link.SeedEvent)
 	OnKey   func(end int, ev link.KeyEvent)
@@ -75,7 +85,8 @@ func New(cfg Config) (*Pair, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	l, err := simfiber.New(simfiber.Config{Profile: cfg.Profile, Seed: cfg.Seed, BitErrors: !cfg.NoBitErrors, Tap: cfg.Eavesdropper})
+	l, err := simfiber.New(simfiber.Config{Profile: cfg.Profile, Seed: cfg.Seed, BitErrors: !cfg.NoBitErrors, Tap: cfg.Eavesdropper,
+		Duplicate: cfg.Duplicate, Flip: cfg.Flip, FlipBits: cfg.FlipBits, Attacker: cfg.Attacker})
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +99,11 @@ func New(cfg Config) (*Pair, error) {
 	}
 	lines := [2]dataplane.Line{l.A(), l.B()}
 	for i := range 2 {
-		if p.Ports[i], err = dataplane.NewPort(dataplane.Config{Role: dataplane.Role(i), Line: lines[i], Profile: cfg.Profile}); err != nil {
+		pc := dataplane.Config{Role: dataplane.Role(i), Line: lines[i], Profile: cfg.Profile}
+		if cfg.Port != nil {
+			cfg.Port(i, &pc)
+		}
+		if p.Ports[i], err = dataplane.NewPort(pc); err != nil {
 			return nil, err
 		}
 	}
@@ -103,6 +118,9 @@ func New(cfg Config) (*Pair, error) {
 			OnSeed:  func(ev link.SeedEvent) { p.onSeed(end, ev) },
 			OnKey:   func(ev link.KeyEvent) { p.onKey(end, ev) },
 			OnCount: func(c dataplane.Count) { p.onCount(end, c) },
+		}
+		if cfg.Link != nil {
+			cfg.Link(i, &lc)
 		}
 		if p.Ctrls[i], err = link.New(lc); err != nil {
 			return nil, err

@@ -7,9 +7,10 @@ import (
 
 // Area format v1 (docs/ichan.md has the byte map).
 const (
-	// AreaSize is the size of the interaction area of one frame: the 239
-	// information bytes of its RS(255,239) codeword.
-	AreaSize = 239
+	// AreaSize is the size of the interaction messages of one frame (wire
+	// format v2): the 239 information bytes of the interaction-area
+	// RS(255,239) codeword less the 16-byte frame tag (framer.MsgLen).
+	AreaSize = 223
 	// AreaVersion is the area format version written in byte 0.
 	AreaVersion = 1
 )

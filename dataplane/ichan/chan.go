@@ -48,7 +48,7 @@ type Config struct {
 	// the round trip in frames, pipelines included.
 	RTO int
 	// Segment caps the payload of one segment in bytes. Default and maximum
-	// MaxSegment (225): each segment takes what the area has left, up to
+	// MaxSegment (209): each segment takes what the area has left, up to
 	// this cap.
 	Segment int
 	// SendQueue and RecvQueue are the depths, in messages, of the queues

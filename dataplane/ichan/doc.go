@@ -1,8 +1,14 @@
-// Package ichan is the interaction channel of otkd: the codec of the 239-byte
+// Package ichan is the interaction channel of otkd: the codec of the 223-byte
 // interaction area every frame carries in each direction, and a reliable,
 // ordered message channel on top of it for the controller (key negotiation
-// post-processing, SM2 handshake, key activation). docs/ichan.md is the wire
+// post-processing, key activation, keyring sync). docs/ichan.md is the wire
 // contract; this comment is the code's.
+//
+// Trust. The channel authenticates nothing itself: the port feeds it only
+// TLVs of frames whose tag verified under a key of the channel's session
+// (wire format v2), so everything it delivers comes from the peer. A
+// channel belongs to one session: a new session makes a new Chan (a new
+// incarnation) rather than resetting one that the pipelines still use.
 //
 // # Area
 //

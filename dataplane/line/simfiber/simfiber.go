@@ -13,7 +13,14 @@
 //   - bit errors on every other byte at the fibre's BER (Config.BitErrors);
 //   - an error burst (Profile.Burst), which also scrambles the soft samples
 //     of the bits it covers;
-//   - reordering (Profile.Reorder): held back 1…ReorderDepth frames.
+//   - reordering (Profile.Reorder): held back 1…ReorderDepth frames;
+//   - bit flips (Config.Flip): FlipBits bits flipped at random positions
+//     (a flip of a negotiation bit negates its soft sample);
+//   - duplication (Config.Duplicate): the frame is delivered twice.
+//
+// Before all that, an Attacker (Config.Attacker, for tests) may read,
+// rewrite, drop or multiply each frame and put frames of its own on the
+// line, which then meet the same fibre.
 //
 // Latency is not modelled beyond the queue: a frame arrives as soon as the
 // receiver asks for it. The tap sees every frame of both directions before
@@ -29,6 +36,8 @@ package simfiber
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 
@@ -58,6 +67,44 @@ type Config struct {
 	Tap bool
 	// Depth is the number of frames in flight per direction; default 32.
 	Depth int
+	// Duplicate is the probability that a frame is delivered twice.
+	Duplicate float64
+	// Flip is the probability that a frame gets FlipBits bits flipped at
+	// uniformly random positions (default FlipBits 1). Most land where the
+	// FEC corrects them; those in the negotiation bits are errors there.
+	Flip     float64
+	FlipBits int
+	// Attacker, when set, sees every frame of both directions first.
+	Attacker Attacker
+}
+
+// Attacker is an active attacker on the fibre, for tests: it sees every
+// frame a direction carries, on the sending End's goroutine, before the
+// fibre's impairments, and decides what the receiver gets. It must be safe
+// for calls from the two senders' goroutines at once.
+type Attacker interface {
+	// Frame is called once for each frame sent on direction d (0: A→B,
+	// 1: B→A). It may change frame in place (the receiver then gets the
+	// change) and put frames of its own on the direction with inj.Inject;
+	// those arrive before this one. It returns how many copies of frame
+	// are delivered: 0 drops it, 1 is the normal case, n > 1 duplicates.
+	Frame(d int, frame []byte, inj *Injector) int
+}
+
+// Injector puts an attacker's frames on one direction of the fibre.
+type Injector struct {
+	d   *dir
+	l   *Link
+	err error
+}
+
+// Inject delivers a copy of frame (framer.FrameLen bytes; others are
+// ignored) on the direction, through the fibre like any other frame.
+func (in *Injector) Inject(frame []byte) {
+	if len(frame) != framer.FrameLen || in.err != nil {
+		return
+	}
+	in.err = in.d.deliver(in.l, frame, 1)
 }
 
 type slot struct {
@@ -86,6 +133,13 @@ func wake(c chan struct{}) {
 // dir is one direction: the sender's channel state and the queue.
 type dir struct {
 	ch   *noise.Channel
+	rng  *rand.Rand // duplication and flips (not the fibre's noise)
+	tmp  slot       // scratch for a frame delivered more than once
+	dup  float64
+	flip float64
+	nflp int
+	att  Attacker
+	id   int
 	q    *queue
 	bit  bool
 	hold []held // frames held back for reordering (preallocated)
@@ -126,6 +180,9 @@ func New(cfg Config) (*Link, error) {
 	if cfg.Depth <= 0 {
 		cfg.Depth = 32
 	}
+	if !(cfg.Duplicate >= 0 && cfg.Duplicate <= 1) || !(cfg.Flip >= 0 && cfg.Flip <= 1) || cfg.FlipBits < 0 {
+		return nil, fmt.Errorf("simfiber: Duplicate %v and Flip %v must be probabilities, FlipBits %d ≥ 0", cfg.Duplicate, cfg.Flip, cfg.FlipBits)
+	}
 	l := &Link{done: make(chan struct{})}
 	var dirs [2]*dir
 	for i := range dirs {
@@ -133,7 +190,9 @@ func New(cfg Config) (*Link, error) {
 		if err != nil {
 			return nil, err
 		}
-		d := &dir{ch: ch, q: newQueue(cfg.Depth), bit: cfg.BitErrors, thr: cfg.Profile.Threshold(), prof: cfg.Profile}
+		d := &dir{ch: ch, q: newQueue(cfg.Depth), bit: cfg.BitErrors, thr: cfg.Profile.Threshold(), prof: cfg.Profile,
+			rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i)+0x51f)), dup: cfg.Duplicate, flip: cfg.Flip, nflp: max(cfg.FlipBits, 1),
+			att: cfg.Attacker, id: i}
 		if cfg.Profile.Reorder > 0 {
 			d.hold = make([]held, min(cfg.Profile.ReorderDepth, 8))
 		}
@@ -185,33 +244,106 @@ func (e *End) Send(frame []byte) error {
 	if e.link.closed.Load() {
 		return ErrClosed
 	}
+	n := 1
+	if d.att != nil {
+		inj := Injector{d: d, l: e.link}
+		n = d.att.Frame(d.id, frame, &inj)
+		if inj.err != nil {
+			return inj.err
+		}
+	}
+	return d.deliver(e.link, frame, n)
+}
+
+// deliver puts copies copies of frame through the fibre.
+func (d *dir) deliver(l *Link, frame []byte, copies int) error {
+	if copies <= 0 {
+		return d.release(l)
+	}
+	if d.dup > 0 && d.chance(d.dup) {
+		copies++
+	}
 	d.modulate(frame)
 	if d.tapQ != nil {
 		d.toTap(frame)
 	}
 	if d.ch.Lose() {
-		return d.release(e.link)
+		return d.release(l)
 	}
-	s, err := d.q.slotWait(e.link)
+	if copies > 1 || d.flip > 0 {
+		return d.deliverImpaired(l, frame, copies)
+	}
+	s, err := d.q.slotWait(l)
 	if err != nil {
 		return err
 	}
 	copy(s.frame[:], frame)
 	copy(s.soft[:], d.soft[:])
 	d.impair(s)
+	return d.commitOrHold(l, s)
+}
+
+// deliverImpaired is deliver with bit flips or several copies: the frame
+// is impaired once in a scratch slot, then each copy goes into the queue
+// (the last one may be held back for reordering).
+func (d *dir) deliverImpaired(l *Link, frame []byte, copies int) error {
+	t := &d.tmp
+	copy(t.frame[:], frame)
+	copy(t.soft[:], d.soft[:])
+	d.impair(t)
+	if d.flip > 0 && d.chance(d.flip) {
+		d.flipBits(t)
+	}
+	for i := range copies {
+		s, err := d.q.slotWait(l)
+		if err != nil {
+			return err
+		}
+		*s = *t
+		if i == copies-1 {
+			return d.commitOrHold(l, s)
+		}
+		d.q.r.Commit()
+		wake(d.q.notEmpty)
+	}
+	return nil
+}
+
+// commitOrHold commits slot s, or holds it back for reordering.
+func (d *dir) commitOrHold(l *Link, s *slot) error {
 	if delay := d.ch.ReorderDelay(); delay > 0 {
 		// Hold the frame back in a free hold slot; it is committed after
 		// delay more frames (or now, when every hold slot is busy).
 		for i := range d.hold {
 			if h := &d.hold[i]; h.left == 0 {
 				h.s, h.left = *s, delay+1
-				return d.release(e.link)
+				return d.release(l)
 			}
 		}
 	}
 	d.q.r.Commit()
 	wake(d.q.notEmpty)
-	return d.release(e.link)
+	return d.release(l)
+}
+
+func (d *dir) chance(q float64) bool { return d.rng.Float64() < q }
+
+// flipBits flips nflp random bits of the frame; a negotiation bit's flip
+// negates its soft sample (the receiver decides from the samples).
+func (d *dir) flipBits(s *slot) {
+	for range d.nflp {
+		bit := d.rng.IntN(framer.FrameLen * 8)
+		off := bit / 8
+		switch {
+		case off >= framer.Data1Off && off < framer.Data1Off+framer.DataLen:
+			k := (off-framer.Data1Off)*8 + bit%8
+			s.soft[k] = -s.soft[k]
+		case off >= framer.Data2Off && off < framer.Data2Off+framer.DataLen:
+			k := framer.DataLen*8 + (off-framer.Data2Off)*8 + bit%8
+			s.soft[k] = -s.soft[k]
+		}
+		s.frame[off] ^= 0x80 >> (bit % 8)
+	}
 }
 
 // release counts down the held frames and commits those whose delay has

@@ -122,7 +122,7 @@ func TestClose(t *testing.T) {
 func TestNoAlloc(t *testing.T) {
 	p := noise.DefaultProfile()
 	p.Reorder, p.ReorderDepth, p.Burst, p.BurstLen = 0.2, 3, 0.1, 32
-	l, _ := New(Config{Profile: p, Seed: 1, BitErrors: true, Tap: true})
+	l, _ := New(Config{Profile: p, Seed: 1, BitErrors: true, Tap: true, Duplicate: 0.1, Flip: 0.1, FlipBits: 3})
 	frame := make([]byte, framer.FrameLen)
 	soft := make([]noise.Sample, noise.SamplesPerFrame)
 	var t0 [framer.FrameLen]byte
@@ -138,5 +138,85 @@ func TestNoAlloc(t *testing.T) {
 		}
 	}); a != 0 {
 		t.Fatalf("%v allocations per frame", a)
+	}
+}
+
+// numbered sends n frames A→B numbered 1…n in their first four bytes and
+// returns the numbers B received, in order, until it has seen want frames.
+func numbered(t *testing.T, l *Link, n, want int) []uint32 {
+	t.Helper()
+	go func() {
+		frame := make([]byte, framer.FrameLen)
+		for i := uint32(1); i <= uint32(n); i++ {
+			binary.BigEndian.PutUint32(frame, i)
+			if l.A().Send(frame) != nil {
+				return
+			}
+		}
+	}()
+	got := make([]byte, framer.FrameLen)
+	soft := make([]noise.Sample, noise.SamplesPerFrame)
+	var ids []uint32
+	for len(ids) < want {
+		if err := l.B().Recv(got, soft); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, binary.BigEndian.Uint32(got))
+	}
+	l.Close()
+	return ids
+}
+
+// TestDuplicateAndFlip: duplicated frames arrive twice in a row, flipped
+// frames differ from what was sent in FlipBits bits at most.
+func TestDuplicateAndFlip(t *testing.T) {
+	l, err := New(Config{Profile: noise.DefaultProfile(), Seed: 4, Duplicate: 0.2, Flip: 1, FlipBits: 2, Depth: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := numbered(t, l, 3000, 2000)
+	dups := 0
+	for i := 1; i < len(ids); i++ {
+		if ids[i] == ids[i-1] {
+			dups++
+		}
+	}
+	if dups < 250 || dups > 550 {
+		t.Fatalf("%d duplicates in %d frames at 20%%", dups, len(ids))
+	}
+	if _, err := New(Config{Profile: noise.DefaultProfile(), Duplicate: 2}); err == nil {
+		t.Fatal("Duplicate 2 accepted")
+	}
+}
+
+// attack drops every third frame, rewrites byte 100 of the others and
+// injects a marker frame before frame 10.
+type attack struct{}
+
+func (attack) Frame(d int, frame []byte, inj *Injector) int {
+	n := binary.BigEndian.Uint32(frame)
+	if n == 10 {
+		m := make([]byte, framer.FrameLen)
+		binary.BigEndian.PutUint32(m, 0xABCD)
+		inj.Inject(m)
+	}
+	if n%3 == 0 {
+		return 0
+	}
+	frame[100] = 0x77
+	return 1
+}
+
+func TestAttacker(t *testing.T) {
+	l, err := New(Config{Profile: noise.DefaultProfile(), Seed: 5, Attacker: attack{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := numbered(t, l, 12, 8)
+	want := []uint32{1, 2, 4, 5, 7, 8, 0xABCD, 10}
+	for i := range want {
+		if ids[i] != want[i] {
+			t.Fatalf("received %v, want %v", ids, want)
+		}
 	}
 }
