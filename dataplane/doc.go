@@ -49,11 +49,13 @@
 // scheduled (ScheduleTX), or at its next frame for a new session
 // (SwitchSession, which also replaces a switch still pending); the RX holds
 // the current and the previous epoch, so frames in flight across a switch
-// still open. COUNT starts at Config.FirstCount with every key; the
-// controller rotates at Config.SoftLimit (TXKeyState), and the TX never
-// seals COUNT Config.HardLimit: it drops the key, sends null frames and
-// reports it (TXKeyState, Stats.TXKeyExhausted). It refuses a key it used
-// before. Keys handed over are zeroised by the side that retires them.
+// still open. COUNT is the port's running frame counter (keyed and null
+// frames alike, wrapping at 2^32), so the frame sequence, the MFAS and the
+// client stream run on across key switches. A key seals at most
+// Config.HardLimit < 2^31 frames, so (key, COUNT) never repeats: the
+// controller rotates after Config.SoftLimit frames (TXKeyState), and a key
+// that reaches HardLimit is dropped: the TX sends null frames and reports
+// it (TXKeyState, Stats.TXKeyExhausted). It refuses a key it used before. Keys handed over are zeroised by the side that retires them.
 //
 // The RX always opens null-epoch frames (a peer without a key must be able
 // to handshake), but takes from them only the handshake lane (package lane).

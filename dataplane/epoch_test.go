@@ -60,8 +60,8 @@ func (sp *stepPair) gen(gen uint64, err error) uint64 {
 }
 
 // TestKeySwitchAtCount: the TX changes key exactly at the scheduled COUNT,
-// the new key's COUNT starts again at FirstCount, and the RX, holding both
-// epochs, opens every frame on both sides of the switch.
+// COUNT runs on across the switch, and the RX, holding both epochs, opens
+// every frame on both sides of the switch.
 func TestKeySwitchAtCount(t *testing.T) {
 	sp := newStepPair(t, Config{FirstCount: 100})
 	a, b := sp.a, sp.b
@@ -84,7 +84,7 @@ func TestKeySwitchAtCount(t *testing.T) {
 		sp.step()
 		wantEpoch, wantCount := uint8(1), uint32(100+i)
 		if i >= switchAt-100 {
-			wantEpoch, wantCount = 2, uint32(100+i-(switchAt-100))
+			wantEpoch = 2
 		}
 		if a.TXEpoch() != wantEpoch || b.rx.st.Epoch != wantEpoch || b.rx.st.Count != wantCount {
 			t.Fatalf("frame %d: TX epoch %d, RX saw epoch %d COUNT %d; want epoch %d COUNT %d",
@@ -207,16 +207,17 @@ func TestSessionSwitch(t *testing.T) {
 	}
 }
 
-// TestHardLimit: the TX never seals COUNT HardLimit or beyond: it drops the
-// key, sends null frames and says so; a new key restarts at FirstCount; a
-// key used before is refused.
+// TestHardLimit: a key never seals more than HardLimit frames: the TX drops
+// it, sends null frames and says so; COUNT runs on (across its wrap at
+// 2^32); a new key starts a new count of sealed frames; a key used before
+// is refused; no (key, COUNT) is sealed twice.
 func TestHardLimit(t *testing.T) {
 	type sealed struct {
 		key   framer.Key
 		count uint32
 	}
 	var rec []sealed
-	sp := newStepPair(t, Config{FirstCount: 40, SoftLimit: 50, HardLimit: 60,
+	sp := newStepPair(t, Config{FirstCount: 1<<32 - 10, SoftLimit: 10, HardLimit: 20,
 		Sealed: func(k *framer.Key, _ uint8, c uint32) { rec = append(rec, sealed{*k, c}) }})
 	a, b := sp.a, sp.b
 	k1, k2 := framer.Key{1}, framer.Key{2}
@@ -225,8 +226,8 @@ func TestHardLimit(t *testing.T) {
 	for range 30 {
 		sp.step()
 	}
-	if c, ex := a.TXKeyState(); !ex || c != 59 || a.TXEpoch() != 0 {
-		t.Fatalf("after 30 frames: COUNT %d exhausted %v epoch %d", c, ex, a.TXEpoch())
+	if c, ex := a.TXKeyState(); !ex || c != 20 || a.TXEpoch() != 0 || a.TXCount() != 19 {
+		t.Fatalf("after 30 frames: %d frames under the key, exhausted %v, epoch %d, COUNT %d", c, ex, a.TXEpoch(), a.TXCount())
 	}
 	if st := a.Stats(); st.TXKeyExhausted != 1 || st.TXNullFrames != 10 {
 		t.Fatalf("stats %+v", st)
@@ -241,15 +242,20 @@ func TestHardLimit(t *testing.T) {
 	a.ScheduleTX(2, &k2, 12345) // no key now: taken at once
 	sp.gen(b.InstallRXGen(2, &k2))
 	sp.step()
-	if c, ex := a.TXKeyState(); ex || c != 40 || a.TXEpoch() != 2 {
-		t.Fatalf("after a new key: COUNT %d exhausted %v epoch %d", c, ex, a.TXEpoch())
+	if c, ex := a.TXKeyState(); ex || c != 1 || a.TXEpoch() != 2 || a.TXCount() != 21 {
+		t.Fatalf("after a new key: %d frames under it, exhausted %v, epoch %d, COUNT %d", c, ex, a.TXEpoch(), a.TXCount())
 	}
 	seen := map[sealed]bool{}
+	perKey := map[framer.Key]int{}
 	for _, r := range rec {
-		if seen[r] || r.count >= 60 || r.count < 40 {
-			t.Fatalf("sealed %v", r)
+		if seen[r] {
+			t.Fatalf("sealed twice: %v", r)
 		}
 		seen[r] = true
+		perKey[r.key]++
+	}
+	if perKey[k1] != 20 || perKey[k2] != 1 {
+		t.Fatalf("frames per key: %v", perKey)
 	}
 	if len(rec) != 21 {
 		t.Fatalf("%d frames sealed, want 21", len(rec))

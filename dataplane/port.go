@@ -79,14 +79,17 @@ type Config struct {
 	// has a key, every LaneEvery-th frame is sent as a null frame carrying
 	// the lane, so that a peer without the key can read it. Default 8.
 	LaneEvery int
-	// FirstCount is the COUNT of the first frame sent under every key
-	// (COUNT restarts with each key and only grows under it). Default 0.
+	// FirstCount is the COUNT of the port's first frame; COUNT then grows
+	// by one per frame sent, keyed or null, and runs on across keys (it
+	// wraps at 2^32, which the limits below make harmless). Default 0;
+	// tests start near 2^32 to cross the wrap.
 	FirstCount uint32
-	// SoftLimit is the COUNT at which the controller rotates to a fresh key
-	// (TXKeyState tells it); default DefaultSoftLimit. HardLimit is the COUNT
-	// the TX never seals with: a key that reaches it is dropped and the TX
+	// SoftLimit is the number of frames sealed under one key after which
+	// the controller rotates to a fresh key (TXKeyState tells it); default
+	// DefaultSoftLimit. HardLimit is the number of frames a key never
+	// exceeds: a key that has sealed HardLimit frames is dropped and the TX
 	// falls back to null frames (no payload, no rounds) until a new key
-	// comes; default DefaultHardLimit. FirstCount < SoftLimit ≤ HardLimit.
+	// comes; default DefaultHardLimit. 0 < SoftLimit ≤ HardLimit ≤ MaxKeyFrames.
 	// Tests set them low; an operator has no reason to.
 	SoftLimit, HardLimit uint32
 	// Sealed, when set, is called on the TX goroutine for every frame
@@ -95,11 +98,16 @@ type Config struct {
 	Sealed func(key *framer.Key, epoch uint8, count uint32)
 }
 
-// Default COUNT limits of a key: rotate at 2^31 frames (7.3 h at the OTU2
-// rate), stop at 2^32 − 2^24 (14.5 h).
+// Limits of the frames one key seals. A key's frames span fewer than
+// MaxKeyFrames = 2^31 consecutive COUNTs, so under one key a COUNT never
+// repeats (it would take 2^32) and every comparison of two COUNTs of one key
+// in serial-number arithmetic (the receiver's replay window) is exact.
+// Defaults: rotate after 2^30 frames (3.6 h at the OTU2 rate), stop at
+// 2^31 − 2^24 (7.0 h).
 const (
-	DefaultSoftLimit uint32 = 1 << 31
-	DefaultHardLimit uint32 = 1<<32 - 1<<24
+	MaxKeyFrames     uint32 = 1 << 31
+	DefaultSoftLimit uint32 = 1 << 30
+	DefaultHardLimit uint32 = 1<<31 - 1<<24
 )
 
 func (c *Config) fill() error {
@@ -139,9 +147,9 @@ func (c *Config) fill() error {
 	if c.HardLimit == 0 {
 		c.HardLimit = DefaultHardLimit
 	}
-	if !(c.FirstCount < c.SoftLimit && c.SoftLimit <= c.HardLimit) {
-		return fmt.Errorf("dataplane: Config.FirstCount %d, SoftLimit %d, HardLimit %d: want FirstCount < SoftLimit ≤ HardLimit",
-			c.FirstCount, c.SoftLimit, c.HardLimit)
+	if !(c.SoftLimit <= c.HardLimit && c.HardLimit <= MaxKeyFrames) {
+		return fmt.Errorf("dataplane: Config.SoftLimit %d, HardLimit %d: want 0 < SoftLimit ≤ HardLimit ≤ %d",
+			c.SoftLimit, c.HardLimit, MaxKeyFrames)
 	}
 	if c.Channel.MaxMessage == 0 {
 		// A Sift over a block whose rounds spread wide (loss) carries a
@@ -214,9 +222,10 @@ type Port struct {
 	toAnsQ *ring.SPSC[toAnswer]  // RX → TX: peer rounds to answer
 	finQ   *ring.SPSC[finalItem] // RX → TX: C1 to send
 
-	running atomic.Bool
-	txCount atomic.Uint32
-	txEpoch atomic.Uint32
+	running   atomic.Bool
+	txCount   atomic.Uint32
+	keyFrames atomic.Uint32 // frames sealed under the current TX key
+	txEpoch   atomic.Uint32
 }
 
 // NewPort builds a port. It validates cfg and preallocates every buffer the
@@ -266,28 +275,27 @@ func (p *Port) NewChan() *ichan.Chan { return ichan.New(p.cfg.Channel) }
 // consumer.
 func (p *Port) Counts() *ring.SPSC[Count] { return p.cnt }
 
-// TXCount returns the COUNT of the last frame sent under a key.
+// TXCount returns the COUNT of the last frame sent (keyed or null).
 func (p *Port) TXCount() uint32 { return p.txCount.Load() }
 
 // TXEpoch returns the epoch the TX encrypts with now (0: null frames only).
 func (p *Port) TXEpoch() uint8 { return uint8(p.txEpoch.Load()) }
 
-// Limits returns the first COUNT of a key and its soft and hard limits.
-func (p *Port) Limits() (first, soft, hard uint32) {
-	return p.cfg.FirstCount, p.cfg.SoftLimit, p.cfg.HardLimit
+// Limits returns the soft and hard limits of the frames one key seals.
+func (p *Port) Limits() (soft, hard uint32) {
+	return p.cfg.SoftLimit, p.cfg.HardLimit
 }
 
-// TXKeyState returns the COUNT of the last frame sent under the current
-// key and whether the TX dropped its last key at the hard limit (and has
-// had none since).
-func (p *Port) TXKeyState() (count uint32, exhausted bool) {
-	return p.txCount.Load(), p.exhaust.Load()
+// TXKeyState returns how many frames the current TX key has sealed and
+// whether the TX dropped its last key at the hard limit (and has had none
+// since).
+func (p *Port) TXKeyState() (frames uint32, exhausted bool) {
+	return p.keyFrames.Load(), p.exhaust.Load()
 }
 
 // ScheduleTX makes the TX switch to key as epoch at the first frame whose
 // COUNT is at or after at (modulo 2^32, within 2^31). The key is copied; the
 // caller zeroises its own copy. Only one switch may be pending: ErrBusy.
-// The new key's frames start again at Config.FirstCount.
 func (p *Port) ScheduleTX(epoch uint8, key *framer.Key, at uint32) error {
 	if epoch == framer.NullEpoch {
 		return ErrEpoch

@@ -9,8 +9,10 @@ import (
 )
 
 // usedKeys is how many retired keys the TX remembers (by a keyed hash, not
-// the bytes) to refuse switching back to one: a key's COUNT restarts at
-// every switch, so a key used twice would repeat (key, COUNT).
+// the bytes) to refuse switching back to one. Keys are fresh by
+// construction (new seeds, new KDF indexes, new sessions); this is defence
+// in depth, so that a controller bug can never make a key seal a COUNT
+// range twice.
 const usedKeys = 16
 
 // txState is the TX pipeline's private state; only txLoop touches it.
@@ -20,12 +22,12 @@ type txState struct {
 	f      framer.Frame
 	sealer *framer.Sealer
 	rng    *drbg
-	count  uint32 // COUNT of the next frame under the key
+	count  uint32 // COUNT of the next frame, keyed or null
 	epoch  uint8
 	key    framer.Key
+	sealed uint32 // frames sealed under key
 	ch     *ichan.Chan
 	frames uint64 // frames sent, null ones included (the lane's clock)
-	null   uint32 // COUNT of the next null frame (a running number)
 	nextID uint32
 	w      ichan.AreaWriter
 	xb2    [arrLen]byte
@@ -72,7 +74,7 @@ func (t *txState) loop(stop <-chan struct{}) error {
 func (t *txState) frame() error {
 	p := t.p
 	t.maybeSwitch()
-	if t.epoch != framer.NullEpoch && t.count >= p.cfg.HardLimit {
+	if t.epoch != framer.NullEpoch && t.sealed >= p.cfg.HardLimit {
 		t.exhausted()
 	}
 	t.frames++
@@ -93,6 +95,8 @@ func (t *txState) frame() error {
 		p.cfg.Sealed(&t.key, t.epoch, count)
 	}
 	t.count++
+	t.sealed++
+	p.keyFrames.Store(t.sealed)
 	if err := p.cfg.Line.Send(t.buf[:]); err != nil {
 		return err
 	}
@@ -115,20 +119,22 @@ func (t *txState) nullFrame() error {
 	p.laneTX.Fill(&t.w)
 	t.w.Finish()
 	t.drainRounds()
-	if err := t.sealer.Seal(&t.f, nil, t.null, framer.NullEpoch); err != nil {
+	count := t.count
+	if err := t.sealer.Seal(&t.f, nil, count, framer.NullEpoch); err != nil {
 		return err
 	}
-	t.null++
+	t.count++
 	if err := p.cfg.Line.Send(t.buf[:]); err != nil {
 		return err
 	}
+	p.txCount.Store(count)
 	p.st.TXFrames.Add(1)
 	p.st.TXNullFrames.Add(1)
 	return nil
 }
 
-// exhausted drops a key that reached the hard limit: never seal COUNT
-// HardLimit or beyond with it. The TX sends null frames until a new key.
+// exhausted drops a key that has sealed HardLimit frames: it never seals
+// another. The TX sends null frames until a new key.
 func (t *txState) exhausted() {
 	t.retire()
 	t.epoch = framer.NullEpoch
@@ -187,14 +193,15 @@ func (t *txState) maybeSwitch() {
 		p.txCh.Store(ks.ch)
 	}
 	if t.wasUsed(&ks.key) {
-		// A key must never seal twice from FirstCount; refuse and keep
+		// A key must never seal a second run of COUNTs; refuse and keep
 		// what we have.
 		clear(ks.key[:])
 		p.st.TXKeyReused.Add(1)
 		return
 	}
 	t.retire()
-	t.key, t.epoch, t.count = ks.key, ks.epoch, p.cfg.FirstCount
+	t.key, t.epoch, t.sealed = ks.key, ks.epoch, 0
+	p.keyFrames.Store(0)
 	clear(ks.key[:])
 	p.txEpoch.Store(uint32(t.epoch))
 	p.exhaust.Store(false)

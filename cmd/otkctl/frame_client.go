@@ -35,18 +35,18 @@ func encodePcap(path string, mtu int, key *framer.Key, count uint32, epoch uint8
 	}
 	file, err := os.Open(path)
 	if err != nil {
-		return usagef("frame encode: --pcap: %v", err)
+		return dataf("frame encode: --pcap: %v", err)
 	}
 	defer file.Close()
 	if _, _, err := scanPcap(file, m.MaxFrame()); err != nil {
-		return usagef("frame encode: --pcap %s: %v", path, err)
+		return dataf("frame encode: --pcap %s: %v", path, err)
 	}
 	if _, err := file.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
 	pr, err := newPcapReader(bufio.NewReader(file), m.MaxFrame())
 	if err != nil {
-		return usagef("frame encode: --pcap %s: %v", path, err)
+		return dataf("frame encode: --pcap %s: %v", path, err)
 	}
 	s, err := framer.NewSealer(dir, framer.Options{NoScramble: noScr})
 	if err != nil {
@@ -186,7 +186,7 @@ func decodePcap(o decodeOpts, stdin io.Reader, stderr io.Writer) (err error) {
 			break
 		}
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return usagef("frame decode: wire input ends inside frame %d (%d of %d bytes): the input is not whole frames", ds.Frames+1, n, framer.FrameLen)
+			return dataf("frame decode: wire input ends inside frame %d (%d of %d bytes): the input is not whole frames", ds.Frames+1, n, framer.FrameLen)
 		}
 		if err != nil {
 			return fmt.Errorf("reading the wire input: %w", err)
@@ -238,10 +238,10 @@ func decodePcap(o decodeOpts, stdin io.Reader, stderr io.Writer) (err error) {
 		}
 	}
 	if ds.Frames == 0 {
-		return usagef("frame decode: no wire frames on stdin")
+		return dataf("frame decode: no wire frames on stdin")
 	}
 	if ds.Opened == 0 {
-		return usagef("frame decode: none of the %d frames opened (%v)", ds.Frames, firstErr)
+		return dataf("frame decode: none of the %d frames opened (%v)", ds.Frames, firstErr)
 	}
 	for _, p := range outs {
 		if err := p.commit(); err != nil {
@@ -292,7 +292,7 @@ type pcapOut struct {
 func createPcap(path string, linkType uint32) (*pcapOut, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".otkctl-*.pcap")
 	if err != nil {
-		return nil, usagef("frame decode: %v", err)
+		return nil, fmt.Errorf("frame decode: %w", err)
 	}
 	p := &pcapOut{path: path, tmp: tmp, bw: bufio.NewWriter(tmp)}
 	if p.w, err = newPcapWriter(p.bw, linkType); err != nil {

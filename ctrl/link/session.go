@@ -475,11 +475,11 @@ func (c *Controller) nextTXEpoch() uint8 {
 	return nextEpoch(last)
 }
 
-// limits rotates the TX key before its COUNT reaches the soft limit, and
-// reports a key dropped at the hard limit.
+// limits rotates the TX key once it has sealed the soft limit's frames,
+// and reports a key dropped at the hard limit.
 func (c *Controller) limits(now time.Time) {
 	count, exhausted := c.port.TXKeyState()
-	_, soft, _ := c.port.Limits()
+	soft, _ := c.port.Limits()
 	if exhausted || c.port.TXEpoch() == framer.NullEpoch || count < soft || len(c.pending) > 0 || c.port.SwitchPending() {
 		return
 	}
@@ -497,7 +497,7 @@ func (c *Controller) limits(now time.Time) {
 		clear(k[:])
 	}
 	c.count(&c.stats.Rotations)
-	c.log.Info("TX key near its COUNT limit: rotating", "count", count, "soft_limit", soft)
+	c.log.Info("TX key near its frame limit: rotating", "frames", count, "soft_limit", soft)
 }
 
 // Health returns "ok" or why the link is not healthy: no session, a

@@ -5,9 +5,13 @@
 //
 // A Filter accepts each COUNT at most once, accepts COUNTs out of order as
 // long as they are less than Window behind the highest COUNT accepted so
-// far, and refuses older ones. COUNTs of one key never wrap (the sender
-// stops using a key before its COUNT would; docs/protocol.md), so they are
-// compared as plain unsigned numbers: a COUNT far ahead is simply new.
+// far, and refuses older ones. COUNT is the sender's running frame counter
+// and wraps at 2^32, so COUNTs are compared in serial-number arithmetic
+// (RFC 1982): n is ahead of the highest when n − highest, modulo 2^32, is
+// in 1 … 2^31−1. That comparison is exact for the COUNTs of one key, which
+// the sender keeps within fewer than 2^31 consecutive values
+// (docs/protocol.md, "COUNT limits"): the window never mistakes an old
+// frame of the key for a new one across the wrap.
 //
 // Call Accept only for a frame whose authentication tag verified: the
 // window must never move for a forged frame. The zero Filter is ready: it
@@ -52,8 +56,9 @@ func (v Verdict) String() string {
 // window. One word more than the window is kept so that moving forward only
 // ever clears whole words (the RFC 6479 trick: no shifting of the bitmap).
 type Filter struct {
-	last uint32 // highest COUNT accepted (0 before the first)
-	ring [Blocks]uint64
+	last    uint32 // highest COUNT accepted
+	started bool   // a COUNT was accepted
+	ring    [Blocks]uint64
 }
 
 // Reset empties the window, as for a key installed afresh.
@@ -63,16 +68,20 @@ func (f *Filter) Reset() { *f = Filter{} }
 // window unchanged and returns Replay or TooOld.
 func (f *Filter) Accept(n uint32) Verdict {
 	blk := n >> blockLog
-	if n > f.last {
+	switch ahead := n - f.last; {
+	case !f.started:
+		f.started, f.last = true, n
+	case ahead != 0 && ahead < 1<<31:
 		cur := f.last >> blockLog
 		// Clear the words between the old highest and the new one; a jump
-		// of a whole ring or more clears them all.
-		d := min(blk-cur, Blocks)
+		// of a whole ring or more clears them all. Word numbers wrap at
+		// 2^26 with COUNT.
+		d := min((blk-cur)&(1<<(32-blockLog)-1), Blocks)
 		for i := uint32(1); i <= d; i++ {
 			f.ring[(cur+i)&mask] = 0
 		}
 		f.last = n
-	} else if f.last-n >= Window {
+	case f.last-n >= Window:
 		return TooOld
 	}
 	w, bit := &f.ring[blk&mask], uint64(1)<<(n&(blockBits-1))
@@ -83,5 +92,6 @@ func (f *Filter) Accept(n uint32) Verdict {
 	return OK
 }
 
-// Highest returns the highest COUNT accepted (0 before the first).
+// Highest returns the highest COUNT accepted (0 before the first), in
+// serial-number order.
 func (f *Filter) Highest() uint32 { return f.last }

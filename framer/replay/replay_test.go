@@ -8,19 +8,26 @@ import (
 // reference is the slow, obviously right filter: every COUNT accepted, and
 // the highest one.
 type reference struct {
-	seen map[uint32]bool
-	last uint32
+	seen    map[uint32]bool
+	last    uint32
+	started bool
 }
 
+// accept is the filter's contract written plainly: serial-number order
+// (RFC 1982) around the highest COUNT, a set of every COUNT accepted.
 func (r *reference) accept(n uint32) Verdict {
-	if n < r.last && r.last-n >= Window {
+	behind := int64(int32(r.last - n)) // > 0: n is behind the highest
+	if r.started && behind >= Window {
 		return TooOld
 	}
 	if r.seen[n] {
 		return Replay
 	}
 	r.seen[n] = true
-	r.last = max(r.last, n)
+	if !r.started || behind < 0 {
+		r.last = n
+	}
+	r.started = true
 	return OK
 }
 
@@ -34,7 +41,7 @@ func TestAgainstReference(t *testing.T) {
 		ref := reference{seen: map[uint32]bool{}}
 		base := uint32(rng.IntN(1 << 20))
 		if seed%4 == 0 {
-			base = 1<<32 - 1<<20 // near the top: COUNTs of one key never wrap
+			base = 1<<32 - 1<<14 // near the top: the COUNTs cross the wrap
 		}
 		next := base
 		var sent []uint32
@@ -55,7 +62,7 @@ func TestAgainstReference(t *testing.T) {
 			default: // around the edge of the window
 				n = ref.last - Window + uint32(rng.IntN(3)) - 1
 			}
-			if n < base {
+			if int32(n-base) < 0 {
 				continue
 			}
 			sent = append(sent, n)
@@ -75,11 +82,27 @@ func TestVerdicts(t *testing.T) {
 		{0, OK}, {0, Replay}, {5, OK}, {3, OK}, {3, Replay}, {4, OK},
 		{5000, OK}, {5000 - Window + 1, OK}, {5000 - Window, TooOld}, {4, TooOld},
 		{5000 + 100*64, OK}, {5000, TooOld}, // a jump beyond the ring clears it all
-		{5000 + 100*64 - 1, OK}, {1<<32 - 1, OK}, {1<<32 - 2, OK}, {1<<32 - 1, Replay},
+		{5000 + 100*64 - 1, OK},
+		{1<<32 - 1, TooOld},             // serial order: 11 400 behind, not ahead
+		{5000 + 100*64 + 1<<31 - 1, OK}, // 2^31 − 1 ahead is ahead
 	}
 	for i, s := range steps {
 		if got := f.Accept(s.n); got != s.want {
 			t.Fatalf("step %d: Accept(%d) = %v, want %v", i, s.n, got, s.want)
+		}
+	}
+	// Across the wrap of COUNT at 2^32.
+	f.Reset()
+	wrap := []struct {
+		n    uint32
+		want Verdict
+	}{
+		{1<<32 - 2, OK}, {1<<32 - 1, OK}, {0, OK}, {1, OK}, {1<<32 - 1, Replay}, {0, Replay},
+		{1<<32 - 3, OK}, {1<<32 + 1 - Window + 1, OK}, {1<<32 + 1 - Window, TooOld}, {100, OK}, {99, OK},
+	}
+	for i, s := range wrap {
+		if got := f.Accept(s.n); got != s.want {
+			t.Fatalf("wrap step %d: Accept(%d) = %v, want %v", i, s.n, got, s.want)
 		}
 	}
 	f.Reset()
