@@ -55,6 +55,18 @@ type PayloadSource interface {
 	Fill(f *framer.Frame, count uint32)
 }
 
+// PayloadSink takes the OPU payload of every frame the RX accepted (opened,
+// authenticated, not a replay), in arrival order, on the RX goroutine. It
+// must not allocate or block. Deliver gets keyed frames and null frames
+// (epoch 0: the frame carries no payload, but its COUNT belongs to the
+// sequence); Lost tells it that the frame it would have got next is
+// damaged (a row codeword the FEC could not correct). Frames the RX refused
+// reach it as a gap in COUNT.
+type PayloadSink interface {
+	Deliver(f *framer.Frame, count uint32, epoch uint8)
+	Lost()
+}
+
 // Config configures a port. Zero fields take the documented defaults.
 type Config struct {
 	Role Role
@@ -64,6 +76,10 @@ type Config struct {
 	Profile noise.Profile
 	// Payload fills each frame's payload; default TestPattern.
 	Payload PayloadSource
+	// Sink takes the payload of each accepted frame (a client mapper);
+	// nil: none. A Payload that is a TestPattern is checked by the RX
+	// itself (Stats.PayloadErrors).
+	Sink PayloadSink
 	// Framer selects the ZUC engine and the scrambler.
 	Framer framer.Options
 	// Channel configures the interaction channel; MaxMessage defaults to

@@ -105,6 +105,7 @@ func (r *rxState) frame() {
 		r.rejected(err)
 		return
 	}
+	r.deliver()
 	if r.st.Epoch == framer.NullEpoch {
 		r.nullFrame()
 		return
@@ -121,6 +122,21 @@ func (r *rxState) frame() {
 	r.peerRound()
 	r.response()
 	r.final()
+}
+
+// deliver hands the accepted frame's payload to the sink: a frame whose
+// rows the FEC could not correct carries a damaged payload, which the sink
+// treats as lost.
+func (r *rxState) deliver() {
+	s := r.p.cfg.Sink
+	if s == nil {
+		return
+	}
+	if r.st.FEC.Failed[0] != 0 { // row codewords 0..63
+		s.Lost()
+		return
+	}
+	s.Deliver(&r.f, r.st.Count, r.st.Epoch)
 }
 
 // rejected counts a frame Open refused.
