@@ -66,7 +66,7 @@ func TestMalformedMessages(t *testing.T) {
 		field string
 	}{
 		{"empty", nil, "type"},
-		{"unknown type", []byte{1, 9, 0, 0, 0, 1, 0, 0}, "type"},
+		{"unknown type", []byte{1, 99, 0, 0, 0, 1, 0, 0}, "type"},
 		{"short header", sift[:5], "header"},
 		{"version", edit(sift, set(0, 2)), "version"},
 		{"zero attempt", edit(sift, func(b []byte) []byte { copy(b[2:6], []byte{0, 0, 0, 0}); return b }), "attempt"},

@@ -39,6 +39,90 @@ type Params struct {
 	// n). When it is reached without satisfying the bound the attempt is
 	// abandoned. Default 16.
 	MaxBlocks int
+
+	// The fields below have a usable zero value (the default), so that
+	// Params built field by field (a configuration file) stay valid.
+
+	// Reconciliation selects the reconciliation protocol: Incremental (the
+	// zero value and default) or OneShot (wire format v1 as first
+	// published: one syndrome per block, one seed per attempt). A responder
+	// refuses the other mode's messages with ErrMismatch.
+	Reconciliation Reconciliation
+	// Confirm (incremental) is the confirmation margin in bits: the
+	// responder accepts a decoding of L disagreements from t odd sums only
+	// when m·t − log2 Σ_{i≤L} C(K,i) ≥ Confirm, which bounds a false
+	// "decoded" at about 2^−Confirm per step. 0 means DefaultConfirm;
+	// otherwise 8 … 64.
+	Confirm int
+	// Step (incremental) is the number of odd sums each step after the
+	// first publishes. 0 means 1; at most 64. The responder checks it.
+	Step int
+	// FirstStep (incremental) sets the first step's size t0: the number of
+	// odd sums that suffice with this probability under the initiator's
+	// disagreement estimate. 0 means DefaultFirstStep; otherwise in (0, 1).
+	FirstStep float64
+	// MinSeeds (incremental) is the number of seeds an attempt waits for:
+	// it closes once the bound allows MinSeeds·SeedBits bits (or, with at
+	// least one seed, when MaxBlocks or the Verify message size is
+	// reached), and yields ⌊Bound/SeedBits⌋ seeds. 0 means
+	// DefaultMinSeeds; otherwise 1 … MaxSeeds.
+	MinSeeds int
+}
+
+// Reconciliation is a reconciliation protocol (Params.Reconciliation).
+type Reconciliation uint8
+
+const (
+	// Incremental publishes BCH power sums a few at a time until the
+	// responder decodes consistently; several seeds per attempt.
+	Incremental Reconciliation = 0
+	// OneShot publishes one BCH syndrome per block sized from the
+	// disagreement estimate; one seed per attempt.
+	OneShot Reconciliation = 1
+)
+
+func (r Reconciliation) String() string {
+	switch r {
+	case Incremental:
+		return "incremental"
+	case OneShot:
+		return "one-shot"
+	}
+	return fmt.Sprintf("Reconciliation(%d)", uint8(r))
+}
+
+// DefaultMinSeeds is the default Params.MinSeeds.
+const DefaultMinSeeds = 1
+
+// MaxSeeds bounds the seeds of one attempt.
+const MaxSeeds = 64
+
+func (p Params) confirm() int {
+	if p.Confirm == 0 {
+		return DefaultConfirm
+	}
+	return p.Confirm
+}
+
+func (p Params) step() int {
+	if p.Step == 0 {
+		return 1
+	}
+	return p.Step
+}
+
+func (p Params) firstStep() float64 {
+	if p.FirstStep == 0 {
+		return DefaultFirstStep
+	}
+	return p.FirstStep
+}
+
+func (p Params) minSeeds() int {
+	if p.MinSeeds == 0 {
+		return DefaultMinSeeds
+	}
+	return p.MinSeeds
 }
 
 // MaxBlockRounds bounds Params.N and the round-id span of one block.
@@ -77,6 +161,16 @@ func (p Params) Validate() error {
 		return bad("TargetFailure", p.TargetFailure)
 	case p.MaxBlocks < 1 || p.MaxBlocks > maxBlocksLimit:
 		return bad("MaxBlocks", p.MaxBlocks)
+	case p.Reconciliation != Incremental && p.Reconciliation != OneShot:
+		return bad("Reconciliation", p.Reconciliation)
+	case p.Confirm != 0 && (p.Confirm < 8 || p.Confirm > 64):
+		return bad("Confirm", p.Confirm)
+	case p.Step < 0 || p.Step > 64:
+		return bad("Step", p.Step)
+	case !(p.FirstStep >= 0 && p.FirstStep < 1):
+		return bad("FirstStep", p.FirstStep)
+	case p.MinSeeds < 0 || p.MinSeeds > MaxSeeds:
+		return bad("MinSeeds", p.MinSeeds)
 	}
 	return nil
 }
