@@ -45,10 +45,14 @@ func tamperBlock(t *testing.T, typ MsgType, blk uint16, f func(Message)) func([]
 	}
 }
 
-// modeParams returns DefaultParams in reconciliation mode r.
+// modeParams returns DefaultParams in reconciliation mode r; the one-shot
+// mode gets its own profile's block size, N = 1000 (as first published).
 func modeParams(r Reconciliation) Params {
 	p := DefaultParams()
 	p.Reconciliation = r
+	if r == OneShot {
+		p.N = 1000
+	}
 	return p
 }
 
@@ -81,7 +85,7 @@ func TestWrongSyndromeCaughtByTag(t *testing.T) {
 		if p.Reconciliation == OneShot {
 			tp.tamper = tamperNth(t, TypeSyndrome, 1, func(m Message) { phantomError(m.(*Syndrome), 3) })
 		} else {
-			tp.tamper = tamperBlock(t, TypeStep, 1, func(m Message) { phantomStep(m.(*Step), 3) })
+			tp.tamper = tamperBlock(t, TypeStep, 0, func(m Message) { phantomStep(m.(*Step), 3) })
 		}
 		ri, rr := tp.nextSeed(40 * tp.in.p.N)
 		if ri.Seed != rr.Seed {
@@ -173,6 +177,7 @@ func TestAdaptiveNHighDisagreement(t *testing.T) {
 		if testing.Short() {
 			seeds = 4
 		}
+		p.N = 1000 // short blocks, several per seed
 		tp := newTestPair(t, p, prof, 25)
 		blocks := 0
 		for range seeds {

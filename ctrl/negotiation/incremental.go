@@ -38,7 +38,7 @@ import (
 const DefaultConfirm = 20
 
 // DefaultFirstStep is the quantile used when Params.FirstStep is 0.
-const DefaultFirstStep = 0.5
+const DefaultFirstStep = 0.3
 
 // maxIncT bounds the odd sums of one block (a u16 on the wire).
 const maxIncT = 4095

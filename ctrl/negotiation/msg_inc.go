@@ -83,7 +83,9 @@ func (m *Step) UnmarshalBinary(b []byte) error {
 	if len(b) != 2*count {
 		return malformed(name, "sums", "%d bytes, want %d", len(b), 2*count)
 	}
-	n.Sums = make([]uint16, count)
+	if count > 0 {
+		n.Sums = make([]uint16, count)
+	}
 	for i := range n.Sums {
 		n.Sums[i] = binary.BigEndian.Uint16(b[2*i:])
 	}
@@ -163,7 +165,7 @@ func (m *StepReply) UnmarshalBinary(b []byte) error {
 // VerifySeeds (initiator → responder) closes an incremental attempt that
 // yields Seeds seeds:
 //
-//	bits u32 (L) ‖ leaked u32 ‖ seeds u8 (1 … MaxSeeds) ‖ nonce 16 B ‖ tag 8 B
+//	bits u32 (L) ‖ leaked u32 ‖ seeds u8 (1 … maxSeedsWire) ‖ nonce 16 B ‖ tag 8 B
 //	‖ toeplitz ⌈(L + 256·seeds − 1)/8⌉ B
 //
 // As Verify, with the privacy-amplification output 256·Seeds bits long
@@ -190,8 +192,8 @@ func (m *VerifySeeds) check() error {
 	if m.Leaked < 0 || m.Leaked > 1<<31-1 {
 		return malformed(name, "leaked", "%d", m.Leaked)
 	}
-	if m.Seeds < 1 || m.Seeds > MaxSeeds {
-		return malformed(name, "seeds", "%d not in 1..%d", m.Seeds, MaxSeeds)
+	if m.Seeds < 1 || m.Seeds > maxSeedsWire {
+		return malformed(name, "seeds", "%d not in 1..%d", m.Seeds, maxSeedsWire)
 	}
 	nb := m.Bits + m.Seeds*SeedBits - 1
 	if len(m.Toeplitz) != (nb+7)/8 {
@@ -239,8 +241,8 @@ func (m *VerifySeeds) UnmarshalBinary(b []byte) error {
 		return malformed(name, "leaked", "%d", leak)
 	}
 	n.Bits, n.Leaked, n.Seeds = int(l), int(leak), int(b[8])
-	if n.Seeds < 1 || n.Seeds > MaxSeeds {
-		return malformed(name, "seeds", "%d not in 1..%d", n.Seeds, MaxSeeds)
+	if n.Seeds < 1 || n.Seeds > maxSeedsWire {
+		return malformed(name, "seeds", "%d not in 1..%d", n.Seeds, maxSeedsWire)
 	}
 	copy(n.Nonce[:], b[9:25])
 	copy(n.Tag[:], b[25:33])
@@ -291,8 +293,8 @@ func (m *ReleaseReply) UnmarshalBinary(b []byte) error {
 }
 
 func putIndex(h Header, t MsgType, i int) ([]byte, error) {
-	if i < 1 || i >= MaxSeeds {
-		return nil, malformed(t.String(), "index", "%d not in 1..%d", i, MaxSeeds-1)
+	if i < 1 || i >= maxSeedsWire {
+		return nil, malformed(t.String(), "index", "%d not in 1..%d", i, maxSeedsWire-1)
 	}
 	return append(h.put(make([]byte, 0, headerSize+1), t), byte(i)), nil
 }
@@ -303,8 +305,8 @@ func getIndex(h *Header, i *int, b []byte, t MsgType) error {
 	if err != nil {
 		return err
 	}
-	if len(b) != 1 || b[0] < 1 || int(b[0]) >= MaxSeeds {
-		return malformed(t.String(), "index", "want one byte 1..%d, got % x", MaxSeeds-1, b)
+	if len(b) != 1 || b[0] < 1 || int(b[0]) >= maxSeedsWire {
+		return malformed(t.String(), "index", "want one byte 1..%d, got % x", maxSeedsWire-1, b)
 	}
 	*h, *i = n, int(b[0])
 	return nil

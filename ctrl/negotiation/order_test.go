@@ -10,7 +10,12 @@ import (
 // both machines at every step: each is rejected and changes nothing; the
 // exchange then completes normally.
 func TestOutOfOrderRejected(t *testing.T) {
-	tp := newTestPair(t, DefaultParams(), defaultSim(), 31)
+	forModes(t, testOutOfOrderRejected)
+}
+
+func testOutOfOrderRejected(t *testing.T, p Params) {
+	p.N = 1000 // several blocks per attempt
+	tp := newTestPair(t, p, defaultSim(), 31)
 	var trace []Message // every message of the first seed, in order
 	tp.tamper = func(b []byte) []byte {
 		m, _ := Unmarshal(b)
@@ -185,7 +190,9 @@ func testSkippedAndWrongDirection(t *testing.T, p Params) {
 }
 
 func TestSiftReusingRoundsRejected(t *testing.T) {
-	tp := newTestPair(t, DefaultParams(), defaultSim(), 33)
+	p := DefaultParams()
+	p.MaxSeeds = 1 // the attempt is over with its first seed
+	tp := newTestPair(t, p, defaultSim(), 33)
 	tp.nextSeed(40 * tp.in.p.N)
 	// A Sift for the next attempt over rounds already consumed.
 	old := &Sift{Header: Header{Attempt: 2}}

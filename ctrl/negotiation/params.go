@@ -16,7 +16,8 @@ const TagBits = 64
 // bound with its own copy and rejects a Verify that does not satisfy it. The
 // zero value is not valid; start from DefaultParams and change fields.
 type Params struct {
-	// N is the number of counts per block. Default 1000. It must be at least
+	// N is the number of counts per block. Default 4400 (chosen by
+	// measurement, docs/postprocessing.md §2). It must be at least
 	// 2·SeedBits and at most MaxBlockRounds.
 	N int
 	// Alpha sets the guard band: counts within mean ± Alpha·std are dropped.
@@ -32,12 +33,15 @@ type Params struct {
 	// InitialQBER is the disagreement assumed before any block has been
 	// reconciled. Default 0.01. In (0, 0.25].
 	InitialQBER float64
-	// TargetFailure is the decoding failure probability per block that the
-	// initiator aims at when it picks the BCH strength. Default 1e-3.
+	// TargetFailure (one-shot) is the decoding failure probability per
+	// block that the initiator aims at when it picks the BCH strength.
+	// Default 1e-3.
 	TargetFailure float64
 	// MaxBlocks bounds the blocks accumulated in one seed attempt (adaptive
 	// n). When it is reached without satisfying the bound the attempt is
-	// abandoned. Default 16.
+	// abandoned. Default 16. An attempt also ends (closed with the seeds it
+	// allows, or abandoned) when one more block could make its Verify
+	// exceed MaxMessageSize.
 	MaxBlocks int
 
 	// The fields below have a usable zero value (the default), so that
@@ -67,6 +71,11 @@ type Params struct {
 	// reached), and yields ⌊Bound/SeedBits⌋ seeds. 0 means
 	// DefaultMinSeeds; otherwise 1 … MaxSeeds.
 	MinSeeds int
+	// MaxSeeds (incremental) caps the seeds of one attempt; bound left
+	// over is not extracted. 0 means DefaultMaxSeeds; otherwise 1 … 64.
+	// The link controller keeps its 4 newest responder seeds to find the
+	// key a peer announces, so an attempt must not yield more than 4.
+	MaxSeeds int
 }
 
 // Reconciliation is a reconciliation protocol (Params.Reconciliation).
@@ -91,11 +100,23 @@ func (r Reconciliation) String() string {
 	return fmt.Sprintf("Reconciliation(%d)", uint8(r))
 }
 
-// DefaultMinSeeds is the default Params.MinSeeds.
-const DefaultMinSeeds = 1
+// DefaultMinSeeds and DefaultMaxSeeds are the defaults of Params.MinSeeds
+// and Params.MaxSeeds.
+const (
+	DefaultMinSeeds = 1
+	DefaultMaxSeeds = 4
+)
 
-// MaxSeeds bounds the seeds of one attempt.
-const MaxSeeds = 64
+// maxSeedsWire bounds the seeds of one attempt (a u8 on the wire, and the
+// Release index below it).
+const maxSeedsWire = 64
+
+func (p Params) maxSeeds() int {
+	if p.MaxSeeds == 0 {
+		return DefaultMaxSeeds
+	}
+	return p.MaxSeeds
+}
 
 func (p Params) confirm() int {
 	if p.Confirm == 0 {
@@ -131,7 +152,7 @@ const MaxBlockRounds = 16384
 // DefaultParams returns the default profile of DESIGN.md.
 func DefaultParams() Params {
 	return Params{
-		N:             1000,
+		N:             4400,
 		Alpha:         0.5,
 		Epsilon:       math.Ldexp(1, -64),
 		EntropyPerBit: 0.5,
@@ -169,7 +190,9 @@ func (p Params) Validate() error {
 		return bad("Step", p.Step)
 	case !(p.FirstStep >= 0 && p.FirstStep < 1):
 		return bad("FirstStep", p.FirstStep)
-	case p.MinSeeds < 0 || p.MinSeeds > MaxSeeds:
+	case p.MaxSeeds < 0 || p.MaxSeeds > maxSeedsWire:
+		return bad("MaxSeeds", p.MaxSeeds)
+	case p.MinSeeds < 0 || p.minSeeds() > p.maxSeeds():
 		return bad("MinSeeds", p.MinSeeds)
 	}
 	return nil

@@ -56,7 +56,9 @@ func TestSeedRandomness(t *testing.T) {
 // TestRestart: abandoning an attempt after its first block leads to a new
 // attempt the responder accepts, and to identical seeds.
 func TestRestart(t *testing.T) {
-	tp := newTestPair(t, DefaultParams(), defaultSim(), 77)
+	p := DefaultParams()
+	p.N = 1000 // one block does not make a seed
+	tp := newTestPair(t, p, defaultSim(), 77)
 	tp.feed(tp.in.p.N)
 	m, err := tp.in.Next()
 	if err != nil || m == nil {

@@ -174,14 +174,14 @@ func (a *attempt) verified(p Params, s *Stats) {
 
 // seedsFor is the number of seeds an attempt of l reconciled bits with
 // leaked reconciliation bits may yield under p: ⌊Bound/SeedBits⌋ with the
-// tag counted (at most 1 in the one-shot mode, at most MaxSeeds), reduced
+// tag counted (at most 1 in the one-shot mode, at most Params.MaxSeeds), reduced
 // until its Verify fits MaxMessageSize; 0 when the bound falls short.
 func seedsFor(p Params, l, leaked int) int {
 	b := Bound(p, l, leaked+TagBits)
 	if b < SeedBits {
 		return 0
 	}
-	n := min(b/SeedBits, MaxSeeds)
+	n := min(b/SeedBits, p.maxSeeds())
 	if p.Reconciliation == OneShot {
 		n = 1
 	}
