@@ -26,6 +26,13 @@ func writeReport(path string, p *pair.Pair, rec *recorder, sum *Summary, o Optio
 		rd := &d.Directions[dir]
 		rd.Name = [2]string{"A→B", "B→A"}[dir]
 		rd.Rounds, rd.Kept, rd.Disagreement, rd.LeakedBits = s.Rounds, s.KeptBits, s.Disagreement, s.LeakedBits
+		rd.Efficiency, rd.StepsPerBlock = s.Efficiency, s.StepsPerBlock
+		if s.Seeds > 0 {
+			b := s.BoundPerSeed
+			rd.RoundsPerSeed = s.RoundsPerSeed
+			rd.Bound = report.BoundTerms{Credited: b.Credited, Reconciliation: b.Reconciliation, Tag: b.Tag,
+				Amplification: b.Amplification, Seed: b.Output, Slack: b.Slack}
+		}
 		rd.Mismatches, rd.Failures, rd.KeySwitches = s.Mismatches, s.Failures, s.KeySwitches
 		rd.FramesSent, rd.FramesReceived = s.FramesSent, s.FramesReceived
 		rd.EveAgreement, rd.EveCorrelation, rd.Eve = eve[dir].Agreement, eve[dir].Correlation, eve[dir].Pairs

@@ -84,7 +84,7 @@ func measure(t *testing.T, p Params, m, blocks int) {
 	}
 	s := tp.in.Stats()
 	fail := float64(s.DecodeFailures) / float64(s.Blocks)
-	bt := s.PerSeed(p)
+	bt := s.PerSeed()
 	t.Logf("blocks %d, seeds %d (%.2f per verified attempt), rounds/seed %.0f, kept/block %.1f, disagreement %.4f, "+
 		"reconciliation leak/block %.1f bits, f = %.3f, steps/block %.2f, decode failures %d (%.2g/block), "+
 		"verify failures %d, abandoned %d, mismatched seeds %d",

@@ -41,6 +41,7 @@ type Stats struct {
 	Steps          int // syndrome messages (Syndrome, Step), all blocks
 	LeakedBits     int // bits counted as leaked by the verified attempts (reconciliation + tag)
 	CreditedBits   int // ⌊EntropyPerBit·L⌋ of the verified attempts
+	AmplifyBits    int // ⌈2·log2(1/Epsilon)⌉ of the verified attempts
 	Verified       int // attempts whose tags matched (each made ≥ 1 seed)
 	Seeds          int
 	DecodeFailures int // blocks dropped because decoding failed
@@ -57,13 +58,23 @@ func (s Stats) Disagreement() float64 {
 }
 
 // Efficiency is f = published reconciliation bits ÷ (kept bits · h(e)),
-// the ratio of the leak to the Slepian-Wolf limit (1 is ideal).
+// the ratio of the leak to the Slepian-Wolf limit (1 is ideal); +Inf before
+// any disagreement was corrected.
 func (s Stats) Efficiency() float64 {
 	e := s.Disagreement()
 	if e == 0 || s.Kept == 0 {
 		return math.Inf(1)
 	}
 	return float64(s.SyndromeBits) / (float64(s.Kept) * binaryEntropy(e))
+}
+
+// StepsPerBlock is syndrome messages per block (0 before the first block):
+// the round trips reconciliation takes.
+func (s Stats) StepsPerBlock() float64 {
+	if s.Blocks == 0 {
+		return 0
+	}
+	return float64(s.Steps) / float64(s.Blocks)
 }
 
 // RoundsPerSeed is counts added ÷ seeds made (0 before the first seed).
@@ -87,18 +98,17 @@ type BoundTerms struct {
 }
 
 // PerSeed returns the bound's terms per seed over the verified attempts
-// (zero before the first seed); p gives ε.
-func (s Stats) PerSeed(p Params) BoundTerms {
+// (zero before the first seed).
+func (s Stats) PerSeed() BoundTerms {
 	if s.Seeds == 0 {
 		return BoundTerms{}
 	}
 	n := float64(s.Seeds)
-	amp := float64(s.Verified) * math.Ceil(-2*math.Log2(p.Epsilon))
 	t := BoundTerms{
 		Credited:       float64(s.CreditedBits) / n,
 		Reconciliation: float64(s.LeakedBits-s.Verified*TagBits) / n,
 		Tag:            float64(s.Verified*TagBits) / n,
-		Amplification:  amp / n,
+		Amplification:  float64(s.AmplifyBits) / n,
 		Output:         SeedBits,
 	}
 	t.Slack = t.Credited - t.Reconciliation - t.Tag - t.Amplification - t.Output
@@ -170,6 +180,7 @@ func (a *attempt) verified(p Params, s *Stats) {
 	s.Verified++
 	s.LeakedBits += a.leaked + TagBits
 	s.CreditedBits += int(math.Floor(p.EntropyPerBit * float64(len(a.bits))))
+	s.AmplifyBits += int(math.Ceil(-2 * math.Log2(p.Epsilon)))
 }
 
 // seedsFor is the number of seeds an attempt of l reconciled bits with

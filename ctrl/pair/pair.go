@@ -199,7 +199,9 @@ type DirStats struct {
 	Seeds          int // seeds both ends made
 	Mismatches     int // seeds whose fingerprints differ between the ends
 	Failures       int // decode + verification failures + abandoned attempts
-	Efficiency     float64
+	Efficiency     float64                // f: reconciliation bits ÷ (kept · h(disagreement))
+	StepsPerBlock  float64                // syndrome round trips per block
+	PerSeed        negotiation.BoundTerms // the bound's terms per seed
 	TXEpoch        uint8
 	KeySwitches    int
 	FramesSent     uint64
@@ -219,6 +221,7 @@ func (p *Pair) Stats() [2]DirStats {
 		s := &out[d]
 		s.Rounds, s.Kept, s.LeakedBits = ini.Initiator.Rounds, ini.Initiator.Kept, ini.Initiator.LeakedBits
 		s.Disagreement, s.Efficiency = ini.Initiator.Disagreement(), ini.Initiator.Efficiency()
+		s.StepsPerBlock, s.PerSeed = ini.Initiator.StepsPerBlock(), ini.Initiator.PerSeed()
 		s.Failures = ini.Initiator.DecodeFailures + ini.Initiator.VerifyFailures + ini.Initiator.Abandoned
 		s.TXEpoch, s.KeySwitches = ini.TXEpoch, ini.TXSwitches
 		s.FramesSent, s.FramesReceived = tx.TXFrames, rcv.RXFrames
