@@ -199,15 +199,16 @@ type DirStats struct {
 	Seeds          int // seeds both ends made
 	Mismatches     int // seeds whose fingerprints differ between the ends
 	Failures       int // decode + verification failures + abandoned attempts
-	Efficiency     float64                // f: reconciliation bits ÷ (kept · h(disagreement))
-	StepsPerBlock  float64                // syndrome round trips per block
-	PerSeed        negotiation.BoundTerms // the bound's terms per seed
+	Efficiency     float64
 	TXEpoch        uint8
 	KeySwitches    int
 	FramesSent     uint64
 	FramesReceived uint64
 	FramesLost     uint64 // COUNT gaps seen by the receiver
 	RejectedEpoch  uint64 // frames the receiver could not open for their epoch
+
+	StepsPerBlock float64                // syndrome round trips per block
+	PerSeed       negotiation.BoundTerms // the leftover-hash bound's terms per seed
 }
 
 // Stats returns the per-direction figures.
