@@ -167,13 +167,11 @@ func TestWriteSample(t *testing.T) {
 		"<td class=\"bad\">1</td>",           // B→A mismatch in red
 		"<td>50.12 %</td>", "<td>0.012</td>", // Eve's agreement and r
 		"<td>1\u2009234\u2009567</td>", // frames sent
-
-		"<td>1.52</td>", "<td>2.39</td>", "<td>1468</td>", // f, steps per block, rounds per seed
-		"credited 404 = reconciliation 33 &#43; tag 21 &#43; amplification 43 &#43; seed 256 &#43; slack 52",
-
 		"r = 0.012 between Eve",        // caption
 		"Seed fingerprints (40)",
 		d.Directions[0].Seeds[0].Fingerprint,
+		"<td>1.52</td>", "<td>2.39</td>", "<td>1468</td>", // f, steps per block, rounds per seed
+		"credited 404 = reconciliation 33 &#43; tag 21 &#43; amplification 43 &#43; seed 256 &#43; slack 52",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
