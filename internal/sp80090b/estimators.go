@@ -171,12 +171,12 @@ func Markov(s []byte) Estimate {
 			h = min(h, v)
 		}
 	}
-	cand(p00 > 0, -lg(p0)-127*lg(p00))                   // 00…0
+	cand(p00 > 0, -lg(p0)-127*lg(p00))                      // 00…0
 	cand(p01 > 0 && p10 > 0, -lg(p0)-64*lg(p01)-63*lg(p10)) // 0101…01
 	cand(p01 > 0 && p11 > 0, -lg(p0)-lg(p01)-126*lg(p11))   // 011…1
 	cand(p10 > 0 && p00 > 0, -lg(p1)-lg(p10)-126*lg(p00))   // 100…0
 	cand(p10 > 0 && p01 > 0, -lg(p1)-64*lg(p10)-63*lg(p01)) // 1010…10
-	cand(p11 > 0, -lg(p1)-127*lg(p11))                   // 11…1
+	cand(p11 > 0, -lg(p1)-127*lg(p11))                      // 11…1
 	return Estimate{Name: "Markov", Ran: true, P: math.Exp2(-h), MinEntropy: min(h/128, 1),
 		Detail: map[string]float64{"P_0": p0, "P_1": p1, "P_{0,0}": p00, "P_{0,1}": p01, "P_{1,0}": p10,
 			"P_{1,1}": p11, "p-hat_max": math.Exp2(-h)}}
