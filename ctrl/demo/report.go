@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/ctrl/pair"
 	"github.com/otkd/otkd/ctrl/report"
 )
@@ -70,12 +71,14 @@ func writeReport(path string, p *pair.Pair, rec *recorder, sum *Summary, o Optio
 
 func profileTable(o Options) map[string]string {
 	p := o.Profile
+	np := negotiation.DefaultParams() // the demo's pair runs the defaults
 	return map[string]string{
 		"levels":           fmt.Sprintf("%g / %g", p.Level0, p.Level1),
 		"fibre σ":          fmt.Sprint(p.FibreSigma),
 		"local σ":          fmt.Sprintf("uniform in [%g, %g] per round", p.LocalSigmaMin, p.LocalSigmaMax),
 		"arrays per round": "2 × 496 bits",
-		"block n, α":       "1000 rounds, 0.5",
+		"block n, α":       fmt.Sprintf("%d rounds, %g", np.N, np.Alpha),
+		"reconciliation":   np.Reconciliation.String() + " BCH power sums",
 		"privacy bound":    "leftover hash lemma, ε = 2^-64, 0.5 bit credited per kept bit",
 		"fibre seed":       fmt.Sprint(o.Seed),
 	}
