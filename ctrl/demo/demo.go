@@ -65,24 +65,25 @@ type DirSummary struct {
 	KeptBits       int     `json:"kept_bits"`
 	Disagreement   float64 `json:"disagreement"`
 	LeakedBits     int     `json:"leaked_bits"`
+	Failures       int     `json:"failures"`
+	KeySwitches    int     `json:"key_switches"`
+	Epoch          int     `json:"epoch"`
+	FramesSent     uint64  `json:"frames_sent"`
+	FramesReceived uint64  `json:"frames_received"`
+	FramesPerSec   float64 `json:"frames_per_second"`
+	FramesLost     uint64  `json:"frames_lost"`
+	FramesRejected uint64  `json:"frames_rejected"`
+	EveAgreement   float64 `json:"eavesdropper_agreement"`
+	EveCorrelation float64 `json:"eavesdropper_correlation"`
+	EveRounds      int     `json:"eavesdropper_rounds"`
+
 	// Efficiency is the reconciliation efficiency f (0 before a
 	// disagreement was corrected); RoundsPerSeed, StepsPerBlock and
 	// BoundPerSeed the post-processing figures of docs/postprocessing.md.
-	Efficiency     float64                `json:"efficiency"`
-	RoundsPerSeed  float64                `json:"rounds_per_seed"`
-	StepsPerBlock  float64                `json:"steps_per_block"`
-	BoundPerSeed   negotiation.BoundTerms `json:"bound_per_seed"`
-	Failures       int                    `json:"failures"`
-	KeySwitches    int                    `json:"key_switches"`
-	Epoch          int                    `json:"epoch"`
-	FramesSent     uint64                 `json:"frames_sent"`
-	FramesReceived uint64                 `json:"frames_received"`
-	FramesPerSec   float64                `json:"frames_per_second"`
-	FramesLost     uint64                 `json:"frames_lost"`
-	FramesRejected uint64                 `json:"frames_rejected"`
-	EveAgreement   float64                `json:"eavesdropper_agreement"`
-	EveCorrelation float64                `json:"eavesdropper_correlation"`
-	EveRounds      int                    `json:"eavesdropper_rounds"`
+	Efficiency    float64                `json:"efficiency"`
+	RoundsPerSeed float64                `json:"rounds_per_seed"`
+	StepsPerBlock float64                `json:"steps_per_block"`
+	BoundPerSeed  negotiation.BoundTerms `json:"bound_per_seed"`
 }
 
 // ShmSummary tells what a plugin reading each end's store sees.
@@ -219,12 +220,12 @@ func summarise(p *pair.Pair, el time.Duration) *Summary {
 			Name: [2]string{"A->B", "B->A"}[d], Seeds: x.Seeds, Mismatches: x.Mismatches,
 			SeedsPerSecond: float64(x.Seeds) / el.Seconds(), Rounds: x.Rounds, KeptBits: x.Kept,
 			Disagreement: x.Disagreement, LeakedBits: x.LeakedBits, Failures: x.Failures,
-			Efficiency: finite(x.Efficiency), StepsPerBlock: x.StepsPerBlock, BoundPerSeed: x.PerSeed,
-			RoundsPerSeed: float64(x.Rounds) / float64(max(1, x.Seeds)),
-			KeySwitches:   x.KeySwitches, Epoch: int(x.TXEpoch),
+			KeySwitches: x.KeySwitches, Epoch: int(x.TXEpoch),
 			FramesSent: x.FramesSent, FramesReceived: x.FramesReceived, FramesPerSec: float64(x.FramesSent) / el.Seconds(),
 			FramesLost: x.FramesLost, FramesRejected: x.RejectedEpoch,
 			EveAgreement: eve[d].Agreement, EveCorrelation: eve[d].Correlation, EveRounds: eve[d].Kept,
+			Efficiency: finite(x.Efficiency), StepsPerBlock: x.StepsPerBlock, BoundPerSeed: x.PerSeed,
+			RoundsPerSeed: float64(x.Rounds) / float64(max(1, x.Seeds)),
 		}
 	}
 	return s

@@ -68,22 +68,23 @@ type Direction struct {
 	EveAgreement   float64 // fraction of kept bits Eve's quantised estimate agrees with (0.5 = a coin)
 	EveCorrelation float64 // Pearson's r between Eve's estimates and the initiator's counts
 
-	Rounds       int     // counts the initiator collected
-	Kept         int     // bits kept after sifting
-	Disagreement float64 // fraction of kept bits that differ before reconciliation
-	LeakedBits   int     // bits disclosed by reconciliation
+	Rounds         int     // counts the initiator collected
+	Kept           int     // bits kept after sifting
+	Disagreement   float64 // fraction of kept bits that differ before reconciliation
+	LeakedBits     int     // bits disclosed by reconciliation
+	Mismatches     int     // seeds whose fingerprints differ between the ends
+	Failures       int     // failed or abandoned negotiations
+	KeySwitches    int     // session keys switched to
+	FramesSent     uint64  // frames the initiator sent
+	FramesReceived uint64  // frames the responder received
+
 	// Post-processing figures (docs/postprocessing.md): the reconciliation
 	// efficiency f, syndrome round trips per block, rounds per seed and the
 	// leftover-hash bound's terms per seed (bits). Zero means no figure.
-	Efficiency     float64
-	StepsPerBlock  float64
-	RoundsPerSeed  float64
-	Bound          BoundTerms
-	Mismatches     int    // seeds whose fingerprints differ between the ends
-	Failures       int    // failed or abandoned negotiations
-	KeySwitches    int    // session keys switched to
-	FramesSent     uint64 // frames the initiator sent
-	FramesReceived uint64 // frames the responder received
+	Efficiency    float64
+	StepsPerBlock float64
+	RoundsPerSeed float64
+	Bound         BoundTerms
 }
 
 // BoundTerms are the leftover-hash bound's terms per seed, in bits:
