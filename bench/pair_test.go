@@ -5,12 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/ctrl/pair"
 )
 
 // BenchmarkPairSeeds runs a whole link (two ports, two controllers, the
 // simulated fibre) as fast as this machine lets it until each direction has
-// made b.N seeds, and reports per direction:
+// made b.N seeds, once per reconciliation mode side by side (incremental:
+// the default profile; one-shot: Params.Reconciliation = OneShot at its own
+// block size N = 1000), and reports per direction:
 //
 //	seeds/s        what the pair achieved
 //	bound-seeds/s  frames/s ÷ rounds per seed: what the same frame rate
@@ -18,7 +21,18 @@ import (
 //	line-seeds/s   82 025 ÷ rounds per seed: the OTU2 line-rate bound
 //	frames/s       frames per second per direction (with FEC, ZUC, noise)
 func BenchmarkPairSeeds(b *testing.B) {
-	p, err := pair.New(pair.Config{Seed: 9})
+	oneShot := negotiation.DefaultParams()
+	oneShot.Reconciliation, oneShot.N = negotiation.OneShot, 1000
+	for _, m := range []struct {
+		name string
+		p    negotiation.Params
+	}{{"incremental", negotiation.DefaultParams()}, {"one-shot", oneShot}} {
+		b.Run(m.name, func(b *testing.B) { pairSeeds(b, m.p) })
+	}
+}
+
+func pairSeeds(b *testing.B, params negotiation.Params) {
+	p, err := pair.New(pair.Config{Seed: 9, Params: params})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -161,6 +161,15 @@ func printLink(w io.Writer, l *api.Link) {
 	fmt.Fprintf(tw, "  rounds\town %d  peer %d  dropped %d\n", l.RoundsOwn, l.RoundsPeer, l.RoundsDropped)
 	fmt.Fprintf(tw, "  seeds\town %d  peer %d  failures %d\n", l.SeedsOwn, l.SeedsPeer, l.Failures)
 	fmt.Fprintf(tw, "  disagreement\town %.3f%%  peer %.3f%%\n", 100*l.DisagreementOwn, 100*l.DisagreementPeer)
+	for _, d := range []struct {
+		name string
+		p    *api.Postprocessing
+	}{{"own", &l.PostprocessingOwn}, {"peer", &l.PostprocessingPeer}} {
+		b := &d.p.PerSeed
+		fmt.Fprintf(tw, "  reconciliation %s\tf %.2f  %.2f steps/block  %.0f rounds/seed\n", d.name, d.p.Efficiency, d.p.StepsPerBlock, d.p.RoundsPerSeed)
+		fmt.Fprintf(tw, "  bound per seed %s\tcredited %.0f = reconciliation %.0f + tag %.0f + amplification %.0f + seed %.0f + slack %.0f bits\n",
+			d.name, b.Credited, b.Reconciliation, b.Tag, b.Amplification, b.Seed, b.Slack)
+	}
 	fmt.Fprintf(tw, "  key switches\t%d\n  last seed\t%s\n  last switch\t%s\n", l.KeySwitches, when(l.LastSeed), when(l.LastSwitch))
 	tw.Flush()
 }

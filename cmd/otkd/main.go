@@ -260,6 +260,13 @@ func printSummary(w io.Writer, s *demo.Summary, shmDir string) {
 			d.Epoch, d.KeySwitches, d.FramesPerSec, 100*d.EveAgreement)
 	}
 	fmt.Fprintln(w)
+	for _, d := range s.Directions {
+		b := d.BoundPerSeed
+		fmt.Fprintf(w, "post-processing %s: f %.2f, %.2f steps/block, %.0f rounds/seed; per seed: credited %.0f = "+
+			"reconciliation %.0f + tag %.0f + amplification %.0f + seed %.0f + slack %.0f bits\n",
+			d.Name, d.Efficiency, d.StepsPerBlock, d.RoundsPerSeed, b.Credited, b.Reconciliation, b.Tag, b.Amplification, b.Output, b.Slack)
+	}
+	fmt.Fprintln(w)
 	for d, fps := range s.Shm.Active {
 		fmt.Fprintf(w, "active key %s: A's store %s, B's store %s\n", s.Directions[d].Name, orNone(fps[0]), orNone(fps[1]))
 	}

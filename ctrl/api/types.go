@@ -3,9 +3,11 @@ package api
 import (
 	"encoding/hex"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/otkd/otkd/ctrl/link"
+	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/shm"
 )
@@ -78,8 +80,50 @@ type Link struct {
 	DisagreementOwn  float64 `json:"disagreement_own"`
 	DisagreementPeer float64 `json:"disagreement_peer"`
 
+	// PostprocessingOwn and PostprocessingPeer are each direction's
+	// measured reconciliation and privacy-amplification figures.
+	PostprocessingOwn  Postprocessing `json:"postprocessing_own"`
+	PostprocessingPeer Postprocessing `json:"postprocessing_peer"`
+
 	LastSeed   time.Time `json:"last_seed,omitzero"`
 	LastSwitch time.Time `json:"last_switch,omitzero"`
+}
+
+// Postprocessing are one direction's post-processing figures
+// (docs/postprocessing.md); each is 0 until it can be computed.
+type Postprocessing struct {
+	// Efficiency is f = reconciliation bits published ÷ (kept bits ·
+	// h(disagreement)): 1 is the Slepian-Wolf limit.
+	Efficiency    float64 `json:"efficiency"`
+	RoundsPerSeed float64 `json:"rounds_per_seed"`
+	StepsPerBlock float64 `json:"steps_per_block"` // syndrome round trips per block
+	// PerSeed are the leftover-hash bound's terms per seed, in bits.
+	PerSeed BoundTerms `json:"per_seed"`
+}
+
+// BoundTerms are the leftover-hash bound's terms per seed, in bits:
+// Credited = Reconciliation + Tag + Amplification + Seed + Slack.
+type BoundTerms struct {
+	Credited       float64 `json:"credited"`       // min-entropy credited to the reconciled bits
+	Reconciliation float64 `json:"reconciliation"` // syndrome and reply bits published
+	Tag            float64 `json:"tag"`            // verification tag
+	Amplification  float64 `json:"amplification"`  // 2·log2(1/ε)
+	Seed           float64 `json:"seed"`           // the seed's 256 bits
+	Slack          float64 `json:"slack"`          // credited, not extracted
+}
+
+// PostprocessingOf summarises a direction's negotiation counters.
+func PostprocessingOf(s negotiation.Stats) Postprocessing {
+	f := s.Efficiency()
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		f = 0
+	}
+	t := s.PerSeed()
+	return Postprocessing{
+		Efficiency: f, RoundsPerSeed: s.RoundsPerSeed(), StepsPerBlock: s.StepsPerBlock(),
+		PerSeed: BoundTerms{Credited: t.Credited, Reconciliation: t.Reconciliation, Tag: t.Tag,
+			Amplification: t.Amplification, Seed: t.Output, Slack: t.Slack},
+	}
 }
 
 // SetCounters fills l's counters from a port's data-plane snapshot and its
@@ -98,6 +142,7 @@ func (l *Link) SetCounters(p dataplane.Snapshot, c link.Stats) {
 		c.Responder.DecodeFailures + c.Responder.VerifyFailures + c.Responder.Abandoned
 	l.KeySwitches = c.TXSwitches
 	l.DisagreementOwn, l.DisagreementPeer = c.Initiator.Disagreement(), c.Responder.Disagreement()
+	l.PostprocessingOwn, l.PostprocessingPeer = PostprocessingOf(c.Initiator), PostprocessingOf(c.Responder)
 	l.LastSeed, l.LastSwitch = c.LastSeed, c.LastSwitch
 }
 

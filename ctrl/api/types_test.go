@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/hex"
+	"math"
 	"testing"
 	"time"
 
@@ -17,13 +18,26 @@ func TestLinkSetCounters(t *testing.T) {
 	p := dataplane.Snapshot{TXFrames: 10, RXFrames: 9, RXLostFAS: 1, RXUnknownEpoch: 2, FECCorrected: 7,
 		FECUncorrected: 3, BIPErrors: 4, RoundsDropped: 5, TXEpoch: 6, RXEpoch: 5}
 	c := link.Stats{Handshake: "done", SeedsOwn: 2, SeedsPeer: 1, TXSwitches: 2, LastSeed: at, LastSwitch: at.Add(time.Second),
-		Initiator: negotiation.Stats{Rounds: 1000, Reconciled: 500, Errors: 2, DecodeFailures: 1},
+		Initiator: negotiation.Stats{Rounds: 9000, Blocks: 2, Kept: 500, Reconciled: 500, Errors: 2, SyndromeBits: 30, Steps: 5,
+			DecodeFailures: 1, Seeds: 3, Verified: 1, CreditedBits: 1200, LeakedBits: 94, AmplifyBits: 128},
 		Responder: negotiation.Stats{Rounds: 900, VerifyFailures: 1, Abandoned: 1}}
 	l := api.Link{Name: "p0"}
 	l.SetCounters(p, c)
 	want := api.Link{Name: "p0", Handshake: "done", TXEpoch: 6, RXEpoch: 5, FramesTX: 10, FramesRX: 9, FramesRejected: 3,
 		FECCorrected: 7, FECUncorrectable: 3, BIPErrors: 4, RoundsOwn: 1000, RoundsPeer: 900, RoundsDropped: 5,
 		SeedsOwn: 2, SeedsPeer: 1, Failures: 3, KeySwitches: 2, DisagreementOwn: 0.004, LastSeed: at, LastSwitch: at.Add(time.Second)}
+	want.RoundsOwn = 9000
+	// f = 30 / (500 · h(0.004)); per seed: 400 = 10 + 64/3 + 128/3 + 256 + slack.
+	h := -0.004*math.Log2(0.004) - 0.996*math.Log2(0.996)
+	want.PostprocessingOwn = api.Postprocessing{Efficiency: 30 / (500 * h), RoundsPerSeed: 3000, StepsPerBlock: 2.5,
+		PerSeed: api.BoundTerms{Credited: 400, Reconciliation: 10, Tag: 64.0 / 3, Amplification: 128.0 / 3, Seed: 256,
+			Slack: 400 - 10 - 64.0/3 - 128.0/3 - 256}}
+	if math.Abs(l.PostprocessingOwn.Efficiency-want.PostprocessingOwn.Efficiency) < 1e-12 {
+		l.PostprocessingOwn.Efficiency = want.PostprocessingOwn.Efficiency
+	}
+	if math.Abs(l.PostprocessingOwn.PerSeed.Slack-want.PostprocessingOwn.PerSeed.Slack) < 1e-9 {
+		l.PostprocessingOwn.PerSeed.Slack = want.PostprocessingOwn.PerSeed.Slack
+	}
 	if l != want {
 		t.Fatalf("got  %+v\nwant %+v", l, want)
 	}

@@ -75,7 +75,7 @@
 //	             equal values: the responder rejects a seed whose bound does
 //	             not hold with its own copy. The negotiation arrays are m = 496
 //	             bits per round, fixed by the frame format.
-//	n                counts per block, 512..16384. Default 1000.
+//	n                counts per block, 512..16384. Default 4400.
 //	alpha            guard band: counts within mean ± alpha·std are dropped;
 //	                 0..3. Default 0.5.
 //	epsilon          privacy-amplification distance from uniform, in

@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/otkd/otkd/ctrl/link"
+	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/ctrl/pair"
 	"github.com/otkd/otkd/ctrl/publish"
 	"github.com/otkd/otkd/dataplane"
@@ -74,6 +76,14 @@ type DirSummary struct {
 	EveAgreement   float64 `json:"eavesdropper_agreement"`
 	EveCorrelation float64 `json:"eavesdropper_correlation"`
 	EveRounds      int     `json:"eavesdropper_rounds"`
+
+	// Efficiency is the reconciliation efficiency f (0 before a
+	// disagreement was corrected); RoundsPerSeed, StepsPerBlock and
+	// BoundPerSeed the post-processing figures of docs/postprocessing.md.
+	Efficiency    float64                `json:"efficiency"`
+	RoundsPerSeed float64                `json:"rounds_per_seed"`
+	StepsPerBlock float64                `json:"steps_per_block"`
+	BoundPerSeed  negotiation.BoundTerms `json:"bound_per_seed"`
 }
 
 // ShmSummary tells what a plugin reading each end's store sees.
@@ -214,9 +224,19 @@ func summarise(p *pair.Pair, el time.Duration) *Summary {
 			FramesSent: x.FramesSent, FramesReceived: x.FramesReceived, FramesPerSec: float64(x.FramesSent) / el.Seconds(),
 			FramesLost: x.FramesLost, FramesRejected: x.RejectedEpoch,
 			EveAgreement: eve[d].Agreement, EveCorrelation: eve[d].Correlation, EveRounds: eve[d].Kept,
+			Efficiency: finite(x.Efficiency), StepsPerBlock: x.StepsPerBlock, BoundPerSeed: x.PerSeed,
+			RoundsPerSeed: float64(x.Rounds) / float64(max(1, x.Seeds)),
 		}
 	}
 	return s
+}
+
+// finite maps ±Inf and NaN (no figure yet) to 0, which JSON can carry.
+func finite(v float64) float64 {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0
+	}
+	return v
 }
 
 // readStores reads both stores through the plugin reader, as a plugin would.

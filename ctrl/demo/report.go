@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/ctrl/pair"
 	"github.com/otkd/otkd/ctrl/report"
 )
@@ -26,6 +27,13 @@ func writeReport(path string, p *pair.Pair, rec *recorder, sum *Summary, o Optio
 		rd := &d.Directions[dir]
 		rd.Name = [2]string{"A→B", "B→A"}[dir]
 		rd.Rounds, rd.Kept, rd.Disagreement, rd.LeakedBits = s.Rounds, s.KeptBits, s.Disagreement, s.LeakedBits
+		rd.Efficiency, rd.StepsPerBlock = s.Efficiency, s.StepsPerBlock
+		if s.Seeds > 0 {
+			b := s.BoundPerSeed
+			rd.RoundsPerSeed = s.RoundsPerSeed
+			rd.Bound = report.BoundTerms{Credited: b.Credited, Reconciliation: b.Reconciliation, Tag: b.Tag,
+				Amplification: b.Amplification, Seed: b.Output, Slack: b.Slack}
+		}
 		rd.Mismatches, rd.Failures, rd.KeySwitches = s.Mismatches, s.Failures, s.KeySwitches
 		rd.FramesSent, rd.FramesReceived = s.FramesSent, s.FramesReceived
 		rd.EveAgreement, rd.EveCorrelation, rd.Eve = eve[dir].Agreement, eve[dir].Correlation, eve[dir].Pairs
@@ -63,12 +71,14 @@ func writeReport(path string, p *pair.Pair, rec *recorder, sum *Summary, o Optio
 
 func profileTable(o Options) map[string]string {
 	p := o.Profile
+	np := negotiation.DefaultParams() // the demo's pair runs the defaults
 	return map[string]string{
 		"levels":           fmt.Sprintf("%g / %g", p.Level0, p.Level1),
 		"fibre σ":          fmt.Sprint(p.FibreSigma),
 		"local σ":          fmt.Sprintf("uniform in [%g, %g] per round", p.LocalSigmaMin, p.LocalSigmaMax),
 		"arrays per round": "2 × 496 bits",
-		"block n, α":       "1000 rounds, 0.5",
+		"block n, α":       fmt.Sprintf("%d rounds, %g", np.N, np.Alpha),
+		"reconciliation":   np.Reconciliation.String() + " BCH power sums",
 		"privacy bound":    "leftover hash lemma, ε = 2^-64, 0.5 bit credited per kept bit",
 		"fibre seed":       fmt.Sprint(o.Seed),
 	}

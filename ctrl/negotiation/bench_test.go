@@ -10,39 +10,51 @@ import (
 const otu2FramesPerSecond = 82025
 
 // BenchmarkSeed measures post-processing per seed (both ends, messages
-// encoded and decoded, the round simulation excluded from the timing).
+// encoded and decoded, the round simulation excluded from the timing), in
+// each reconciliation mode at its own block size.
 func BenchmarkSeed(b *testing.B) {
-	for _, m := range []int{496, 300} {
-		b.Run(fmt.Sprintf("N1000_alpha0.5_m%d", m), func(b *testing.B) {
-			prof := defaultSim()
-			prof.M = m
-			tp := newTestPair(b, DefaultParams(), prof, 77)
-			b.ReportAllocs()
-			rounds := 0
-			b.ResetTimer()
-			for range b.N {
-				for done := false; !done; {
-					msg, _ := tp.in.Next()
-					if msg == nil {
-						b.StopTimer()
-						tp.feed(tp.in.p.N)
-						rounds += tp.in.p.N
-						b.StartTimer()
-						continue
-					}
-					for msg != nil {
-						var ri *Result
-						msg, ri, _ = tp.exchange(msg)
-						done = done || ri != nil
+	for _, mode := range []Reconciliation{Incremental, OneShot} {
+		for _, m := range []int{496, 300} {
+			p := modeParams(mode)
+			if mode == OneShot {
+				p.N = 1000
+			}
+			b.Run(fmt.Sprintf("%v/N%d_alpha0.5_m%d", mode, p.N, m), func(b *testing.B) {
+				prof := defaultSim()
+				prof.M = m
+				tp := newTestPair(b, p, prof, 77)
+				b.ReportAllocs()
+				rounds := 0
+				var pending Message
+				b.ResetTimer()
+				for range b.N {
+					for done := false; !done; {
+						msg := pending
+						pending = nil
+						if msg == nil {
+							msg, _ = tp.in.Next()
+						}
+						if msg == nil {
+							b.StopTimer()
+							tp.feed(tp.in.p.N)
+							rounds += tp.in.p.N
+							b.StartTimer()
+							continue
+						}
+						for msg != nil && !done {
+							var ri *Result
+							msg, ri, _ = tp.exchange(msg)
+							done, pending = ri != nil, msg
+						}
 					}
 				}
-			}
-			perSeed := float64(rounds) / float64(b.N)
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "seeds/s")
-			b.ReportMetric(perSeed, "rounds/seed")
-			// The line bound: seeds/s a direction can make at the OTU2 frame rate.
-			b.ReportMetric(otu2FramesPerSecond/perSeed, "line-seeds/s")
-		})
+				perSeed := float64(rounds) / float64(b.N)
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "seeds/s")
+				b.ReportMetric(perSeed, "rounds/seed")
+				// The line bound: seeds/s a direction can make at the OTU2 frame rate.
+				b.ReportMetric(otu2FramesPerSecond/perSeed, "line-seeds/s")
+			})
+		}
 	}
 }
 

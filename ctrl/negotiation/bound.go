@@ -86,6 +86,16 @@ func (e *qberEstimator) record(errs, bits int) {
 	e.n = min(e.n+1, qberWindow)
 }
 
+// rate is the pooled disagreement rate (the estimate without its margin).
+func (e *qberEstimator) rate(prior float64) float64 {
+	E, B := prior*qberPriorBits, float64(qberPriorBits)
+	for i := 0; i < e.n; i++ {
+		E += float64(e.errs[i])
+		B += float64(e.bits[i])
+	}
+	return min(0.5, E/B)
+}
+
 func (e *qberEstimator) estimate(prior float64) float64 {
 	E, B := prior*qberPriorBits, float64(qberPriorBits)
 	for i := 0; i < e.n; i++ {

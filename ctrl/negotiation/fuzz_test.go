@@ -52,21 +52,34 @@ func FuzzSyndrome(f *testing.F)      { fuzzUnmarshal(f, func() Message { return 
 func FuzzSyndromeReply(f *testing.F) { fuzzUnmarshal(f, func() Message { return new(SyndromeReply) }) }
 func FuzzVerify(f *testing.F)        { fuzzUnmarshal(f, func() Message { return new(Verify) }) }
 func FuzzVerifyReply(f *testing.F)   { fuzzUnmarshal(f, func() Message { return new(VerifyReply) }) }
+func FuzzStep(f *testing.F)          { fuzzUnmarshal(f, func() Message { return new(Step) }) }
+func FuzzStepReply(f *testing.F)     { fuzzUnmarshal(f, func() Message { return new(StepReply) }) }
+func FuzzVerifySeeds(f *testing.F)   { fuzzUnmarshal(f, func() Message { return new(VerifySeeds) }) }
+func FuzzRelease(f *testing.F)       { fuzzUnmarshal(f, func() Message { return new(Release) }) }
+func FuzzReleaseReply(f *testing.F)  { fuzzUnmarshal(f, func() Message { return new(ReleaseReply) }) }
 
 // machineState summarises what a rejected message must not change.
 func responderState(rs *Responder) string {
-	return fmt.Sprintf("%d %d %d %d %d %d %+v %d %d %d", rs.state, rs.att.id, rs.att.blocks, len(rs.att.bits),
-		rs.att.leaked, rs.att.failures, rs.stats, len(rs.r.counts), rs.r.base, bitmapCount(rs.mask))
+	syn := 0
+	if rs.dec != nil {
+		syn = len(rs.dec.syn)
+	}
+	return fmt.Sprintf("%d %d %d %d %d %d %+v %d %d %d | %d %d %d %d %d %x", rs.state, rs.att.id, rs.att.blocks, len(rs.att.bits),
+		rs.att.leaked, rs.att.failures, rs.stats, len(rs.r.counts), rs.r.base, bitmapCount(rs.mask),
+		syn, rs.replies, len(rs.bits), len(rs.att.seeds), rs.att.released, rs.att.bits)
 }
 
 func initiatorState(in *Initiator) string {
-	return fmt.Sprintf("%d %d %d %d %d %d %+v %d %d %d %d", in.state, in.att.id, in.att.blocks, len(in.att.bits),
-		in.att.leaked, in.att.failures, in.stats, len(in.r.counts), in.r.base, len(in.bits), in.t)
+	return fmt.Sprintf("%d %d %d %d %d %d %+v %d %d %d %d | %d %d %d %d %x", in.state, in.att.id, in.att.blocks, len(in.att.bits),
+		in.att.leaked, in.att.failures, in.stats, len(in.r.counts), in.r.base, len(in.bits), in.t,
+		in.replies, in.nseeds, len(in.att.seeds), in.att.released, in.att.bits)
 }
 
-// FuzzMachines feeds arbitrary messages to a responder waiting for a
-// Syndrome and to an initiator waiting for a SiftReply: no panic, and a
-// rejected message changes nothing.
+// FuzzMachines feeds arbitrary messages to the machines mid-block in each
+// mode (one-shot: a responder waiting for a Syndrome, an initiator waiting
+// for a SiftReply; incremental: a responder between steps, an initiator
+// waiting for a StepReply): no panic, and a rejected message changes
+// nothing.
 func FuzzMachines(f *testing.F) {
 	for _, m := range sampleMessages() {
 		f.Add(mustMarshalF(m))
@@ -76,18 +89,32 @@ func FuzzMachines(f *testing.F) {
 		if err != nil {
 			return
 		}
-		tp := newTestPair(t, DefaultParams(), defaultSim(), 1)
-		tp.feed(tp.in.p.N)
-		sift, _ := tp.in.Next()
-		if _, _, err := tp.rs.Handle(tp.wire(sift)); err != nil {
-			t.Fatal(err)
-		}
-		rsBefore, inBefore := responderState(tp.rs), initiatorState(tp.in)
-		if _, _, err := tp.rs.Handle(m); err != nil && responderState(tp.rs) != rsBefore {
-			t.Fatalf("rejected %v changed the responder: %v", m.Type(), err)
-		}
-		if _, _, err := tp.in.Handle(m); err != nil && initiatorState(tp.in) != inBefore {
-			t.Fatalf("rejected %v changed the initiator: %v", m.Type(), err)
+		for _, mode := range []Reconciliation{Incremental, OneShot} {
+			tp := newTestPair(t, modeParams(mode), defaultSim(), 1)
+			tp.feed(tp.in.p.N)
+			sift, _ := tp.in.Next()
+			reply, _, err := tp.rs.Handle(tp.wire(sift))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Incremental: the initiator waits for a StepReply, the
+			// responder has taken the first Step.
+			if mode == Incremental {
+				step, _, err := tp.in.Handle(tp.wire(reply))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := tp.rs.Handle(tp.wire(step)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rsBefore, inBefore := responderState(tp.rs), initiatorState(tp.in)
+			if _, _, err := tp.rs.Handle(m); err != nil && responderState(tp.rs) != rsBefore {
+				t.Fatalf("%v: rejected %v changed the responder: %v", mode, m.Type(), err)
+			}
+			if _, _, err := tp.in.Handle(m); err != nil && initiatorState(tp.in) != inBefore {
+				t.Fatalf("%v: rejected %v changed the initiator: %v", mode, m.Type(), err)
+			}
 		}
 	})
 }
@@ -107,11 +134,17 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	for _, m := range sampleMessages() {
 		keep(mustMarshalF(m))
 	}
-	tp := newTestPair(t, DefaultParams(), defaultSim(), 99)
-	tp.tamper = func(b []byte) []byte { keep(bytes.Clone(b)); return b }
-	tp.nextSeed(20 * tp.in.p.N)
+	for _, mode := range []Reconciliation{Incremental, OneShot} {
+		tp := newTestPair(t, modeParams(mode), defaultSim(), 99)
+		tp.tamper = func(b []byte) []byte { keep(bytes.Clone(b)); return b }
+		for range 3 {
+			tp.nextSeed(20 * tp.in.p.N)
+		}
+	}
 	names := map[MsgType]string{TypeSift: "FuzzSift", TypeSiftReply: "FuzzSiftReply", TypeSyndrome: "FuzzSyndrome",
-		TypeSyndromeReply: "FuzzSyndromeReply", TypeVerify: "FuzzVerify", TypeVerifyReply: "FuzzVerifyReply"}
+		TypeSyndromeReply: "FuzzSyndromeReply", TypeVerify: "FuzzVerify", TypeVerifyReply: "FuzzVerifyReply",
+		TypeStep: "FuzzStep", TypeStepReply: "FuzzStepReply", TypeVerifySeeds: "FuzzVerifySeeds",
+		TypeRelease: "FuzzRelease", TypeReleaseReply: "FuzzReleaseReply"}
 	write := func(dir string, i int, b []byte) {
 		p := filepath.Join("testdata", "fuzz", dir)
 		if err := os.MkdirAll(p, 0o755); err != nil {
@@ -128,7 +161,7 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		}
 		write(names[typ], 90, list[0][:len(list[0])-1]) // truncated
 	}
-	for i, b := range all[:min(len(all), 12)] {
+	for i, b := range all[:min(len(all), 24)] {
 		write("FuzzMachines", i, b)
 	}
 }

@@ -10,8 +10,10 @@ type istate uint8
 const (
 	iIdle istate = iota // between blocks: Next may open one
 	iAwaitSiftReply
-	iAwaitSyndromeReply
+	iAwaitSyndromeReply // one-shot: Syndrome sent
+	iAwaitStepReply     // incremental: Step sent
 	iAwaitVerifyReply
+	iAwaitReleaseReply // incremental: Release sent
 )
 
 // Initiator runs post-processing at the end that owns a direction's rounds.
@@ -29,8 +31,9 @@ type Initiator struct {
 
 	blk     block   // block in flight
 	bits    []byte  // its kept bits after the intersection
-	t       int     // its BCH strength
-	seed    Seed    // pending seed, released on a matching VerifyReply
+	t       int     // one-shot: its BCH strength; incremental: odd sums sent
+	replies int     // incremental: StepReplies received for it
+	nseeds  int     // seeds of the attempt being verified
 	pending Message // the last message sent, until its reply arrives
 }
 
@@ -83,7 +86,8 @@ func (in *Initiator) Pending() Message { return in.pending }
 
 // Next opens the next block when the machine is between blocks and holds at
 // least N counts: it consumes the N oldest rounds (fewer when their ids
-// spread over more than MaxSpan) and returns the Sift to send. It returns
+// spread over more than a Sift of MaxMessageSize can carry) and returns the
+// Sift to send. It returns
 // nil, nil when there is nothing to send.
 func (in *Initiator) Next() (Message, error) {
 	if in.state != iIdle || len(in.r.counts) < in.p.N {
@@ -93,7 +97,7 @@ func (in *Initiator) Next() (Message, error) {
 	lo := ids[0]
 	span := 0
 	for _, id := range ids {
-		if off := int(id - lo); off < MaxSpan {
+		if off := int(id - lo); off < maxSiftSpan {
 			span = off + 1
 		}
 	}
@@ -126,8 +130,13 @@ func (in *Initiator) Handle(m Message) (Message, *Result, error) {
 	case *SyndromeReply:
 		out, err := in.onSyndromeReply(m)
 		return out, nil, err
+	case *StepReply:
+		out, err := in.onStepReply(m)
+		return out, nil, err
 	case *VerifyReply:
 		return in.onVerifyReply(m)
+	case *ReleaseReply:
+		return in.onReleaseReply(m)
 	}
 	return nil, nil, fmt.Errorf("%w: %v at the initiator", ErrUnexpected, m.Type())
 }
@@ -148,20 +157,50 @@ func (in *Initiator) onSiftReply(m *SiftReply) (Message, error) {
 		return nil, fmt.Errorf("%w: SiftReply range or intersection does not match the Sift", ErrMismatch)
 	}
 	bits := in.blk.keptBits(m.Bitmap)
+	in.blk.wipe()
+	in.bits, in.replies = bits, 0
+	in.stats.Kept += len(bits)
+	in.stats.Steps++
+	var out Message
+	if in.p.Reconciliation == OneShot {
+		out = in.syndrome(m.Header)
+	} else {
+		q := in.q.rate(in.p.InitialQBER)
+		t0 := firstStep(len(bits), q, in.p.firstStep(), in.p.confirm(), incCap(in.p, len(bits)))
+		out = in.step(m.Header, 0, t0)
+	}
+	in.pending = out
+	return out, nil
+}
+
+// syndrome builds the one-shot Syndrome of the block in in.bits.
+func (in *Initiator) syndrome(h Header) Message {
+	bits := in.bits
 	t := chooseT(len(bits), in.q.estimate(in.p.InitialQBER), in.p.TargetFailure)
-	out := &Syndrome{Header: m.Header, Bits: len(bits), T: t}
+	out := &Syndrome{Header: h, Bits: len(bits), T: t}
 	out.Syndromes = make([]uint16, chunkCount(len(bits))*t)
 	for c := range chunkCount(len(bits)) {
 		s, e := chunkBounds(len(bits), c)
 		oddSyndromes(out.Syndromes[c*t:(c+1)*t], bits[s:e])
 	}
-	in.blk.wipe()
-	in.bits, in.t = bits, t
+	in.t = t
 	in.state = iAwaitSyndromeReply
-	in.pending = out
-	in.stats.Kept += len(bits)
 	in.stats.SyndromeBits += blockLeak(len(bits), t)
-	return out, nil
+	return out
+}
+
+// step builds the incremental Step publishing odd sums first … first+n−1
+// of the block in in.bits.
+func (in *Initiator) step(h Header, first, n int) Message {
+	k := len(in.bits)
+	out := &Step{Header: h, Bits: k, First: first, Sums: make([]uint16, n)}
+	if n > 0 {
+		gf(fieldBits(k)).oddSums(out.Sums, in.bits, first)
+	}
+	in.t = first + n
+	in.state = iAwaitStepReply
+	in.stats.SyndromeBits += fieldBits(k) * n
+	return out
 }
 
 func (in *Initiator) onSyndromeReply(m *SyndromeReply) (Message, error) {
@@ -172,22 +211,74 @@ func (in *Initiator) onSyndromeReply(m *SyndromeReply) (Message, error) {
 	if m.Corrected > chunkCount(k)*in.t {
 		return nil, fmt.Errorf("%w: %d corrections exceed %d", ErrMismatch, m.Corrected, chunkCount(k)*in.t)
 	}
-	// Draw the randomness of a closing Verify before changing anything, so
-	// that a failing source leaves the state as it was.
+	// A decode failure records a pessimistic count so that the next
+	// blocks get a stronger code.
+	return in.blockDone(m.OK, blockLeak(k, in.t), m.Corrected, 2*(in.t+1)*chunkCount(k))
+}
+
+func (in *Initiator) onStepReply(m *StepReply) (Message, error) {
+	if err := in.expect(iAwaitStepReply, m.Header, in.att.blocks, TypeStepReply); err != nil {
+		return nil, err
+	}
+	k, capT := len(in.bits), incCap(in.p, len(in.bits))
+	switch {
+	case m.Sums != in.t:
+		return nil, fmt.Errorf("%w: StepReply for %d odd sums, %d sent", ErrMismatch, m.Sums, in.t)
+	case m.Status == StepDecoded && m.Corrected > in.t:
+		return nil, fmt.Errorf("%w: %d corrections from %d odd sums", ErrMismatch, m.Corrected, in.t)
+	case m.Status == StepMore && in.t >= capT:
+		return nil, fmt.Errorf("%w: responder asks for more than the cap of %d odd sums (Params differ?)", ErrMismatch, capT)
+	case m.Status == StepFailed && in.t < capT:
+		return nil, fmt.Errorf("%w: responder gave up at %d of %d odd sums (Params differ?)", ErrMismatch, in.t, capT)
+	}
+	if m.Status == StepMore {
+		in.replies++
+		in.stats.SyndromeBits++ // the status bit
+		in.stats.Steps++
+		out := in.step(m.Header, in.t, min(in.p.step(), capT-in.t))
+		in.pending = out
+		return out, nil
+	}
+	m0, t, replies := fieldBits(k), in.t, in.replies+1
+	leak := m0*t + replies
+	if m.Status == StepDecoded {
+		leak = incLeak(m0, t, replies)
+	}
+	out, err := in.blockDone(m.Status == StepDecoded, leak, m.Corrected, 2*(t+1))
+	if err != nil { // the random source failed: nothing changed
+		return nil, err
+	}
+	in.stats.SyndromeBits += leak - m0*t - (replies - 1) // the last status bit and the count
+	return out, nil
+}
+
+// blockDone ends the block in flight, reconciled with leak bits published
+// and corrected disagreements (ok) or dropped (failErrs is the count the
+// disagreement estimate records); then it closes the attempt, abandons it
+// (MaxBlocks or the Verify size reached without enough seeds) or opens the
+// next block. The randomness of a closing Verify is drawn before anything
+// changes, so that a failing source leaves the state as it was.
+func (in *Initiator) blockDone(ok bool, leak, corrected, failErrs int) (Message, error) {
+	l, leaked := len(in.att.bits), in.att.leaked
+	if ok {
+		l, leaked = l+len(in.bits), leaked+leak
+	}
+	seeds := seedsFor(in.p, l, leaked)
+	last := in.att.blocks+1 >= in.p.MaxBlocks || !verifyFits(in.p, l+in.p.N, 1)
+	closing := seeds >= 1 && (in.p.Reconciliation == OneShot || seeds >= in.p.minSeeds() || last)
 	var nonce [nonceSize]byte
 	var toeplitz []byte
-	closing := m.OK && Bound(in.p, len(in.att.bits)+k, in.att.leaked+blockLeak(k, in.t)+TagBits) >= SeedBits
 	if closing {
-		toeplitz = make([]byte, toeplitzSeedBytes(len(in.att.bits)+k))
+		toeplitz = make([]byte, (l+seeds*SeedBits-1+7)/8)
 		if err := in.readRandom(nonce[:], toeplitz); err != nil {
 			return nil, err
 		}
 	}
-	in.absorb(m)
+	in.absorb(ok, leak, corrected, failErrs)
 	if closing {
-		return in.close(nonce, toeplitz), nil
+		return in.close(nonce, toeplitz, seeds), nil
 	}
-	if in.att.blocks >= in.p.MaxBlocks {
+	if last {
 		in.stats.Abandoned++
 		in.att.next()
 	}
@@ -195,20 +286,18 @@ func (in *Initiator) onSyndromeReply(m *SyndromeReply) (Message, error) {
 }
 
 // absorb adds the block just decoded to the attempt or drops it.
-func (in *Initiator) absorb(m *SyndromeReply) {
+func (in *Initiator) absorb(ok bool, leak, corrected, failErrs int) {
 	k := len(in.bits)
-	if m.OK {
+	if ok {
 		in.att.add(in.bits)
-		in.att.leaked += blockLeak(k, in.t)
-		in.att.errs += m.Corrected
+		in.att.leaked += leak
+		in.att.errs += corrected
 		in.att.used++
-		in.q.record(m.Corrected, k)
+		in.q.record(corrected, k)
 		in.stats.Reconciled += k
-		in.stats.Errors += m.Corrected
+		in.stats.Errors += corrected
 	} else {
-		// More than t disagreements in some chunk: record a pessimistic
-		// count so the next blocks get a stronger code.
-		in.q.record(2*(in.t+1)*chunkCount(k), k)
+		in.q.record(failErrs, k)
 		in.stats.DecodeFailures++
 		in.att.failures++
 	}
@@ -228,38 +317,88 @@ func (in *Initiator) readRandom(bufs ...[]byte) error {
 	return nil
 }
 
-// close builds the Verify of a complete attempt and the pending seed.
-func (in *Initiator) close(nonce [nonceSize]byte, toeplitz []byte) Message {
+// close builds the Verify (one-shot) or VerifySeeds of a complete attempt
+// and its pending seeds.
+func (in *Initiator) close(nonce [nonceSize]byte, toeplitz []byte, seeds int) Message {
 	l := len(in.att.bits)
-	if pad := (l + SeedBits - 1) % 8; pad != 0 {
+	if pad := (l + seeds*SeedBits - 1) % 8; pad != 0 {
 		toeplitz[len(toeplitz)-1] &^= 0xff >> pad
 	}
-	v := &Verify{
-		Header: Header{Attempt: in.att.id, Block: uint16(in.att.blocks)},
-		Bits:   l, Leaked: in.att.leaked + TagBits, Nonce: nonce, Toeplitz: toeplitz,
-	}
-	v.Tag = verifyTag(&nonce, in.att.id, in.att.bits, toeplitz)
-	toeplitzHash(&in.seed, in.att.bits, toeplitz)
+	h := Header{Attempt: in.att.id, Block: uint16(in.att.blocks)}
+	in.att.seeds = hashSeeds(in.att.seeds[:0], in.att.bits, toeplitz, seeds)
+	in.nseeds = seeds
 	in.state = iAwaitVerifyReply
+	if in.p.Reconciliation == OneShot {
+		v := &Verify{Header: h, Bits: l, Leaked: in.att.leaked + TagBits, Nonce: nonce, Toeplitz: toeplitz}
+		v.Tag = verifyTag(&nonce, in.att.id, in.att.bits, toeplitz)
+		in.pending = v
+		return v
+	}
+	v := &VerifySeeds{Header: h, Bits: l, Leaked: in.att.leaked + TagBits, Seeds: seeds, Nonce: nonce, Toeplitz: toeplitz}
+	v.Tag = verifySeedsTag(&nonce, in.att.id, seeds, in.att.bits, toeplitz)
 	in.pending = v
 	return v
+}
+
+// hashSeeds appends the n seeds that the Toeplitz seed s extracts from x.
+func hashSeeds(dst []Seed, x, s []byte, n int) []Seed {
+	out := make([]byte, n*SeedBits/8)
+	toeplitzHashN(out, x, s)
+	for i := range n {
+		var seed Seed
+		copy(seed[:], out[i*len(seed):])
+		dst = append(dst, seed)
+	}
+	clear(out)
+	return dst
 }
 
 func (in *Initiator) onVerifyReply(m *VerifyReply) (Message, *Result, error) {
 	if err := in.expect(iAwaitVerifyReply, m.Header, in.att.blocks, TypeVerifyReply); err != nil {
 		return nil, nil, err
 	}
-	var res *Result
-	if m.OK {
-		res = in.att.result(in.p, &in.seed)
-		in.stats.Seeds++
-		in.stats.LeakedBits += res.LeakedBits
-		in.att.failures = 0
-	} else {
+	if !m.OK {
 		in.stats.VerifyFailures++
 		in.att.failures++
+		return in.endAttempt(nil)
 	}
-	in.seed.Zero()
+	in.att.verified(in.p, &in.stats)
+	return in.release(m.Header)
+}
+
+func (in *Initiator) onReleaseReply(m *ReleaseReply) (Message, *Result, error) {
+	if err := in.expect(iAwaitReleaseReply, m.Header, in.att.blocks, TypeReleaseReply); err != nil {
+		return nil, nil, err
+	}
+	if m.Index != in.att.released {
+		return nil, nil, fmt.Errorf("%w: ReleaseReply for seed %d, seed %d released", ErrMismatch, m.Index, in.att.released)
+	}
+	return in.release(m.Header)
+}
+
+// release returns the next seed of a verified attempt, with the Release of
+// the one after it or, after the last, whatever comes next.
+func (in *Initiator) release(h Header) (Message, *Result, error) {
+	i := in.att.released
+	res := in.att.result(in.p, &in.att.seeds[i], i, in.nseeds)
+	in.att.seeds[i].Zero()
+	in.stats.Seeds++
+	if i == 0 {
+		in.att.failures = 0
+	}
+	if i+1 == in.nseeds {
+		return in.endAttempt(res)
+	}
+	in.att.released = i + 1
+	out := &Release{Header: h, Index: i + 1}
+	in.state = iAwaitReleaseReply
+	in.pending = out
+	return out, res, nil
+}
+
+// endAttempt wipes the attempt, starts the next one and opens a block if
+// the counts are there.
+func (in *Initiator) endAttempt(res *Result) (Message, *Result, error) {
 	in.att.next()
 	in.state = iIdle
 	in.pending = nil

@@ -12,7 +12,9 @@ import (
 //
 // All integers are big-endian; bitmaps and bit strings are MSB-first with
 // zero padding. Sizes and validation rules are catalogued in
-// docs/postprocessing.md.
+// docs/postprocessing.md. Types 1 … 6 are the one-shot mode's (and Sift,
+// SiftReply, VerifyReply shared); 7 … 11 the incremental mode's
+// (msg_inc.go).
 
 // Version is the wire-format version carried in every message.
 const Version = 1
@@ -27,6 +29,11 @@ const (
 	TypeSyndromeReply MsgType = 4
 	TypeVerify        MsgType = 5
 	TypeVerifyReply   MsgType = 6
+	TypeStep          MsgType = 7  // incremental mode
+	TypeStepReply     MsgType = 8  // incremental mode
+	TypeVerifySeeds   MsgType = 9  // incremental mode
+	TypeRelease       MsgType = 10 // incremental mode
+	TypeReleaseReply  MsgType = 11 // incremental mode
 )
 
 func (t MsgType) String() string {
@@ -43,6 +50,16 @@ func (t MsgType) String() string {
 		return "Verify"
 	case TypeVerifyReply:
 		return "VerifyReply"
+	case TypeStep:
+		return "Step"
+	case TypeStepReply:
+		return "StepReply"
+	case TypeVerifySeeds:
+		return "VerifySeeds"
+	case TypeRelease:
+		return "Release"
+	case TypeReleaseReply:
+		return "ReleaseReply"
 	}
 	return fmt.Sprintf("MsgType(%d)", uint8(t))
 }
@@ -60,6 +77,12 @@ const (
 	MaxSpan = 1<<16 - 1
 	// maxAttemptBits bounds an attempt's reconciled bit string.
 	maxAttemptBits = maxBlocksLimit * MaxSpan
+	// MaxMessageSize is the largest message the machines send: with the
+	// link's kind byte it fits the reliable interaction channel's 2048
+	// bytes. The initiator keeps its Sift spans and attempts within it.
+	MaxMessageSize = 2047
+	// maxSiftSpan is the longest span whose Sift fits MaxMessageSize.
+	maxSiftSpan = 8 * (MaxMessageSize - headerSize - 8)
 )
 
 // Header is the common head of every message.
@@ -108,6 +131,16 @@ func isNil(m Message) bool {
 		return v == nil
 	case *VerifyReply:
 		return v == nil
+	case *Step:
+		return v == nil
+	case *StepReply:
+		return v == nil
+	case *VerifySeeds:
+		return v == nil
+	case *Release:
+		return v == nil
+	case *ReleaseReply:
+		return v == nil
 	}
 	return m == nil
 }
@@ -131,6 +164,16 @@ func Unmarshal(b []byte) (Message, error) {
 		m = new(Verify)
 	case TypeVerifyReply:
 		m = new(VerifyReply)
+	case TypeStep:
+		m = new(Step)
+	case TypeStepReply:
+		m = new(StepReply)
+	case TypeVerifySeeds:
+		m = new(VerifySeeds)
+	case TypeRelease:
+		m = new(Release)
+	case TypeReleaseReply:
+		m = new(ReleaseReply)
 	default:
 		return nil, malformed("message", "type", "unknown type %d", b[1])
 	}

@@ -17,7 +17,17 @@ func sampleMessages() []Message {
 	syn := &Syndrome{Header: h, Bits: 5, T: 2, Syndromes: []uint16{1023, 17}}
 	ver := &Verify{Header: h, Bits: 10, Leaked: 300, Toeplitz: make([]byte, toeplitzSeedBytes(10))}
 	ver.Nonce[0], ver.Tag[7], ver.Toeplitz[0] = 1, 2, 0x80
+	vs := &VerifySeeds{Header: h, Bits: 10, Leaked: 300, Seeds: 2, Toeplitz: make([]byte, (10+2*SeedBits-1+7)/8)}
+	vs.Nonce[1], vs.Tag[0], vs.Toeplitz[3] = 3, 4, 0x10
 	return []Message{
+		&Step{Header: h, Bits: 2100, First: 3, Sums: []uint16{4095, 0, 17}},
+		&Step{Header: h},
+		&StepReply{Header: h, Status: StepDecoded, Sums: 9, Corrected: 7},
+		&StepReply{Header: h, Status: StepMore, Sums: 4},
+		&StepReply{Header: h, Status: StepFailed, Sums: 87},
+		vs,
+		&Release{Header: h, Index: 1},
+		&ReleaseReply{Header: h, Index: 63},
 		sift, reply, syn,
 		&SyndromeReply{Header: h, OK: true, Corrected: 3},
 		&SyndromeReply{Header: h},
@@ -56,8 +66,10 @@ func mustMarshal(t *testing.T, m Message) []byte {
 }
 
 func TestMalformedMessages(t *testing.T) {
-	ms := sampleMessages()
+	ms := sampleMessages()[8:] // the one-shot messages first, then the incremental ones
 	sift, syn, sr, ver, vr := mustMarshal(t, ms[0]), mustMarshal(t, ms[2]), mustMarshal(t, ms[3]), mustMarshal(t, ms[5]), mustMarshal(t, ms[6])
+	inc := sampleMessages()
+	step, srep, vs, rel := mustMarshal(t, inc[0]), mustMarshal(t, inc[2]), mustMarshal(t, inc[5]), mustMarshal(t, inc[6])
 	edit := func(b []byte, f func([]byte) []byte) []byte { return f(bytes.Clone(b)) }
 	set := func(i int, v byte) func([]byte) []byte { return func(b []byte) []byte { b[i] = v; return b } }
 	tests := []struct {
@@ -66,7 +78,7 @@ func TestMalformedMessages(t *testing.T) {
 		field string
 	}{
 		{"empty", nil, "type"},
-		{"unknown type", []byte{1, 9, 0, 0, 0, 1, 0, 0}, "type"},
+		{"unknown type", []byte{1, 99, 0, 0, 0, 1, 0, 0}, "type"},
 		{"short header", sift[:5], "header"},
 		{"version", edit(sift, set(0, 2)), "version"},
 		{"zero attempt", edit(sift, func(b []byte) []byte { copy(b[2:6], []byte{0, 0, 0, 0}); return b }), "attempt"},
@@ -93,6 +105,27 @@ func TestMalformedMessages(t *testing.T) {
 		{"verify toeplitz padding", edit(ver, func(b []byte) []byte { b[len(b)-1] |= 1; return b }), "toeplitz"},
 		{"verifyreply status", edit(vr, set(8, 3)), "status"},
 		{"verifyreply trailing", append(bytes.Clone(vr), 0), "status"},
+		{"step short", step[:12], "bits/field/first/count"},
+		{"step field", edit(step, set(10, 11)), "field"},
+		{"step count", edit(step, set(14, 4)), "sums"},
+		{"step length", step[:len(step)-1], "sums"},
+		{"step value beyond the field", edit(step, set(15, 0x10)), "sums"},
+		{"step first too far", edit(step, func(b []byte) []byte { b[11], b[12] = 0x0f, 0xfe; return b }), "first"},
+		{"step no sums for bits", edit(step, func(b []byte) []byte { b[14] = 0; return b[:15] }), "count"},
+		{"step sums without bits", []byte{1, 7, 0, 0, 0, 1, 0, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0}, "count"},
+		{"step first without bits", []byte{1, 7, 0, 0, 0, 1, 0, 0, 0, 0, 5, 0, 1, 0, 0}, "first"},
+		{"stepreply status", edit(srep, set(8, 3)), "status"},
+		{"stepreply length", srep[:12], "body"},
+		{"stepreply corrected beyond sums", edit(srep, set(12, 10)), "corrected"},
+		{"stepreply corrected when more", edit(srep, set(8, 1)), "corrected"},
+		{"verifyseeds short", vs[:40], "bits/leaked/seeds/nonce/tag"},
+		{"verifyseeds zero seeds", edit(vs, set(16, 0)), "seeds"},
+		{"verifyseeds too many seeds", edit(vs, set(16, 65)), "seeds"},
+		{"verifyseeds toeplitz length", vs[:len(vs)-1], "toeplitz"},
+		{"verifyseeds toeplitz padding", edit(vs, func(b []byte) []byte { b[len(b)-1] |= 1; return b }), "toeplitz"},
+		{"release zero index", edit(rel, set(8, 0)), "index"},
+		{"release index 64", edit(rel, set(8, 64)), "index"},
+		{"release trailing", append(bytes.Clone(rel), 1), "index"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,6 +165,14 @@ func TestMarshalRejectsInvalid(t *testing.T) {
 		&Syndrome{Bits: 3, T: 2, Syndromes: []uint16{1}},
 		&SyndromeReply{OK: false, Corrected: 1},
 		&Verify{Bits: 1, Toeplitz: []byte{1}},
+		&Step{Bits: 30, Sums: []uint16{32}}, // beyond GF(2^5)
+		&Step{Bits: 3},
+		&Step{First: 1},
+		&StepReply{Status: StepMore, Sums: 3, Corrected: 1},
+		&StepReply{Status: 3},
+		&VerifySeeds{Bits: 1, Seeds: 0, Toeplitz: []byte{0}},
+		&Release{Index: 0},
+		&ReleaseReply{Index: 64},
 	}
 	for _, m := range bad {
 		if _, err := m.MarshalBinary(); !errors.Is(err, ErrMalformed) {

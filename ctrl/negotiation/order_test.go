@@ -10,7 +10,12 @@ import (
 // both machines at every step: each is rejected and changes nothing; the
 // exchange then completes normally.
 func TestOutOfOrderRejected(t *testing.T) {
-	tp := newTestPair(t, DefaultParams(), defaultSim(), 31)
+	forModes(t, testOutOfOrderRejected)
+}
+
+func testOutOfOrderRejected(t *testing.T, p Params) {
+	p.N = 1000 // several blocks per attempt
+	tp := newTestPair(t, p, defaultSim(), 31)
 	var trace []Message // every message of the first seed, in order
 	tp.tamper = func(b []byte) []byte {
 		m, _ := Unmarshal(b)
@@ -97,21 +102,44 @@ func hdr(m Message) Header {
 		return m.Header
 	case *VerifyReply:
 		return m.Header
+	case *Step:
+		return m.Header
+	case *StepReply:
+		return m.Header
+	case *VerifySeeds:
+		return m.Header
+	case *Release:
+		return m.Header
+	case *ReleaseReply:
+		return m.Header
 	}
 	return Header{}
 }
 
 func TestSkippedAndWrongDirectionMessages(t *testing.T) {
-	tp := newTestPair(t, DefaultParams(), defaultSim(), 32)
+	forModes(t, testSkippedAndWrongDirection)
+}
+
+func testSkippedAndWrongDirection(t *testing.T, p Params) {
+	tp := newTestPair(t, p, defaultSim(), 32)
 	tp.feed(2 * tp.in.p.N)
 	sift, _ := tp.in.Next()
-	// Responder: a Syndrome or Verify before any Sift, a Sift skipping a
-	// block, replies sent the wrong way.
+	// Responder: a Syndrome/Step or Verify before any Sift, a Sift skipping
+	// a block, replies sent the wrong way.
+	h := Header{Attempt: 1}
 	bad := []Message{
-		&Syndrome{Header: Header{Attempt: 1}, Bits: 1, T: 1, Syndromes: []uint16{0}},
-		&Verify{Header: Header{Attempt: 1}, Bits: 1, Toeplitz: make([]byte, toeplitzSeedBytes(1))},
-		&SiftReply{Header: Header{Attempt: 1}, siftBody: siftBody{Span: 1, Bitmap: []byte{0}}},
-		&VerifyReply{Header: Header{Attempt: 1}},
+		&SiftReply{Header: h, siftBody: siftBody{Span: 1, Bitmap: []byte{0}}},
+		&VerifyReply{Header: h},
+	}
+	if p.Reconciliation == OneShot {
+		bad = append(bad,
+			&Syndrome{Header: h, Bits: 1, T: 1, Syndromes: []uint16{0}},
+			&Verify{Header: h, Bits: 1, Toeplitz: make([]byte, toeplitzSeedBytes(1))})
+	} else {
+		bad = append(bad,
+			&Step{Header: h, Bits: 1, Sums: []uint16{0}},
+			&VerifySeeds{Header: h, Bits: 1, Seeds: 1, Toeplitz: make([]byte, toeplitzSeedBytes(1))},
+			&Release{Header: h, Index: 1}, &StepReply{Header: h}, &ReleaseReply{Header: h, Index: 1})
 	}
 	skip := *sift.(*Sift)
 	skip.Block = 1
@@ -140,20 +168,31 @@ func TestSkippedAndWrongDirectionMessages(t *testing.T) {
 	if _, _, err := tp.in.Handle(&forged); !errors.Is(err, ErrMismatch) {
 		t.Fatalf("forged intersection: %v", err)
 	}
-	// A Syndrome for the wrong number of bits.
+	// A Syndrome or Step for the wrong number of bits.
 	syn, _, err := tp.in.Handle(reply)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := *syn.(*Syndrome)
-	s.Bits++
-	if _, _, err := tp.rs.Handle(&s); !errors.Is(err, ErrMismatch) {
+	var wrong Message
+	switch s := syn.(type) {
+	case *Syndrome:
+		c := *s
+		c.Bits++
+		wrong = &c
+	case *Step:
+		c := *s
+		c.Bits++
+		wrong = &c
+	}
+	if _, _, err := tp.rs.Handle(wrong); !errors.Is(err, ErrMismatch) {
 		t.Fatalf("wrong bit count: %v", err)
 	}
 }
 
 func TestSiftReusingRoundsRejected(t *testing.T) {
-	tp := newTestPair(t, DefaultParams(), defaultSim(), 33)
+	p := DefaultParams()
+	p.MaxSeeds = 1 // the attempt is over with its first seed
+	tp := newTestPair(t, p, defaultSim(), 33)
 	tp.nextSeed(40 * tp.in.p.N)
 	// A Sift for the next attempt over rounds already consumed.
 	old := &Sift{Header: Header{Attempt: 2}}
@@ -210,7 +249,7 @@ func TestRandomFailureLeavesState(t *testing.T) {
 					t.Fatal("failed random read changed the initiator")
 				}
 				tp.in.rand = zeroReader{}
-				if next, _, err = tp.in.Handle(tp.wire(reply)); err != nil || next.Type() != TypeVerify {
+				if next, _, err = tp.in.Handle(tp.wire(reply)); err != nil || (next.Type() != TypeVerify && next.Type() != TypeVerifySeeds) {
 					t.Fatalf("retry after the random source recovered: %v %v", next, err)
 				}
 				return

@@ -14,6 +14,7 @@ type testPair struct {
 	rs     *Responder
 	sim    *simulator
 	tamper func(b []byte) []byte
+	next   Message // the initiator's message sent with the last result (a Release)
 }
 
 func newTestPair(tb testing.TB, p Params, prof simProfile, seed uint64) *testPair {
@@ -83,7 +84,11 @@ func (tp *testPair) exchange(m Message) (Message, *Result, *Result) {
 func (tp *testPair) nextSeed(maxRounds int) (*Result, *Result) {
 	fed := 0
 	for fed <= maxRounds {
-		m, err := tp.in.Next()
+		m, err := tp.next, error(nil)
+		tp.next = nil
+		if m == nil {
+			m, err = tp.in.Next()
+		}
 		if err != nil {
 			tp.tb.Fatal(err)
 		}
@@ -96,6 +101,7 @@ func (tp *testPair) nextSeed(maxRounds int) (*Result, *Result) {
 			var ri, rr *Result
 			m, ri, rr = tp.exchange(m)
 			if ri != nil {
+				tp.next = m
 				return ri, rr
 			}
 		}

@@ -11,7 +11,8 @@ type rstate uint8
 const (
 	rClosed        rstate = iota // no attempt open: a Sift for attempt+1, block 0 opens one
 	rAwaitSift                   // between blocks: Sift (next block) or Verify
-	rAwaitSyndrome               // a block is sifted
+	rAwaitSyndrome               // a block is sifted (incremental: steps under way)
+	rReleasing                   // incremental: verified, seeds left to release
 )
 
 // Responder runs post-processing at the end that does not own the
@@ -26,6 +27,10 @@ type Responder struct {
 
 	blk  block  // block in flight
 	mask []byte // its intersection
+
+	bits    []byte      // incremental: the block's kept bits, held across steps
+	dec     *incDecoder // incremental: its decoder, nil before the first Step
+	replies int         // incremental: StepReplies sent for it
 
 	lastIn    []byte  // encoding of the last message handled
 	lastReply Message // and the reply sent to it
@@ -85,8 +90,14 @@ func (rs *Responder) Handle(m Message) (Message, *Result, error) {
 		out, err = rs.onSift(m)
 	case *Syndrome:
 		out, err = rs.onSyndrome(m)
+	case *Step:
+		out, err = rs.onStep(m)
 	case *Verify:
 		out, res, err = rs.onVerify(m)
+	case *VerifySeeds:
+		out, res, err = rs.onVerifySeeds(m)
+	case *Release:
+		out, res, err = rs.onRelease(m)
 	default:
 		err = fmt.Errorf("%w: %v at the responder", ErrUnexpected, m.Type())
 	}
@@ -103,7 +114,7 @@ func (rs *Responder) unexpected(t MsgType, h Header) error {
 }
 
 func (rs *Responder) onSift(m *Sift) (Message, error) {
-	fresh := m.Attempt == rs.att.id+1 && m.Block == 0 && rs.state != rAwaitSyndrome
+	fresh := m.Attempt == rs.att.id+1 && m.Block == 0 && rs.state != rAwaitSyndrome && rs.state != rReleasing
 	same := m.Attempt == rs.att.id && int(m.Block) == rs.att.blocks && rs.state == rAwaitSift
 	if !fresh && !same {
 		return nil, rs.unexpected(TypeSift, m.Header)
@@ -120,6 +131,7 @@ func (rs *Responder) onSift(m *Sift) (Message, error) {
 		}
 		rs.att.next()
 	}
+	rs.endBlock()
 	rs.blk = rs.r.siftRange(m.Lo, m.Span, rs.p.Alpha)
 	rs.mask = bitmapAnd(rs.blk.kept, m.Bitmap)
 	rs.r.consume(m.Lo + uint32(m.Span))
@@ -130,7 +142,16 @@ func (rs *Responder) onSift(m *Sift) (Message, error) {
 	return out, nil
 }
 
+// modeError reports a message of the other reconciliation mode.
+func (rs *Responder) modeError(t MsgType) error {
+	return fmt.Errorf("%w: %v belongs to the %v reconciliation, this end runs %v: the ends' Params.Reconciliation differ",
+		ErrMismatch, t, rs.p.Reconciliation^1, rs.p.Reconciliation)
+}
+
 func (rs *Responder) onSyndrome(m *Syndrome) (Message, error) {
+	if rs.p.Reconciliation != OneShot {
+		return nil, rs.modeError(TypeSyndrome)
+	}
 	if rs.state != rAwaitSyndrome || m.Attempt != rs.att.id || int(m.Block) != rs.att.blocks {
 		return nil, rs.unexpected(TypeSyndrome, m.Header)
 	}
@@ -148,6 +169,7 @@ func (rs *Responder) onSyndrome(m *Syndrome) (Message, error) {
 	}
 	rs.blk.wipe()
 	rs.stats.Kept += k
+	rs.stats.Steps++
 	rs.stats.SyndromeBits += blockLeak(k, m.T)
 	if ok {
 		rs.att.add(bits)
@@ -168,6 +190,9 @@ func (rs *Responder) onSyndrome(m *Syndrome) (Message, error) {
 }
 
 func (rs *Responder) onVerify(m *Verify) (Message, *Result, error) {
+	if rs.p.Reconciliation != OneShot {
+		return nil, nil, rs.modeError(TypeVerify)
+	}
 	if rs.state != rAwaitSift || m.Attempt != rs.att.id || int(m.Block) != rs.att.blocks {
 		return nil, nil, rs.unexpected(TypeVerify, m.Header)
 	}
@@ -185,10 +210,10 @@ func (rs *Responder) onVerify(m *Verify) (Message, *Result, error) {
 	if hmac.Equal(tag[:], m.Tag[:]) {
 		var seed Seed
 		toeplitzHash(&seed, rs.att.bits, m.Toeplitz)
-		res = rs.att.result(rs.p, &seed)
+		res = rs.att.result(rs.p, &seed, 0, 1)
 		seed.Zero()
+		rs.att.verified(rs.p, &rs.stats)
 		rs.stats.Seeds++
-		rs.stats.LeakedBits += res.LeakedBits
 		rs.att.failures = 0
 	} else {
 		rs.stats.VerifyFailures++
@@ -197,4 +222,146 @@ func (rs *Responder) onVerify(m *Verify) (Message, *Result, error) {
 	rs.att.wipe() // the next attempt is opened by the initiator's Sift
 	rs.state = rClosed
 	return &VerifyReply{Header: m.Header, OK: res != nil}, res, nil
+}
+
+// endBlock wipes the incremental state of the block just finished.
+func (rs *Responder) endBlock() {
+	clear(rs.bits)
+	rs.bits, rs.dec, rs.replies = nil, nil, 0
+}
+
+// checkStep validates a Step against the block and this end's schedule.
+func (rs *Responder) checkStep(m *Step) error {
+	if rs.p.Reconciliation != Incremental {
+		return rs.modeError(TypeStep)
+	}
+	if rs.state != rAwaitSyndrome || m.Attempt != rs.att.id || int(m.Block) != rs.att.blocks {
+		return rs.unexpected(TypeStep, m.Header)
+	}
+	k := bitmapCount(rs.mask)
+	if m.Bits != k {
+		return fmt.Errorf("%w: Step for %d bits, intersection has %d", ErrMismatch, m.Bits, k)
+	}
+	sent := 0
+	if rs.dec != nil {
+		sent = len(rs.dec.syn)
+	}
+	if m.First != sent {
+		return fmt.Errorf("%w: Step from odd sum %d, %d received", ErrUnexpected, m.First, sent)
+	}
+	n, capT := len(m.Sums), incCap(rs.p, k)
+	want := min(rs.p.step(), capT-sent)
+	if (sent == 0 && (n > capT || (n == 0) != (k == 0))) || (sent > 0 && n != want) {
+		return fmt.Errorf("%w: Step of %d odd sums after %d; this end's schedule (step %d, cap %d for %d bits) differs: Params differ",
+			ErrMismatch, n, sent, rs.p.step(), capT, k)
+	}
+	return nil
+}
+
+func (rs *Responder) onStep(m *Step) (Message, error) {
+	if err := rs.checkStep(m); err != nil {
+		return nil, err
+	}
+	k := m.Bits
+	if rs.dec == nil {
+		rs.bits = rs.blk.keptBits(rs.mask)
+		rs.blk.wipe()
+		rs.dec = newIncDecoder(k)
+		rs.stats.Kept += k
+	}
+	rs.stats.Steps++
+	rs.dec.add(rs.bits, m.Sums)
+	rs.replies++
+	fm, t := fieldBits(k), len(rs.dec.syn)
+	rs.stats.SyndromeBits += fm*len(m.Sums) + 1
+	reply := &StepReply{Header: m.Header, Status: StepMore, Sums: t}
+	pos, ok := []int(nil), k == 0
+	if k > 0 {
+		pos, ok = rs.dec.decode(rs.p.confirm())
+	}
+	switch {
+	case ok:
+		for _, p := range pos {
+			rs.bits[p] ^= 1
+		}
+		leak := incLeak(fm, t, rs.replies)
+		rs.stats.SyndromeBits += leak - fm*t - rs.replies
+		rs.att.add(rs.bits)
+		rs.att.leaked += leak
+		rs.att.errs += len(pos)
+		rs.att.used++
+		rs.stats.Reconciled += k
+		rs.stats.Errors += len(pos)
+		reply.Status, reply.Corrected = StepDecoded, len(pos)
+	case t >= incCap(rs.p, k):
+		rs.stats.DecodeFailures++
+		rs.att.failures++
+		reply.Status = StepFailed
+	default:
+		return reply, nil
+	}
+	rs.endBlock()
+	rs.att.blocks++
+	rs.state = rAwaitSift
+	return reply, nil
+}
+
+func (rs *Responder) onVerifySeeds(m *VerifySeeds) (Message, *Result, error) {
+	if rs.p.Reconciliation != Incremental {
+		return nil, nil, rs.modeError(TypeVerifySeeds)
+	}
+	if rs.state != rAwaitSift || m.Attempt != rs.att.id || int(m.Block) != rs.att.blocks {
+		return nil, nil, rs.unexpected(TypeVerifySeeds, m.Header)
+	}
+	l, leaked := len(rs.att.bits), rs.att.leaked+TagBits
+	if m.Bits != l || m.Leaked != leaked {
+		return nil, nil, fmt.Errorf("%w: VerifySeeds for %d bits and %d leaked, here %d and %d",
+			ErrMismatch, m.Bits, m.Leaked, l, leaked)
+	}
+	if b := Bound(rs.p, l, leaked); b < m.Seeds*SeedBits {
+		return nil, nil, fmt.Errorf("%w: bound %d < %d bits (%d seeds) for %d kept, %d leaked (Params differ?)",
+			ErrMismatch, b, m.Seeds*SeedBits, m.Seeds, l, leaked)
+	}
+	tag := verifySeedsTag(&m.Nonce, m.Attempt, m.Seeds, rs.att.bits, m.Toeplitz)
+	if !hmac.Equal(tag[:], m.Tag[:]) {
+		rs.stats.VerifyFailures++
+		rs.att.failures++
+		rs.att.wipe()
+		rs.state = rClosed
+		return &VerifyReply{Header: m.Header}, nil, nil
+	}
+	rs.att.seeds = hashSeeds(rs.att.seeds[:0], rs.att.bits, m.Toeplitz, m.Seeds)
+	rs.att.verified(rs.p, &rs.stats)
+	res := rs.releaseSeed()
+	return &VerifyReply{Header: m.Header, OK: true}, res, nil
+}
+
+func (rs *Responder) onRelease(m *Release) (Message, *Result, error) {
+	if rs.state != rReleasing || m.Attempt != rs.att.id || int(m.Block) != rs.att.blocks {
+		return nil, nil, rs.unexpected(TypeRelease, m.Header)
+	}
+	if m.Index != rs.att.released {
+		return nil, nil, fmt.Errorf("%w: Release of seed %d, seed %d is next", ErrUnexpected, m.Index, rs.att.released)
+	}
+	res := rs.releaseSeed()
+	return &ReleaseReply{Header: m.Header, Index: m.Index}, res, nil
+}
+
+// releaseSeed returns the next seed of the verified attempt; after the
+// last one the attempt is wiped and closed.
+func (rs *Responder) releaseSeed() *Result {
+	i, n := rs.att.released, len(rs.att.seeds)
+	res := rs.att.result(rs.p, &rs.att.seeds[i], i, n)
+	rs.att.seeds[i].Zero()
+	rs.stats.Seeds++
+	if i == 0 {
+		rs.att.failures = 0
+	}
+	rs.att.released++
+	rs.state = rReleasing
+	if rs.att.released == n {
+		rs.att.wipe() // the next attempt is opened by the initiator's Sift
+		rs.state = rClosed
+	}
+	return res
 }

@@ -23,7 +23,13 @@ func packLSB(dst []uint64, src []byte) {
 // toeplitzHash writes the SeedBits-bit hash of x (one bit per byte) under the
 // Toeplitz seed s (MSB-first bytes, L+SeedBits−1 bits) into out, seed bit j
 // at byte j/8, bit 7−j%8.
-func toeplitzHash(out *Seed, x []byte, s []byte) {
+func toeplitzHash(out *Seed, x []byte, s []byte) { toeplitzHashN(out[:], x, s) }
+
+// toeplitzHashN is toeplitzHash with an output of r = 8·len(out) bits
+// (the incremental mode's several seeds: T[j][i] = s[i−j+r−1], s of
+// L+r−1 bits).
+func toeplitzHashN(out []byte, x []byte, s []byte) {
+	r := 8 * len(out)
 	nx := (len(x) + 63) / 64
 	xw := make([]uint64, nx)
 	packLSB(xw, x)
@@ -33,9 +39,9 @@ func toeplitzHash(out *Seed, x []byte, s []byte) {
 			sw[i/64] |= 1 << (i % 64)
 		}
 	}
-	clear(out[:])
-	for j := 0; j < SeedBits; j++ {
-		off := SeedBits - 1 - j
+	clear(out)
+	for j := 0; j < r; j++ {
+		off := r - 1 - j
 		var acc uint64
 		for k, w := range xw {
 			o := off + 64*k

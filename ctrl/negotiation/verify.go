@@ -23,21 +23,38 @@ import (
 const (
 	tagKeyLabel = "otkd/verify/v1 key"
 	tagLabel    = "otkd/verify/v1"
+	tagLabelV2  = "otkd/verify/v2"
 	nonceSize   = 16
 	tagSize     = TagBits / 8
 )
 
 func verifyTag(nonce *[nonceSize]byte, attempt uint32, x, toeplitz []byte) [tagSize]byte {
+	var hdr [8]byte
+	binary.BigEndian.PutUint32(hdr[:4], attempt)
+	binary.BigEndian.PutUint32(hdr[4:], uint32(len(x)))
+	return tagOver(nonce, tagLabel, hdr[:], x, toeplitz)
+}
+
+// verifySeedsTag is the tag of a VerifySeeds: as verifyTag under label
+// "otkd/verify/v2" with the seed count after L:
+//
+//	"otkd/verify/v2" ‖ attempt u32 ‖ L u32 ‖ seeds u8 ‖ bits ‖ Toeplitz seed bytes
+func verifySeedsTag(nonce *[nonceSize]byte, attempt uint32, seeds int, x, toeplitz []byte) [tagSize]byte {
+	var hdr [9]byte
+	binary.BigEndian.PutUint32(hdr[:4], attempt)
+	binary.BigEndian.PutUint32(hdr[4:], uint32(len(x)))
+	hdr[8] = byte(seeds)
+	return tagOver(nonce, tagLabelV2, hdr[:], x, toeplitz)
+}
+
+func tagOver(nonce *[nonceSize]byte, label string, hdr, x, toeplitz []byte) [tagSize]byte {
 	k := sm3.New()
 	k.Write([]byte(tagKeyLabel))
 	k.Write(nonce[:])
 	key := k.Sum(nil)
 	m := hmac.New(sm3.New, key)
-	var hdr [8]byte
-	binary.BigEndian.PutUint32(hdr[:4], attempt)
-	binary.BigEndian.PutUint32(hdr[4:], uint32(len(x)))
-	m.Write([]byte(tagLabel))
-	m.Write(hdr[:])
+	m.Write([]byte(label))
+	m.Write(hdr)
 	packed := packMSB(x)
 	m.Write(packed)
 	clear(packed)

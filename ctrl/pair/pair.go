@@ -224,6 +224,9 @@ type DirStats struct {
 	FramesReceived uint64
 	FramesLost     uint64 // COUNT gaps seen by the receiver
 	RejectedEpoch  uint64 // frames the receiver could not open for their epoch
+
+	StepsPerBlock float64                // syndrome round trips per block
+	PerSeed       negotiation.BoundTerms // the leftover-hash bound's terms per seed
 }
 
 // Stats returns the per-direction figures.
@@ -237,6 +240,7 @@ func (p *Pair) Stats() [2]DirStats {
 		s := &out[d]
 		s.Rounds, s.Kept, s.LeakedBits = ini.Initiator.Rounds, ini.Initiator.Kept, ini.Initiator.LeakedBits
 		s.Disagreement, s.Efficiency = ini.Initiator.Disagreement(), ini.Initiator.Efficiency()
+		s.StepsPerBlock, s.PerSeed = ini.Initiator.StepsPerBlock(), ini.Initiator.PerSeed()
 		s.Failures = ini.Initiator.DecodeFailures + ini.Initiator.VerifyFailures + ini.Initiator.Abandoned
 		s.TXEpoch, s.KeySwitches = ini.TXEpoch, ini.TXSwitches
 		s.FramesSent, s.FramesReceived = tx.TXFrames, rcv.RXFrames

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"html/template"
+	"math"
 	"sort"
 	"time"
 )
@@ -95,6 +96,10 @@ func summary(d *Data) []summaryRow {
 		row("Kept bits", text(func(x *Direction) string { return integer(x.Kept) })),
 		row("Disagreement", text(func(x *Direction) string { return ofKept(x, x.Disagreement) })),
 		row("Leaked bits", text(func(x *Direction) string { return integer(x.LeakedBits) })),
+		row("Reconciliation efficiency f", text(func(x *Direction) string { return figure(x.Efficiency, 2) })),
+		row("Syndrome steps per block", text(func(x *Direction) string { return figure(x.StepsPerBlock, 2) })),
+		row("Rounds per seed", text(func(x *Direction) string { return figure(x.RoundsPerSeed, 0) })),
+		row("Bound per seed (bits)", text(func(x *Direction) string { return boundText(x.Bound) })),
 		row("Eve's agreement", text(func(x *Direction) string { return ofKept(x, x.EveAgreement) })),
 		row("Eve's correlation r", text(func(x *Direction) string { return eveR(x) })),
 		row("Key switches", text(func(x *Direction) string { return integer(x.KeySwitches) })),
@@ -123,6 +128,25 @@ func direction(d *Data, i int, name string) dirView {
 		})
 	}
 	return v
+}
+
+// figure formats v with prec decimals, "n/a" for zero (no figure yet) and
+// for values that are not finite.
+func figure(v float64, prec int) string {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return "n/a"
+	}
+	return fixed(v, prec)
+}
+
+// boundText writes the bound's terms per seed as their sum.
+func boundText(b BoundTerms) string {
+	if b.Seed == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("credited %s = reconciliation %s + tag %s + amplification %s + seed %s + slack %s",
+		fixed(b.Credited, 0), fixed(b.Reconciliation, 0), fixed(b.Tag, 0), fixed(b.Amplification, 0),
+		fixed(b.Seed, 0), fixed(b.Slack, 0))
 }
 
 // ofKept formats a fraction of the kept bits, "n/a" if none were kept.

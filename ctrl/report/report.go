@@ -77,6 +77,20 @@ type Direction struct {
 	KeySwitches    int     // session keys switched to
 	FramesSent     uint64  // frames the initiator sent
 	FramesReceived uint64  // frames the responder received
+
+	// Post-processing figures (docs/postprocessing.md): the reconciliation
+	// efficiency f, syndrome round trips per block, rounds per seed and the
+	// leftover-hash bound's terms per seed (bits). Zero means no figure.
+	Efficiency    float64
+	StepsPerBlock float64
+	RoundsPerSeed float64
+	Bound         BoundTerms
+}
+
+// BoundTerms are the leftover-hash bound's terms per seed, in bits:
+// Credited = Reconciliation + Tag + Amplification + Seed + Slack.
+type BoundTerms struct {
+	Credited, Reconciliation, Tag, Amplification, Seed, Slack float64
 }
 
 // Seed describes one negotiated seed, without its bytes.

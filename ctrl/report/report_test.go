@@ -49,6 +49,8 @@ func sample(points, seeds int) *Data {
 		x.EveAgreement, x.EveCorrelation = 0.5012, 0.0123
 		x.Rounds, x.Kept, x.Disagreement, x.LeakedBits = 123456, 98765, 0.0345, 45678
 		x.KeySwitches, x.FramesSent, x.FramesReceived = 9, 1234567, 1234560
+		x.Efficiency, x.StepsPerBlock, x.RoundsPerSeed = 1.523, 2.39, 1468.2
+		x.Bound = BoundTerms{Credited: 404.4, Reconciliation: 32.7, Tag: 21.3, Amplification: 42.7, Seed: 256, Slack: 51.7}
 	}
 	d.Directions[1].Mismatches = 1
 	return d
@@ -168,6 +170,8 @@ func TestWriteSample(t *testing.T) {
 		"r = 0.012 between Eve",        // caption
 		"Seed fingerprints (40)",
 		d.Directions[0].Seeds[0].Fingerprint,
+		"<td>1.52</td>", "<td>2.39</td>", "<td>1468</td>", // f, steps per block, rounds per seed
+		"credited 404 = reconciliation 33 &#43; tag 21 &#43; amplification 43 &#43; seed 256 &#43; slack 52",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -209,7 +213,7 @@ func TestWriteEmpty(t *testing.T) {
 				"<title>otkd demo</title>": 1,
 				"<h2>A→B</h2>":             1,
 				"<h2>B→A</h2>":             1,
-				"<td>n/a</td>":             8, // seeds/s, disagreement, Eve's agreement and r
+				"<td>n/a</td>":             16, // seeds/s, disagreement, Eve's agreement and r, f, steps, rounds and bound per seed
 			} {
 				if c := strings.Count(page, want); c != n {
 					t.Errorf("page holds %q %d times, want %d", want, c, n)

@@ -78,6 +78,8 @@ func (b *Backend) Links(context.Context) ([]api.Link, error) {
 			TXEpoch: 3, RXEpoch: 3, FramesTX: 1000000, FramesRX: 999990, FramesRejected: 2,
 			FECCorrected: 1234, FECUncorrectable: 1, RoundsOwn: 3000, RoundsPeer: 2900, RoundsDropped: 5,
 			SeedsOwn: 3, SeedsPeer: 2, Failures: 1, KeySwitches: 3, DisagreementOwn: 0.004, DisagreementPeer: 0.0041,
+			PostprocessingOwn: api.Postprocessing{Efficiency: 1.52, RoundsPerSeed: 1468, StepsPerBlock: 2.4,
+				PerSeed: api.BoundTerms{Credited: 404, Reconciliation: 33, Tag: 21, Amplification: 43, Seed: 256, Slack: 51}},
 			LastSeed: Started.Add(50 * time.Minute), LastSwitch: Started.Add(time.Hour)},
 		{Name: "p1", ID: 2, Role: "B", Line: "simfiber", Peer: "node-c", Handshake: "pending", RXEpoch: -1},
 	}, nil
