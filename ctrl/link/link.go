@@ -248,7 +248,7 @@ type request struct {
 }
 
 // ErrNoSeed is returned by Rotate before the first seed of the direction.
-var ErrNoSeed = errors.New("link: no seed yet for this direction (the first one needs about 3000 rounds)")
+var ErrNoSeed = errors.New("link: no seed yet for this direction (the first one needs a block of rounds: 4400 by default)")
 
 // Negotiate starts a fresh seed attempt at once: the attempt in progress is
 // abandoned and the next seed comes from the rounds that follow; it is
