@@ -136,6 +136,16 @@ func (c *Controller) announceNext() {
 	if len(c.pending) == 0 || c.pending[0].announced || c.port.SwitchPending() {
 		return
 	}
+	// The receiver installs the announced key at once and then holds it
+	// and the current one only: frames of the epoch before the current one
+	// must be out of flight by then. Keys come in bursts (an attempt makes
+	// several seeds at once), so wait until the TX has sealed a margin of
+	// frames under its current key.
+	if c.port.TXEpoch() != framer.NullEpoch {
+		if n, _ := c.port.TXKeyState(); n < c.cfg.ActivationMargin {
+			return
+		}
+	}
 	p := c.pending[0]
 	p.announced, p.sent = true, time.Now()
 	p.at = c.port.TXCount() + c.cfg.ActivationMargin
