@@ -13,3 +13,5 @@ require (
 	golang.org/x/crypto v0.54.0
 	golang.org/x/sys v0.49.0
 )
+
+require github.com/coreos/go-systemd/v22 v22.7.0
