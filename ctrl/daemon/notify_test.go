@@ -128,7 +128,7 @@ func setPort(t *testing.T, n *runningNode, local, peer string, rate int) {
 // TestWatchdogCrashLoop: a daemon whose port cannot bind its address (the
 // test holds it) restarts the port's worker in a loop; READY=1 and pings
 // come first, then a STATUS= naming the failing worker, and no ping after
-// it while the loop goes on.
+// it while the loop goes on. A reload and the stop are notified too.
 func TestWatchdogCrashLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a daemon through 5 failed port starts (≥ 7.5 s of backoff)")
@@ -157,6 +157,22 @@ func TestWatchdogCrashLoop(t *testing.T) {
 	if !strings.Contains(a.log.String(), "address already in use") {
 		t.Fatalf("the log does not show why the port fails:\n%s", lastLines(a.log.String(), 20))
 	}
+
+	// A reload is RELOADING=1 with the monotonic time, then READY=1; a stop
+	// STOPPING=1.
+	cfg, err := config.Load(a.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.d.Reload(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if m := sd.waitFor(t, a, "RELOADING=1"); !regexp.MustCompile(`(?m)^MONOTONIC_USEC=[1-9][0-9]*$`).MatchString(m) {
+		t.Fatalf("reloading message %q has no MONOTONIC_USEC", m)
+	}
+	sd.waitFor(t, a, "READY=1")
+	a.stop(t)
+	sd.waitFor(t, a, "STOPPING=1")
 }
 
 // TestWatchdogStuckLine: a daemon whose port sends over a veth whose qdisc
