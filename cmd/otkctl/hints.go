@@ -99,13 +99,16 @@ func daemonsHint(socket string) string {
 	}
 	var parts []string
 	for _, d := range ds {
+		// The user is named: any local user can start a process called
+		// otkd, and its socket is only worth trying if it is the right one.
+		who := fmt.Sprintf("otkd pid %d, user %s", d.pid, userName(d.uid))
 		switch {
 		case d.socket != "" && d.socket == socket:
-			parts = append(parts, fmt.Sprintf("otkd pid %d (%s) is configured with this socket but has not made it: it may still be starting", d.pid, d.config))
+			parts = append(parts, fmt.Sprintf("%s (%s) is configured with this socket but has not made it: it may still be starting", who, d.config))
 		case d.socket != "":
-			parts = append(parts, fmt.Sprintf("otkd pid %d (%s) listens at %s: give --socket %s or OTKD_SOCKET=%s", d.pid, d.config, d.socket, d.socket, d.socket))
+			parts = append(parts, fmt.Sprintf("%s (%s) listens at %s: give --socket %s or OTKD_SOCKET=%s", who, d.config, d.socket, d.socket, d.socket))
 		default:
-			parts = append(parts, fmt.Sprintf("otkd pid %d is running: give its [api] socket with --socket PATH or OTKD_SOCKET=PATH", d.pid))
+			parts = append(parts, fmt.Sprintf("%s is running: give its [api] socket with --socket PATH or OTKD_SOCKET=PATH", who))
 		}
 	}
 	return strings.Join(parts, "; ")
@@ -114,6 +117,7 @@ func daemonsHint(socket string) string {
 // daemon is an `otkd run` process.
 type daemon struct {
 	pid    int
+	uid    uint32 // its real uid
 	config string // its --config, absolute ("" if not found)
 	socket string // [api] socket of that configuration ("" if it cannot be read)
 }
@@ -143,7 +147,7 @@ func findDaemons(proc string) []daemon {
 		if len(args) < 2 || args[1] != "run" {
 			continue // otkd demo, keygen, …: no API socket
 		}
-		d := daemon{pid: pid, config: flagValue(args[2:], "config")}
+		d := daemon{pid: pid, config: flagValue(args[2:], "config"), uid: procUID(filepath.Join(proc, e.Name(), "status"))}
 		if d.config != "" {
 			if !filepath.IsAbs(d.config) {
 				if cwd, err := os.Readlink(filepath.Join(proc, e.Name(), "cwd")); err == nil {
@@ -157,6 +161,23 @@ func findDaemons(proc string) []daemon {
 		out = append(out, d)
 	}
 	return out
+}
+
+// procUID returns the real uid of a /proc/PID/status file (MaxUint32 if
+// unreadable).
+func procUID(status string) uint32 {
+	b, err := os.ReadFile(status)
+	if err != nil {
+		return ^uint32(0)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "Uid:" {
+			if u, err := strconv.ParseUint(f[1], 10, 32); err == nil {
+				return uint32(u)
+			}
+		}
+	}
+	return ^uint32(0)
 }
 
 // flagValue returns the value of --name (or -name) in args.

@@ -88,7 +88,8 @@ func TestHintDaemonElsewhere(t *testing.T) {
 
 	missing := filepath.Join(dir, "none.sock")
 	_, e, code := otkEnv(t, nil, "status", "--socket", missing)
-	want := "otkd pid " + strconv.Itoa(d.Process.Pid) + " (" + cfg + ") listens at " + sock + ": give --socket " + sock + " or OTKD_SOCKET=" + sock
+	want := "otkd pid " + strconv.Itoa(d.Process.Pid) + ", user " + userName(uint32(os.Getuid())) + " (" + cfg + ") listens at " + sock +
+		": give --socket " + sock + " or OTKD_SOCKET=" + sock
 	if code != 1 || !strings.HasPrefix(string(e), "otkctl: cannot reach otkd at "+missing+": connect: no such file or directory; no socket there") ||
 		!strings.Contains(string(e), "$OTKD_SOCKET") || !strings.Contains(string(e), want) {
 		t.Fatalf("exit %d: %s\nwant it to contain %q", code, e, want)
