@@ -13,3 +13,10 @@ require (
 	golang.org/x/crypto v0.54.0
 	golang.org/x/sys v0.49.0
 )
+
+require (
+	github.com/coreos/go-systemd/v22 v22.7.0
+	github.com/pquerna/otp v1.5.0
+)
+
+require github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect

@@ -42,9 +42,10 @@ func addDaemonFlags(fs *flag.FlagSet) *daemonFlags {
 }
 
 // call runs fn against the daemon under the timeout. An error keeps the
-// "cannot reach otkd at PATH: ..." text of an unreachable daemon as it is,
-// prefixes others with the command, and makes a request the daemon found
-// malformed a usage error.
+// "cannot reach otkd at PATH: ..." text of an unreachable daemon and adds
+// what to do (hints.go: which otkd runs and where it listens, the group to
+// join), prefixes others with the command (a refused write with who may
+// write), and makes a request the daemon found malformed a usage error.
 func (d *daemonFlags) call(cmd string, fn func(context.Context, *api.Client) error) error {
 	c := api.Dial(*d.socket)
 	defer c.Close()
@@ -52,10 +53,14 @@ func (d *daemonFlags) call(cmd string, fn func(context.Context, *api.Client) err
 	defer cancel()
 	err := fn(ctx, c)
 	switch {
-	case err == nil, errors.Is(err, api.ErrUnreachable):
-		return err
+	case err == nil:
+		return nil
+	case errors.Is(err, api.ErrUnreachable):
+		return withHint(err, unreachableHint(*d.socket, err))
 	case errors.Is(err, api.ErrBadRequest):
 		return usagef("%s: %v", cmd, err)
+	case errors.Is(err, api.ErrForbidden):
+		return withHint(fmt.Errorf("%s: %w", cmd, err), forbiddenHint(*d.socket))
 	}
 	return fmt.Errorf("%s: %w", cmd, err)
 }

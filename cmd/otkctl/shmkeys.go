@@ -30,7 +30,7 @@ func shmKeys(path string, asJSON bool, stdout io.Writer) error {
 		if errors.Is(err, shm.ErrIncompatible) {
 			return dataf("keys: %v", err)
 		}
-		return fmt.Errorf("keys: %w", err)
+		return withHint(fmt.Errorf("keys: %w", err), shmOpenHint(path, err))
 	}
 	defer r.Close()
 	rep := shmReport{Source: "shm", Path: path, Generation: r.Generation(), WriterPID: r.WriterPID(),

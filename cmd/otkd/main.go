@@ -211,7 +211,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	dur := fs.Duration("duration", 10*time.Second, "how long to run")
 	asJSON := fs.Bool("json", false, "print a machine-readable summary on stdout (progress goes to stderr)")
 	reportPath := fs.String("report", "", "write a self-contained HTML report to this file")
-	shmDir := fs.String("shm-dir", "", "directory for the two key stores (otkd-a.shm, otkd-b.shm); default a temporary one")
+	shmDir := fs.String("shm-dir", "", "directory for the two key stores (otkd-a, otkd-b); default a temporary one")
 	seed := fs.Uint64("seed", 1, "seed of the simulated fibre (the keys stay truly random)")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	if err := parseFlags(fs, args); err != nil {

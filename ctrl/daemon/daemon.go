@@ -184,7 +184,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.workers = append(d.workers, d.keyMgmtWorkers()...)
 	d.workers = append(d.workers, d.mpcWorkers()...)
 	d.metrics = newMetricsServer(d)
-	d.workers = append(d.workers, &worker{name: "metrics", run: d.metrics.run})
+	d.workers = append(d.workers, &worker{name: "metrics", run: d.metrics.run, optional: true})
 
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -206,20 +206,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	return d.close()
-}
-
-// watchdog pings systemd while the supervisor runs.
-func (d *Daemon) watchdog(ctx context.Context, iv time.Duration) {
-	t := time.NewTicker(iv)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			notify("WATCHDOG=1")
-		}
-	}
 }
 
 // finishSwitches waits (bounded) for scheduled key switches to happen, so a

@@ -37,7 +37,10 @@
 // 30 s, reset after a minute of good running), and counts the restarts
 // (metric otkd_worker_restarts_total). A restarted port comes back on the
 // null cipher and handshakes again with its peer; the keys it published
-// stay in the store.
+// stay in the store. The supervisor is otkd's own rather than
+// github.com/thejerf/suture/v4: each worker backs off on its own and
+// exponentially, the watchdog reads each worker's state, and shutdown is
+// ordered by the daemon (supervise.go says why in detail).
 //
 // # Signals
 //
@@ -50,7 +53,10 @@
 //
 // # systemd
 //
-// With Type=notify the daemon sends READY=1 once the API socket listens and
-// every port worker has started, STOPPING=1 on shutdown, and WATCHDOG=1 at
-// half the WatchdogSec period while the supervisor is alive.
+// With Type=notify (github.com/coreos/go-systemd/v22) the daemon sends
+// READY=1 once the API socket listens and every port worker has started,
+// RELOADING=1 and READY=1 around a SIGHUP reload, STOPPING=1 on shutdown,
+// and WATCHDOG=1 at half the WatchdogSec period only while it is healthy:
+// no port stuck (its TX has sent no frame for 1000 frame periods, at least
+// 3 s) and no worker failing (5 short runs in a row); see notify.go.
 package daemon

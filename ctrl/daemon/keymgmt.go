@@ -155,7 +155,8 @@ func (d *Daemon) newPool(kc *config.Keyring, plan config.PoolPlan) (*pool, error
 		return nil, fmt.Errorf("store.kek_file: %w", err)
 	}
 	defer clear(kek)
-	p.seeds = newSeedSource(time.Time{}, plan.Window)
+	p.seeds = newSeedSource()
+	p.seeds.arrived = make(chan struct{}, 1)
 	p.in = make(chan keyring.SyncMsg, ringInQueue)
 	p.session = make(chan struct{}, 1)
 	p.keep = make(chan heldSeed, keepQueue)
@@ -268,6 +269,8 @@ func (p *pool) run(ctx context.Context) error {
 			p.resend("new session with the peer")
 		case h := <-p.keep:
 			p.keepSeed(h)
+		case <-p.seeds.arrived: // fill what waits for a seed now
+			p.maintain()
 		case <-t.C:
 			p.maintain()
 		}
@@ -377,21 +380,23 @@ func (d *Daemon) closeKeyMgmt() error {
 	return errors.Join(errs...)
 }
 
-// errNoSeed: no seed old enough for the current window yet.
-var errNoSeed = errors.New("keyring: no seed of the link before this window yet")
+// errNoSeed: the port has made no A→B seed since the daemon started.
+var errNoSeed = errors.New("no seed of the link yet")
 
 // seedSource holds the recent seeds of direction A→B of the keyring's
-// port. End A picks the one for a refill by time: the newest seed that
-// arrived before the start of the current window. End B does not pick: it
-// takes the seed end A's fill message names (SeedByID), so a seed that
-// reaches one end just before a window boundary and the other just after
-// cannot make the ends fill differently. Safe for concurrent use.
+// port. End A fills a ring from the newest one, so a new pool serves as
+// soon as the link has made its first seed (Keyring.Connect fills the
+// current ring on demand, the pool's worker as soon as a seed arrives).
+// End B does not pick: it takes the seed end A's fill message names
+// (SeedByID), so the two ends fill alike even when a seed reaches one end
+// before the other (a fill naming a seed B lacks waits for the resend).
+// Safe for concurrent use.
 type seedSource struct {
-	mu     sync.Mutex
-	origin time.Time
-	window time.Duration
-	seeds  []heldSeed // oldest first, at most maxHeldSeeds
-	now    func() time.Time
+	mu    sync.Mutex
+	seeds []heldSeed // oldest first, at most maxHeldSeeds
+	now   func() time.Time
+	// arrived, if set, is signalled (without blocking) after each seed.
+	arrived chan struct{}
 }
 
 type heldSeed struct {
@@ -402,11 +407,8 @@ type heldSeed struct {
 
 const maxHeldSeeds = 32
 
-func newSeedSource(origin time.Time, window time.Duration) *seedSource {
-	if origin.IsZero() {
-		origin = time.Unix(0, 0)
-	}
-	return &seedSource{origin: origin, window: window, now: time.Now}
+func newSeedSource() *seedSource {
+	return &seedSource{now: time.Now}
 }
 
 // add keeps a copy of an A→B seed (link OnSeed).
@@ -419,27 +421,30 @@ func (s *seedSource) add(ev link.SeedEvent) {
 		h.at = s.now()
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if len(s.seeds) == maxHeldSeeds {
 		s.seeds[0].seed.Zero()
 		s.seeds = s.seeds[1:]
 	}
 	s.seeds = append(s.seeds, h)
+	s.mu.Unlock()
+	if s.arrived != nil {
+		select {
+		case s.arrived <- struct{}{}:
+		default:
+		}
+	}
 }
 
-// Seed implements keyring.SeedSource.
+// Seed implements keyring.SeedSource: a copy of the newest seed.
 func (s *seedSource) Seed() (*negotiation.Seed, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
-	start := s.origin.Add(now.Sub(s.origin).Truncate(s.window))
-	for i := len(s.seeds) - 1; i >= 0; i-- {
-		if s.seeds[i].at.Before(start) {
-			seed := s.seeds[i].seed
-			return &seed, s.seeds[i].id, nil
-		}
+	if len(s.seeds) == 0 {
+		return nil, 0, errNoSeed
 	}
-	return nil, 0, errNoSeed
+	h := &s.seeds[len(s.seeds)-1]
+	seed := h.seed
+	return &seed, h.id, nil
 }
 
 func (s *seedSource) wipe() {

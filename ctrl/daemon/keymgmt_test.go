@@ -14,38 +14,39 @@ import (
 	"github.com/otkd/otkd/ctrl/negotiation"
 )
 
-// TestSeedSource: the source gives the newest A→B seed that arrived before
-// the current window, so two ends that got the same seeds at about the
-// same time pick the same one.
+// TestSeedSource: the source gives a copy of the newest A→B seed, at once
+// (a new pool fills its current ring from the link's first seed), and
+// signals each arrival.
 func TestSeedSource(t *testing.T) {
-	w := 10 * time.Second
-	s := newSeedSource(time.Time{}, w)
-	base := time.Unix(1_000_000, 0) // a window boundary
-	now := base.Add(3 * time.Second)
-	s.now = func() time.Time { return now }
+	s := newSeedSource()
+	s.arrived = make(chan struct{}, 1)
 	if _, _, err := s.Seed(); !errors.Is(err, errNoSeed) {
 		t.Fatalf("empty source: %v", err)
 	}
+	base := time.Unix(1_000_000, 0)
 	seed := func(b byte, at time.Time, dir negotiation.Direction) {
 		var sd negotiation.Seed
 		sd[0] = b
 		s.add(link.SeedEvent{Direction: dir, Seed: &sd, At: at})
 	}
-	seed(1, base.Add(-5*time.Second), negotiation.AtoB)
-	seed(2, base.Add(-time.Second), negotiation.AtoB)
-	seed(3, base.Add(-time.Second/2), negotiation.BtoA) // other direction: ignored
-	seed(4, base.Add(time.Second), negotiation.AtoB)    // this window: not yet
+	seed(1, base, negotiation.BtoA) // other direction: ignored
+	if _, _, err := s.Seed(); !errors.Is(err, errNoSeed) || len(s.arrived) != 0 {
+		t.Fatalf("after a B→A seed: %v, arrival signalled %v", err, len(s.arrived) != 0)
+	}
+	seed(2, base.Add(time.Second), negotiation.AtoB)
+	if len(s.arrived) != 1 {
+		t.Fatal("arrival not signalled")
+	}
+	<-s.arrived
+	seed(3, base.Add(2*time.Second), negotiation.AtoB)
+	seed(4, base.Add(3*time.Second), negotiation.BtoA)
 	got, id, err := s.Seed()
-	if err != nil || got[0] != 2 || id != seedID(got) || id == 0 {
-		t.Fatalf("Seed = %v, %d, %v; want seed 2", got, id, err)
+	if err != nil || got[0] != 3 || id != seedID(got) || id == 0 {
+		t.Fatalf("Seed = %v, %d, %v; want seed 3", got, id, err)
 	}
 	got[0] = 99 // a copy
-	if again, _, _ := s.Seed(); again[0] != 2 {
+	if again, _, _ := s.Seed(); again[0] != 3 {
 		t.Fatal("Seed returned the held seed, not a copy")
-	}
-	now = base.Add(w + time.Second) // next window: seed 4 is old enough
-	if got, _, _ := s.Seed(); got[0] != 4 {
-		t.Fatalf("next window: seed %d, want 4", got[0])
 	}
 	for i := range maxHeldSeeds + 5 {
 		seed(byte(10+i), base, negotiation.AtoB)

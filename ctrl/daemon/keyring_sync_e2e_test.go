@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -297,5 +298,54 @@ func TestKeyringRestartDaemons(t *testing.T) {
 	}
 	if !strings.Contains(b.log.String(), "end A's key kept") {
 		t.Fatal("B's log does not report the tie-break")
+	}
+}
+
+// TestKeyringNewPoolFillsAtOnce: two daemons with a pool of one-hour
+// windows and no state. Before the link has a seed a connect is refused
+// with the time to wait until (RFC 3339, the next window's start); once the
+// first seed is there, end A fills the current window's ring (it does not
+// wait for the next window), end B follows A's fill, and consumers connect
+// at both ends.
+func TestKeyringNewPoolFillsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two daemons negotiating seeds")
+	}
+	a, b := newTestLink(t, "1h")
+	ctx := context.Background()
+	var early error
+	a.start(t, func() { _, early = a.d.KeyringConnect(ctx, "", 7) }) // ports not up yet: no seed
+	defer a.stop(t)
+	b.start(t)
+	defer b.stop(t)
+	if !errors.Is(early, api.ErrConflict) || !strings.Contains(early.Error(), "not filled") ||
+		!strings.Contains(early.Error(), "or until the link has a seed") {
+		t.Fatalf("connect before any seed: %v", early)
+	}
+	m := regexp.MustCompile(`wait until (\S+) `).FindStringSubmatch(early.Error())
+	if m == nil {
+		t.Fatalf("no time to wait until in %q", early)
+	}
+	until, err := time.Parse(time.RFC3339, m[1])
+	if err != nil || until.Truncate(time.Hour) != until || until.Sub(time.Now()) > time.Hour {
+		t.Fatalf("wait until %q (%v): want the next full hour in RFC 3339", m[1], err)
+	}
+
+	var k7 api.KeyringKey
+	pollDaemons(t, "end A binds consumer 7 once the link has a seed", func() bool {
+		k7, err = a.d.KeyringConnect(ctx, "", 7)
+		return err == nil
+	}, a, b)
+	t.Logf("before the first seed: %v", early)
+	if now := time.Now(); k7.ValidFrom.After(now) || now.Sub(k7.ValidFrom) >= time.Hour {
+		t.Fatalf("consumer 7's key is valid from %v: want the current window (now %v)", k7.ValidFrom, now)
+	}
+	pollDaemons(t, "end B fills as A said and binds consumer 7 to A's key", func() bool {
+		k, err := b.d.KeyringLookup(ctx, "", 7)
+		return err == nil && k.ID == k7.ID
+	}, a, b)
+	k8, err := b.d.KeyringConnect(ctx, "", 8)
+	if err != nil || k8.Epoch != k7.Epoch || k8.ID == k7.ID {
+		t.Fatalf("end B's own connect: %+v, %v (A's key %+v)", k8, err, k7)
 	}
 }

@@ -11,6 +11,8 @@ import (
 // metrics address) from next, and refuses everything else with an error
 // naming the fields. The running configuration is unchanged on error.
 func (d *Daemon) Reload(next *config.Config) error {
+	notifyReloading()
+	defer notify("READY=1")
 	changed, err := d.cfg.ReloadableDiff(next)
 	if err != nil {
 		return err

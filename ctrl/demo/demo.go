@@ -29,7 +29,7 @@ import (
 type Options struct {
 	// Duration of the run; default 10 s.
 	Duration time.Duration
-	// ShmDir receives the two key stores otkd-a.shm and otkd-b.shm; "" means
+	// ShmDir receives the two key stores otkd-a and otkd-b; "" means
 	// a temporary directory, removed at the end.
 	ShmDir string
 	// Profile is the channel and noise profile; default noise.DefaultProfile().
@@ -157,7 +157,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	var writers [2]*shm.Writer
 	var pubs [2]*publish.Publisher
-	files := [2]string{filepath.Join(dir, "otkd-a.shm"), filepath.Join(dir, "otkd-b.shm")}
+	files := [2]string{filepath.Join(dir, "otkd-a"), filepath.Join(dir, "otkd-b")}
 	for i := range writers {
 		w, err := shm.Create(shm.Options{Path: files[i], Slots: 64}, nil)
 		if err != nil {

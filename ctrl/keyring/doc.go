@@ -5,7 +5,9 @@
 // A Keyring is one consumer pool: R ≥ 2 rings of KeysPerRing keys; window n
 // (of length W, counted from Origin) belongs to ring n mod R. The flow:
 //
-//	Connect(c)    ring of the current window → first free slot of this
+//	Connect(c)    ring of the current window (filled first if it is not
+//	              filled for it, has no bindings and this end picks seeds)
+//	              → first free slot of this
 //	              end's half → publish the key into the shared-memory store,
 //	              bound to c → persist binding and bind message (kstore
 //	              Batch) → OnSync(bind)
@@ -21,7 +23,9 @@
 // Guarantees: a key is bound to at most one consumer and never handed out
 // twice, not even after its consumer released it (a used slot stays used
 // until its ring is refilled with a new seed); an exhausted ring is
-// ErrExhausted and counted, never a reused key. A connect publishes its
+// ErrExhausted and counted, never a reused key. A connect that must wait
+// (ErrExhausted, ErrNotFilled) gets a *WaitError naming the time it must
+// wait until. A connect publishes its
 // key before it stores the binding or tells the peer: one whose key the
 // map cannot take (full, or failing) leaves no binding at either end and
 // sends nothing, and one whose binding cannot be stored takes the key out

@@ -1,6 +1,10 @@
 package keyring
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // Limits.
 const (
@@ -22,11 +26,13 @@ var (
 	ErrConsumer = errors.New("keyring: consumer id must be non-zero")
 	// ErrExhausted: the current ring has no unbound key left on this
 	// end's half. Keys are never reused; wait for the next window or plan
-	// larger rings. Counted in Stats.Exhausted.
+	// larger rings. Counted in Stats.Exhausted. Connect wraps it in a
+	// *WaitError.
 	ErrExhausted = errors.New("keyring: keyring exhausted")
-	// ErrNotFilled: the current ring was not filled for the current
-	// window (it still had bindings when it should have been refilled, or
-	// no seed was available). Counted in Stats.NotReady.
+	// ErrNotFilled: the current ring is not filled for the current window
+	// and Connect could not fill it (no seed yet; it still has bindings of
+	// an earlier fill; end B waiting for end A's fill). Counted in
+	// Stats.NotReady. Connect wraps it in a *WaitError.
 	ErrNotFilled = errors.New("keyring: keyring not filled for this window")
 	// ErrNotBound: the consumer holds no key.
 	ErrNotBound = errors.New("keyring: consumer not bound")
@@ -50,3 +56,32 @@ var (
 	// ErrClosed: the keyring was closed.
 	ErrClosed = errors.New("keyring: closed")
 )
+
+// WaitError is a connect refused for now (ErrNotFilled or ErrExhausted): it
+// says why and until when the consumer must wait. It unwraps to Err.
+type WaitError struct {
+	Err    error  // ErrNotFilled or ErrExhausted
+	Ring   int    // the ring of the current window
+	Window int64  // the current window's index
+	Reason string // why the ring cannot serve
+	// Until is the start of the next window, when ring NextRing serves
+	// (filled for it by then unless seeds are missing too).
+	Until    time.Time
+	NextRing int
+	// Sooner, if set, is what ends the wait before Until ("the link has a
+	// seed").
+	Sooner string
+}
+
+func (e *WaitError) Error() string {
+	until := e.Until.UTC().Format(time.RFC3339)
+	if e.Sooner != "" {
+		return fmt.Sprintf("%v: ring %d (window %d): %s; wait until %s (window %d, ring %d, begins) or until %s",
+			e.Err, e.Ring, e.Window, e.Reason, until, e.Window+1, e.NextRing, e.Sooner)
+	}
+	return fmt.Sprintf("%v: ring %d (window %d): %s; wait until %s (window %d, ring %d, begins)",
+		e.Err, e.Ring, e.Window, e.Reason, until, e.Window+1, e.NextRing)
+}
+
+// Unwrap returns ErrNotFilled or ErrExhausted.
+func (e *WaitError) Unwrap() error { return e.Err }

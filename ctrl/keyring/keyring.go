@@ -332,11 +332,16 @@ func (b *binding) syncMsg(op SyncOp) SyncMsg {
 // Connect binds consumer to an unbound key of the ring whose window holds
 // now, persists the binding and publishes the key (bound to consumer) in
 // the shared-memory store. A consumer already bound gets its key's info
-// again. Keys are never reused: an exhausted ring is ErrExhausted.
+// again. Keys are never reused: an exhausted ring is ErrExhausted. A ring
+// not filled for the current window is filled first when this end picks
+// seeds (not Follow) and the ring has no bindings; when it cannot be, the
+// connect fails with ErrNotFilled. Both refusals are a *WaitError that
+// says why and until when.
 func (k *Keyring) Connect(consumer uint64) (KeyInfo, error) {
 	if consumer == 0 {
 		return KeyInfo{}, ErrConsumer
 	}
+	defer k.pump() // also a fill made for this connect
 	b, seed, err := k.reserve(consumer)
 	var be *boundError
 	if errors.As(err, &be) {
@@ -350,7 +355,6 @@ func (k *Keyring) Connect(consumer uint64) (KeyInfo, error) {
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	k.pump()
 	return info, nil
 }
 
@@ -376,13 +380,15 @@ func (k *Keyring) reserve(consumer uint64) (*binding, *negotiation.Seed, error) 
 	i := int(n % int64(k.cfg.Rings))
 	r := k.rings[i]
 	if !r.filled || r.epoch != uint64(n) {
-		k.stats.NotReady++
-		return nil, nil, fmt.Errorf("%w: ring %d, window %d", ErrNotFilled, i, n)
+		if err := k.fillCurrent(i, n); err != nil {
+			k.stats.NotReady++
+			return nil, nil, err
+		}
 	}
 	s := r.alloc(k.cfg.Side)
 	if s < 0 {
 		k.stats.Exhausted++
-		return nil, nil, fmt.Errorf("%w: ring %d (window %d): all %d keys of this end used", ErrExhausted, i, n, r.half(k.cfg.Side))
+		return nil, nil, k.waitError(ErrExhausted, i, n, fmt.Sprintf("all %d keys of this end used", r.half(k.cfg.Side)), "")
 	}
 	b := &binding{consumer: consumer, ring: i, slot: uint32(s), epoch: r.epoch, seedID: r.seedID, busy: true}
 	r.slots[s] = slotBound
@@ -391,6 +397,37 @@ func (k *Keyring) reserve(consumer uint64) (*binding, *negotiation.Seed, error) 
 	seed := new(negotiation.Seed)
 	*seed = r.seed
 	return b, seed, nil
+}
+
+// fillCurrent fills ring i, which serves the current window n but is not
+// filled for it, at once if this end may (it picks seeds and the ring has
+// no bindings), so that a new pool or a ring whose refill found no seed
+// serves as soon as the link has one. Otherwise, or if that fails, it
+// returns the *WaitError of ErrNotFilled. Caller holds mu.
+func (k *Keyring) fillCurrent(i int, n int64) error {
+	r := k.rings[i]
+	switch {
+	case k.cfg.Follow:
+		return k.waitError(ErrNotFilled, i, n, "end A's fill of this ring for this window has not arrived", "its fill message arrives")
+	case r.bound > 0:
+		return k.waitError(ErrNotFilled, i, n, fmt.Sprintf("%d keys of its fill for window %d are still bound", r.bound, r.epoch),
+			"they disconnect")
+	}
+	if err := k.refill(i, uint64(n)); err != nil {
+		var se *seedError
+		if errors.As(err, &se) {
+			return k.waitError(ErrNotFilled, i, n, se.err.Error(), "the link has a seed")
+		}
+		return k.waitError(ErrNotFilled, i, n, err.Error(), "")
+	}
+	return nil
+}
+
+// waitError describes a connect that must wait; caller holds mu.
+func (k *Keyring) waitError(err error, i int, n int64, reason, sooner string) *WaitError {
+	next := uint64(n) + 1
+	return &WaitError{Err: err, Ring: i, Window: n, Reason: reason, Sooner: sooner,
+		Until: k.windowStart(next), NextRing: int(next % uint64(k.cfg.Rings))}
 }
 
 // boundError carries the info of a consumer that is already bound; Connect
@@ -632,16 +669,27 @@ func (k *Keyring) refill(i int, epoch uint64) error {
 	}
 	src, seedID, err := k.src.Seed()
 	if err != nil {
-		return fmt.Errorf("keyring: seed for ring %d: %w", i, err)
+		return &seedError{ring: i, err: err}
 	}
 	if src == nil {
-		return fmt.Errorf("keyring: seed for ring %d: source returned none", i)
+		return &seedError{ring: i, err: errors.New("source returned none")}
 	}
 	var seed negotiation.Seed
 	seed = *src
 	defer clear(seed[:])
 	return k.refillWith(i, epoch, &seed, seedID, k.cfg.Side == 0)
 }
+
+// seedError is a refill that got no seed from the SeedSource.
+type seedError struct {
+	ring int
+	err  error
+}
+
+func (e *seedError) Error() string {
+	return fmt.Sprintf("keyring: seed for ring %d: %v", e.ring, e.err)
+}
+func (e *seedError) Unwrap() error { return e.err }
 
 // retryRetire retries the Retire of released keys that failed before.
 func (k *Keyring) retryRetire(i int) error {

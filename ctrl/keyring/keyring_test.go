@@ -173,9 +173,6 @@ func (e *env) bound(c uint64) (shm.Key, error) {
 
 func TestConnectDisconnect(t *testing.T) {
 	e := newEnv(t, 2, 8, 0)
-	if _, err := e.k.Connect(1); !errors.Is(err, ErrNotFilled) {
-		t.Fatalf("connect before any fill: %v", err)
-	}
 	e.maintain()
 	info := e.connect(1)
 	if info.Ring != 10%2 || info.Epoch != uint64(e.clk.now().Unix()/3600) || info.Slot%2 != 0 || info.KeyID == 0 {
@@ -298,7 +295,9 @@ func TestRefillRules(t *testing.T) {
 	}
 	e.maintain() // cannot refill ring cur
 	e.clk.add(hour)
-	if _, err := e.k.Connect(2); !errors.Is(err, ErrNotFilled) {
+	var we *WaitError
+	if _, err := e.k.Connect(2); !errors.Is(err, ErrNotFilled) || !errors.As(err, &we) ||
+		!strings.Contains(err.Error(), "1 keys of its fill for window 498706 are still bound") || !we.Until.Equal(e.clk.now().Truncate(hour).Add(hour)) {
 		t.Fatalf("connect in a ring that could not be refilled: %v", err)
 	}
 	if e.k.Stats().NotReady != 1 {
@@ -318,6 +317,57 @@ func TestRefillRules(t *testing.T) {
 	}
 }
 
+// TestConnectFillsCurrentWindow: a new pool has no fill; end A's first
+// connect fills the current ring as soon as the link has a seed, without
+// waiting for the next window, and tells the peer. Before that, and at end
+// B (which waits for A's fill), the error says why and until when.
+func TestConnectFillsCurrentWindow(t *testing.T) {
+	e := newEnv(t, 2, 8, 0)
+	e.src.fail = errors.New("no seed of the link yet")
+	_, err := e.k.Connect(1)
+	var we *WaitError
+	if !errors.Is(err, ErrNotFilled) || !errors.As(err, &we) {
+		t.Fatalf("connect without a seed: %v", err)
+	}
+	until, perr := time.Parse(time.RFC3339, "2026-11-22T11:00:00Z")
+	if perr != nil || !we.Until.Equal(until) || we.Window != 498706 || we.Ring != 0 || we.NextRing != 1 ||
+		!strings.Contains(err.Error(), "no seed of the link yet") ||
+		!strings.Contains(err.Error(), "wait until 2026-11-22T11:00:00Z (window 498707, ring 1, begins) or until the link has a seed") {
+		t.Fatalf("connect without a seed: %v (%+v)", err, we)
+	}
+	if _, err := e.bound(1); !errors.Is(err, shm.ErrNotFound) || len(e.syncs) != 0 || e.k.Stats().NotReady != 1 {
+		t.Fatalf("a refused connect left something: bound %v, %d messages, %+v", err, len(e.syncs), e.k.Stats())
+	}
+
+	e.src.fail = nil // the first seed arrives
+	info := e.connect(1)
+	if info.Epoch != 498706 || info.Ring != 0 || !info.ValidFrom.Equal(until.Add(-hour)) {
+		t.Fatalf("connect after the first seed: %+v", info)
+	}
+	st := e.k.Stats()
+	if st.Refills != 1 || st.Connects != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	e.smu.Lock()
+	ops := make([]SyncOp, len(e.syncs))
+	for i, m := range e.syncs {
+		ops[i] = m.Op
+	}
+	first := e.syncs[0]
+	e.smu.Unlock()
+	if len(ops) != 2 || ops[0] != OpFill || ops[1] != OpBind || first.Epoch != 498706 || first.Ring != 0 {
+		t.Fatalf("messages for the peer: %v (first %v), want the fill of ring 0 for window 498706, then the bind", ops, first)
+	}
+
+	// End B never picks a seed: it waits for A's fill message.
+	b := newEnv(t, 2, 8, 1, func(e *env) { e.cfg.Follow = true })
+	_, err = b.k.Connect(1)
+	if !errors.As(err, &we) || !errors.Is(err, ErrNotFilled) || !strings.Contains(err.Error(), "end A's fill") ||
+		!strings.Contains(err.Error(), "until its fill message arrives") || b.src.next != 0 {
+		t.Fatalf("end B's connect before A's fill: %v", err)
+	}
+}
+
 func TestExhausted(t *testing.T) {
 	e := newEnv(t, 2, 5, 1) // side 1 owns slots 1 and 3
 	e.maintain()
@@ -325,7 +375,10 @@ func TestExhausted(t *testing.T) {
 	if a.Slot != 1 || b.Slot != 3 {
 		t.Fatalf("slots %d %d, want 1 3", a.Slot, b.Slot)
 	}
-	if _, err := e.k.Connect(3); !errors.Is(err, ErrExhausted) {
+	// The error says until when: the next window, 11:00 (the clock is at
+	// 10:30), served by the other ring.
+	if _, err := e.k.Connect(3); !errors.Is(err, ErrExhausted) ||
+		!strings.Contains(err.Error(), "all 2 keys of this end used; wait until 2026-11-22T11:00:00Z (window 498707, ring 1, begins)") {
 		t.Fatalf("third connect: %v", err)
 	}
 	e.k.Disconnect(1)

@@ -1,15 +1,16 @@
 package mpc
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
 	"crypto/subtle"
 	"crypto/tls"
-	"encoding/binary"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/hotp"
 )
 
 // ErrUnauthenticated is returned for any failed operator authentication; the
@@ -24,6 +25,12 @@ const (
 	totpSkew   = 1
 )
 
+// totpOpts are the code parameters for github.com/pquerna/otp, which
+// computes the codes (RFC 4226 HOTP of the time step). Which step a code
+// matched, the single use of each step and the lockout stay here: the
+// library's TOTP validation does not say which step matched.
+var totpOpts = hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+
 // Lockout after wrong codes: an operator who sends MaxTOTPFailures wrong
 // codes in a row is refused, right code or not, for TOTPLockout. With 3
 // codes valid at a time out of 10^6, this bounds a guesser holding a
@@ -35,17 +42,19 @@ const (
 
 // TOTP returns the code of secret for the time step containing now.
 func TOTP(secret []byte, now time.Time) string {
-	return hotp(secret, uint64(now.Unix())/uint64(totpStep/time.Second))
+	code, _ := hotpCode(base32.StdEncoding.EncodeToString(secret), totpCounter(now), totpOpts)
+	return code
 }
 
-// hotp is RFC 4226 with dynamic truncation.
-func hotp(secret []byte, counter uint64) string {
-	m := hmac.New(sha1.New, secret)
-	m.Write(binary.BigEndian.AppendUint64(nil, counter))
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	v := binary.BigEndian.Uint32(sum[off:]) & 0x7fffffff
-	return fmt.Sprintf("%0*d", totpDigits, v%1_000_000)
+func totpCounter(now time.Time) uint64 {
+	return uint64(now.Unix()) / uint64(totpStep/time.Second)
+}
+
+// hotpCode is the RFC 4226 code of the base32 secret for counter; ok is
+// false (and the code empty) only if the library refuses the secret.
+func hotpCode(secret32 string, counter uint64, opts hotp.ValidateOpts) (code string, ok bool) {
+	code, err := hotp.GenerateCodeCustom(secret32, counter, opts)
+	return code, err == nil && code != ""
 }
 
 // Authenticator checks the two factors of an operator request: a client
@@ -62,7 +71,7 @@ type Authenticator struct {
 }
 
 type operator struct {
-	secret   []byte
+	secret   string // base32, as github.com/pquerna/otp takes it
 	lastStep uint64 // last accepted time step; codes at or before it are refused
 	failures int    // wrong codes in a row
 	locked   time.Time
@@ -85,7 +94,7 @@ func (a *Authenticator) AddOperator(name string, totpSecret []byte) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.ops[name] = &operator{secret: append([]byte(nil), totpSecret...)}
+	a.ops[name] = &operator{secret: base32.StdEncoding.EncodeToString(totpSecret)}
 	return nil
 }
 
@@ -131,10 +140,11 @@ func (a *Authenticator) Authorize(cs *tls.ConnectionState, code string) (string,
 	if t.Before(op.locked) {
 		return "", fmt.Errorf("%w: locked after %d wrong codes", ErrUnauthenticated, MaxTOTPFailures)
 	}
-	now := uint64(t.Unix()) / uint64(totpStep/time.Second)
+	now := totpCounter(t)
 	for d := -totpSkew; d <= totpSkew; d++ {
 		step := now + uint64(d)
-		if subtle.ConstantTimeCompare([]byte(hotp(op.secret, step)), []byte(code)) == 1 {
+		want, ok := hotpCode(op.secret, step, totpOpts)
+		if ok && len(code) == totpDigits && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
 			if step <= op.lastStep {
 				return "", fmt.Errorf("%w: code already used", ErrUnauthenticated)
 			}

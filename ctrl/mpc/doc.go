@@ -59,7 +59,9 @@
 // over TLS 1.3 with client certificates verified on both sides (MutualTLS).
 // RecoverHandler is the operator's endpoint: it demands two factors, a client
 // certificate from the operators' CA naming a registered operator and that
-// operator's TOTP code (RFC 6238, single use), then gathers partials from all
+// operator's TOTP code (RFC 6238, single use; the code is computed by
+// github.com/pquerna/otp, the single use and the lockout are this
+// package's), then gathers partials from all
 // nodes and combines them. RequireOperator puts the same two factors in
 // front of the other operator requests (PathOpInit, PathOpRefresh,
 // PathOpDelete), which the caller serves.

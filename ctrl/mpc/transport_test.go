@@ -8,7 +8,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base32"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
@@ -18,15 +20,67 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/hotp"
 )
 
 func TestTOTPVectors(t *testing.T) {
-	// RFC 6238 appendix B (SHA-1), truncated to 6 digits.
+	// RFC 6238 appendix B (SHA-1), truncated to 6 digits: what TOTP and
+	// Authorize use.
 	secret := []byte("12345678901234567890")
 	for unix, want := range map[int64]string{59: "287082", 1111111109: "081804", 1234567890: "005924"} {
 		if got := TOTP(secret, time.Unix(unix, 0)); got != want {
 			t.Errorf("T=%d: %s, want %s", unix, got, want)
 		}
+	}
+	// The whole table of RFC 6238 appendix B (8 digits, three hashes)
+	// through the same code path with the RFC's parameters.
+	seed := func(n int) string {
+		return base32.StdEncoding.EncodeToString([]byte(strings.Repeat("1234567890", 7)[:n]))
+	}
+	algs := []struct {
+		alg    otp.Algorithm
+		secret string
+	}{{otp.AlgorithmSHA1, seed(20)}, {otp.AlgorithmSHA256, seed(32)}, {otp.AlgorithmSHA512, seed(64)}}
+	for _, v := range []struct {
+		unix int64
+		want [3]string // SHA-1, SHA-256, SHA-512
+	}{
+		{59, [3]string{"94287082", "46119246", "90693936"}},
+		{1111111109, [3]string{"07081804", "68084774", "25091201"}},
+		{1111111111, [3]string{"14050471", "67062674", "99943326"}},
+		{1234567890, [3]string{"89005924", "91819424", "93441116"}},
+		{2000000000, [3]string{"69279037", "90698825", "38618901"}},
+		{20000000000, [3]string{"65353130", "77737706", "47863826"}},
+	} {
+		for i, a := range algs {
+			got, ok := hotpCode(a.secret, totpCounter(time.Unix(v.unix, 0)), hotp.ValidateOpts{Digits: otp.DigitsEight, Algorithm: a.alg})
+			if !ok || got != v.want[i] {
+				t.Errorf("T=%d %v: %q, want %s", v.unix, a.alg, got, v.want[i])
+			}
+		}
+	}
+}
+
+// TestTOTPMalformedCodes: codes of the wrong length or form never match,
+// count as wrong codes and lead to the lockout like any other.
+func TestTOTPMalformedCodes(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	a := NewAuthenticator(func() time.Time { return now })
+	secret := []byte("0123456789abcdef0123")
+	if err := a.AddOperator("alice", secret); err != nil {
+		t.Fatal(err)
+	}
+	cs := &tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{{Subject: pkix.Name{CommonName: "alice"}}}}}
+	right := TOTP(secret, now)
+	for _, code := range []string{"", right[:5], right + "0", " " + right[1:], "\x00\x00\x00\x00\x00\x00"} {
+		if _, err := a.Authorize(cs, code); !errors.Is(err, ErrUnauthenticated) || !strings.Contains(err.Error(), "wrong code") {
+			t.Fatalf("code %q: %v", code, err)
+		}
+	}
+	if _, err := a.Authorize(cs, right); !strings.Contains(fmt.Sprint(err), "locked") {
+		t.Fatalf("after %d malformed codes the right one: %v, want the lockout", MaxTOTPFailures, err)
 	}
 }
 

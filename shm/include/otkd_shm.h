@@ -21,8 +21,14 @@
  * An otkd_shm handle holds the CRC tables (about 33 KiB): give it static or
  * heap storage in threads with small stacks.
  * Key bytes land in the caller's otkd_shm_key: zero it (otkd_shm_key_zero)
- * when done and never log it; log otkd_shm_key_fingerprint-style ids
- * (the key id) instead.
+ * when done and never log it; log its fingerprint (otkd_shm_key_fingerprint:
+ * the same 16 hex digits `otkctl keys` prints, defined in docs/shm.md,
+ * "Key fingerprint") or its id instead.
+ *
+ * Errors: OTKD_SHM_ENOTFOUND (no such key, the writer alive) and
+ * OTKD_SHM_EWRITERGONE (a lookup failed and no writer holds the map: otkd
+ * stopped or replaced the file; reopen once it runs again) are distinct
+ * results; a key found is returned even when the writer is gone.
  *
  * Linux, little-endian, GCC or Clang (uses __atomic builtins).
  */
@@ -37,6 +43,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -217,14 +224,45 @@ static inline const char *otkd_shm_strerror(int rc)
 	case OTKD_SHM_EWRITERGONE: return "writer gone";
 	case OTKD_SHM_EBUSY: return "busy, no consistent copy after bounded retries";
 	case OTKD_SHM_EINCOMPATIBLE: return "incompatible file";
-	case OTKD_SHM_ESYS: return "system call failed (see errno)";
+	case OTKD_SHM_ESYS: return "system call failed (why and errno say which)";
 	case OTKD_SHM_ECHECKSUM: return "key record damaged (bad length or checksum)";
 	}
 	return "unknown error";
 }
 
+/* Fills why with the failed step, the path and the system error (errno
+ * err), with a hint for the usual causes; keeps errno. */
+static inline void otkd_shm__sys_why(char *why, size_t whylen, const char *step, const char *path, int err)
+{
+	if (!why || !whylen)
+		return;
+	int n = snprintf(why, whylen, "%s %s: %s", step, path, strerror(err));
+	if (n < 0 || (size_t)n >= whylen)
+		return;
+	struct stat st;
+	if (err == ENOENT) {
+		snprintf(why + n, whylen - (size_t)n, " (otkd creates the map when it starts: is it running, "
+			 "and is this its [shm] path?)");
+	} else if ((err == EACCES || err == EPERM) && stat(path, &st) == 0) {
+		/* Name the group that may read it: plugins join it ([shm] group). */
+		struct group gr, *res = NULL;
+		char buf[1024];
+		const char *name = getgrgid_r(st.st_gid, &gr, buf, sizeof buf, &res) == 0 && res ? res->gr_name : NULL;
+		if (name)
+			snprintf(why + n, whylen - (size_t)n, " (owner uid %u, group %s, mode %04o: run the plugin in group %s)",
+				 (unsigned)st.st_uid, name, (unsigned)(st.st_mode & 07777), name);
+		else
+			snprintf(why + n, whylen - (size_t)n, " (owner uid %u, gid %u, mode %04o: run the plugin in gid %u)",
+				 (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777), (unsigned)st.st_gid);
+	}
+	errno = err;
+}
+
 /* otkd_shm_open maps path read-only and validates the header. On
- * OTKD_SHM_EINCOMPATIBLE, why (if not NULL) names the field. */
+ * OTKD_SHM_EINCOMPATIBLE, why (if not NULL) names the field; on
+ * OTKD_SHM_ESYS it names the step, the path and the system error
+ * (strerror of errno, which is kept), with a hint: for a missing file
+ * whether otkd runs, for a permission problem the file's group to join. */
 static inline int otkd_shm_open(otkd_shm *s, const char *path, char *why, size_t whylen)
 {
 	uint8_t h[OTKD_SHM_HEADER_SIZE];
@@ -234,19 +272,25 @@ static inline int otkd_shm_open(otkd_shm *s, const char *path, char *why, size_t
 	if (why && whylen)
 		why[0] = 0;
 #define OTKD_SHM__BAD(...) do { if (why) snprintf(why, whylen, __VA_ARGS__); close(fd); return OTKD_SHM_EINCOMPATIBLE; } while (0)
+#define OTKD_SHM__SYS(step) do { int e_ = errno; if (fd >= 0) close(fd); otkd_shm__sys_why(why, whylen, step, path, e_); \
+	return OTKD_SHM_ESYS; } while (0)
 	/* O_NONBLOCK: a FIFO at the path is refused below, never waited on. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
-		return OTKD_SHM_ESYS;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return OTKD_SHM_ESYS;
-	}
+		OTKD_SHM__SYS("open");
+	if (fstat(fd, &st) < 0)
+		OTKD_SHM__SYS("fstat");
 	if (!S_ISREG(st.st_mode))
 		OTKD_SHM__BAD("file type is mode %#o, want a regular file", (unsigned)st.st_mode);
 	if (st.st_size < OTKD_SHM_HEADER_SIZE)
 		OTKD_SHM__BAD("file size is %lld bytes, want at least the %d-byte header", (long long)st.st_size, OTKD_SHM_HEADER_SIZE);
-	if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
+	ssize_t got = pread(fd, h, sizeof h, 0);
+	if (got < 0)
+		OTKD_SHM__SYS("read");
+	if (got != (ssize_t)sizeof h) { /* shrunk since fstat */
+		errno = EIO;
+		if (why)
+			snprintf(why, whylen, "read %s: %zd of the %d header bytes (the file shrank)", path, got, OTKD_SHM_HEADER_SIZE);
 		close(fd);
 		return OTKD_SHM_ESYS;
 	}
@@ -293,10 +337,9 @@ static inline int otkd_shm_open(otkd_shm *s, const char *path, char *why, size_t
 		OTKD_SHM__BAD("file size is %lld bytes (truncated), want %llu", (long long)st.st_size, (unsigned long long)file_size);
 #undef OTKD_SHM__BAD
 	void *p = mmap(NULL, file_size, PROT_READ, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		close(fd);
-		return OTKD_SHM_ESYS;
-	}
+	if (p == MAP_FAILED)
+		OTKD_SHM__SYS("mmap");
+#undef OTKD_SHM__SYS
 #ifdef MADV_DONTDUMP
 	madvise(p, file_size, MADV_DONTDUMP);
 #endif
@@ -601,5 +644,101 @@ static inline int otkd_shm_read_config(const otkd_shm *s, otkd_shm_config *c)
 static inline uint64_t otkd_shm_generation(const otkd_shm *s) { return otkd_shm__load(s, OTKD_SHM_H_GENERATION); }
 static inline uint64_t otkd_shm_writer_pid(const otkd_shm *s) { return otkd_shm__load(s, OTKD_SHM_H_WRITER_PID); }
 static inline int64_t otkd_shm_heartbeat(const otkd_shm *s) { return (int64_t)otkd_shm__load(s, OTKD_SHM_H_HEARTBEAT); }
+
+/* SM3 (GB/T 32905-2016), one shot, for the key fingerprint. Written here
+ * because the header must stay self-contained (no crypto library to link);
+ * tested against the standard's examples and Go's SM3 (shm package tests). */
+static inline uint32_t otkd_shm__rotl(uint32_t x, unsigned n)
+{
+	n &= 31;
+	return n ? (x << n) | (x >> (32 - n)) : x;
+}
+
+static inline void otkd_shm__sm3_block(uint32_t v[8], const uint8_t b[64])
+{
+	uint32_t w[68], a = v[0], bb = v[1], c = v[2], d = v[3], e = v[4], f = v[5], g = v[6], h = v[7];
+	for (int j = 0; j < 16; j++)
+		w[j] = (uint32_t)b[4 * j] << 24 | (uint32_t)b[4 * j + 1] << 16 | (uint32_t)b[4 * j + 2] << 8 | b[4 * j + 3];
+	for (int j = 16; j < 68; j++) {
+		uint32_t x = w[j - 16] ^ w[j - 9] ^ otkd_shm__rotl(w[j - 3], 15);
+		w[j] = (x ^ otkd_shm__rotl(x, 15) ^ otkd_shm__rotl(x, 23)) ^ otkd_shm__rotl(w[j - 13], 7) ^ w[j - 6];
+	}
+	for (int j = 0; j < 64; j++) {
+		uint32_t t = j < 16 ? 0x79cc4519u : 0x7a879d8au;
+		uint32_t ss1 = otkd_shm__rotl(otkd_shm__rotl(a, 12) + e + otkd_shm__rotl(t, (unsigned)j), 7);
+		uint32_t ss2 = ss1 ^ otkd_shm__rotl(a, 12);
+		uint32_t ff = j < 16 ? a ^ bb ^ c : (a & bb) | (a & c) | (bb & c);
+		uint32_t gg = j < 16 ? e ^ f ^ g : (e & f) | (~e & g);
+		uint32_t tt1 = ff + d + ss2 + (w[j] ^ w[j + 4]);
+		uint32_t tt2 = gg + h + ss1 + w[j];
+		d = c;
+		c = otkd_shm__rotl(bb, 9);
+		bb = a;
+		a = tt1;
+		h = g;
+		g = otkd_shm__rotl(f, 19);
+		f = e;
+		e = tt2 ^ otkd_shm__rotl(tt2, 9) ^ otkd_shm__rotl(tt2, 17);
+	}
+	v[0] ^= a; v[1] ^= bb; v[2] ^= c; v[3] ^= d;
+	v[4] ^= e; v[5] ^= f; v[6] ^= g; v[7] ^= h;
+	memset(w, 0, sizeof w);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* keep the wipe */
+}
+
+/* otkd_shm_sm3 writes SM3(p[0..n)) to out. Its working state is wiped. */
+static inline void otkd_shm_sm3(const void *p, size_t n, uint8_t out[32])
+{
+	static const uint32_t iv[8] = {0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a0600,
+				       0xa96f30bc, 0x163138aa, 0xe38dee4d, 0xb0fb0e4e};
+	const uint8_t *m = (const uint8_t *)p;
+	uint32_t v[8];
+	uint8_t blk[64];
+	size_t i = 0;
+	memcpy(v, iv, sizeof v);
+	for (; n - i >= 64; i += 64)
+		otkd_shm__sm3_block(v, m + i);
+	size_t r = n - i;
+	memset(blk, 0, sizeof blk);
+	memcpy(blk, m + i, r);
+	blk[r] = 0x80;
+	if (r >= 56) {
+		otkd_shm__sm3_block(v, blk);
+		memset(blk, 0, sizeof blk);
+	}
+	uint64_t bits = (uint64_t)n * 8;
+	for (int k = 0; k < 8; k++)
+		blk[56 + k] = (uint8_t)(bits >> (56 - 8 * k));
+	otkd_shm__sm3_block(v, blk);
+	for (int k = 0; k < 8; k++) {
+		out[4 * k] = (uint8_t)(v[k] >> 24);
+		out[4 * k + 1] = (uint8_t)(v[k] >> 16);
+		out[4 * k + 2] = (uint8_t)(v[k] >> 8);
+		out[4 * k + 3] = (uint8_t)v[k];
+	}
+	memset(blk, 0, sizeof blk);
+	memset(v, 0, sizeof v);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* keep the wipe */
+}
+
+/* otkd_shm_key_fingerprint writes the key's fingerprint to out as 16
+ * lowercase hex digits and a NUL, and returns out: the first 8 bytes of
+ * SM3 over the key's len bytes (docs/shm.md, "Key fingerprint"; Go:
+ * shm.Key.Fingerprint; what `otkctl keys` prints). Safe to log. */
+static inline char *otkd_shm_key_fingerprint(const otkd_shm_key *k, char out[17])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t d[32];
+	size_t len = k->len <= OTKD_SHM_MAX_KEY ? k->len : OTKD_SHM_MAX_KEY;
+	otkd_shm_sm3(k->key, len, d);
+	for (int i = 0; i < 8; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 15];
+	}
+	out[16] = 0;
+	memset(d, 0, sizeof d);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* keep the wipe */
+	return out;
+}
 
 #endif /* OTKD_SHM_H */

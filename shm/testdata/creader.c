@@ -2,6 +2,9 @@
  *   creader dump PATH PORTS           print every slot, lookup, status, config
  *   creader stress PATH READS PORTS   read active keys, check every one; every
  *                                     4th read also the victim key of port PORTS
+ *   creader open PATH                 open PATH, print the result and why
+ *   creader fp PATH                   print every key's id and fingerprint
+ *   creader sm3 HEX                   print SM3 of the bytes HEX
  */
 #include "otkd_shm.h"
 #include <stdio.h>
@@ -44,8 +47,24 @@ int main(int argc, char **argv)
 	otkd_shm_key k;
 	char why[256];
 	if (argc < 3) {
-		fprintf(stderr, "usage: creader dump|stress|open PATH ...\n");
+		fprintf(stderr, "usage: creader dump|stress|open|fp PATH ... | sm3 HEX\n");
 		return 2;
+	}
+	if (strcmp(argv[1], "sm3") == 0) {
+		size_t n = strlen(argv[2]) / 2;
+		uint8_t *m = malloc(n + 1), d[32];
+		for (size_t i = 0; i < n; i++) {
+			unsigned x;
+			if (sscanf(argv[2] + 2 * i, "%2x", &x) != 1)
+				return 2;
+			m[i] = (uint8_t)x;
+		}
+		otkd_shm_sm3(m, n, d);
+		for (int i = 0; i < 32; i++)
+			printf("%02x", d[i]);
+		printf("\n");
+		free(m);
+		return 0;
 	}
 	int rc = otkd_shm_open(&s, argv[2], why, sizeof why);
 	if (strcmp(argv[1], "open") == 0) {
@@ -88,6 +107,14 @@ int main(int argc, char **argv)
 			       (unsigned long long)c.serial, (unsigned long long)c.node_id, (long long)c.rekey_interval_ns,
 			       (long long)c.key_lifetime_ns, (long long)c.grace_ns, c.default_alg, c.flags);
 		printf("alive=%d generation=%llu\n", otkd_shm_writer_alive(&s), (unsigned long long)otkd_shm_generation(&s));
+	} else if (strcmp(argv[1], "fp") == 0 && argc == 3) {
+		char fp[17];
+		for (uint64_t i = 0; i < s.slots; i++) {
+			if (otkd_shm_slot(&s, i, &k) != OTKD_SHM_OK)
+				continue;
+			printf("%llu %s\n", (unsigned long long)k.id, otkd_shm_key_fingerprint(&k, fp));
+		}
+		otkd_shm_key_zero(&k);
 	} else if (strcmp(argv[1], "stress") == 0 && argc == 5) {
 		long long reads = atoll(argv[3]), torn = 0, busy = 0, notfound = 0, gone = 0, victim = 0, damaged = 0;
 		int ports = atoi(argv[4]);
