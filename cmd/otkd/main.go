@@ -37,6 +37,7 @@ import (
 	"github.com/otkd/otkd/ctrl/daemon"
 	"github.com/otkd/otkd/ctrl/demo"
 	"github.com/otkd/otkd/ctrl/handshake"
+	"github.com/otkd/otkd/dataplane/client/tap"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/framer/fec"
 	"github.com/otkd/otkd/internal/asmswitch"
@@ -63,13 +64,15 @@ run 'otkd <command> -h' for its flags.
 exit status (one line on stderr, "otkd: …", says what is wrong):
   0   success
   1   a failure while running, or one a restart may cure (another otkd holds
-      the files, no space for the shm map)
+      the files or the client interface, no space for the shm map)
   64  bad usage: an unknown command or flag, a bad OTKD_NOASM value
   65  a damaged data file: the key store (store.path), a key file's contents
   73  otkd will not use a file in its way: the shm map or its lock file owned
       by another user, a symbolic link, an unsafe directory (see README)
   78  a bad configuration, or a file it names missing or with unsafe modes,
-      or a key-encryption key that does not open the store
+      or a key-encryption key that does not open the store, or a port's
+      client the host cannot give (an interface of that name that is not a
+      TAP, no CAP_NET_ADMIN, no /dev/net/tun)
   (2 is Go's runtime crash status; otkd itself never exits with it)
 `
 
@@ -94,7 +97,8 @@ func exitStatus(err error) int {
 	case errors.Is(err, shm.ErrUntrusted):
 		return exitCantCreat
 	case errors.Is(err, config.ErrInvalid), errors.Is(err, config.ErrFile),
-		errors.Is(err, store.ErrKEK), errors.Is(err, store.ErrWrongKEK):
+		errors.Is(err, store.ErrKEK), errors.Is(err, store.ErrWrongKEK),
+		errors.Is(err, tap.ErrNotTAP), errors.Is(err, tap.ErrPermission), errors.Is(err, tap.ErrNoTun):
 		return exitConfig
 	}
 	return exitFailure

@@ -78,7 +78,11 @@ func (b *Backend) Links(context.Context) ([]api.Link, error) {
 			TXEpoch: 3, RXEpoch: 3, FramesTX: 1000000, FramesRX: 999990, FramesRejected: 2,
 			FECCorrected: 1234, FECUncorrectable: 1, RoundsOwn: 3000, RoundsPeer: 2900, RoundsDropped: 5,
 			SeedsOwn: 3, SeedsPeer: 2, Failures: 1, KeySwitches: 3, DisagreementOwn: 0.004, DisagreementPeer: 0.0041,
-			LastSeed: Started.Add(50 * time.Minute), LastSwitch: Started.Add(time.Hour)},
+			LastSeed: Started.Add(50 * time.Minute), LastSwitch: Started.Add(time.Hour),
+			Client: &api.ClientCounters{Interface: "tap:otkd0", MTU: 1500, Created: true,
+				InPackets: 5000, InBytes: 4000000, OutPackets: 4990, OutBytes: 3990000,
+				Drops: api.ClientDrops{Capacity: 7, Delineation: 2, PFCS: 1},
+				FramesLost: 1, GFPSyncs: 2, GFPResyncs: 1}},
 		{Name: "p1", ID: 2, Role: "B", Line: "simfiber", Peer: "node-c", Handshake: "pending", RXEpoch: -1},
 	}, nil
 }
