@@ -81,7 +81,7 @@ func (b *Backend) Links(context.Context) ([]api.Link, error) {
 			LastSeed: Started.Add(50 * time.Minute), LastSwitch: Started.Add(time.Hour),
 			Client: &api.ClientCounters{Interface: "tap:otkd0", MTU: 1500, Created: true,
 				InPackets: 5000, InBytes: 4000000, OutPackets: 4990, OutBytes: 3990000,
-				Drops: api.ClientDrops{Capacity: 7, Delineation: 2, PFCS: 1},
+				Drops:      api.ClientDrops{Capacity: 7, Delineation: 2, PFCS: 1},
 				FramesLost: 1, GFPSyncs: 2, GFPResyncs: 1}},
 		{Name: "p1", ID: 2, Role: "B", Line: "simfiber", Peer: "node-c", Handshake: "pending", RXEpoch: -1},
 	}, nil
