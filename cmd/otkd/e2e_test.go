@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 // node is one end's files and process.
 type node struct {
 	name, dir, cfg, sock, shm, metrics string
+	netns                              string // the network namespace it runs in; "" for the test's own
 	cmd                                *exec.Cmd
 	log                                *syncBuf
 }
@@ -159,6 +160,9 @@ func (n *node) start(t *testing.T) {
 	t.Helper()
 	n.log = &syncBuf{}
 	n.cmd = exec.Command(otkdBin, "run", "--config", n.cfg)
+	if n.netns != "" {
+		n.cmd = exec.Command("ip", "netns", "exec", n.netns, otkdBin, "run", "--config", n.cfg) // ip execs otkd: same pid
+	}
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)

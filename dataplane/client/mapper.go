@@ -22,8 +22,13 @@ const (
 	EthFCS     = 4    // the Ethernet frame check sequence
 	MinFrame   = 60   // the shortest MAC frame without FCS; shorter ones are padded
 
-	// DefaultQueue is the default depth, in frames, of each ring.
-	DefaultQueue = 256
+	// DefaultQueue is the default depth, in frames, of each ring: at MTU
+	// 1500, 1.5 MB, about 100 OTN frames' worth (1.2 ms at line rate, 10 ms
+	// at 10 000 frames/s). TCP through the link needs about its
+	// bandwidth-delay product queued at the sender's side of a tail drop,
+	// and the client writer must ride out a few milliseconds without the
+	// CPU on a busy host.
+	DefaultQueue = 1024
 )
 
 // OPU geometry and the payload type (G.709).
