@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -268,6 +269,35 @@ func TestClientPingAndTCP(t *testing.T) {
 			t.Errorf("%s: frames damaged without a lost OTN frame to explain it: %+v", n.name, c.Drops)
 		}
 	}
+
+	// A reload (SIGHUP) keeps the client: the same interface (same index,
+	// its address kept), traffic on.
+	idx := cl.ifindex(t, 0)
+	cl.a.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, cl.a, "configuration reloaded")
+	if got := cl.ifindex(t, 0); got != idx {
+		t.Fatalf("otkd0 in A's namespace changed across a reload: ifindex %d, was %d", got, idx)
+	}
+	out, err = exec.Command("ip", "netns", "exec", cl.ns[0].Name, "ping", "-c", "20", "-i", "0.01", "-W", "2", "-q", tapB).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), " 0% packet loss") {
+		t.Fatalf("pings after a reload: %v\n%s", err, out)
+	}
+}
+
+// ifindex returns the index of otkd0 in namespace i.
+func (cl *clientLink) ifindex(t *testing.T, i int) int {
+	t.Helper()
+	var idx int
+	if err := cl.ns[i].Do(func() error {
+		ifc, err := net.InterfaceByName("otkd0")
+		if err == nil {
+			idx = ifc.Index
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return idx
 }
 
 // tcpTransfer sends at least size octets of pseudo-random data over TCP
