@@ -173,8 +173,8 @@ func printLink(w io.Writer, l *api.Link) {
 		d := c.Drops
 		fmt.Fprintf(tw, "  client drops\t%d: capacity %d  mtu %d  malformed %d  fcs %d  pfcs %d  delineation %d  queue %d  refused %d\n",
 			d.Total(), d.Capacity, d.MTU, d.Malformed, d.FCS, d.PFCS, d.Delineation, d.Queue, d.Refused)
-		fmt.Fprintf(tw, "  gfp\tsyncs %d  resyncs %d  corrected %d  frames lost %d  late %d  peer restarts %d  payload mismatch %d\n",
-			c.GFPSyncs, c.GFPResyncs, c.GFPCorrected, c.FramesLost, c.FramesLate, c.PeerRestarts, c.PayloadMismatch)
+		fmt.Fprintf(tw, "  gfp\tsyncs %d  resyncs %d  corrected %d  frames lost %d  damaged %d  late %d  peer restarts %d  payload mismatch %d\n",
+			c.GFPSyncs, c.GFPResyncs, c.GFPCorrected, c.FramesLost, c.FramesDamaged, c.FramesLate, c.PeerRestarts, c.PayloadMismatch)
 	}
 	tw.Flush()
 }

@@ -498,6 +498,15 @@ func checkDemo(t *testing.T, dur string, env ...string) {
 			Mismatches  int `json:"mismatches"`
 			KeySwitches int `json:"key_switches"`
 		} `json:"directions"`
+		Client *struct {
+			Directions []struct {
+				Delivered uint64 `json:"frames_delivered"`
+				Corrupted uint64 `json:"frames_corrupted"`
+				Reordered uint64 `json:"frames_reordered"`
+			} `json:"directions"`
+			Explained bool   `json:"losses_explained"`
+			Line      string `json:"line"`
+		} `json:"client"`
 	}
 	if err := json.Unmarshal(out, &sum); err != nil || !sum.OK || len(sum.Directions) != 2 {
 		t.Fatalf("demo summary: %v\n%s", err, out)
@@ -507,4 +516,15 @@ func checkDemo(t *testing.T, dur string, env ...string) {
 			t.Fatalf("direction %d: %+v", d, x)
 		}
 	}
+	// Client traffic crossed both ways, nothing corrupted, every loss
+	// explained by damage on the fibre.
+	if sum.Client == nil || len(sum.Client.Directions) != 2 || !sum.Client.Explained {
+		t.Fatalf("demo client traffic: %s", out)
+	}
+	for d, x := range sum.Client.Directions {
+		if x.Delivered == 0 || x.Corrupted != 0 || x.Reordered != 0 {
+			t.Fatalf("client direction %d: %+v (%s)", d, x, sum.Client.Line)
+		}
+	}
+	t.Logf("client: %s", sum.Client.Line)
 }

@@ -106,10 +106,12 @@ type ClientCounters struct {
 	Drops ClientDrops `json:"drops"`
 
 	// FramesLost and FramesLate are OTN frames missing from, or behind,
-	// the COUNT sequence of the frames received; PeerRestarts counts
+	// the COUNT sequence of the frames received; FramesDamaged are frames
+	// received with a payload row the FEC could not correct; PeerRestarts counts
 	// sequences that started again; PayloadMismatch counts frames whose
 	// payload type was not GFP. Each breaks the GFP stream.
 	FramesLost      uint64 `json:"frames_lost"`
+	FramesDamaged   uint64 `json:"frames_damaged"` // received with a payload the FEC could not correct
 	FramesLate      uint64 `json:"frames_late"`
 	PeerRestarts    uint64 `json:"peer_restarts"`
 	PayloadMismatch uint64 `json:"payload_mismatch"`
@@ -149,7 +151,7 @@ func (c *ClientCounters) SetClientCounters(s *client.Stats) {
 		FCS: s.DropFCS.Load(), PFCS: s.DropPFCS.Load(), Delineation: s.DropDelineation.Load(),
 		Queue: s.DropQueue.Load(), Refused: s.DropClient.Load(),
 	}
-	c.FramesLost, c.FramesLate = s.LostFrames.Load(), s.LateFrames.Load()
+	c.FramesLost, c.FramesLate, c.FramesDamaged = s.LostFrames.Load(), s.LateFrames.Load(), s.DamagedFrames.Load()
 	c.PeerRestarts, c.PayloadMismatch = s.Restarts.Load(), s.PayloadMismatch.Load()
 	c.GFPSyncs, c.GFPResyncs, c.GFPCorrected = s.GFP.Syncs.Load(), s.GFP.Resyncs.Load(), s.GFP.Corrected.Load()
 }

@@ -167,8 +167,9 @@ func writeClientMetrics(mw *metricWriter, lb string, c *api.ClientCounters) {
 		}
 		mw.put("otkd_client_drops_total", "counter", help, lb+`,reason="`+r.reason+`"`, float64(r.v))
 	}
-	const breaks = "Breaks of the received GFP stream: OTN frames lost or rejected before it (lost), late or repeated (late), a restarted peer sequence (peer_restart), a payload type other than GFP (payload_mismatch, frames)."
+	const breaks = "Breaks of the received GFP stream: OTN frames lost or rejected before it (lost), received damaged beyond the FEC (damaged), late or repeated (late), a restarted peer sequence (peer_restart), a payload type other than GFP (payload_mismatch, frames)."
 	mw.put("otkd_client_stream_events_total", "counter", breaks, lb+`,event="lost"`, float64(c.FramesLost))
+	mw.put("otkd_client_stream_events_total", "counter", "", lb+`,event="damaged"`, float64(c.FramesDamaged))
 	mw.put("otkd_client_stream_events_total", "counter", "", lb+`,event="late"`, float64(c.FramesLate))
 	mw.put("otkd_client_stream_events_total", "counter", "", lb+`,event="peer_restart"`, float64(c.PeerRestarts))
 	mw.put("otkd_client_stream_events_total", "counter", "", lb+`,event="payload_mismatch"`, float64(c.PayloadMismatch))
