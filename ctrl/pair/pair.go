@@ -59,7 +59,7 @@ type Config struct {
 	// Run serves the device with it. Nil for an end: the test pattern.
 	Clients      [2]client.Device
 	ClientConfig client.Config
-	Log  *slog.Logger
+	Log          *slog.Logger
 	// Hooks, called on the controller goroutine of end (0 = A, 1 = B).
 	OnSeed  func(end int, ev link.SeedEvent)
 	OnKey   func(end int, ev link.KeyEvent)

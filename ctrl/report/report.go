@@ -69,9 +69,9 @@ type Client struct {
 
 // ClientDirection is one direction's client traffic.
 type ClientDirection struct {
-	Sent, Delivered, Lost, Corrupted uint64 // frames
-	DroppedAtSender                  uint64 // tail-dropped, over capacity
-	OTNDamaged                       uint64 // OTN frames lost or damaged beyond the FEC at the receiver
+	Sent, Delivered, Lost, Corrupted uint64  // frames
+	DroppedAtSender                  uint64  // tail-dropped, over capacity
+	OTNDamaged                       uint64  // OTN frames lost or damaged beyond the FEC at the receiver
 	Goodput                          float64 // bit/s delivered
 }
 
