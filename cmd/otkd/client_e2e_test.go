@@ -208,11 +208,16 @@ func lineDrops(c *api.ClientCounters) uint64 {
 // them.
 func TestClientPingAndTCP(t *testing.T) {
 	skipClientE2E(t)
-	cl := newClientLink(t, 5000)
+	socketBuffers(t)
+	cl := newClientLink(t, 2000)
 
 	before := [2]api.Link{cl.a.link(t), cl.b.link(t)}
 	out, err := exec.Command("ip", "netns", "exec", cl.ns[0].Name, "ping", "-c", "200", "-i", "0.01", "-W", "2", "-q", tapB).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), " 0% packet loss") {
+		for _, n := range []*node{cl.a, cl.b} {
+			l := n.link(t)
+			t.Logf("%s: frames rx %d rejected %d; client %+v", n.name, l.FramesRX, l.FramesRejected, *l.Client)
+		}
 		t.Fatalf("200 pings: %v\n%s", err, out)
 	}
 	t.Logf("%s", lastLines(out, 2))
@@ -414,6 +419,7 @@ func (cl *clientLink) checkMetrics(t *testing.T) {
 // meanwhile, and a ping crosses it afterwards.
 func TestClientOverload(t *testing.T) {
 	skipClientE2E(t)
+	socketBuffers(t)
 	cl := newClientLink(t, 1000)
 	before := [2]api.Link{cl.a.link(t), cl.b.link(t)}
 
@@ -495,4 +501,79 @@ func seedsGrew(t *testing.T, cl *clientLink, before [2]api.Link) bool {
 func lastLines(b []byte, n int) string {
 	ls := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return strings.Join(ls[max(0, len(ls)-n):], "\n")
+}
+
+// TestClientRefused: otkd run --check with a client creates no interface;
+// an interface of the client's name that is not a TAP stops otkd run with
+// exit status 78 and one line naming the port's client, before any port
+// runs.
+func TestClientRefused(t *testing.T) {
+	taptest.Skip(t)
+	ns := taptest.New(t)
+	a, _ := newLink(t)
+	cfg, err := os.ReadFile(a.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = bytes.Replace(cfg, []byte("frame_rate = 2000\n"), []byte("frame_rate = 2000\nclient = \"tap:otkd0\"\n"), 1)
+	if err := os.WriteFile(a.cfg, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) ([]byte, int) {
+		cmd := exec.Command("ip", append([]string{"netns", "exec", ns.Name, otkdBin, "run", "--config", a.cfg}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return out, ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out, 0
+	}
+	if out, code := run("--check"); code != 0 {
+		t.Fatalf("--check: exit %d\n%s", code, out)
+	}
+	if exec.Command("ip", "-n", ns.Name, "link", "show", "otkd0").Run() == nil {
+		t.Fatal("--check created the client interface")
+	}
+	ns.IP(t, "link", "add", "otkd0", "type", "veth", "peer", "name", "otkd0p")
+	out, code := run()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	last := lines[len(lines)-1]
+	if code != exitConfig || !strings.Contains(last, `port[0].client = "tap:otkd0"`) || !strings.Contains(last, "not a TAP") {
+		t.Fatalf("a veth interface as the client: exit %d, want %d naming the client\n%s", code, exitConfig, out)
+	}
+	if strings.Contains(string(out), "port up") {
+		t.Fatalf("a port ran before the client was refused\n%s", out)
+	}
+}
+
+// socketBuffers makes sure the kernel grants the UDP line the 8 MB socket
+// buffers it asks for (net.core.rmem_max and wmem_max are global, not per
+// network namespace): with the common default cap of 208 KB, a dozen
+// frames, a receiver that loses the CPU for a few milliseconds on a busy
+// machine loses frames, and a ping with them. The old values come back at
+// the end of the test.
+func socketBuffers(t *testing.T) {
+	t.Helper()
+	const want = 8 << 20
+	for _, key := range []string{"net.core.rmem_max", "net.core.wmem_max"} {
+		path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Logf("%s: %v", key, err)
+			continue
+		}
+		old := strings.TrimSpace(string(b))
+		var v int
+		fmt.Sscan(old, &v)
+		if v >= want {
+			continue
+		}
+		if err := os.WriteFile(path, []byte(fmt.Sprint(want)), 0o644); err != nil {
+			t.Logf("%s: cannot raise it to %d: %v", key, want, err)
+			continue
+		}
+		t.Logf("%s raised from %s to %d for the test", key, old, want)
+		t.Cleanup(func() { os.WriteFile(path, []byte(old), 0o644) })
+	}
 }
