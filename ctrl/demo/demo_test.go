@@ -10,9 +10,11 @@ import (
 // both ways, none is corrupted or reordered, every loss is explained by
 // damage on the fibre, and the verdict says so.
 func TestClientTraffic(t *testing.T) {
-	dur := 4 * time.Second
+	// Long enough for the handshake and some traffic also on a busy
+	// machine with the pure-Go kernels (-tags noasm) or -race.
+	dur := 5 * time.Second
 	if testing.Short() {
-		dur = 2 * time.Second
+		dur = 4 * time.Second
 	}
 	sum, err := Run(context.Background(), Options{Duration: dur, ClientLoad: 0.25})
 	if err != nil {
