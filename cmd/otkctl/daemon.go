@@ -176,6 +176,20 @@ func printLink(w io.Writer, l *api.Link) {
 			d.name, b.Credited, b.Reconciliation, b.Tag, b.Amplification, b.Seed, b.Slack)
 	}
 	fmt.Fprintf(tw, "  key switches\t%d\n  last seed\t%s\n  last switch\t%s\n", l.KeySwitches, when(l.LastSeed), when(l.LastSwitch))
+	if c := l.Client; c != nil {
+		how := "attached"
+		if c.Created {
+			how = "created by otkd"
+		}
+		fmt.Fprintf(tw, "  client\t%s  mtu %d  (%s)\n", c.Interface, c.MTU, how)
+		fmt.Fprintf(tw, "  client in\t%d packets  %d bytes\n", c.InPackets, c.InBytes)
+		fmt.Fprintf(tw, "  client out\t%d packets  %d bytes\n", c.OutPackets, c.OutBytes)
+		d := c.Drops
+		fmt.Fprintf(tw, "  client drops\t%d: capacity %d  mtu %d  malformed %d  fcs %d  pfcs %d  delineation %d  queue %d  refused %d\n",
+			d.Total(), d.Capacity, d.MTU, d.Malformed, d.FCS, d.PFCS, d.Delineation, d.Queue, d.Refused)
+		fmt.Fprintf(tw, "  gfp\tsyncs %d  resyncs %d  corrected %d  frames lost %d  damaged %d  late %d  peer restarts %d  payload mismatch %d\n",
+			c.GFPSyncs, c.GFPResyncs, c.GFPCorrected, c.FramesLost, c.FramesDamaged, c.FramesLate, c.PeerRestarts, c.PayloadMismatch)
+	}
 	tw.Flush()
 }
 

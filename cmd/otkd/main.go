@@ -1,6 +1,6 @@
 // Command otkd is the otkd daemon.
 //
-//	otkd demo [--duration 10s] [--json] [--report FILE.html] [--shm-dir DIR]
+//	otkd demo [--duration 10s] [--json] [--report FILE.html] [--shm-dir DIR] [--client-load 0.5]
 //	otkd run --config FILE
 //
 // demo runs both ends of a link in one process over the simulated fibre
@@ -37,6 +37,7 @@ import (
 	"github.com/otkd/otkd/ctrl/daemon"
 	"github.com/otkd/otkd/ctrl/demo"
 	"github.com/otkd/otkd/ctrl/handshake"
+	"github.com/otkd/otkd/dataplane/client/tap"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/framer/fec"
 	"github.com/otkd/otkd/internal/asmswitch"
@@ -63,13 +64,15 @@ run 'otkd <command> -h' for its flags.
 exit status (one line on stderr, "otkd: …", says what is wrong):
   0   success
   1   a failure while running, or one a restart may cure (another otkd holds
-      the files, no space for the shm map)
+      the files or the client interface, no space for the shm map)
   64  bad usage: an unknown command or flag, a bad OTKD_NOASM value
   65  a damaged data file: the key store (store.path), a key file's contents
   73  otkd will not use a file in its way: the shm map or its lock file owned
       by another user, a symbolic link, an unsafe directory (see README)
   78  a bad configuration, or a file it names missing or with unsafe modes,
-      or a key-encryption key that does not open the store
+      or a key-encryption key that does not open the store, or a port's
+      client the host cannot give (an interface of that name that is not a
+      TAP, no CAP_NET_ADMIN, no /dev/net/tun)
   (2 is Go's runtime crash status; otkd itself never exits with it)
 `
 
@@ -94,7 +97,8 @@ func exitStatus(err error) int {
 	case errors.Is(err, shm.ErrUntrusted):
 		return exitCantCreat
 	case errors.Is(err, config.ErrInvalid), errors.Is(err, config.ErrFile),
-		errors.Is(err, store.ErrKEK), errors.Is(err, store.ErrWrongKEK):
+		errors.Is(err, store.ErrKEK), errors.Is(err, store.ErrWrongKEK),
+		errors.Is(err, tap.ErrNotTAP), errors.Is(err, tap.ErrPermission), errors.Is(err, tap.ErrNoTun):
 		return exitConfig
 	}
 	return exitFailure
@@ -214,13 +218,17 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	shmDir := fs.String("shm-dir", "", "directory for the two key stores (otkd-a, otkd-b); default a temporary one")
 	seed := fs.Uint64("seed", 1, "seed of the simulated fibre (the keys stay truly random)")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	load := fs.Float64("client-load", demo.DefaultClientLoad, "share of each direction's payload capacity offered as client traffic (random Ethernet frames checked at the far end), 0..1; 0: none, the test pattern")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *dur <= 0 {
 		return usagef("demo: --duration must be positive")
 	}
-	opts := demo.Options{Duration: *dur, ShmDir: *shmDir, Seed: *seed, ReportPath: *reportPath}
+	if !(*load >= 0 && *load <= 1) {
+		return usagef("demo: --client-load must be in 0..1")
+	}
+	opts := demo.Options{Duration: *dur, ShmDir: *shmDir, Seed: *seed, ReportPath: *reportPath, ClientLoad: *load, NoClient: *load == 0}
 	if !*quiet {
 		opts.Progress = stdout
 		if *asJSON {
@@ -245,6 +253,9 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if !sum.OK {
+		if sum.Client != nil && (sum.Client.Corrupted > 0 || !sum.Client.Explained) {
+			return errors.New("demo: client frames were corrupted, reordered or lost without cause (see the summary)")
+		}
 		return errors.New("demo: keys did not flow in both directions or did not agree (see the summary)")
 	}
 	return nil
@@ -273,9 +284,21 @@ func printSummary(w io.Writer, s *demo.Summary, shmDir string) {
 	if shmDir != "" {
 		fmt.Fprintf(w, "key stores: %s, %s (read them with: otkctl keys --shm FILE)\n", s.Shm.Files[0], s.Shm.Files[1])
 	}
+	if c := s.Client; c != nil {
+		fmt.Fprintf(w, "\nclient traffic: random Ethernet frames of 60-1514 octets at %.0f %% of the payload capacity, each checked at the far end\n", 100*c.Load)
+		fmt.Fprintf(w, "%-6s %10s %10s %6s %9s %10s %14s %12s\n", "dir", "sent", "delivered", "lost", "corrupted", "goodput", "sender drops", "OTN damaged")
+		for _, d := range c.Directions {
+			fmt.Fprintf(w, "%-6s %10d %10d %6d %9d %5.0f Mbit/s %14d %12d\n", d.Name, d.Sent, d.Delivered, d.Lost,
+				d.Corrupted+d.OutOfOrder, d.GoodputMbps, d.DroppedSender, d.OTNFramesLost+d.OTNFramesDamaged)
+		}
+		fmt.Fprintf(w, "client: %s\n", c.Line)
+	}
 	if s.OK {
 		fmt.Fprintln(w, "\nok: keys flowed in both directions, every seed matched, both stores hold the same active keys;")
 		fmt.Fprintln(w, "    the eavesdropper on the fibre agrees with the seed bits only by chance (≈ 50 %).")
+		if s.Client != nil {
+			fmt.Fprintln(w, "    Client frames crossed the link in both directions, none corrupted, each loss explained.")
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/otkd/otkd/ctrl/link"
 	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/dataplane"
+	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/shm"
 )
 
@@ -87,6 +88,79 @@ type Link struct {
 
 	LastSeed   time.Time `json:"last_seed,omitzero"`
 	LastSwitch time.Time `json:"last_switch,omitzero"`
+
+	// Client is the port's client (client = "tap:NAME"); absent for a port
+	// without one. Its counters live as long as the daemon, across restarts
+	// of the port.
+	Client *ClientCounters `json:"client,omitempty"`
+}
+
+// ClientCounters are a port's client counters (docs/client.md, "What is
+// dropped and counted"). Octets are client octets: the Ethernet frame
+// without FCS.
+type ClientCounters struct {
+	Interface string `json:"interface"` // as configured, e.g. "tap:otkd0"
+	MTU       int    `json:"mtu"`
+	// Created: otkd created the interface (it goes away when otkd stops);
+	// false: otkd attached to an interface that existed.
+	Created bool `json:"created"`
+
+	InPackets  uint64 `json:"in_packets"` // from the client, queued for the line
+	InBytes    uint64 `json:"in_bytes"`
+	OutPackets uint64 `json:"out_packets"` // delivered to the client
+	OutBytes   uint64 `json:"out_bytes"`
+
+	Drops ClientDrops `json:"drops"`
+
+	// FramesLost and FramesLate are OTN frames missing from, or behind,
+	// the COUNT sequence of the frames received; FramesDamaged are frames
+	// received with a payload row the FEC could not correct; PeerRestarts counts
+	// sequences that started again; PayloadMismatch counts frames whose
+	// payload type was not GFP. Each breaks the GFP stream.
+	FramesLost      uint64 `json:"frames_lost"`
+	FramesDamaged   uint64 `json:"frames_damaged"` // received with a payload the FEC could not correct
+	FramesLate      uint64 `json:"frames_late"`
+	PeerRestarts    uint64 `json:"peer_restarts"`
+	PayloadMismatch uint64 `json:"payload_mismatch"`
+
+	// GFPSyncs and GFPResyncs count entries into and losses of GFP frame
+	// delineation (SYNC); GFPCorrected counts core headers with one bit
+	// error corrected.
+	GFPSyncs     uint64 `json:"gfp_syncs"`
+	GFPResyncs   uint64 `json:"gfp_resyncs"`
+	GFPCorrected uint64 `json:"gfp_corrected"`
+}
+
+// ClientDrops are client frames dropped, by reason.
+type ClientDrops struct {
+	Capacity    uint64 `json:"capacity"`    // from the client: the link was full (tail drop) or carries no payload yet
+	MTU         uint64 `json:"mtu"`         // longer than the MTU allows, from the client or the line
+	Malformed   uint64 `json:"malformed"`   // too short, or a GFP payload header that does not check or is not Ethernet
+	FCS         uint64 `json:"fcs"`         // Ethernet FCS mismatch
+	PFCS        uint64 `json:"pfcs"`        // GFP pFCS mismatch
+	Delineation uint64 `json:"delineation"` // cut short by a break of the GFP stream (lost or damaged frames)
+	Queue       uint64 `json:"queue"`       // to the client: its writer fell behind
+	Refused     uint64 `json:"refused"`     // to the client: the interface refused the write (down)
+}
+
+// Total returns the sum of the drops.
+func (d ClientDrops) Total() uint64 {
+	return d.Capacity + d.MTU + d.Malformed + d.FCS + d.PFCS + d.Delineation + d.Queue + d.Refused
+}
+
+// SetClientCounters fills c's counters from a mapper's stats; the identity
+// fields (Interface, MTU, Created) are the caller's.
+func (c *ClientCounters) SetClientCounters(s *client.Stats) {
+	c.InPackets, c.InBytes = s.InPackets.Load(), s.InBytes.Load()
+	c.OutPackets, c.OutBytes = s.OutPackets.Load(), s.OutBytes.Load()
+	c.Drops = ClientDrops{
+		Capacity: s.DropCapacity.Load(), MTU: s.DropMTU.Load(), Malformed: s.DropMalformed.Load(),
+		FCS: s.DropFCS.Load(), PFCS: s.DropPFCS.Load(), Delineation: s.DropDelineation.Load(),
+		Queue: s.DropQueue.Load(), Refused: s.DropClient.Load(),
+	}
+	c.FramesLost, c.FramesLate, c.FramesDamaged = s.LostFrames.Load(), s.LateFrames.Load(), s.DamagedFrames.Load()
+	c.PeerRestarts, c.PayloadMismatch = s.Restarts.Load(), s.PayloadMismatch.Load()
+	c.GFPSyncs, c.GFPResyncs, c.GFPCorrected = s.GFP.Syncs.Load(), s.GFP.Resyncs.Load(), s.GFP.Corrected.Load()
 }
 
 // Postprocessing are one direction's post-processing figures

@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/dataplane"
+	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/noise"
 	"github.com/otkd/otkd/shm"
 )
@@ -61,6 +63,10 @@ type Port struct {
 	PeerPublicKey string  `toml:"peer_public_key"` // its pinned SM2 public key (PEM PKIX); required
 	FrameRate     float64 `toml:"frame_rate"`      // frames/s; default DefaultFrameRate; 0 = unpaced
 	SeedTimeout   string  `toml:"seed_timeout"`    // Go duration; no seed for this long is reported; "" = DefaultSeedTimeout
+	// Client is the port's client: "tap:NAME" carries the Ethernet frames of
+	// the TAP interface NAME (created or attached); "" sends the test pattern.
+	Client    string `toml:"client"`
+	ClientMTU int    `toml:"client_mtu"` // the client interface's MTU; default DefaultClientMTU
 }
 
 // Noise is the [noise] table: the fields of noise.Profile that a running
@@ -189,6 +195,7 @@ const (
 	DefaultKEKFile          = "/etc/otkd/kek"
 	DefaultSocket           = "/run/otkd/otkd.sock"
 	DefaultLine             = "udp"
+	DefaultClientMTU        = client.DefaultMTU // client_mtu
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "text"
 )
@@ -230,8 +237,21 @@ func Default() *Config {
 
 // defaultPort returns a port with the defaults of the optional keys.
 func defaultPort() Port {
-	return Port{Line: DefaultLine, FrameRate: DefaultFrameRate}
+	return Port{Line: DefaultLine, FrameRate: DefaultFrameRate, ClientMTU: DefaultClientMTU}
 }
+
+// ClientTAP returns the name of the port's TAP client interface ("" when
+// the port has no client). Validate accepts only "" and "tap:NAME".
+func (p *Port) ClientTAP() string {
+	name, ok := strings.CutPrefix(p.Client, clientTAPPrefix)
+	if !ok {
+		return ""
+	}
+	return name
+}
+
+// clientTAPPrefix starts a client of kind TAP.
+const clientTAPPrefix = "tap:"
 
 // SeedTimeoutDuration returns SeedTimeout parsed, DefaultSeedTimeout when
 // it is empty (Validate rejects one that does not parse or is under a

@@ -60,7 +60,7 @@ func TestDefaults(t *testing.T) {
 	want.Node = Node{Name: "a", PrivateKey: "a.key"}
 	want.Ports = []Port{{
 		Name: "east", ID: 1, Role: "A", Line: "udp", Local: "127.0.0.1:7400", Peer: "127.0.0.1:7401",
-		PeerName: "b", PeerPublicKey: "b.pub", FrameRate: 10000,
+		PeerName: "b", PeerPublicKey: "b.pub", FrameRate: 10000, ClientMTU: 1500,
 	}}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
@@ -169,6 +169,15 @@ func TestBadConfig(t *testing.T) {
 		{"nan frame rate", repl(`peer_name = "b"`, "peer_name = \"b\"\nframe_rate = nan"), "port[0].frame_rate", "finite"},
 		{"short seed timeout", repl(`peer_name = "b"`, "peer_name = \"b\"\nseed_timeout = \"10ms\""), "port[0].seed_timeout", "at least 1s"},
 		{"bad seed timeout", repl(`peer_name = "b"`, "peer_name = \"b\"\nseed_timeout = \"5 minutes\""), "port[0].seed_timeout", "at least 1s"},
+		{"client kind", repl(`peer_name = "b"`, "peer_name = \"b\"\nclient = \"tun:otkd0\""), "port[0].client", `want "tap:NAME"`},
+		{"client without name", repl(`peer_name = "b"`, "peer_name = \"b\"\nclient = \"tap:\""), "port[0].client", "1..15 octets"},
+		{"client name too long", repl(`peer_name = "b"`, "peer_name = \"b\"\nclient = \"tap:abcdefghijklmnop\""), "port[0].client", "1..15 octets"},
+		{"client name with slash", repl(`peer_name = "b"`, "peer_name = \"b\"\nclient = \"tap:a/b\""), "port[0].client", "no '/'"},
+		{"client name template", repl(`peer_name = "b"`, "peer_name = \"b\"\nclient = \"tap:otkd%d\""), "port[0].client", "'%'"},
+		{"duplicate client", strings.Replace(minimal, `peer_name = "b"`, "peer_name = \"b\"\nclient = \"tap:otkd0\"", 1) + secondPort + "client = \"tap:otkd0\"\n", "port[1].client", "duplicate of port[0].client"},
+		{"client mtu small", repl(`peer_name = "b"`, "peer_name = \"b\"\nclient = \"tap:otkd0\"\nclient_mtu = 67"), "port[0].client_mtu", "68..9600"},
+		{"client mtu large", repl(`peer_name = "b"`, "peer_name = \"b\"\nclient_mtu = 9601"), "port[0].client_mtu", "68..9600"},
+		{"client mtu type", repl(`peer_name = "b"`, "peer_name = \"b\"\nclient_mtu = \"1500\""), "port[0].client_mtu", "incompatible types"},
 		{"missing peer key", repl(`peer_public_key = "b.pub"`, ``), "port[0].peer_public_key", "required, missing"},
 		{"no port", minimal[:strings.Index(minimal, "[[port]]")], "port", "at least one"},
 		{"port as table", strings.Replace(minimal, "[[port]]", "[port]", 1), "port", "incompatible types"},
@@ -325,7 +334,8 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Ports = append(c.Ports, Port{Name: "west", ID: 7, Role: "B", Line: "udp", Local: "[::1]:9000",
-			Peer: "[::1]:9001", PeerName: "z.example", PeerPublicKey: "/etc/otkd/z.pub", FrameRate: 82025.5})
+			Peer: "[::1]:9001", PeerName: "z.example", PeerPublicKey: "/etc/otkd/z.pub", FrameRate: 82025.5,
+			Client: "tap:otkd7", ClientMTU: 9000})
 		c.Negotiation.Epsilon = 1e-30
 		c.Noise.Burst, c.Noise.BurstLen = 0.125, 17
 		c.Shm.Group, c.API.Group = "otkd", "1000"
@@ -452,5 +462,25 @@ func TestLogHandler(t *testing.T) {
 	}
 	if !strings.Contains(reflect.TypeOf(h).String(), "JSON") {
 		t.Errorf("handler %T, want JSON", h)
+	}
+}
+
+func TestClient(t *testing.T) {
+	c := mustParse(t, strings.Replace(minimal, `peer_name = "b"`, "peer_name = \"b\"\nclient = \"tap:otkd0\"\nclient_mtu = 9000", 1))
+	p := &c.Ports[0]
+	if p.ClientTAP() != "otkd0" || p.ClientMTU != 9000 {
+		t.Fatalf("client %q (tap %q), mtu %d", p.Client, p.ClientTAP(), p.ClientMTU)
+	}
+	if c := mustParse(t, minimal); c.Ports[0].ClientTAP() != "" || c.Ports[0].ClientMTU != DefaultClientMTU {
+		t.Fatalf("no client: tap %q, mtu %d", c.Ports[0].ClientTAP(), c.Ports[0].ClientMTU)
+	}
+	// A client is bound at start: a reload that changes it is refused and
+	// names the field.
+	next := c.Clone()
+	next.Ports[0].Client = "tap:otkd1"
+	next.Ports[0].ClientMTU = 1500
+	_, err := c.ReloadableDiff(next)
+	if !errors.Is(err, ErrNotReloadable) || findField(err, "port[0].client") == nil || findField(err, "port[0].client_mtu") == nil {
+		t.Fatalf("reload of the client: %v", err)
 	}
 }

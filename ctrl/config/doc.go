@@ -52,6 +52,15 @@
 //	seed_timeout     a Go duration ≥ 1s: a port that made no seed in either
 //	                 direction for this long is not healthy (otkctl status,
 //	                 metrics, one log line). Default "5m".
+//	client           the port's client, whose Ethernet frames the port
+//	                 carries in its frames' payload (docs/client.md):
+//	                 "tap:NAME", the TAP interface NAME (1..15 octets, no
+//	                 '/', ':', '%' or white space), created when it does not
+//	                 exist (it then lives as long as otkd) or attached when
+//	                 it does; otkd brings it up and sets its MTU, the
+//	                 operator gives it its addresses. Unique among the ports.
+//	                 Default "" (no client: the frames carry a test pattern).
+//	client_mtu       the client interface's MTU, 68..9600. Default 1500.
 //
 //	[noise]      the noise profile (noise.Profile); defaults from
 //	             noise.DefaultProfile(). Both ends of a link should agree.
@@ -168,9 +177,10 @@
 //
 // On SIGHUP the daemon loads the file again and calls ReloadableDiff: only
 // log.level, log.format and metrics.listen (see Reloadable) change in a
-// running daemon. A change to any other field is refused with an error
-// naming it, and the daemon keeps its running configuration: ports, keys,
-// paths and sockets are bound at start, and the noise and negotiation
+// running daemon; its ports and their clients keep running. A change to any
+// other field is refused with an error naming it, and the daemon keeps its
+// running configuration: ports, clients, keys, paths and sockets are bound
+// at start, and the noise and negotiation
 // parameters must change on both ends of a link at once, which a restart of
 // both does.
 package config

@@ -12,6 +12,8 @@ import (
 
 	"github.com/otkd/otkd/ctrl/handshake"
 	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/dataplane/client"
+	"github.com/otkd/otkd/dataplane/client/tap"
 	"github.com/otkd/otkd/noise"
 	"github.com/otkd/otkd/shm"
 )
@@ -134,6 +136,7 @@ func (c *Config) validatePorts(ps *problems) {
 	ids := map[uint16]int{}
 	locals := map[netip.AddrPort]int{}
 	peers := map[netip.AddrPort]int{}
+	clients := map[string]int{}
 	for i := range c.Ports {
 		p := &c.Ports[i]
 		f := func(key string) string { return fmt.Sprintf("port[%d].%s", i, key) }
@@ -196,7 +199,33 @@ func (c *Config) validatePorts(ps *problems) {
 		if d, err := time.ParseDuration(p.SeedTimeout); p.SeedTimeout != "" && (err != nil || d < time.Second) {
 			ps.add(f("seed_timeout"), p.SeedTimeout, "want a duration of at least 1s, e.g. \"5m\"")
 		}
+		validateClient(ps, f, p, clients, i)
 	}
+}
+
+// validateClient checks a port's client and client_mtu; clients maps the
+// TAP names taken by earlier ports.
+func validateClient(ps *problems, f func(string) string, p *Port, clients map[string]int, i int) {
+	if p.ClientMTU < client.MinMTU || p.ClientMTU > client.MaxMTU {
+		ps.add(f("client_mtu"), p.ClientMTU, "want %d..%d octets (the client interface's MTU)", client.MinMTU, client.MaxMTU)
+	}
+	if p.Client == "" {
+		return
+	}
+	if !strings.HasPrefix(p.Client, clientTAPPrefix) {
+		ps.add(f("client"), p.Client, `want "tap:NAME" (a TAP interface) or no client`)
+		return
+	}
+	name := p.ClientTAP()
+	if err := tap.CheckName(name); err != nil {
+		ps.add(f("client"), p.Client, "want tap:NAME with NAME a Linux interface name: 1..15 octets, no '/', ':', '%%' or white space")
+		return
+	}
+	if j, dup := clients[name]; dup {
+		ps.add(f("client"), p.Client, "duplicate of port[%d].client: one interface feeds one port", j)
+		return
+	}
+	clients[name] = i
 }
 
 // checkAddr parses an ip:port; a peer must name a host, a local address

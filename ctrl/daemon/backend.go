@@ -62,6 +62,9 @@ func (d *Daemon) Links(ctx context.Context) ([]api.Link, error) {
 		if st := pr.cur.Load(); st != nil {
 			l.SetCounters(st.port.Stats(), st.ctl.Stats())
 		}
+		if pr.client != nil {
+			l.Client = pr.client.counters()
+		}
 		out = append(out, l)
 	}
 	return out, nil

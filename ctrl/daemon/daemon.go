@@ -55,6 +55,9 @@ type portRun struct {
 	peer handshake.Peer
 	pub  *publish.Publisher
 	cur  atomic.Pointer[portState]
+	// client is the port's client (client = "tap:NAME"), nil for none;
+	// opened by Start, it outlives the port's incarnations.
+	client *clientRun
 }
 
 // portState is a running port: its pipelines and controller.
@@ -127,6 +130,10 @@ func (d *Daemon) Start() error {
 		pr.pub = publish.New(w, pr.cfg.ID)
 		d.adopt(pr)
 	}
+	if err := d.openClients(); err != nil {
+		d.close()
+		return err
+	}
 	if err := d.startKeyMgmt(); err != nil {
 		d.close()
 		return err
@@ -180,6 +187,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.workers = append(d.workers, &worker{name: "port " + pr.cfg.Name, run: func(ctx context.Context) error {
 			return d.runPort(ctx, pr)
 		}})
+		if pr.client != nil {
+			d.workers = append(d.workers, &worker{name: "client " + pr.cfg.Name, run: pr.client.run})
+		}
 	}
 	d.workers = append(d.workers, d.keyMgmtWorkers()...)
 	d.workers = append(d.workers, d.mpcWorkers()...)
@@ -227,6 +237,11 @@ func (d *Daemon) finishSwitches(limit time.Duration) {
 }
 
 func (d *Daemon) close() error {
+	for _, pr := range d.ports {
+		if pr.client != nil {
+			pr.client.close()
+		}
+	}
 	errs := []error{d.closeKeyMgmt()}
 	if d.reader != nil {
 		errs = append(errs, d.reader.Close())
@@ -250,10 +265,17 @@ func (d *Daemon) runPort(ctx context.Context, pr *portRun) error {
 	if err != nil {
 		return fmt.Errorf("line: %w", err)
 	}
-	port, err := dataplane.NewPort(dataplane.Config{Role: pc.DataplaneRole(), Line: line, Profile: d.cfg.NoiseProfile()})
+	dc := dataplane.Config{Role: pc.DataplaneRole(), Line: line, Profile: d.cfg.NoiseProfile()}
+	if pr.client != nil {
+		pr.client.portConfig(&dc)
+	}
+	port, err := dataplane.NewPort(dc)
 	if err != nil {
 		line.Close()
 		return err
+	}
+	if pr.client != nil {
+		defer pr.client.portStopped(port)
 	}
 	ringSeed, ringMsg := d.ringHooks(pr)
 	ctl, err := link.New(link.Config{

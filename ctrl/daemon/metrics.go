@@ -108,6 +108,9 @@ func (d *Daemon) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 			up = 1
 		}
 		mw.put("otkd_port_up", "gauge", "1 while the port's pipelines run.", lb, up)
+		if pr.client != nil {
+			writeClientMetrics(mw, lb, pr.client.counters())
+		}
 		if st == nil {
 			continue
 		}

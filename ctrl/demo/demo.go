@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/otkd/otkd/ctrl/pair"
 	"github.com/otkd/otkd/ctrl/publish"
 	"github.com/otkd/otkd/dataplane"
+	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/noise"
 	"github.com/otkd/otkd/shm"
 )
@@ -43,16 +45,74 @@ type Options struct {
 	ProgressTTY bool
 	// ReportPath, if set, receives the HTML report.
 	ReportPath string
+	// ClientLoad is the share of each direction's payload capacity that a
+	// generator at each end offers as client traffic (random Ethernet
+	// frames of 60..1514 octets, each checked at the far end by sequence
+	// number and digest), in [0, 1]; 0 means none (the frames carry the
+	// test pattern). NoClient turns it off; the zero Options use
+	// DefaultClientLoad.
+	ClientLoad float64
+	NoClient   bool
 }
+
+// DefaultClientLoad is the share of the payload capacity the demo's client
+// generators offer by default: half, so that the machine keeps most of its
+// time for the frames and the key negotiation the demo is about.
+const DefaultClientLoad = 0.5
 
 // Summary is the demo's result.
 type Summary struct {
 	Seconds    float64       `json:"seconds"`
 	Directions [2]DirSummary `json:"directions"`
 	Shm        ShmSummary    `json:"shm"`
+	// Client is the client traffic through the link; absent when the
+	// demo ran without.
+	Client *ClientSummary `json:"client,omitempty"`
 	// OK: keys flowed in both directions, no seed mismatched, the shm
-	// stores of A and B hold the same active keys.
+	// stores of A and B hold the same active keys, and no client frame was
+	// corrupted, reordered or lost without damaged frames to explain it.
 	OK bool `json:"ok"`
+}
+
+// ClientSummary is the client traffic of a run.
+type ClientSummary struct {
+	Load       float64          `json:"load"` // share of the payload capacity offered
+	Directions [2]ClientDirStat `json:"directions"`
+	// KeySwitches is the number of TX key switches of both directions
+	// while the traffic ran.
+	KeySwitches int `json:"key_switches"`
+	// Lost and Corrupted are the frames lost (sent, never delivered) and
+	// corrupted or reordered in both directions.
+	Lost      uint64 `json:"frames_lost"`
+	Corrupted uint64 `json:"frames_corrupted"`
+	// Explained: every lost frame is accounted for, by OTN frames that the
+	// fibre damaged beyond the FEC or lost (the receiver drops the client
+	// frames they carried, never delivers them damaged) or by the
+	// receiving checker falling behind (its ring full).
+	Explained bool `json:"losses_explained"`
+	// Line is the one-line verdict the progress line, the summary and the
+	// report show.
+	Line string `json:"line"`
+}
+
+// ClientDirStat is one direction's client traffic.
+type ClientDirStat struct {
+	Name           string  `json:"name"`
+	Sent           uint64  `json:"frames_sent"` // generated and queued for the line
+	SentBytes      uint64  `json:"bytes_sent"`
+	Delivered      uint64  `json:"frames_delivered"` // checked good at the far end, in order
+	DeliveredBytes uint64  `json:"bytes_delivered"`
+	Lost           uint64  `json:"frames_lost"`       // sent, never delivered
+	Corrupted      uint64  `json:"frames_corrupted"`  // delivered with a bad digest
+	OutOfOrder     uint64  `json:"frames_reordered"`  // delivered behind a later one, or twice
+	DroppedSender  uint64  `json:"dropped_at_sender"` // tail-dropped: over capacity
+	GoodputMbps    float64 `json:"goodput_mbit_per_second"`
+	// What the receiving end saw of the line: OTN frames lost or damaged
+	// beyond the FEC, and client frames it dropped for them.
+	OTNFramesLost    uint64 `json:"otn_frames_lost"`
+	OTNFramesDamaged uint64 `json:"otn_frames_damaged"`
+	DroppedReceiver  uint64 `json:"dropped_at_receiver"` // for damage, or (DroppedQueue) because the checker fell behind
+	DroppedQueue     uint64 `json:"dropped_receiver_queue"`
 }
 
 // DirSummary is one direction (0: A→B, A's rounds; 1: B→A).
@@ -170,7 +230,29 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	rec.counts[0], rec.counts[1] = map[uint32][2]uint16{}, map[uint32][2]uint16{}
 	var pubErr error
 	var pubMu sync.Mutex
+	load := o.ClientLoad
+	if load == 0 && !o.NoClient {
+		load = DefaultClientLoad
+	}
+	if o.NoClient {
+		load = 0
+	}
+	if !(load >= 0 && load <= 1) {
+		return nil, fmt.Errorf("demo: client load %v: want 0..1", load)
+	}
+	var gens [2]*traffic
+	var devs [2]client.Device
+	if load > 0 {
+		seed := maphash.MakeSeed()
+		for i := range gens {
+			gens[i] = newTraffic(i, nil, load, seed)
+			devs[i] = gens[i]
+		}
+	}
 	p, err := pair.New(pair.Config{
+		// The checkers share two cores with both ends' frame loops: a
+		// deeper ring lets them fall behind for a while without a drop.
+		Clients: devs, ClientConfig: client.Config{RXQueue: 4 * client.DefaultQueue},
 		Profile: o.Profile, Seed: o.Seed, Eavesdropper: true,
 		OnSeed:  func(end int, ev link.SeedEvent) { rec.seed(ev) },
 		OnCount: rec.count,
@@ -185,15 +267,38 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.Duration)
+	for i, g := range gens {
+		if g != nil {
+			g.port = p.Ports[i]
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
+	pctx, pcancel := context.WithCancel(ctx)
 	if o.Progress != nil {
-		go progress(ctx, o.Progress, o.ProgressTTY, p, rec.start)
+		go progress(pctx, o.Progress, o.ProgressTTY, p, gens, rec.start)
 	}
-	runErr := <-done
+	var runErr error
+	select {
+	case <-time.After(o.Duration):
+	case <-ctx.Done():
+	case runErr = <-done:
+		done <- runErr
+	}
 	elapsed := time.Since(rec.start)
+	if gens[0] != nil {
+		// The generators stop; the frames still on their way arrive.
+		for _, g := range gens {
+			g.pause()
+		}
+		drain(p, gens)
+	}
+	settle(p, files)
+	pcancel()
+	cancel()
+	runErr = <-done
 	if o.Progress != nil && o.ProgressTTY {
 		fmt.Fprintln(o.Progress)
 	}
@@ -202,6 +307,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	sum.OK = runErr == nil && pubErr == nil && sum.Shm.Agree
 	for _, d := range sum.Directions {
 		sum.OK = sum.OK && d.KeySwitches > 0 && d.Mismatches == 0
+	}
+	if gens[0] != nil {
+		sum.Client = summariseClient(p, gens, load)
+		sum.OK = sum.OK && sum.Client.Corrupted == 0 && sum.Client.Explained
 	}
 	if o.ReportPath != "" {
 		if err := writeReport(o.ReportPath, p, rec, sum, o); err != nil {
@@ -239,6 +348,19 @@ func finite(v float64) float64 {
 	return v
 }
 
+// settle waits (bounded) for a moment when no key switch is pending at
+// either end and both stores show the same active keys, so that the run
+// does not stop between one end's switch and the other's.
+func settle(p *pair.Pair, files [2]string) {
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		if !p.Ports[0].SwitchPending() && !p.Ports[1].SwitchPending() && readStores(files).Agree {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // readStores reads both stores through the plugin reader, as a plugin would.
 func readStores(files [2]string) ShmSummary {
 	s := ShmSummary{Files: files, Agree: true}
@@ -267,10 +389,10 @@ func readStores(files [2]string) ShmSummary {
 }
 
 // progress prints one status line per second until ctx ends.
-func progress(ctx context.Context, w io.Writer, tty bool, p *pair.Pair, start time.Time) {
+func progress(ctx context.Context, w io.Writer, tty bool, p *pair.Pair, gens [2]*traffic, start time.Time) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	var last [2]uint64
+	var last, lastRx [2]uint64
 	lastT := start
 	for {
 		select {
@@ -290,6 +412,15 @@ func progress(ctx context.Context, w io.Writer, tty bool, p *pair.Pair, start ti
 			line += fmt.Sprintf(" | dis %.2f%%", 100*dis)
 			if ls := p.Ctrls[0].Stats().LastSwitch; !ls.IsZero() {
 				line += fmt.Sprintf(" | switch %.1fs ago", now.Sub(ls).Seconds())
+			}
+			if gens[0] != nil {
+				var rate [2]float64
+				for d := range gens { // direction d: end d's frames, checked at the far end
+					rx := gens[1-d].st.ReceivedBytes.Load()
+					rate[d] = float64(rx-lastRx[d]) * 8 / now.Sub(lastT).Seconds() / 1e6
+					lastRx[d] = rx
+				}
+				line += fmt.Sprintf(" | client %.0f/%.0f Mbit/s, %s", rate[0], rate[1], liveVerdict(p, gens))
 			}
 			lastT = now
 			if tty {

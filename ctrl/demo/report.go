@@ -58,6 +58,17 @@ func writeReport(path string, p *pair.Pair, rec *recorder, sum *Summary, o Optio
 		}
 	}
 	rec.mu.Unlock()
+	if c := sum.Client; c != nil {
+		d.Client = &report.Client{Verdict: c.Line, Bad: c.Corrupted > 0 || !c.Explained}
+		for i, x := range c.Directions {
+			d.Client.Directions[i] = report.ClientDirection{
+				Sent: x.Sent, Delivered: x.Delivered, Lost: x.Lost, Corrupted: x.Corrupted + x.OutOfOrder,
+				DroppedAtSender: x.DroppedSender, OTNDamaged: x.OTNFramesLost + x.OTNFramesDamaged,
+				Goodput: x.GoodputMbps * 1e6,
+			}
+		}
+		d.Profile["client traffic"] = fmt.Sprintf("random Ethernet frames of 60–1514 octets at %.0f %% of the payload capacity, checked at the far end (sequence number, digest)", 100*c.Load)
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("demo: --report: %w", err)

@@ -1,7 +1,7 @@
 // Package pair runs the two ends of one otkd link, A and B, in one process
 // over the simulated fibre: two dataplane ports, their two controllers and,
-// on request, an eavesdropper on a tap of the fibre. The tests, the demo and
-// the benchmarks use it.
+// on request, an eavesdropper on a tap of the fibre and a client at each end
+// (Config.Clients). The tests, the demo and the benchmarks use it.
 //
 // Everything runs as in the daemon: real SM2 identities (generated per pair
 // and pinned to each other), the handshake, encrypted frames with FEC,
@@ -22,6 +22,7 @@ import (
 	"github.com/otkd/otkd/ctrl/link"
 	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/dataplane"
+	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/dataplane/line/simfiber"
 	"github.com/otkd/otkd/noise"
 )
@@ -52,7 +53,13 @@ type Config struct {
 	// handshake timeouts for a test.
 	Port func(end int, c *dataplane.Config)
 	Link func(end int, c *link.Config)
-	Log  *slog.Logger
+	// Clients, when set, give each end (0 = A) a client: a mapper
+	// (dataplane/client, configured by ClientConfig) fills the end's frames
+	// with the client's Ethernet frames and delivers those of the peer, and
+	// Run serves the device with it. Nil for an end: the test pattern.
+	Clients      [2]client.Device
+	ClientConfig client.Config
+	Log          *slog.Logger
 	// Hooks, called on the controller goroutine of end (0 = A, 1 = B).
 	OnSeed  func(end int, ev link.SeedEvent)
 	OnKey   func(end int, ev link.KeyEvent)
@@ -66,6 +73,9 @@ type Pair struct {
 	Ports [2]*dataplane.Port
 	Ctrls [2]*link.Controller
 	Eve   *Eve
+	// Mappers are the ends' client mappers (nil for an end without a
+	// client); their Stats may be read while the pair runs.
+	Mappers [2]*client.Mapper
 
 	mu    sync.Mutex
 	seeds [2][]seedRec // per direction, in order: what each end made
@@ -100,6 +110,12 @@ func New(cfg Config) (*Pair, error) {
 	lines := [2]dataplane.Line{l.A(), l.B()}
 	for i := range 2 {
 		pc := dataplane.Config{Role: dataplane.Role(i), Line: lines[i], Profile: cfg.Profile}
+		if cfg.Clients[i] != nil {
+			if p.Mappers[i], err = client.New(cfg.ClientConfig); err != nil {
+				return nil, err
+			}
+			pc.Payload, pc.Sink = p.Mappers[i], p.Mappers[i]
+		}
 		if cfg.Port != nil {
 			cfg.Port(i, &pc)
 		}
@@ -190,6 +206,9 @@ func (p *Pair) Run(ctx context.Context) error {
 	for i := range 2 {
 		run("port "+dataplane.Role(i).String(), p.Ports[i].Run)
 		run("controller "+dataplane.Role(i).String(), p.Ctrls[i].Run)
+		if m, dev := p.Mappers[i], p.cfg.Clients[i]; m != nil {
+			run("client "+dataplane.Role(i).String(), func(ctx context.Context) error { return m.Serve(ctx, dev) })
+		}
 	}
 	if p.Eve != nil {
 		run("eavesdropper", p.Eve.run)

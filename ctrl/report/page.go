@@ -19,6 +19,8 @@ var pageTemplate = template.Must(template.New("page").Parse(pageSource))
 // page is the template's view of Data: strings ready to show.
 type page struct {
 	Title, Generated, Duration string
+	ClientVerdict              string
+	ClientBad                  bool
 	Profile                    []keyValue
 	Names                      [2]string
 	Summary                    []summaryRow
@@ -66,6 +68,10 @@ func buildPage(d *Data) *page {
 		p.Names[i] = directionName(d, i)
 	}
 	p.Summary = summary(d)
+	if c := d.Client; c != nil {
+		p.Summary = append(p.Summary, clientSummary(c)...)
+		p.ClientVerdict, p.ClientBad = c.Verdict, c.Bad
+	}
 	for i := range d.Directions {
 		p.Dirs = append(p.Dirs, direction(d, i, p.Names[i]))
 	}
@@ -163,4 +169,28 @@ func eveR(x *Direction) string {
 		return "n/a"
 	}
 	return fixed(x.EveCorrelation, 3)
+}
+
+// clientSummary lays out the client traffic of both directions.
+func clientSummary(c *Client) []summaryRow {
+	row := func(label string, f func(x *ClientDirection) cell) summaryRow {
+		return summaryRow{label, [2]cell{f(&c.Directions[0]), f(&c.Directions[1])}}
+	}
+	return []summaryRow{
+		row("Client frames sent", func(x *ClientDirection) cell { return cell{Text: thousands(x.Sent)} }),
+		row("Client frames delivered", func(x *ClientDirection) cell { return cell{Text: thousands(x.Delivered)} }),
+		row("Client frames lost", func(x *ClientDirection) cell { return cell{Text: thousands(x.Lost)} }),
+		row("Client frames corrupted", func(x *ClientDirection) cell { return cell{thousands(x.Corrupted), x.Corrupted > 0} }),
+		row("Tail-dropped at the sender", func(x *ClientDirection) cell { return cell{Text: thousands(x.DroppedAtSender)} }),
+		row("OTN frames lost or damaged", func(x *ClientDirection) cell { return cell{Text: thousands(x.OTNDamaged)} }),
+		row("Client goodput", func(x *ClientDirection) cell { return cell{Text: mbits(x.Goodput)} }),
+	}
+}
+
+// mbits formats bits per second as Mbit/s, "n/a" when not finite.
+func mbits(v float64) string {
+	if !finite(v) {
+		return "n/a"
+	}
+	return fixed(v/1e6, 1) + " Mbit/s"
 }

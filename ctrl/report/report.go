@@ -13,6 +13,9 @@
 //  3. cumulative seeds against seconds since the start, as a step line;
 //  4. the disagreement of each seed before reconciliation, per seed index.
 //
+// With client traffic (Data.Client), the summary also shows the frames sent,
+// delivered, lost and corrupted per direction, the goodput and a verdict.
+//
 // The page shows fingerprints only: Data has no field for key or seed bytes.
 // Every string from Data goes through html/template's escaping.
 package report
@@ -46,6 +49,30 @@ type Data struct {
 
 	// Directions are 0 = A→B (A initiates) and 1 = B→A.
 	Directions [2]Direction
+
+	// Client is the client traffic the run carried; nil when none (the
+	// summary then has no client rows).
+	Client *Client
+}
+
+// Client describes the client traffic of a run: Ethernet frames from a
+// generator at each end, checked at the far end.
+type Client struct {
+	// Verdict is one line on the whole run, e.g. "0 frames lost or
+	// corrupted across 14 key switches"; shown under the summary.
+	Verdict string
+	// Bad marks the verdict red (frames corrupted, or lost without cause).
+	Bad bool
+	// Directions are 0 = A→B and 1 = B→A.
+	Directions [2]ClientDirection
+}
+
+// ClientDirection is one direction's client traffic.
+type ClientDirection struct {
+	Sent, Delivered, Lost, Corrupted uint64  // frames
+	DroppedAtSender                  uint64  // tail-dropped, over capacity
+	OTNDamaged                       uint64  // OTN frames lost or damaged beyond the FEC at the receiver
+	Goodput                          float64 // bit/s delivered
 }
 
 // Direction holds the figures of one direction of the link.

@@ -421,3 +421,37 @@ func BenchmarkWrite2x5000(b *testing.B) {
 	}
 	b.SetBytes(int64(buf.Len()))
 }
+
+func TestWriteClient(t *testing.T) {
+	d := sample(10, 2)
+	if page := render(t, d); strings.Contains(page, "Client") {
+		t.Fatal("client rows without client traffic")
+	}
+	d.Client = &Client{Verdict: "0 frames lost or corrupted across 14 key switches", Directions: [2]ClientDirection{
+		{Sent: 398411, Delivered: 398411, Goodput: 420.4e6},
+		{Sent: 342543, Delivered: 342540, Lost: 3, OTNDamaged: 1, Goodput: 362e6},
+	}}
+	page := render(t, d)
+	for _, want := range []string{
+		"<th>Client frames sent</th><td>398\u2009411</td><td>342\u2009543</td>",
+		"<th>Client frames lost</th><td>0</td><td>3</td>",
+		"<th>Client frames corrupted</th><td>0</td><td>0</td>",
+		"<th>OTN frames lost or damaged</th><td>0</td><td>1</td>",
+		"<th>Client goodput</th><td>420.4 Mbit/s</td><td>362.0 Mbit/s</td>",
+		`<p class="client">Client traffic: 0 frames lost or corrupted across 14 key switches</p>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	// Corruption is shown in red, and the verdict is escaped like the rest.
+	d.Client.Directions[1].Corrupted = 2
+	d.Client.Verdict, d.Client.Bad = `<b>2 corrupted</b>`, true
+	page = render(t, d)
+	for _, want := range []string{`<th>Client frames corrupted</th><td>0</td><td class="bad">2</td>`,
+		`<p class="client bad">Client traffic: &lt;b&gt;2 corrupted&lt;/b&gt;</p>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}

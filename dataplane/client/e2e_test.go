@@ -215,7 +215,7 @@ func (d *direction) check(name string) {
 	}
 	st := d.rx.Stats()
 	drops := st.DropDelineation.Load() + st.DropMalformed.Load() + st.DropPFCS.Load() + st.DropFCS.Load()
-	if len(bad) > 0 && (st.GFP.Resyncs.Load() == 0 || st.LostFrames.Load()+st.LateFrames.Load() == 0) {
+	if len(bad) > 0 && (st.GFP.Resyncs.Load() == 0 || st.LostFrames.Load()+st.LateFrames.Load()+st.DamagedFrames.Load() == 0) {
 		d.t.Fatalf("%s: %d damaged frames but no resync or lost frame counted", name, len(bad))
 	}
 	if st.OutPackets.Load() != uint64(len(d.got)) {

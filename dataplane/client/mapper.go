@@ -22,8 +22,13 @@ const (
 	EthFCS     = 4    // the Ethernet frame check sequence
 	MinFrame   = 60   // the shortest MAC frame without FCS; shorter ones are padded
 
-	// DefaultQueue is the default depth, in frames, of each ring.
-	DefaultQueue = 256
+	// DefaultQueue is the default depth, in frames, of each ring: at MTU
+	// 1500, 1.5 MB, about 100 OTN frames' worth (1.2 ms at line rate, 10 ms
+	// at 10 000 frames/s). TCP through the link needs about its
+	// bandwidth-delay product queued at the sender's side of a tail drop,
+	// and the client writer must ride out a few milliseconds without the
+	// CPU on a busy host.
+	DefaultQueue = 1024
 )
 
 // OPU geometry and the payload type (G.709).
@@ -106,6 +111,7 @@ type Mapper struct {
 	dec     *gfp.Decoder
 	sink    rxSink
 	last    uint32
+	damaged uint32 // Lost calls since the last Deliver
 	haveCnt bool
 	plm     bool
 	parked  atomic.Bool
@@ -173,11 +179,20 @@ func (m *Mapper) ReadBuffer() []byte {
 // CommitRead takes the frame of n octets read into the buffer ReadBuffer
 // returned: a MAC frame without FCS, as Linux hands it. It pads the frame to
 // MinFrame, appends its FCS, computes its pFCS and queues it for the line.
-// A frame that finds the ring full, is longer than MaxFrame or shorter than
-// an Ethernet header is dropped and counted.
+// A frame that finds the ring still full, is longer than MaxFrame or
+// shorter than an Ethernet header is dropped and counted.
 func (m *Mapper) CommitRead(n int) {
 	s := m.cur
 	m.cur = nil
+	if s == nil && n <= m.maxFrame {
+		// The ring was full when the reader went to read; it may have room
+		// now (a read waits for the next frame): then the frame is not
+		// dropped but copied from the scratch buffer, the one extra copy
+		// of a frame that came after the ring had been full.
+		if s = m.txq.Slot(); s != nil {
+			copy(s.buf, m.drop[:n])
+		}
+	}
 	switch {
 	case s == nil:
 		m.st.DropCapacity.Add(1)
@@ -288,11 +303,19 @@ func (m *Mapper) Deliver(f *framer.Frame, count uint32, epoch uint8) {
 // in progress is dropped now rather than at the next Deliver, whose COUNT
 // gap says the same. Call it only for frames known to belong to this
 // stream: a spurious call costs a resynchronisation.
-func (m *Mapper) Lost() { m.dec.Lose(&m.sink) }
+func (m *Mapper) Lost() {
+	m.st.DamagedFrames.Add(1)
+	m.damaged++
+	m.dec.Lose(&m.sink)
+}
 
 // sequence follows the COUNT of the frames delivered and breaks the stream
 // where it does not run on by one. False: the frame is not to be used.
 func (m *Mapper) sequence(count uint32) bool {
+	// Frames reported damaged since the last delivery fill the gap they
+	// leave: they are counted once, as DamagedFrames.
+	dmg := m.damaged
+	m.damaged = 0
 	if !m.haveCnt {
 		m.haveCnt, m.last = true, count
 		return true
@@ -300,7 +323,8 @@ func (m *Mapper) sequence(count uint32) bool {
 	switch d := int32(count - m.last); {
 	case d == 1:
 	case d > 1 && d < lateWindow:
-		m.st.LostFrames.Add(uint64(d - 1))
+		gap := uint64(d - 1)
+		m.st.LostFrames.Add(gap - min(uint64(dmg), gap))
 		m.dec.Lose(&m.sink)
 	case d <= 0 && d > -lateWindow:
 		m.st.LateFrames.Add(1)

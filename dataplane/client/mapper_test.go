@@ -188,3 +188,72 @@ func TestNoAlloc(t *testing.T) {
 		t.Fatal("nothing delivered")
 	}
 }
+
+// TestDamagedCounting: a frame the RX loop reports damaged (Lost) is
+// counted once, as DamagedFrames, not again as the gap it leaves in the
+// COUNT sequence; frames missing besides it are LostFrames.
+func TestDamagedCounting(t *testing.T) {
+	tx, _ := New(Config{})
+	rx, _ := New(Config{})
+	_, f := newFrame()
+	deliver := func(count uint32) {
+		tx.Fill(&f, count)
+		rx.Deliver(&f, count, 1)
+	}
+	deliver(1)
+	deliver(2)
+	rx.Lost() // COUNT 3, damaged
+	deliver(4)
+	st := rx.Stats()
+	if st.DamagedFrames.Load() != 1 || st.LostFrames.Load() != 0 || st.GFP.Resyncs.Load() != 1 {
+		t.Fatalf("damaged %d, lost %d, resyncs %d; want 1, 0, 1", st.DamagedFrames.Load(), st.LostFrames.Load(), st.GFP.Resyncs.Load())
+	}
+	rx.Lost() // COUNT 5 damaged, 6 and 7 never came
+	deliver(8)
+	if st.DamagedFrames.Load() != 2 || st.LostFrames.Load() != 2 {
+		t.Fatalf("damaged %d, lost %d; want 2, 2", st.DamagedFrames.Load(), st.LostFrames.Load())
+	}
+	deliver(9)
+	deliver(11)
+	if st.LostFrames.Load() != 3 {
+		t.Fatalf("lost %d; want 3", st.LostFrames.Load())
+	}
+}
+
+// TestReadWhileFull: a frame whose read began while the TX ring was full
+// is queued when the ring has room by the time the read completes, and
+// tail-dropped (DropCapacity) only when it is still full.
+func TestReadWhileFull(t *testing.T) {
+	m, _ := New(Config{TXQueue: 4})
+	for i := range m.TXRoom() {
+		push(m, testFrame(uint64(i), 100))
+	}
+	buf := m.ReadBuffer() // the ring is full: the scratch buffer
+	n := copy(buf, testFrame(99, 100))
+	m.CommitRead(n)
+	if m.Stats().DropCapacity.Load() != 1 {
+		t.Fatalf("ring full: DropCapacity %d, want 1", m.Stats().DropCapacity.Load())
+	}
+	buf = m.ReadBuffer()
+	_, f := newFrame()
+	rx, _ := New(Config{})
+	m.Fill(&f, 1) // the line takes the queued frames meanwhile
+	rx.Deliver(&f, 1, 1)
+	n = copy(buf, testFrame(100, 100))
+	m.CommitRead(n)
+	if m.Stats().DropCapacity.Load() != 1 || m.Stats().InPackets.Load() != uint64(m.txq.Cap()+1) {
+		t.Fatalf("room again: DropCapacity %d, InPackets %d", m.Stats().DropCapacity.Load(), m.Stats().InPackets.Load())
+	}
+	for c := uint32(2); c < 4; c++ {
+		m.Fill(&f, c)
+		rx.Deliver(&f, c, 1)
+	}
+	var got []uint64
+	for fr := rx.NextOut(); fr != nil; fr = rx.NextOut() {
+		got = append(got, frameSeq(fr))
+		rx.ReleaseOut(true)
+	}
+	if len(got) != 5 || got[4] != 100 {
+		t.Fatalf("delivered %v, want 0..3 and the frame read while the ring was full (100)", got)
+	}
+}

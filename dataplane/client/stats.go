@@ -41,10 +41,13 @@ type Stats struct {
 	DropClient atomic.Uint64
 
 	// LostFrames: OTN frames missing from the COUNT sequence of the frames
-	// delivered (lost or rejected). LateFrames: frames that came with a COUNT
+	// delivered (lost or rejected), those reported damaged not included. LateFrames: frames that came with a COUNT
 	// at or behind the last one (reordered, repeated), not used.
 	// Restarts: the COUNT sequence started again (a restarted peer).
 	LostFrames, LateFrames, Restarts atomic.Uint64
+	// DamagedFrames: OTN frames the RX frame loop received damaged beyond
+	// the FEC (Lost); their payload is not used.
+	DamagedFrames atomic.Uint64
 	// PayloadMismatch: frames ignored because their multiframe's PSI did not
 	// announce GFP (payload type 0x05).
 	PayloadMismatch atomic.Uint64

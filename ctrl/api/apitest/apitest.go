@@ -80,7 +80,11 @@ func (b *Backend) Links(context.Context) ([]api.Link, error) {
 			SeedsOwn: 3, SeedsPeer: 2, Failures: 1, KeySwitches: 3, DisagreementOwn: 0.004, DisagreementPeer: 0.0041,
 			PostprocessingOwn: api.Postprocessing{Efficiency: 1.52, RoundsPerSeed: 1468, StepsPerBlock: 2.4,
 				PerSeed: api.BoundTerms{Credited: 404, Reconciliation: 33, Tag: 21, Amplification: 43, Seed: 256, Slack: 51}},
-			LastSeed: Started.Add(50 * time.Minute), LastSwitch: Started.Add(time.Hour)},
+			LastSeed: Started.Add(50 * time.Minute), LastSwitch: Started.Add(time.Hour),
+			Client: &api.ClientCounters{Interface: "tap:otkd0", MTU: 1500, Created: true,
+				InPackets: 5000, InBytes: 4000000, OutPackets: 4990, OutBytes: 3990000,
+				Drops:      api.ClientDrops{Capacity: 7, Delineation: 2, PFCS: 1},
+				FramesLost: 1, GFPSyncs: 2, GFPResyncs: 1}},
 		{Name: "p1", ID: 2, Role: "B", Line: "simfiber", Peer: "node-c", Handshake: "pending", RXEpoch: -1},
 	}, nil
 }

@@ -64,7 +64,7 @@ type Device struct {
 // Open opens (creating if needed) the TAP interface cfg.Name, sets its MTU
 // and brings it up.
 func Open(cfg Config) (*Device, error) {
-	if err := checkName(cfg.Name); err != nil {
+	if err := CheckName(cfg.Name); err != nil {
 		return nil, err
 	}
 	if cfg.MTU == 0 {
@@ -109,9 +109,10 @@ func Open(cfg Config) (*Device, error) {
 	return &Device{f: f, name: cfg.Name, mtu: cfg.MTU, created: !existed}, nil
 }
 
-// checkName applies the kernel's rules for interface names, and refuses '%'
-// (a name template would create another name than asked).
-func checkName(name string) error {
+// CheckName applies the kernel's rules for interface names, and refuses '%'
+// (a name template would create another name than asked): the names Open
+// accepts.
+func CheckName(name string) error {
 	if name == "" || len(name) >= unix.IFNAMSIZ || name == "." || name == ".." ||
 		strings.ContainsAny(name, "/:% \t\n\r\v\f") {
 		return fmt.Errorf("%w %q: 1-%d octets, no '/', ':', '%%' or white space", ErrName, name, unix.IFNAMSIZ-1)
