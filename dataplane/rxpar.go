@@ -161,7 +161,7 @@ func (x *rxPar) receiver(stop <-chan struct{}) error {
 		copy(s.buf[data2Off:], r.dec[framer.DataLen:])
 		s.cur, s.prev, s.curK, s.prevK = x.cur, x.prev, x.curK, x.prevK
 		s.ready.Store(n + 1)
-		x.workers[n%x.w].wake()
+		x.workers[n%x.w].wake(n + 1)
 	}
 }
 
@@ -178,7 +178,7 @@ func (x *rxPar) worker(w int, stop <-chan struct{}) error {
 			x.delay(n)
 		}
 		s.done.Store(n + 1)
-		x.back.wake()
+		x.back.wake(n + 1)
 	}
 }
 
@@ -212,7 +212,7 @@ func (x *rxPar) sequencer(stop <-chan struct{}) error {
 			}
 		}
 		x.freed.Store(n + 1)
-		x.front.wake()
+		x.front.wake(n + 1)
 		x.pool.reclaim(n + 1)
 	}
 }

@@ -131,7 +131,7 @@ func (x *txPar) build(stop <-chan struct{}) (bool, error) {
 	p.txCount.Store(s.count)
 	x.next++
 	s.ready.Store(n + 1)
-	x.workers[n%x.w].wake()
+	x.workers[n%x.w].wake(n + 1)
 	return true, nil
 }
 
@@ -168,7 +168,7 @@ func (x *txPar) worker(w int, stop <-chan struct{}) error {
 			x.delay(n)
 		}
 		s.done.Store(n + 1)
-		x.back.wake()
+		x.back.wake(n + 1)
 	}
 }
 
@@ -192,7 +192,7 @@ func (x *txPar) sender(stop <-chan struct{}) error {
 			p.st.TXNullFrames.Add(1)
 		}
 		x.freed.Store(n + 1)
-		x.front.wake()
+		x.front.wake(n + 1)
 		x.pool.reclaim(n + 1)
 	}
 }

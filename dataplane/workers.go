@@ -44,12 +44,15 @@ import (
 // is wiped (zeroised) once the back stage has released every frame before
 // n. No frame ever sees a key change under it, and nothing locks per frame.
 //
-// Waiting: each stage spins briefly on the counter it waits for, then sets
-// its sleeping flag, checks the counter again and parks on a one-slot
-// doorbell channel; the stage that advances the counter rings the doorbell
-// only when the flag is set. Under load the stages never park, and no
-// channel operation happens per frame; a stage that ran dry costs one
-// doorbell send when work comes. With W = 1 none of this exists: one TX and
+// Waiting: each stage spins briefly on the counter it waits for, then
+// notes the value it waits for, sets its sleeping flag, checks the counter
+// again and parks on a one-slot doorbell channel; the stage that advances
+// the counter rings the doorbell only when the flag is set and the new
+// value is the one awaited. Under load the stages never park and no channel
+// operation happens per frame; a stage that ran dry costs one doorbell send
+// (a channel operation, which takes the channel's lock but does not
+// allocate) when its work comes, and a front stage that waits for room
+// waits for half the ring, so it wakes once per S/2 frames. With W = 1 none of this exists: one TX and
 // one RX goroutine do everything, as before.
 
 // MaxWorkers bounds Config.Workers.
@@ -176,8 +179,9 @@ func (p *Port) cpuFor(s side, worker int) int {
 type waiter struct {
 	_     [64]byte
 	sleep atomic.Bool
+	want  atomic.Uint64 // the value the sleeper waits for
 	bell  chan struct{}
-	_     [56]byte
+	_     [48]byte
 }
 
 func newWaiter() *waiter { return &waiter{bell: make(chan struct{}, 1)} }
@@ -191,6 +195,7 @@ func (w *waiter) await(v *atomic.Uint64, want uint64, stop <-chan struct{}) bool
 			}
 			continue
 		}
+		w.want.Store(want)
 		w.sleep.Store(true)
 		if v.Load() >= want {
 			w.sleep.Store(false)
@@ -207,9 +212,10 @@ func (w *waiter) await(v *atomic.Uint64, want uint64, stop <-chan struct{}) bool
 	return true
 }
 
-// wake rings the doorbell if the stage sleeps (or is about to).
-func (w *waiter) wake() {
-	if w.sleep.Load() {
+// wake rings the doorbell if the stage sleeps (or is about to) waiting for
+// a value ≤ v, v being the new value of the counter it waits on.
+func (w *waiter) wake(v uint64) {
+	if w.sleep.Load() && v >= w.want.Load() {
 		select {
 		case w.bell <- struct{}{}:
 		default:
@@ -245,11 +251,14 @@ func (p *pipe) init(w int, delay func(uint64)) {
 }
 
 // slotFree waits until slot n's previous frame (n − S) has been released.
+// When the ring is full it waits until half of it is free, so that a front
+// stage that runs ahead (a TX builder) wakes once per half ring, not once
+// per frame.
 func (p *pipe) slotFree(n uint64, stop <-chan struct{}) bool {
-	if n <= p.mask {
+	if n <= p.mask || p.freed.Load() >= n-p.mask {
 		return true
 	}
-	return p.front.await(&p.freed, n-p.mask, stop)
+	return p.front.await(&p.freed, n-p.mask+p.mask/2, stop)
 }
 
 // poolKey is one key of a pipeline's key pool: its FrameKey (read by the
