@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/netip"
 	"time"
 
@@ -61,6 +62,25 @@ type Port struct {
 	PeerPublicKey string  `toml:"peer_public_key"` // its pinned SM2 public key (PEM PKIX); required
 	FrameRate     float64 `toml:"frame_rate"`      // frames/s; default DefaultFrameRate; 0 = unpaced
 	SeedTimeout   string  `toml:"seed_timeout"`    // Go duration; no seed for this long is reported; "" = DefaultSeedTimeout
+
+	// line = "udp": frames per sendmmsg/recvmmsg (0 or 1: one per call)
+	// and the bound on a frame's wait in the send batch (Go duration, ""
+	// = udp.DefaultMaxDelay; only with batch > 1).
+	Batch    int    `toml:"batch"`
+	MaxDelay string `toml:"max_delay"`
+	// line = "xdp": the point-to-point interface, its receive queue, the
+	// peer's Ethernet address, the AF_XDP data path ("auto", "copy",
+	// "zero-copy") and how the XDP program attaches ("auto", "driver",
+	// "generic").
+	Interface string `toml:"interface"`
+	Queue     int    `toml:"queue"`
+	PeerMAC   string `toml:"peer_mac"`
+	XDPMode   string `toml:"xdp_mode"`
+	XDPAttach string `toml:"xdp_attach"`
+	// Frame workers per direction (0: DefaultWorkers) and the CPUs the
+	// port's pipeline threads are pinned to (empty: not pinned).
+	Workers int   `toml:"workers"`
+	CPUs    []int `toml:"cpus"`
 }
 
 // Noise is the [noise] table: the fields of noise.Profile that a running
@@ -189,6 +209,8 @@ const (
 	DefaultKEKFile          = "/etc/otkd/kek"
 	DefaultSocket           = "/run/otkd/otkd.sock"
 	DefaultLine             = "udp"
+	DefaultXDPMode          = "auto"
+	DefaultXDPAttach        = "auto"
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "text"
 )
@@ -231,6 +253,48 @@ func Default() *Config {
 // defaultPort returns a port with the defaults of the optional keys.
 func defaultPort() Port {
 	return Port{Line: DefaultLine, FrameRate: DefaultFrameRate}
+}
+
+// MaxDelayDuration returns MaxDelay parsed, 0 when it is empty (the UDP
+// line's default then applies).
+func (p *Port) MaxDelayDuration() time.Duration {
+	d, _ := time.ParseDuration(p.MaxDelay)
+	return d
+}
+
+// PeerHardwareAddr returns PeerMAC parsed; nil if it does not parse.
+func (p *Port) PeerHardwareAddr() net.HardwareAddr {
+	a, err := net.ParseMAC(p.PeerMAC)
+	if err != nil {
+		return nil
+	}
+	return a
+}
+
+// DefaultWorkers is the number of frame workers per direction a port gets
+// when its workers key is 0: half the CPUs it may use, at least 1 and at
+// most 8, where the CPUs it may use are its cpus list or, without one, the
+// CPUs the process may run on shared evenly among ports (each direction
+// then has a core of its own per worker). On a 2-CPU host: 1 (TX on one
+// core, RX on the other).
+func DefaultWorkers(cpus, ports int) int {
+	if ports < 1 {
+		ports = 1
+	}
+	return min(max(1, cpus/ports/2), 8)
+}
+
+// EffectiveWorkers returns the port's workers, DefaultWorkers when it is
+// 0; ports is the number of ports and allowed the number of CPUs the
+// process may run on.
+func (p *Port) EffectiveWorkers(ports, allowed int) int {
+	switch {
+	case p.Workers > 0:
+		return p.Workers
+	case len(p.CPUs) > 0:
+		return DefaultWorkers(len(p.CPUs), 1)
+	}
+	return DefaultWorkers(allowed, ports)
 }
 
 // SeedTimeoutDuration returns SeedTimeout parsed, DefaultSeedTimeout when
