@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -95,6 +97,30 @@ func (n *vethNet) in(i int, f func() error) error {
 	return ferr
 }
 
+// metrics reads the /metrics page of the otkd in namespace i (listening on
+// 127.0.0.1:9464 there): one HTTP/1.0 GET over a socket made inside it.
+func (n *vethNet) metrics(t *testing.T, i int) string {
+	t.Helper()
+	var page []byte
+	err := n.in(i, func() error {
+		c, err := net.DialTimeout("tcp4", "127.0.0.1:9464", 5*time.Second) // one address: dialled on this thread
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write([]byte("GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")); err != nil {
+			return err
+		}
+		page, err = io.ReadAll(c)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("metrics in %s: %v", n.ns[i], err)
+	}
+	return string(page)
+}
+
 // newNSLink writes the files of two nodes whose one port runs over the
 // given line between the two namespaces, with two frame workers.
 func newNSLink(t *testing.T, n *vethNet, line string, batch int) (a, b *node) {
@@ -150,6 +176,9 @@ kek_file = "kek"
 
 [api]
 socket = %q
+
+[metrics]
+listen = "127.0.0.1:9464"
 `, nd.name, strings.ToUpper(nd.name), line, lineKeys, nodes[1-i].name, nd.shm, nd.sock)
 		if err := os.WriteFile(nd.cfg, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
@@ -211,10 +240,40 @@ func TestLinesInNamespaces(t *testing.T) {
 			b.startIn(t, n.ns[1])
 			fps := waitAgree(t, a, b, 2)
 			t.Logf("%s: agreed on %v", tc.name, fps)
-			for _, nd := range []*node{a, b} {
+			for i, nd := range []*node{a, b} {
 				log := nd.logString()
 				if !strings.Contains(log, "workers=2") || !strings.Contains(log, "line=\""+tc.line) {
 					t.Fatalf("%s: the start log does not name the line and the workers:\n%s", nd.name, log)
+				}
+				m := n.metrics(t, i)
+				get := func(sample string) float64 {
+					v, ok := metricValue(m, sample)
+					if !ok {
+						t.Fatalf("%s: no %s in the metrics:\n%s", nd.name, sample, m)
+					}
+					return v
+				}
+				lb := `{port="east"`
+				if get("otkd_port_workers"+lb+"}") != 2 {
+					t.Fatalf("%s: otkd_port_workers is not 2", nd.name)
+				}
+				sent := get("otkd_line_frames_total" + lb + `,dir="tx"}`)
+				switch {
+				case tc.line == "xdp":
+					if chunks := get("otkd_xdp_chunks_sent_total" + lb + "}"); chunks < 2*sent || sent == 0 {
+						t.Fatalf("%s: %v frames sent in %v chunks", nd.name, sent, chunks)
+					}
+					get("otkd_xdp_frames_dropped_total" + lb + `,reason="incomplete"}`)
+				case tc.batch > 1:
+					// Paced at 5000 frames/s the batch leaves when
+					// max_delay (500 µs) runs out: about 2.5 frames a call.
+					if calls := get("otkd_line_syscalls_total" + lb + `,dir="tx"}`); sent < 1.5*calls || sent == 0 {
+						t.Fatalf("%s: %v frames in %v send calls: not batched", nd.name, sent, calls)
+					}
+				default:
+					if calls := get("otkd_line_syscalls_total" + lb + `,dir="tx"}`); calls != sent {
+						t.Fatalf("%s: %v frames in %v send calls, want one each", nd.name, sent, calls)
+					}
 				}
 			}
 			a.stop(t)
