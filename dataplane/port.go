@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/otkd/otkd/dataplane/ichan"
 	"github.com/otkd/otkd/dataplane/lane"
 	"github.com/otkd/otkd/dataplane/ring"
@@ -269,6 +271,9 @@ type Port struct {
 	toAnsQ *ring.SPSC[toAnswer]  // RX → TX: peer rounds to answer
 	finQ   *ring.SPSC[finalItem] // RX → TX: C1 to send
 
+	thMu    sync.Mutex // threads: written as stages start
+	threads []Thread
+
 	running   atomic.Bool
 	txCount   atomic.Uint32
 	keyFrames atomic.Uint32 // frames sealed under the current TX key
@@ -485,7 +490,7 @@ func (p *Port) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(stages))
 	stop := make(chan struct{})
-	startStages(&wg, stages, errs, stop)
+	p.startStages(&wg, stages, errs, stop)
 	var first error
 	select {
 	case <-ctx.Done():
@@ -502,10 +507,32 @@ func (p *Port) Run(ctx context.Context) error {
 	return first
 }
 
-// stage is one pipeline goroutine: its CPU (-1: not pinned) and its loop.
+// stage is one pipeline goroutine: its name, its CPU (-1: not pinned), its
+// loop and the doorbell it waits on (nil for the one-goroutine loops).
 type stage struct {
-	cpu int
-	run func(stop <-chan struct{}) error
+	name string
+	cpu  int
+	run  func(stop <-chan struct{}) error
+	wait *waiter
+}
+
+// Thread is one of a running port's pinned pipeline threads (Config.CPUs):
+// its stage ("tx" and "rx" with one worker; "tx-builder", "tx-sender",
+// "tx-worker-i", "rx-receiver", "rx-sequencer", "rx-worker-i" with W > 1),
+// its OS thread id and its CPU, for per-thread accounting
+// (/proc/self/task/TID/schedstat).
+type Thread struct {
+	Stage    string
+	TID, CPU int
+}
+
+// Threads returns the pinned threads of the running port, those that have
+// started so far; none when Config.CPUs is empty (unpinned goroutines move
+// between threads).
+func (p *Port) Threads() []Thread {
+	p.thMu.Lock()
+	defer p.thMu.Unlock()
+	return append([]Thread(nil), p.threads...)
 }
 
 // txStages returns the TX's goroutines: the one loop, or with frame
@@ -513,11 +540,11 @@ type stage struct {
 func (p *Port) txStages() []stage {
 	tx := p.tx.par
 	if tx == nil {
-		return []stage{{p.cpuFor(txSide, -1), p.tx.loop}}
+		return []stage{{"tx", p.cpuFor(txSide, -1), p.tx.loop, nil}}
 	}
-	st := []stage{{p.cpuFor(txSide, -1), tx.builder}, {p.cpuFor(txSide, -1), tx.sender}}
+	st := []stage{{"tx-builder", p.cpuFor(txSide, -1), tx.builder, tx.front}, {"tx-sender", p.cpuFor(txSide, -1), tx.sender, tx.back}}
 	for w := range p.cfg.Workers {
-		st = append(st, stage{p.cpuFor(txSide, w), func(stop <-chan struct{}) error { return tx.worker(w, stop) }})
+		st = append(st, stage{fmt.Sprintf("tx-worker-%d", w), p.cpuFor(txSide, w), func(stop <-chan struct{}) error { return tx.worker(w, stop) }, tx.workers[w]})
 	}
 	return st
 }
@@ -527,18 +554,27 @@ func (p *Port) txStages() []stage {
 func (p *Port) rxStages() []stage {
 	rx := p.rx.par
 	if rx == nil {
-		return []stage{{p.cpuFor(rxSide, -1), p.rx.loop}}
+		return []stage{{"rx", p.cpuFor(rxSide, -1), p.rx.loop, nil}}
 	}
-	st := []stage{{p.cpuFor(rxSide, -1), rx.receiver}, {p.cpuFor(rxSide, -1), rx.sequencer}}
+	st := []stage{{"rx-receiver", p.cpuFor(rxSide, -1), rx.receiver, rx.front}, {"rx-sequencer", p.cpuFor(rxSide, -1), rx.sequencer, rx.back}}
 	for w := range p.cfg.Workers {
-		st = append(st, stage{p.cpuFor(rxSide, w), func(stop <-chan struct{}) error { return rx.worker(w, stop) }})
+		st = append(st, stage{fmt.Sprintf("rx-worker-%d", w), p.cpuFor(rxSide, w), func(stop <-chan struct{}) error { return rx.worker(w, stop) }, rx.workers[w]})
 	}
 	return st
 }
 
 // startStages starts each stage on its own goroutine (pinned to its CPU),
 // each sending its result to errs.
-func startStages(wg *sync.WaitGroup, stages []stage, errs chan<- error, stop <-chan struct{}) {
+func (p *Port) startStages(wg *sync.WaitGroup, stages []stage, errs chan<- error, stop <-chan struct{}) {
+	onCPU := map[int]int{}
+	for _, s := range stages {
+		onCPU[s.cpu]++
+	}
+	for _, s := range stages {
+		if s.cpu >= 0 && s.wait != nil {
+			s.wait.pinned(onCPU[s.cpu] > 1)
+		}
+	}
 	for _, s := range stages {
 		wg.Add(1)
 		go func() {
@@ -548,6 +584,9 @@ func startStages(wg *sync.WaitGroup, stages []stage, errs chan<- error, stop <-c
 					errs <- err
 					return
 				}
+				p.thMu.Lock()
+				p.threads = append(p.threads, Thread{Stage: s.name, TID: unix.Gettid(), CPU: s.cpu})
+				p.thMu.Unlock()
 			}
 			errs <- s.run(stop)
 		}()

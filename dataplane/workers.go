@@ -72,9 +72,17 @@ func PipelineDepth(w int) int {
 	return n
 }
 
-// spinChecks is how many times a stage looks at the counter it waits for
-// (yielding to the Go scheduler after the first few) before it parks.
-const spinChecks = 64
+// How long a stage spins on the counter it waits for before it parks:
+// unpinned, spinChecks looks, yielding to the Go scheduler after the first
+// few (another stage's goroutine may run on this P meanwhile); pinned to a
+// CPU of its own, pinnedSpin plain looks (a core no one else needs); pinned
+// to a CPU it shares with another stage of the port, none: the thread parks
+// at once, since spinning would hold the core the stage it waits for needs
+// (and yielding a locked thread costs two thread switches).
+const (
+	spinChecks = 64
+	pinnedSpin = 2048
+)
 
 // ErrCPU is wrapped by the errors of a bad Config.CPUs.
 var ErrCPU = errors.New("dataplane: bad CPU list")
@@ -181,16 +189,28 @@ type waiter struct {
 	sleep atomic.Bool
 	want  atomic.Uint64 // the value the sleeper waits for
 	bell  chan struct{}
-	_     [48]byte
+	spin  int  // looks before parking
+	yield bool // runtime.Gosched between looks
+	_     [32]byte
 }
 
-func newWaiter() *waiter { return &waiter{bell: make(chan struct{}, 1)} }
+func newWaiter() *waiter { return &waiter{bell: make(chan struct{}, 1), spin: spinChecks, yield: true} }
+
+// pinned sets the spinning of a stage pinned to a CPU, shared with another
+// stage or not. Called before the stage starts.
+func (w *waiter) pinned(shared bool) {
+	w.yield = false
+	w.spin = pinnedSpin
+	if shared {
+		w.spin = 0
+	}
+}
 
 // await returns true once v ≥ want, false when stop closes first.
 func (w *waiter) await(v *atomic.Uint64, want uint64, stop <-chan struct{}) bool {
 	for i := 0; v.Load() < want; i++ {
-		if i < spinChecks {
-			if i >= 8 {
+		if i < w.spin {
+			if w.yield && i >= 8 {
 				runtime.Gosched()
 			}
 			continue

@@ -62,7 +62,7 @@ func runStages(p *Port, stages []stage) (stop func() error) {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(stages))
 	ch := make(chan struct{})
-	startStages(&wg, stages, errs, ch)
+	p.startStages(&wg, stages, errs, ch)
 	return func() error {
 		close(ch)
 		p.cfg.Line.Close()
@@ -676,5 +676,14 @@ func TestWorkersConfig(t *testing.T) {
 	cancel()
 	if p.Stats().TXFrames != 64 {
 		t.Fatalf("%d frames", p.Stats().TXFrames)
+	}
+	th := p.Threads()
+	if len(th) != 2+2+2*2 {
+		t.Fatalf("threads %+v", th)
+	}
+	for _, x := range th {
+		if x.TID <= 0 || x.CPU != p.cpuFor(txSide, -1) && x.CPU != p.cpuFor(rxSide, -1) && x.CPU != p.cpuFor(txSide, 0) && x.CPU != p.cpuFor(rxSide, 0) {
+			t.Fatalf("thread %+v", x)
+		}
 	}
 }
