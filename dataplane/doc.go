@@ -43,7 +43,9 @@
 // Open above, the sink included). The wire bytes, keys, rounds, counters
 // and the order the sink and the controller see are those of W = 1, which
 // runs one TX and one RX goroutine as described above. Nothing on the
-// per-frame path locks or allocates in either form.
+// per-frame path allocates in either form, and nothing locks, but for the
+// doorbell (a one-slot channel) that wakes a stage that ran out of work
+// and parked.
 //
 // # The round (one per frame per direction, see DESIGN.md)
 //
