@@ -135,7 +135,7 @@ func newNSLink(t *testing.T, n *vethNet, line string, batch int) (a, b *node) {
 		}
 		nodes[i] = &node{name: name, dir: dir, cfg: filepath.Join(dir, "otkd.toml"), sock: filepath.Join(dir, "otkd.sock"),
 			shm: filepath.Join("/dev/shm", tag+"-"+name)}
-		t.Cleanup(func() { os.Remove(nodes[i].shm) })
+		t.Cleanup(func() { os.Remove(nodes[i].shm); os.Remove(nodes[i].shm + ".lock") })
 	}
 	for i, nd := range nodes {
 		peer := nodes[1-i]
