@@ -31,6 +31,22 @@
 // arrives, E2 of peer rounds when their FINAL arrives) and queue them for the
 // controller; hand interaction-channel TLVs to the channel.
 //
+// # Frame workers
+//
+// With Config.Workers = W > 1 each direction seals or opens W frames at
+// once (workers.go): a sequential front stage (TX: the frame building
+// above, up to the Seal; RX: Recv, the local noise and decisions, the keys
+// of the frame's position), W workers that run only Seal or Open's
+// stateless half (framer.SealWorker, framer.OpenWorker), and a sequential
+// back stage that takes the frames back in COUNT order (TX: the BIP-8 and
+// Line.Send; RX: the anti-replay window, the BIP-8 and everything after
+// Open above, the sink included). The wire bytes, keys, rounds, counters
+// and the order the sink and the controller see are those of W = 1, which
+// runs one TX and one RX goroutine as described above. Nothing on the
+// per-frame path allocates in either form, and nothing locks, but for the
+// doorbell (a one-slot channel) that wakes a stage that ran out of work
+// and parked.
+//
 // # The round (one per frame per direction, see DESIGN.md)
 //
 // Own round id (32 bits) counts the rounds this end started. The

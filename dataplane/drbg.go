@@ -16,8 +16,14 @@ type drbg struct {
 	used uint64
 }
 
-func newDRBG() (*drbg, error) {
+// newDRBG returns a generator keyed from crypto/rand, or (tests) from seed
+// for its first 2^30 bytes.
+func newDRBG(seed *[32]byte) (*drbg, error) {
 	d := &drbg{pos: len((&drbg{}).buf)}
+	if seed != nil {
+		d.z.Init((*[16]byte)(seed[:16]), (*[16]byte)(seed[16:]))
+		return d, nil
+	}
 	return d, d.rekey()
 }
 

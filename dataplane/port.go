@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/otkd/otkd/dataplane/ichan"
 	"github.com/otkd/otkd/dataplane/lane"
 	"github.com/otkd/otkd/dataplane/ring"
@@ -110,8 +112,29 @@ type Config struct {
 	SoftLimit, HardLimit uint32
 	// Sealed, when set, is called on the TX goroutine for every frame
 	// sealed under a key, with the key, epoch and COUNT (tests record the
-	// (key, COUNT) pairs with it). It must not block or allocate.
+	// (key, COUNT) pairs with it). It must not block or allocate. With
+	// frame workers it is called by the builder, in COUNT order, when the
+	// frame is handed to its worker.
 	Sealed func(key *framer.Key, epoch uint8, count uint32)
+	// Workers is W, the number of goroutines that seal the TX's frames and
+	// the number that open the RX's (workers.go); 0 means 1, at most
+	// MaxWorkers. W = 1 is one TX and one RX goroutine doing everything.
+	// W > 1 adds a sequential stage before and after W workers per
+	// direction, keeps PipelineDepth(W) frames in flight per direction and
+	// gives the same wire bytes, keys, rounds and frame order as W = 1.
+	Workers int
+	// CPUs, when not empty, pins the port's pipeline goroutines, each to
+	// one of these CPUs (each on a locked OS thread): the TX's on the CPUs
+	// at even positions of the list, the RX's on those at odd positions
+	// (all on the one CPU of a one-element list); a side's sequential
+	// stages on its first CPU, its worker i on its CPU i+1, cyclically.
+	// Every CPU must be one this process may run on, and listed once.
+	CPUs []int
+
+	// tests: deterministic randomness (TX arrays, RX local noise) and a
+	// hook that delays workers.
+	seed        *[32]byte
+	workerDelay func(n uint64)
 }
 
 // Limits of the frames one key seals. A key's frames span fewer than
@@ -167,6 +190,16 @@ func (c *Config) fill() error {
 		return fmt.Errorf("dataplane: Config.SoftLimit %d, HardLimit %d: want 0 < SoftLimit ≤ HardLimit ≤ %d",
 			c.SoftLimit, c.HardLimit, MaxKeyFrames)
 	}
+	if c.Workers == 0 {
+		c.Workers = 1
+	}
+	if c.Workers < 1 || c.Workers > MaxWorkers {
+		return fmt.Errorf("dataplane: Config.Workers %d must be 1…%d", c.Workers, MaxWorkers)
+	}
+	if err := checkCPUs(c.CPUs); err != nil {
+		return fmt.Errorf("dataplane: Config.CPUs %v: %w", c.CPUs, err)
+	}
+	c.CPUs = append([]int(nil), c.CPUs...)
 	if c.Channel.MaxMessage == 0 {
 		// A Sift over a block whose rounds spread wide (loss) carries a
 		// bitmap of up to 8 KiB; leave room.
@@ -238,6 +271,9 @@ type Port struct {
 	toAnsQ *ring.SPSC[toAnswer]  // RX → TX: peer rounds to answer
 	finQ   *ring.SPSC[finalItem] // RX → TX: C1 to send
 
+	thMu    sync.Mutex // threads: written as stages start
+	threads []Thread
+
 	running   atomic.Bool
 	txCount   atomic.Uint32
 	keyFrames atomic.Uint32 // frames sealed under the current TX key
@@ -273,8 +309,19 @@ func NewPort(cfg Config) (*Port, error) {
 	if p.rx, err = newRX(p); err != nil {
 		return nil, err
 	}
+	if cfg.Workers > 1 {
+		if p.tx.par, err = newTXPar(p, p.tx); err != nil {
+			return nil, err
+		}
+		if p.rx.par, err = newRXPar(p, p.rx); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
+
+// Workers returns the number of frame workers per direction (W).
+func (p *Port) Workers() int { return p.cfg.Workers }
 
 // Role returns the port's role.
 func (p *Port) Role() Role { return p.cfg.Role }
@@ -291,7 +338,10 @@ func (p *Port) NewChan() *ichan.Chan { return ichan.New(p.cfg.Channel) }
 // consumer.
 func (p *Port) Counts() *ring.SPSC[Count] { return p.cnt }
 
-// TXCount returns the COUNT of the last frame sent (keyed or null).
+// TXCount returns the COUNT of the last frame sent (keyed or null); with
+// frame workers, of the last frame built, which is sealed and sent within
+// PipelineDepth(W) frames (so a switch scheduled at a COUNT after it is
+// taken at exactly that COUNT).
 func (p *Port) TXCount() uint32 { return p.txCount.Load() }
 
 // TXEpoch returns the epoch the TX encrypts with now (0: null frames only).
@@ -436,12 +486,11 @@ func (p *Port) Run(ctx context.Context) error {
 	if !p.running.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
+	stages := append(p.txStages(), p.rxStages()...)
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
+	errs := make(chan error, len(stages))
 	stop := make(chan struct{})
-	wg.Add(2)
-	go func() { defer wg.Done(); errs <- p.tx.loop(stop) }()
-	go func() { defer wg.Done(); errs <- p.rx.loop(stop) }()
+	p.startStages(&wg, stages, errs, stop)
 	var first error
 	select {
 	case <-ctx.Done():
@@ -456,4 +505,90 @@ func (p *Port) Run(ctx context.Context) error {
 		return nil
 	}
 	return first
+}
+
+// stage is one pipeline goroutine: its name, its CPU (-1: not pinned), its
+// loop and the doorbell it waits on (nil for the one-goroutine loops).
+type stage struct {
+	name string
+	cpu  int
+	run  func(stop <-chan struct{}) error
+	wait *waiter
+}
+
+// Thread is one of a running port's pinned pipeline threads (Config.CPUs):
+// its stage ("tx" and "rx" with one worker; "tx-builder", "tx-sender",
+// "tx-worker-i", "rx-receiver", "rx-sequencer", "rx-worker-i" with W > 1),
+// its OS thread id and its CPU, for per-thread accounting
+// (/proc/self/task/TID/schedstat).
+type Thread struct {
+	Stage    string
+	TID, CPU int
+}
+
+// Threads returns the pinned threads of the running port, those that have
+// started so far; none when Config.CPUs is empty (unpinned goroutines move
+// between threads).
+func (p *Port) Threads() []Thread {
+	p.thMu.Lock()
+	defer p.thMu.Unlock()
+	return append([]Thread(nil), p.threads...)
+}
+
+// txStages returns the TX's goroutines: the one loop, or with frame
+// workers the builder, the sender and the workers.
+func (p *Port) txStages() []stage {
+	tx := p.tx.par
+	if tx == nil {
+		return []stage{{"tx", p.cpuFor(txSide, -1), p.tx.loop, nil}}
+	}
+	st := []stage{{"tx-builder", p.cpuFor(txSide, -1), tx.builder, tx.front}, {"tx-sender", p.cpuFor(txSide, -1), tx.sender, tx.back}}
+	for w := range p.cfg.Workers {
+		st = append(st, stage{fmt.Sprintf("tx-worker-%d", w), p.cpuFor(txSide, w), func(stop <-chan struct{}) error { return tx.worker(w, stop) }, tx.workers[w]})
+	}
+	return st
+}
+
+// rxStages returns the RX's goroutines: the one loop, or with frame
+// workers the receiver, the sequencer and the workers.
+func (p *Port) rxStages() []stage {
+	rx := p.rx.par
+	if rx == nil {
+		return []stage{{"rx", p.cpuFor(rxSide, -1), p.rx.loop, nil}}
+	}
+	st := []stage{{"rx-receiver", p.cpuFor(rxSide, -1), rx.receiver, rx.front}, {"rx-sequencer", p.cpuFor(rxSide, -1), rx.sequencer, rx.back}}
+	for w := range p.cfg.Workers {
+		st = append(st, stage{fmt.Sprintf("rx-worker-%d", w), p.cpuFor(rxSide, w), func(stop <-chan struct{}) error { return rx.worker(w, stop) }, rx.workers[w]})
+	}
+	return st
+}
+
+// startStages starts each stage on its own goroutine (pinned to its CPU),
+// each sending its result to errs.
+func (p *Port) startStages(wg *sync.WaitGroup, stages []stage, errs chan<- error, stop <-chan struct{}) {
+	onCPU := map[int]int{}
+	for _, s := range stages {
+		onCPU[s.cpu]++
+	}
+	for _, s := range stages {
+		if s.cpu >= 0 && s.wait != nil {
+			s.wait.pinned(onCPU[s.cpu] > 1)
+		}
+	}
+	for _, s := range stages {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.cpu >= 0 {
+				if err := pinThread(s.cpu); err != nil {
+					errs <- err
+					return
+				}
+				p.thMu.Lock()
+				p.threads = append(p.threads, Thread{Stage: s.name, TID: unix.Gettid(), CPU: s.cpu})
+				p.thMu.Unlock()
+			}
+			errs <- s.run(stop)
+		}()
+	}
 }

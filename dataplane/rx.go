@@ -2,7 +2,6 @@ package dataplane
 
 import (
 	"encoding/binary"
-	"errors"
 	"sync/atomic"
 
 	"github.com/otkd/otkd/dataplane/ichan"
@@ -55,6 +54,8 @@ type rxState struct {
 	haveFin              bool
 
 	curEpoch, prevEpoch atomic.Int32
+
+	par *rxPar // frame workers (Config.Workers > 1), else nil
 }
 
 func newRX(p *Port) (*rxState, error) {
@@ -67,7 +68,14 @@ func newRX(p *Port) (*rxState, error) {
 	if r.opener, err = framer.NewOpener(p.dir^1, fo); err != nil {
 		return nil, err
 	}
-	if r.local, err = noise.NewLocal(p.cfg.Profile); err != nil {
+	if p.cfg.seed != nil {
+		seed := *p.cfg.seed
+		seed[0] ^= 0xFF // not the TX's stream
+		r.local, err = noise.NewLocalFromSeed(p.cfg.Profile, seed[:])
+	} else {
+		r.local, err = noise.NewLocal(p.cfg.Profile)
+	}
+	if err != nil {
 		return nil, err
 	}
 	r.f, _ = framer.View(r.buf[:])
@@ -98,13 +106,19 @@ func (r *rxState) loop(stop <-chan struct{}) error {
 // keyed frame Open accepted) feeds the rounds and the session channel; a
 // null frame feeds only the handshake lane.
 func (r *rxState) frame() {
-	p := r.p
 	r.installKeys()
 	r.decide()
 	if err := r.opener.Open(&r.f, &r.st); err != nil {
 		r.rejected(err)
 		return
 	}
+	r.accepted()
+}
+
+// accepted handles a frame Open accepted (r.f, r.st): everything after
+// Open, in arrival order (with frame workers, on the sequencer).
+func (r *rxState) accepted() {
+	p := r.p
 	r.deliver()
 	if r.st.Epoch == framer.NullEpoch {
 		r.nullFrame()
@@ -140,22 +154,61 @@ func (r *rxState) deliver() {
 }
 
 // rejected counts a frame Open refused.
-func (r *rxState) rejected(err error) {
+func (r *rxState) rejected(err error) { r.countReject(rejectOf(err)) }
+
+// reject is why a frame was refused, for the counters.
+type reject uint8
+
+const (
+	rejNone    reject = iota
+	rejFAS            // alignment lost
+	rejEpoch          // epoch not held
+	rejDamaged        // interaction area beyond the FEC: the tag cannot be read
+	rejAuth           // tag does not verify
+	rejTooOld         // behind the replay window
+	rejReplay         // seen before
+	rejOther          // anything else (a wrong length: a bug, not counted)
+)
+
+// rejectOf classifies an error of Open, OpenWorker.Open or Sequence.Admit
+// (by type: no allocation, unlike errors.As).
+func rejectOf(err error) reject {
+	switch e := err.(type) {
+	case nil:
+		return rejNone
+	case *framer.FASError:
+		return rejFAS
+	case *framer.EpochError:
+		return rejEpoch
+	case *framer.AuthError:
+		if e.Uncorrectable {
+			return rejDamaged
+		}
+		return rejAuth
+	case *framer.ReplayError:
+		if e.Verdict == replay.TooOld {
+			return rejTooOld
+		}
+		return rejReplay
+	}
+	return rejOther
+}
+
+// countReject counts a refused frame.
+func (r *rxState) countReject(k reject) {
 	st := &r.p.st
-	var ae *framer.AuthError
-	var re *framer.ReplayError
-	switch {
-	case errors.Is(err, framer.ErrLostFAS):
+	switch k {
+	case rejFAS:
 		st.RXLostFAS.Add(1)
-	case errors.Is(err, framer.ErrUnknownEpoch):
+	case rejEpoch:
 		st.RXUnknownEpoch.Add(1)
-	case errors.As(err, &ae) && ae.Uncorrectable:
-		st.AreaBad.Add(1) // damage: the tag cannot be read
-	case errors.Is(err, framer.ErrAuth):
+	case rejDamaged:
+		st.AreaBad.Add(1)
+	case rejAuth:
 		st.RXAuthFailed.Add(1)
-	case errors.As(err, &re) && re.Verdict == replay.TooOld:
+	case rejTooOld:
 		st.RXTooOld.Add(1)
-	case errors.Is(err, framer.ErrReplay):
+	case rejReplay:
 		st.RXReplayed.Add(1)
 	}
 }
@@ -415,4 +468,7 @@ func (r *rxState) wipe() {
 	clear(r.buf[:])
 	clear(r.dec[:])
 	r.xa3, r.xa4, r.xb3, r.xb4, r.c1 = [arrLen]byte{}, [arrLen]byte{}, [arrLen]byte{}, [arrLen]byte{}, [arrLen]byte{}
+	if r.par != nil {
+		r.par.wipe()
+	}
 }

@@ -34,6 +34,8 @@ type txState struct {
 	c2     [arrLen]byte
 	tlv    [4 + arrLen]byte
 
+	par *txPar // frame workers (Config.Workers > 1), else nil
+
 	seed   maphash.Seed
 	used   [usedKeys]uint64
 	nused  int
@@ -46,7 +48,7 @@ func newTX(p *Port) (*txState, error) {
 	if t.sealer, err = framer.NewSealer(p.dir, p.cfg.Framer); err != nil {
 		return nil, err
 	}
-	if t.rng, err = newDRBG(); err != nil {
+	if t.rng, err = newDRBG(p.cfg.seed); err != nil {
 		return nil, err
 	}
 	t.f, _ = framer.View(t.buf[:])
@@ -153,6 +155,9 @@ func (t *txState) retire() {
 	t.nused = min(t.nused+1, usedKeys)
 	clear(t.key[:])
 	t.sealer.Wipe()
+	if t.par != nil {
+		t.par.retireKey()
+	}
 }
 
 // wasUsed reports whether key is the current key or one of the last
@@ -203,6 +208,9 @@ func (t *txState) maybeSwitch() {
 	t.key, t.epoch, t.sealed = ks.key, ks.epoch, 0
 	p.keyFrames.Store(0)
 	clear(ks.key[:])
+	if t.par != nil {
+		t.par.newKey(&t.key)
+	}
 	p.txEpoch.Store(uint32(t.epoch))
 	p.exhaust.Store(false)
 	p.st.TXKeySwitches.Add(1)
@@ -274,5 +282,8 @@ func (t *txState) wipe() {
 	t.rng.wipe()
 	if ks := t.p.sw.Swap(nil); ks != nil {
 		clear(ks.key[:])
+	}
+	if t.par != nil {
+		t.par.wipe()
 	}
 }

@@ -20,6 +20,14 @@
 // COUNT in the epoch's anti-replay window, decrypt with the current or the
 // previous epoch's key).
 //
+// Frame workers (parallel.go): SealWorker and OpenWorker are the stateless
+// halves of Seal and Open that several goroutines run at once on
+// consecutive frames of one direction, with FrameKeys they share read-only;
+// BIPChain with PatchBIP8 (TX) and Sequence.Admit (RX) are the small halves
+// that run in frame order: the BIP-8 chain and the anti-replay window. The
+// wire bytes, the frames accepted and the Stats are those of Sealer and
+// Opener.
+//
 // Contracts of Open. A frame of epoch ≥ 1 opens only when its tag verifies
 // under the key the Opener holds for that epoch and its COUNT is new for
 // that key's window; the window moves only for such a frame. Open returns a

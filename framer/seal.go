@@ -179,6 +179,8 @@ type Stats struct {
 	BIPErrors              int    // bits of the carried BIP-8 that disagree
 	Gen                    uint64 // Gen of the key that opened the frame (0: null epoch)
 	FEC                    fec.Result
+
+	ownBIP byte // this frame's BIP-8 (OpenWorker.Open), for Sequence.Admit
 }
 
 // Opener turns wire frames into plaintext frames for one direction of a
@@ -198,10 +200,7 @@ type Opener struct {
 	keyBuf [EncLen]byte
 	backup [FrameLen]byte
 	mac    macScratch
-	// BIP-8 computed over the received frames COUNT-1 and COUNT-2.
-	bip      [2]byte
-	bipCount uint32
-	bipN     int
+	bips   bipState
 	// prepared errors, so that rejecting a frame does not allocate
 	epochErr  EpochError
 	authErr   AuthError
@@ -347,7 +346,7 @@ func (o *Opener) Open(f *Frame, st *Stats) error {
 	if !bipKnown {
 		bip = f.ComputeBIP8()
 	}
-	o.checkBIP(f, st, bip)
+	o.bips.check(f, st, bip)
 	if ek.Epoch != NullEpoch {
 		o.ks.FrameKeystream(&o.keyBuf, &ek.Key, count, o.dir)
 		xorEncrypted(f, &o.keyBuf)
@@ -370,23 +369,31 @@ func (o *Opener) authenticate(f *Frame, ek *EpochKey, epoch uint8, count uint32,
 	return nil
 }
 
-// checkBIP compares the BIP-8 the frame carries with the one computed over
+// bipState is a receiver's record of the BIP-8 computed over the frames
+// COUNT-1 and COUNT-2 it accepted.
+type bipState struct {
+	bip   [2]byte
+	count uint32
+	n     int
+}
+
+// check compares the BIP-8 the frame carries with the one computed over
 // the frame two counts earlier, then records this frame's, bip.
-func (o *Opener) checkBIP(f *Frame, st *Stats, bip byte) {
+func (b *bipState) check(f *Frame, st *Stats, bip byte) {
 	c := st.Count
 	switch {
-	case o.bipN > 0 && c == o.bipCount+1:
-		if o.bipN >= 2 {
+	case b.n > 0 && c == b.count+1:
+		if b.n >= 2 {
 			st.BIPChecked = true
-			st.BIPErrors = popcount8(f.BIP8() ^ o.bip[1])
+			st.BIPErrors = popcount8(f.BIP8() ^ b.bip[1])
 		}
-		o.bip[1] = o.bip[0]
-		o.bipN = min(o.bipN+1, 2)
+		b.bip[1] = b.bip[0]
+		b.n = min(b.n+1, 2)
 	default: // first frame or a gap: start over
-		o.bipN = 1
+		b.n = 1
 	}
-	o.bip[0] = bip
-	o.bipCount = c
+	b.bip[0] = bip
+	b.count = c
 }
 
 // save copies the rows before an FEC decode may change them.

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -67,6 +68,25 @@ type Port struct {
 	// the TAP interface NAME (created or attached); "" sends the test pattern.
 	Client    string `toml:"client"`
 	ClientMTU int    `toml:"client_mtu"` // the client interface's MTU; default DefaultClientMTU
+
+	// line = "udp": frames per sendmmsg/recvmmsg (0 or 1: one per call)
+	// and the bound on a frame's wait in the send batch (Go duration, ""
+	// = udp.DefaultMaxDelay; only with batch > 1).
+	Batch    int    `toml:"batch"`
+	MaxDelay string `toml:"max_delay"`
+	// line = "xdp": the point-to-point interface, its receive queue, the
+	// peer's Ethernet address, the AF_XDP data path ("auto", "copy",
+	// "zero-copy") and how the XDP program attaches ("auto", "driver",
+	// "generic").
+	Interface string `toml:"interface"`
+	Queue     int    `toml:"queue"`
+	PeerMAC   string `toml:"peer_mac"`
+	XDPMode   string `toml:"xdp_mode"`
+	XDPAttach string `toml:"xdp_attach"`
+	// Frame workers per direction (0: DefaultWorkers) and the CPUs the
+	// port's pipeline threads are pinned to (empty: not pinned).
+	Workers int   `toml:"workers"`
+	CPUs    []int `toml:"cpus"`
 }
 
 // Noise is the [noise] table: the fields of noise.Profile that a running
@@ -196,6 +216,8 @@ const (
 	DefaultSocket           = "/run/otkd/otkd.sock"
 	DefaultLine             = "udp"
 	DefaultClientMTU        = client.DefaultMTU // client_mtu
+	DefaultXDPMode          = "auto"
+	DefaultXDPAttach        = "auto"
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "text"
 )
@@ -252,6 +274,48 @@ func (p *Port) ClientTAP() string {
 
 // clientTAPPrefix starts a client of kind TAP.
 const clientTAPPrefix = "tap:"
+
+// MaxDelayDuration returns MaxDelay parsed, 0 when it is empty (the UDP
+// line's default then applies).
+func (p *Port) MaxDelayDuration() time.Duration {
+	d, _ := time.ParseDuration(p.MaxDelay)
+	return d
+}
+
+// PeerHardwareAddr returns PeerMAC parsed; nil if it does not parse.
+func (p *Port) PeerHardwareAddr() net.HardwareAddr {
+	a, err := net.ParseMAC(p.PeerMAC)
+	if err != nil {
+		return nil
+	}
+	return a
+}
+
+// DefaultWorkers is the number of frame workers per direction a port gets
+// when its workers key is 0: half the CPUs it may use, at least 1 and at
+// most 8, where the CPUs it may use are its cpus list or, without one, the
+// CPUs the process may run on shared evenly among ports (each direction
+// then has a core of its own per worker). On a 2-CPU host: 1 (TX on one
+// core, RX on the other).
+func DefaultWorkers(cpus, ports int) int {
+	if ports < 1 {
+		ports = 1
+	}
+	return min(max(1, cpus/ports/2), 8)
+}
+
+// EffectiveWorkers returns the port's workers, DefaultWorkers when it is
+// 0; ports is the number of ports and allowed the number of CPUs the
+// process may run on.
+func (p *Port) EffectiveWorkers(ports, allowed int) int {
+	switch {
+	case p.Workers > 0:
+		return p.Workers
+	case len(p.CPUs) > 0:
+		return DefaultWorkers(len(p.CPUs), 1)
+	}
+	return DefaultWorkers(allowed, ports)
+}
 
 // SeedTimeoutDuration returns SeedTimeout parsed, DefaultSeedTimeout when
 // it is empty (Validate rejects one that does not parse or is under a

@@ -33,13 +33,15 @@
 //	role             "A" or "B". The other end of the link has the other
 //	                 role; A sends direction 0 (A→B), B direction 1.
 //	line             "udp" (default): one frame per datagram between local
-//	                 and peer. The simulated fibre ("simfiber") joins two
-//	                 ends inside one process; it is otkd demo's and the tests'
-//	                 line and is refused here.
-//	local            ip:port this port binds, e.g. "127.0.0.1:7400"; a literal
+//	                 and peer; "xdp": raw Ethernet over an AF_XDP socket on
+//	                 interface (docs/lines.md). The simulated fibre
+//	                 ("simfiber") joins two ends inside one process; it is
+//	                 otkd demo's and the tests' line and is refused here. A
+//	                 key of the other line is an error.
+//	local            (udp) ip:port this port binds, e.g. "127.0.0.1:7400"; a literal
 //	                 IP (0.0.0.0 or [::] bind every address) and a non-zero
 //	                 port. Unique among the ports.
-//	peer             ip:port of the other end, e.g. "127.0.0.1:7401"; a
+//	peer             (udp) ip:port of the other end, e.g. "127.0.0.1:7401"; a
 //	                 unicast IP of local's family, not equal to local. Only
 //	                 datagrams from it are accepted.
 //	peer_name        the other end's [node] name (its user id is
@@ -61,6 +63,26 @@
 //	                 operator gives it its addresses. Unique among the ports.
 //	                 Default "" (no client: the frames carry a test pattern).
 //	client_mtu       the client interface's MTU, 68..9600. Default 1500.
+//	batch            (udp) frames per sendmmsg/recvmmsg system call, 0…64;
+//	                 0 or 1 (default): one sendto/recvfrom per frame.
+//	max_delay        (udp, batch > 1) the longest a frame waits in the send
+//	                 batch, a Go duration in (0, 1s]. Default "200us".
+//	interface        (xdp) the point-to-point Ethernet interface to the peer,
+//	                 one port per interface; required.
+//	queue            (xdp) its receive queue, 0…63. Default 0.
+//	peer_mac         (xdp) the peer's unicast Ethernet address; required.
+//	xdp_mode         (xdp) "auto" (default: zero-copy where the driver can,
+//	                 else copy), "copy" or "zero-copy".
+//	xdp_attach       (xdp) "auto" (default: in the driver, else generic),
+//	                 "driver" or "generic".
+//	workers          frame workers per direction, 1…64 (dataplane.Config.
+//	                 Workers); 0 (default): half the CPUs the port may use
+//	                 (its cpus, else the process's CPUs shared among the
+//	                 ports), at least 1, at most 8.
+//	cpus             CPUs the port's pipeline threads are pinned to, each
+//	                 one this process may run on, listed once: the TX on
+//	                 those at even positions, the RX on those at odd ones.
+//	                 Default none (not pinned).
 //
 //	[noise]      the noise profile (noise.Profile); defaults from
 //	             noise.DefaultProfile(). Both ends of a link should agree.

@@ -126,12 +126,28 @@ func insideReported(k toml.Key, reported map[string]bool) bool {
 	return false
 }
 
-// requiredPortKeys are the keys every [[port]] table must hold.
-var requiredPortKeys = []string{"name", "id", "role", "local", "peer", "peer_name", "peer_public_key"}
+// requiredPortKeys are the keys every [[port]] table must hold, and those
+// its line needs (udp: the default).
+var (
+	requiredPortKeys = []string{"name", "id", "role", "", "peer_name", "peer_public_key"} // "": the line's keys
+	requiredLineKeys = map[string][]string{"udp": {"local", "peer"}, "xdp": {"interface", "peer_mac"}}
+)
 
 func checkRequired(i int, keys map[string]any) []error {
 	var errs []error
+	line, _ := keys["line"].(string)
+	if _, given := keys["line"]; !given {
+		line = DefaultLine
+	}
+	var want []string
 	for _, k := range requiredPortKeys {
+		if k == "" {
+			want = append(want, requiredLineKeys[line]...)
+		} else {
+			want = append(want, k)
+		}
+	}
+	for _, k := range want {
 		if _, ok := keys[k]; !ok {
 			errs = append(errs, &FieldError{Field: fmt.Sprintf("port[%d].%s", i, k), Reason: "required, missing", Err: ErrInvalid})
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"regexp"
@@ -12,8 +13,10 @@ import (
 
 	"github.com/otkd/otkd/ctrl/handshake"
 	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/dataplane/client/tap"
+	"github.com/otkd/otkd/dataplane/line/udp"
 	"github.com/otkd/otkd/noise"
 	"github.com/otkd/otkd/shm"
 )
@@ -137,6 +140,7 @@ func (c *Config) validatePorts(ps *problems) {
 	locals := map[netip.AddrPort]int{}
 	peers := map[netip.AddrPort]int{}
 	clients := map[string]int{}
+	ifaces := map[string]int{}
 	for i := range c.Ports {
 		p := &c.Ports[i]
 		f := func(key string) string { return fmt.Sprintf("port[%d].%s", i, key) }
@@ -161,31 +165,15 @@ func (c *Config) validatePorts(ps *problems) {
 		}
 		switch p.Line {
 		case "udp":
+			validateUDP(ps, i, p, locals, peers)
+		case "xdp":
+			validateXDP(ps, i, p, ifaces)
 		case "simfiber":
-			ps.add(f("line"), p.Line, "the simulated fibre joins two ends inside one process (otkd demo and tests); otkd run supports \"udp\"")
+			ps.add(f("line"), p.Line, "the simulated fibre joins two ends inside one process (otkd demo and tests); otkd run supports \"udp\" and \"xdp\"")
 		default:
-			ps.add(f("line"), p.Line, `want "udp"`)
+			ps.add(f("line"), p.Line, `want "udp" or "xdp"`)
 		}
-		local, okL := checkAddr(ps, f("local"), p.Local, false)
-		peer, okP := checkAddr(ps, f("peer"), p.Peer, true)
-		if okL && okP {
-			switch {
-			case local == peer:
-				ps.add(f("peer"), p.Peer, "equals port[%d].local", i)
-			case local.Addr().Unmap().Is4() != peer.Addr().Unmap().Is4():
-				ps.add(f("peer"), p.Peer, "not of the same address family as port[%d].local %q", i, p.Local)
-			}
-		}
-		if j, dup := locals[local]; okL && dup {
-			ps.add(f("local"), p.Local, "duplicate of port[%d].local", j)
-		} else if okL {
-			locals[local] = i
-		}
-		if j, dup := peers[peer]; okP && dup {
-			ps.add(f("peer"), p.Peer, "duplicate of port[%d].peer", j)
-		} else if okP {
-			peers[peer] = i
-		}
+		validateWorkers(ps, i, p)
 		checkNodeName(ps, f("peer_name"), p.PeerName)
 		if p.PeerName != "" && p.PeerName == c.Node.Name {
 			ps.add(f("peer_name"), p.PeerName, "equals node.name: the two ends of a link need different names")
@@ -226,6 +214,160 @@ func validateClient(ps *problems, f func(string) string, p *Port, clients map[st
 		return
 	}
 	clients[name] = i
+}
+
+// validateUDP checks a port of line "udp": its addresses (unique among
+// the ports), batch and max_delay, and that no key of the AF_XDP line is
+// set.
+func validateUDP(ps *problems, i int, p *Port, locals, peers map[netip.AddrPort]int) {
+	f := func(key string) string { return fmt.Sprintf("port[%d].%s", i, key) }
+	local, okL := checkAddr(ps, f("local"), p.Local, false)
+	peer, okP := checkAddr(ps, f("peer"), p.Peer, true)
+	if okL && okP {
+		switch {
+		case local == peer:
+			ps.add(f("peer"), p.Peer, "equals port[%d].local", i)
+		case local.Addr().Unmap().Is4() != peer.Addr().Unmap().Is4():
+			ps.add(f("peer"), p.Peer, "not of the same address family as port[%d].local %q", i, p.Local)
+		}
+	}
+	if j, dup := locals[local]; okL && dup {
+		ps.add(f("local"), p.Local, "duplicate of port[%d].local", j)
+	} else if okL {
+		locals[local] = i
+	}
+	if j, dup := peers[peer]; okP && dup {
+		ps.add(f("peer"), p.Peer, "duplicate of port[%d].peer", j)
+	} else if okP {
+		peers[peer] = i
+	}
+	if p.Batch < 0 || p.Batch > udp.MaxBatch {
+		ps.add(f("batch"), p.Batch, "want 0…%d frames per system call (0 or 1: one per call)", udp.MaxBatch)
+	}
+	if p.MaxDelay != "" {
+		d, err := time.ParseDuration(p.MaxDelay)
+		switch {
+		case err != nil || d <= 0 || d > time.Second:
+			ps.add(f("max_delay"), p.MaxDelay, "want a duration above 0 and at most 1s, e.g. \"200us\"")
+		case p.Batch <= 1:
+			ps.add(f("max_delay"), p.MaxDelay, "only with batch > 1 (frames wait in a batch only then)")
+		}
+	}
+	for _, k := range []struct {
+		key string
+		set bool
+	}{{"interface", p.Interface != ""}, {"queue", p.Queue != 0}, {"peer_mac", p.PeerMAC != ""},
+		{"xdp_mode", p.XDPMode != ""}, {"xdp_attach", p.XDPAttach != ""}} {
+		if k.set {
+			ps.add(f(k.key), nil, "only for line = \"xdp\"")
+		}
+	}
+}
+
+// maxIfName is the longest interface name Linux takes (IFNAMSIZ - 1).
+const maxIfName = 15
+
+// validateXDP checks a port of line "xdp": interface (one port per
+// interface), queue, peer_mac, the modes, and that no key of the UDP line
+// is set. Whether the interface exists, supports XDP and may be used is
+// only known when otkd opens it.
+func validateXDP(ps *problems, i int, p *Port, ifaces map[string]int) {
+	f := func(key string) string { return fmt.Sprintf("port[%d].%s", i, key) }
+	switch {
+	case p.Interface == "":
+		ps.add(f("interface"), nil, "required, missing: the point-to-point Ethernet interface to the peer")
+	case len(p.Interface) > maxIfName || strings.ContainsAny(p.Interface, "/ \t\n:") || p.Interface == "." || p.Interface == "..":
+		ps.add(f("interface"), p.Interface, "not an interface name (1..%d bytes, no '/', ':' or white space)", maxIfName)
+	default:
+		if j, dup := ifaces[p.Interface]; dup {
+			ps.add(f("interface"), p.Interface, "also port[%d]'s: one AF_XDP line per interface", j)
+		} else {
+			ifaces[p.Interface] = i
+		}
+	}
+	if p.Queue < 0 || p.Queue > xdpMaxQueue {
+		ps.add(f("queue"), p.Queue, "want a receive queue 0…%d", xdpMaxQueue)
+	}
+	if p.PeerMAC == "" {
+		ps.add(f("peer_mac"), nil, "required, missing: the peer's Ethernet address, e.g. \"02:00:00:00:00:02\"")
+	} else if mac, err := net.ParseMAC(p.PeerMAC); err != nil || len(mac) != 6 {
+		ps.add(f("peer_mac"), p.PeerMAC, "want a 6-byte Ethernet address, e.g. \"02:00:00:00:00:02\"")
+	} else if mac[0]&1 != 0 || [6]byte(mac) == [6]byte{} {
+		ps.add(f("peer_mac"), p.PeerMAC, "a group or zero address: want the peer's unicast address")
+	}
+	switch p.XDPMode {
+	case "", "auto", "copy", "zero-copy":
+	default:
+		ps.add(f("xdp_mode"), p.XDPMode, `want "auto", "copy" or "zero-copy"`)
+	}
+	switch p.XDPAttach {
+	case "", "auto", "driver", "generic":
+	default:
+		ps.add(f("xdp_attach"), p.XDPAttach, `want "auto", "driver" or "generic"`)
+	}
+	for _, k := range []struct {
+		key string
+		set bool
+	}{{"local", p.Local != ""}, {"peer", p.Peer != ""}, {"batch", p.Batch != 0}, {"max_delay", p.MaxDelay != ""}} {
+		if k.set {
+			ps.add(f(k.key), nil, "only for line = \"udp\"")
+		}
+	}
+}
+
+// xdpMaxQueue is the highest receive queue the AF_XDP line can bind.
+const xdpMaxQueue = 63
+
+// validateWorkers checks workers and cpus: CPUs this process may run on,
+// each listed once.
+func validateWorkers(ps *problems, i int, p *Port) {
+	f := func(key string) string { return fmt.Sprintf("port[%d].%s", i, key) }
+	if p.Workers < 0 || p.Workers > dataplane.MaxWorkers {
+		ps.add(f("workers"), p.Workers, "want 0 (chosen from the CPUs) or 1…%d frame workers per direction", dataplane.MaxWorkers)
+	}
+	if len(p.CPUs) == 0 {
+		return
+	}
+	allowed, err := dataplane.AllowedCPUs()
+	if err != nil {
+		ps.add(f("cpus"), fmt.Sprint(p.CPUs), "cannot read the CPUs this process may use: %v", err)
+		return
+	}
+	ok := map[int]bool{}
+	for _, c := range allowed {
+		ok[c] = true
+	}
+	seen := map[int]bool{}
+	for _, c := range p.CPUs {
+		switch {
+		case seen[c]:
+			ps.add(f("cpus"), fmt.Sprint(p.CPUs), "CPU %d is listed twice", c)
+		case !ok[c]:
+			ps.add(f("cpus"), fmt.Sprint(p.CPUs), "CPU %d is not one this process may run on (%s)", c, cpuRanges(allowed))
+		}
+		seen[c] = true
+	}
+}
+
+// cpuRanges writes a sorted CPU list as "0-3,8".
+func cpuRanges(cpus []int) string {
+	var b strings.Builder
+	for i := 0; i < len(cpus); {
+		j := i
+		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		if j > i {
+			fmt.Fprintf(&b, "%d-%d", cpus[i], cpus[j])
+		} else {
+			fmt.Fprintf(&b, "%d", cpus[i])
+		}
+		i = j + 1
+	}
+	return b.String()
 }
 
 // checkAddr parses an ip:port; a peer must name a host, a local address

@@ -56,10 +56,11 @@ func (d *Daemon) Links(ctx context.Context) ([]api.Link, error) {
 	for _, pr := range d.ports {
 		l := api.Link{
 			Name: pr.cfg.Name, ID: pr.cfg.ID, Role: pr.cfg.Role,
-			Line: fmt.Sprintf("udp %s -> %s", pr.cfg.Local, pr.cfg.Peer), Peer: pr.cfg.PeerUserID(),
+			Line: lineName(&pr.cfg), Peer: pr.cfg.PeerUserID(),
 			Handshake: "starting", RXEpoch: -1,
 		}
 		if st := pr.cur.Load(); st != nil {
+			l.Line = st.line.describe()
 			l.SetCounters(st.port.Stats(), st.ctl.Stats())
 		}
 		if pr.client != nil {

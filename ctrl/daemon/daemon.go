@@ -20,7 +20,6 @@ import (
 	"github.com/otkd/otkd/ctrl/link"
 	"github.com/otkd/otkd/ctrl/publish"
 	"github.com/otkd/otkd/dataplane"
-	"github.com/otkd/otkd/dataplane/line/udp"
 	"github.com/otkd/otkd/shm"
 	"github.com/otkd/otkd/shm/store"
 )
@@ -64,7 +63,7 @@ type portRun struct {
 type portState struct {
 	port *dataplane.Port
 	ctl  *link.Controller
-	line *udp.Line
+	line portLine
 }
 
 // New checks everything the daemon needs from the host (file modes, key
@@ -259,13 +258,12 @@ func (d *Daemon) close() error {
 func (d *Daemon) runPort(ctx context.Context, pr *portRun) error {
 	pc := pr.cfg
 	log := d.log.With("port", pc.Name)
-	line, err := udp.Dial(udp.Config{
-		Local: pc.LocalAddr(), Peer: pc.PeerAddr(), Profile: d.cfg.NoiseProfile(), FrameRate: pc.FrameRate,
-	})
+	line, err := d.openLine(&pc)
 	if err != nil {
 		return fmt.Errorf("line: %w", err)
 	}
-	dc := dataplane.Config{Role: pc.DataplaneRole(), Line: line, Profile: d.cfg.NoiseProfile()}
+	dc := dataplane.Config{Role: pc.DataplaneRole(), Line: line, Profile: d.cfg.NoiseProfile(),
+		Workers: d.workersOf(&pc), CPUs: pc.CPUs}
 	if pr.client != nil {
 		pr.client.portConfig(&dc)
 	}
@@ -301,7 +299,7 @@ func (d *Daemon) runPort(ctx context.Context, pr *portRun) error {
 		return err
 	}
 	pr.cur.Store(&portState{port: port, ctl: ctl, line: line})
-	log.Info("port up", "role", pc.Role, "local", pc.Local, "peer", pc.Peer)
+	log.Info("port up", "role", pc.Role, "line", line.describe(), "workers", port.Workers(), "cpus", fmt.Sprint(pc.CPUs))
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, 2)

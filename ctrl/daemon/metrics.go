@@ -143,10 +143,8 @@ func (d *Daemon) writeMetrics(w http.ResponseWriter, _ *http.Request) {
 		mw.put("otkd_key_switches_total", "counter", "TX switches to a new session key.", lb, float64(s.TXKeySwitches))
 		mw.put("otkd_sessions_total", "counter", "Sessions started: SM2 handshakes completed with the peer.", lb, float64(c.Sessions))
 		writeLineSecurity(mw, lb, s, c, time.Now())
-		ls := st.line.Stats()
-		mw.put("otkd_line_dropped_total", "counter", "Datagrams the line dropped: from an unknown source (foreign) or of the wrong size (malformed).", lb+`,reason="foreign"`, float64(ls.Foreign))
-		mw.put("otkd_line_dropped_total", "counter", "", lb+`,reason="malformed"`, float64(ls.Malformed))
-		mw.put("otkd_line_send_errors_total", "counter", "Frames the network refused.", lb, float64(ls.SendErrors))
+		st.line.writeMetrics(mw, lb)
+		mw.put("otkd_port_workers", "gauge", "Frame workers per direction.", lb, float64(st.port.Workers()))
 	}
 	mw.put("otkd_store_keys", "gauge", "Live keys in the shm store.", "", float64(d.countKeys()))
 	mw.put("otkd_store_slots", "gauge", "Key slots of the shm store.", "", float64(d.reader.Slots()))
