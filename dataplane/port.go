@@ -384,8 +384,8 @@ func (p *Port) SwitchSession(epoch uint8, key *framer.Key, ch *ichan.Chan) error
 	if ch == nil {
 		return ErrNoChan
 	}
-	// The TX takes a pending switch with Swap, so whatever Swap returns
-	// here is the controller's alone.
+	// The TX takes a pending switch out with a compare-and-swap, so
+	// whatever Swap returns here was never taken: it is the controller's.
 	if old := p.sw.Swap(&keySwitch{epoch: epoch, key: *key, now: true, ch: ch}); old != nil {
 		clear(old.key[:])
 	}

@@ -176,22 +176,24 @@ func (t *txState) wasUsed(key *framer.Key) bool {
 }
 
 // maybeSwitch takes the scheduled key when its COUNT has come (a session
-// switch, or any switch while the TX has no key, at once). It owns a switch only after taking it with Swap, so the
-// controller may replace a pending one concurrently.
+// switch, or any switch while the TX has no key, at once). A switch that
+// is not due stays in the mailbox untouched, so SwitchPending holds until
+// the TX has really switched (the controller announces the next key only
+// then). The TX owns a switch only after taking it out with a
+// compare-and-swap, so the controller may replace a pending one
+// concurrently (SwitchSession): the replaced one is the controller's to
+// wipe, and the TX reads nothing of it but its immutable epoch, at and now.
 func (t *txState) maybeSwitch() {
 	p := t.p
-	if p.sw.Load() == nil {
-		return
-	}
-	ks := p.sw.Swap(nil)
+	ks := p.sw.Load()
 	if ks == nil {
 		return
 	}
 	if !ks.now && t.epoch != framer.NullEpoch && int32(t.count-ks.at) < 0 {
-		if !p.sw.CompareAndSwap(nil, ks) { // replaced meanwhile: ours is void
-			clear(ks.key[:])
-		}
 		return
+	}
+	if !p.sw.CompareAndSwap(ks, nil) {
+		return // replaced meanwhile: the new one is taken at a later frame
 	}
 	if ks.ch != nil {
 		t.ch = ks.ch

@@ -35,6 +35,7 @@ type attacker struct {
 	inject  [2][][]byte           // frames to put on the line at the next frame
 	record  [2]int                // keyed frames still to record
 	rec     [2][][]byte           // recorded keyed frames
+	recEp   [2][]uint8            // their epochs
 	rewrite func(d int, f []byte) // a rewriting hook, under mu
 	lanes   [2]lane.Receiver      // the lane messages seen in the clear
 	seen    [2][][]byte
@@ -63,6 +64,7 @@ func (a *attacker) Frame(d int, frame []byte, inj *simfiber.Injector) int {
 	}
 	if err == nil && epoch != framer.NullEpoch && a.record[d] > 0 {
 		a.rec[d] = append(a.rec[d], append([]byte(nil), frame...))
+		a.recEp[d] = append(a.recEp[d], epoch)
 		a.record[d]--
 	}
 	if a.rewrite != nil {
@@ -477,20 +479,41 @@ func TestAttackReplay(t *testing.T) {
 	p := newAttacked(t, 23, a, keys)
 	r := start(t, p)
 	r.moreSeeds(1, 2*time.Minute)
-	a.do(func() { a.record[0] = 300 })
-	r.wait("300 frames recorded", time.Minute, func() bool {
-		var n int
-		a.do(func() { n = len(a.rec[0]) })
-		return n == 300
-	})
-	// A's own frames are held back while the replay goes on, so that
-	// whatever B opens now can only be a replayed frame.
-	a.do(func() { a.cut[0] = true })
-	r.wait("the frames in flight to arrive", time.Minute, func() bool {
-		n := p.Ports[1].Stats().RXFrames
-		time.Sleep(200 * time.Millisecond)
-		return p.Ports[1].Stats().RXFrames == n
-	})
+	// Record 300 frames, then hold A's own frames back while the replay
+	// goes on, so that whatever B opens now can only be a replayed frame.
+	// Keys keep changing (an attempt makes several seeds at once): a
+	// recording that spans an epoch B no longer holds would be refused for
+	// its epoch, not by the replay window, so such a recording is made
+	// again.
+	for try := 1; ; try++ {
+		a.do(func() { a.rec[0], a.recEp[0], a.record[0] = nil, nil, 300 })
+		r.wait("300 frames recorded", time.Minute, func() bool {
+			var n int
+			a.do(func() { n = len(a.rec[0]) })
+			return n == 300
+		})
+		a.do(func() { a.cut[0] = true })
+		r.wait("the frames in flight to arrive", time.Minute, func() bool {
+			n := p.Ports[1].Stats().RXFrames
+			time.Sleep(200 * time.Millisecond)
+			return p.Ports[1].Stats().RXFrames == n
+		})
+		s := p.Ports[1].Stats()
+		held := true
+		a.do(func() {
+			for _, e := range a.recEp[0] {
+				held = held && (int(e) == int(s.RXEpoch) || int(e) == int(s.RXPrevEpoch))
+			}
+		})
+		if held {
+			break
+		}
+		if try == 5 {
+			t.Fatalf("5 recordings spanned an epoch B no longer holds")
+		}
+		a.do(func() { a.cut[0] = false })
+		r.moreSeeds(1, 2*time.Minute)
+	}
 	before, chBefore := p.Ports[1].Stats(), p.Ports[1].Chan().Stats()
 	a.do(func() { a.inject[0] = a.rec[0] })
 	r.wait("the replayed frames to be refused", time.Minute, func() bool {
