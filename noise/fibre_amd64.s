@@ -46,7 +46,10 @@
 
 // EXPDEV512 replaces the sixteen words in Z0 by their exponential deviates E = −ln u
 // (expDeviate). K1 marks the lanes with u ≥ ¾, which take ln(1 − d); K2 the lanes whose
-// mantissa is halved. Clobbers Z1..Z6, K1, K2.
+// mantissa is halved. In order: x = w >> 1; both cases' numerator and denominator (Z1,
+// Z2: −d and 2 − d; Z3, Z4: m − 1 and m + 1 with the exponent k in Z5) and their
+// selection by K1; s = num/den; the polynomial in s² (Z6); l = 2s·p + k·ln2lo +
+// k·ln2hi; E = −l. Clobbers Z1..Z6, K1, K2.
 #define EXPDEV512 \
 	VPSRLD     $1, Z0, Z0           \
 	VPCMPUD    $5, Z25, Z0, K1      \
