@@ -20,6 +20,8 @@ func TestZeroAllocs(t *testing.T) {
 	}{
 		{"Modulate", func() { Modulate(bits, SamplesPerFrame, soft, &p) }},
 		{"AddFibreNoise", func() { c.AddFibreNoise(soft) }},
+		{"BitErrors", func() { sink += c.BitErrors(frame) }},
+		{"Decide", func() { Decide(soft, 0, out) }},
 		{"BeginRound+AddAndDecide", func() {
 			l.BeginRound()
 			l.AddAndDecide(soft[:992], out[:124])

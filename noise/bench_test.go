@@ -119,3 +119,18 @@ func BenchmarkPopCountXOR3x62(b *testing.B) {
 	}
 	_ = sink
 }
+
+// BenchmarkBitErrorsFrame flips the fibre's bit errors (default profile, BER ≈ 4.3e-4)
+// over the bytes of a frame that carry no soft samples (16 830 − 2·124 bytes): ≈ 57
+// errors a frame.
+func BenchmarkBitErrorsFrame(b *testing.B) {
+	c := newTestChannel(b, DefaultProfile(), 1)
+	buf := make([]byte, 16830-2*124)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		n += c.BitErrors(buf)
+	}
+	b.ReportMetric(float64(n)/float64(b.N), "errors/op")
+}

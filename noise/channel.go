@@ -1,28 +1,55 @@
 package noise
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 	"math/rand/v2"
+
+	"github.com/otkd/otkd/asm/aesctr"
 )
 
 // Channel is the simulated fibre of one direction: additive Gaussian noise on the soft
-// samples, and per-frame decisions on loss, reordering and error bursts, all drawn from
-// the Profile. The simulated line and the UDP line's receiver use it.
+// samples, bit errors on the bytes without soft samples, and per-frame decisions on
+// loss, reordering and error bursts, all drawn from the Profile. The simulated line and
+// the UDP and AF_XDP lines' receivers use it.
 //
-// Channel is a simulation only. Its randomness is a PCG generator (math/rand/v2), fast
-// and deterministic under its seed so that tests reproduce, and not cryptographic:
-// nothing secret may come from it (the receiver's secret noise is Local's job).
+// Channel is a simulation only, deterministic under its seed so that tests reproduce,
+// and nothing secret may come from it (the receiver's secret noise is Local's job). It
+// has two generators, both keyed from the seed:
+//
+//   - the fibre noise (AddFibreNoise) and the bit errors (BitErrors) take uniform 32-bit
+//     words from AES-128-CTR (asm/aesctr, the VAES kernel where the CPU has it), 4 bytes
+//     a sample, turned into normal and exponential deviates by fibre.go's kernels. AES
+//     is used for its speed on these CPUs and its well-understood output, not for
+//     secrecy: key and counter come from the seed by SplitMix64. After 2^32 − 2^10
+//     blocks (64 GiB, ≈ 100 s of one direction at line rate) the stream re-keys from
+//     its own next chunk, deterministically.
+//   - the per-frame decisions (Lose, ReorderDelay, Burst) use a PCG (math/rand/v2).
 //
 // A Channel is not safe for concurrent use; use one per direction. None of its methods
-// allocates.
+// allocates (Init of the re-keyed AES stream allocates on CPUs without VAES, once per
+// 64 GiB of words).
 type Channel struct {
 	p     Profile
 	sigma float32
+	lam   float64 // 1/−ln(1 − BER()): the bit errors' gap per unit of exponential deviate; 0 for none
 	rng   rand.PCG
-	spare uint64 // unused half of the last PCG output, for word32, if have
-	have  bool
+
+	ks    aesctr.Stream
+	pos   int // next unused byte of words
+	words [channelBlock]byte
+	epos  int // next unused deviate of exp
+	exp   [expBatch]float32
 }
+
+const (
+	// channelBlock is the block of AES-CTR words a Channel draws at once: 4096 words,
+	// two frames' fibre noise.
+	channelBlock = 16 << 10
+	// expBatch is how many exponential deviates BitErrors computes at once.
+	expBatch = 64
+)
 
 // NewChannel returns the channel of one direction for profile p, seeded with seed (give
 // the two directions different seeds). It returns p's validation error if p is invalid.
@@ -32,7 +59,41 @@ func NewChannel(p Profile, seed uint64) (*Channel, error) {
 	}
 	c := &Channel{p: p, sigma: float32(p.FibreSigma)}
 	c.rng.Seed(seed, 0x6f746b642d666962) // "otkd-fib": fixed second word of PCG state
+	if ber := c.BER(); ber > 0 {
+		c.lam = -1 / math.Log1p(-ber)
+	}
+	var key, iv [16]byte
+	x := seed ^ 0x6f746b642d6e6f69 // "otkd-noi": a stream apart from the PCG's
+	binary.LittleEndian.PutUint64(key[:8], splitMix64(&x))
+	binary.LittleEndian.PutUint64(key[8:], splitMix64(&x))
+	binary.LittleEndian.PutUint64(iv[:8], splitMix64(&x))
+	binary.LittleEndian.PutUint32(iv[8:12], uint32(splitMix64(&x)))
+	c.ks.Init(&key, &iv) // iv[12:16] = 0: the 32-bit block counter starts at 0
+	c.pos, c.epos = len(c.words), len(c.exp)
 	return c, nil
+}
+
+// splitMix64 advances x and returns its next output (Steele, Lea and Flood's SplitMix64).
+func splitMix64(x *uint64) uint64 {
+	*x += 0x9e3779b97f4a7c15
+	z := *x
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// refill draws the next block of words, re-keying from the stream's own next chunk
+// when its counter range runs out.
+func (c *Channel) refill() {
+	if c.ks.Remaining() < uint64(len(c.words))+aesctr.Chunk {
+		var blk [aesctr.Chunk]byte
+		c.ks.Keystream(blk[:])
+		var iv [16]byte
+		copy(iv[:12], blk[16:28])
+		c.ks.Init((*[16]byte)(blk[:16]), &iv)
+	}
+	c.ks.Keystream(c.words[:])
+	c.pos = 0
 }
 
 // Profile returns the channel's profile.
@@ -42,39 +103,39 @@ func (c *Channel) Profile() Profile { return c.p }
 // Latency() + ReorderDelay().
 func (c *Channel) Latency() int { return c.p.Latency }
 
-// AddFibreNoise adds N(0, FibreSigma²) to every sample of soft.
+// AddFibreNoise adds N(0, FibreSigma²) to every sample of soft: Box–Muller deviates
+// (fibre.go) in blocks of 32 samples, 32 words a block (a last partial block takes
+// its 32 words too).
 func (c *Channel) AddFibreNoise(soft []Sample) {
 	if c.sigma == 0 {
 		return
 	}
-	i := 0
-	for ; i+2 <= len(soft); i += 2 {
-		w := c.rng.Uint64()
-		z0, ok0 := zigFast(uint32(w))
-		if !ok0 {
-			z0 = zigSlow(uint32(w), c)
+	const blockBytes = 4 * gaussBlock
+	for len(soft) > 0 {
+		if c.pos == len(c.words) {
+			c.refill()
 		}
-		z1, ok1 := zigFast(uint32(w >> 32))
-		if !ok1 {
-			z1 = zigSlow(uint32(w>>32), c)
-		}
-		soft[i] += float32(c.sigma * z0)
-		soft[i+1] += float32(c.sigma * z1)
-	}
-	if i < len(soft) {
-		soft[i] += float32(c.sigma * gaussian(c.word32(), c))
+		n := min(len(soft), (len(c.words)-c.pos)/blockBytes*gaussBlock)
+		nw := (n + gaussBlock - 1) / gaussBlock * blockBytes
+		fibreNoise(soft[:n], c.words[c.pos:c.pos+nw], c.sigma)
+		c.pos += nw
+		soft = soft[n:]
 	}
 }
 
-// word32 gives the ziggurat's slow path its extra words.
-func (c *Channel) word32() uint32 {
-	if c.have {
-		c.have = false
-		return uint32(c.spare >> 32)
+// expDeviate returns the next exponential deviate of the bit errors.
+func (c *Channel) expDeviate() float32 {
+	if c.epos == len(c.exp) {
+		if c.pos == len(c.words) {
+			c.refill()
+		}
+		expDeviates(c.exp[:], c.words[c.pos:c.pos+4*expBatch])
+		c.pos += 4 * expBatch
+		c.epos = 0
 	}
-	c.spare = c.rng.Uint64()
-	c.have = true
-	return uint32(c.spare)
+	e := c.exp[c.epos]
+	c.epos++
+	return e
 }
 
 // chance reports true with probability q.
@@ -134,22 +195,23 @@ func (c *Channel) BER() float64 {
 // BitErrors flips each bit of buf independently with probability BER(), the
 // errors a receiver's hard decision makes on the bytes the line carries
 // without soft samples, and returns how many it flipped. It draws one
-// geometric gap per error, so a frame costs a few dozen draws, not one per
-// bit.
+// geometric gap per error, ⌊E/λ⌋ correct bits with E an exponential deviate
+// (fibre.go) and λ = −ln(1 − BER): P(gap ≥ k) = e^(−kλ) = (1 − BER)^k. So a
+// frame costs a few dozen draws, not one per bit.
 func (c *Channel) BitErrors(buf []byte) int {
-	p := c.BER()
-	if p <= 0 {
+	if c.lam == 0 {
 		return 0
 	}
-	lq := math.Log1p(-p)
 	nbits := 8 * len(buf)
 	n := 0
 	for pos := -1; ; {
-		u := (float64(c.rng.Uint64()>>11) + 0.5) * (1.0 / (1 << 53)) // (0, 1)
-		pos += 1 + int(math.Log(u)/lq)
-		if pos >= nbits || pos < 0 {
+		// The next error is at pos + 1 + ⌊gap⌋; compared as floats, so that a huge
+		// gap (a tiny BER) never overflows an int.
+		gap := float64(c.expDeviate()) * c.lam
+		if gap >= float64(nbits-1-pos) {
 			return n
 		}
+		pos += 1 + int(gap)
 		buf[pos/8] ^= 0x80 >> (pos % 8)
 		n++
 	}

@@ -20,7 +20,7 @@ func newTestChannel(t testing.TB, p Profile, seed uint64) *Channel {
 func TestChannelFibreNoise(t *testing.T) {
 	p := DefaultProfile()
 	c := newTestChannel(t, p, 1)
-	n := sampleCount() + 1 // odd: the last sample takes the single-word path
+	n := sampleCount() + 5 // the last block is partial
 	soft := make([]Sample, n)
 	c.AddFibreNoise(soft)
 	z := make([]float64, n)

@@ -12,11 +12,14 @@
 //
 //	TX bits ──Modulate──▶ soft samples          (levels Level0/Level1, default −1/+1)
 //	        ──Channel.AddFibreNoise──▶          (simulated line only: N(0, FibreSigma²))
+//	        ──Decide──▶ the line's hard bits    (simulated line only)
 //	        ──Local.BeginRound, Local.AddAndDecide──▶ decided bits   (RX pipeline)
 //	        ──XOR, PopCountXOR3──▶ the round's error count
 //
-// Channel also decides per frame whether the simulated line loses it (Lose), delays it
-// beyond Latency (ReorderDelay) or hits it with an error burst (Burst).
+// Channel also flips the bits of the bytes without soft samples at the fibre's bit
+// error rate (BitErrors) and decides per frame whether the simulated line loses it
+// (Lose), delays it beyond Latency (ReorderDelay) or hits it with an error burst
+// (Burst).
 //
 // # Conventions
 //
@@ -30,8 +33,9 @@
 // receiver's σ and deviates could compute its error counts. Local therefore draws every
 // random bit from an AES-128-CTR keystream keyed from a crypto/rand seed, and the σ of the current
 // round (Local.Sigma) must never reach logs, errors or metrics. Channel, in contrast, is a
-// simulation of the physical line: it uses a fast non-cryptographic PCG generator,
-// deterministic under its seed, and must not be used for anything secret.
+// simulation of the physical line, deterministic under its seed (its AES-CTR key comes
+// from the seed by SplitMix64; its per-frame decisions from a PCG), and must not be
+// used for anything secret.
 //
 // # Round discipline
 //
@@ -46,25 +50,31 @@
 // # Concurrency
 //
 // A Local or a Channel is not safe for concurrent use: use one Local per RX pipeline and
-// one Channel per simulated direction. The package-level functions (Modulate, XOR,
-// PopCount, PopCountXOR3) are safe for concurrent use on distinct buffers. The ziggurat's
-// tables are built once at package initialisation and only read afterwards.
+// one Channel per simulated direction. The package-level functions (Modulate, Decide,
+// XOR, PopCount, PopCountXOR3) are safe for concurrent use on distinct buffers.
 //
 // # Kernels and their pure-Go references
 //
-// The functions the asm issue vectorises have pure-Go references (kernels_generic.go:
-// modulateGeneric, xorGeneric, popCountGeneric, popCountXOR3Generic; decide.go:
-// addAndDecideGeneric); a vector twin must give bit-identical results for the same
-// inputs, keystream words included. addAndDecide (kernels.go) runs the AVX-512 kernel
-// (kernels_amd64.s: the decision by inversion and the packing for sixteen samples at
-// once) where the CPU has AVX-512 F and DQ, the AVX2 kernel (eight at once) where it has
-// AVX2 only; the build tag noasm, OTKD_NOASM=noise and other architectures select the
-// pure-Go twin, and tests switch engines with the package variable noiseEngine.
-// decide.go documents the decision by inversion and its accuracy; local.go the
-// keystream and its re-keying; gauss.go the ziggurat that the simulated fibre's noise
-// (Channel) still uses.
+// Every vector kernel has a pure-Go twin that gives bit-identical results for the same
+// inputs, uniform words included; tests compare them on random and edge inputs:
+//
+//	addAndDecide  decide.go addAndDecideGeneric   the receiver's decision by inversion
+//	fibreNoise    fibre.go fibreNoiseGeneric      Box–Muller fibre noise, 32-sample blocks
+//	expDeviates   fibre.go expDeviatesGeneric     exponential deviates (bit error gaps)
+//	modulate      kernels_generic.go modulateGeneric
+//	decide        kernels_generic.go decideGeneric
+//
+// Each runs the AVX-512 kernel (kernels_amd64.s, fibre_amd64.s, levels_amd64.s:
+// sixteen lanes) where the CPU has AVX-512 F and DQ, the AVX2 kernel (eight lanes)
+// where it has AVX2 only, on the whole groups of its input and the twin on the rest;
+// the build tag noasm, OTKD_NOASM=noise and other architectures select the pure-Go
+// twins (TestOperatorSwitch checks that a channel's output is then the same), and
+// tests switch engines with the package variable noiseEngine. The float32 kernels
+// (decision, Box–Muller, exponential) run the twin's operations one by one in the same
+// order, without FMA, with IEEE division and square root: decide.go and fibre.go
+// document their methods and accuracy; local.go the keystream and its re-keying.
 //
 // Imports: besides the standard library and klauspost/cpuid (feature detection), noise
 // uses otkd's asm/aesctr (AES-128-CTR with a VAES kernel, as DESIGN.md's import table
-// allows asm/...) for the keystream behind Local.fill.
+// allows asm/...) for the keystream behind Local.fill and the uniform words of Channel.
 package noise

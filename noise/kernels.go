@@ -56,3 +56,52 @@ func addAndDecide(soft []Sample, ks []byte, inv, thr float32, out []byte) {
 // Kernel names the add-and-decide engine in use: "avx512", "avx2" or "generic" (no
 // AVX2, -tags noasm, or OTKD_NOASM=noise).
 func Kernel() string { return noiseEngine.String() }
+
+// fibreNoise is fibreNoiseGeneric on the engine in use: whole blocks on the kernel, a
+// last partial block on the twin; same arguments, same results.
+func fibreNoise(soft []Sample, words []byte, sigma float32) {
+	if e := noiseEngine; e != engineGeneric && len(soft) >= gaussBlock {
+		nv := len(soft) / gaussBlock * gaussBlock
+		fibreNoiseVector(e, soft[:nv], words[:4*nv], sigma)
+		soft, words = soft[nv:], words[4*nv:]
+	}
+	if len(soft) > 0 {
+		fibreNoiseGeneric(soft, words, sigma)
+	}
+}
+
+// expDeviates is expDeviatesGeneric on the engine in use.
+func expDeviates(out []float32, words []byte) {
+	if e := noiseEngine; e != engineGeneric && len(out) >= e.group() {
+		nv := len(out) / e.group() * e.group()
+		expDeviatesVector(e, out[:nv], words[:4*nv])
+		out, words = out[nv:], words[4*nv:]
+	}
+	if len(out) > 0 {
+		expDeviatesGeneric(out, words)
+	}
+}
+
+// modulate is modulateGeneric on the engine in use.
+func modulate(bits []byte, out []Sample, l0, l1 Sample) {
+	if e := noiseEngine; e != engineGeneric && len(out) >= e.group() {
+		nv := len(out) / e.group() * e.group()
+		modulateVector(e, bits[:nv/8], out[:nv], l0, l1)
+		bits, out = bits[nv/8:], out[nv:]
+	}
+	if len(out) > 0 {
+		modulateGeneric(bits, out, l0, l1)
+	}
+}
+
+// decide is decideGeneric on the engine in use.
+func decide(soft []Sample, thr Sample, out []byte) {
+	if e := noiseEngine; e != engineGeneric && len(soft) >= e.group() {
+		nv := len(soft) / e.group() * e.group()
+		decideVector(e, soft[:nv], thr, out[:nv/8])
+		soft, out = soft[nv:], out[nv/8:]
+	}
+	if len(soft) > 0 {
+		decideGeneric(soft, thr, out)
+	}
+}

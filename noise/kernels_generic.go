@@ -79,3 +79,25 @@ func popCountXOR3Generic(a, b, c []byte) int {
 	}
 	return cnt
 }
+
+// decideGeneric packs the hard decisions of soft (s > thr is 1; NaN is 0) MSB-first
+// into out[:⌈len(soft)/8⌉]; the unused low bits of a last partial byte are zero.
+func decideGeneric(soft []Sample, thr Sample, out []byte) {
+	n := len(soft)
+	full := n / 8
+	for j := range full {
+		s := (*[8]Sample)(soft[8*j:])
+		var b byte
+		for _, v := range s {
+			b = b<<1 | flag(v > thr)
+		}
+		out[j] = b
+	}
+	if k := n - 8*full; k > 0 {
+		var b byte
+		for i, v := range soft[8*full:] {
+			b |= flag(v > thr) << (7 - i)
+		}
+		out[full] = b
+	}
+}

@@ -28,5 +28,16 @@ func Modulate(bits []byte, nbits int, out []Sample, p *Profile) {
 	if p != nil {
 		l0, l1 = p.Level0, p.Level1
 	}
-	modulateGeneric(bits, out[:nbits], l0, l1)
+	modulate(bits, out[:nbits], l0, l1)
+}
+
+// Decide packs the hard decisions of soft, sample > thr → 1 (a NaN sample decides 0),
+// MSB-first into out: Modulate's inverse for a noiseless sample. Unused low bits of a
+// last partial byte are zero. It panics if out is shorter than ⌈len(soft)/8⌉ bytes. It
+// does not allocate; like Modulate it runs a vector kernel where the CPU has one.
+func Decide(soft []Sample, thr Sample, out []byte) {
+	if len(out) < (len(soft)+7)/8 {
+		panic("noise: Decide: out shorter than ⌈len(soft)/8⌉")
+	}
+	decide(soft, thr, out)
 }

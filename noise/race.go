@@ -7,6 +7,8 @@ import (
 	"unsafe"
 )
 
+const raceEnabled = true
+
 // raceRead and raceWrite announce to the race detector memory that only assembly
 // touches.
 func raceRead(p unsafe.Pointer, n int)  { runtime.RaceReadRange(p, n) }

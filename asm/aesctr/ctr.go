@@ -1,7 +1,8 @@
 // Package aesctr is AES-128 in counter mode as a keystream generator, with a VAES
 // kernel that keeps sixteen blocks in flight on AVX-512: the uniform source of otkd's
 // secret local noise (package noise), which needs 4 bytes per sample, 8 KB per received
-// frame, faster than the 16-lane ZUC kernel delivers them.
+// frame, faster than the 16-lane ZUC kernel delivers them; the simulated fibre's noise
+// (noise.Channel) draws its uniform words from it too, keyed from a seed.
 //
 // Contract:
 //

@@ -18,14 +18,43 @@
 // (2112) and the block's keystream words (2176, row k = word k of all
 // lanes).
 //
-// Registers during the steps: Z22 R1, Z23 R2, Z24..Z27 the S0 table,
-// Z29 and Z30 the GFNI matrices of S1 (gfni.go), Z31 0x7FFFFFFF, Z21, Z28
-// and Z19 the byte shuffles that rotate dwords by 8, 16 and 24 (the
-// rotations by whole bytes run on the shuffle port, beside port 0's bit
-// rotations and double shifts), Z20 0x80 in every
-// byte (VPTESTMB with it keeps bit 7 tests off port 0), K1 the odd bytes
-// (the S0 bytes of a word), K2 the even (low) words. Z0..Z18, K3, K5 and
-// K6 are temporaries; K4 masks the stores of a last partial block.
+// # Scheduling
+//
+// All sixteen lanes run in one vector, so the kernel's speed is that of
+// its longest dependency chain per step, not of its instruction count
+// alone. Two chains run through every step: the FSM (R1, R2 → W1, W2 →
+// L1, L2 → S-boxes → R1, R2) and the LFSR (the new cell → its 2^15
+// multiple in the next step's sum → the next new cell). Measured on an AMD
+// Zen 5 (where simple 512-bit integer operations take 2 cycles, VPERMI2B 5,
+// GFNI 3, and a result that moves from the shuffle or GFNI units to the
+// ALUs one more): the FSM chain is ≈ 23 cycles a step (add 2, word blend 2,
+// rotations 2, two three-way XORs 4, VPERMI2B 5, the bit-7 select 2, the
+// S0/S1 byte blend 2, bypasses), and the kernel runs ≈ 30 cycles a step
+// with everything else scheduled around it (≈ 75 vector operations a step
+// on four pipes). The choices that keep both chains short:
+//
+//   - The new cell and its double stay in registers (Z17, Z18) for the next
+//     step, whose s15 they are: a 512-bit store and reload costs 10 cycles
+//     of store forwarding, which was on the LFSR chain.
+//   - Reductions modulo 2^31-1 use no mask registers (a compare into a mask
+//     and a masked subtraction is ≈ 9 cycles here): MINRED, min(x, x − p),
+//     for the sums of the old cells, and RED, (x & p) + (x >> 31), for the
+//     last one, which must leave the canonical [1, 2^31-1].
+//   - L1 and L2 are five rotations XORed by two VPTERNLOGD (depth 3), not
+//     the fewer but deeper grouping with a rotation after a XOR.
+//   - S0 looks up every byte of u and v (four VPERMI2B, not two on packed
+//     odd bytes and the shifts and blends around them), its bit-7 select is
+//     a VPTERNLOGD mux under a byte mask made by GF2P8AFFINEQB (bit 7 to all
+//     bits), not a VPTESTMB into a mask register (6 cycles).
+//
+// Registers during the steps: Z22 R1, Z23 R2, Z17 and Z18 the last new cell
+// and its double, Z24..Z27 the S0 table, Z29 and Z30 the GFNI matrices of
+// S1 (gfni.go), Z20 the GFNI matrix that copies bit 7 to every bit of a
+// byte, Z31 0x7FFFFFFF, Z21, Z28 and Z19 the byte shuffles that rotate
+// dwords by 8, 16 and 24 (on the shuffle units, beside the bit rotations
+// and double shifts), K1 the odd bytes (the S0 bytes of a word), K2 the
+// even (low) words. Z0..Z16 are temporaries; K4 masks the stores of a last
+// partial block.
 
 DATA rot8<>+0(SB)/8, $0x0605040702010003
 DATA rot8<>+8(SB)/8, $0x0e0d0c0f0a09080b
@@ -43,6 +72,10 @@ DATA bswap32<>+0(SB)/8, $0x0405060700010203
 DATA bswap32<>+8(SB)/8, $0x0c0d0e0f08090a0b
 GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 
+// LOADCONST loads the step registers: constants, R1 and R2 from the scratch
+// area, and the cell at ring position 15 (s15 at a block's start) with its
+// double into Z17, Z18. The transposition reuses Z16..Z31, so every block
+// reloads them.
 #define LOADCONST \
 	VMOVDQU64       ·s0+0(SB), Z24   \
 	VMOVDQU64       ·s0+64(SB), Z25  \
@@ -55,10 +88,12 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	VBROADCASTI32X4 rot8<>(SB), Z21  \
 	VBROADCASTI32X4 rot16<>(SB), Z28 \
 	VBROADCASTI32X4 rot24<>(SB), Z19 \
-	MOVL            $0x80808080, AX  \
-	VPBROADCASTD    AX, Z20          \
+	MOVQ            $0x8080808080808080, AX \
+	VPBROADCASTQ    AX, Z20          \
 	VMOVDQA64       2048(BX), Z22    \
-	VMOVDQA64       2112(BX), Z23
+	VMOVDQA64       2112(BX), Z23    \
+	VMOVDQA64       (15*64)(BX), Z17 \
+	VMOVDQA64       (1024+15*64)(BX), Z18
 
 #define LOADMASKS \
 	MOVQ  $0xAAAAAAAAAAAAAAAA, AX \
@@ -72,41 +107,75 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	VPADDD    v, v, t            \
 	VMOVDQA64 t, (1024+p*64)(BX)
 
-// SBOX2 sets R1 and R2 to the S-boxes of u (Z10) and v (Z15): S0 on
-// the odd bytes, S1 on the even ones. S1 runs on all bytes of both by GFNI
-// (isomorphism to the AES field, then affine-of-inverse). The odd bytes of
-// u (shifted down a byte) and of v share one vector, whose S0 is two
-// 128-entry VPERMI2B lookups chosen by bit 7; a word shift and two blends
-// put the results back. Half the table lookups of one S0 per input, and
-// the permute port is the kernel's tightest.
-#define SBOX2 \
-	VPSRLW            $8, Z10, Z16         \
-	VPBLENDMB         Z15, Z16, K1, Z16    \
-	VPTESTMB          Z20, Z16, K3         \
-	VMOVDQA64         Z16, Z17             \
-	VPERMI2B          Z25, Z24, Z16        \
-	VPERMI2B          Z27, Z26, Z17        \
-	VPBLENDMB         Z17, Z16, K3, Z16    \
-	VGF2P8AFFINEQB    $0, Z29, Z10, Z10    \
-	VGF2P8AFFINEINVQB $0x55, Z30, Z10, Z10 \
-	VGF2P8AFFINEQB    $0, Z29, Z15, Z15    \
-	VGF2P8AFFINEINVQB $0x55, Z30, Z15, Z15 \
-	VPSLLW            $8, Z16, Z17         \
-	VPBLENDMB         Z17, Z10, K1, Z22    \
-	VPBLENDMB         Z16, Z15, K1, Z23
+// FORMS2 stores the new cell (Z7) and its double at ring position p and
+// keeps both in Z17 and Z18 for the next step, whose s15 they are.
+#define FORMS2(p) \
+	VMOVDQA64 Z7, (p*64)(BX)       \
+	VPADDD    Z7, Z7, Z18          \
+	VMOVDQA64 Z18, (1024+p*64)(BX) \
+	VMOVDQA64 Z7, Z17
 
-// BRF is the bit reorganisation and the first half of F for cells at
-// ring positions p0..p15: it leaves W = (X0⊕R1)+R2 in Z4, X3 in Z3 and
+// MINRED reduces x in [0, 2(2^31-1)] to [0, 2^31-1] modulo p = 2^31-1:
+// min(x, x − p) unsigned (x − p wraps above x when x < p). Both 0 and p
+// stand for zero in its result, which only enters further sums.
+#define MINRED(x, t) \
+	VPSUBD  Z31, x, t \
+	VPMINUD t, x, x
+
+// RED reduces x in [1, 2(2^31-1)] to [1, 2^31-1], the representation of
+// the LFSR cells (2^31-1 stands for zero): (x & p) + (x >> 31), since
+// 2^31 ≡ 1 modulo p.
+#define RED(x, t) \
+	VPSRLD $31, x, t \
+	VPANDD Z31, x, x \
+	VPADDD t, x, x
+
+// ROTM sets dst to the cell at ring position p times 2^k modulo 2^31-1: a
+// double shift of s over 2s, bit 31 cleared.
+#define ROTM(p, k, dst) \
+	VMOVDQA64 (p*64)(BX), dst               \
+	VPSHLDD   $k, (1024+p*64)(BX), dst, dst \
+	VPANDD    Z31, dst, dst
+
+// LFSRA leaves in Z7 the sum of the old cells' terms of the feedback,
+// (1+2^8)s0 + 2^20 s4 + 2^21 s10 + 2^17 s13 modulo 2^31-1, in [0, 2^31-1]:
+// off the LFSR chain, since these cells were written two steps ago or
+// earlier.
+#define LFSRA(p0, p4, p10, p13) \
+	VMOVDQA64 (p0*64)(BX), Z7              \
+	VPSHLDD   $8, (1024+p0*64)(BX), Z7, Z1 \
+	VPANDD    Z31, Z1, Z1                  \
+	VPADDD    Z1, Z7, Z7                   \
+	ROTM(p4, 20, Z1)                       \
+	ROTM(p10, 21, Z2)                      \
+	VPADDD    Z2, Z1, Z1                   \
+	MINRED(Z7, Z3)                         \
+	MINRED(Z1, Z4)                         \
+	VPADDD    Z1, Z7, Z7                   \
+	ROTM(p13, 17, Z2)                      \
+	MINRED(Z7, Z3)                         \
+	VPADDD    Z2, Z7, Z7                   \
+	MINRED(Z7, Z3)
+
+// LFSRB adds the last term, 2^15 s15, from the previous step's new cell in
+// Z17 (a rotation by shifts and one VPTERNLOGD), and reduces Z7 to the
+// canonical [1, 2^31-1]: the LFSR chain is Z17 → Z7 in 10 cycles.
+#define LFSRB \
+	VPSLLD     $15, Z17, Z1       \
+	VPSRLD     $16, Z17, Z2       \
+	VPTERNLOGD $0xA8, Z31, Z2, Z1 \
+	VPADDD     Z1, Z7, Z7         \
+	RED(Z7, Z3)
+
+// BRF2 is the bit reorganisation and the first half of F for cells at
+// ring positions p0..p14: it leaves W = (X0⊕R1)+R2 in Z4, X3 in Z3 and
 // the word blends T1 = W2H‖W1L, T2 = W1H‖W2L in Z8, Z9. X0 = high word of
-// 2s15 | low word of s14; X1 = low word of s11 | bits 15..30 of s9 (the
-// high word of 2s9); X2, X3 likewise. F's rotated halves W1L‖W2H and
-// W2L‖W1H are rot16 T1 and rot16 T2, and since L1, L2 commute with
-// rotations, FL folds the rot16 into their rotation counts and groups
-// them: L1(rot16 T) = rot2(T ⊕ rot16 T ⊕ rot24 T) ⊕ rot16 T ⊕ rot8 T and
-// L2(rot16 T) = rot6(T ⊕ rot8 T ⊕ rot24 T) ⊕ rot16 T ⊕ rot24 T.
-#define BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
-	VMOVDQA64  (1024+p15*64)(BX), Z0        \
-	VPBLENDMW  (p14*64)(BX), Z0, K2, Z0     \
+// 2s15 (Z18) | low word of s14; X1 = low word of s11 | bits 15..30 of s9
+// (the high word of 2s9); X2, X3 likewise. F's rotated halves W1L‖W2H and
+// W2L‖W1H are rot16 T1 and rot16 T2; since L1 and L2 commute with
+// rotations, FL2 folds the rot16 into their rotation counts.
+#define BRF2(p0, p2, p5, p7, p9, p11, p14) \
+	VPBLENDMW  (p14*64)(BX), Z18, K2, Z0     \
 	VMOVDQA64  (p11*64)(BX), Z1              \
 	VPSHLDD    $16, (1024+p9*64)(BX), Z1, Z1 \
 	VMOVDQA64  (p7*64)(BX), Z2               \
@@ -120,88 +189,77 @@ GLOBL bswap32<>(SB), RODATA|NOPTR, $16
 	VPBLENDMW  Z5, Z6, K2, Z8               \
 	VPBLENDMW  Z6, Z5, K2, Z9
 
-// FL finishes F: L1, L2 and the S-boxes of the blends T1 (Z8), T2 (Z9)
-// into R1, R2.
-#define FL \
-	VPSHUFB    Z28, Z8, Z10                 \
-	VPSHUFB    Z21, Z8, Z11                 \
-	VPSHUFB    Z19, Z8, Z12                 \
-	VPTERNLOGD $0x96, Z10, Z12, Z8          \
-	VPROLD     $2, Z8, Z8                   \
-	VPTERNLOGD $0x96, Z11, Z8, Z10          \
-	VPSHUFB    Z28, Z9, Z15                 \
-	VPSHUFB    Z21, Z9, Z13                 \
-	VPSHUFB    Z19, Z9, Z14                 \
-	VPTERNLOGD $0x96, Z13, Z14, Z9          \
-	VPROLD     $6, Z9, Z9                   \
-	VPTERNLOGD $0x96, Z14, Z9, Z15          \
-	SBOX2
+// SBOXES sets R1 (Z22) and R2 (Z23) to the S-boxes of u (Z10) and v
+// (Z15): S0 on the odd bytes, S1 on the even ones. S0 is two 128-entry
+// VPERMI2B lookups of every byte and a VPTERNLOGD mux chosen by bit 7 (the
+// GF2P8AFFINEQB with Z20 turns each byte into 0x00 or 0xFF by its bit 7).
+// S1 runs on all bytes by GFNI (isomorphism to the AES field, then
+// affine-of-inverse, gfni.go). A byte blend joins them.
+#define SBOXES \
+	VMOVDQA64         Z10, Z11             \
+	VPERMI2B          Z25, Z24, Z11        \
+	VMOVDQA64         Z10, Z12             \
+	VPERMI2B          Z27, Z26, Z12        \
+	VGF2P8AFFINEQB    $0, Z20, Z10, Z13    \
+	VPTERNLOGD        $0xCA, Z11, Z12, Z13 \
+	VMOVDQA64         Z15, Z14             \
+	VPERMI2B          Z25, Z24, Z14        \
+	VMOVDQA64         Z15, Z16             \
+	VPERMI2B          Z27, Z26, Z16        \
+	VGF2P8AFFINEQB    $0, Z20, Z15, Z0     \
+	VPTERNLOGD        $0xCA, Z14, Z16, Z0  \
+	VGF2P8AFFINEQB    $0, Z29, Z10, Z10    \
+	VGF2P8AFFINEINVQB $0x55, Z30, Z10, Z10 \
+	VGF2P8AFFINEQB    $0, Z29, Z15, Z15    \
+	VGF2P8AFFINEINVQB $0x55, Z30, Z15, Z15 \
+	VPBLENDMB         Z13, Z10, K1, Z22    \
+	VPBLENDMB         Z0, Z15, K1, Z23
 
-// ROTM sets dst to the cell at ring position p times 2^k modulo 2^31-1: a
-// double shift of s over 2s, bit 31 cleared.
-#define ROTM(p, k, dst) \
-	VMOVDQA64 (p*64)(BX), dst               \
-	VPSHLDD   $k, (1024+p*64)(BX), dst, dst \
-	VPANDD    Z31, dst, dst
+// FL2 finishes F: L1(rot16 T1) = rot16 ⊕ rot18 ⊕ rot26 ⊕ rot2 ⊕ rot8 of
+// T1 and L2(rot16 T2) = rot16 ⊕ rot24 ⊕ rot30 ⊕ rot6 ⊕ rot14 of T2, the
+// rotations by whole bytes as byte shuffles, each XOR of five in two
+// VPTERNLOGD; then the S-boxes into R1, R2.
+#define FL2 \
+	VPSHUFB    Z28, Z8, Z10         \
+	VPSHUFB    Z21, Z8, Z11         \
+	VPROLD     $2, Z8, Z12          \
+	VPROLD     $18, Z8, Z13         \
+	VPROLD     $26, Z8, Z14         \
+	VPTERNLOGD $0x96, Z12, Z11, Z10 \
+	VPTERNLOGD $0x96, Z14, Z13, Z10 \
+	VPSHUFB    Z28, Z9, Z15         \
+	VPSHUFB    Z19, Z9, Z16         \
+	VPROLD     $30, Z9, Z12         \
+	VPROLD     $6, Z9, Z13          \
+	VPROLD     $14, Z9, Z14         \
+	VPTERNLOGD $0x96, Z12, Z16, Z15 \
+	VPTERNLOGD $0x96, Z14, Z13, Z15 \
+	SBOXES
 
-// MINFOLD and FOLD reduce x in [1, 2(2^31-1)] to [1, 2^31-1] modulo
-// 2^31-1 (the representation of the LFSR cells, where 2^31-1 stands for
-// zero) by subtracting 2^31-1 from the dwords above it; a compare into a
-// mask and a masked subtraction, kept off port 0 where the shifts and
-// rotations queue. They differ only in the mask register, so that
-// independent reductions do not serialise on one.
-#define MINFOLD(x) \
-	VPCMPUD $6, Z31, x, K6 \
-	VPSUBD  Z31, x, K6, x
-
-#define FOLD(x) \
-	VPCMPUD $6, Z31, x, K5 \
-	VPSUBD  Z31, x, K5, x
-
-// LFSR leaves in Z7 (1+2^8)s0 + 2^20 s4 + 2^21 s10 + 2^17 s13 + 2^15 s15
-// modulo 2^31-1, in [1, 2^31-1]. Each term is in [1, 2^31-1], so every
-// sum of two fits 32 bits and is at most 2(2^31-1).
-#define LFSR(p0, p4, p10, p13, p15) \
-	VMOVDQA64 (p0*64)(BX), Z7              \
-	VPSHLDD   $8, (1024+p0*64)(BX), Z7, Z1 \
-	VPANDD    Z31, Z1, Z1                  \
-	VPADDD    Z1, Z7, Z7                   \
-	ROTM(p4, 20, Z1)                       \
-	ROTM(p10, 21, Z2)                      \
-	VPADDD    Z2, Z1, Z1                   \
-	ROTM(p13, 17, Z2)                      \
-	ROTM(p15, 15, Z0)                      \
-	VPADDD    Z0, Z2, Z2                   \
-	MINFOLD(Z7)                        \
-	MINFOLD(Z1)                        \
-	FOLD(Z2)                           \
-	VPADDD    Z1, Z7, Z7                   \
-	MINFOLD(Z7)                        \
-	VPADDD    Z2, Z7, Z7                   \
-	FOLD(Z7)
-
-// ISTEP is an initialisation step: W>>1 enters the feedback. The LFSR
-// sum (into Z7) comes first in program order, so that the scheduler
-// finds its independent work before F's dependent chain; the new cell is
-// stored last.
+// ISTEP is an initialisation step: W>>1 enters the feedback after the
+// other terms. The old cells' sum comes first in program order, so that
+// the scheduler finds its independent work before F's dependent chain;
+// the new cell is stored last.
 #define ISTEP(p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
-	LFSR(p0, p4, p10, p13, p15)            \
-	BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
-	VPSRLD $1, Z4, Z10                     \
-	VPADDD Z10, Z7, Z7                     \
-	FOLD(Z7)                          \
-	FL                                     \
-	FORMS(Z7, p0, Z1)
+	LFSRA(p0, p4, p10, p13)             \
+	BRF2(p0, p2, p5, p7, p9, p11, p14)  \
+	FL2                                 \
+	LFSRB                               \
+	VPSRLD $1, Z4, Z10                  \
+	VPADDD Z10, Z7, Z7                  \
+	RED(Z7, Z3)                         \
+	FORMS2(p0)
 
 // WSTEP is working step k of a block: keystream word k = W⊕X3 goes to
 // row k of the block buffer.
 #define WSTEP(k, p0, p2, p4, p5, p7, p9, p10, p11, p13, p14, p15) \
-	LFSR(p0, p4, p10, p13, p15)            \
-	BRF(p0, p2, p5, p7, p9, p11, p14, p15) \
-	VPXORD    Z3, Z4, Z10                  \
-	VMOVDQA64 Z10, (2176+k*64)(BX)         \
-	FL                                     \
-	FORMS(Z7, p0, Z1)
+	LFSRA(p0, p4, p10, p13)             \
+	BRF2(p0, p2, p5, p7, p9, p11, p14)  \
+	VPXORD    Z3, Z4, Z10               \
+	VMOVDQA64 Z10, (2176+k*64)(BX)      \
+	FL2                                 \
+	LFSRB                               \
+	FORMS2(p0)
 
 // CELL copies cell i of the state at SI into ring position i, as s and 2s.
 #define CELL(i) \

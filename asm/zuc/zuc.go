@@ -18,7 +18,11 @@
 // (lanes8_amd64.s), and elsewhere in their pure-Go twin; the CPU features
 // are detected once (cpuid) and the fastest kernel selected (see Kernel). Segments16, and Segments for
 // sixteen segments, key a frame's sixteen EEA3 streams with it. Build with
-// -tags noasm to leave the kernels out.
+// -tags noasm to leave the kernels out. The AVX-512 kernel runs the sixteen
+// lanes in one vector, so its speed is set by the dependency chains of a
+// step (the FSM's and the LFSR's); its header (lanes16_amd64.s) gives their
+// lengths in cycles and the choices that keep them short. Every kernel's
+// contract is the twin's output, byte for byte and state for state.
 //
 // All functions except SetKernel are safe for concurrent use; State and
 // Lanes16 values are not.

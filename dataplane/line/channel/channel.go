@@ -42,32 +42,10 @@ func Impair(ch *noise.Channel, frame []byte, soft []noise.Sample, thr noise.Samp
 }
 
 // Decide writes the hard decisions of soft (sample > thr is 1) into data1
-// and data2 of frame.
+// and data2 of frame (noise.Decide: a vector kernel where the CPU has one).
 func Decide(frame []byte, soft []noise.Sample, thr noise.Sample) {
-	decide(frame[framer.Data1Off:framer.Data1Off+framer.DataLen], soft[:halfBits], thr)
-	decide(frame[framer.Data2Off:framer.Data2Off+framer.DataLen], soft[halfBits:], thr)
-}
-
-// decide packs the decisions of soft, eight samples a byte. The samples are
-// noisy and their bits random, so a branch per sample would be mispredicted
-// half the time: the comparison becomes a flag instead (SETcc).
-func decide(dst []byte, soft []noise.Sample, thr noise.Sample) {
-	for i := range dst {
-		s := (*[8]noise.Sample)(soft[8*i:])
-		var b byte
-		for _, v := range s {
-			b = b<<1 | above(v, thr)
-		}
-		dst[i] = b
-	}
-}
-
-// above is 1 when v > thr, else 0 (NaN: 0).
-func above(v, thr noise.Sample) byte {
-	if v > thr {
-		return 1
-	}
-	return 0
+	noise.Decide(soft[:halfBits], thr, frame[framer.Data1Off:framer.Data1Off+framer.DataLen])
+	noise.Decide(soft[halfBits:], thr, frame[framer.Data2Off:framer.Data2Off+framer.DataLen])
 }
 
 // negateCovered negates the samples of the negotiation bytes inside the

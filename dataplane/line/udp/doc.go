@@ -74,8 +74,10 @@
 // soft samples of negotiation bits they cover negated), and, with
 // Config.BitErrors, the fibre's bit errors on the bytes without soft
 // samples; Latency and Reorder are ignored, since the network brings its own
-// delay, loss and reordering. The simulation's randomness (Config.Seed) is a
-// PCG generator: it stands in for a physical effect and protects nothing;
+// delay, loss and reordering. The simulation's randomness comes from
+// Config.Seed (noise.Channel: AES-CTR words for the noise and bit errors, a
+// PCG for the per-frame decisions): it stands in for a physical effect and
+// protects nothing;
 // the secret noise of the protocol is drawn by the RX pipeline
 // (noise.Local), not here.
 //
