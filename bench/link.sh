@@ -18,7 +18,9 @@
 # machine), RMEM_MAX (net.core.rmem_max and wmem_max while the script runs,
 # default 67108864, restored at the end: otkd's UDP line asks for 8 MB
 # socket buffers so that a receiver that loses the CPU for some
-# milliseconds loses no frame, and the kernel caps the ask at rmem_max).
+# milliseconds loses no frame, and the kernel caps the ask at rmem_max),
+# BATCH (otkd's UDP line: frames per sendmmsg/recvmmsg, default 16; 1: one
+# system call per frame).
 # wireguard-go is built from the module proxy into a temporary directory
 # (WG_VERSION pins it), never kept.
 set -euo pipefail
@@ -26,6 +28,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dur=${DURATION:-10}
 rate=${FRAME_RATE:-10000}
+batch=${BATCH:-16}
 rmem=${RMEM_MAX:-67108864}
 old_rmem= old_wmem=
 wg_version=${WG_VERSION:-v0.0.0-20260522210424-ecfc5a8d5446}
@@ -70,7 +73,7 @@ tmp=$(mktemp -d /tmp/otkd-link.XXXXXX)
 chmod 0700 "$tmp"
 
 echo "# link.sh $(date -u +%FT%TZ) on $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); duration ${dur}s; otkd frame_rate $rate (0 = unpaced); rmem_max $(sysctl -n net.core.rmem_max)"
+echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); duration ${dur}s; otkd frame_rate $rate (0 = unpaced), batch $batch; rmem_max $(sysctl -n net.core.rmem_max)"
 
 echo "building otkd and wireguard-go ($wg_version) in $tmp"
 (cd "$root" && go build -o "$tmp/otkd" ./cmd/otkd && go build -o "$tmp/otkctl" ./cmd/otkctl)
@@ -192,6 +195,7 @@ peer = "$peer"
 peer_name = "$pn"
 peer_public_key = "peer.pub"
 frame_rate = $rate
+batch = $batch
 client = "tap:otkd0"
 client_mtu = 1500
 
