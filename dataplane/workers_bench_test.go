@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -40,7 +41,7 @@ func BenchmarkWorkersTX(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			k := framer.Key{1}
+			k := keys.Key{1}
 			p.ScheduleTX(1, &k, 0)
 			stop := runStages(p, p.txStages())
 			for p.Stats().TXFrames < 100 {

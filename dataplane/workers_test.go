@@ -17,6 +17,7 @@ import (
 	"github.com/otkd/otkd/dataplane/line/channel"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/framer/fec"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -117,20 +118,20 @@ func runTXScript(t *testing.T, w int, delay func(uint64)) txRun {
 	line := newCaptureLine(txFrames)
 	var rec []sealedRec
 	var p *Port
-	keys := []framer.Key{{0xB1}, {0xB2}, {0xB3}, {0xB4}}
-	sealed := func(k *framer.Key, e uint8, c uint32) {
+	testKeys := []keys.Key{{0xB1}, {0xB2}, {0xB3}, {0xB4}}
+	sealed := func(k *keys.Key, e uint8, c uint32) {
 		rec = append(rec, sealedRec{k[0], e, c})
 		switch c - first {
 		case 20:
-			if err := p.ScheduleTX(2, &keys[1], first+37); err != nil {
+			if err := p.ScheduleTX(2, &testKeys[1], first+37); err != nil {
 				t.Error(err)
 			}
 		case 60:
-			if err := p.SwitchSession(3, &keys[2], p.NewChan()); err != nil {
+			if err := p.SwitchSession(3, &testKeys[2], p.NewChan()); err != nil {
 				t.Error(err)
 			}
 		case 100:
-			if err := p.ScheduleTX(4, &keys[3], first+400); err != nil {
+			if err := p.ScheduleTX(4, &testKeys[3], first+400); err != nil {
 				t.Error(err)
 			}
 		case 80:
@@ -140,7 +141,7 @@ func runTXScript(t *testing.T, w int, delay func(uint64)) txRun {
 		case 250:
 			p.SetLane(nil)
 		case 300:
-			if err := p.ScheduleTX(5, &keys[0], first+320); err != nil { // used before: refused
+			if err := p.ScheduleTX(5, &testKeys[0], first+320); err != nil { // used before: refused
 				t.Error(err)
 			}
 		}
@@ -151,7 +152,7 @@ func runTXScript(t *testing.T, w int, delay func(uint64)) txRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.ScheduleTX(1, &keys[0], 0); err != nil {
+	if err := p.ScheduleTX(1, &testKeys[0], 0); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -225,7 +226,7 @@ func TestWorkersWireIdentical(t *testing.T) {
 					}
 				}
 				if len(got.sealed) != len(ref.sealed) {
-					t.Fatalf("%d frames sealed under keys, W=1 %d", len(got.sealed), len(ref.sealed))
+					t.Fatalf("%d frames sealed under testKeys, W=1 %d", len(got.sealed), len(ref.sealed))
 				}
 				for i := range ref.sealed {
 					if got.sealed[i] != ref.sealed[i] {
@@ -333,7 +334,7 @@ func hostile(frames [][]byte) (out [][]byte) {
 			g := make([]byte, framer.FrameLen)
 			v, _ := framer.View(g)
 			s, _ := framer.NewSealer(0, framer.Options{})
-			s.Seal(&v, &framer.Key{0x99}, uint32(1<<32-100+i), 99)
+			s.Seal(&v, &keys.Key{0x99}, uint32(1<<32-100+i), 99)
 			out = append(out, g)
 		}
 		out = append(out, f)
@@ -355,15 +356,15 @@ type rxRun struct {
 // TX script's answers refer to queued as if B's TX had started them.
 func runRXScript(t *testing.T, w int, delay func(uint64), stream [][]byte) rxRun {
 	t.Helper()
-	keys := []framer.Key{{0xB1}, {0xB2}, {0xB3}, {0xB4}}
+	testKeys := []keys.Key{{0xB1}, {0xB2}, {0xB3}, {0xB4}}
 	sink := &rxRecorder{}
 	var p *Port
 	line := &feedLine{prof: noise.DefaultProfile(), frames: stream, end: make(chan struct{}), closed: make(chan struct{})}
 	installAt := map[int]int{0: 0, 10: 1, 50: 2, 120: 3}
-	other := framer.Key{0xEE}
+	other := keys.Key{0xEE}
 	line.before = func(i int) {
 		if k, ok := installAt[i]; ok {
-			if err := p.InstallRX(uint8(k+1), &keys[k]); err != nil {
+			if err := p.InstallRX(uint8(k+1), &testKeys[k]); err != nil {
 				t.Error(err)
 			}
 		}
@@ -377,7 +378,7 @@ func runRXScript(t *testing.T, w int, delay func(uint64), stream [][]byte) rxRun
 				t.Error(err)
 			}
 		case 303:
-			if err := p.InstallRX(4, &keys[3]); err != nil {
+			if err := p.InstallRX(4, &testKeys[3]); err != nil {
 				t.Error(err)
 			}
 		}
@@ -561,12 +562,12 @@ func TestWorkersPairFlow(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			keys := [2][2]framer.Key{{{1}, {2}}, {{3}, {4}}} // [port][epoch-1]
+			testKeys := [2][2]keys.Key{{{1}, {2}}, {{3}, {4}}} // [port][epoch-1]
 			for i, p := range ports {
-				if err := p.ScheduleTX(1, &keys[i][0], 0); err != nil {
+				if err := p.ScheduleTX(1, &testKeys[i][0], 0); err != nil {
 					t.Fatal(err)
 				}
-				if err := ports[1-i].InstallRX(1, &keys[i][0]); err != nil {
+				if err := ports[1-i].InstallRX(1, &testKeys[i][0]); err != nil {
 					t.Fatal(err)
 				}
 				if err := p.SetLane(make([]byte, 300)); err != nil {
@@ -602,11 +603,11 @@ func TestWorkersPairFlow(t *testing.T) {
 			pump(200)
 			// Switch A→B to epoch 2 at a COUNT announced ahead, as the
 			// controller does.
-			if err := ports[1].InstallRX(2, &keys[0][1]); err != nil {
+			if err := ports[1].InstallRX(2, &testKeys[0][1]); err != nil {
 				t.Fatal(err)
 			}
 			at := ports[0].TXCount() + 100
-			if err := ports[0].ScheduleTX(2, &keys[0][1], at); err != nil {
+			if err := ports[0].ScheduleTX(2, &testKeys[0][1], at); err != nil {
 				t.Fatal(err)
 			}
 			if err := ports[0].Chan().Send([]byte("a control message over the workers")); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/otkd/otkd/ctrl/api/apitest"
 	"github.com/otkd/otkd/ctrl/keysync"
 	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // auditDaemon serves the fake daemon with a real keysync audit log.
@@ -100,7 +101,7 @@ func TestSyncAuditCommand(t *testing.T) {
 	out, e, code = run("--kind", "bind", "--key", "key-b", "--since", "1h", "--json")
 	var a api.SyncAudit
 	if code != 0 || json.Unmarshal([]byte(out), &a) != nil || len(a.Events) != 1 || a.Events[0].KeyID != "key-b" ||
-		a.Events[0].KeyFP != keysync.KeyFingerprint(recs[1].Key) {
+		a.Events[0].KeyFP != keys.FingerprintOf(recs[1].Key).String() {
 		t.Fatalf("audit --kind bind --key key-b: %d %s %s", code, out, e)
 	}
 	out, _, code = run("--limit", "1", "--json")

@@ -41,6 +41,7 @@ import (
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/framer/fec"
 	"github.com/otkd/otkd/internal/asmswitch"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 	"github.com/otkd/otkd/shm"
 	"github.com/otkd/otkd/shm/store"
@@ -394,6 +395,6 @@ func keygenCmd(args []string, stdout, stderr io.Writer) error {
 	if err := handshake.WritePublicKey(*pub, id.Peer().Pub); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s (private, 0600) and %s (public, fingerprint %s)\n", *priv, *pub, handshake.PublicKeyFingerprint(id.Peer().Pub))
+	fmt.Fprintf(stdout, "wrote %s (private, 0600) and %s (public, fingerprint %s)\n", *priv, *pub, keys.PublicFingerprint(id.Peer().Pub))
 	return nil
 }

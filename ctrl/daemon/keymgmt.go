@@ -31,7 +31,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,7 +40,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emmansun/gmsm/sm3"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/otkd/otkd/ctrl/api"
@@ -50,7 +48,7 @@ import (
 	"github.com/otkd/otkd/ctrl/keysync"
 	"github.com/otkd/otkd/ctrl/kstore"
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/shm"
 	"github.com/otkd/otkd/shm/store"
 )
@@ -400,7 +398,7 @@ type seedSource struct {
 }
 
 type heldSeed struct {
-	seed negotiation.Seed
+	seed keys.Seed
 	id   uint64
 	at   time.Time
 }
@@ -413,10 +411,10 @@ func newSeedSource() *seedSource {
 
 // add keeps a copy of an A→B seed (link OnSeed).
 func (s *seedSource) add(ev link.SeedEvent) {
-	if ev.Direction != negotiation.AtoB || ev.Seed == nil {
+	if ev.Direction != keys.AtoB || ev.Seed == nil {
 		return
 	}
-	h := heldSeed{seed: *ev.Seed, id: seedID(ev.Seed), at: ev.At}
+	h := heldSeed{seed: *ev.Seed, id: ev.Seed.ID(), at: ev.At}
 	if h.at.IsZero() {
 		h.at = s.now()
 	}
@@ -436,7 +434,7 @@ func (s *seedSource) add(ev link.SeedEvent) {
 }
 
 // Seed implements keyring.SeedSource: a copy of the newest seed.
-func (s *seedSource) Seed() (*negotiation.Seed, uint64, error) {
+func (s *seedSource) Seed() (*keys.Seed, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.seeds) == 0 {
@@ -454,19 +452,6 @@ func (s *seedSource) wipe() {
 		s.seeds[i].seed.Zero()
 	}
 	s.seeds = nil
-}
-
-// seedID names a seed the same way at both ends without revealing it: the
-// first 8 bytes of SM3("otkd keyring seed id v1" ‖ seed), never 0.
-func seedID(seed *negotiation.Seed) uint64 {
-	h := sm3.New()
-	h.Write([]byte("otkd keyring seed id v1"))
-	h.Write(seed[:])
-	id := binary.BigEndian.Uint64(h.Sum(nil))
-	if id == 0 {
-		id = 1
-	}
-	return id
 }
 
 // ringErr maps keyring errors to API statuses.

@@ -11,7 +11,7 @@ import (
 	"github.com/otkd/otkd/ctrl/keyring"
 	"github.com/otkd/otkd/ctrl/keysync"
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // TestSeedSource: the source gives a copy of the newest A→B seed, at once
@@ -24,24 +24,24 @@ func TestSeedSource(t *testing.T) {
 		t.Fatalf("empty source: %v", err)
 	}
 	base := time.Unix(1_000_000, 0)
-	seed := func(b byte, at time.Time, dir negotiation.Direction) {
-		var sd negotiation.Seed
+	seed := func(b byte, at time.Time, dir keys.Direction) {
+		var sd keys.Seed
 		sd[0] = b
 		s.add(link.SeedEvent{Direction: dir, Seed: &sd, At: at})
 	}
-	seed(1, base, negotiation.BtoA) // other direction: ignored
+	seed(1, base, keys.BtoA) // other direction: ignored
 	if _, _, err := s.Seed(); !errors.Is(err, errNoSeed) || len(s.arrived) != 0 {
 		t.Fatalf("after a B→A seed: %v, arrival signalled %v", err, len(s.arrived) != 0)
 	}
-	seed(2, base.Add(time.Second), negotiation.AtoB)
+	seed(2, base.Add(time.Second), keys.AtoB)
 	if len(s.arrived) != 1 {
 		t.Fatal("arrival not signalled")
 	}
 	<-s.arrived
-	seed(3, base.Add(2*time.Second), negotiation.AtoB)
-	seed(4, base.Add(3*time.Second), negotiation.BtoA)
+	seed(3, base.Add(2*time.Second), keys.AtoB)
+	seed(4, base.Add(3*time.Second), keys.BtoA)
 	got, id, err := s.Seed()
-	if err != nil || got[0] != 3 || id != seedID(got) || id == 0 {
+	if err != nil || got[0] != 3 || id != (got).ID() || id == 0 {
 		t.Fatalf("Seed = %v, %d, %v; want seed 3", got, id, err)
 	}
 	got[0] = 99 // a copy
@@ -49,7 +49,7 @@ func TestSeedSource(t *testing.T) {
 		t.Fatal("Seed returned the held seed, not a copy")
 	}
 	for i := range maxHeldSeeds + 5 {
-		seed(byte(10+i), base, negotiation.AtoB)
+		seed(byte(10+i), base, keys.AtoB)
 	}
 	if len(s.seeds) != maxHeldSeeds {
 		t.Fatalf("holds %d seeds, want at most %d", len(s.seeds), maxHeldSeeds)

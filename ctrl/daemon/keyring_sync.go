@@ -16,7 +16,7 @@ import (
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/keyring"
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // ringResendAfter is how long keyring messages wait for an ack before the
@@ -27,7 +27,7 @@ const ringResendAfter = 5 * time.Second
 var errSeedNotHere = errors.New("keyring: no such seed of the link here (yet)")
 
 // SeedByID implements keyring.SeedFinder: the held seed of that id.
-func (s *seedSource) SeedByID(id uint64) (*negotiation.Seed, error) {
+func (s *seedSource) SeedByID(id uint64) (*keys.Seed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := len(s.seeds) - 1; i >= 0; i-- {
@@ -123,10 +123,10 @@ const keepQueue = 8
 // B's keyring keep it (link OnSeed, controller goroutine: the store write
 // stays off it). End A keeps none: it decides the fills.
 func (p *pool) queueKeepSeed(ev link.SeedEvent) {
-	if ev.Direction != negotiation.AtoB || ev.Seed == nil || p.port.cfg.Role != "B" {
+	if ev.Direction != keys.AtoB || ev.Seed == nil || p.port.cfg.Role != "B" {
 		return
 	}
-	h := heldSeed{seed: *ev.Seed, id: seedID(ev.Seed)}
+	h := heldSeed{seed: *ev.Seed, id: ev.Seed.ID()}
 	select {
 	case p.keep <- h:
 	default:

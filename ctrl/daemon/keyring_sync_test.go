@@ -14,7 +14,7 @@ import (
 	"github.com/otkd/otkd/ctrl/keyring"
 	"github.com/otkd/otkd/ctrl/kstore"
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/shm"
 )
 
@@ -94,11 +94,11 @@ func TestRingFillSkew(t *testing.T) {
 	set := func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
 	a, b := newRingEnd(t, 0, w, clock), newRingEnd(t, 1, w, clock)
 	seed := func(v byte, atA, atB time.Time) uint64 {
-		var s negotiation.Seed
+		var s keys.Seed
 		s[0] = v
-		a.seeds.add(link.SeedEvent{Direction: negotiation.AtoB, Seed: &s, At: atA})
-		b.seeds.add(link.SeedEvent{Direction: negotiation.AtoB, Seed: &s, At: atB})
-		return seedID(&s)
+		a.seeds.add(link.SeedEvent{Direction: keys.AtoB, Seed: &s, At: atA})
+		b.seeds.add(link.SeedEvent{Direction: keys.AtoB, Seed: &s, At: atB})
+		return (&s).ID()
 	}
 	seed(1, base.Add(-9*time.Second), base.Add(-9*time.Second))
 	late := seed(2, base.Add(-time.Second/2), base.Add(time.Second/2)) // the skew
@@ -139,9 +139,9 @@ func TestRingFillSkew(t *testing.T) {
 	if err := a.ring.Disconnect(7); err != nil {
 		t.Fatal(err)
 	}
-	var s3 negotiation.Seed
+	var s3 keys.Seed
 	s3[0] = 3
-	a.seeds.add(link.SeedEvent{Direction: negotiation.AtoB, Seed: &s3, At: base.Add(w - time.Second)})
+	a.seeds.add(link.SeedEvent{Direction: keys.AtoB, Seed: &s3, At: base.Add(w - time.Second)})
 	if _, err := a.ring.Maintain(); err != nil { // ring 0 for window base+2w, from seed 3
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestRingFillSkew(t *testing.T) {
 	if len(errs) != 1 || !errors.Is(errs[0], errSeedNotHere) {
 		t.Fatalf("fill with a seed B lacks: %v", errs)
 	}
-	b.seeds.add(link.SeedEvent{Direction: negotiation.AtoB, Seed: &s3, At: base.Add(w)})
+	b.seeds.add(link.SeedEvent{Direction: keys.AtoB, Seed: &s3, At: base.Add(w)})
 	if n := a.ring.Resend(); n == 0 {
 		t.Fatal("nothing to resend")
 	}
@@ -160,7 +160,7 @@ func TestRingFillSkew(t *testing.T) {
 	}
 	sa, _ = a.ring.Status()
 	sb, _ = b.ring.Status()
-	if ra, rb := sa.Rings[0], sb.Rings[0]; ra.SeedID != seedID(&s3) || rb.SeedID != ra.SeedID || rb.Epoch != ra.Epoch {
+	if ra, rb := sa.Rings[0], sb.Rings[0]; ra.SeedID != (&s3).ID() || rb.SeedID != ra.SeedID || rb.Epoch != ra.Epoch {
 		t.Fatalf("ring 0: A %+v, B %+v", ra, rb)
 	}
 	if a.ring.SyncPending() != 0 {
@@ -177,15 +177,15 @@ func TestRingFillSkew(t *testing.T) {
 // errSeedNotHere.
 func TestSeedByID(t *testing.T) {
 	s := newSeedSource()
-	var sd negotiation.Seed
+	var sd keys.Seed
 	sd[0] = 5
-	s.add(link.SeedEvent{Direction: negotiation.AtoB, Seed: &sd, At: time.Unix(1, 0)})
-	got, err := s.SeedByID(seedID(&sd))
+	s.add(link.SeedEvent{Direction: keys.AtoB, Seed: &sd, At: time.Unix(1, 0)})
+	got, err := s.SeedByID((&sd).ID())
 	if err != nil || *got != sd {
 		t.Fatalf("SeedByID = %v, %v", got, err)
 	}
 	got[0] = 9
-	if again, _ := s.SeedByID(seedID(&sd)); again[0] != 5 {
+	if again, _ := s.SeedByID((&sd).ID()); again[0] != 5 {
 		t.Fatal("SeedByID returned the held seed, not a copy")
 	}
 	if _, err := s.SeedByID(1); !errors.Is(err, errSeedNotHere) {

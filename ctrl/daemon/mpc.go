@@ -49,6 +49,7 @@ import (
 	"github.com/otkd/otkd/ctrl/kstore"
 	"github.com/otkd/otkd/ctrl/mpc"
 	"github.com/otkd/otkd/internal/httpsrv"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // Buckets and keys of the controller store.
@@ -94,21 +95,21 @@ func (d *Daemon) startMPC() error {
 		return nil
 	}
 	m := &mpcRun{names: map[string]bool{}, period: d.cfg.MPCRefreshPeriod(), log: d.log.With("component", "mpc")}
-	var keys []*ecdsa.PublicKey
+	var pubs []*ecdsa.PublicKey
 	for i, p := range mc.Peers {
 		k, err := handshake.LoadPublicKey(p.PublicKey)
 		if err != nil {
 			return fmt.Errorf("mpc.peer[%d].public_key: %w", i, err)
 		}
-		keys = append(keys, k)
+		pubs = append(pubs, k)
 		m.names[p.Name] = true
 		m.peers = append(m.peers, api.MPCPeer{Index: i + 1, Name: p.Name, Address: p.Address,
-			NodeKey: handshake.PublicKeyFingerprint(k), Self: i+1 == mc.Index})
+			NodeKey: keys.PublicFingerprint(k), Self: i+1 == mc.Index})
 	}
-	if !keys[mc.Index-1].Equal(&d.self.Priv.PublicKey) {
+	if !pubs[mc.Index-1].Equal(&d.self.Priv.PublicKey) {
 		return fmt.Errorf("mpc.peer[%d].public_key: not the public key of node.private_key (this node is mpc.index %d)", mc.Index-1, mc.Index)
 	}
-	nd, err := mpc.NewNode(mpc.Config{Index: mc.Index, Threshold: mc.Threshold, Key: d.self.Priv, Peers: keys})
+	nd, err := mpc.NewNode(mpc.Config{Index: mc.Index, Threshold: mc.Threshold, Key: d.self.Priv, Peers: pubs})
 	if err != nil {
 		return fmt.Errorf("mpc: %w", err)
 	}
@@ -444,7 +445,7 @@ func (d *Daemon) MPCStatus(ctx context.Context) (api.MPCStatus, error) {
 	mc := d.cfg.MPC
 	st := api.MPCStatus{
 		Index: mc.Index, Threshold: mc.Threshold, Nodes: len(mc.Peers), Epoch: m.node.Epoch(),
-		ClusterKey: m.node.Public().Fingerprint(), NodeKey: handshake.PublicKeyFingerprint(&d.self.Priv.PublicKey),
+		ClusterKey: m.node.Public().Fingerprint(), NodeKey: keys.PublicFingerprint(&d.self.Priv.PublicKey),
 		Listen: mc.Listen, OperatorListen: mc.OperatorListen, Peers: m.peers,
 	}
 	if m.node.Index() == 1 {

@@ -11,7 +11,7 @@ import (
 	"github.com/otkd/otkd/ctrl/config"
 	"github.com/otkd/otkd/ctrl/link"
 	"github.com/otkd/otkd/ctrl/mpc"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // TestExportPools: a daemon with two pools, "vpn" and "web", on one port
@@ -26,12 +26,12 @@ func TestExportPools(t *testing.T) {
 	vpn, web := newPoolEnd(t, "vpn", 0, w, clock), newPoolEnd(t, "web", 0, w, clock)
 	ids := map[byte]uint64{}
 	seed := func(v byte, at time.Duration, ends ...*ringEnd) {
-		var s negotiation.Seed
+		var s keys.Seed
 		s[0], s[31] = v, 0x5a
 		for _, e := range ends {
-			e.seeds.add(link.SeedEvent{Direction: negotiation.AtoB, Seed: &s, At: base.Add(at)})
+			e.seeds.add(link.SeedEvent{Direction: keys.AtoB, Seed: &s, At: base.Add(at)})
 		}
-		ids[v] = seedID(&s)
+		ids[v] = (&s).ID()
 	}
 	seed(1, -5*time.Second, vpn, web)
 	seed(2, -time.Second, vpn, web)

@@ -373,8 +373,7 @@ func readStores(files [2]string) ShmSummary {
 		for d := range 2 {
 			var k shm.Key
 			if err := r.ActiveKey(0, shm.Dir(d), &k); err == nil {
-				fp := k.Fingerprint()
-				s.Active[d][end] = fmt.Sprintf("%x", fp[:])
+				s.Active[d][end] = k.Fingerprint().String()
 			}
 			k.Zero()
 		}

@@ -74,19 +74,19 @@ func deriveKeys(k, th []byte) (*Keys, error) {
 		return nil, fmt.Errorf("handshake: key schedule: %w", err)
 	}
 	defer clear(prk)
-	keys := new(Keys)
+	out := new(Keys)
 	outs := []struct {
 		label string
 		dst   []byte
-	}{{labelAB, keys.AB[:]}, {labelBA, keys.BA[:]}, {labelLink, keys.LinkSecret[:]}}
+	}{{labelAB, out.AB[:]}, {labelBA, out.BA[:]}, {labelLink, out.LinkSecret[:]}}
 	for _, o := range outs {
 		b, err := hkdf.Expand(newHash, prk, o.label+"\x00"+string(th), len(o.dst))
 		if err != nil {
-			keys.Zero()
+			out.Zero()
 			return nil, fmt.Errorf("handshake: key schedule: %w", err)
 		}
 		copy(o.dst, b)
 		clear(b)
 	}
-	return keys, nil
+	return out, nil
 }

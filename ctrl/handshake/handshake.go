@@ -11,6 +11,8 @@ import (
 
 	"github.com/emmansun/gmsm/ecdh"
 	"github.com/emmansun/gmsm/sm2"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // Identity is an end's own user id and SM2 private key. It prints its id and
@@ -44,7 +46,7 @@ func (id Identity) Format(f fmt.State, _ rune) { fmt.Fprint(f, id.String()) }
 
 // String returns the id and the fingerprint of the public key.
 func (p Peer) String() string {
-	return fmt.Sprintf("%s (SM2 key %s)", p.ID, PublicKeyFingerprint(p.Pub))
+	return fmt.Sprintf("%s (SM2 key %s)", p.ID, keys.PublicFingerprint(p.Pub))
 }
 
 func cryptoRand() io.Reader { return rand.Reader }

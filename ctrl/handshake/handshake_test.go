@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 var (
@@ -102,7 +104,7 @@ func TestHandshake(t *testing.T) {
 	if ka.AB != kb.AB || ka.BA != kb.BA || ka.LinkSecret != kb.LinkSecret {
 		t.Fatal("A and B derived different keys")
 	}
-	if ka.AB == ka.BA || ka.AB == (SessionKey{}) || ka.LinkSecret == (Secret{}) {
+	if ka.AB == ka.BA || ka.AB == (keys.Key{}) || ka.LinkSecret == (keys.Secret{}) {
 		t.Fatal("degenerate keys")
 	}
 	if ka.EpochAB != 1 || ka.EpochBA != 2 || kb.EpochAB != 1 || kb.EpochBA != 2 {
@@ -135,7 +137,7 @@ func TestHandshake(t *testing.T) {
 	}
 
 	ka.Zero()
-	if ka.AB != (SessionKey{}) || ka.BA != (SessionKey{}) || ka.LinkSecret != (Secret{}) {
+	if ka.AB != (keys.Key{}) || ka.BA != (keys.Key{}) || ka.LinkSecret != (keys.Secret{}) {
 		t.Fatal("Zero left key bytes")
 	}
 }

@@ -3,7 +3,6 @@ package handshake
 import (
 	"bytes"
 	"crypto/ecdsa"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os"
 
 	"github.com/emmansun/gmsm/sm2"
-	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
 )
 
@@ -213,18 +211,4 @@ func writeNew(path string, perm fs.FileMode, b *pem.Block) error {
 		return err
 	}
 	return f.Close()
-}
-
-// PublicKeyFingerprint returns the first 8 bytes, in hex, of SM3 over the
-// uncompressed public key: a short name for a pinned key in logs.
-func PublicKeyFingerprint(pub *ecdsa.PublicKey) string {
-	if pub == nil || pub.X == nil || pub.Y == nil {
-		return "none"
-	}
-	k, err := sm2.PublicKeyToECDH(pub)
-	if err != nil {
-		return "invalid"
-	}
-	sum := sm3.Sum(k.Bytes())
-	return hex.EncodeToString(sum[:8])
 }

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 func TestKeyFilesRoundTrip(t *testing.T) {
@@ -49,7 +51,7 @@ func TestKeyFilesRoundTrip(t *testing.T) {
 	if o.errA != nil || o.errB != nil {
 		t.Fatal(o.errA, o.errB)
 	}
-	if PublicKeyFingerprint(peer.Pub) != PublicKeyFingerprint(a.Peer().Pub) {
+	if keys.PublicFingerprint(peer.Pub) != keys.PublicFingerprint(a.Peer().Pub) {
 		t.Fatal("fingerprint differs")
 	}
 }

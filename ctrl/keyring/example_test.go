@@ -9,15 +9,15 @@ import (
 
 	"github.com/otkd/otkd/ctrl/keyring"
 	"github.com/otkd/otkd/ctrl/kstore"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/shm"
 )
 
 // fixedSeed stands in for the link's negotiated seeds.
 type fixedSeed struct{}
 
-func (fixedSeed) Seed() (*negotiation.Seed, uint64, error) {
-	var s negotiation.Seed
+func (fixedSeed) Seed() (*keys.Seed, uint64, error) {
+	var s keys.Seed
 	s[0] = 1
 	return &s, 1, nil
 }

@@ -3,7 +3,7 @@ package keyring
 import (
 	"time"
 
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // StateRing is a ring in State.
@@ -13,7 +13,7 @@ type StateRing struct {
 	Epoch  uint64
 	SeedID uint64
 	Keys   int
-	Seed   negotiation.Seed // zero when not filled
+	Seed   keys.Seed // zero when not filled
 }
 
 // StateBinding is a bound consumer in State.
@@ -29,7 +29,7 @@ type StateBinding struct {
 // StateSeed is a kept seed (KeepSeed) in State.
 type StateSeed struct {
 	ID   uint64
-	Seed negotiation.Seed
+	Seed keys.Seed
 }
 
 // State is a copy of the keyring's state for a backup: rings with their

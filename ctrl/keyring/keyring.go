@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/kstore"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/keys"
+	"github.com/otkd/otkd/internal/keys/kdf"
 	"github.com/otkd/otkd/shm"
 )
 
@@ -26,7 +27,7 @@ var _ Publisher = (*shm.Writer)(nil)
 // must get the same seed (and id) for the same refill; the keyring copies
 // the seed and never zeroes the caller's copy.
 type SeedSource interface {
-	Seed() (seed *negotiation.Seed, seedID uint64, err error)
+	Seed() (seed *keys.Seed, seedID uint64, err error)
 }
 
 // SeedFinder is a SeedSource that can also find a seed by its id. End B
@@ -35,7 +36,7 @@ type SeedSource interface {
 // arrived here yet) makes the fill wait for the peer's resend.
 type SeedFinder interface {
 	SeedSource
-	SeedByID(seedID uint64) (*negotiation.Seed, error)
+	SeedByID(seedID uint64) (*keys.Seed, error)
 }
 
 // Config configures a keyring pool. Fields marked required have no default.
@@ -125,7 +126,7 @@ type ring struct {
 	filled bool
 	epoch  uint64 // window index it was filled for
 	seedID uint64
-	seed   negotiation.Seed
+	seed   keys.Seed
 	slots  []uint8
 	bound  int
 	next   int // no free slot of this side below next
@@ -361,7 +362,7 @@ func (k *Keyring) Connect(consumer uint64) (KeyInfo, error) {
 // reserve picks and marks a slot for consumer under the lock and returns a
 // copy of the ring's seed. For a consumer already bound it returns a
 // *boundError with the existing info.
-func (k *Keyring) reserve(consumer uint64) (*binding, *negotiation.Seed, error) {
+func (k *Keyring) reserve(consumer uint64) (*binding, *keys.Seed, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.closed {
@@ -394,7 +395,7 @@ func (k *Keyring) reserve(consumer uint64) (*binding, *negotiation.Seed, error) 
 	r.slots[s] = slotBound
 	r.bound++
 	k.binds[consumer] = b
-	seed := new(negotiation.Seed)
+	seed := new(keys.Seed)
 	*seed = r.seed
 	return b, seed, nil
 }
@@ -464,10 +465,10 @@ func (r *ring) half(side int) int { return (len(r.slots) + 1 - side) / 2 }
 // reservation is released. A crash between the publish and the store
 // leaves a pending key in the map that no binding names: Open retires it
 // (retireOrphans).
-func (k *Keyring) complete(b *binding, seed *negotiation.Seed, wantID uint64) (KeyInfo, error) {
+func (k *Keyring) complete(b *binding, seed *keys.Seed, wantID uint64) (KeyInfo, error) {
 	var key shm.Key
 	defer key.Zero()
-	if err := k.makeKey(&key, b, seed); err != nil {
+	if err := k.makeKey(&key, b, seed, wantID); err != nil {
 		k.undo(b)
 		return KeyInfo{}, err
 	}
@@ -532,17 +533,20 @@ func (k *Keyring) publish(key *shm.Key) error {
 }
 
 // makeKey fills key with b's ring key, unbound in shm terms but with
-// Consumer set for publish.
-func (k *Keyring) makeKey(key *shm.Key, b *binding, seed *negotiation.Seed) error {
+// Consumer set for publish. Its id is the key's (keys.IDOf), or want when
+// want is the legacy id of the same key (legacyKeyID: a binding or a peer
+// message of an earlier otkd); want 0 asks for none.
+func (k *Keyring) makeKey(key *shm.Key, b *binding, seed *keys.Seed, want uint64) error {
 	var m [32]byte
 	defer clear(m[:])
-	if err := deriveKey(m[:k.keyLen], seed, uint8(b.ring), b.epoch, b.slot); err != nil {
-		return err
-	}
+	kdf.RingKey(m[:k.keyLen], seed, uint8(b.ring), b.epoch, b.slot)
 	if err := key.SetMaterial(m[:k.keyLen]); err != nil {
 		return err
 	}
-	key.ID = keyID(m[:k.keyLen])
+	key.ID = keys.IDOf(m[:k.keyLen])
+	if want != 0 && want != key.ID && want == legacyKeyID(m[:k.keyLen]) {
+		key.ID = want
+	}
 	key.Port, key.Dir, key.Epoch = k.cfg.Port, k.cfg.Dir, uint8(b.epoch)
 	key.State, key.Alg = shm.StatePending, k.cfg.Alg
 	key.ValidFrom = k.windowStart(b.epoch).UnixNano()
@@ -674,7 +678,7 @@ func (k *Keyring) refill(i int, epoch uint64) error {
 	if src == nil {
 		return &seedError{ring: i, err: errors.New("source returned none")}
 	}
-	var seed negotiation.Seed
+	var seed keys.Seed
 	seed = *src
 	defer clear(seed[:])
 	return k.refillWith(i, epoch, &seed, seedID, k.cfg.Side == 0)
@@ -705,7 +709,7 @@ func (k *Keyring) retryRetire(i int) error {
 // refillWith fills ring i for epoch from seed (copied) and, when announce
 // is set (end A), queues the fill message for the peer in the same
 // transaction. Caller holds mu.
-func (k *Keyring) refillWith(i int, epoch uint64, seed *negotiation.Seed, seedID uint64, announce bool) error {
+func (k *Keyring) refillWith(i int, epoch uint64, seed *keys.Seed, seedID uint64, announce bool) error {
 	sealed, err := k.seal.seal(seed, k.sealAD(i, epoch, seedID))
 	if err != nil {
 		return fmt.Errorf("keyring: sealing seed of ring %d: %w", i, err)

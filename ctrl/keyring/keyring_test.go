@@ -15,7 +15,8 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/kstore"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/keys"
+	"github.com/otkd/otkd/internal/keys/kdf"
 	"github.com/otkd/otkd/shm"
 )
 
@@ -43,8 +44,8 @@ type seeds struct {
 	hide map[uint64]bool // SeedByID: these have not arrived yet
 }
 
-func testSeed(id uint64) *negotiation.Seed {
-	var seed negotiation.Seed
+func testSeed(id uint64) *keys.Seed {
+	var seed keys.Seed
 	for i := range seed {
 		seed[i] = byte(id*31 + uint64(i))
 	}
@@ -52,7 +53,7 @@ func testSeed(id uint64) *negotiation.Seed {
 }
 
 // SeedByID makes seeds a SeedFinder: seed i for id i, unless hidden.
-func (s *seeds) SeedByID(id uint64) (*negotiation.Seed, error) {
+func (s *seeds) SeedByID(id uint64) (*keys.Seed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.hide[id] {
@@ -61,7 +62,7 @@ func (s *seeds) SeedByID(id uint64) (*negotiation.Seed, error) {
 	return testSeed(id), nil
 }
 
-func (s *seeds) Seed() (*negotiation.Seed, uint64, error) {
+func (s *seeds) Seed() (*keys.Seed, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {
@@ -676,21 +677,83 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestDeriveDeterministic(t *testing.T) {
-	var s negotiation.Seed
+	var s keys.Seed
 	a, b, c := make([]byte, 16), make([]byte, 16), make([]byte, 16)
-	deriveKey(a, &s, 1, 2, 3)
-	deriveKey(b, &s, 1, 2, 3)
-	deriveKey(c, &s, 1, 2, 4)
+	kdf.RingKey(a, &s, 1, 2, 3)
+	kdf.RingKey(b, &s, 1, 2, 3)
+	kdf.RingKey(c, &s, 1, 2, 4)
 	if !bytes.Equal(a, b) || bytes.Equal(a, c) {
 		t.Fatal("derivation not deterministic or not slot-separated")
 	}
 	// Distinct from the session-key KDF of the same seed.
-	sk, _ := negotiation.SessionKey(&s, 0, 0)
+	sk, _ := kdf.SessionKey(&s, 0, 0)
 	if bytes.Equal(sk[:], a) {
 		t.Fatal("ring key equals a session key")
 	}
-	if binary.BigEndian.Uint64(a) == 0 && keyID(a) == 0 {
+	if binary.BigEndian.Uint64(a) == 0 && keys.IDOf(a) == 0 {
 		t.Fatal("zero id")
+	}
+}
+
+// TestKeyIDIsFingerprint: a ring key's id is its fingerprint, the name the
+// API, otkctl and the shm readers print for it.
+func TestKeyIDIsFingerprint(t *testing.T) {
+	e := newEnv(t, 2, 4, 0)
+	e.maintain()
+	info := e.connect(1)
+	k, err := e.bound(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Zero()
+	if fp := k.Fingerprint(); info.KeyID != k.ID || fmt.Sprintf("%016x", k.ID) != keys.Fingerprint(fp).String() {
+		t.Fatalf("key id %016x (connect %016x), fingerprint %x", k.ID, info.KeyID, fp)
+	}
+}
+
+// TestLegacyKeyIDKept: a binding stored by an earlier otkd names its key by
+// the legacy id; the keyring reopens it (no "corrupt store"), republishes
+// the key under that id, and a peer message naming it still matches.
+func TestLegacyKeyIDKept(t *testing.T) {
+	e := newEnv(t, 2, 4, 0)
+	e.maintain()
+	info := e.connect(1)
+	k, err := e.bound(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := legacyKeyID(k.Material())
+	k.Zero()
+	e.close()
+	// Rewrite the stored binding as the earlier otkd wrote it.
+	db, err := kstore.Open(filepath.Join(e.dir, "ctrl.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket, key := []byte("keyring/p/bindings"), binary.BigEndian.AppendUint64(nil, 1)
+	err = db.Update(func(tx kstore.Tx) error {
+		v := bytes.Clone(tx.Get(bucket, key))
+		if len(v) != 30 || binary.BigEndian.Uint64(v[22:]) != info.KeyID {
+			return fmt.Errorf("binding record %x does not hold key id %016x at 22", v, info.KeyID)
+		}
+		binary.BigEndian.PutUint64(v[22:], legacy)
+		return tx.Put(bucket, key, v)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pub = nil
+	e.open()
+	got, err := e.k.Lookup(1)
+	if err != nil || got.KeyID != legacy {
+		t.Fatalf("lookup after reopen: %+v %v, want key id %016x", got, err, legacy)
+	}
+	if kb, err := e.bound(1); err != nil || kb.ID != legacy {
+		t.Fatalf("republished key: id %016x %v, want %016x", kb.ID, err, legacy)
+	}
+	if err := e.k.Disconnect(1); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/otkd/otkd/ctrl/kstore"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/shm"
 )
 
@@ -206,7 +206,7 @@ func (k *Keyring) claimPeerSlot(old *binding, m SyncMsg, key *shm.Key) (*binding
 	k.mu.Unlock()
 	defer clear(seed[:])
 	nb := &binding{consumer: m.Consumer, ring: int(m.Ring), slot: m.Slot, epoch: m.Epoch, seedID: m.SeedID, busy: true}
-	err = k.makeKey(key, nb, &seed)
+	err = k.makeKey(key, nb, &seed, m.KeyID)
 	if err == nil && key.ID != m.KeyID {
 		err = rejectf(m, "this end derives key %016x (seeds differ)", key.ID)
 	}
@@ -327,7 +327,7 @@ func (k *Keyring) applyFill(m SyncMsg) error {
 	if err := k.retryRetire(int(m.Ring)); err != nil {
 		return err
 	}
-	var seed negotiation.Seed
+	var seed keys.Seed
 	defer clear(seed[:])
 	// A ring or the kept seeds may hold it (end A often fills several
 	// rings from one seed; both survive a restart, unlike most sources).

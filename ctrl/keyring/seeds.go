@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/otkd/otkd/ctrl/kstore"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // Kept seeds: end B keeps the recent seeds of the link (KeepSeed) sealed in
@@ -25,7 +25,7 @@ const keptRecLen = 1 + 8 + sealedLen
 type keptSeed struct {
 	n    uint64 // arrival number (the record's key)
 	id   uint64
-	seed negotiation.Seed
+	seed keys.Seed
 }
 
 func (k *Keyring) keptAD(id uint64) []byte {
@@ -37,7 +37,7 @@ func (k *Keyring) keptAD(id uint64) []byte {
 // the fill messages that name it by id; the caller keeps and zeroes its
 // copy. Keeping a seed already kept does nothing. End B's controller
 // calls it for every seed of the direction the rings are filled from.
-func (k *Keyring) KeepSeed(id uint64, seed *negotiation.Seed) error {
+func (k *Keyring) KeepSeed(id uint64, seed *keys.Seed) error {
 	if id == 0 || seed == nil {
 		return fmt.Errorf("%w: seed id 0 or no seed", ErrConfig)
 	}
@@ -99,7 +99,7 @@ func (k *Keyring) loadKept() error {
 
 // knownSeed copies into seed the seed of id that a filled ring or the
 // kept seeds hold, if any. Caller holds mu.
-func (k *Keyring) knownSeed(id uint64, seed *negotiation.Seed) bool {
+func (k *Keyring) knownSeed(id uint64, seed *keys.Seed) bool {
 	for _, r := range k.rings {
 		if r.filled && r.seedID == id {
 			*seed = r.seed

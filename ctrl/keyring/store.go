@@ -176,7 +176,7 @@ func (k *Keyring) republish() error {
 	var key shm.Key
 	defer key.Zero()
 	for _, b := range k.binds {
-		if err := k.makeKey(&key, b, &k.rings[b.ring].seed); err != nil {
+		if err := k.makeKey(&key, b, &k.rings[b.ring].seed, b.keyID); err != nil {
 			return err
 		}
 		if key.ID != b.keyID {
@@ -192,11 +192,13 @@ func (k *Keyring) republish() error {
 				continue
 			}
 			b := &binding{ring: i, slot: uint32(s), epoch: r.epoch}
-			if err := k.makeKey(&key, b, &r.seed); err != nil {
+			if err := k.makeKey(&key, b, &r.seed, 0); err != nil {
 				return err
 			}
-			if err := k.pub.Retire(key.ID); err != nil && !errors.Is(err, shm.ErrNotFound) {
-				return fmt.Errorf("keyring: retiring released key %016x: %w", key.ID, err)
+			for _, id := range []uint64{key.ID, legacyKeyID(key.Material())} {
+				if err := k.pub.Retire(id); err != nil && !errors.Is(err, shm.ErrNotFound) {
+					return fmt.Errorf("keyring: retiring released key %016x: %w", id, err)
+				}
 			}
 		}
 	}

@@ -19,7 +19,7 @@ const (
 )
 
 // Event is one entry of the audit log. It never holds key bytes: keys are
-// named by id and fingerprint (KeyFingerprint).
+// named by id and fingerprint (keys.FingerprintOf, the name otkd gives every key).
 type Event struct {
 	Seq        uint64    `json:"seq"`
 	Time       time.Time `json:"time"`

@@ -10,7 +10,7 @@
 //
 // Every import, registration, binding and push attempt appends an Event to
 // the audit log in the same transaction as the change it records. Keys are
-// named there by id and fingerprint (KeyFingerprint), never by their bytes.
+// named there by id and fingerprint (keys.FingerprintOf, the name otkd gives every key), never by their bytes.
 //
 // # Guarantees
 //

@@ -12,6 +12,8 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/sm4"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // Key file layout, version 1 (all integers big-endian; docs/keysync.md):
@@ -56,21 +58,11 @@ type Record struct {
 
 // Envelope is a structurally parsed key file, not yet decrypted.
 type Envelope struct {
-	Recipient  [32]byte // SM3 fingerprint of the recipient's public key
+	Recipient  [32]byte // keys.PublicDigest of the recipient's public key
 	WrappedKey []byte   // SM2 ciphertext of the content key
 	Nonce      []byte   // SM4-GCM nonce
 	Sealed     []byte   // SM4-GCM ciphertext || tag of the record block
 	header     []byte   // additional data of the GCM seal
-}
-
-// Fingerprint returns the SM3 fingerprint of an SM2 public key: the hash of
-// its uncompressed point encoding 0x04 || X || Y.
-func Fingerprint(pub *ecdsa.PublicKey) [32]byte {
-	var pt [65]byte
-	pt[0] = 4
-	pub.X.FillBytes(pt[1:33])
-	pub.Y.FillBytes(pt[33:65])
-	return sm3.Sum(pt[:])
 }
 
 // ParseKeyFile checks the structure of a key file and splits it into its
@@ -105,7 +97,7 @@ func ParseKeyFile(data []byte) (*Envelope, error) {
 // damaged or forged one with ErrEnvelope, a bad record block with
 // ErrMalformed. The caller should clear the returned keys when done.
 func (e *Envelope) Open(priv *sm2.PrivateKey) ([]Record, error) {
-	if Fingerprint(&priv.PublicKey) != e.Recipient {
+	if keys.PublicDigest(&priv.PublicKey) != e.Recipient {
 		return nil, fmt.Errorf("%w: file is for %x", ErrWrongRecipient, e.Recipient[:8])
 	}
 	ck, err := sm2.Decrypt(priv, e.WrappedKey)
@@ -205,7 +197,7 @@ func BuildKeyFile(rand io.Reader, to *ecdsa.PublicKey, recs []Record) ([]byte, e
 	if len(wrapped) != sm2CTLen {
 		return nil, fmt.Errorf("keysync: wrapped key of %d bytes, want %d", len(wrapped), sm2CTLen)
 	}
-	fp := Fingerprint(to)
+	fp := keys.PublicDigest(to)
 	out := make([]byte, 0, headerLen+len(block)+tagLen)
 	out = append(out, fileMagic...)
 	out = append(out, fileVersion)

@@ -18,7 +18,9 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
+
 	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // Bucket names in the Store.
@@ -70,7 +72,7 @@ type Binding struct {
 	Identity   string
 	App        string
 	KeyID      string
-	KeyFP      string    // fingerprint of the key (KeyFingerprint)
+	KeyFP      string    // fingerprint of the key (keys.FingerprintOf)
 	DeliveryID string    // idempotency key of the push
 	Bound      time.Time // when the binding was made
 	Delivered  time.Time // when the platform accepted it; zero while pending
@@ -225,7 +227,7 @@ func (s *Syncer) Import(file []byte) (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := putJSON(tx, bKeys, r.ID, keyRec{Sealed: sealed, FP: KeyFingerprint(r.Key), Imported: now}); err != nil {
+			if err := putJSON(tx, bKeys, r.ID, keyRec{Sealed: sealed, FP: keys.FingerprintOf(r.Key).String(), Imported: now}); err != nil {
 				return err
 			}
 		}
@@ -398,15 +400,6 @@ func deliveryID(identity, app, keyID string) string {
 		h.Write([]byte(f))
 		h.Write([]byte{0})
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// KeyFingerprint names a key in the audit log and in bindings without
-// revealing it: hex of the first 16 bytes of SM3("otkd keysync key fp v1" 0 key).
-func KeyFingerprint(key []byte) string {
-	h := sm3.New()
-	h.Write([]byte("otkd keysync key fp v1\x00"))
-	h.Write(key)
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 

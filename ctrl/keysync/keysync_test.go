@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
+
 	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 func TestKeyFileRoundTrip(t *testing.T) {
@@ -377,7 +379,7 @@ func TestNoKeyLeaks(t *testing.T) {
 				t.Errorf("store file holds key %s in clear", r.ID)
 			}
 		}
-		if !bytes.Contains(auditJSON, []byte(KeyFingerprint(r.Key))) {
+		if !bytes.Contains(auditJSON, []byte(keys.FingerprintOf(r.Key).String())) {
 			t.Errorf("audit lacks the fingerprint of %s", r.ID)
 		}
 	}
@@ -597,7 +599,7 @@ func TestPushBody(t *testing.T) {
 func TestLayoutMatchesDocs(t *testing.T) {
 	self, _ := sm2.GenerateKey(rand.Reader)
 	file, _ := BuildKeyFile(rand.Reader, &self.PublicKey, testRecords(1))
-	fp := Fingerprint(&self.PublicKey)
+	fp := keys.PublicDigest(&self.PublicKey)
 	switch {
 	case sm2CTLen != 113 || headerLen != 164:
 		t.Fatalf("wrapped key %d B, header %d B; docs say 113 and 164", sm2CTLen, headerLen)

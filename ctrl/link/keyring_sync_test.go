@@ -18,21 +18,21 @@ import (
 	"github.com/otkd/otkd/ctrl/keyring"
 	"github.com/otkd/otkd/ctrl/kstore"
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/line/udp"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/shm"
 )
 
 // oneSeed gives both ends the same seed (id 1) for every fill.
 type oneSeed struct{}
 
-func (oneSeed) Seed() (*negotiation.Seed, uint64, error) {
-	s := negotiation.Seed{1, 2, 3}
+func (oneSeed) Seed() (*keys.Seed, uint64, error) {
+	s := keys.Seed{1, 2, 3}
 	return &s, 1, nil
 }
 
-func (oneSeed) SeedByID(id uint64) (*negotiation.Seed, error) {
+func (oneSeed) SeedByID(id uint64) (*keys.Seed, error) {
 	if id != 1 {
 		return nil, errors.New("no such seed")
 	}

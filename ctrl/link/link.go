@@ -3,7 +3,6 @@ package link
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,13 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emmansun/gmsm/sm3"
-
 	"github.com/otkd/otkd/ctrl/handshake"
 	"github.com/otkd/otkd/ctrl/negotiation"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/ichan"
-	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // Kinds of control messages (the first byte of every interaction-channel
@@ -99,9 +96,9 @@ const (
 
 // SeedEvent reports a seed.
 type SeedEvent struct {
-	Direction   negotiation.Direction
+	Direction   keys.Direction
 	Initiator   bool // this end owns the direction's rounds
-	Seed        *negotiation.Seed
+	Seed        *keys.Seed
 	Fingerprint string
 	Result      negotiation.Result
 	At          time.Time
@@ -109,28 +106,12 @@ type SeedEvent struct {
 
 // KeyEvent reports a session key taking effect at this end.
 type KeyEvent struct {
-	Direction   negotiation.Direction
+	Direction   keys.Direction
 	Epoch       uint8
 	TX          bool // this end sends with it (else: receives)
-	Key         *framer.Key
+	Key         *keys.Key
 	Fingerprint string
 	At          time.Time
-}
-
-// KeyFingerprint is the public name of a session key: the first 8 bytes of
-// SM3 over a label and the key, in hex.
-func KeyFingerprint(k *framer.Key) string {
-	fp := keyFP(k)
-	return hex.EncodeToString(fp[:])
-}
-
-func keyFP(k *framer.Key) [8]byte {
-	h := sm3.New()
-	h.Write([]byte("otkd v1 session key"))
-	h.Write(k[:])
-	var fp [8]byte
-	copy(fp[:], h.Sum(nil))
-	return fp
 }
 
 // Stats are the controller's counters.
@@ -163,8 +144,8 @@ type Stats struct {
 // pendingTX is a key this end will send with, announced, not yet acked.
 type pendingTX struct {
 	epoch     uint8
-	key       framer.Key
-	fp        [8]byte
+	key       keys.Key
+	fp        keys.Fingerprint
 	idx       uint32 // KDF index
 	at        uint32
 	announced bool
@@ -176,7 +157,7 @@ type pendingTX struct {
 type Controller struct {
 	cfg  Config
 	port *dataplane.Port
-	dir  negotiation.Direction // the direction this end sends
+	dir  keys.Direction // the direction this end sends
 	log  *slog.Logger
 
 	// The session: its channel (nil: no session yet) and handshake keys
@@ -194,14 +175,14 @@ type Controller struct {
 
 	txEpoch   uint8
 	pending   []*pendingTX
-	rxSeeds   []negotiation.Seed // the responder's recent seeds (newest last)
+	rxSeeds   []keys.Seed // the responder's recent seeds (newest last)
 	outbox    [][]byte
 	inbuf     []byte
 	mu        sync.Mutex
 	stats     Stats
 	linkIndex uint32 // KDF index of the newest key derived from the link secret
 
-	lastSeed  negotiation.Seed // newest own seed, for Rotate
+	lastSeed  keys.Seed // newest own seed, for Rotate
 	haveSeed  bool
 	lastIndex uint32 // KDF index of the newest key announced from it
 
@@ -348,7 +329,7 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
-	c := &Controller{cfg: cfg, port: cfg.Port, dir: negotiation.Direction(cfg.Port.Role()), log: cfg.Log}
+	c := &Controller{cfg: cfg, port: cfg.Port, dir: keys.Direction(cfg.Port.Role()), log: cfg.Log}
 	var err error
 	if c.init, err = negotiation.NewInitiator(cfg.Params, cfg.Rand); err != nil {
 		return nil, fmt.Errorf("link: %w", err)

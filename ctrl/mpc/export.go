@@ -98,13 +98,13 @@ func (s SeedSource) String() string {
 type ExportSeed struct {
 	Source SeedSource
 	Pool   string    // the keyring pool that held it (each seed is exported once, under the first pool holding it)
-	ID     uint64    // the keyring's seed id (SM3 of a label and the seed)
+	ID     uint64    // the keyring's seed id (keys.Seed.ID: its fingerprint as a number)
 	At     time.Time // when the node got it; zero if unknown
 	Seed   []byte
 }
 
 // Fingerprint is the seed's fingerprint as the daemon logs it
-// (negotiation.Seed.Fingerprint): the first 8 bytes of SM3(seed) in hex.
+// (keys.Seed.Fingerprint): the first 8 bytes of SM3(seed) in hex.
 func (s *ExportSeed) Fingerprint() string {
 	h := sm3.Sum(s.Seed)
 	return hex.EncodeToString(h[:8])

@@ -3,6 +3,8 @@ package negotiation
 import (
 	"fmt"
 	"testing"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // otu2FramesPerSecond is the OTU2 frame rate: one round per frame and
@@ -81,7 +83,7 @@ func BenchmarkBCHDecode523t8(b *testing.B) {
 func BenchmarkToeplitz1569(b *testing.B) {
 	x := make([]byte, 1569)
 	s := make([]byte, toeplitzSeedBytes(len(x)))
-	var out Seed
+	var out keys.Seed
 	b.ReportAllocs()
 	for range b.N {
 		toeplitzHash(&out, x, s)

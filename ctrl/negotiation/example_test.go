@@ -6,6 +6,8 @@ import (
 	mrand "math/rand/v2"
 
 	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/keys"
+	"github.com/otkd/otkd/internal/keys/kdf"
 )
 
 // Example runs one direction in one process: both ends get correlated
@@ -48,8 +50,8 @@ func Example() {
 				return
 			}
 			if resA != nil {
-				kA, _ := negotiation.SessionKey(&resA.Seed, negotiation.AtoB, 0)
-				kB, _ := negotiation.SessionKey(&resB.Seed, negotiation.AtoB, 0)
+				kA, _ := kdf.SessionKey(&resA.Seed, keys.AtoB, 0)
+				kB, _ := kdf.SessionKey(&resB.Seed, keys.AtoB, 0)
 				fmt.Println("same seed:", resA.Seed == resB.Seed, "same session key:", kA == kB)
 				fmt.Println("bound satisfied:", resA.Bound >= negotiation.SeedBits)
 				resA.Seed.Zero()

@@ -3,6 +3,8 @@ package negotiation
 import (
 	"errors"
 	"testing"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // tamperNth returns a tamper function that rewrites the n-th message of
@@ -149,7 +151,7 @@ func TestWrongTagNoKeyUsed(t *testing.T) {
 		if tp.in.Stats().VerifyFailures != 1 || tp.rs.Stats().VerifyFailures != 1 {
 			t.Fatal("verify failure not counted at both ends")
 		}
-		if len(tp.in.att.seeds) != 0 && tp.in.att.id == 2 && tp.in.att.seeds[0] != (Seed{}) {
+		if len(tp.in.att.seeds) != 0 && tp.in.att.id == 2 && tp.in.att.seeds[0] != (keys.Seed{}) {
 			t.Fatal("initiator kept a pending seed after the attempt")
 		}
 	})

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 func TestFieldsPrimitive(t *testing.T) {
@@ -355,7 +357,7 @@ func TestReleaseOrder(t *testing.T) {
 		t.Fatal("seeds of one attempt repeat or differ between the ends")
 	}
 	a, b := *ri, *resI
-	a.Seed, b.Seed, a.Index, b.Index = Seed{}, Seed{}, 0, 0
+	a.Seed, b.Seed, a.Index, b.Index = keys.Seed{}, keys.Seed{}, 0, 0
 	if a != b {
 		t.Fatalf("results of one attempt differ beyond seed and index:\n%v\n%v", ri, resI)
 	}

@@ -3,6 +3,8 @@ package negotiation
 import (
 	"fmt"
 	"io"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 type istate uint8
@@ -341,11 +343,11 @@ func (in *Initiator) close(nonce [nonceSize]byte, toeplitz []byte, seeds int) Me
 }
 
 // hashSeeds appends the n seeds that the Toeplitz seed s extracts from x.
-func hashSeeds(dst []Seed, x, s []byte, n int) []Seed {
+func hashSeeds(dst []keys.Seed, x, s []byte, n int) []keys.Seed {
 	out := make([]byte, n*SeedBits/8)
 	toeplitzHashN(out, x, s)
 	for i := range n {
-		var seed Seed
+		var seed keys.Seed
 		copy(seed[:], out[i*len(seed):])
 		dst = append(dst, seed)
 	}

@@ -3,6 +3,8 @@ package negotiation
 import (
 	"fmt"
 	"testing"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 func TestSeedsIdenticalBothDirections(t *testing.T) {
@@ -10,10 +12,10 @@ func TestSeedsIdenticalBothDirections(t *testing.T) {
 	if testing.Short() {
 		seeds = 12
 	}
-	for _, dir := range []Direction{AtoB, BtoA} {
+	for _, dir := range []keys.Direction{keys.AtoB, keys.BtoA} {
 		t.Run(fmt.Sprintf("dir%d", dir), func(t *testing.T) {
 			tp := newTestPair(t, DefaultParams(), defaultSim(), uint64(dir)+10)
-			seen := map[Seed]bool{}
+			seen := map[keys.Seed]bool{}
 			blocks := 0
 			for range seeds {
 				ri, rr := tp.nextSeed(50 * tp.in.p.N)

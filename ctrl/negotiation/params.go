@@ -3,10 +3,12 @@ package negotiation
 import (
 	"fmt"
 	"math"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
-// SeedBits is the length of a seed key. It is fixed: seeds key ZUC-256.
-const SeedBits = 256
+// SeedBits is the length of a seed key (keys.SeedBits): seeds key ZUC-256.
+const SeedBits = keys.SeedBits
 
 // TagBits is the length of the verification tag (truncated HMAC-SM3).
 const TagBits = 64

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"fmt"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 type rstate uint8
@@ -208,7 +210,7 @@ func (rs *Responder) onVerify(m *Verify) (Message, *Result, error) {
 	tag := verifyTag(&m.Nonce, m.Attempt, rs.att.bits, m.Toeplitz)
 	var res *Result
 	if hmac.Equal(tag[:], m.Tag[:]) {
-		var seed Seed
+		var seed keys.Seed
 		toeplitzHash(&seed, rs.att.bits, m.Toeplitz)
 		res = rs.att.result(rs.p, &seed, 0, 1)
 		seed.Zero()

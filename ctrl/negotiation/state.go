@@ -3,6 +3,8 @@ package negotiation
 import (
 	"fmt"
 	"math"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // Result is one seed key, identical at both ends of a direction. Its String
@@ -12,7 +14,7 @@ import (
 // An attempt yields Seeds seeds (one in the one-shot mode), hashed together
 // from the same L bits: its Results share every field but Seed and Index.
 type Result struct {
-	Seed         Seed
+	Seed         keys.Seed
 	Attempt      uint32  // the attempt that produced the seed
 	Index        int     // the seed's index in its attempt, 0 … Seeds−1
 	Seeds        int     // seeds of the attempt (Seeds·SeedBits ≤ Bound)
@@ -125,14 +127,14 @@ func binaryEntropy(e float64) float64 {
 // attempt accumulates the reconciled blocks of one seed attempt.
 type attempt struct {
 	id       uint32
-	blocks   int    // blocks opened, failed ones included (next block index)
-	used     int    // blocks reconciled into bits
-	bits     []byte // reconciled bits, one per byte
-	leaked   int    // syndrome + reply bits of the used blocks
-	errs     int    // corrected disagreements of the used blocks
-	failures int    // failures since the previous seed (kept across attempts)
-	seeds    []Seed // a verified attempt's seeds, until released (zeroised then)
-	released int    // seeds of seeds already returned
+	blocks   int         // blocks opened, failed ones included (next block index)
+	used     int         // blocks reconciled into bits
+	bits     []byte      // reconciled bits, one per byte
+	leaked   int         // syndrome + reply bits of the used blocks
+	errs     int         // corrected disagreements of the used blocks
+	failures int         // failures since the previous seed (kept across attempts)
+	seeds    []keys.Seed // a verified attempt's seeds, until released (zeroised then)
+	released int         // seeds of seeds already returned
 }
 
 // add appends a reconciled block's bits; when the buffer has to grow, the
@@ -163,7 +165,7 @@ func (a *attempt) next() {
 }
 
 // result describes seed index of the attempt's n seeds.
-func (a *attempt) result(p Params, seed *Seed, index, n int) *Result {
+func (a *attempt) result(p Params, seed *keys.Seed, index, n int) *Result {
 	r := &Result{
 		Seed: *seed, Attempt: a.id, Index: index, Seeds: n, Blocks: a.used, KeptBits: len(a.bits),
 		LeakedBits: a.leaked + TagBits, Failures: a.failures,

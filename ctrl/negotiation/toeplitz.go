@@ -1,6 +1,10 @@
 package negotiation
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/otkd/otkd/internal/keys"
+)
 
 // Privacy amplification: the reconciled string x of L bits is hashed with
 // the SeedBits×L Toeplitz matrix T[j][i] = s[i−j+SeedBits−1] defined by the
@@ -23,7 +27,7 @@ func packLSB(dst []uint64, src []byte) {
 // toeplitzHash writes the SeedBits-bit hash of x (one bit per byte) under the
 // Toeplitz seed s (MSB-first bytes, L+SeedBits−1 bits) into out, seed bit j
 // at byte j/8, bit 7−j%8.
-func toeplitzHash(out *Seed, x []byte, s []byte) { toeplitzHashN(out[:], x, s) }
+func toeplitzHash(out *keys.Seed, x []byte, s []byte) { toeplitzHashN(out[:], x, s) }
 
 // toeplitzHashN is toeplitzHash with an output of r = 8·len(out) bits
 // (the incremental mode's several seeds: T[j][i] = s[i−j+r−1], s of

@@ -3,11 +3,13 @@ package negotiation
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // slowToeplitz is the definition: seed bit j = ⊕_i s[i−j+255]·x_i.
-func slowToeplitz(x, s []byte) Seed {
-	var out Seed
+func slowToeplitz(x, s []byte) keys.Seed {
+	var out keys.Seed
 	sbit := func(k int) byte { return s[k/8] >> (7 - k%8) & 1 }
 	for j := range SeedBits {
 		var v byte
@@ -30,7 +32,7 @@ func TestToeplitzMatchesDefinition(t *testing.T) {
 		if pad := (l + SeedBits - 1) % 8; pad != 0 {
 			s[len(s)-1] &^= 0xff >> pad
 		}
-		var got Seed
+		var got keys.Seed
 		toeplitzHash(&got, x, s)
 		if want := slowToeplitz(x, s); got != want {
 			t.Fatalf("L=%d: fast and reference hashes differ", l)
@@ -52,7 +54,7 @@ func TestToeplitzLinear(t *testing.T) {
 	for i := range s {
 		s[i] = byte(rng.Uint32())
 	}
-	var hx, hy, hxy Seed
+	var hx, hy, hxy keys.Seed
 	toeplitzHash(&hx, x, s)
 	toeplitzHash(&hy, y, s)
 	toeplitzHash(&hxy, xy, s)

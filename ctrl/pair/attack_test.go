@@ -9,7 +9,6 @@ package pair
 import (
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -24,6 +23,8 @@ import (
 	"github.com/otkd/otkd/dataplane/line/simfiber"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/framer/fec"
+	"github.com/otkd/otkd/internal/keys"
+	"github.com/otkd/otkd/internal/race"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -59,10 +60,10 @@ func (a *attacker) Frame(d int, frame []byte, inj *simfiber.Injector) int {
 	a.inject[d] = nil
 	f, _ := framer.View(frame)
 	epoch, _, err := a.peek[d].Peek(&f)
-	if err == nil && epoch == framer.NullEpoch {
+	if err == nil && epoch == keys.NullEpoch {
 		a.readLane(d, f.Interaction()) // null frames are plaintext
 	}
-	if err == nil && epoch != framer.NullEpoch && a.record[d] > 0 {
+	if err == nil && epoch != keys.NullEpoch && a.record[d] > 0 {
 		a.rec[d] = append(a.rec[d], append([]byte(nil), frame...))
 		a.recEp[d] = append(a.recEp[d], epoch)
 		a.record[d]--
@@ -116,7 +117,7 @@ func nullFrame(t *testing.T, dir uint8, tlvs ...[]byte) []byte {
 	}
 	w.Finish()
 	s, _ := framer.NewSealer(dir, framer.Options{})
-	if err := s.Seal(&f, nil, 7, framer.NullEpoch); err != nil {
+	if err := s.Seal(&f, nil, 7, keys.NullEpoch); err != nil {
 		t.Fatal(err)
 	}
 	return b
@@ -163,13 +164,13 @@ type keyLog struct {
 	mu     sync.Mutex
 	events [2][]link.KeyEvent // by end, Key cleared
 	active [2][2]string       // [end][direction] "epoch/fingerprint"
-	first  [2]framer.Key      // the first TX key of each direction (retired later)
+	first  [2]keys.Key        // the first TX key of each direction (retired later)
 	haveTX [2]bool
-	txKeys [2]map[uint8]framer.Key // by direction: the sender's keys by epoch
+	txKeys [2]map[uint8]keys.Key // by direction: the sender's keys by epoch
 }
 
 func newKeyLog() *keyLog {
-	return &keyLog{txKeys: [2]map[uint8]framer.Key{{}, {}}}
+	return &keyLog{txKeys: [2]map[uint8]keys.Key{{}, {}}}
 }
 
 func (k *keyLog) on(end int, ev link.KeyEvent) {
@@ -264,13 +265,13 @@ func quickLink(_ int, c *link.Config) {
 	c.HandshakeTimeoutMax = time.Second
 }
 
-func newAttacked(t *testing.T, seed uint64, a *attacker, keys *keyLog) *Pair {
+func newAttacked(t *testing.T, seed uint64, a *attacker, log *keyLog) *Pair {
 	t.Helper()
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("seeds take too long under the race detector")
 	}
 	p, err := New(Config{Seed: seed, Attacker: a, NoBitErrors: true, Link: quickLink,
-		OnKey: func(end int, ev link.KeyEvent) { keys.on(end, ev) }})
+		OnKey: func(end int, ev link.KeyEvent) { log.on(end, ev) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,23 +288,22 @@ func newAttacked(t *testing.T, seed uint64, a *attacker, keys *keyLog) *Pair {
 // Keys and epochs stay in step at both ends, no session changes, and seeds
 // keep coming.
 func TestAttackForgedControl(t *testing.T) {
-	a, keys := newAttacker(), newKeyLog()
-	p := newAttacked(t, 21, a, keys)
+	a, klog := newAttacker(), newKeyLog()
+	p := newAttacked(t, 21, a, klog)
 	r := start(t, p)
 	r.moreSeeds(1, 2*time.Minute)
 	sessions := [2]int{p.Ctrls[0].Stats().Sessions, p.Ctrls[1].Stats().Sessions}
 
 	// (a) forged control messages in null frames.
-	keys.mu.Lock()
-	retired := keys.first[0]
-	keys.mu.Unlock()
-	fp := framer.Key(retired)
+	klog.mu.Lock()
+	retired := klog.first[0]
+	klog.mu.Unlock()
+	fp := keys.Key(retired)
 	var act [19]byte
 	act[0], act[1], act[2] = 0x04, 0, 200 // ACTIVATE dir 0 epoch 200
 	binary.BigEndian.PutUint32(act[3:], 1<<20)
-	h := link.KeyFingerprint(&fp)
-	fpb, _ := hex.DecodeString(h)
-	copy(act[11:], fpb)
+	fpb := fp.Fingerprint()
+	copy(act[11:], fpb[:])
 	a.do(func() {
 		forged := [][]byte{nullFrame(t, 0, dataTLV(0x5EED, act[:]))}
 		for _, m := range a.seen[0] { // A's lane messages (Hello, Confirm): replayed and rewritten to B
@@ -340,9 +340,9 @@ func TestAttackForgedControl(t *testing.T) {
 			}
 			f, _ := framer.View(frame)
 			epoch, count, err := a.peek[0].Peek(&f)
-			keys.mu.Lock()
-			key, ok := keys.txKeys[0][epoch]
-			keys.mu.Unlock()
+			klog.mu.Lock()
+			key, ok := klog.txKeys[0][epoch]
+			klog.mu.Unlock()
 			if err != nil || epoch == 0 || !ok {
 				return
 			}
@@ -380,7 +380,7 @@ func TestAttackForgedControl(t *testing.T) {
 	})
 	a.do(func() { a.rewrite = nil })
 	r.moreSeeds(2, 2*time.Minute)
-	r.wait("both stores to hold the same active keys", time.Minute, func() bool { ok, _ := keys.agree(); return ok })
+	r.wait("both stores to hold the same active keys", time.Minute, func() bool { ok, _ := klog.agree(); return ok })
 
 	rx := p.Ports[1].Stats()
 	ca, cb := p.Ctrls[0].Stats(), p.Ctrls[1].Stats()
@@ -395,15 +395,15 @@ func TestAttackForgedControl(t *testing.T) {
 	if ca.HandshakeRejected+ca.LaneIgnored == 0 || cb.HandshakeRejected+cb.LaneIgnored == 0 {
 		t.Error("the forged lane messages were not counted")
 	}
-	keys.mu.Lock()
-	defer keys.mu.Unlock()
+	klog.mu.Lock()
+	defer klog.mu.Unlock()
 	retiredUses := 0
-	for end, evs := range keys.events {
+	for end, evs := range klog.events {
 		for _, ev := range evs {
 			if ev.Epoch == 200 {
 				t.Errorf("end %d published %+v", end, ev)
 			}
-			if ev.Fingerprint == h {
+			if ev.Fingerprint == fpb.String() {
 				retiredUses++
 			}
 		}
@@ -422,8 +422,8 @@ func TestAttackForgedControl(t *testing.T) {
 // the link comes back by itself (channel resynchronised, seeds resume,
 // both stores agree, health ok).
 func TestAttackForgedRestart(t *testing.T) {
-	a, keys := newAttacker(), newKeyLog()
-	p := newAttacked(t, 22, a, keys)
+	a, klog := newAttacker(), newKeyLog()
+	p := newAttacked(t, 22, a, klog)
 	r := start(t, p)
 	r.moreSeeds(1, 2*time.Minute)
 	sessions := [2]int{p.Ctrls[0].Stats().Sessions, p.Ctrls[1].Stats().Sessions}
@@ -462,7 +462,7 @@ func TestAttackForgedRestart(t *testing.T) {
 		}
 		a.do(func() { a.cut = [2]bool{} })
 		r.moreSeeds(2, 2*time.Minute)
-		r.wait("both stores to hold the same active keys", time.Minute, func() bool { ok, _ := keys.agree(); return ok })
+		r.wait("both stores to hold the same active keys", time.Minute, func() bool { ok, _ := klog.agree(); return ok })
 		r.wait("health ok at both ends", time.Minute, func() bool {
 			return p.Ctrls[0].Health() == "ok" && p.Ctrls[1].Health() == "ok"
 		})
@@ -475,8 +475,8 @@ func TestAttackForgedRestart(t *testing.T) {
 // recorded and sent again, are all refused and counted (replayed or too
 // old); none reaches the rounds, the channel or the payload check.
 func TestAttackReplay(t *testing.T) {
-	a, keys := newAttacker(), newKeyLog()
-	p := newAttacked(t, 23, a, keys)
+	a, klog := newAttacker(), newKeyLog()
+	p := newAttacked(t, 23, a, klog)
 	r := start(t, p)
 	r.moreSeeds(1, 2*time.Minute)
 	// Record 300 frames, then hold A's own frames back while the replay
@@ -546,7 +546,7 @@ func TestAttackReplay(t *testing.T) {
 // handshake, whichever comes first). No (key, COUNT) pair
 // is ever sealed twice (the test records what each TX sealed).
 func TestCountLimits(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("too many frames for the race detector")
 	}
 	type sealed struct {
@@ -556,13 +556,13 @@ func TestCountLimits(t *testing.T) {
 	var recMu [2]sync.Mutex
 	var rec [2][]sealed
 	const soft, hard = 4000, 20000 // frames per key
-	a, keys := newAttacker(), newKeyLog()
+	a, klog := newAttacker(), newKeyLog()
 	p, err := New(Config{Seed: 24, Attacker: a, NoBitErrors: true, Link: quickLink,
-		OnKey: func(end int, ev link.KeyEvent) { keys.on(end, ev) },
+		OnKey: func(end int, ev link.KeyEvent) { klog.on(end, ev) },
 		Port: func(end int, c *dataplane.Config) {
 			// COUNT crosses its wrap at 2^32 early in the test.
 			c.FirstCount, c.SoftLimit, c.HardLimit = 1<<32-30000, soft, hard
-			c.Sealed = func(k *framer.Key, _ uint8, count uint32) {
+			c.Sealed = func(k *keys.Key, _ uint8, count uint32) {
 				recMu[end].Lock()
 				rec[end] = append(rec[end], sealed{*k, count})
 				recMu[end].Unlock()
@@ -627,7 +627,7 @@ func TestCountLimits(t *testing.T) {
 // at least half as many. Before anti-replay, duplicated frames answered
 // rounds twice and the counts of the two ends disagreed: no seed at all.
 func TestImpairedLine(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("seeds take too long under the race detector")
 	}
 	want := 6
@@ -714,7 +714,7 @@ func (l *logCount) count(msg string) int {
 // reported: the health names the missing seeds and one log line says so;
 // when the attacker stops, seeds resume and the link is healthy again.
 func TestNoSeedIsReported(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("seeds take too long under the race detector")
 	}
 	a, logs := newAttacker(), newLogCount()

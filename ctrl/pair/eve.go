@@ -11,6 +11,7 @@ import (
 	"github.com/otkd/otkd/dataplane/ichan"
 	"github.com/otkd/otkd/dataplane/line/simfiber"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -41,7 +42,7 @@ type Eve struct {
 
 type rxKey struct {
 	epoch uint8
-	key   framer.Key
+	key   keys.Key
 }
 
 const pfStep = 1.0 / 1024 // resolution of the pf table in sample units
@@ -113,7 +114,7 @@ func (e *Eve) listen(d int) {
 		}
 		e.keys[d] = e.keys[d][:0]
 		e.mu.Unlock()
-		if op.Open(&f, &st) != nil || st.Epoch == framer.NullEpoch || r.Reset(f.Interaction()) != nil {
+		if op.Open(&f, &st) != nil || st.Epoch == keys.NullEpoch || r.Reset(f.Interaction()) != nil {
 			continue
 		}
 		for {

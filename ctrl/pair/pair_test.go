@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/internal/race"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -43,7 +44,7 @@ func runUntil(t *testing.T, p *Pair, seeds int) [2]DirStats {
 }
 
 func TestDefaultProfile(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("seeds take too long under the race detector; TestStartupUnderRace covers the concurrency")
 	}
 	want := 100
@@ -137,7 +138,7 @@ func TestStartup(t *testing.T) {
 }
 
 func TestLossyChannel(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("seeds take too long under the race detector")
 	}
 	prof := noise.DefaultProfile()
@@ -165,7 +166,7 @@ func TestLossyChannel(t *testing.T) {
 // seed without losing a frame; Negotiate starts a new attempt that still
 // ends in matching seeds.
 func TestOperatorRequests(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("seeds take too long under the race detector")
 	}
 	p, err := New(Config{Seed: 4})

@@ -4,20 +4,17 @@
 // For each (port, direction) the store holds the active key and the one
 // before it (superseded: the receiver still accepts the previous epoch);
 // older keys are retired, which zeroises them in the map and deletes them
-// from the persistent store. A key's id is the first 8 bytes of its SM3
-// fingerprint, so both ends of a link publish the same key under the same
-// id and a plugin can look it up by id on either host.
+// from the persistent store. A key's id is its fingerprint as a number
+// (keys.Fingerprint.ID), so both ends of a link publish the same key under
+// the same id, a plugin can look it up by id on either host, and the id
+// printed in hex is the fingerprint the logs and otkctl show.
 package publish
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sync"
 
-	"github.com/emmansun/gmsm/sm3"
-
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/shm"
 )
 
@@ -44,26 +41,13 @@ func (p *Publisher) Adopt(dir int, ids []uint64) {
 	p.mu.Unlock()
 }
 
-// KeyID is the store id of a session key: the first 8 bytes of
-// SM3("otkd v1 shm key id" ‖ key), never 0.
-func KeyID(k *framer.Key) uint64 {
-	h := sm3.New()
-	h.Write([]byte("otkd v1 shm key id"))
-	h.Write(k[:])
-	id := binary.BigEndian.Uint64(h.Sum(nil))
-	if id == 0 {
-		id = 1
-	}
-	return id
-}
-
 // Publish makes ev's key the active key of its direction and retires keys
 // older than the previous one. The key bytes are copied into the store and
 // nowhere else.
 func (p *Publisher) Publish(ev link.KeyEvent) error {
 	var k shm.Key
 	defer k.Zero()
-	k.ID = KeyID(ev.Key)
+	k.ID = ev.Key.Fingerprint().ID()
 	k.Port, k.Dir, k.Epoch = p.port, shm.Dir(ev.Direction), ev.Epoch
 	k.State, k.Alg = shm.StateActive, shm.AlgZUC128
 	k.ValidFrom = ev.At.UnixNano()

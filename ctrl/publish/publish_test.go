@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/shm"
 )
 
@@ -25,8 +25,8 @@ func TestPublishKeepsTwoPerDirection(t *testing.T) {
 	p := New(w, 3)
 	var ids []uint64
 	for e := uint8(1); e <= 4; e++ {
-		k := framer.Key{e, 0xAA}
-		ids = append(ids, KeyID(&k))
+		k := keys.Key{e, 0xAA}
+		ids = append(ids, k.Fingerprint().ID())
 		if err := p.Publish(link.KeyEvent{Direction: 1, Epoch: e, Key: &k, At: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
