@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/ctrl/link/negotiation"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/line/simfiber"
 	"github.com/otkd/otkd/dataplane/line/udp"

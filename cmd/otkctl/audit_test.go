@@ -16,8 +16,8 @@ import (
 
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/api/apitest"
-	"github.com/otkd/otkd/ctrl/keysync"
-	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync"
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
 	"github.com/otkd/otkd/internal/keys"
 )
 

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
 )
 
 // mpcCmd is `otkctl mpc status|peers|init|refresh|backup|list|delete|recover|inspect`.

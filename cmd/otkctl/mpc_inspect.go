@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
 )
 
 // inspectOut is what mpc inspect prints of an export: everything but the

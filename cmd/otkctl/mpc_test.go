@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
 )
 
 // TestMPCCommandErrors: bad usage exits 2 naming the problem before

@@ -25,8 +25,8 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/handshake"
-	"github.com/otkd/otkd/ctrl/keysync"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync"
+	"github.com/otkd/otkd/ctrl/link/handshake"
 )
 
 // otkctlJSON runs otkctl with --json against n and decodes its output into

@@ -33,10 +33,10 @@ import (
 
 	"github.com/otkd/otkd/asm/aesctr"
 	"github.com/otkd/otkd/asm/zuc"
-	"github.com/otkd/otkd/ctrl/config"
 	"github.com/otkd/otkd/ctrl/daemon"
-	"github.com/otkd/otkd/ctrl/demo"
-	"github.com/otkd/otkd/ctrl/handshake"
+	"github.com/otkd/otkd/ctrl/daemon/config"
+	"github.com/otkd/otkd/ctrl/link/handshake"
+	"github.com/otkd/otkd/ctrl/sim/demo"
 	"github.com/otkd/otkd/dataplane/client/tap"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/framer/fec"

@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
 )
 
 // pemCA issues the certificates of the custody test: the cluster's and

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/ctrl/link/negotiation"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/shm"

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/config"
+	"github.com/otkd/otkd/ctrl/daemon/config"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/dataplane/client/tap"

@@ -15,10 +15,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/config"
-	"github.com/otkd/otkd/ctrl/handshake"
+	"github.com/otkd/otkd/ctrl/daemon/config"
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/ctrl/publish"
+	"github.com/otkd/otkd/ctrl/link/handshake"
+	"github.com/otkd/otkd/ctrl/link/publish"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/shm"
 	"github.com/otkd/otkd/shm/store"

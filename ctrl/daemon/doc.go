@@ -12,13 +12,13 @@
 // KEK), creates or attaches the shm file (exclusive flock: a second daemon
 // on the same file fails with a clear error) and listens on the API socket.
 // When a keyring pool ([keyring], or one or more [[keyring]] tables) or
-// [sync] is enabled it also opens the controller store (ctrl/kstore, one
+// [sync] is enabled it also opens the controller store (ctrl/keymgmt/kstore, one
 // migration list for every package in it; each pool in its own buckets),
-// one keyring per consumer pool (ctrl/keyring: keys published through the
+// one keyring per consumer pool (ctrl/keymgmt/keyring: keys published through the
 // daemon's shm writer or the pool's own map, seeds from the link
 // controller of the pool's port, bindings carried to the peer as control
 // message 0x08 naming the pool; pools may share a port and its link) and
-// the key syncer (ctrl/keysync, the node's SM2 key as envelope key); see
+// the key syncer (ctrl/keymgmt/keysync, the node's SM2 key as envelope key); see
 // keymgmt.go. API calls on a keyring take the pool ("" is the only pool;
 // with several, an error names them).
 //

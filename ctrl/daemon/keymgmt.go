@@ -43,10 +43,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/config"
-	"github.com/otkd/otkd/ctrl/keyring"
-	"github.com/otkd/otkd/ctrl/keysync"
-	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/ctrl/daemon/config"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync"
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
 	"github.com/otkd/otkd/ctrl/link"
 	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/shm"
@@ -55,7 +55,7 @@ import (
 
 // controllerMigrations is the one migration list of the controller store:
 // every package keeping state in it contributes here, in order, append-only
-// (kstore package doc). ctrl/keyring and ctrl/keysync create their buckets
+// (kstore package doc). ctrl/keymgmt/keyring and ctrl/keymgmt/keysync create their buckets
 // on first write and version their records, so there is none yet. The
 // keyring buckets are named by pool (keyring/<pool>/…) since the first
 // version, so a store of the single-pool daemon is the store of its pool

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/config"
-	"github.com/otkd/otkd/ctrl/keyring"
+	"github.com/otkd/otkd/ctrl/daemon/config"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring"
 )
 
 // TestRouteRingMsg: a peer message goes to the queue of the pool it names

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/keyring"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring"
 	"github.com/otkd/otkd/ctrl/link"
 	"github.com/otkd/otkd/internal/keys"
 )

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/keysync"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync"
 )
 
 var _ api.AuditBackend = (*Daemon)(nil)

@@ -12,8 +12,8 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/keysync"
-	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync"
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
 )
 
 // TestSyncAudit: the daemon serves a real Syncer's audit log, maps a bad

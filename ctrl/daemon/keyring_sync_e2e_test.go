@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/config"
-	"github.com/otkd/otkd/ctrl/handshake"
+	"github.com/otkd/otkd/ctrl/daemon/config"
+	"github.com/otkd/otkd/ctrl/link/handshake"
 	"github.com/otkd/otkd/shm"
 )
 

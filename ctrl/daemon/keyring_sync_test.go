@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/keyring"
-	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring"
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
 	"github.com/otkd/otkd/ctrl/link"
 	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/shm"

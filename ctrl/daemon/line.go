@@ -3,7 +3,7 @@ package daemon
 import (
 	"fmt"
 
-	"github.com/otkd/otkd/ctrl/config"
+	"github.com/otkd/otkd/ctrl/daemon/config"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/line/udp"
 	"github.com/otkd/otkd/dataplane/line/xdp"

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/keyring"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring"
 	"github.com/otkd/otkd/ctrl/link"
 	"github.com/otkd/otkd/dataplane"
 )

@@ -44,10 +44,10 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/config"
-	"github.com/otkd/otkd/ctrl/handshake"
-	"github.com/otkd/otkd/ctrl/kstore"
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/daemon/config"
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
+	"github.com/otkd/otkd/ctrl/link/handshake"
 	"github.com/otkd/otkd/internal/httpsrv"
 	"github.com/otkd/otkd/internal/keys"
 )

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
 )
 
 // MPCExport implements api.MPCBackend.

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/config"
+	"github.com/otkd/otkd/ctrl/daemon/config"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/ctrl/mpc"
 	"github.com/otkd/otkd/internal/keys"
 )
 

@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
 )
 
 var backupIDRE = regexp.MustCompile(`^[0-9a-f]{16}$`)

@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/config"
-	"github.com/otkd/otkd/ctrl/handshake"
-	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/ctrl/daemon/config"
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
+	"github.com/otkd/otkd/ctrl/link/handshake"
 )
 
 func TestStoreVotes(t *testing.T) {

@@ -43,7 +43,7 @@ import (
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
 
-	"github.com/otkd/otkd/ctrl/config"
+	"github.com/otkd/otkd/ctrl/daemon/config"
 )
 
 // Watchdog thresholds (see above).

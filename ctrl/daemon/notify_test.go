@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/config"
+	"github.com/otkd/otkd/ctrl/daemon/config"
 	"github.com/otkd/otkd/dataplane/client/tap/taptest"
 )
 

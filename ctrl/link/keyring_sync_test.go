@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/handshake"
-	"github.com/otkd/otkd/ctrl/keyring"
-	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring"
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
 	"github.com/otkd/otkd/ctrl/link"
+	"github.com/otkd/otkd/ctrl/link/handshake"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/line/udp"
 	"github.com/otkd/otkd/internal/keys"

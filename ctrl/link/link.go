@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/handshake"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/ctrl/link/handshake"
+	"github.com/otkd/otkd/ctrl/link/negotiation"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/ichan"
 	"github.com/otkd/otkd/internal/keys"
@@ -27,7 +27,7 @@ const (
 	kindActivate    = 0x04 // {dir u8, epoch u8, at u32, idx u32, fp [8]}
 	kindAck         = 0x05 // {dir u8, epoch u8, fp [8]}
 	kindNack        = 0x06 // {dir u8, epoch u8, fp [8]}: no such key here
-	kindKeyring     = 0x08 // a keyring sync message (ctrl/keyring.SyncMsg), opaque here
+	kindKeyring     = 0x08 // a keyring sync message (ctrl/keymgmt/keyring.SyncMsg), opaque here
 )
 
 // MaxKeyringMsg bounds the body of a keyring message (SendKeyring).

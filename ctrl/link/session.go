@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/handshake"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/ctrl/link/handshake"
+	"github.com/otkd/otkd/ctrl/link/negotiation"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/ichan"
 	"github.com/otkd/otkd/dataplane/lane"

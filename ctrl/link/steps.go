@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/ctrl/link/negotiation"
 	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/internal/keys/kdf"
 )
