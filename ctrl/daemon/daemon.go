@@ -279,19 +279,21 @@ func (d *Daemon) runPort(ctx context.Context, pr *portRun) error {
 	ctl, err := link.New(link.Config{
 		Port: port, Self: d.self, Peer: pr.peer, Params: d.cfg.Params(),
 		ActivationMargin: d.cfg.Negotiation.ActivationMargin, SeedTimeout: pc.SeedTimeoutDuration(), Log: log,
-		OnKeyring: ringMsg,
-		OnSession: d.ringSession(pr),
-		OnSeed: func(ev link.SeedEvent) {
-			ringSeed(ev)
-			log.Info("seed", "direction", ev.Direction, "initiator", ev.Initiator, "fingerprint", ev.Fingerprint,
-				"kept", ev.Result.KeptBits, "disagreement", ev.Result.Disagreement)
-		},
-		OnKey: func(ev link.KeyEvent) {
-			if err := pr.pub.Publish(ev); err != nil {
-				log.Error("publishing key", "err", err)
-				return
-			}
-			log.Info("key", "direction", ev.Direction, "epoch", ev.Epoch, "tx", ev.TX, "fingerprint", ev.Fingerprint)
+		Sink: link.Funcs{
+			OnKeyring: ringMsg,
+			OnSession: d.ringSession(pr),
+			OnSeed: func(ev link.SeedEvent) {
+				ringSeed(ev)
+				log.Info("seed", "direction", ev.Direction, "initiator", ev.Initiator, "fingerprint", ev.Fingerprint,
+					"kept", ev.Result.KeptBits, "disagreement", ev.Result.Disagreement)
+			},
+			OnKey: func(ev link.KeyEvent) {
+				if err := pr.pub.Publish(ev); err != nil {
+					log.Error("publishing key", "err", err)
+					return
+				}
+				log.Info("key", "direction", ev.Direction, "epoch", ev.Epoch, "tx", ev.TX, "fingerprint", ev.Fingerprint)
+			},
 		},
 	})
 	if err != nil {

@@ -53,7 +53,7 @@ type ringEnd struct {
 	remote   netip.AddrPort
 	ring     *keyring.Keyring
 	cur      atomic.Pointer[link.Controller]
-	sessions atomic.Int32 // OnSession calls
+	sessions atomic.Int32 // Sink.Session calls
 	stop     context.CancelFunc
 	done     chan struct{}
 	mu       sync.Mutex
@@ -135,7 +135,7 @@ func (e *ringEnd) start() {
 		e.t.Fatal(err)
 	}
 	ctl, err := link.New(link.Config{Port: port, Self: e.self, Peer: e.peer,
-		OnKeyring: e.onKeyring, OnSession: func() { e.sessions.Add(1); e.ring.Resend() }})
+		Sink: link.Funcs{OnKeyring: e.onKeyring, OnSession: func() { e.sessions.Add(1); e.ring.Resend() }}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestKeyringSyncAcrossRestart(t *testing.T) {
 		t.Fatalf("B's stats %+v: each message applied once", s)
 	}
 	if na, nb := a.sessions.Load(), b.sessions.Load(); na < 2 || nb < 2 {
-		t.Fatalf("OnSession called %d times at A, %d at B; want a session before and after B's restart", na, nb)
+		t.Fatalf("Sink.Session called %d times at A, %d at B; want a session before and after B's restart", na, nb)
 	}
 
 	// Both ends bind consumer 3 before either hears of the other.

@@ -38,7 +38,8 @@ var ErrProtocol = errors.New("link: protocol error")
 
 // Config configures a Controller.
 type Config struct {
-	Port *dataplane.Port
+	// Port is the port the controller steers (*dataplane.Port in otkd).
+	Port Port
 	Self handshake.Identity
 	Peer handshake.Peer
 	// Params are the post-processing parameters of both directions; zero
@@ -68,22 +69,9 @@ type Config struct {
 	// crypto/rand.
 	Rand io.Reader
 
-	// Hooks, called on the controller goroutine. OnSeed gets every seed this
-	// end makes, as initiator (its direction) or responder (the peer's);
-	// OnKey every session key it activates (TX) or installs (RX). The Seed
-	// and Key values are key material, valid during the call only.
-	OnSeed  func(SeedEvent)
-	OnKey   func(KeyEvent)
-	OnCount func(dataplane.Count)
-	// OnKeyring gets the body of every keyring message (kind 0x08) from
-	// the peer, on the controller goroutine; body is valid during the call
-	// only. Nil drops them.
-	OnKeyring func(body []byte)
-	// OnSession is called on the controller goroutine each time a
-	// handshake completes: a new session with the peer, which may have
-	// lost the keyring messages of the previous one (the keyring resends
-	// what the peer has not acknowledged). Nil: nothing.
-	OnSession func()
+	// Sink receives the controller's events (seeds, keys, counts, the
+	// peer's keyring messages, new sessions); nil drops them.
+	Sink Sink
 }
 
 // Defaults of Config.
@@ -156,7 +144,7 @@ type pendingTX struct {
 // Controller steers one port. Make it with New and run it with Run.
 type Controller struct {
 	cfg  Config
-	port *dataplane.Port
+	port Port
 	dir  keys.Direction // the direction this end sends
 	log  *slog.Logger
 
@@ -199,7 +187,7 @@ type Controller struct {
 // in order while the session lasts. The link retries nothing: a message
 // queued while the port or the peer restarts is lost here, and the keyring
 // above resends it (its outbox keeps every message until the peer's ack;
-// OnSession says when).
+// Sink.Session says when).
 func (c *Controller) SendKeyring(body []byte) error {
 	if len(body) == 0 || len(body) > MaxKeyringMsg {
 		return fmt.Errorf("link: keyring message of %d bytes, want 1..%d", len(body), MaxKeyringMsg)
@@ -329,6 +317,9 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
+	if cfg.Sink == nil {
+		cfg.Sink = Funcs{}
+	}
 	c := &Controller{cfg: cfg, port: cfg.Port, dir: keys.Direction(cfg.Port.Role()), log: cfg.Log}
 	var err error
 	if c.init, err = negotiation.NewInitiator(cfg.Params, cfg.Rand); err != nil {
@@ -419,9 +410,7 @@ func (c *Controller) dropCounts() {
 func (c *Controller) takeCounts() {
 	var cnt dataplane.Count
 	for c.port.Counts().Pop(&cnt) {
-		if c.cfg.OnCount != nil {
-			c.cfg.OnCount(cnt)
-		}
+		c.cfg.Sink.Count(cnt)
 		if cnt.Own {
 			c.init.Add(cnt.Round, int(cnt.Value)) // a late round is harmless
 		} else {

@@ -424,13 +424,9 @@ func (c *Controller) newSession(hk *handshake.Keys, ch *ichan.Chan, now time.Tim
 	c.stats.LastSwitch = now
 	c.mu.Unlock()
 	c.log.Info("new session", "keys", fp, "tx_epoch", txEpoch, "rx_epoch", rxEpoch)
-	if c.cfg.OnKey != nil {
-		c.cfg.OnKey(KeyEvent{Direction: c.dir ^ 1, Epoch: rxEpoch, Key: &rxKey, Fingerprint: rxKey.Fingerprint().String(), At: now})
-		c.cfg.OnKey(KeyEvent{Direction: c.dir, Epoch: txEpoch, TX: true, Key: &txKey, Fingerprint: txKey.Fingerprint().String(), At: now})
-	}
-	if c.cfg.OnSession != nil {
-		c.cfg.OnSession()
-	}
+	c.cfg.Sink.Key(KeyEvent{Direction: c.dir ^ 1, Epoch: rxEpoch, Key: &rxKey, Fingerprint: rxKey.Fingerprint().String(), At: now})
+	c.cfg.Sink.Key(KeyEvent{Direction: c.dir, Epoch: txEpoch, TX: true, Key: &txKey, Fingerprint: txKey.Fingerprint().String(), At: now})
+	c.cfg.Sink.Session()
 }
 
 // resetSessionState forgets the old session: pending keys, seeds, held

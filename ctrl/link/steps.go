@@ -51,9 +51,7 @@ func (c *Controller) dispatch(m []byte, now time.Time) error {
 		if len(body) == 0 || len(body) > MaxKeyringMsg {
 			return fmt.Errorf("%w: keyring message of %d bytes", ErrProtocol, len(body))
 		}
-		if c.cfg.OnKeyring != nil {
-			c.cfg.OnKeyring(body)
-		}
+		c.cfg.Sink.Keyring(body)
 		return nil
 	}
 	return fmt.Errorf("%w: unknown message kind %#x", ErrProtocol, m[0])
@@ -196,9 +194,7 @@ func (c *Controller) emitSeed(res *negotiation.Result, own bool, now time.Time) 
 	}
 	c.stats.LastSeed = now
 	c.mu.Unlock()
-	if c.cfg.OnSeed != nil {
-		c.cfg.OnSeed(SeedEvent{Direction: d, Initiator: own, Seed: &res.Seed, Fingerprint: res.Seed.Fingerprint().String(), Result: *res, At: now})
-	}
+	c.cfg.Sink.Seed(SeedEvent{Direction: d, Initiator: own, Seed: &res.Seed, Fingerprint: res.Seed.Fingerprint().String(), Result: *res, At: now})
 }
 
 // onActivate: the peer announces its next TX key. Find it (the handshake's
@@ -229,9 +225,7 @@ func (c *Controller) onActivate(b []byte, now time.Time) error {
 	c.mu.Lock()
 	c.stats.RXInstalls++
 	c.mu.Unlock()
-	if c.cfg.OnKey != nil {
-		c.cfg.OnKey(KeyEvent{Direction: d, Epoch: epoch, Key: &key, Fingerprint: fp.String(), At: now})
-	}
+	c.cfg.Sink.Key(KeyEvent{Direction: d, Epoch: epoch, Key: &key, Fingerprint: fp.String(), At: now})
 	c.send(kindAck, reply[:])
 	return nil
 }
@@ -305,9 +299,7 @@ func (c *Controller) switchTX(now time.Time) {
 	c.stats.TXEpoch = p.epoch
 	c.stats.LastSwitch = now
 	c.mu.Unlock()
-	if c.cfg.OnKey != nil {
-		c.cfg.OnKey(KeyEvent{Direction: c.dir, Epoch: p.epoch, TX: true, Key: &p.key, Fingerprint: p.fp.String(), At: now})
-	}
+	c.cfg.Sink.Key(KeyEvent{Direction: c.dir, Epoch: p.epoch, TX: true, Key: &p.key, Fingerprint: p.fp.String(), At: now})
 	clear(p.key[:])
 	c.pending = c.pending[1:]
 }

@@ -254,13 +254,17 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		// deeper ring lets them fall behind for a while without a drop.
 		Clients: devs, ClientConfig: client.Config{RXQueue: 4 * client.DefaultQueue},
 		Profile: o.Profile, Seed: o.Seed, Eavesdropper: true,
-		OnSeed:  func(end int, ev link.SeedEvent) { rec.seed(ev) },
-		OnCount: rec.count,
-		OnKey: func(end int, ev link.KeyEvent) {
-			if err := pubs[end].Publish(ev); err != nil {
-				pubMu.Lock()
-				pubErr = errors.Join(pubErr, err)
-				pubMu.Unlock()
+		Sink: func(end int) link.Sink {
+			return link.Funcs{
+				OnSeed:  rec.seed,
+				OnCount: func(c dataplane.Count) { rec.count(end, c) },
+				OnKey: func(ev link.KeyEvent) {
+					if err := pubs[end].Publish(ev); err != nil {
+						pubMu.Lock()
+						pubErr = errors.Join(pubErr, err)
+						pubMu.Unlock()
+					}
+				},
 			}
 		},
 	})

@@ -173,6 +173,11 @@ func newKeyLog() *keyLog {
 	return &keyLog{txKeys: [2]map[uint8]keys.Key{{}, {}}}
 }
 
+// sink is end's link.Sink: its keys go to on.
+func (k *keyLog) sink(end int) link.Sink {
+	return link.Funcs{OnKey: func(ev link.KeyEvent) { k.on(end, ev) }}
+}
+
 func (k *keyLog) on(end int, ev link.KeyEvent) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -271,7 +276,7 @@ func newAttacked(t *testing.T, seed uint64, a *attacker, log *keyLog) *Pair {
 		t.Skip("seeds take too long under the race detector")
 	}
 	p, err := New(Config{Seed: seed, Attacker: a, NoBitErrors: true, Link: quickLink,
-		OnKey: func(end int, ev link.KeyEvent) { log.on(end, ev) }})
+		Sink: log.sink})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -558,7 +563,7 @@ func TestCountLimits(t *testing.T) {
 	const soft, hard = 4000, 20000 // frames per key
 	a, klog := newAttacker(), newKeyLog()
 	p, err := New(Config{Seed: 24, Attacker: a, NoBitErrors: true, Link: quickLink,
-		OnKey: func(end int, ev link.KeyEvent) { klog.on(end, ev) },
+		Sink: klog.sink,
 		Port: func(end int, c *dataplane.Config) {
 			// COUNT crosses its wrap at 2^32 early in the test.
 			c.FirstCount, c.SoftLimit, c.HardLimit = 1<<32-30000, soft, hard

@@ -60,10 +60,10 @@ type Config struct {
 	Clients      [2]client.Device
 	ClientConfig client.Config
 	Log          *slog.Logger
-	// Hooks, called on the controller goroutine of end (0 = A, 1 = B).
-	OnSeed  func(end int, ev link.SeedEvent)
-	OnKey   func(end int, ev link.KeyEvent)
-	OnCount func(end int, c dataplane.Count)
+	// Sink, when set, gives each end (0 = A, 1 = B) a link.Sink that gets
+	// that end's events too, on its controller goroutine, after the pair
+	// has recorded them.
+	Sink func(end int) link.Sink
 }
 
 // Pair is a running or runnable link.
@@ -130,10 +130,15 @@ func New(cfg Config) (*Pair, error) {
 		end := i
 		lc := link.Config{
 			Port: p.Ports[i], Self: ids[i], Peer: ids[1-i].Peer(), Params: cfg.Params,
-			Log:     cfg.Log.With("end", dataplane.Role(i).String()),
-			OnSeed:  func(ev link.SeedEvent) { p.onSeed(end, ev) },
-			OnKey:   func(ev link.KeyEvent) { p.onKey(end, ev) },
-			OnCount: func(c dataplane.Count) { p.onCount(end, c) },
+			Log: cfg.Log.With("end", dataplane.Role(i).String()),
+			Sink: link.Funcs{
+				OnSeed:  func(ev link.SeedEvent) { p.onSeed(end, ev) },
+				OnKey:   func(ev link.KeyEvent) { p.onKey(end, ev) },
+				OnCount: func(c dataplane.Count) { p.onCount(end, c) },
+			},
+		}
+		if cfg.Sink != nil {
+			lc.Sink = link.Tee(lc.Sink, cfg.Sink(end))
 		}
 		if cfg.Link != nil {
 			cfg.Link(i, &lc)
@@ -163,26 +168,17 @@ func (p *Pair) onSeed(end int, ev link.SeedEvent) {
 	}
 	p.seeds[ev.Direction] = recs
 	p.mu.Unlock()
-	if p.cfg.OnSeed != nil {
-		p.cfg.OnSeed(end, ev)
-	}
 }
 
 func (p *Pair) onKey(end int, ev link.KeyEvent) {
 	if p.Eve != nil {
 		p.Eve.learnKey(ev)
 	}
-	if p.cfg.OnKey != nil {
-		p.cfg.OnKey(end, ev)
-	}
 }
 
 func (p *Pair) onCount(end int, c dataplane.Count) {
 	if p.Eve != nil && c.Own {
 		p.Eve.truth(end, c)
-	}
-	if p.cfg.OnCount != nil {
-		p.cfg.OnCount(end, c)
 	}
 }
 
