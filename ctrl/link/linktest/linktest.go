@@ -127,16 +127,16 @@ type Port struct {
 	txCh      *ichan.Chan
 	lane      []byte
 	// RX
-	keys      [2]rxKey // current, previous
-	gen       uint64
-	opened    map[uint64]bool
-	auth      uint64
-	rxCh      *ichan.Chan
-	chFrom    uint64
-	armed     *armed
-	laneIn    [][]byte
-	laneLast  []byte
-	rejected  uint64
+	keys     [2]rxKey // current, previous
+	gen      uint64
+	opened   map[uint64]bool
+	auth     uint64
+	rxCh     *ichan.Chan
+	chFrom   uint64
+	armed    *armed
+	laneIn   [][]byte
+	laneLast []byte
+	rejected uint64
 }
 
 type keySwitch struct {
