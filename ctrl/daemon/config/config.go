@@ -1,6 +1,9 @@
 package config
 
 import (
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc/mpcsvc"
 	"io"
 	"log/slog"
 	"math"
@@ -30,13 +33,16 @@ type Config struct {
 	Store       Store       `toml:"store"`
 	Controller  Controller  `toml:"controller"`
 	// Keyrings are the consumer pools: a [keyring] table (one pool) or
-	// [[keyring]] tables (one per pool). See Keyring.
-	Keyrings []Keyring `toml:"keyring"`
-	Sync     Sync      `toml:"sync"`
-	MPC      MPC       `toml:"mpc"`
-	API      API       `toml:"api"`
-	Metrics  Metrics   `toml:"metrics"`
-	Log      Log       `toml:"log"`
+	// [[keyring]] tables (one per pool); the keyring's section
+	// (ctrl/keymgmt/keyring/keyringsvc).
+	Keyrings []keyringsvc.Pool `toml:"keyring"`
+	// Sync is key sync's section (ctrl/keymgmt/keysync/keysyncsvc).
+	Sync keysyncsvc.Config `toml:"sync"`
+	// MPC is threshold custody's section (ctrl/keymgmt/mpc/mpcsvc).
+	MPC     mpcsvc.Config `toml:"mpc"`
+	API     API           `toml:"api"`
+	Metrics Metrics       `toml:"metrics"`
+	Log     Log           `toml:"log"`
 
 	// keyringTable: the file has a [keyring] table rather than
 	// [[keyring]] tables (errors name its keys "keyring.x").
@@ -130,56 +136,9 @@ type Store struct {
 
 // Controller is the [controller] table: the controller's own store.
 type Controller struct {
-	// Store is the kstore (bbolt) file of the keyrings and key sync.
+	// Store is the kstore (bbolt) file of the key-management services
+	// (keyrings, key sync, custody).
 	Store string `toml:"store"`
-}
-
-// Keyring is one consumer pool of time-windowed keyrings, filled from the
-// seeds of one port (docs/keyring.md): the [keyring] table, or one of the
-// [[keyring]] tables of a daemon with several pools.
-type Keyring struct {
-	// Enabled: default false in a [keyring] table, true in a [[keyring]]
-	// table.
-	Enabled bool `toml:"enabled"`
-	// Port names the [[port]] whose seeds fill the rings; required when
-	// enabled. Both ends of that link must configure equal keyrings.
-	// Several pools may share a port.
-	Port string `toml:"port"`
-	// Pool names the consumer pool: 1..32 of [a-z0-9-] (keyring.CheckPool),
-	// unique. Default "default" in a [keyring] table; required in a
-	// [[keyring]] table.
-	Pool string `toml:"pool"`
-	// ShmPath is the shared-memory map the pool publishes its keys and
-	// bindings in; default [shm] path. Two enabled pools cannot share a
-	// map: a consumer id names one binding per map.
-	ShmPath string `toml:"shm_path"`
-	// ShmSlots is the slot count of a map of the pool's own (ShmPath set
-	// and not [shm] path); default [shm] slots.
-	ShmSlots int `toml:"shm_slots"`
-	// Rings is R, 2..64. Default 2.
-	Rings int `toml:"rings"`
-	// Window is W as a Go duration ("10m"); Schedule computes it instead.
-	// Default "1h" when neither is given.
-	Window string `toml:"window"`
-	// Schedule is a file of expected sessions ("start end" per line) from
-	// which W is computed (keyring.ComputePlan); excludes Window.
-	Schedule string `toml:"schedule"`
-	// KeysPerRing is K, both ends' halves, 2..65536. Default 64.
-	KeysPerRing int `toml:"keys_per_ring"`
-}
-
-// Sync is the [sync] table: key sync to application platforms
-// (docs/keysync.md).
-type Sync struct {
-	Enabled bool `toml:"enabled"`
-	// Platforms maps an application id to the https URL of its platform.
-	Platforms map[string]string `toml:"platforms"`
-	// CAFile holds the PEM roots that verify the platforms' certificates.
-	CAFile string `toml:"ca_file"`
-	// CertFile and KeyFile are this node's PEM client certificate and key
-	// (the key file mode 0600 or 0400).
-	CertFile string `toml:"cert_file"`
-	KeyFile  string `toml:"key_file"`
 }
 
 // API is the [api] table: the management socket.
@@ -208,10 +167,6 @@ const (
 	DefaultShmPath          = "/dev/shm/otkd"
 	DefaultStorePath        = "/var/lib/otkd/keys.db"
 	DefaultControllerStore  = "/var/lib/otkd/controller.db"
-	DefaultKeyringPool      = "default"
-	DefaultKeyringRings     = 2
-	DefaultKeyringWindow    = "1h"
-	DefaultKeysPerRing      = 64
 	DefaultKEKFile          = "/etc/otkd/kek"
 	DefaultSocket           = "/run/otkd/otkd.sock"
 	DefaultLine             = "udp"

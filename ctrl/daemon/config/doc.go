@@ -133,49 +133,18 @@
 //	kek_file         key-encryption key (16 raw bytes or 32 hex digits), mode
 //	                 exactly 0600. Default "/etc/otkd/kek".
 //
-//	[controller] the controller's store (ctrl/keymgmt/kstore).
-//	store            bbolt file of the keyrings and key sync. Default
-//	                 "/var/lib/otkd/controller.db".
+//	[controller] the key-management services' store (ctrl/keymgmt/kstore).
+//	store            bbolt file of the keyrings, key sync and custody.
+//	                 Default "/var/lib/otkd/controller.db".
 //
-//	[keyring]    one consumer pool of time-windowed keyrings
-//	             (docs/keyring.md). Both ends of the link must agree.
-//	[[keyring]]  or one table per pool, for several pools (one per
-//	             security plugin, say); the same keys, but enabled
-//	             defaults to true and pool is required.
-//	enabled          default false ([keyring]) or true ([[keyring]]).
-//	port             name of the [[port]] whose seeds fill the rings;
-//	                 required when enabled. Pools may share a port.
-//	pool             pool name: 1..32 of [a-z0-9-], not starting or ending
-//	                 with '-', unique. Default "default" in [keyring];
-//	                 required in [[keyring]]. Names the pool's store
-//	                 buckets, so a [keyring] table (pool "default") and a
-//	                 [[keyring]] table with pool = "default" share data.
-//	shm_path         the pool's shared-memory map; default [shm] path. No
-//	                 two enabled pools may share one.
-//	shm_slots        slots of the pool's own map; default [shm] slots.
-//	rings            R, 2..64. Default 2.
-//	window           W, a Go duration of at least 1s. Default "1h" unless
-//	                 schedule is given; not both.
-//	schedule         file of expected sessions ("start end", RFC 3339) from
-//	                 which W is computed (W = longest session / (R − 1));
-//	                 CheckFiles reads it.
-//	keys_per_ring    K, both ends' halves, 2..65536. Default 64.
-//
-//	[sync]       key sync to application platforms (docs/keysync.md).
-//	enabled          default false.
-//	platforms        inline table: application id = "https://…" URL;
-//	                 at least one when enabled.
-//	ca_file          PEM roots that verify the platforms; required when
-//	                 enabled.
-//	cert_file        this node's PEM client certificate; required when
-//	                 enabled.
-//	key_file         its PEM private key, mode 0600 or 0400; required when
-//	                 enabled.
-//
-//	[mpc]        threshold custody of backups (docs/mpc.md); see MPC for
-//	             index, threshold, listen, operator_listen, the TLS files,
-//	             refresh_period and the [[mpc.peer]] / [[mpc.operator]]
-//	             tables. Default off.
+//	[keyring], [[keyring]], [sync], [mpc]  the key-management services'
+//	             sections. Each feature owns its keys, defaults, rules and
+//	             file checks and documents them in its package:
+//	             ctrl/keymgmt/keyring/keyringsvc (consumer pools,
+//	             docs/keyring.md), ctrl/keymgmt/keysync/keysyncsvc (key
+//	             sync, docs/keysync.md), ctrl/keymgmt/mpc/mpcsvc (threshold
+//	             custody, docs/mpc.md). Config holds them as Keyrings, Sync
+//	             and MPC. All are off by default.
 //
 //	[api]        the management API (HTTP/JSON on a unix socket, mode 0660).
 //	socket           path of the socket, at most 107 bytes. Default
@@ -191,8 +160,8 @@
 //	format           "text" or "json". Default "text".
 //
 // The paths node.private_key, port.peer_public_key, shm.path, store.path,
-// store.kek_file, api.socket, controller.store, keyring.schedule and the
-// sync files may be relative: they are relative to the
+// store.kek_file, api.socket, controller.store and the paths of the
+// key-management sections may be relative: they are relative to the
 // directory of the configuration file. No two of them may name the same file.
 //
 // # Reload

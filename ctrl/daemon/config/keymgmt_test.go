@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
 	"github.com/otkd/otkd/ctrl/link/publish"
 )
 
@@ -28,7 +29,7 @@ cert_file = "c.pem"
 key_file = "c.key"
 `)
 	ps := c.KeyringPools()
-	if len(ps) != 1 || ps[0].Pool != DefaultKeyringPool || ps[0].Rings != 2 || ps[0].KeysPerRing != DefaultKeysPerRing {
+	if len(ps) != 1 || ps[0].Pool != keyringsvc.DefaultPool || ps[0].Rings != 2 || ps[0].KeysPerRing != keyringsvc.DefaultKeysPerRing {
 		t.Fatalf("keyring defaults not applied: %+v", c.Keyrings)
 	}
 	if ps[0].WindowDuration() != 30*time.Second || c.PoolShmPath(&ps[0]) != c.Shm.Path {
@@ -105,7 +106,7 @@ func TestKeyringPools(t *testing.T) {
 	if len(ps) != 2 || ps[0].Pool != "vpn" || ps[1].Pool != "web" {
 		t.Fatalf("pools %+v", c.Keyrings)
 	}
-	if !ps[0].Enabled || ps[0].Rings != DefaultKeyringRings || ps[0].KeysPerRing != DefaultKeysPerRing || ps[0].WindowDuration() != 30*time.Second {
+	if !ps[0].Enabled || ps[0].Rings != keyringsvc.DefaultRings || ps[0].KeysPerRing != keyringsvc.DefaultKeysPerRing || ps[0].WindowDuration() != 30*time.Second {
 		t.Errorf("pool vpn: defaults not applied: %+v", ps[0])
 	}
 	if ps[1].Rings != 3 || ps[1].KeysPerRing != 8 || ps[1].WindowDuration() != time.Hour || ps[1].ShmSlots != 128 {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
 )
 
 // MaxFileSize bounds a configuration file; real ones are a few KiB.
@@ -91,10 +92,11 @@ func decode(data []byte) (*Config, error) {
 	if _, err := toml.Decode(string(data), &raw); err != nil {
 		return nil, decodeError(err, "")
 	}
-	krTables, err := c.decodeKeyrings(md, shape.Keyring, raw.Keyring)
+	pools, table, krTables, err := keyringsvc.Decode(md, shape.Keyring, raw.Keyring, func(err error) error { return decodeError(err, "") })
 	if err != nil {
 		return nil, err
 	}
+	c.Keyrings, c.keyringTable = pools, table
 	var errs []error
 	reported := map[string]bool{}
 	for _, k := range md.Undecoded() {
@@ -233,14 +235,9 @@ func (c *Config) resolve(dir string) {
 	abs(&c.Store.KEKFile)
 	abs(&c.API.Socket)
 	abs(&c.Controller.Store)
-	for i := range c.Keyrings {
-		abs(&c.Keyrings[i].Schedule)
-		abs(&c.Keyrings[i].ShmPath)
-	}
-	abs(&c.Sync.CAFile)
-	abs(&c.Sync.CertFile)
-	abs(&c.Sync.KeyFile)
-	c.resolveMPC(abs)
+	keyringsvc.Resolve(c.Keyrings, abs)
+	c.Sync.Resolve(abs)
+	c.MPC.Resolve(abs)
 }
 
 // Encode writes c as TOML that Parse reads back to an equal Config. The
@@ -258,7 +255,7 @@ func (c *Config) Encode(w io.Writer) error {
 		return err
 	}
 	return e.Encode(struct {
-		Keyring Keyring `toml:"keyring"`
+		Keyring keyringsvc.Pool `toml:"keyring"`
 	}{c.Keyrings[0]})
 }
 
@@ -267,8 +264,7 @@ func (c *Config) Clone() *Config {
 	d := *c
 	d.Ports = slices.Clone(c.Ports)
 	d.Keyrings = slices.Clone(c.Keyrings)
-	d.Sync.Platforms = maps.Clone(c.Sync.Platforms)
-	d.MPC.Peers = slices.Clone(c.MPC.Peers)
-	d.MPC.Operators = slices.Clone(c.MPC.Operators)
+	d.Sync = c.Sync.Clone()
+	d.MPC = c.MPC.Clone()
 	return &d
 }

@@ -48,8 +48,8 @@ func TestMPCSection(t *testing.T) {
 	if m.Peers[0].PublicKey != "/etc/otkd/n1.pub" || m.Operators[0].TOTPSecretFile != "/etc/otkd/alice.totp" || m.CAFile != "/etc/otkd/cluster-ca.pem" {
 		t.Errorf("paths not resolved: %+v", m)
 	}
-	if c.MPCRefreshPeriod() != 24*time.Hour || c.MPCBackupPeriod() != time.Hour {
-		t.Errorf("refresh period %v, backup period %v", c.MPCRefreshPeriod(), c.MPCBackupPeriod())
+	if c.MPC.RefreshPeriodDuration() != 24*time.Hour || c.MPC.BackupPeriodDuration() != time.Hour {
+		t.Errorf("refresh period %v, backup period %v", c.MPC.RefreshPeriodDuration(), c.MPC.BackupPeriodDuration())
 	}
 	d := c.Clone()
 	d.MPC.Peers[0].Name = "x"

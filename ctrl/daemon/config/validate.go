@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
+	"github.com/otkd/otkd/ctrl/service"
 	"math"
 	"net"
 	"net/netip"
@@ -21,62 +23,26 @@ import (
 	"github.com/otkd/otkd/shm"
 )
 
-// ErrInvalid is wrapped by every error of Load, Parse and Validate.
-var ErrInvalid = errors.New("config: invalid")
+// Sentinels and the error type of the configuration (one definition, in
+// ctrl/service, which the features' sections share).
+var (
+	// ErrInvalid is wrapped by every error of Load, Parse and Validate.
+	ErrInvalid = service.ErrInvalid
+	// ErrFile is wrapped by every error of CheckFiles.
+	ErrFile = service.ErrFile
+)
 
 // FieldError names one bad field of a configuration and the reason.
-type FieldError struct {
-	File   string // the file, when known
-	Field  string // the key path, e.g. "port[1].peer" (ports count from 0); "" for the whole file
-	Value  string // the value as given; "" when there is none (missing, unknown key)
-	Reason string // the rule it breaks
-	Err    error  // the sentinel it wraps: ErrInvalid, ErrFile or ErrNotReloadable
-}
+type FieldError = service.FieldError
 
-func (e *FieldError) Error() string {
-	var b strings.Builder
-	b.WriteString("config: ")
-	if e.File != "" {
-		b.WriteString(e.File)
-		b.WriteString(": ")
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		if e.Value != "" {
-			b.WriteString(" = ")
-			b.WriteString(e.Value)
-		}
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Reason)
-	return b.String()
-}
+type problems = service.Problems
 
-// Unwrap returns the sentinel of the error's kind.
-func (e *FieldError) Unwrap() error { return e.Err }
-
-// problems collects FieldErrors.
-type problems []error
-
-func (ps *problems) add(field string, v any, format string, args ...any) {
-	*ps = append(*ps, &FieldError{Field: field, Value: show(v), Reason: fmt.Sprintf(format, args...), Err: ErrInvalid})
-}
-
-// show renders a value as it would be written in the file.
-func show(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return fmt.Sprintf("%q", v)
-	}
-	return fmt.Sprint(v)
-}
+var show = service.Show
 
 // Limits that catch mistakes; none is a property of the hardware.
 const (
 	MaxPorts            = 256
-	MaxNameLen          = 64 // node names
+	MaxNameLen          = service.MaxNameLen // node names
 	MaxPortNameLen      = 32
 	MaxActivationMargin = 1 << 20 // frames, ≈ 12.8 s at the OTU2 rate
 	maxSocketPath       = 107     // sun_path holds 108 bytes with the NUL
@@ -84,7 +50,6 @@ const (
 )
 
 var (
-	nodeNameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
 	portNameRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	groupRE    = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|[0-9]{1,10})$`)
 )
@@ -99,41 +64,52 @@ func (c *Config) Validate() error {
 	c.validateNegotiation(&ps)
 	c.validatePaths(&ps)
 	c.validateRest(&ps)
-	c.validateKeyring(&ps)
-	c.validateCapacity(&ps)
-	c.validateSync(&ps)
-	c.validateMPC(&ps)
+	keyringsvc.Validate(c.Keyrings, c.keyringTable, c.env(), &ps)
+	c.Sync.Validate(&ps)
+	c.MPC.Validate(&ps)
 	return errors.Join(ps...)
 }
 
 func checkNodeName(ps *problems, field, name string) {
-	switch {
-	case name == "":
-		ps.add(field, nil, "required, missing")
-	case len(name) > MaxNameLen:
-		ps.add(field, name, "longer than %d bytes", MaxNameLen)
-	case !nodeNameRE.MatchString(name):
-		ps.add(field, name, "want letters, digits, '.', '_' and '-', starting and ending with a letter or digit")
-	default:
-		if err := handshake.CheckID(UserID(name)); err != nil {
-			ps.add(field, name, "not a usable SM2 user id: %v", err)
-		}
+	if !ps.CheckName(field, name, "") {
+		return
+	}
+	if err := handshake.CheckID(UserID(name)); err != nil {
+		ps.Add(field, name, "not a usable SM2 user id: %v", err)
 	}
 }
+
+// env is what the features' sections need of the rest of the file.
+func (c *Config) env() service.Env {
+	e := service.Env{ShmPath: c.Shm.Path, ShmSlots: c.Shm.Slots, PortKeys: PortKeysAtOnce}
+	for _, p := range c.Ports {
+		e.Ports = append(e.Ports, p.Name)
+	}
+	if c.Shm.Slots < 1 || c.Shm.Slots > shm.MaxSlots || len(c.Ports) > MaxPorts {
+		e.ShmSlots = 0 // reported already: no capacity check
+	}
+	return e
+}
+
+// PortKeysAtOnce is how many keys one [[port]] can have in the daemon's
+// map ([shm]) at once: per direction the active key, the one before it
+// (ctrl/link/publish keeps 2) and, while it is being published, the next
+// one before the oldest is retired.
+const PortKeysAtOnce = 2 * 3
 
 func (c *Config) validateNode(ps *problems) {
 	checkNodeName(ps, "node.name", c.Node.Name)
 	if c.Node.PrivateKey == "" {
-		ps.add("node.private_key", nil, "required, missing: the path of this node's SM2 private key (PEM PKCS#8)")
+		ps.Add("node.private_key", nil, "required, missing: the path of this node's SM2 private key (PEM PKCS#8)")
 	}
 }
 
 func (c *Config) validatePorts(ps *problems) {
 	switch {
 	case len(c.Ports) == 0:
-		ps.add("port", nil, "at least one [[port]] table is required")
+		ps.Add("port", nil, "at least one [[port]] table is required")
 	case len(c.Ports) > MaxPorts:
-		ps.add("port", len(c.Ports), "more than %d ports", MaxPorts)
+		ps.Add("port", len(c.Ports), "more than %d ports", MaxPorts)
 	}
 	names := map[string]int{}
 	ids := map[uint16]int{}
@@ -146,22 +122,22 @@ func (c *Config) validatePorts(ps *problems) {
 		f := func(key string) string { return fmt.Sprintf("port[%d].%s", i, key) }
 		switch {
 		case p.Name == "":
-			ps.add(f("name"), nil, "required, missing")
+			ps.Add(f("name"), nil, "required, missing")
 		case len(p.Name) > MaxPortNameLen || !portNameRE.MatchString(p.Name):
-			ps.add(f("name"), p.Name, "want 1..%d of [a-z0-9-], not starting or ending with '-' nor holding \"--\"", MaxPortNameLen)
+			ps.Add(f("name"), p.Name, "want 1..%d of [a-z0-9-], not starting or ending with '-' nor holding \"--\"", MaxPortNameLen)
 		}
 		if j, dup := names[p.Name]; dup && p.Name != "" {
-			ps.add(f("name"), p.Name, "duplicate of port[%d].name", j)
+			ps.Add(f("name"), p.Name, "duplicate of port[%d].name", j)
 		} else {
 			names[p.Name] = i
 		}
 		if j, dup := ids[p.ID]; dup {
-			ps.add(f("id"), p.ID, "duplicate of port[%d].id", j)
+			ps.Add(f("id"), p.ID, "duplicate of port[%d].id", j)
 		} else {
 			ids[p.ID] = i
 		}
 		if p.Role != "A" && p.Role != "B" {
-			ps.add(f("role"), p.Role, `want "A" or "B" (the peer's port has the other one)`)
+			ps.Add(f("role"), p.Role, `want "A" or "B" (the peer's port has the other one)`)
 		}
 		switch p.Line {
 		case "udp":
@@ -169,23 +145,23 @@ func (c *Config) validatePorts(ps *problems) {
 		case "xdp":
 			validateXDP(ps, i, p, ifaces)
 		case "simfiber":
-			ps.add(f("line"), p.Line, "the simulated fibre joins two ends inside one process (otkd demo and tests); otkd run supports \"udp\" and \"xdp\"")
+			ps.Add(f("line"), p.Line, "the simulated fibre joins two ends inside one process (otkd demo and tests); otkd run supports \"udp\" and \"xdp\"")
 		default:
-			ps.add(f("line"), p.Line, `want "udp" or "xdp"`)
+			ps.Add(f("line"), p.Line, `want "udp" or "xdp"`)
 		}
 		validateWorkers(ps, i, p)
 		checkNodeName(ps, f("peer_name"), p.PeerName)
 		if p.PeerName != "" && p.PeerName == c.Node.Name {
-			ps.add(f("peer_name"), p.PeerName, "equals node.name: the two ends of a link need different names")
+			ps.Add(f("peer_name"), p.PeerName, "equals node.name: the two ends of a link need different names")
 		}
 		if p.PeerPublicKey == "" {
-			ps.add(f("peer_public_key"), nil, "required, missing: the path of the peer's SM2 public key (PEM PKIX)")
+			ps.Add(f("peer_public_key"), nil, "required, missing: the path of the peer's SM2 public key (PEM PKIX)")
 		}
 		if math.IsNaN(p.FrameRate) || math.IsInf(p.FrameRate, 0) || p.FrameRate < 0 {
-			ps.add(f("frame_rate"), p.FrameRate, "want a finite number of frames/s ≥ 0 (0 = unpaced)")
+			ps.Add(f("frame_rate"), p.FrameRate, "want a finite number of frames/s ≥ 0 (0 = unpaced)")
 		}
 		if d, err := time.ParseDuration(p.SeedTimeout); p.SeedTimeout != "" && (err != nil || d < time.Second) {
-			ps.add(f("seed_timeout"), p.SeedTimeout, "want a duration of at least 1s, e.g. \"5m\"")
+			ps.Add(f("seed_timeout"), p.SeedTimeout, "want a duration of at least 1s, e.g. \"5m\"")
 		}
 		validateClient(ps, f, p, clients, i)
 	}
@@ -195,22 +171,22 @@ func (c *Config) validatePorts(ps *problems) {
 // TAP names taken by earlier ports.
 func validateClient(ps *problems, f func(string) string, p *Port, clients map[string]int, i int) {
 	if p.ClientMTU < client.MinMTU || p.ClientMTU > client.MaxMTU {
-		ps.add(f("client_mtu"), p.ClientMTU, "want %d..%d octets (the client interface's MTU)", client.MinMTU, client.MaxMTU)
+		ps.Add(f("client_mtu"), p.ClientMTU, "want %d..%d octets (the client interface's MTU)", client.MinMTU, client.MaxMTU)
 	}
 	if p.Client == "" {
 		return
 	}
 	if !strings.HasPrefix(p.Client, clientTAPPrefix) {
-		ps.add(f("client"), p.Client, `want "tap:NAME" (a TAP interface) or no client`)
+		ps.Add(f("client"), p.Client, `want "tap:NAME" (a TAP interface) or no client`)
 		return
 	}
 	name := p.ClientTAP()
 	if err := tap.CheckName(name); err != nil {
-		ps.add(f("client"), p.Client, "want tap:NAME with NAME a Linux interface name: 1..15 octets, no '/', ':', '%%' or white space")
+		ps.Add(f("client"), p.Client, "want tap:NAME with NAME a Linux interface name: 1..15 octets, no '/', ':', '%%' or white space")
 		return
 	}
 	if j, dup := clients[name]; dup {
-		ps.add(f("client"), p.Client, "duplicate of port[%d].client: one interface feeds one port", j)
+		ps.Add(f("client"), p.Client, "duplicate of port[%d].client: one interface feeds one port", j)
 		return
 	}
 	clients[name] = i
@@ -226,31 +202,31 @@ func validateUDP(ps *problems, i int, p *Port, locals, peers map[netip.AddrPort]
 	if okL && okP {
 		switch {
 		case local == peer:
-			ps.add(f("peer"), p.Peer, "equals port[%d].local", i)
+			ps.Add(f("peer"), p.Peer, "equals port[%d].local", i)
 		case local.Addr().Unmap().Is4() != peer.Addr().Unmap().Is4():
-			ps.add(f("peer"), p.Peer, "not of the same address family as port[%d].local %q", i, p.Local)
+			ps.Add(f("peer"), p.Peer, "not of the same address family as port[%d].local %q", i, p.Local)
 		}
 	}
 	if j, dup := locals[local]; okL && dup {
-		ps.add(f("local"), p.Local, "duplicate of port[%d].local", j)
+		ps.Add(f("local"), p.Local, "duplicate of port[%d].local", j)
 	} else if okL {
 		locals[local] = i
 	}
 	if j, dup := peers[peer]; okP && dup {
-		ps.add(f("peer"), p.Peer, "duplicate of port[%d].peer", j)
+		ps.Add(f("peer"), p.Peer, "duplicate of port[%d].peer", j)
 	} else if okP {
 		peers[peer] = i
 	}
 	if p.Batch < 0 || p.Batch > udp.MaxBatch {
-		ps.add(f("batch"), p.Batch, "want 0…%d frames per system call (0 or 1: one per call)", udp.MaxBatch)
+		ps.Add(f("batch"), p.Batch, "want 0…%d frames per system call (0 or 1: one per call)", udp.MaxBatch)
 	}
 	if p.MaxDelay != "" {
 		d, err := time.ParseDuration(p.MaxDelay)
 		switch {
 		case err != nil || d <= 0 || d > time.Second:
-			ps.add(f("max_delay"), p.MaxDelay, "want a duration above 0 and at most 1s, e.g. \"200us\"")
+			ps.Add(f("max_delay"), p.MaxDelay, "want a duration above 0 and at most 1s, e.g. \"200us\"")
 		case p.Batch <= 1:
-			ps.add(f("max_delay"), p.MaxDelay, "only with batch > 1 (frames wait in a batch only then)")
+			ps.Add(f("max_delay"), p.MaxDelay, "only with batch > 1 (frames wait in a batch only then)")
 		}
 	}
 	for _, k := range []struct {
@@ -259,7 +235,7 @@ func validateUDP(ps *problems, i int, p *Port, locals, peers map[netip.AddrPort]
 	}{{"interface", p.Interface != ""}, {"queue", p.Queue != 0}, {"peer_mac", p.PeerMAC != ""},
 		{"xdp_mode", p.XDPMode != ""}, {"xdp_attach", p.XDPAttach != ""}} {
 		if k.set {
-			ps.add(f(k.key), nil, "only for line = \"xdp\"")
+			ps.Add(f(k.key), nil, "only for line = \"xdp\"")
 		}
 	}
 }
@@ -275,42 +251,42 @@ func validateXDP(ps *problems, i int, p *Port, ifaces map[string]int) {
 	f := func(key string) string { return fmt.Sprintf("port[%d].%s", i, key) }
 	switch {
 	case p.Interface == "":
-		ps.add(f("interface"), nil, "required, missing: the point-to-point Ethernet interface to the peer")
+		ps.Add(f("interface"), nil, "required, missing: the point-to-point Ethernet interface to the peer")
 	case len(p.Interface) > maxIfName || strings.ContainsAny(p.Interface, "/ \t\n:") || p.Interface == "." || p.Interface == "..":
-		ps.add(f("interface"), p.Interface, "not an interface name (1..%d bytes, no '/', ':' or white space)", maxIfName)
+		ps.Add(f("interface"), p.Interface, "not an interface name (1..%d bytes, no '/', ':' or white space)", maxIfName)
 	default:
 		if j, dup := ifaces[p.Interface]; dup {
-			ps.add(f("interface"), p.Interface, "also port[%d]'s: one AF_XDP line per interface", j)
+			ps.Add(f("interface"), p.Interface, "also port[%d]'s: one AF_XDP line per interface", j)
 		} else {
 			ifaces[p.Interface] = i
 		}
 	}
 	if p.Queue < 0 || p.Queue > xdpMaxQueue {
-		ps.add(f("queue"), p.Queue, "want a receive queue 0…%d", xdpMaxQueue)
+		ps.Add(f("queue"), p.Queue, "want a receive queue 0…%d", xdpMaxQueue)
 	}
 	if p.PeerMAC == "" {
-		ps.add(f("peer_mac"), nil, "required, missing: the peer's Ethernet address, e.g. \"02:00:00:00:00:02\"")
+		ps.Add(f("peer_mac"), nil, "required, missing: the peer's Ethernet address, e.g. \"02:00:00:00:00:02\"")
 	} else if mac, err := net.ParseMAC(p.PeerMAC); err != nil || len(mac) != 6 {
-		ps.add(f("peer_mac"), p.PeerMAC, "want a 6-byte Ethernet address, e.g. \"02:00:00:00:00:02\"")
+		ps.Add(f("peer_mac"), p.PeerMAC, "want a 6-byte Ethernet address, e.g. \"02:00:00:00:00:02\"")
 	} else if mac[0]&1 != 0 || [6]byte(mac) == [6]byte{} {
-		ps.add(f("peer_mac"), p.PeerMAC, "a group or zero address: want the peer's unicast address")
+		ps.Add(f("peer_mac"), p.PeerMAC, "a group or zero address: want the peer's unicast address")
 	}
 	switch p.XDPMode {
 	case "", "auto", "copy", "zero-copy":
 	default:
-		ps.add(f("xdp_mode"), p.XDPMode, `want "auto", "copy" or "zero-copy"`)
+		ps.Add(f("xdp_mode"), p.XDPMode, `want "auto", "copy" or "zero-copy"`)
 	}
 	switch p.XDPAttach {
 	case "", "auto", "driver", "generic":
 	default:
-		ps.add(f("xdp_attach"), p.XDPAttach, `want "auto", "driver" or "generic"`)
+		ps.Add(f("xdp_attach"), p.XDPAttach, `want "auto", "driver" or "generic"`)
 	}
 	for _, k := range []struct {
 		key string
 		set bool
 	}{{"local", p.Local != ""}, {"peer", p.Peer != ""}, {"batch", p.Batch != 0}, {"max_delay", p.MaxDelay != ""}} {
 		if k.set {
-			ps.add(f(k.key), nil, "only for line = \"udp\"")
+			ps.Add(f(k.key), nil, "only for line = \"udp\"")
 		}
 	}
 }
@@ -323,14 +299,14 @@ const xdpMaxQueue = 63
 func validateWorkers(ps *problems, i int, p *Port) {
 	f := func(key string) string { return fmt.Sprintf("port[%d].%s", i, key) }
 	if p.Workers < 0 || p.Workers > dataplane.MaxWorkers {
-		ps.add(f("workers"), p.Workers, "want 0 (chosen from the CPUs) or 1…%d frame workers per direction", dataplane.MaxWorkers)
+		ps.Add(f("workers"), p.Workers, "want 0 (chosen from the CPUs) or 1…%d frame workers per direction", dataplane.MaxWorkers)
 	}
 	if len(p.CPUs) == 0 {
 		return
 	}
 	allowed, err := dataplane.AllowedCPUs()
 	if err != nil {
-		ps.add(f("cpus"), fmt.Sprint(p.CPUs), "cannot read the CPUs this process may use: %v", err)
+		ps.Add(f("cpus"), fmt.Sprint(p.CPUs), "cannot read the CPUs this process may use: %v", err)
 		return
 	}
 	ok := map[int]bool{}
@@ -341,9 +317,9 @@ func validateWorkers(ps *problems, i int, p *Port) {
 	for _, c := range p.CPUs {
 		switch {
 		case seen[c]:
-			ps.add(f("cpus"), fmt.Sprint(p.CPUs), "CPU %d is listed twice", c)
+			ps.Add(f("cpus"), fmt.Sprint(p.CPUs), "CPU %d is listed twice", c)
 		case !ok[c]:
-			ps.add(f("cpus"), fmt.Sprint(p.CPUs), "CPU %d is not one this process may run on (%s)", c, cpuRanges(allowed))
+			ps.Add(f("cpus"), fmt.Sprint(p.CPUs), "CPU %d is not one this process may run on (%s)", c, cpuRanges(allowed))
 		}
 		seen[c] = true
 	}
@@ -374,21 +350,21 @@ func cpuRanges(cpus []int) string {
 // may be unspecified (0.0.0.0 or ::).
 func checkAddr(ps *problems, field, s string, peer bool) (netip.AddrPort, bool) {
 	if s == "" {
-		ps.add(field, nil, "required, missing: want ip:port")
+		ps.Add(field, nil, "required, missing: want ip:port")
 		return netip.AddrPort{}, false
 	}
 	a, err := netip.ParseAddrPort(s)
 	switch {
 	case err != nil:
-		ps.add(field, s, "want ip:port with a literal IP address (e.g. \"127.0.0.1:7400\" or \"[::1]:7400\"): %v", err)
+		ps.Add(field, s, "want ip:port with a literal IP address (e.g. \"127.0.0.1:7400\" or \"[::1]:7400\"): %v", err)
 	case a.Addr().Zone() != "":
-		ps.add(field, s, "IPv6 zones are not supported")
+		ps.Add(field, s, "IPv6 zones are not supported")
 	case a.Port() == 0:
-		ps.add(field, s, "port 0: want the fixed UDP port the other end sends to")
+		ps.Add(field, s, "port 0: want the fixed UDP port the other end sends to")
 	case peer && a.Addr().IsUnspecified():
-		ps.add(field, s, "unspecified address: want the other end's address")
+		ps.Add(field, s, "unspecified address: want the other end's address")
 	case peer && a.Addr().IsMulticast():
-		ps.add(field, s, "multicast address: want the other end's unicast address")
+		ps.Add(field, s, "multicast address: want the other end's unicast address")
 	default:
 		return a, true
 	}
@@ -419,7 +395,7 @@ func (c *Config) validateNoise(ps *problems) {
 	for _, e := range list {
 		var pe *noise.ProfileError
 		if !errors.As(e, &pe) {
-			ps.add("noise", nil, "%v", e)
+			ps.Add("noise", nil, "%v", e)
 			continue
 		}
 		key, ok := noiseKeys[pe.Field]
@@ -435,34 +411,34 @@ func (c *Config) validateNegotiation(ps *problems) {
 	n := c.Negotiation
 	before := len(*ps)
 	if lo, hi := 2*negotiation.SeedBits, negotiation.MaxBlockRounds; n.N < lo || n.N > hi {
-		ps.add("negotiation.n", n.N, "want %d..%d counts per block (at least twice the %d seed bits)", lo, hi, negotiation.SeedBits)
+		ps.Add("negotiation.n", n.N, "want %d..%d counts per block (at least twice the %d seed bits)", lo, hi, negotiation.SeedBits)
 	}
 	if !(n.Alpha >= 0 && n.Alpha <= 3) {
-		ps.add("negotiation.alpha", n.Alpha, "want 0 ≤ alpha ≤ 3 (the guard band is mean ± alpha·std)")
+		ps.Add("negotiation.alpha", n.Alpha, "want 0 ≤ alpha ≤ 3 (the guard band is mean ± alpha·std)")
 	}
 	if !(n.Epsilon > 0 && n.Epsilon <= epsilonMax) {
-		ps.add("negotiation.epsilon", n.Epsilon, "want 0 < epsilon ≤ 2^-64 (5.421010862427522e-20)")
+		ps.Add("negotiation.epsilon", n.Epsilon, "want 0 < epsilon ≤ 2^-64 (5.421010862427522e-20)")
 	}
 	if !(n.EntropyPerBit > 0 && n.EntropyPerBit <= 1) {
-		ps.add("negotiation.entropy_per_bit", n.EntropyPerBit, "want 0 < entropy_per_bit ≤ 1")
+		ps.Add("negotiation.entropy_per_bit", n.EntropyPerBit, "want 0 < entropy_per_bit ≤ 1")
 	}
 	if !(n.InitialQBER > 0 && n.InitialQBER <= 0.25) {
-		ps.add("negotiation.initial_qber", n.InitialQBER, "want 0 < initial_qber ≤ 0.25")
+		ps.Add("negotiation.initial_qber", n.InitialQBER, "want 0 < initial_qber ≤ 0.25")
 	}
 	if !(n.TargetFailure > 0 && n.TargetFailure < 1) {
-		ps.add("negotiation.target_failure", n.TargetFailure, "want 0 < target_failure < 1")
+		ps.Add("negotiation.target_failure", n.TargetFailure, "want 0 < target_failure < 1")
 	}
 	if n.MaxBlocks < 1 || n.MaxBlocks > maxBlocks {
-		ps.add("negotiation.max_blocks", n.MaxBlocks, "want 1..%d", maxBlocks)
+		ps.Add("negotiation.max_blocks", n.MaxBlocks, "want 1..%d", maxBlocks)
 	}
 	if n.ActivationMargin < 1 || n.ActivationMargin > MaxActivationMargin {
-		ps.add("negotiation.activation_margin", n.ActivationMargin, "want 1..%d frames", MaxActivationMargin)
+		ps.Add("negotiation.activation_margin", n.ActivationMargin, "want 1..%d frames", MaxActivationMargin)
 	}
 	// negotiation.Params has the last word: a rule added there and not
 	// here still stops the daemon.
 	if len(*ps) == before {
 		if err := c.Params().Validate(); err != nil {
-			ps.add("negotiation", nil, "%v", err)
+			ps.Add("negotiation", nil, "%v", err)
 		}
 	}
 }
@@ -483,29 +459,29 @@ func (c *Config) validatePaths(ps *problems) {
 	for _, p := range paths {
 		if p.p == "" {
 			if p.field != "node.private_key" { // reported by validateNode
-				ps.add(p.field, nil, "required, missing")
+				ps.Add(p.field, nil, "required, missing")
 			}
 			continue
 		}
 		if strings.IndexByte(p.p, 0) >= 0 {
-			ps.add(p.field, p.p, "contains a NUL byte")
+			ps.Add(p.field, p.p, "contains a NUL byte")
 			continue
 		}
 		clean := filepath.Clean(p.p)
 		if other, dup := seen[clean]; dup {
-			ps.add(p.field, p.p, "same file as %s", other)
+			ps.Add(p.field, p.p, "same file as %s", other)
 		} else {
 			seen[clean] = p.field
 		}
 	}
 	if len(c.API.Socket) > maxSocketPath {
-		ps.add("api.socket", c.API.Socket, "%d bytes, longer than a unix socket path may be (%d)", len(c.API.Socket), maxSocketPath)
+		ps.Add("api.socket", c.API.Socket, "%d bytes, longer than a unix socket path may be (%d)", len(c.API.Socket), maxSocketPath)
 	}
 }
 
 func (c *Config) validateRest(ps *problems) {
 	if c.Shm.Slots < 1 || c.Shm.Slots > shm.MaxSlots {
-		ps.add("shm.slots", c.Shm.Slots, "want 1..%d", shm.MaxSlots)
+		ps.Add("shm.slots", c.Shm.Slots, "want 1..%d", shm.MaxSlots)
 	}
 	checkGroup(ps, "shm.group", c.Shm.Group)
 	checkGroup(ps, "api.group", c.API.Group)
@@ -513,25 +489,25 @@ func (c *Config) validateRest(ps *problems) {
 		a, err := netip.ParseAddrPort(l)
 		switch {
 		case err != nil:
-			ps.add("metrics.listen", l, "want \"\" (off) or ip:port with a literal IP (e.g. \"127.0.0.1:9464\"): %v", err)
+			ps.Add("metrics.listen", l, "want \"\" (off) or ip:port with a literal IP (e.g. \"127.0.0.1:9464\"): %v", err)
 		case a.Port() == 0:
-			ps.add("metrics.listen", l, "port 0: want a fixed port")
+			ps.Add("metrics.listen", l, "port 0: want a fixed port")
 		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		ps.add("log.level", c.Log.Level, `want "debug", "info", "warn" or "error"`)
+		ps.Add("log.level", c.Log.Level, `want "debug", "info", "warn" or "error"`)
 	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
-		ps.add("log.format", c.Log.Format, `want "text" or "json"`)
+		ps.Add("log.format", c.Log.Format, `want "text" or "json"`)
 	}
 }
 
 func checkGroup(ps *problems, field, g string) {
 	if g != "" && !groupRE.MatchString(g) {
-		ps.add(field, g, "not a group name or numeric gid")
+		ps.Add(field, g, "not a group name or numeric gid")
 	}
 }

@@ -26,9 +26,12 @@ type StateBinding struct {
 	KeyID    uint64
 }
 
-// StateSeed is a kept seed (KeepSeed) in State.
+// StateSeed is a seed with its id: a kept seed (KeepSeed) in State, or
+// a seed of the link a caller holds for the keyring (At: when it came;
+// zero when unknown).
 type StateSeed struct {
 	ID   uint64
+	At   time.Time
 	Seed keys.Seed
 }
 

@@ -62,9 +62,8 @@
 // operator's TOTP code (RFC 6238, single use; the code is computed by
 // github.com/pquerna/otp, the single use and the lockout are this
 // package's), then gathers partials from all
-// nodes and combines them. RequireOperator puts the same two factors in
-// front of the other operator requests (PathOpInit, PathOpRefresh,
-// PathOpDelete), which the caller serves.
+// nodes and combines them. The daemon puts the same two factors
+// (Authenticator) in front of the other operator requests (mpcsvc).
 //
 // Export is the versioned, checksummed encoding of what a node backs up of
 // its own key material (the seeds of all its keyring pools, each naming its

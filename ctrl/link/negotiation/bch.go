@@ -13,6 +13,17 @@ package negotiation
 // either detected (locator degree > t or fewer roots than its degree) or,
 // rarely, miscorrected, which the verification tag then catches.
 
+// The one-shot code's field: GF(2^10) with the primitive polynomial
+// x^10 + x^3 + 1 (fieldPolys[10]; field.go's arithmetic, shared with the
+// incremental mode). Elements are uint16 < 1024; α = 2.
+const (
+	gfBits  = 10
+	gfOrder = 1<<gfBits - 1 // 1023, the multiplicative order of α
+)
+
+// gf10 is that field.
+func gf10() *field { return gf(gfBits) }
+
 // maxChunkBits is the length of the unshortened code.
 const maxChunkBits = gfOrder
 
@@ -36,21 +47,7 @@ func chunkBounds(k, c int) (int, int) {
 
 // oddSyndromes writes S_1, S_3, …, S_{2t-1} of bits (one bit per byte, 0 or
 // 1) into s, which has length t.
-func oddSyndromes(s []uint16, bits []byte) {
-	clear(s)
-	for i, b := range bits {
-		if b == 0 {
-			continue
-		}
-		step := i % gfOrder // exponent of α^{i·j}: i for j = 1, then +2i
-		e := step
-		for k := range s {
-			s[k] ^= gfExp[e]
-			e += 2 * step
-			e %= gfOrder
-		}
-	}
-}
+func oddSyndromes(s []uint16, bits []byte) { gf10().oddSums(s, bits, 0) }
 
 // bchDecode corrects bits in place given the initiator's odd syndromes
 // remote (length t). It returns the number of flipped bits and whether
@@ -72,13 +69,13 @@ func bchDecode(bits []byte, remote []uint16) (int, bool) {
 		return 0, true
 	}
 	for j := 2; j <= 2*t; j += 2 { // S_{2j} = S_j^2 over GF(2^m)
-		full[j-1] = gfMul(full[j/2-1], full[j/2-1])
+		full[j-1] = gf10().mul(full[j/2-1], full[j/2-1])
 	}
-	loc, ok := berlekampMassey(full, t)
+	loc, ok := gf10().berlekampMassey(full, t)
 	if !ok {
 		return 0, false
 	}
-	pos := chienSearch(loc, len(bits))
+	pos, _ := gf10().roots(loc, len(bits), len(bits))
 	if len(pos) != len(loc)-1 {
 		return 0, false
 	}
@@ -86,66 +83,4 @@ func bchDecode(bits []byte, remote []uint16) (int, bool) {
 		bits[p] ^= 1
 	}
 	return len(pos), true
-}
-
-// berlekampMassey returns the error-locator polynomial (coefficient k of
-// x^k at index k, trimmed to its degree) for syndromes S_1..S_{2t}, or false
-// when its degree exceeds t.
-func berlekampMassey(s []uint16, t int) ([]uint16, bool) {
-	c := make([]uint16, 2*t+2)
-	b := make([]uint16, 2*t+2)
-	tmp := make([]uint16, 2*t+2)
-	c[0], b[0] = 1, 1
-	l, m, bd := 0, 1, uint16(1)
-	for n := range s {
-		d := s[n]
-		for i := 1; i <= l; i++ {
-			d ^= gfMul(c[i], s[n-i])
-		}
-		if d == 0 {
-			m++
-			continue
-		}
-		coef := gfDiv(d, bd)
-		if 2*l <= n {
-			copy(tmp, c)
-			for i := 0; i+m < len(c); i++ {
-				c[i+m] ^= gfMul(coef, b[i])
-			}
-			l = n + 1 - l
-			copy(b, tmp)
-			bd, m = d, 1
-		} else {
-			for i := 0; i+m < len(c); i++ {
-				c[i+m] ^= gfMul(coef, b[i])
-			}
-			m++
-		}
-	}
-	deg := len(c) - 1
-	for deg > 0 && c[deg] == 0 {
-		deg--
-	}
-	if l > t || deg != l {
-		return nil, false
-	}
-	return c[:deg+1], true
-}
-
-// chienSearch returns the positions i < n with loc(α^{-i}) = 0.
-func chienSearch(loc []uint16, n int) []int {
-	var pos []int
-	for i := 0; i < n; i++ {
-		inv := (gfOrder - i%gfOrder) % gfOrder // exponent of α^{-i}
-		v := loc[0]
-		for k := 1; k < len(loc); k++ {
-			if loc[k] != 0 {
-				v ^= gfExp[(int(gfLog[loc[k]])+inv*k)%gfOrder]
-			}
-		}
-		if v == 0 {
-			pos = append(pos, i)
-		}
-	}
-	return pos
 }

@@ -11,7 +11,7 @@ func TestGFPrimitive(t *testing.T) {
 	// α must have order 1023: every non-zero element appears once in gfExp.
 	seen := map[uint16]bool{}
 	for i := range gfOrder {
-		x := gfExp[i]
+		x := gf10().exp[i]
 		if x == 0 || x > gfOrder || seen[x] {
 			t.Fatalf("α^%d = %d repeats or is out of range", i, x)
 		}
@@ -19,7 +19,7 @@ func TestGFPrimitive(t *testing.T) {
 	}
 	for a := uint16(1); a <= gfOrder; a++ {
 		b := uint16(a*7%gfOrder + 1)
-		if gfDiv(gfMul(a, b), b) != a {
+		if gf10().div(gf10().mul(a, b), b) != a {
 			t.Fatalf("(%d·%d)/%d != %d", a, b, b, a)
 		}
 	}
@@ -29,7 +29,7 @@ func TestGFPrimitive(t *testing.T) {
 func slowSyndrome(bits []byte, j int) uint16 {
 	aj := uint16(1)
 	for range j {
-		aj = gfMul(aj, 2)
+		aj = gf10().mul(aj, 2)
 	}
 	var s uint16
 	x := uint16(1) // (α^j)^i
@@ -37,7 +37,7 @@ func slowSyndrome(bits []byte, j int) uint16 {
 		if b == 1 {
 			s ^= x
 		}
-		x = gfMul(x, aj)
+		x = gf10().mul(x, aj)
 	}
 	return s
 }

@@ -77,7 +77,7 @@ func phantomStep(s *Step, p int) {
 // S_j += α^{p·j}, so a correct decoder "corrects" a bit that was right.
 func phantomError(s *Syndrome, p int) {
 	for k := 0; k < s.T; k++ {
-		s.Syndromes[k] ^= gfExp[p*(2*k+1)%gfOrder]
+		s.Syndromes[k] ^= gf10().exp[p*(2*k+1)%gfOrder]
 	}
 }
 

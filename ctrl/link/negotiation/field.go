@@ -8,8 +8,8 @@ import (
 // GF(2^m) for the incremental reconciliation, m = 5 … 16: a block of K kept
 // bits is one shortened BCH chunk over the smallest field with K ≤ 2^m − 1
 // (fieldBits), so that one block needs one confirmation however long it is
-// (see incremental.go). The one-shot mode keeps its own GF(2^10) tables
-// (gf.go), unchanged.
+// (see incremental.go). The one-shot mode uses the same arithmetic over
+// GF(2^10) (bch.go).
 
 // minFieldBits and maxFieldBits bound m. 2^16 − 1 ≥ MaxSpan, the most kept
 // bits a block can have.

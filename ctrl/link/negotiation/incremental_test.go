@@ -31,8 +31,10 @@ func TestFieldsPrimitive(t *testing.T) {
 			}
 		}
 	}
-	if gf(10).exp[5] != gfExp[5] || gf(10).exp[1000] != gfExp[1000] {
-		t.Fatal("GF(2^10) differs from the one-shot mode's tables")
+	// The one-shot mode's field is this GF(2^10), of x^10 + x^3 + 1:
+	// α^10 = α^3 + 1.
+	if gf10() != gf(10) || gf(10).exp[10] != 1<<3|1 {
+		t.Fatal("GF(2^10) is not the one-shot mode's field of x^10 + x^3 + 1")
 	}
 }
 
