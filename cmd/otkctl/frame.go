@@ -13,6 +13,7 @@ import (
 
 	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/cli"
 	"github.com/otkd/otkd/internal/keys"
 )
 
@@ -38,17 +39,17 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses a command's flags (the flag package prints a bad
+// flag's message and the flags); -h ends the command with status 0.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return usagef("%s: help requested", fs.Name())
-		}
+	switch err := cli.Parse(fs, args, false); {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		return usagef("%s: help requested", fs.Name())
+	default:
 		return usagef("%s: %v", fs.Name(), err)
 	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
-	}
-	return nil
 }
 
 // parseKey decodes a 32-hex-digit ZUC-128 key. The error never repeats the

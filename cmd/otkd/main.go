@@ -41,6 +41,7 @@ import (
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/framer/fec"
 	"github.com/otkd/otkd/internal/asmswitch"
+	"github.com/otkd/otkd/internal/cli"
 	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 	"github.com/otkd/otkd/shm"
@@ -192,22 +193,18 @@ var errHelpShown = errors.New("help shown")
 // package's own message, without the list of flags it would print); -h
 // prints the list to the flag set's output.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	out := fs.Output()
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(out)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(out, "usage: otkd %s [flags]\n", fs.Name())
-			fs.PrintDefaults()
-			return errHelpShown
-		}
+	switch err := cli.Parse(fs, args, true); {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintf(fs.Output(), "usage: otkd %s [flags]\n", fs.Name())
+		fs.PrintDefaults()
+		return errHelpShown
+	case errors.Is(err, cli.ErrArgument):
+		return usagef("%s: %v", fs.Name(), err)
+	default:
 		return usagef("%s: %v (try 'otkd %s -h')", fs.Name(), err, fs.Name())
 	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
-	}
-	return nil
 }
 
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

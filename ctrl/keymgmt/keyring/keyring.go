@@ -481,17 +481,7 @@ func (k *Keyring) complete(b *binding, seed *keys.Seed, wantID uint64) (KeyInfo,
 		k.unpublish(b)
 		return KeyInfo{}, fmt.Errorf("keyring: publishing key %016x for consumer %d (nothing stored, nothing sent): %w", key.ID, b.consumer, err)
 	}
-	var msg SyncMsg
-	queued := false
-	err := k.st.Batch(func(tx kstore.Tx) error {
-		if err := k.putBinding(tx, b); err != nil || wantID != 0 {
-			return err
-		}
-		msg = b.syncMsg(OpBind)
-		var err error
-		queued, err = k.enqueue(tx, &msg)
-		return err
-	})
+	msg, queued, err := k.persist(func(tx kstore.Tx) error { return k.putBinding(tx, b) }, b, OpBind, wantID == 0)
 	if err != nil {
 		k.unpublish(b)
 		return KeyInfo{}, fmt.Errorf("keyring: persisting binding of consumer %d: %w", b.consumer, err)
@@ -508,6 +498,24 @@ func (k *Keyring) complete(b *binding, seed *keys.Seed, wantID uint64) (KeyInfo,
 		k.stats.Connects++
 	}
 	return k.info(b), nil
+}
+
+// persist stores put's change and, with notify, b's message op for the
+// peer in one transaction of the store's batch (concurrent connects and
+// disconnects share an fsync), so the change and the message that reports
+// it are stored together or not at all; queued says whether the message
+// entered the outbox (enqueue).
+func (k *Keyring) persist(put func(kstore.Tx) error, b *binding, op SyncOp, notify bool) (msg SyncMsg, queued bool, err error) {
+	err = k.st.Batch(func(tx kstore.Tx) error {
+		if err := put(tx); err != nil || !notify {
+			return err
+		}
+		msg = b.syncMsg(op)
+		var err error
+		queued, err = k.enqueue(tx, &msg)
+		return err
+	})
+	return msg, queued, err
 }
 
 // unpublish takes b's key out of the map (if it got in) and releases b's
@@ -596,17 +604,7 @@ func (k *Keyring) disconnect(consumer, wantID uint64, notify bool) error {
 	b.busy = true
 	k.mu.Unlock()
 	// Persist first: after a crash here the restart retires the key.
-	var msg SyncMsg
-	queued := false
-	err := k.st.Batch(func(tx kstore.Tx) error {
-		if err := k.putRetired(tx, b); err != nil || !notify {
-			return err
-		}
-		msg = b.syncMsg(OpUnbind)
-		var err error
-		queued, err = k.enqueue(tx, &msg)
-		return err
-	})
+	msg, queued, err := k.persist(func(tx kstore.Tx) error { return k.putRetired(tx, b) }, b, OpUnbind, notify)
 	if err != nil {
 		k.mu.Lock()
 		b.busy = false
