@@ -341,7 +341,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	// Stop, then close: the reload loop ends with the daemon (after Stop
+	// no signal is sent on hup, so closing it is safe).
+	defer func() { signal.Stop(hup); close(hup) }()
 	go func() {
 		log := logs.Logger()
 		for range hup {

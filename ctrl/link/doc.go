@@ -17,7 +17,7 @@
 //     Responder for the direction the peer sends, and carries their messages
 //     over the interaction channel;
 //   - when a seed is made, derives the direction's next session key
-//     (negotiation.SessionKey) and activates it: the sender announces
+//     (kdf.SessionKey) and activates it: the sender announces
 //     ACTIVATE{direction, epoch, COUNT, key fingerprint}; the receiver
 //     derives the same key from its own copy of the seed, checks the
 //     fingerprint, installs it in its RX and answers ACK; only then does the

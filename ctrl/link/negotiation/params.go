@@ -151,7 +151,7 @@ func (p Params) minSeeds() int {
 // MaxBlockRounds bounds Params.N and the round-id span of one block.
 const MaxBlockRounds = 16384
 
-// DefaultParams returns the default profile of DESIGN.md.
+// DefaultParams returns the default profile (docs/postprocessing.md).
 func DefaultParams() Params {
 	return Params{
 		N:             4400,

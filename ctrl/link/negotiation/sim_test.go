@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 )
 
-// simProfile models the round algebra of DESIGN.md "The round" for one
+// simProfile models the round algebra of docs/protocol.md ("The round protocol") for one
 // direction. Per round each receiver draws its local noise deviation
 // uniformly in [LocalLo, LocalHi]; a negotiation bit sent at level ±Level
 // crosses the fibre (Gaussian, deviation Fibre), gets the receiver's local

@@ -538,7 +538,7 @@ func (s *Service) MPCPeers(ctx context.Context) ([]MPCPeerState, error) {
 }
 
 // MPCInit implements MPCBackend: refused on the local socket, since
-// key generation is an operator request (mpc_operator.go).
+// key generation is an operator request (operator.go).
 func (s *Service) MPCInit(ctx context.Context) (MPCRound, error) {
 	if s.run == nil {
 		return MPCRound{}, errNoMPC
