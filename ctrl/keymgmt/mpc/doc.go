@@ -65,10 +65,9 @@
 // nodes and combines them. The daemon puts the same two factors
 // (Authenticator) in front of the other operator requests (mpcsvc).
 //
-// Export is the versioned, checksummed encoding of what a node backs up of
-// its own key material (the seeds of all its keyring pools, each naming its
-// pool, or one pool's keyring state); ParseExport reads it back after
-// recovery (docs/mpc.md, "Exports").
+// What a node backs up of its own key material (its seeds and keyring
+// state) is the daemon's business: its encoding, Export, is mpcsvc's
+// (docs/mpc.md, "Exports").
 //
 // # Broadcast of rounds
 //
@@ -82,5 +81,5 @@
 // cannot forge, drop, add or split, only stall or deliver the commit
 // partially, which the next Run repairs (catch-up). The
 // refresh timer and persistence (ParticipantOptions.OnFinish, VoteStore)
-// belong to the caller; otkd run does both (ctrl/daemon, docs/mpc.md).
+// belong to the caller; otkd run does both (ctrl/keymgmt/mpc/mpcsvc, docs/mpc.md).
 package mpc
