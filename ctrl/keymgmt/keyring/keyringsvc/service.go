@@ -241,14 +241,10 @@ func (s *Service) Workers() []service.Worker {
 	return ws
 }
 
-// Routes implements service.Service.
-func (s *Service) Routes(r *api.Router) {
-	if s.Enabled() {
-		Routes(r, s)
-	} else {
-		Routes(r, nil)
-	}
-}
+// Routes implements service.Service: the service serves its routes
+// whether it is enabled or not (off, each answers 503 naming the key that
+// turns it on, as the daemon always has).
+func (s *Service) Routes(r *api.Router) { Routes(r, s) }
 
 // Stop implements service.Service.
 func (s *Service) Stop() error {

@@ -89,14 +89,10 @@ func (s *Service) Workers() []service.Worker {
 	}}}
 }
 
-// Routes implements service.Service.
-func (s *Service) Routes(r *api.Router) {
-	if s.cfg.Enabled {
-		Routes(r, s)
-	} else {
-		Routes(r, nil)
-	}
-}
+// Routes implements service.Service: the service serves its routes
+// whether it is enabled or not (off, each answers 503 naming the key that
+// turns it on, as the daemon always has).
+func (s *Service) Routes(r *api.Router) { Routes(r, s) }
 
 // WriteMetrics implements service.Service: key sync has no metrics of its
 // own (its audit log is the record).

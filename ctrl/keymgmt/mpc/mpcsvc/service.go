@@ -101,14 +101,10 @@ func (s *Service) Status() []any {
 	return []any{"index", s.cfg.Index, "t", s.cfg.Threshold, "n", len(s.cfg.Peers), "epoch", nd.Epoch(), "cluster_key", nd.Public().Fingerprint()}
 }
 
-// Routes implements service.Service.
-func (s *Service) Routes(r *api.Router) {
-	if s.cfg.Enabled {
-		Routes(r, s)
-	} else {
-		Routes(r, nil)
-	}
-}
+// Routes implements service.Service: the service serves its routes
+// whether it is enabled or not (off, each answers 503 naming the key that
+// turns it on, as the daemon always has).
+func (s *Service) Routes(r *api.Router) { Routes(r, s) }
 
 // Stop implements service.Service: the controller store is the daemon's
 // to close.
