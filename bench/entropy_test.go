@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/ctrl/link/negotiation"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/line/simfiber"
 	"github.com/otkd/otkd/dataplane/line/udp"
-	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/internal/sp80090b"
 	"github.com/otkd/otkd/noise"
 )
@@ -55,7 +55,7 @@ func keptBitsEntropy(t *testing.T, line string, want int) {
 		}
 		ports[i] = port
 	}
-	keys := [2]framer.Key{{1}, {2}} // fixed session keys: the counts do not depend on them
+	keys := [2]keys.Key{{1}, {2}} // fixed session keys: the counts do not depend on them
 	for i, port := range ports {
 		if err := port.InstallRX(1, &keys[1-i]); err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/framer/fec"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // OTU2 frame rate: 10.709 225 Gbit/s ÷ 130 560 bits per frame.
@@ -27,7 +28,7 @@ func BenchmarkSealOpen(b *testing.B) {
 		ks   framer.Keystream
 	}{{"otkd", framer.GenericZUC{}}, {"gmsm", framer.GmsmZUC{}}} {
 		b.Run(eng.name, func(b *testing.B) {
-			key := framer.Key{1, 2, 3}
+			key := keys.Key{1, 2, 3}
 			s, _ := framer.NewSealer(0, framer.Options{Keystream: eng.ks})
 			o, _ := framer.NewOpener(0, framer.Options{Keystream: eng.ks})
 			o.Install(1, &key)

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/negotiation"
-	"github.com/otkd/otkd/ctrl/pair"
+	"github.com/otkd/otkd/ctrl/link/negotiation"
+	"github.com/otkd/otkd/ctrl/sim/pair"
 )
 
 // BenchmarkPairSeeds runs a whole link (two ports, two controllers, the

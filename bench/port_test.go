@@ -25,6 +25,7 @@ import (
 	"github.com/otkd/otkd/dataplane/line/udp"
 	"github.com/otkd/otkd/dataplane/line/xdp"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -100,7 +101,7 @@ func BenchmarkPort(b *testing.B) {
 		}
 		b.ReportMetric(float64(threadCPU()-t0)/1e3/float64(b.N), "us/frame")
 	})
-	sets, keys := preSealed(b)
+	sets, testKeys := preSealed(b)
 	for _, lc := range cases {
 		for _, w := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/W=%d", lc.name, w), func(b *testing.B) {
@@ -108,7 +109,7 @@ func BenchmarkPort(b *testing.B) {
 					b.Skip("needs root (network namespaces, veth)")
 				}
 				port, far := lc.open(b)
-				runPort(b, port, far, w, sets, keys)
+				runPort(b, port, far, w, sets, testKeys)
 			})
 		}
 	}
@@ -139,15 +140,15 @@ func (l *captureLine) Close() error                      { l.once.Do(func() { cl
 // preSealed makes the replayer's two sets: what a B port's TX sends (own
 // rounds, test payload) under key 1 (epoch 1) and key 2 (epoch 2), each
 // from COUNT 0.
-func preSealed(b *testing.B) (sets [2][][]byte, keys [2]framer.Key) {
-	keys = [2]framer.Key{{0xB1, 1}, {0xB2, 2}}
+func preSealed(b *testing.B) (sets [2][][]byte, testKeys [2]keys.Key) {
+	testKeys = [2]keys.Key{{0xB1, 1}, {0xB2, 2}}
 	for i := range sets {
 		l := &captureLine{closed: make(chan struct{})}
 		p, err := dataplane.NewPort(dataplane.Config{Role: dataplane.RoleB, Line: l})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := p.ScheduleTX(uint8(i+1), &keys[i], 0); err != nil {
+		if err := p.ScheduleTX(uint8(i+1), &testKeys[i], 0); err != nil {
 			b.Fatal(err)
 		}
 		if err := p.Run(context.Background()); !errors.Is(err, errEnough) {
@@ -155,11 +156,11 @@ func preSealed(b *testing.B) (sets [2][][]byte, keys [2]framer.Key) {
 		}
 		sets[i] = l.frames
 	}
-	return sets, keys
+	return sets, testKeys
 }
 
 // runPort is one sub-benchmark: the port over port, the replayer over far.
-func runPort(b *testing.B, line, far dataplane.Line, w int, sets [2][][]byte, keys [2]framer.Key) {
+func runPort(b *testing.B, line, far dataplane.Line, w int, sets [2][][]byte, testKeys [2]keys.Key) {
 	cpus, _ := dataplane.AllowedCPUs()
 	if len(cpus) > 2 {
 		cpus = cpus[:2]
@@ -171,11 +172,11 @@ func runPort(b *testing.B, line, far dataplane.Line, w int, sets [2][][]byte, ke
 	if err != nil {
 		b.Fatal(err)
 	}
-	txKey := framer.Key{0xA1}
+	txKey := keys.Key{0xA1}
 	if err := p.ScheduleTX(1, &txKey, 0); err != nil {
 		b.Fatal(err)
 	}
-	if err := p.InstallRX(1, &keys[0]); err != nil {
+	if err := p.InstallRX(1, &testKeys[0]); err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -196,7 +197,7 @@ func runPort(b *testing.B, line, far dataplane.Line, w int, sets [2][][]byte, ke
 	if _, ok := far.(*xdp.Line); ok {
 		window = 64 // the AF_XDP line's UMEM holds about 170 frames a direction
 	}
-	r := &replayer{p: p, far: far, sets: sets, keys: keys, processed: processed, window: window}
+	r := &replayer{p: p, far: far, sets: sets, testKeys: testKeys, processed: processed, window: window}
 	r.wg.Add(1)
 	go r.run()
 	defer r.stop()
@@ -282,7 +283,7 @@ type replayer struct {
 	p         *dataplane.Port
 	far       dataplane.Line
 	sets      [2][][]byte
-	keys      [2]framer.Key
+	testKeys  [2]keys.Key
 	processed func() uint64
 	window    uint64
 	quit      atomic.Bool
@@ -330,7 +331,7 @@ func (r *replayer) run() {
 		// The current key stays previous for this pass's frames; the next
 		// pass's key becomes current, with a fresh window.
 		next := (pass + 1) % 2
-		k := r.keys[next]
+		k := r.testKeys[next]
 		if err := r.p.InstallRX(uint8(next+1), &k); err != nil {
 			fail(err)
 			return

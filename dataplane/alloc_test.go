@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/otkd/otkd/dataplane/line/simfiber"
-	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -23,7 +23,7 @@ func TestFramePathNoAlloc(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	keys := [2]framer.Key{{1}, {2}}
+	keys := [2]keys.Key{{1}, {2}}
 	for i, p := range ports {
 		if err := p.ScheduleTX(1, &keys[i], 0); err != nil {
 			t.Fatal(err)

@@ -47,7 +47,7 @@
 // doorbell (a one-slot channel) that wakes a stage that ran out of work
 // and parked.
 //
-// # The round (one per frame per direction, see DESIGN.md)
+// # The round (one per frame per direction, see docs/protocol.md)
 //
 // Own round id (32 bits) counts the rounds this end started. The
 // negotiation area carries its 16-bit sequence (id mod 65535 + 1); the

@@ -8,6 +8,7 @@ import (
 	"github.com/otkd/otkd/dataplane/lane"
 	"github.com/otkd/otkd/dataplane/line/simfiber"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -65,7 +66,7 @@ func (sp *stepPair) gen(gen uint64, err error) uint64 {
 func TestKeySwitchAtCount(t *testing.T) {
 	sp := newStepPair(t, Config{FirstCount: 100})
 	a, b := sp.a, sp.b
-	k1, k2 := framer.Key{0x11}, framer.Key{0x22}
+	k1, k2 := keys.Key{0x11}, keys.Key{0x22}
 	if err := a.ScheduleTX(1, &k1, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestNullFramesCarryOnlyTheLane(t *testing.T) {
 	w.Put(ichan.TypeData, []byte{0xDE, 0xAD, 0xBE, 0xEF, 0, 0, 0, 0, 0, 0, 3, 0x04, 0, 200})
 	w.Finish()
 	s, _ := framer.NewSealer(0, framer.Options{})
-	if err := s.Seal(&f, nil, 1, framer.NullEpoch); err != nil {
+	if err := s.Seal(&f, nil, 1, keys.NullEpoch); err != nil {
 		t.Fatal(err)
 	}
 	before := b.Chan().Stats()
@@ -149,7 +150,7 @@ func TestNullFramesCarryOnlyTheLane(t *testing.T) {
 func TestLaneInterleaved(t *testing.T) {
 	sp := newStepPair(t, Config{LaneEvery: 4})
 	a, b := sp.a, sp.b
-	k := framer.Key{7}
+	k := keys.Key{7}
 	a.ScheduleTX(1, &k, 0)
 	sp.gen(b.InstallRXGen(1, &k))
 	a.SetLane(bytes.Repeat([]byte{lane.KindHandshake}, 300)) // two fragments
@@ -180,7 +181,7 @@ func TestLaneInterleaved(t *testing.T) {
 func TestSessionSwitch(t *testing.T) {
 	sp := newStepPair(t, Config{})
 	a, b := sp.a, sp.b
-	old, k1, k2 := framer.Key{1}, framer.Key{2}, framer.Key{3}
+	old, k1, k2 := keys.Key{1}, keys.Key{2}, keys.Key{3}
 	a.ScheduleTX(1, &old, 0)
 	sp.gen(b.InstallRXGen(1, &old))
 	sp.step()
@@ -213,14 +214,14 @@ func TestSessionSwitch(t *testing.T) {
 // is refused; no (key, COUNT) is sealed twice.
 func TestHardLimit(t *testing.T) {
 	type sealed struct {
-		key   framer.Key
+		key   keys.Key
 		count uint32
 	}
 	var rec []sealed
 	sp := newStepPair(t, Config{FirstCount: 1<<32 - 10, SoftLimit: 10, HardLimit: 20,
-		Sealed: func(k *framer.Key, _ uint8, c uint32) { rec = append(rec, sealed{*k, c}) }})
+		Sealed: func(k *keys.Key, _ uint8, c uint32) { rec = append(rec, sealed{*k, c}) }})
 	a, b := sp.a, sp.b
-	k1, k2 := framer.Key{1}, framer.Key{2}
+	k1, k2 := keys.Key{1}, keys.Key{2}
 	a.ScheduleTX(1, &k1, 0)
 	sp.gen(b.InstallRXGen(1, &k1))
 	for range 30 {
@@ -246,7 +247,7 @@ func TestHardLimit(t *testing.T) {
 		t.Fatalf("after a new key: %d frames under it, exhausted %v, epoch %d, COUNT %d", c, ex, a.TXEpoch(), a.TXCount())
 	}
 	seen := map[sealed]bool{}
-	perKey := map[framer.Key]int{}
+	perKey := map[keys.Key]int{}
 	for _, r := range rec {
 		if seen[r] {
 			t.Fatalf("sealed twice: %v", r)

@@ -13,6 +13,7 @@ import (
 	"github.com/otkd/otkd/dataplane/lane"
 	"github.com/otkd/otkd/dataplane/ring"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -115,7 +116,7 @@ type Config struct {
 	// (key, COUNT) pairs with it). It must not block or allocate. With
 	// frame workers it is called by the builder, in COUNT order, when the
 	// frame is handed to its worker.
-	Sealed func(key *framer.Key, epoch uint8, count uint32)
+	Sealed func(key *keys.Key, epoch uint8, count uint32)
 	// Workers is W, the number of goroutines that seal the TX's frames and
 	// the number that open the RX's (workers.go); 0 means 1, at most
 	// MaxWorkers. W = 1 is one TX and one RX goroutine doing everything.
@@ -217,7 +218,7 @@ const DefaultMaxMessage = 16384
 // (the TX also moves to a new interaction channel).
 type keySwitch struct {
 	epoch uint8
-	key   framer.Key
+	key   keys.Key
 	at    uint32
 	now   bool // at the next frame, whatever the COUNT
 	ch    *ichan.Chan
@@ -226,7 +227,7 @@ type keySwitch struct {
 // rxKey is a key handed to the RX.
 type rxKey struct {
 	epoch uint8
-	key   framer.Key
+	key   keys.Key
 	gen   uint64
 }
 
@@ -362,8 +363,8 @@ func (p *Port) TXKeyState() (frames uint32, exhausted bool) {
 // ScheduleTX makes the TX switch to key as epoch at the first frame whose
 // COUNT is at or after at (modulo 2^32, within 2^31). The key is copied; the
 // caller zeroises its own copy. Only one switch may be pending: ErrBusy.
-func (p *Port) ScheduleTX(epoch uint8, key *framer.Key, at uint32) error {
-	if epoch == framer.NullEpoch {
+func (p *Port) ScheduleTX(epoch uint8, key *keys.Key, at uint32) error {
+	if epoch == keys.NullEpoch {
 		return ErrEpoch
 	}
 	ks := &keySwitch{epoch: epoch, key: *key, at: at}
@@ -377,8 +378,8 @@ func (p *Port) ScheduleTX(epoch uint8, key *framer.Key, at uint32) error {
 // SwitchSession makes the TX switch, at its next frame, to key as epoch and
 // to ch as its interaction channel: a new session. A switch still pending
 // from the old session is dropped (its key zeroised). The key is copied.
-func (p *Port) SwitchSession(epoch uint8, key *framer.Key, ch *ichan.Chan) error {
-	if epoch == framer.NullEpoch {
+func (p *Port) SwitchSession(epoch uint8, key *keys.Key, ch *ichan.Chan) error {
+	if epoch == keys.NullEpoch {
 		return ErrEpoch
 	}
 	if ch == nil {
@@ -398,15 +399,15 @@ func (p *Port) SwitchPending() bool { return p.sw.Load() != nil }
 // InstallRX hands the RX the key of epoch for the peer's frames; the RX
 // installs it before it opens its next frame (the previous current epoch
 // stays valid). It fails only when eight installs are already queued.
-func (p *Port) InstallRX(epoch uint8, key *framer.Key) error {
+func (p *Port) InstallRX(epoch uint8, key *keys.Key) error {
 	_, err := p.InstallRXGen(epoch, key)
 	return err
 }
 
 // InstallRXGen is InstallRX that also returns the generation naming this
 // install (RXOpened, ArmChannel).
-func (p *Port) InstallRXGen(epoch uint8, key *framer.Key) (uint64, error) {
-	if epoch == framer.NullEpoch {
+func (p *Port) InstallRXGen(epoch uint8, key *keys.Key) (uint64, error) {
+	if epoch == keys.NullEpoch {
 		return 0, ErrEpoch
 	}
 	s := p.keys.Slot()

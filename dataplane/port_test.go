@@ -8,7 +8,7 @@ import (
 
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/line/simfiber"
-	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -33,7 +33,7 @@ func newPair(t *testing.T, prof noise.Profile, bitErrors bool) *pair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kab, kba := framer.Key{1}, framer.Key{2}
+	kab, kba := keys.Key{1}, keys.Key{2}
 	must := func(err error) {
 		if err != nil {
 			t.Fatal(err)

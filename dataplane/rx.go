@@ -8,6 +8,7 @@ import (
 	"github.com/otkd/otkd/dataplane/lane"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/framer/replay"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -120,7 +121,7 @@ func (r *rxState) frame() {
 func (r *rxState) accepted() {
 	p := r.p
 	r.deliver()
-	if r.st.Epoch == framer.NullEpoch {
+	if r.st.Epoch == keys.NullEpoch {
 		r.nullFrame()
 		return
 	}

@@ -3,6 +3,7 @@ package dataplane
 import (
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/framer/replay"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -57,15 +58,15 @@ func newRXPar(p *Port, r *rxState) (*rxPar, error) {
 		}
 		x.opens = append(x.opens, o)
 	}
-	x.cur = framer.KeyRef{Epoch: framer.NullEpoch, Valid: true} // a new Opener's state
+	x.cur = framer.KeyRef{Epoch: keys.NullEpoch, Valid: true} // a new Opener's state
 	return x, nil
 }
 
 // install is Opener.InstallGen over the pool: the previous key is retired
 // from frame x.next on (the frame about to be received is the first that
 // cannot use it), wiped once the frames before it are through.
-func (x *rxPar) install(epoch uint8, key *framer.Key, gen uint64, stop <-chan struct{}) bool {
-	if x.cur.Valid && x.cur.Epoch == epoch && epoch != framer.NullEpoch {
+func (x *rxPar) install(epoch uint8, key *keys.Key, gen uint64, stop <-chan struct{}) bool {
+	if x.cur.Valid && x.cur.Epoch == epoch && epoch != keys.NullEpoch {
 		if !x.curK.fk.Is(key) {
 			k := x.takeKey(stop)
 			if k == nil {
@@ -197,7 +198,7 @@ func (x *rxPar) sequencer(stop <-chan struct{}) error {
 			r.countReject(s.rej)
 		default:
 			var win *replay.Filter
-			if s.st.Epoch != framer.NullEpoch {
+			if s.st.Epoch != keys.NullEpoch {
 				k := s.curK
 				if s.st.Previous {
 					k = s.prevK

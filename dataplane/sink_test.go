@@ -5,6 +5,7 @@ import (
 
 	"github.com/otkd/otkd/dataplane/lane"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // recSink records what the RX hands a PayloadSink.
@@ -29,7 +30,7 @@ func TestSinkSeesOneSequence(t *testing.T) {
 	sp := newStepPair(t, Config{FirstCount: 1<<32 - 8, LaneEvery: 4})
 	sp.b.cfg.Sink = sink
 	a, b := sp.a, sp.b
-	k1, k2 := framer.Key{0x31}, framer.Key{0x32}
+	k1, k2 := keys.Key{0x31}, keys.Key{0x32}
 	a.ScheduleTX(1, &k1, 0)
 	sp.gen(b.InstallRXGen(1, &k1))
 	for i := range 24 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/otkd/otkd/dataplane/ichan"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // usedKeys is how many retired keys the TX remembers (by a keyed hash, not
@@ -24,7 +25,7 @@ type txState struct {
 	rng    *drbg
 	count  uint32 // COUNT of the next frame, keyed or null
 	epoch  uint8
-	key    framer.Key
+	key    keys.Key
 	sealed uint32 // frames sealed under key
 	ch     *ichan.Chan
 	frames uint64 // frames sent, null ones included (the lane's clock)
@@ -76,12 +77,12 @@ func (t *txState) loop(stop <-chan struct{}) error {
 func (t *txState) frame() error {
 	p := t.p
 	t.maybeSwitch()
-	if t.epoch != framer.NullEpoch && t.sealed >= p.cfg.HardLimit {
+	if t.epoch != keys.NullEpoch && t.sealed >= p.cfg.HardLimit {
 		t.exhausted()
 	}
 	t.frames++
 	clear(t.buf[:])
-	if t.epoch == framer.NullEpoch || t.laneTurn() {
+	if t.epoch == keys.NullEpoch || t.laneTurn() {
 		return t.nullFrame()
 	}
 	count := t.count
@@ -122,7 +123,7 @@ func (t *txState) nullFrame() error {
 	t.w.Finish()
 	t.drainRounds()
 	count := t.count
-	if err := t.sealer.Seal(&t.f, nil, count, framer.NullEpoch); err != nil {
+	if err := t.sealer.Seal(&t.f, nil, count, keys.NullEpoch); err != nil {
 		return err
 	}
 	t.count++
@@ -139,7 +140,7 @@ func (t *txState) nullFrame() error {
 // another. The TX sends null frames until a new key.
 func (t *txState) exhausted() {
 	t.retire()
-	t.epoch = framer.NullEpoch
+	t.epoch = keys.NullEpoch
 	t.p.txEpoch.Store(0)
 	t.p.exhaust.Store(true)
 	t.p.st.TXKeyExhausted.Add(1)
@@ -147,7 +148,7 @@ func (t *txState) exhausted() {
 
 // retire zeroises the current key, remembering its hash.
 func (t *txState) retire() {
-	if t.epoch == framer.NullEpoch {
+	if t.epoch == keys.NullEpoch {
 		return
 	}
 	t.used[t.usedAt] = maphash.Bytes(t.seed, t.key[:])
@@ -162,8 +163,8 @@ func (t *txState) retire() {
 
 // wasUsed reports whether key is the current key or one of the last
 // usedKeys keys retired.
-func (t *txState) wasUsed(key *framer.Key) bool {
-	if t.epoch != framer.NullEpoch && *key == t.key {
+func (t *txState) wasUsed(key *keys.Key) bool {
+	if t.epoch != keys.NullEpoch && *key == t.key {
 		return true
 	}
 	h := maphash.Bytes(t.seed, key[:])
@@ -189,7 +190,7 @@ func (t *txState) maybeSwitch() {
 	if ks == nil {
 		return
 	}
-	if !ks.now && t.epoch != framer.NullEpoch && int32(t.count-ks.at) < 0 {
+	if !ks.now && t.epoch != keys.NullEpoch && int32(t.count-ks.at) < 0 {
 		return
 	}
 	if !p.sw.CompareAndSwap(ks, nil) {

@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // txSlot is one frame in flight through a parallel TX.
@@ -56,13 +57,13 @@ func newTXPar(p *Port, t *txState) (*txPar, error) {
 // newKey makes key the builder's current key (txState.maybeSwitch has
 // just taken it into t.key). Builder only; it waits for a free entry, which
 // the sender's progress always makes, and notes a stop.
-func (x *txPar) newKey(key *framer.Key) {
+func (x *txPar) newKey(key *keys.Key) {
 	if !x.takeKey(key, x.stop) {
 		x.stopped = true
 	}
 }
 
-func (x *txPar) takeKey(key *framer.Key, stop <-chan struct{}) bool {
+func (x *txPar) takeKey(key *keys.Key, stop <-chan struct{}) bool {
 	for {
 		if k := x.pool.get(); k != nil {
 			k.fk.Set(key, x.p.dir)
@@ -102,18 +103,18 @@ func (x *txPar) build(stop <-chan struct{}) (bool, error) {
 	if x.stopped {
 		return false, nil
 	}
-	if t.epoch != framer.NullEpoch && t.sealed >= p.cfg.HardLimit {
+	if t.epoch != keys.NullEpoch && t.sealed >= p.cfg.HardLimit {
 		t.exhausted()
 	}
 	t.frames++
 	clear(s.buf[:])
 	s.count, s.err = t.count, nil
-	if t.epoch == framer.NullEpoch || t.laneTurn() {
+	if t.epoch == keys.NullEpoch || t.laneTurn() {
 		t.w.Begin(t.f.Interaction())
 		p.laneTX.Fill(&t.w)
 		t.w.Finish()
 		t.drainRounds()
-		s.epoch, s.key = framer.NullEpoch, nil
+		s.epoch, s.key = keys.NullEpoch, nil
 	} else {
 		p.cfg.Payload.Fill(&t.f, s.count)
 		t.w.Begin(t.f.Interaction())
@@ -188,7 +189,7 @@ func (x *txPar) sender(stop <-chan struct{}) error {
 			return err
 		}
 		p.st.TXFrames.Add(1)
-		if s.epoch == framer.NullEpoch {
+		if s.epoch == keys.NullEpoch {
 			p.st.TXNullFrames.Add(1)
 		}
 		x.freed.Store(n + 1)

@@ -2,32 +2,15 @@ package dataplane
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/otkd/otkd/dataplane/linetest"
 	"github.com/otkd/otkd/framer"
-	"github.com/otkd/otkd/noise"
+	"github.com/otkd/otkd/internal/keys"
 )
-
-// discardLine takes frames and drops them; its receiving side has nothing.
-type discardLine struct {
-	closed chan struct{}
-	once   sync.Once
-}
-
-func (l *discardLine) Send([]byte) error {
-	select {
-	case <-l.closed:
-		return errClosedLine
-	default:
-		return nil
-	}
-}
-func (l *discardLine) Recv([]byte, []noise.Sample) error { <-l.closed; return errClosedLine }
-func (l *discardLine) Close() error                      { l.once.Do(func() { close(l.closed) }); return nil }
 
 // BenchmarkWorkersTX: a TX alone (keyed frames, rounds, payload) into a
 // line that drops them, W = 1, 2, 4, unpinned: xline of the pipeline (wall
@@ -36,11 +19,11 @@ func (l *discardLine) Close() error                      { l.once.Do(func() { cl
 func BenchmarkWorkersTX(b *testing.B) {
 	for _, w := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("W=%d", w), func(b *testing.B) {
-			p, err := NewPort(Config{Line: &discardLine{closed: make(chan struct{})}, Workers: w})
+			p, err := NewPort(Config{Line: linetest.NewDiscard(), Workers: w})
 			if err != nil {
 				b.Fatal(err)
 			}
-			k := framer.Key{1}
+			k := keys.Key{1}
 			p.ScheduleTX(1, &k, 0)
 			stop := runStages(p, p.txStages())
 			for p.Stats().TXFrames < 100 {

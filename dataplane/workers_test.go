@@ -14,47 +14,12 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/dataplane/lane"
-	"github.com/otkd/otkd/dataplane/line/channel"
+	"github.com/otkd/otkd/dataplane/linetest"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/framer/fec"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 )
-
-var errEnough = errors.New("test line: enough frames")
-var errClosedLine = errors.New("test line: closed")
-
-// captureLine records the first max frames a TX sends, then refuses more.
-// Its receiving side has nothing.
-type captureLine struct {
-	frames [][]byte
-	n      int
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newCaptureLine(max int) *captureLine {
-	l := &captureLine{frames: make([][]byte, max), closed: make(chan struct{})}
-	for i := range l.frames {
-		l.frames[i] = make([]byte, framer.FrameLen)
-	}
-	return l
-}
-
-func (l *captureLine) Send(f []byte) error {
-	if l.n == len(l.frames) {
-		return errEnough
-	}
-	copy(l.frames[l.n], f)
-	l.n++
-	return nil
-}
-
-func (l *captureLine) Recv([]byte, []noise.Sample) error {
-	<-l.closed
-	return errClosedLine
-}
-
-func (l *captureLine) Close() error { l.once.Do(func() { close(l.closed) }); return nil }
 
 // runStages runs some of a port's goroutines (the TX's or the RX's alone)
 // until stop, and returns their first error.
@@ -69,7 +34,7 @@ func runStages(p *Port, stages []stage) (stop func() error) {
 		wg.Wait()
 		close(errs)
 		for err := range errs {
-			if err != nil && !errors.Is(err, errEnough) && !errors.Is(err, errClosedLine) {
+			if err != nil && !errors.Is(err, linetest.ErrEnough) && !errors.Is(err, linetest.ErrClosed) {
 				return err
 			}
 		}
@@ -114,23 +79,23 @@ const txFrames = 700
 func runTXScript(t *testing.T, w int, delay func(uint64)) txRun {
 	t.Helper()
 	first := uint32(1<<32 - 100) // across the wrap
-	line := newCaptureLine(txFrames)
+	line := linetest.NewCapture(txFrames)
 	var rec []sealedRec
 	var p *Port
-	keys := []framer.Key{{0xB1}, {0xB2}, {0xB3}, {0xB4}}
-	sealed := func(k *framer.Key, e uint8, c uint32) {
+	testKeys := []keys.Key{{0xB1}, {0xB2}, {0xB3}, {0xB4}}
+	sealed := func(k *keys.Key, e uint8, c uint32) {
 		rec = append(rec, sealedRec{k[0], e, c})
 		switch c - first {
 		case 20:
-			if err := p.ScheduleTX(2, &keys[1], first+37); err != nil {
+			if err := p.ScheduleTX(2, &testKeys[1], first+37); err != nil {
 				t.Error(err)
 			}
 		case 60:
-			if err := p.SwitchSession(3, &keys[2], p.NewChan()); err != nil {
+			if err := p.SwitchSession(3, &testKeys[2], p.NewChan()); err != nil {
 				t.Error(err)
 			}
 		case 100:
-			if err := p.ScheduleTX(4, &keys[3], first+400); err != nil {
+			if err := p.ScheduleTX(4, &testKeys[3], first+400); err != nil {
 				t.Error(err)
 			}
 		case 80:
@@ -140,7 +105,7 @@ func runTXScript(t *testing.T, w int, delay func(uint64)) txRun {
 		case 250:
 			p.SetLane(nil)
 		case 300:
-			if err := p.ScheduleTX(5, &keys[0], first+320); err != nil { // used before: refused
+			if err := p.ScheduleTX(5, &testKeys[0], first+320); err != nil { // used before: refused
 				t.Error(err)
 			}
 		}
@@ -151,7 +116,7 @@ func runTXScript(t *testing.T, w int, delay func(uint64)) txRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.ScheduleTX(1, &keys[0], 0); err != nil {
+	if err := p.ScheduleTX(1, &testKeys[0], 0); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -179,8 +144,8 @@ func runTXScript(t *testing.T, w int, delay func(uint64)) txRun {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if line.n != txFrames {
-		t.Fatalf("W=%d: %d frames sent, want %d", w, line.n, txFrames)
+	if line.N != txFrames {
+		t.Fatalf("W=%d: %d frames sent, want %d", w, line.N, txFrames)
 	}
 	// The sealed records of the frames that were sent: a W > 1 builder may
 	// have made a few more.
@@ -188,7 +153,7 @@ func runTXScript(t *testing.T, w int, delay func(uint64)) txRun {
 	for n < len(rec) && int32(rec[n].count-(first+txFrames)) < 0 {
 		n++
 	}
-	return txRun{frames: line.frames, sealed: rec[:n], stats: p.Stats()}
+	return txRun{frames: line.Frames, sealed: rec[:n], stats: p.Stats()}
 }
 
 // TestWorkersWireIdentical: W = 2 and 4, with and without random delays in
@@ -225,7 +190,7 @@ func TestWorkersWireIdentical(t *testing.T) {
 					}
 				}
 				if len(got.sealed) != len(ref.sealed) {
-					t.Fatalf("%d frames sealed under keys, W=1 %d", len(got.sealed), len(ref.sealed))
+					t.Fatalf("%d frames sealed under testKeys, W=1 %d", len(got.sealed), len(ref.sealed))
 				}
 				for i := range ref.sealed {
 					if got.sealed[i] != ref.sealed[i] {
@@ -241,39 +206,6 @@ func TestWorkersWireIdentical(t *testing.T) {
 		}
 	}
 }
-
-// feedLine hands an RX a fixed sequence of wire frames with clean soft
-// samples of their negotiation bits (a fibre without noise; the RX's local
-// noise still flips some), calling before(i) just before it delivers frame
-// i; then it waits for Close. Its sending side blocks.
-type feedLine struct {
-	frames [][]byte
-	before func(i int)
-	i      int
-	prof   noise.Profile
-	end    chan struct{} // closed when the last frame was taken
-	closed chan struct{}
-	once   sync.Once
-}
-
-func (l *feedLine) Send([]byte) error { <-l.closed; return errClosedLine }
-
-func (l *feedLine) Recv(frame []byte, soft []noise.Sample) error {
-	if l.i == len(l.frames) {
-		close(l.end)
-		<-l.closed
-		return errClosedLine
-	}
-	if l.before != nil {
-		l.before(l.i)
-	}
-	copy(frame, l.frames[l.i])
-	channel.Modulate(frame, soft, &l.prof)
-	l.i++
-	return nil
-}
-
-func (l *feedLine) Close() error { l.once.Do(func() { close(l.closed) }); return nil }
 
 // rxRecorder is a PayloadSink that records what it gets.
 type rxRecorder struct {
@@ -333,7 +265,7 @@ func hostile(frames [][]byte) (out [][]byte) {
 			g := make([]byte, framer.FrameLen)
 			v, _ := framer.View(g)
 			s, _ := framer.NewSealer(0, framer.Options{})
-			s.Seal(&v, &framer.Key{0x99}, uint32(1<<32-100+i), 99)
+			s.Seal(&v, &keys.Key{0x99}, uint32(1<<32-100+i), 99)
 			out = append(out, g)
 		}
 		out = append(out, f)
@@ -355,15 +287,15 @@ type rxRun struct {
 // TX script's answers refer to queued as if B's TX had started them.
 func runRXScript(t *testing.T, w int, delay func(uint64), stream [][]byte) rxRun {
 	t.Helper()
-	keys := []framer.Key{{0xB1}, {0xB2}, {0xB3}, {0xB4}}
+	testKeys := []keys.Key{{0xB1}, {0xB2}, {0xB3}, {0xB4}}
 	sink := &rxRecorder{}
 	var p *Port
-	line := &feedLine{prof: noise.DefaultProfile(), frames: stream, end: make(chan struct{}), closed: make(chan struct{})}
+	line := linetest.NewFeed(stream, noise.DefaultProfile())
 	installAt := map[int]int{0: 0, 10: 1, 50: 2, 120: 3}
-	other := framer.Key{0xEE}
-	line.before = func(i int) {
+	other := keys.Key{0xEE}
+	line.Before = func(i int) {
 		if k, ok := installAt[i]; ok {
-			if err := p.InstallRX(uint8(k+1), &keys[k]); err != nil {
+			if err := p.InstallRX(uint8(k+1), &testKeys[k]); err != nil {
 				t.Error(err)
 			}
 		}
@@ -377,7 +309,7 @@ func runRXScript(t *testing.T, w int, delay func(uint64), stream [][]byte) rxRun
 				t.Error(err)
 			}
 		case 303:
-			if err := p.InstallRX(4, &keys[3]); err != nil {
+			if err := p.InstallRX(4, &testKeys[3]); err != nil {
 				t.Error(err)
 			}
 		}
@@ -397,7 +329,7 @@ func runRXScript(t *testing.T, w int, delay func(uint64), stream [][]byte) rxRun
 		p.ownQ.Commit()
 	}
 	stop := runStages(p, p.rxStages())
-	<-line.end
+	<-line.Done
 	if x := p.rx.par; x != nil {
 		for x.freed.Load() < uint64(len(stream)) {
 			runtime.Gosched()
@@ -473,58 +405,6 @@ func TestWorkersRXIdentical(t *testing.T) {
 	}
 }
 
-// memLine is one direction of an in-memory line: a ring of preallocated
-// frames; Send blocks while it is full. Nothing allocates per frame.
-type memLine struct {
-	bufs   [][]byte
-	idx    chan int
-	free   chan int
-	prof   noise.Profile
-	closed chan struct{}
-	once   *sync.Once
-}
-
-type memEnd struct{ tx, rx *memLine }
-
-func (e memEnd) Send(f []byte) error {
-	select {
-	case i := <-e.tx.free:
-		copy(e.tx.bufs[i], f)
-		e.tx.idx <- i
-		return nil
-	case <-e.tx.closed:
-		return errClosedLine
-	}
-}
-
-func (e memEnd) Recv(f []byte, soft []noise.Sample) error {
-	select {
-	case i := <-e.rx.idx:
-		copy(f, e.rx.bufs[i])
-		e.rx.free <- i
-		channel.Modulate(f, soft, &e.rx.prof)
-		return nil
-	case <-e.rx.closed:
-		return errClosedLine
-	}
-}
-
-func (e memEnd) Close() error {
-	e.tx.once.Do(func() { close(e.tx.closed) })
-	e.rx.once.Do(func() { close(e.rx.closed) })
-	return nil
-}
-
-func newMemLine(depth int) *memLine {
-	l := &memLine{idx: make(chan int, depth), free: make(chan int, depth), prof: noise.DefaultProfile(),
-		closed: make(chan struct{}), once: &sync.Once{}}
-	for i := range depth {
-		l.bufs = append(l.bufs, make([]byte, framer.FrameLen))
-		l.free <- i
-	}
-	return l
-}
-
 // orderSink checks that the COUNTs it gets form one unbroken sequence.
 type orderSink struct {
 	n, breaks atomic.Uint64
@@ -551,22 +431,22 @@ func (s *orderSink) Lost() { s.lost.Add(1) }
 func TestWorkersPairFlow(t *testing.T) {
 	for _, w := range []int{2, 4} {
 		t.Run(fmt.Sprintf("W=%d", w), func(t *testing.T) {
-			ab, ba := newMemLine(8), newMemLine(8)
+			a, b := linetest.Pipe(8, noise.DefaultProfile())
 			sinks := [2]*orderSink{{}, {}}
 			var ports [2]*Port
-			for i, l := range []Line{memEnd{ab, ba}, memEnd{ba, ab}} {
+			for i, l := range []Line{a, b} {
 				var err error
 				ports[i], err = NewPort(Config{Role: Role(i), Line: l, Workers: w, Sink: sinks[i], LaneEvery: 8, SoftLimit: 3000, HardLimit: 4000})
 				if err != nil {
 					t.Fatal(err)
 				}
 			}
-			keys := [2][2]framer.Key{{{1}, {2}}, {{3}, {4}}} // [port][epoch-1]
+			testKeys := [2][2]keys.Key{{{1}, {2}}, {{3}, {4}}} // [port][epoch-1]
 			for i, p := range ports {
-				if err := p.ScheduleTX(1, &keys[i][0], 0); err != nil {
+				if err := p.ScheduleTX(1, &testKeys[i][0], 0); err != nil {
 					t.Fatal(err)
 				}
-				if err := ports[1-i].InstallRX(1, &keys[i][0]); err != nil {
+				if err := ports[1-i].InstallRX(1, &testKeys[i][0]); err != nil {
 					t.Fatal(err)
 				}
 				if err := p.SetLane(make([]byte, 300)); err != nil {
@@ -602,11 +482,11 @@ func TestWorkersPairFlow(t *testing.T) {
 			pump(200)
 			// Switch A→B to epoch 2 at a COUNT announced ahead, as the
 			// controller does.
-			if err := ports[1].InstallRX(2, &keys[0][1]); err != nil {
+			if err := ports[1].InstallRX(2, &testKeys[0][1]); err != nil {
 				t.Fatal(err)
 			}
 			at := ports[0].TXCount() + 100
-			if err := ports[0].ScheduleTX(2, &keys[0][1], at); err != nil {
+			if err := ports[0].ScheduleTX(2, &testKeys[0][1], at); err != nil {
 				t.Fatal(err)
 			}
 			if err := ports[0].Chan().Send([]byte("a control message over the workers")); err != nil {
@@ -642,7 +522,7 @@ func TestWorkersPairFlow(t *testing.T) {
 // TestWorkersConfig: bad worker counts and CPU lists are refused with an
 // error that names them; a good CPU list pins and runs.
 func TestWorkersConfig(t *testing.T) {
-	line := newCaptureLine(4)
+	line := linetest.NewCapture(4)
 	for _, tc := range []struct {
 		cfg  Config
 		want string
@@ -663,14 +543,14 @@ func TestWorkersConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPort(Config{Line: newCaptureLine(64), Workers: 2, CPUs: cpus})
+	p, err := NewPort(Config{Line: linetest.NewCapture(64), Workers: 2, CPUs: cpus})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	if err := <-done; !errors.Is(err, errEnough) {
+	if err := <-done; !errors.Is(err, linetest.ErrEnough) {
 		t.Fatalf("pinned port: %v", err)
 	}
 	cancel()

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/poly1305"
 
 	"github.com/otkd/otkd/framer/replay"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // Frame authentication (wire format v2, docs/protocol.md "Frame tag").
@@ -96,7 +97,7 @@ type tagKey struct {
 // (HKDF, the AES key schedule); it runs when a key is installed, not per
 // frame. The AES round keys live inside crypto/aes, which offers no way to
 // wipe them: on retirement they are dropped for the garbage collector.
-func (t *tagKey) derive(key *Key, dir uint8) {
+func (t *tagKey) derive(key *keys.Key, dir uint8) {
 	okm, err := hkdf.Key(func() hash.Hash { return sm3.New() }, key[:], []byte(tagSalt), tagInfo+string([]byte{dir}), 32)
 	if err != nil { // only for an impossible output length
 		panic(fmt.Sprintf("framer: tag key derivation: %v", err))

@@ -15,12 +15,13 @@ import (
 
 	"github.com/otkd/otkd/framer/fec"
 	"github.com/otkd/otkd/framer/replay"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // refTag computes the frame tag straight from docs/protocol.md, without the
 // package's tagKey and macScratch: HKDF-SM3 → r, k; s = AES_k(nonce);
 // Poly1305_{r,s}(dir ‖ epoch ‖ COUNT ‖ messages).
-func refTag(t *testing.T, key *Key, dir, epoch uint8, count uint32, msgs []byte) [16]byte {
+func refTag(t *testing.T, key *keys.Key, dir, epoch uint8, count uint32, msgs []byte) [16]byte {
 	t.Helper()
 	okm, err := hkdf.Key(func() hash.Hash { return sm3.New() }, key[:], []byte("otkd v2 frame tag"), "otkd v2 frame tag key"+string([]byte{dir}), 32)
 	if err != nil {
@@ -70,7 +71,7 @@ func vectorMsgs(fill byte) []byte {
 // the pinned values, for both directions.
 func TestTagVectors(t *testing.T) {
 	for i, v := range tagVectors {
-		var key Key
+		var key keys.Key
 		if _, err := hex.Decode(key[:], []byte(v.key)); err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +103,7 @@ func TestTagVectors(t *testing.T) {
 // TestSealedTagIsTheVector: a sealed frame carries, on the wire, the tag of
 // its encrypted messages, and Open accepts it.
 func TestSealedTagIsTheVector(t *testing.T) {
-	key := Key{9, 8, 7}
+	key := keys.Key{9, 8, 7}
 	for dir := range uint8(2) {
 		b := make([]byte, FrameLen)
 		f := mustView(t, b)
@@ -127,7 +128,7 @@ func TestSealedTagIsTheVector(t *testing.T) {
 	// A null frame carries a zero tag.
 	b := bytes.Repeat([]byte{0xEE}, FrameLen)
 	f := mustView(t, b)
-	if err := mustSealer(t, 0, Options{NoScramble: true}).Seal(&f, nil, 1, NullEpoch); err != nil {
+	if err := mustSealer(t, 0, Options{NoScramble: true}).Seal(&f, nil, 1, keys.NullEpoch); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(f.Tag(), make([]byte, TagLen)) {
@@ -139,7 +140,7 @@ func TestSealedTagIsTheVector(t *testing.T) {
 // reach the fields), lets change rewrite the wire as an attacker who knows
 // the frame layout and the public FEC would (re-encoding the FEC so it
 // cannot undo the change), and returns the wire.
-func forge(t *testing.T, key *Key, change func(f *Frame)) []byte {
+func forge(t *testing.T, key *keys.Key, change func(f *Frame)) []byte {
 	t.Helper()
 	b := make([]byte, FrameLen)
 	f := mustView(t, b)
@@ -160,7 +161,7 @@ func forge(t *testing.T, key *Key, change func(f *Frame)) []byte {
 // is left as received and the window does not move (the genuine frame
 // still opens afterwards).
 func TestForgeriesRejected(t *testing.T) {
-	key := Key{0x42}
+	key := keys.Key{0x42}
 	cases := []struct {
 		name   string
 		change func(f *Frame)
@@ -216,12 +217,12 @@ func TestForgeriesRejected(t *testing.T) {
 // within the window open; re-installing the same key keeps the window, a
 // new key under the epoch starts a fresh one.
 func TestReplayRejected(t *testing.T) {
-	key := Key{0x17}
+	key := keys.Key{0x17}
 	s := mustSealer(t, 1, Options{})
 	o := mustOpener(t, 1, Options{})
 	o.Install(3, &key)
 	wires := map[uint32][]byte{}
-	seal := func(k *Key, count uint32) []byte {
+	seal := func(k *keys.Key, count uint32) []byte {
 		b := make([]byte, FrameLen)
 		b[9000] = byte(count)
 		f := mustView(t, b)
@@ -262,7 +263,7 @@ func TestReplayRejected(t *testing.T) {
 	if err := open(wires[5000]); !errors.Is(err, ErrReplay) {
 		t.Fatalf("replay after re-installing the same key: %v", err)
 	}
-	key2 := Key{0x18}
+	key2 := keys.Key{0x18}
 	o.Install(3, &key2)
 	if err := open(seal(&key2, 10)); err != nil {
 		t.Fatalf("a new key under epoch 3 starts a fresh window: %v", err)
@@ -275,7 +276,7 @@ func TestReplayRejected(t *testing.T) {
 // TestRejectNoAlloc: refusing forged and replayed frames allocates nothing
 // (an attacker's flood must not feed the garbage collector).
 func TestRejectNoAlloc(t *testing.T) {
-	key := Key{5}
+	key := keys.Key{5}
 	o := mustOpener(t, 0, Options{NoScramble: true})
 	o.Install(1, &key)
 	genuine := forge(t, &key, func(*Frame) {})

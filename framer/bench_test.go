@@ -1,6 +1,10 @@
 package framer
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/otkd/otkd/internal/keys"
+)
 
 // OTU2FrameRate is the OTU2 frame rate: 10.709225 Gbit/s ÷ 130 560 bits.
 const OTU2FrameRate = 82025.0
@@ -13,7 +17,7 @@ func reportLine(b *testing.B) {
 }
 
 func benchSeal(b *testing.B, ks Keystream) {
-	key := Key{1}
+	key := keys.Key{1}
 	s, _ := NewSealer(0, Options{Keystream: ks})
 	buf := make([]byte, FrameLen)
 	f, _ := View(buf)
@@ -34,7 +38,7 @@ func BenchmarkSealGmsm(b *testing.B) { benchSeal(b, GmsmZUC{}) }
 // in every codeword (rows and interaction area) of each wire frame.
 func benchOpen(b *testing.B, errsPerCW int) {
 	const pool = 8
-	key := Key{1}
+	key := keys.Key{1}
 	s, _ := NewSealer(0, Options{})
 	o, _ := NewOpener(0, Options{})
 	o.Install(1, &key)
@@ -82,7 +86,7 @@ func BenchmarkOpenClean(b *testing.B) { benchOpen(b, 0) }
 // BenchmarkTag is the frame tag alone: one AES block and Poly1305 over the
 // 229 bytes the tag covers (Seal pays it once, Open once more to verify).
 func BenchmarkTag(b *testing.B) {
-	key := Key{1}
+	key := keys.Key{1}
 	var tk tagKey
 	tk.derive(&key, 0)
 	var sc macScratch
@@ -101,7 +105,7 @@ func BenchmarkKeystreamGeneric(b *testing.B) { benchKeystream(b, GenericZUC{}) }
 func BenchmarkKeystreamGmsm(b *testing.B)    { benchKeystream(b, GmsmZUC{}) }
 
 func benchKeystream(b *testing.B, ks Keystream) {
-	key := Key{2}
+	key := keys.Key{2}
 	var buf [EncLen]byte
 	b.SetBytes(EncLen)
 	b.ReportAllocs()

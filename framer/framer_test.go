@@ -6,6 +6,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 func randomFrame(rng *rand.Rand) []byte {
@@ -164,7 +166,7 @@ func TestScrambleMask(t *testing.T) {
 // TestEEA3VectorThroughFrame puts 3GPP 128-EEA3 test set 1 (BEARER 15) at
 // the frame position of segment 15 and seals it.
 func TestEEA3VectorThroughFrame(t *testing.T) {
-	key := Key(mustHex(t, "173d14ba5003731d7a60049470f00a29"))
+	key := keys.Key(mustHex(t, "173d14ba5003731d7a60049470f00a29"))
 	plain := mustHex(t, "6cf65340735552ab0c9752fa6f9025fe0bd675d9005875b2")
 	want := mustHex(t, "a6c85fc66afb8533aafc2518dfe784940ee1e4b030238cc8")
 	// Segment 15 starts 15*986 = 14790 bytes into the encrypted stream:
@@ -199,7 +201,7 @@ func TestGmsmAgrees(t *testing.T) {
 		n = 4
 	}
 	for i := range n {
-		var key Key
+		var key keys.Key
 		for j := range key {
 			key[j] = byte(rng.Uint32())
 		}
@@ -255,7 +257,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, scr := range []bool{false, true} {
 		for dir := range uint8(2) {
-			key := Key{1, 2, 3, dir}
+			key := keys.Key{1, 2, 3, dir}
 			s := mustSealer(t, dir, Options{NoScramble: scr})
 			o := mustOpener(t, dir, Options{NoScramble: scr})
 			o.Install(7, &key)
@@ -311,7 +313,7 @@ func assertPlain(t *testing.T, got, plain []byte) {
 func TestViewRowsEqualsContiguous(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	plain := randomFrame(rng)
-	key := Key{9}
+	key := keys.Key{9}
 	a := append([]byte(nil), plain...)
 	fa := mustView(t, a)
 	var rows [Rows][]byte
@@ -342,7 +344,7 @@ func TestViewRowsEqualsContiguous(t *testing.T) {
 // (after scrambling) and expects the plaintext back.
 func TestOpenCorrectsWireErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	key := Key{4, 4}
+	key := keys.Key{4, 4}
 	s, o := mustSealer(t, 0, Options{}), mustOpener(t, 0, Options{})
 	o.Install(1, &key)
 	plain := randomFrame(rng)
@@ -380,7 +382,7 @@ func TestOpenCorrectsWireErrors(t *testing.T) {
 
 func TestOpenReportsUncorrectable(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	key := Key{5}
+	key := keys.Key{5}
 	s, o := mustSealer(t, 0, Options{}), mustOpener(t, 0, Options{})
 	o.Install(1, &key)
 	wire := randomFrame(rng)
@@ -405,8 +407,8 @@ func TestOpenReportsUncorrectable(t *testing.T) {
 
 func TestOpenErrorsLeaveFrameUnchanged(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	key, other := Key{6}, Key{7}
-	seal := func(epoch uint8, k *Key) []byte {
+	key, other := keys.Key{6}, keys.Key{7}
+	seal := func(epoch uint8, k *keys.Key) []byte {
 		b := randomFrame(rng)
 		f := mustView(t, b)
 		if err := mustSealer(t, 0, Options{}).Seal(&f, k, 77, epoch); err != nil {
@@ -454,7 +456,7 @@ func TestOpenErrorsLeaveFrameUnchanged(t *testing.T) {
 }
 
 func TestFASTolerance(t *testing.T) {
-	key := Key{8}
+	key := keys.Key{8}
 	b := make([]byte, FrameLen)
 	f := mustView(t, b)
 	if err := mustSealer(t, 0, Options{}).Seal(&f, &key, 1, 1); err != nil {
@@ -473,10 +475,10 @@ func TestFASTolerance(t *testing.T) {
 // frames in flight across a switch are not lost; two switches later they do
 // not.
 func TestKeySwitch(t *testing.T) {
-	k1, k2, k3 := Key{1}, Key{2}, Key{3}
+	k1, k2, k3 := keys.Key{1}, keys.Key{2}, keys.Key{3}
 	s := mustSealer(t, 1, Options{})
 	o := mustOpener(t, 1, Options{})
-	open := func(k *Key, epoch uint8, count uint32) error {
+	open := func(k *keys.Key, epoch uint8, count uint32) error {
 		b := make([]byte, FrameLen)
 		b[5000] = 0xAB
 		f := mustView(t, b)
@@ -492,11 +494,11 @@ func TestKeySwitch(t *testing.T) {
 		}
 		return nil
 	}
-	if err := open(nil, NullEpoch, 1); err != nil {
+	if err := open(nil, keys.NullEpoch, 1); err != nil {
 		t.Fatalf("null epoch before any key: %v", err)
 	}
 	o.Install(1, &k1)
-	if err := open(nil, NullEpoch, 2); err != nil {
+	if err := open(nil, keys.NullEpoch, 2); err != nil {
 		t.Fatalf("null epoch during the first switch: %v", err)
 	}
 	if err := open(&k1, 1, 3); err != nil {
@@ -504,7 +506,7 @@ func TestKeySwitch(t *testing.T) {
 	}
 	o.Install(2, &k2)
 	for _, c := range []struct {
-		k *Key
+		k *keys.Key
 		e uint8
 	}{{&k1, 1}, {&k2, 2}} {
 		if err := open(c.k, c.e, 4); err != nil {
@@ -539,7 +541,7 @@ func TestSealErrors(t *testing.T) {
 }
 
 func TestBIPDetectsErrors(t *testing.T) {
-	key := Key{3}
+	key := keys.Key{3}
 	s, o := mustSealer(t, 0, Options{}), mustOpener(t, 0, Options{})
 	o.Install(1, &key)
 	var got []int
@@ -572,7 +574,7 @@ func TestBIPDetectsErrors(t *testing.T) {
 }
 
 func TestNoAllocs(t *testing.T) {
-	key := Key{1}
+	key := keys.Key{1}
 	s, o := mustSealer(t, 0, Options{}), mustOpener(t, 0, Options{})
 	o.Install(1, &key)
 	b := make([]byte, FrameLen)
@@ -594,7 +596,7 @@ func TestNoAllocs(t *testing.T) {
 }
 
 func TestPeek(t *testing.T) {
-	key := Key{1}
+	key := keys.Key{1}
 	b := make([]byte, FrameLen)
 	f := mustView(t, b)
 	if err := mustSealer(t, 0, Options{}).Seal(&f, &key, 0xA1B2C3D4, 200); err != nil {
@@ -612,14 +614,14 @@ func TestPeek(t *testing.T) {
 }
 
 func TestAcceptNull(t *testing.T) {
-	k := Key{1}
+	k := keys.Key{1}
 	for _, accept := range []bool{false, true} {
 		o := mustOpener(t, 0, Options{AcceptNull: accept})
 		o.Install(1, &k)
 		o.Install(2, &k)
 		b := make([]byte, FrameLen)
 		f := mustView(t, b)
-		if err := mustSealer(t, 0, Options{}).Seal(&f, nil, 5, NullEpoch); err != nil {
+		if err := mustSealer(t, 0, Options{}).Seal(&f, nil, 5, keys.NullEpoch); err != nil {
 			t.Fatal(err)
 		}
 		var st Stats

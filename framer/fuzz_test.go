@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // FuzzOpen feeds arbitrary wire frames to Open. Whatever the bytes, Open
@@ -12,7 +14,7 @@ import (
 // only when its messages are those the Sealer tagged (a changed message
 // byte that the FEC does not undo never opens).
 func FuzzOpen(f *testing.F) {
-	key := Key{0x11, 0x22}
+	key := keys.Key{0x11, 0x22}
 	seed := make([]byte, FrameLen)
 	fr, _ := View(seed)
 	for i := range MsgLen {
@@ -50,7 +52,7 @@ func FuzzOpen(f *testing.F) {
 			}
 			return
 		}
-		if st.Epoch != 1 && st.Epoch != NullEpoch {
+		if st.Epoch != 1 && st.Epoch != keys.NullEpoch {
 			t.Fatalf("opened a frame of epoch %d", st.Epoch)
 		}
 		if st.CorrectedSymbols > 8*65 || st.UncorrectableCodewords > 65 {

@@ -6,17 +6,15 @@ import (
 	gmzuc "github.com/emmansun/gmsm/zuc"
 
 	"github.com/otkd/otkd/asm/zuc"
+	"github.com/otkd/otkd/internal/keys"
 )
-
-// Key is a ZUC-128 session key. Callers own it and zeroise it when retired.
-type Key [16]byte
 
 // Keystream produces the 128-EEA3 keystream of the sixteen segments of one
 // frame: ks[s*SegLen:(s+1)*SegLen] is the keystream for KEY=key,
 // COUNT=count, BEARER=s, DIRECTION=direction. Implementations must be safe
 // to call from one goroutine at a time and should not allocate.
 type Keystream interface {
-	FrameKeystream(ks *[EncLen]byte, key *Key, count uint32, direction uint8)
+	FrameKeystream(ks *[EncLen]byte, key *keys.Key, count uint32, direction uint8)
 }
 
 // GenericZUC is the default engine: otkd's pure-Go ZUC (package asm/zuc),
@@ -24,7 +22,7 @@ type Keystream interface {
 type GenericZUC struct{}
 
 // FrameKeystream implements Keystream.
-func (GenericZUC) FrameKeystream(ks *[EncLen]byte, key *Key, count uint32, direction uint8) {
+func (GenericZUC) FrameKeystream(ks *[EncLen]byte, key *keys.Key, count uint32, direction uint8) {
 	zuc.Segments(ks[:], Segments, SegLen, (*[16]byte)(key), count, direction)
 }
 
@@ -34,7 +32,7 @@ func (GenericZUC) FrameKeystream(ks *[EncLen]byte, key *Key, count uint32, direc
 type GmsmZUC struct{}
 
 // FrameKeystream implements Keystream.
-func (GmsmZUC) FrameKeystream(ks *[EncLen]byte, key *Key, count uint32, direction uint8) {
+func (GmsmZUC) FrameKeystream(ks *[EncLen]byte, key *keys.Key, count uint32, direction uint8) {
 	clear(ks[:])
 	for s := range Segments {
 		c, err := gmzuc.NewEEACipher(key[:], count, uint32(s), uint32(direction))

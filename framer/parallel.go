@@ -3,6 +3,7 @@ package framer
 import (
 	"github.com/otkd/otkd/framer/fec"
 	"github.com/otkd/otkd/framer/replay"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // Frame workers: sealing and opening one direction's frames on several
@@ -38,7 +39,7 @@ import (
 // frames with it at once, until its owner calls Wipe (when none of them
 // uses it any more).
 type FrameKey struct {
-	key Key
+	key keys.Key
 	tag tagKey
 	dir uint8
 	ok  bool
@@ -46,13 +47,13 @@ type FrameKey struct {
 
 // Set makes k the key key for direction dir (0: A to B, 1: B to A). The
 // key is copied; the caller zeroises its own copy.
-func (k *FrameKey) Set(key *Key, dir uint8) {
+func (k *FrameKey) Set(key *keys.Key, dir uint8) {
 	k.key, k.dir, k.ok = *key, dir, true
 	k.tag.derive(key, dir)
 }
 
 // Is reports whether k holds key (in constant time in the key bytes).
-func (k *FrameKey) Is(key *Key) bool {
+func (k *FrameKey) Is(key *keys.Key) bool {
 	var d byte
 	for i := range key {
 		d |= k.key[i] ^ key[i]
@@ -92,14 +93,14 @@ func NewSealWorker(direction uint8, opts Options) (*SealWorker, error) {
 // Seal does what Sealer.Seal does, except that it writes a zero SM BIP-8
 // and returns the frame's own BIP-8 (of its ciphertext) instead of keeping
 // it: the caller feeds it, in frame order, to a BIPChain and writes the
-// value the frame carries with PatchBIP8. k is ignored for NullEpoch; for
+// value the frame carries with PatchBIP8. k is ignored for keys.NullEpoch; for
 // a keyed epoch it must hold a key Set for this worker's direction
 // (ErrNoKey, ErrDirection). It does not allocate.
 func (w *SealWorker) Seal(f *Frame, k *FrameKey, count uint32, epoch uint8) (bip byte, err error) {
 	if err := f.check(); err != nil {
 		return 0, err
 	}
-	if epoch != NullEpoch {
+	if epoch != keys.NullEpoch {
 		if k == nil || !k.ok {
 			return 0, ErrNoKey
 		}
@@ -111,7 +112,7 @@ func (w *SealWorker) Seal(f *Frame, k *FrameKey, count uint32, epoch uint8) (bip
 	f.SetCount(count)
 	f.SetEpoch(epoch)
 	f.SetBIP8(0)
-	if epoch != NullEpoch {
+	if epoch != keys.NullEpoch {
 		w.ks.FrameKeystream(&w.keyBuf, &k.key, count, w.dir)
 		bip = xorEncrypted(f, &w.keyBuf)
 		w.mac.compute(&k.tag, f, w.dir, epoch, count)
@@ -227,7 +228,7 @@ func (w *OpenWorker) Open(f *Frame, cur, prev *KeyRef, st *Stats) error {
 		ref = cur
 	case prev.Valid && prev.Epoch == epoch:
 		ref, st.Previous = prev, true
-	case w.opts.AcceptNull && epoch == NullEpoch:
+	case w.opts.AcceptNull && epoch == keys.NullEpoch:
 		ref = &nullRef
 	}
 	if ref == nil {
@@ -241,7 +242,7 @@ func (w *OpenWorker) Open(f *Frame, cur, prev *KeyRef, st *Stats) error {
 		w.restore(f, rowsClean)
 		return &w.epochErr
 	}
-	if ref.Epoch != NullEpoch {
+	if ref.Epoch != keys.NullEpoch {
 		areaFailed := st.FEC.IsFailed(fec.AreaCodeword)
 		if ref.Key == nil || !ref.Key.ok || areaFailed || !w.mac.verify(&ref.Key.tag, f, w.dir, epoch, count) {
 			w.authErr = AuthError{Epoch: epoch, Count: count, Uncorrectable: areaFailed}
@@ -260,7 +261,7 @@ func (w *OpenWorker) Open(f *Frame, cur, prev *KeyRef, st *Stats) error {
 		bip = f.ComputeBIP8()
 	}
 	st.ownBIP = bip
-	if ref.Epoch != NullEpoch {
+	if ref.Epoch != keys.NullEpoch {
 		w.ks.FrameKeystream(&w.keyBuf, &ref.Key.key, count, w.dir)
 		xorEncrypted(f, &w.keyBuf)
 		clear(f.Tag())
@@ -269,7 +270,7 @@ func (w *OpenWorker) Open(f *Frame, cur, prev *KeyRef, st *Stats) error {
 }
 
 // nullRef is the KeyRef of the null epoch accepted with AcceptNull.
-var nullRef = KeyRef{Epoch: NullEpoch, Valid: true}
+var nullRef = KeyRef{Epoch: keys.NullEpoch, Valid: true}
 
 // restore undoes FEC corrections and descrambling.
 func (w *OpenWorker) restore(f *Frame, rowsClean bool) {
@@ -306,7 +307,7 @@ type Sequence struct {
 // only ever sees frames whose tag verified. It does not allocate; the error
 // points into s and stays valid until the next Admit.
 func (s *Sequence) Admit(f *Frame, st *Stats, win *replay.Filter) error {
-	if st.Epoch != NullEpoch {
+	if st.Epoch != keys.NullEpoch {
 		if v := win.Accept(st.Count); v != replay.OK {
 			s.replayErr = ReplayError{Epoch: st.Epoch, Count: st.Count, Verdict: v}
 			return &s.replayErr

@@ -9,6 +9,7 @@ import (
 
 	"github.com/otkd/otkd/framer/fec"
 	"github.com/otkd/otkd/framer/replay"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // TestParallelSealIsSeal: SealWorker.Seal, then BIPChain.Next and PatchBIP8
@@ -22,10 +23,10 @@ func TestParallelSealIsSeal(t *testing.T) {
 			opts := Options{NoScramble: scr}
 			s := mustSealer(t, dir, opts)
 			const n = 64
-			keys := [3]Key{{1, dir}, {2, dir}, {3, dir}}
+			material := [3]keys.Key{{1, dir}, {2, dir}, {3, dir}}
 			var fks [3]FrameKey
 			for i := range fks {
-				fks[i].Set(&keys[i], dir)
+				fks[i].Set(&material[i], dir)
 			}
 			plain := make([][]byte, n)
 			want := make([][]byte, n)
@@ -34,15 +35,15 @@ func TestParallelSealIsSeal(t *testing.T) {
 				plain[i] = randomFrame(rng)
 				switch {
 				case i%7 == 3:
-					epochs[i] = NullEpoch
+					epochs[i] = keys.NullEpoch
 				default:
 					epochs[i] = uint8(1 + i/24) // 1, 2, 3: two key changes
 				}
 				want[i] = bytes.Clone(plain[i])
 				f := mustView(t, want[i])
-				var k *Key
-				if epochs[i] != NullEpoch {
-					k = &keys[epochs[i]-1]
+				var k *keys.Key
+				if epochs[i] != keys.NullEpoch {
+					k = &material[epochs[i]-1]
 				}
 				if err := s.Seal(&f, k, uint32(5000+i), epochs[i]); err != nil {
 					t.Fatal(err)
@@ -67,7 +68,7 @@ func TestParallelSealIsSeal(t *testing.T) {
 						got[i] = bytes.Clone(plain[i])
 						f, _ := View(got[i])
 						var k *FrameKey
-						if epochs[i] != NullEpoch {
+						if epochs[i] != keys.NullEpoch {
 							k = &fks[epochs[i]-1]
 						}
 						b, err := sw.Seal(&f, k, uint32(5000+i), epochs[i])
@@ -104,12 +105,12 @@ func TestSealWorkerErrors(t *testing.T) {
 		t.Fatalf("unset key: %v", err)
 	}
 	var other FrameKey
-	other.Set(&Key{1}, 1)
+	other.Set(&keys.Key{1}, 1)
 	if _, err := w.Seal(&f, &other, 1, 1); !errors.Is(err, ErrDirection) {
 		t.Fatalf("key of the other direction: %v", err)
 	}
 	other.Wipe()
-	if other.Is(&Key{1}) || other.key != (Key{}) || other.tag.aes != nil {
+	if other.Is(&keys.Key{1}) || other.key != (keys.Key{}) || other.tag.aes != nil {
 		t.Fatal("Wipe left key material")
 	}
 	if _, err := NewSealWorker(2, Options{}); !errors.Is(err, ErrDirection) {
@@ -132,8 +133,8 @@ func newParKeys(dir uint8) *parKeys {
 	return &parKeys{dir: dir, cur: KeyRef{Valid: true}, win: map[*FrameKey]*replay.Filter{}}
 }
 
-func (p *parKeys) install(e uint8, key *Key, gen uint64) {
-	if p.cur.Valid && p.cur.Epoch == e && e != NullEpoch {
+func (p *parKeys) install(e uint8, key *keys.Key, gen uint64) {
+	if p.cur.Valid && p.cur.Epoch == e && e != keys.NullEpoch {
 		if !p.cur.Key.Is(key) {
 			p.cur.Key = p.newKey(key)
 		}
@@ -144,7 +145,7 @@ func (p *parKeys) install(e uint8, key *Key, gen uint64) {
 	p.cur = KeyRef{Key: p.newKey(key), Gen: gen, Epoch: e, Valid: true}
 }
 
-func (p *parKeys) newKey(key *Key) *FrameKey {
+func (p *parKeys) newKey(key *keys.Key) *FrameKey {
 	k := &FrameKey{}
 	k.Set(key, p.dir)
 	p.win[k] = &replay.Filter{}
@@ -167,18 +168,18 @@ func TestParallelOpenIsOpen(t *testing.T) {
 		pk := newParKeys(dir)
 		w, _ := NewOpenWorker(dir, opts)
 		var seq Sequence
-		keys := []Key{{0xA1}, {0xA2}, {0xA3}}
+		material := []keys.Key{{0xA1}, {0xA2}, {0xA3}}
 		var gen uint64
-		install := func(e uint8, k *Key) {
+		install := func(e uint8, k *keys.Key) {
 			gen++
 			o.InstallGen(e, k, gen)
 			pk.install(e, k, gen)
 		}
 		epoch, ki := uint8(1), 0
-		install(epoch, &keys[ki])
+		install(epoch, &material[ki])
 		var sent [][]byte
 		count := uint32(1<<32 - 40) // across the wrap
-		seal := func(e uint8, k *Key) []byte {
+		seal := func(e uint8, k *keys.Key) []byte {
 			b := randomFrame(rng)
 			f := mustView(t, b)
 			if err := s.Seal(&f, k, count, e); err != nil {
@@ -197,7 +198,7 @@ func TestParallelOpenIsOpen(t *testing.T) {
 			errB := w.Open(&fb, &pk.cur, &pk.prev, &sb)
 			if errB == nil {
 				var win *replay.Filter
-				if sb.Epoch != NullEpoch {
+				if sb.Epoch != keys.NullEpoch {
 					ref := &pk.cur
 					if sb.Previous {
 						ref = &pk.prev
@@ -233,16 +234,16 @@ func TestParallelOpenIsOpen(t *testing.T) {
 		for i := range 400 {
 			switch r := rng.IntN(100); {
 			case r < 4 && i > 10: // next key, announced
-				ki = (ki + 1) % len(keys)
+				ki = (ki + 1) % len(material)
 				epoch = epoch%250 + 1
-				install(epoch, &keys[ki])
+				install(epoch, &material[ki])
 			case r < 6: // same key again: window kept
-				install(epoch, &keys[ki])
+				install(epoch, &material[ki])
 			case r < 8 && len(sent) > 0: // replay of an earlier frame
 				check(sent[rng.IntN(len(sent))], "replay")
 				continue
 			case r < 12: // forged: a flipped message bit, then the genuine frame
-				g := seal(epoch, &keys[ki])
+				g := seal(epoch, &material[ki])
 				fgd := bytes.Clone(g)
 				fgd[IntOff+5+rng.IntN(MsgLen-5)] ^= 0x10
 				fec.New().EncodeArea(fgd[IntOff:]) // the attacker re-encodes the area
@@ -251,18 +252,18 @@ func TestParallelOpenIsOpen(t *testing.T) {
 				sent = append(sent, g)
 				continue
 			case r < 15:
-				check(seal(NullEpoch, nil), "null")
+				check(seal(keys.NullEpoch, nil), "null")
 				continue
 			case r < 17:
-				check(seal(77, &Key{0xEE}), "unknown epoch")
+				check(seal(77, &keys.Key{0xEE}), "unknown epoch")
 				continue
 			case r < 19:
-				g := seal(epoch, &keys[ki])
+				g := seal(epoch, &material[ki])
 				g[0], g[1], g[2] = 0, 0, 0
 				check(g, "lost FAS")
 				continue
 			}
-			g := seal(epoch, &keys[ki])
+			g := seal(epoch, &material[ki])
 			switch rng.IntN(5) {
 			case 0: // correctable errors
 				for e := range 6 {
@@ -274,7 +275,7 @@ func TestParallelOpenIsOpen(t *testing.T) {
 					g[RowLen+(40+e*13)*16+j] ^= 0xA5
 				}
 			case 2: // reordered with the next frame
-				h := seal(epoch, &keys[ki])
+				h := seal(epoch, &material[ki])
 				check(h, "reordered")
 				sent = append(sent, h)
 			}
@@ -290,7 +291,7 @@ func TestParallelOpenIsOpen(t *testing.T) {
 
 // TestOpenWorkerErrorsLeaveFrame: a refused frame is left as it came.
 func TestOpenWorkerErrorsLeaveFrame(t *testing.T) {
-	key := Key{6}
+	key := keys.Key{6}
 	w, _ := NewOpenWorker(0, Options{})
 	pk := newParKeys(0)
 	pk.install(1, &key, 1)
@@ -314,7 +315,7 @@ func TestOpenWorkerErrorsLeaveFrame(t *testing.T) {
 	} {
 		k := key
 		if tc.epoch != 1 {
-			k = Key{0x99}
+			k = keys.Key{0x99}
 		}
 		b := randomFrame(rng)
 		f := mustView(t, b)
@@ -339,7 +340,7 @@ func TestOpenWorkerErrorsLeaveFrame(t *testing.T) {
 // TestParallelNoAlloc: the parallel halves allocate nothing per frame,
 // refusals included.
 func TestParallelNoAlloc(t *testing.T) {
-	key := Key{5}
+	key := keys.Key{5}
 	var fk FrameKey
 	fk.Set(&key, 0)
 	sw, _ := NewSealWorker(0, Options{})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/otkd/otkd/framer/fec"
 	"github.com/otkd/otkd/framer/replay"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // Errors of the frame path. Every error Open returns leaves the caller's
@@ -22,10 +23,6 @@ var (
 // carry before Open declares the frame out of alignment. Fewer are corrected
 // by the row FEC, which covers the FAS.
 const MaxFASBitErrors = 8
-
-// NullEpoch is the epoch of frames sent before the first session key: they
-// are not encrypted and carry no payload.
-const NullEpoch = 0
 
 // EpochError reports a frame whose key epoch the receiver does not hold.
 type EpochError struct {
@@ -85,7 +82,7 @@ type Sealer struct {
 	keyBuf  [EncLen]byte
 	started bool
 	// tag material of tagFor, derived when Seal first sees that key
-	tagFor  Key
+	tagFor  keys.Key
 	tagHave bool
 	tag     tagKey
 	mac     macScratch
@@ -102,15 +99,15 @@ func NewSealer(direction uint8, opts Options) (*Sealer, error) {
 // Seal completes a plaintext frame in place and turns it into a wire frame.
 // The caller has filled the payload, the negotiation area and the MsgLen
 // interaction message bytes; Seal writes FAS, MFAS, COUNT, the key epoch
-// and the SM BIP-8, encrypts with key (ignored for NullEpoch), writes the
-// frame tag over the encrypted messages (zero for NullEpoch), computes the
+// and the SM BIP-8, encrypts with key (ignored for keys.NullEpoch), writes the
+// frame tag over the encrypted messages (zero for keys.NullEpoch), computes the
 // row and interaction-area FEC over the ciphertext and scrambles. A COUNT
 // must never repeat under one key; choosing it is the caller's job.
-func (s *Sealer) Seal(f *Frame, key *Key, count uint32, epoch uint8) error {
+func (s *Sealer) Seal(f *Frame, key *keys.Key, count uint32, epoch uint8) error {
 	if err := f.check(); err != nil {
 		return err
 	}
-	if epoch != NullEpoch && key == nil {
+	if epoch != keys.NullEpoch && key == nil {
 		return ErrNoKey
 	}
 	f.SetFAS()
@@ -118,7 +115,7 @@ func (s *Sealer) Seal(f *Frame, key *Key, count uint32, epoch uint8) error {
 	f.SetEpoch(epoch)
 	f.SetBIP8(s.bip[1])
 	var bip byte
-	if epoch != NullEpoch {
+	if epoch != keys.NullEpoch {
 		s.ks.FrameKeystream(&s.keyBuf, key, count, s.dir)
 		bip = xorEncrypted(f, &s.keyBuf) // BIP-8 of the ciphertext, same pass
 		if !s.tagHave || s.tagFor != *key {
@@ -154,7 +151,7 @@ func (s *Sealer) Wipe() {
 // material derived from it and its anti-replay window.
 type EpochKey struct {
 	Epoch uint8
-	Key   Key
+	Key   keys.Key
 	Gen   uint64 // the caller's name for this install (InstallGen)
 	valid bool
 	tag   tagKey
@@ -214,12 +211,12 @@ func NewOpener(direction uint8, opts Options) (*Opener, error) {
 		return nil, ErrDirection
 	}
 	o := &Opener{dir: direction, opts: opts, ks: opts.engine(), fec: fec.New()}
-	o.cur = EpochKey{Epoch: NullEpoch, valid: true}
+	o.cur = EpochKey{Epoch: keys.NullEpoch, valid: true}
 	return o, nil
 }
 
 // Install makes key the current key of epoch e (InstallGen with Gen 0).
-func (o *Opener) Install(e uint8, key *Key) { o.InstallGen(e, key, 0) }
+func (o *Opener) Install(e uint8, key *keys.Key) { o.InstallGen(e, key, 0) }
 
 // InstallGen makes key the current key of epoch e, named gen (Stats.Gen
 // reports it for every frame the key opens); the current key becomes the
@@ -228,8 +225,8 @@ func (o *Opener) Install(e uint8, key *Key) { o.InstallGen(e, key, 0) }
 // installing the very same key again keeps the window (a replay must not
 // become new by a repeated install). It derives the key's tag material, so
 // it allocates; it is not a per-frame call.
-func (o *Opener) InstallGen(e uint8, key *Key, gen uint64) {
-	if o.cur.valid && o.cur.Epoch == e && e != NullEpoch {
+func (o *Opener) InstallGen(e uint8, key *keys.Key, gen uint64) {
+	if o.cur.valid && o.cur.Epoch == e && e != keys.NullEpoch {
 		if o.cur.Key != *key {
 			o.cur.Key = *key
 			o.cur.tag.derive(key, o.dir)
@@ -252,7 +249,7 @@ func (o *Opener) Retire() { o.prev.wipe() }
 func (o *Opener) Wipe() {
 	o.cur.wipe()
 	o.prev.wipe()
-	o.cur = EpochKey{Epoch: NullEpoch, valid: true}
+	o.cur = EpochKey{Epoch: keys.NullEpoch, valid: true}
 	clear(o.keyBuf[:])
 	clear(o.backup[:])
 	o.mac = macScratch{}
@@ -276,14 +273,14 @@ func (o *Opener) lookup(e uint8) (*EpochKey, bool) {
 		return &o.cur, false
 	case o.prev.valid && o.prev.Epoch == e:
 		return &o.prev, true
-	case o.opts.AcceptNull && e == NullEpoch:
+	case o.opts.AcceptNull && e == keys.NullEpoch:
 		return &nullKey, false
 	}
 	return nil, false
 }
 
 // nullKey is the "key" of the null epoch.
-var nullKey = EpochKey{Epoch: NullEpoch, valid: true}
+var nullKey = EpochKey{Epoch: keys.NullEpoch, valid: true}
 
 // Open turns a wire frame into the plaintext frame in place and fills st.
 // Uncorrectable row codewords are not an error: they stay as received and
@@ -330,7 +327,7 @@ func (o *Opener) Open(f *Frame, st *Stats) error {
 		o.restore(f, rowsClean)
 		return &o.epochErr
 	}
-	if ek.Epoch != NullEpoch {
+	if ek.Epoch != keys.NullEpoch {
 		if err := o.authenticate(f, ek, epoch, count, st.FEC.IsFailed(fec.AreaCodeword)); err != nil {
 			o.restore(f, rowsClean)
 			return err
@@ -347,7 +344,7 @@ func (o *Opener) Open(f *Frame, st *Stats) error {
 		bip = f.ComputeBIP8()
 	}
 	o.bips.check(f, st, bip)
-	if ek.Epoch != NullEpoch {
+	if ek.Epoch != keys.NullEpoch {
 		o.ks.FrameKeystream(&o.keyBuf, &ek.Key, count, o.dir)
 		xorEncrypted(f, &o.keyBuf)
 		clear(f.Tag())

@@ -6,6 +6,7 @@ import (
 	"github.com/klauspost/cpuid/v2"
 
 	"github.com/otkd/otkd/internal/asmswitch"
+	"github.com/otkd/otkd/internal/race"
 )
 
 // useAVX512 selects the AVX-512 XOR-and-fold kernels (xor_amd64.s),
@@ -30,9 +31,9 @@ func xorFold(dst, a, b []byte) byte {
 		return 0
 	}
 	a, b = a[:n], b[:n]
-	raceRead(a)
-	raceRead(b)
-	raceWrite(dst)
+	race.ReadRange(a)
+	race.ReadRange(b)
+	race.WriteRange(dst)
 	return fold64(xorFoldAVX512(&dst[0], &a[0], &b[0], n))
 }
 
@@ -44,6 +45,6 @@ func fold(p []byte) byte {
 	if len(p) == 0 {
 		return 0
 	}
-	raceRead(p)
+	race.ReadRange(p)
 	return fold64(foldAVX512(&p[0], len(p)))
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // forEachXORImpl runs f with the assembly kernels (when the CPU has them)
@@ -90,7 +92,7 @@ func TestSealOpenKernelsAgree(t *testing.T) {
 		useAVX512 = asm
 		defer func() { useAVX512 = saved }()
 		rng := rand.New(rand.NewPCG(9, 9))
-		key := Key{9, 8, 7}
+		key := keys.Key{9, 8, 7}
 		s, _ := NewSealer(1, Options{})
 		o, _ := NewOpener(1, Options{})
 		o.Install(3, &key)
@@ -102,7 +104,7 @@ func TestSealOpenKernelsAgree(t *testing.T) {
 			f, _ := View(buf)
 			epoch := uint8(3)
 			if i == 2 {
-				epoch = NullEpoch
+				epoch = keys.NullEpoch
 			}
 			if err := s.Seal(&f, &key, uint32(100+i), epoch); err != nil {
 				t.Fatal(err)
@@ -113,7 +115,7 @@ func TestSealOpenKernelsAgree(t *testing.T) {
 				buf[9000] ^= 0x01
 			}
 			var st Stats
-			if err := o.Open(&f, &st); err != nil && epoch != NullEpoch {
+			if err := o.Open(&f, &st); err != nil && epoch != keys.NullEpoch {
 				t.Fatal(err)
 			}
 			plains = append(plains, bytes.Clone(buf))

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // TestCSM3: the C header's SM3 gives the examples of GB/T 32905-2016 and
@@ -54,7 +56,9 @@ func TestCSM3(t *testing.T) {
 
 // TestCFingerprint: otkd_shm_key_fingerprint gives, for every key of a
 // real store, the fingerprint the Go reader gives (Key.Fingerprint, which
-// otkctl keys prints), for every key length.
+// otkctl keys prints), for every key length; for a key published as otkd
+// publishes it (id = fingerprint as a number) both print its id, and for
+// the key 00 01 … 0f both print the pinned value of internal/keys.
 func TestCFingerprint(t *testing.T) {
 	cbin := buildCReader(t)
 	path := filepath.Join(t.TempDir(), "keys.shm")
@@ -80,6 +84,22 @@ func TestCFingerprint(t *testing.T) {
 		want[fmt.Sprint(k.ID)] = hex.EncodeToString(fp[:])
 		k.Zero()
 	}
+	var pinned [16]byte
+	for j := range pinned {
+		pinned[j] = byte(j)
+	}
+	k := &Key{ID: keys.IDOf(pinned[:]), Port: 2, State: StateActive, Alg: AlgZUC128}
+	if err := k.SetMaterial(pinned[:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Put(k); err != nil {
+		t.Fatal(err)
+	}
+	if got := k.Fingerprint().String(); got != "1cb233f1f36d78dd" || fmt.Sprintf("%016x", k.ID) != got {
+		t.Fatalf("Go: key 00..0f id %016x fingerprint %s, pinned 1cb233f1f36d78dd", k.ID, got)
+	}
+	want[fmt.Sprint(k.ID)] = "1cb233f1f36d78dd"
+	k.Zero()
 	out, err := exec.Command(cbin, "fp", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("creader fp: %v\n%s", err, out)

@@ -2,22 +2,22 @@ package shm
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
 	"unsafe"
 
-	"github.com/emmansun/gmsm/sm3"
+	"github.com/otkd/otkd/internal/keys"
 )
 
-// Dir is the direction of a link a key protects.
-type Dir uint8
+// Dir is the direction of a link a key protects: otkd's one Direction
+// type (0 = A→B, 1 = B→A; docs/design.md).
+type Dir = keys.Direction
 
-// Directions (DESIGN.md: 0 = A→B, 1 = B→A).
+// Directions.
 const (
-	DirAtoB Dir = 0
-	DirBtoA Dir = 1
+	DirAtoB = keys.AtoB
+	DirBtoA = keys.BtoA
 )
 
 // State is the life-cycle state of a key slot.
@@ -133,14 +133,11 @@ func (k *Key) SetMaterial(b []byte) error {
 // Zero overwrites the whole record, key bytes included.
 func (k *Key) Zero() { *k = Key{} }
 
-// Fingerprint is the first 8 bytes of SM3 over the key bytes: safe to log.
-func (k *Key) Fingerprint() [8]byte {
-	s := sm3.Sum(k.Material())
-	var f [8]byte
-	copy(f[:], s[:8])
-	clear(s[:])
-	return f
-}
+// Fingerprint is the key's one public name, safe to log: the first 8 bytes
+// of SM3("otkd v1 session key" ‖ key bytes) (docs/shm.md, "Key
+// fingerprint"); its String is 16 hex digits. A key published by otkd has
+// that fingerprint, read big-endian, as its ID.
+func (k *Key) Fingerprint() keys.Fingerprint { return keys.FingerprintOf(k.Material()) }
 
 // record words 1..15 of a slot copy (word 0 is the sequence).
 type record [slotWords - 1]uint64
@@ -275,9 +272,8 @@ func (k *Key) Valid(t time.Time) bool {
 
 // String describes k without its key bytes.
 func (k Key) String() string {
-	f := k.Fingerprint()
 	return fmt.Sprintf("key{id=%d port=%d dir=%d epoch=%d state=%s alg=%s len=%d consumer=%d fp=%s}",
-		k.ID, k.Port, k.Dir, k.Epoch, k.State, k.Alg, k.Len, k.Consumer, hex.EncodeToString(f[:]))
+		k.ID, k.Port, k.Dir, k.Epoch, k.State, k.Alg, k.Len, k.Consumer, k.Fingerprint())
 }
 
 // GoString is String: %#v never prints key bytes either.

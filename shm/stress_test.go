@@ -16,13 +16,15 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/otkd/otkd/internal/testmain"
 )
 
 // Child processes: the tests re-exec the test binary with OTKD_SHM_ROLE set.
 func TestMain(m *testing.M) {
 	switch os.Getenv("OTKD_SHM_ROLE") {
 	case "":
-		os.Exit(m.Run())
+		os.Exit(testmain.Run(m))
 	case "reader":
 		os.Exit(readerChild())
 	case "racyreader":

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
 )
 
 // syncAudit is `otkctl sync audit`: the key-sync audit log, filtered.
@@ -16,17 +17,17 @@ import (
 func syncAudit(name string, fs *flag.FlagSet, d *daemonFlags, args []string, stdout io.Writer) error {
 	since := fs.String("since", "", "events at or after this time: RFC 3339, or a duration back from now (90m, 24h)")
 	until := fs.String("until", "", "events before this time: RFC 3339, or a duration back from now")
-	var q api.SyncAuditQuery
+	var q keysyncsvc.SyncAuditQuery
 	fs.StringVar(&q.Kind, "kind", "", "only events of this kind (import, register, bind, push, push-failed)")
 	fs.StringVar(&q.Identity, "identity", "", "only events of this subscriber identity")
 	fs.StringVar(&q.App, "app", "", "only events of this application")
 	fs.StringVar(&q.KeyID, "key", "", "only events of this key id")
-	fs.IntVar(&q.Limit, "limit", 100, fmt.Sprintf("the newest N matching events (1..%d)", api.MaxAuditLimit))
+	fs.IntVar(&q.Limit, "limit", 100, fmt.Sprintf("the newest N matching events (1..%d)", keysyncsvc.MaxAuditLimit))
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if q.Limit < 1 || q.Limit > api.MaxAuditLimit {
-		return usagef("%s: --limit %d: want 1..%d", name, q.Limit, api.MaxAuditLimit)
+	if q.Limit < 1 || q.Limit > keysyncsvc.MaxAuditLimit {
+		return usagef("%s: --limit %d: want 1..%d", name, q.Limit, keysyncsvc.MaxAuditLimit)
 	}
 	now := time.Now()
 	var err error
@@ -36,16 +37,16 @@ func syncAudit(name string, fs *flag.FlagSet, d *daemonFlags, args []string, std
 	if q.Until, err = parseWhen(*until, now); err != nil {
 		return usagef("%s: --until: %v", name, err)
 	}
-	var a api.SyncAudit
+	var a keysyncsvc.SyncAudit
 	if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
-		a, err = c.SyncAudit(ctx, q)
+		a, err = keysyncsvc.NewClient(c).SyncAudit(ctx, q)
 		return err
 	}); err != nil {
 		return err
 	}
 	if *d.json {
 		if a.Events == nil {
-			a.Events = []api.SyncEvent{}
+			a.Events = []keysyncsvc.SyncEvent{}
 		}
 		return writeJSON(stdout, a)
 	}
@@ -88,7 +89,7 @@ func dash(s string) string {
 }
 
 // auditDetail is the last column: what the kind carries besides ids.
-func auditDetail(e api.SyncEvent) string {
+func auditDetail(e keysyncsvc.SyncEvent) string {
 	switch {
 	case e.Kind == "import":
 		return fmt.Sprintf("%d keys, file %s", e.Count, e.FileFP)

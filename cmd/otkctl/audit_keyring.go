@@ -7,15 +7,16 @@ import (
 	"text/tabwriter"
 
 	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
 )
 
 // keyringSync is `otkctl keyring sync`: the keyring's sync with the other
 // end (what waits for its ack, what its messages did here); ids and
 // counters, never key bytes.
 func keyringSync(d *daemonFlags, pool string, stdout io.Writer) error {
-	var ks api.KeyringSync
+	var ks keyringsvc.KeyringSync
 	if err := d.call("keyring sync", func(ctx context.Context, c *api.Client) (err error) {
-		ks, err = c.KeyringSync(ctx, pool)
+		ks, err = keyringsvc.NewClient(c).KeyringSync(ctx, pool)
 		return err
 	}); err != nil {
 		return err

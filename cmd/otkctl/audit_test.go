@@ -16,8 +16,11 @@ import (
 
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/api/apitest"
-	"github.com/otkd/otkd/ctrl/keysync"
-	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // auditDaemon serves the fake daemon with a real keysync audit log.
@@ -26,18 +29,12 @@ type auditDaemon struct {
 	s *keysync.Syncer
 }
 
-func (d auditDaemon) SyncAudit(_ context.Context, q api.SyncAuditQuery) (api.SyncAudit, error) {
-	ev, trunc, err := d.s.QueryAudit(keysync.AuditQuery{Since: q.Since, Until: q.Until, Kind: q.Kind,
-		Identity: q.Identity, App: q.App, KeyID: q.KeyID, Limit: q.Limit})
+func (d auditDaemon) SyncAudit(_ context.Context, q keysyncsvc.SyncAuditQuery) (keysyncsvc.SyncAudit, error) {
+	ev, trunc, err := d.s.QueryAudit(q)
 	if err != nil {
-		return api.SyncAudit{}, fmt.Errorf("%w: %v", api.ErrBadRequest, err)
+		return keysyncsvc.SyncAudit{}, fmt.Errorf("%w: %v", api.ErrBadRequest, err)
 	}
-	out := api.SyncAudit{Truncated: trunc}
-	for _, e := range ev {
-		out.Events = append(out.Events, api.SyncEvent{Seq: e.Seq, Time: e.Time, Kind: e.Kind, Identity: e.Identity,
-			App: e.App, KeyID: e.KeyID, KeyFP: e.KeyFP, DeliveryID: e.DeliveryID, Count: e.Count, FileFP: e.FileFP})
-	}
-	return out, nil
+	return keysyncsvc.SyncAudit{Events: ev, Truncated: trunc}, nil
 }
 
 // TestSyncAuditCommand runs otkctl sync audit against a daemon whose audit
@@ -86,7 +83,8 @@ func TestSyncAuditCommand(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- api.NewServer(auditDaemon{apitest.New(), s}, api.ServerOptions{}).Serve(ctx, l) }()
+	b := auditDaemon{apitest.New(), s}
+	go func() { done <- api.NewServer(b, api.ServerOptions{Routes: apitest.Routes(b)}).Serve(ctx, l) }()
 	defer func() { cancel(); <-done }()
 	run := func(args ...string) (string, string, int) {
 		o, e, code := otkEnv(t, nil, append(append([]string{"sync", "audit"}, args...), "--socket", sock)...)
@@ -98,9 +96,9 @@ func TestSyncAuditCommand(t *testing.T) {
 		t.Fatalf("audit: %d %s %s", code, out, e)
 	}
 	out, e, code = run("--kind", "bind", "--key", "key-b", "--since", "1h", "--json")
-	var a api.SyncAudit
+	var a keysyncsvc.SyncAudit
 	if code != 0 || json.Unmarshal([]byte(out), &a) != nil || len(a.Events) != 1 || a.Events[0].KeyID != "key-b" ||
-		a.Events[0].KeyFP != keysync.KeyFingerprint(recs[1].Key) {
+		a.Events[0].KeyFP != keys.FingerprintOf(recs[1].Key).String() {
 		t.Fatalf("audit --kind bind --key key-b: %d %s %s", code, out, e)
 	}
 	out, _, code = run("--limit", "1", "--json")
@@ -134,8 +132,8 @@ func TestSyncAuditCommand(t *testing.T) {
 	}
 }
 
-func (d auditDaemon) KeyringSync(context.Context, string) (api.KeyringSync, error) {
-	return api.KeyringSync{Pool: "default", Side: "A", Stream: "00000000000000aa", Acked: 4, Pending: 2, TieBreaks: 1}, nil
+func (d auditDaemon) KeyringSync(context.Context, string) (keyringsvc.KeyringSync, error) {
+	return keyringsvc.KeyringSync{Pool: "default", Side: "A", Stream: "00000000000000aa", Acked: 4, Pending: 2, TieBreaks: 1}, nil
 }
 
 // TestKeyringSyncCommand: otkctl keyring sync prints the sync state, as a
@@ -148,7 +146,8 @@ func TestKeyringSyncCommand(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- api.NewServer(auditDaemon{Backend: apitest.New()}, api.ServerOptions{}).Serve(ctx, l) }()
+	b := auditDaemon{Backend: apitest.New()}
+	go func() { done <- api.NewServer(b, api.ServerOptions{Routes: apitest.Routes(b)}).Serve(ctx, l) }()
 	defer func() { cancel(); <-done }()
 	o, e, code := otkEnv(t, nil, "keyring", "sync", "--socket", sock)
 	flat := strings.Join(strings.Fields(string(o)), " ")
@@ -157,7 +156,7 @@ func TestKeyringSyncCommand(t *testing.T) {
 		t.Fatalf("keyring sync: %d\n%s%s", code, o, e)
 	}
 	o, _, code = otkEnv(t, nil, "keyring", "sync", "--json", "--socket", sock)
-	var ks api.KeyringSync
+	var ks keyringsvc.KeyringSync
 	if code != 0 || json.Unmarshal(o, &ks) != nil || ks.Pending != 2 || ks.Stream != "00000000000000aa" {
 		t.Fatalf("keyring sync --json: %d %s", code, o)
 	}

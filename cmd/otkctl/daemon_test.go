@@ -43,6 +43,7 @@ func fakeDaemon(t *testing.T, opts api.ServerOptions) (*apitest.Backend, string)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	opts.Routes = append(apitest.Routes(fake), opts.Routes...)
 	go func() { done <- api.NewServer(fake, opts).Serve(ctx, l) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return fake, path

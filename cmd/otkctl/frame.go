@@ -13,6 +13,8 @@ import (
 
 	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/cli"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 func frameCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -37,23 +39,23 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses a command's flags (the flag package prints a bad
+// flag's message and the flags); -h ends the command with status 0.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return usagef("%s: help requested", fs.Name())
-		}
+	switch err := cli.Parse(fs, args, false); {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		return usagef("%s: help requested", fs.Name())
+	default:
 		return usagef("%s: %v", fs.Name(), err)
 	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
-	}
-	return nil
 }
 
 // parseKey decodes a 32-hex-digit ZUC-128 key. The error never repeats the
 // digits: they are key material.
-func parseKey(s string) (framer.Key, error) {
-	var k framer.Key
+func parseKey(s string) (keys.Key, error) {
+	var k keys.Key
 	s = strings.TrimSpace(s)
 	if len(s) != 2*len(k) {
 		return k, usagef("--key must be %d hex digits, got %d characters", 2*len(k), len(s))
@@ -140,8 +142,8 @@ func frameEncode(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var key *framer.Key
-	if e != framer.NullEpoch {
+	var key *keys.Key
+	if e != keys.NullEpoch {
 		if *keyHex == "" {
 			return usagef("frame encode: --key is required for epoch %d", e)
 		}
@@ -200,7 +202,7 @@ func frameDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var key framer.Key
+	var key keys.Key
 	if *keyHex != "" {
 		if key, err = parseKey(*keyHex); err != nil {
 			return err
@@ -228,7 +230,7 @@ func frameDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	if err != nil {
 		return dataf("%v", err)
 	}
-	if epoch != framer.NullEpoch {
+	if epoch != keys.NullEpoch {
 		if *keyHex == "" {
 			return usagef("frame decode: the frame has key epoch %d, --key is required", epoch)
 		}
@@ -278,7 +280,7 @@ func frameSelftest(args []string, stdout, stderr io.Writer) error {
 		return usagef("frame selftest: --frames must be ≥ 1 and --errors 0..16")
 	}
 	rng := rand.New(rand.NewPCG(*seed, 0x07cd))
-	var key framer.Key
+	var key keys.Key
 	for i := range key {
 		key[i] = byte(rng.Uint32())
 	}

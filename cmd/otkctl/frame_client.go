@@ -14,6 +14,7 @@ import (
 	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/dataplane/client/gfp"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // The client-traffic side of otkctl frame: encode --pcap maps the Ethernet
@@ -25,8 +26,8 @@ import (
 // path to stdout: COUNT from count on, one per frame (wrapping modulo 2^32
 // like a port's). The file is read twice:
 // once to check every record, so that a bad file writes nothing.
-func encodePcap(path string, mtu int, key *framer.Key, count uint32, epoch uint8, dir uint8, noScr bool, stdout, stderr io.Writer) error {
-	if epoch == framer.NullEpoch {
+func encodePcap(path string, mtu int, key *keys.Key, count uint32, epoch uint8, dir uint8, noScr bool, stdout, stderr io.Writer) error {
+	if epoch == keys.NullEpoch {
 		return usagef("frame encode: --pcap needs a ciphered epoch (null-epoch frames carry no payload)")
 	}
 	m, err := client.New(client.Config{MTU: mtu})
@@ -133,7 +134,7 @@ type decodePcapStats struct {
 type decodeOpts struct {
 	out, gfpOut string
 	mtu         int
-	key         *framer.Key
+	key         *keys.Key
 	dir         uint8
 	noScr       bool
 	asJSON      bool
@@ -193,7 +194,7 @@ func decodePcap(o decodeOpts, stdin io.Reader, stderr io.Writer) (err error) {
 		}
 		ds.Frames++
 		epoch, _, perr := op.Peek(&f)
-		if perr == nil && epoch != framer.NullEpoch {
+		if perr == nil && epoch != keys.NullEpoch {
 			if o.key == nil {
 				return usagef("frame decode: frame %d has key epoch %d, --key is required", ds.Frames, epoch)
 			}
@@ -344,7 +345,7 @@ func (g *gfpMonitor) frame(f *framer.Frame, count uint32, epoch uint8, at time.D
 		g.dec.Lose(g)
 	}
 	g.last, g.have, g.at = count, true, at
-	if epoch == framer.NullEpoch {
+	if epoch == keys.NullEpoch {
 		return nil
 	}
 	for r := range framer.Rows {

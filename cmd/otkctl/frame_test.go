@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
+	"github.com/otkd/otkd/internal/testmain"
 )
 
 var otkctl string // path of the binary under test
@@ -25,7 +27,7 @@ func TestMain(m *testing.M) {
 		os.Stderr.Write(out)
 		panic(err)
 	}
-	code := m.Run()
+	code := testmain.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -71,7 +73,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		lib := append([]byte(nil), plain...)
 		f, _ := framer.View(lib)
 		s, _ := framer.NewSealer(1, framer.Options{NoScramble: scr != nil})
-		key := framer.Key{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10}
+		key := keys.Key{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10}
 		if err := s.Seal(&f, &key, 0x01020304, 5); err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/otkd/otkd/ctrl/config"
+	"github.com/otkd/otkd/ctrl/daemon/config"
 )
 
 // hinted is an error with what to do about it.

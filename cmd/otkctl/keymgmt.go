@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
 )
 
 // keyringCmd is `otkctl keyring status|connect|disconnect|refill|sync|pools`.
@@ -38,8 +40,8 @@ func keyringCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if *consumer != 0 {
-			return keyringKeyCmd(name, d, stdout, func(ctx context.Context, c *api.Client) (api.KeyringKey, error) {
-				return c.KeyringLookup(ctx, *pool, *consumer)
+			return keyringKeyCmd(name, d, stdout, func(ctx context.Context, c *api.Client) (keyringsvc.KeyringKey, error) {
+				return keyringsvc.NewClient(c).KeyringLookup(ctx, *pool, *consumer)
 			})
 		}
 		return keyringStatus(d, *pool, stdout)
@@ -52,15 +54,17 @@ func keyringCmd(args []string, stdout, stderr io.Writer) error {
 			return usagef("%s: --consumer is required (a non-zero id)", name)
 		}
 		if args[0] == "connect" {
-			return keyringKeyCmd(name, d, stdout, func(ctx context.Context, c *api.Client) (api.KeyringKey, error) {
-				return c.KeyringConnect(ctx, *pool, *consumer)
+			return keyringKeyCmd(name, d, stdout, func(ctx context.Context, c *api.Client) (keyringsvc.KeyringKey, error) {
+				return keyringsvc.NewClient(c).KeyringConnect(ctx, *pool, *consumer)
 			})
 		}
-		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.KeyringDisconnect(ctx, *pool, *consumer) }); err != nil {
+		if err := d.call(name, func(ctx context.Context, c *api.Client) error {
+			return keyringsvc.NewClient(c).KeyringDisconnect(ctx, *pool, *consumer)
+		}); err != nil {
 			return err
 		}
 		if *d.json {
-			return writeJSON(stdout, api.ConsumerResult{Consumer: *consumer, Action: "disconnect", Status: "done"})
+			return writeJSON(stdout, keyringsvc.ConsumerResult{Consumer: *consumer, Action: "disconnect", Status: "done"})
 		}
 		_, err := fmt.Fprintf(stdout, "consumer %d%s disconnected: its key is retired\n", *consumer, ofPool(*pool))
 		return err
@@ -80,11 +84,13 @@ func keyringCmd(args []string, stdout, stderr io.Writer) error {
 		case *ring < 0:
 			return usagef("%s: --ring %d: want a ring index 0..rings-1", name, *ring)
 		}
-		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.KeyringRefill(ctx, *pool, *ring) }); err != nil {
+		if err := d.call(name, func(ctx context.Context, c *api.Client) error {
+			return keyringsvc.NewClient(c).KeyringRefill(ctx, *pool, *ring)
+		}); err != nil {
 			return err
 		}
 		if *d.json {
-			return writeJSON(stdout, api.RingResult{Ring: *ring, Action: "refill", Status: "done"})
+			return writeJSON(stdout, keyringsvc.RingResult{Ring: *ring, Action: "refill", Status: "done"})
 		}
 		_, err := fmt.Fprintf(stdout, "ring %d%s refilled\n", *ring, ofPool(*pool))
 		return err
@@ -104,13 +110,13 @@ func ofPool(pool string) string {
 func keyringPools(d *daemonFlags, stdout io.Writer) error {
 	var ps []string
 	if err := d.call("keyring pools", func(ctx context.Context, c *api.Client) (err error) {
-		ps, err = c.KeyringPools(ctx)
+		ps, err = keyringsvc.NewClient(c).KeyringPools(ctx)
 		return err
 	}); err != nil {
 		return err
 	}
 	if *d.json {
-		return writeJSON(stdout, api.KeyringPools{Pools: ps})
+		return writeJSON(stdout, keyringsvc.KeyringPools{Pools: ps})
 	}
 	for _, p := range ps {
 		if _, err := fmt.Fprintln(stdout, p); err != nil {
@@ -121,9 +127,9 @@ func keyringPools(d *daemonFlags, stdout io.Writer) error {
 }
 
 func keyringStatus(d *daemonFlags, pool string, stdout io.Writer) error {
-	var st api.KeyringStatus
+	var st keyringsvc.KeyringStatus
 	if err := d.call("keyring status", func(ctx context.Context, c *api.Client) (err error) {
-		st, err = c.KeyringStatus(ctx, pool)
+		st, err = keyringsvc.NewClient(c).KeyringStatus(ctx, pool)
 		return err
 	}); err != nil {
 		return err
@@ -148,8 +154,8 @@ func keyringStatus(d *daemonFlags, pool string, stdout io.Writer) error {
 }
 
 // keyringKeyCmd prints a consumer's key: ids and validity, never bytes.
-func keyringKeyCmd(name string, d *daemonFlags, stdout io.Writer, fn func(context.Context, *api.Client) (api.KeyringKey, error)) error {
-	var k api.KeyringKey
+func keyringKeyCmd(name string, d *daemonFlags, stdout io.Writer, fn func(context.Context, *api.Client) (keyringsvc.KeyringKey, error)) error {
+	var k keyringsvc.KeyringKey
 	if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
 		k, err = fn(ctx, c)
 		return err
@@ -188,11 +194,13 @@ func syncCmd(args []string, stdout, stderr io.Writer) error {
 		if *identity == "" || *app == "" {
 			return usagef("%s: --identity and --app are required", name)
 		}
-		if err := d.call(name, func(ctx context.Context, c *api.Client) error { return c.SyncRegister(ctx, *identity, *app) }); err != nil {
+		if err := d.call(name, func(ctx context.Context, c *api.Client) error {
+			return keysyncsvc.NewClient(c).SyncRegister(ctx, *identity, *app)
+		}); err != nil {
 			return err
 		}
 		if *d.json {
-			return writeJSON(stdout, api.SyncRegister{Identity: *identity, App: *app})
+			return writeJSON(stdout, keysyncsvc.SyncRegister{Identity: *identity, App: *app})
 		}
 		_, err := fmt.Fprintf(stdout, "%s registered for %s\n", *identity, *app)
 		return err
@@ -206,9 +214,9 @@ func syncCmd(args []string, stdout, stderr io.Writer) error {
 		if *identity == "" || *key == "" {
 			return usagef("%s: --identity and --key are required", name)
 		}
-		var b api.SyncBinding
+		var b keysyncsvc.SyncBinding
 		if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
-			b, err = c.SyncRequest(ctx, *identity, *key, *app)
+			b, err = keysyncsvc.NewClient(c).SyncRequest(ctx, *identity, *key, *app)
 			return err
 		}); err != nil {
 			return err
@@ -224,19 +232,19 @@ func syncCmd(args []string, stdout, stderr io.Writer) error {
 		if err := parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
-		var out []api.SyncPending
+		var out []keysyncsvc.SyncPending
 		if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
-			out, err = c.SyncOutbox(ctx)
+			out, err = keysyncsvc.NewClient(c).SyncOutbox(ctx)
 			return err
 		}); err != nil {
 			return err
 		}
 		if *d.json {
 			if out == nil {
-				out = []api.SyncPending{}
+				out = []keysyncsvc.SyncPending{}
 			}
 			return writeJSON(stdout, struct {
-				Outbox []api.SyncPending `json:"outbox"`
+				Outbox []keysyncsvc.SyncPending `json:"outbox"`
 			}{out})
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
@@ -276,12 +284,12 @@ func syncImport(name string, fs *flag.FlagSet, d *daemonFlags, args []string, st
 	if err != nil {
 		return usagef("%s: %v", name, err)
 	}
-	if len(data) > api.MaxKeyFileBytes {
-		return dataf("%s: %s has %d bytes, more than a key file may (%d)", name, file, len(data), api.MaxKeyFileBytes)
+	if len(data) > keysyncsvc.MaxKeyFileBytes {
+		return dataf("%s: %s has %d bytes, more than a key file may (%d)", name, file, len(data), keysyncsvc.MaxKeyFileBytes)
 	}
 	var n int
 	if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
-		n, err = c.SyncImport(ctx, data)
+		n, err = keysyncsvc.NewClient(c).SyncImport(ctx, data)
 		return err
 	}); err != nil {
 		var ue *usageError
@@ -291,7 +299,7 @@ func syncImport(name string, fs *flag.FlagSet, d *daemonFlags, args []string, st
 		return err
 	}
 	if *d.json {
-		return writeJSON(stdout, api.SyncImport{Imported: n})
+		return writeJSON(stdout, keysyncsvc.SyncImport{Imported: n})
 	}
 	_, err = fmt.Fprintf(stdout, "%d keys imported from %s\n", n, file)
 	return err

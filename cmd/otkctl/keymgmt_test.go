@@ -10,6 +10,8 @@ import (
 
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/api/apitest"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
 )
 
 // TestKeyringCommands runs otkctl keyring against the fake daemon.
@@ -24,7 +26,7 @@ func TestKeyringCommands(t *testing.T) {
 		t.Fatalf("status: %d\n%s", code, out)
 	}
 	out, _, code = run("keyring", "connect", "--consumer", "7", "--json")
-	var k api.KeyringKey
+	var k keyringsvc.KeyringKey
 	if code != 0 || json.Unmarshal([]byte(out), &k) != nil || k.Consumer != 7 || k.Fingerprint == "" {
 		t.Fatalf("connect: %d %s", code, out)
 	}
@@ -76,10 +78,10 @@ func TestKeyringPoolFlag(t *testing.T) {
 	if out, _, code := run("keyring", "pools"); code != 0 || out != "vpn\nweb\n" {
 		t.Fatalf("pools: %d %q", code, out)
 	}
-	keys := map[string]api.KeyringKey{}
+	keys := map[string]keyringsvc.KeyringKey{}
 	for _, pool := range []string{"vpn", "web"} {
 		out, e, code := run("keyring", "connect", "--pool", pool, "--consumer", "7", "--json")
-		var k api.KeyringKey
+		var k keyringsvc.KeyringKey
 		if code != 0 || json.Unmarshal([]byte(out), &k) != nil || k.Pool != pool {
 			t.Fatalf("connect in %s: %d %s %s", pool, code, out, e)
 		}
@@ -142,7 +144,7 @@ func TestSyncCommands(t *testing.T) {
 		t.Fatalf("register: %d %s", code, out)
 	}
 	out, _, code := run("sync", "request", "--identity", "imsi:1", "--key", apitest.KeyIDs[0], "--json")
-	var b api.SyncBinding
+	var b keysyncsvc.SyncBinding
 	if code != 0 || json.Unmarshal([]byte(out), &b) != nil || b.KeyID != apitest.KeyIDs[0] || b.KeyFingerprint == "" {
 		t.Fatalf("request: %d %s", code, out)
 	}

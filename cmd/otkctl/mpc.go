@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc/mpcsvc"
 )
 
 // mpcCmd is `otkctl mpc status|peers|init|refresh|backup|list|delete|recover|inspect`.
@@ -77,8 +78,8 @@ func mpcCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), *d.timeout)
 		defer cancel()
-		var res api.MPCBackupResult
-		if err := o.post(ctx, name, mpc.PathOpDelete+"?id="+url.QueryEscape(*id), &res); err != nil {
+		var res mpcsvc.MPCBackupResult
+		if err := o.post(ctx, name, mpcsvc.PathOpDelete+"?id="+url.QueryEscape(*id), &res); err != nil {
 			return err
 		}
 		if *d.json {
@@ -95,9 +96,9 @@ func mpcCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 }
 
 func mpcStatus(d *daemonFlags, stdout io.Writer) error {
-	var st api.MPCStatus
+	var st mpcsvc.MPCStatus
 	if err := d.call("mpc status", func(ctx context.Context, c *api.Client) (err error) {
-		st, err = c.MPCStatus(ctx)
+		st, err = mpcsvc.NewClient(c).MPCStatus(ctx)
 		return err
 	}); err != nil {
 		return err
@@ -137,9 +138,9 @@ func mpcStatus(d *daemonFlags, stdout io.Writer) error {
 // mpcPeers prints what every node answers on its cluster endpoint, so a
 // node that is down, behind or on another key shows.
 func mpcPeers(d *daemonFlags, stdout io.Writer) error {
-	var ps []api.MPCPeerState
+	var ps []mpcsvc.MPCPeerState
 	if err := d.call("mpc peers", func(ctx context.Context, c *api.Client) (err error) {
-		ps, err = c.MPCPeers(ctx)
+		ps, err = mpcsvc.NewClient(c).MPCPeers(ctx)
 		return err
 	}); err != nil {
 		return err
@@ -164,13 +165,13 @@ func orDash(s string) string {
 
 // mpcRound asks the node --node names to coordinate a round.
 func mpcRound(name string, init bool, d *daemonFlags, o *opFlags, stdout io.Writer) error {
-	path := mpc.PathOpRefresh
+	path := mpcsvc.PathOpRefresh
 	if init {
-		path = mpc.PathOpInit
+		path = mpcsvc.PathOpInit
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *d.timeout)
 	defer cancel()
-	var r api.MPCRound
+	var r mpcsvc.MPCRound
 	if err := o.post(ctx, name, path, &r); err != nil {
 		return err
 	}
@@ -216,7 +217,7 @@ func mpcBackup(fs *flag.FlagSet, args []string, stdin io.Reader, stdout io.Write
 	if *pool != "" && !*keyring {
 		return usagef("mpc backup: --pool goes with --keyring (--seeds backs up the seeds of every pool)")
 	}
-	if err := api.CheckMPCLabel(*label); err != nil {
+	if err := mpcsvc.CheckMPCLabel(*label); err != nil {
 		return usagef("mpc backup: %v", err)
 	}
 	var data []byte
@@ -227,17 +228,17 @@ func mpcBackup(fs *flag.FlagSet, args []string, stdin io.Reader, stdout io.Write
 		}
 		defer clear(data)
 	}
-	var b api.MPCBackup
+	var b mpcsvc.MPCBackup
 	if err := d.call("mpc backup", func(ctx context.Context, c *api.Client) (err error) {
 		if what != "" {
-			b, err = c.MPCExport(ctx, what, *pool, *label)
+			b, err = mpcsvc.NewClient(c).MPCExport(ctx, what, *pool, *label)
 		} else {
-			b, err = c.MPCBackup(ctx, *label, data)
+			b, err = mpcsvc.NewClient(c).MPCBackup(ctx, *label, data)
 		}
 		if err != nil || *out == "" {
 			return err
 		}
-		full, err := c.MPCBackupGet(ctx, b.ID)
+		full, err := mpcsvc.NewClient(c).MPCBackupGet(ctx, b.ID)
 		if err == nil {
 			err = os.WriteFile(*out, full.Ciphertext, 0o644)
 		}
@@ -262,23 +263,23 @@ func readSecret(file string, stdin io.Reader) ([]byte, error) {
 		defer f.Close()
 		r = f
 	}
-	data, err := io.ReadAll(io.LimitReader(r, api.MaxMPCBackupBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, mpcsvc.MaxMPCBackupBytes+1))
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("mpc backup: reading %s: %w", file, err)
 	case len(data) == 0:
 		return nil, dataf("mpc backup: %s is empty", file)
-	case len(data) > api.MaxMPCBackupBytes:
+	case len(data) > mpcsvc.MaxMPCBackupBytes:
 		clear(data)
-		return nil, dataf("mpc backup: %s is larger than %d bytes", file, api.MaxMPCBackupBytes)
+		return nil, dataf("mpc backup: %s is larger than %d bytes", file, mpcsvc.MaxMPCBackupBytes)
 	}
 	return data, nil
 }
 
 func mpcList(d *daemonFlags, stdout io.Writer) error {
-	var l []api.MPCBackup
+	var l []mpcsvc.MPCBackup
 	if err := d.call("mpc list", func(ctx context.Context, c *api.Client) (err error) {
-		l, err = c.MPCBackups(ctx)
+		l, err = mpcsvc.NewClient(c).MPCBackups(ctx)
 		return err
 	}); err != nil {
 		return err
@@ -347,7 +348,7 @@ func mpcRecover(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer clear(secret)
-	res.Size, res.Fingerprint = len(secret), mpc.Fingerprint(secret)
+	res.Size, res.Fingerprint = len(secret), mpcsvc.Fingerprint(secret)
 	if want != "" {
 		ok := want == res.Fingerprint
 		res.Matches = &ok
@@ -384,9 +385,9 @@ func recoverCiphertext(d *daemonFlags, id, file string) (ct []byte, fingerprint 
 		}
 		return ct, "", nil
 	}
-	var b api.MPCBackup
+	var b mpcsvc.MPCBackup
 	err = d.call("mpc recover", func(ctx context.Context, c *api.Client) (err error) {
-		b, err = c.MPCBackupGet(ctx, id)
+		b, err = mpcsvc.NewClient(c).MPCBackupGet(ctx, id)
 		return err
 	})
 	return b.Ciphertext, b.Fingerprint, err

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc/mpcsvc"
 )
 
 // inspectOut is what mpc inspect prints of an export: everything but the
@@ -32,7 +32,7 @@ type inspectSeed struct {
 	ID          string    `json:"id"`             // the keyring's seed id, hex
 	At          time.Time `json:"at,omitzero"`
 	Bits        int       `json:"bits"`
-	Fingerprint string    `json:"fingerprint"` // first 8 bytes of SM3(seed), hex
+	Fingerprint string    `json:"fingerprint"` // the key fingerprint (internal/keys), hex
 }
 
 type inspectRing struct {
@@ -68,19 +68,19 @@ func mpcInspect(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 		return fmt.Errorf("mpc inspect: %w", err)
 	}
 	defer clear(raw)
-	e, err := mpc.ParseExport(raw)
+	e, err := mpcsvc.ParseExport(raw)
 	if err != nil {
 		return fmt.Errorf("mpc inspect: %s: %w", *file, err)
 	}
 	defer e.Wipe()
-	out := summarise(e, mpc.Fingerprint(raw))
+	out := summarise(e, mpcsvc.Fingerprint(raw))
 	if *asJSON {
 		return writeJSON(stdout, out)
 	}
 	return printInspect(stdout, &out)
 }
 
-func summarise(e *mpc.Export, fp string) inspectOut {
+func summarise(e *mpcsvc.Export, fp string) inspectOut {
 	out := inspectOut{Version: int(e.Version), What: e.What.String(), Node: e.Node, Created: e.Created, Pool: e.Pool,
 		WindowSeconds: e.Window.Seconds(), Fingerprint: fp, Seeds: []inspectSeed{}}
 	for i := range e.Seeds {

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
 )
 
 // opFlags are the flags of a request to a node's operator endpoint: its

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc/mpcsvc"
 )
 
 // TestMPCCommandErrors: bad usage exits 2 naming the problem before
@@ -61,10 +61,10 @@ func TestMPCCommandErrors(t *testing.T) {
 // fingerprints and ids, and never a seed's bytes.
 func TestMPCInspect(t *testing.T) {
 	seed := bytes.Repeat([]byte{0xc3, 0x3c}, 16)
-	e := &mpc.Export{What: mpc.ExportKeyring, Created: time.Unix(1700000000, 0), Node: "n1", Pool: "default", Window: 4 * time.Second,
-		Seeds:    []mpc.ExportSeed{{Source: mpc.SeedRing, Pool: "default", ID: 0xabc, Seed: seed}},
-		Rings:    []mpc.ExportRing{{Ring: 0, Filled: true, Epoch: 9, SeedID: 0xabc, Keys: 8}},
-		Bindings: []mpc.ExportBinding{{Consumer: 7, Ring: 0, Slot: 1, Epoch: 9, SeedID: 0xabc, KeyID: 0x1234}}}
+	e := &mpcsvc.Export{What: mpcsvc.ExportKeyring, Created: time.Unix(1700000000, 0), Node: "n1", Pool: "default", Window: 4 * time.Second,
+		Seeds:    []mpcsvc.ExportSeed{{Source: mpcsvc.SeedRing, Pool: "default", ID: 0xabc, Seed: seed}},
+		Rings:    []mpcsvc.ExportRing{{Ring: 0, Filled: true, Epoch: 9, SeedID: 0xabc, Keys: 8}},
+		Bindings: []mpcsvc.ExportBinding{{Consumer: 7, Ring: 0, Slot: 1, Epoch: 9, SeedID: 0xabc, KeyID: 0x1234}}}
 	b, err := e.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestMPCInspect(t *testing.T) {
 	fp := e.Seeds[0].Fingerprint()
 	text, errOut, code := otkEnv(t, nil, "mpc", "inspect", "--file", file)
 	if code != 0 || !strings.Contains(string(text), fp) || !strings.Contains(string(text), "0000000000000abc") ||
-		!strings.Contains(string(text), mpc.Fingerprint(b)) || !strings.Contains(string(text), "(format 2)") ||
+		!strings.Contains(string(text), mpcsvc.Fingerprint(b)) || !strings.Contains(string(text), "(format 2)") ||
 		!strings.Contains(string(text), "default  ring") {
 		t.Fatalf("exit %d: %s%s", code, text, errOut)
 	}

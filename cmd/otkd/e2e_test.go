@@ -18,6 +18,7 @@ import (
 
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/internal/asmswitch"
+	"github.com/otkd/otkd/internal/testmain"
 	"github.com/otkd/otkd/shm"
 )
 
@@ -35,7 +36,7 @@ func TestMain(m *testing.M) {
 			panic(err)
 		}
 	}
-	code := m.Run()
+	code := testmain.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -24,9 +24,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/handshake"
-	"github.com/otkd/otkd/ctrl/keysync"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
+	"github.com/otkd/otkd/ctrl/link/handshake"
 )
 
 // otkctlJSON runs otkctl with --json against n and decodes its output into
@@ -62,7 +63,7 @@ func otkctlRun(t *testing.T, out any, args ...string) (code int, stdout, stderr 
 // the same seed, with more than a second of its window left (so a connect
 // right after stays in it), and returns both statuses. extra goes to
 // otkctl keyring status (e.g. --pool NAME).
-func waitRingsAlike(t *testing.T, a, b *node, extra ...string) (sa, sb api.KeyringStatus) {
+func waitRingsAlike(t *testing.T, a, b *node, extra ...string) (sa, sb keyringsvc.KeyringStatus) {
 	t.Helper()
 	args := append([]string{"keyring", "status"}, extra...)
 	poll(t, fmt.Sprint("both ends fill the current ring alike ", extra), 2*time.Minute, func() bool {
@@ -131,14 +132,14 @@ keys_per_ring = 8
 	// Wait until both ends filled the current ring from the same seed.
 	sa, _ := waitRingsAlike(t, a, b)
 
-	var ka api.KeyringKey
+	var ka keyringsvc.KeyringKey
 	if c, e := a.otkctlJSON(t, &ka, "keyring", "connect", "--consumer", "7"); c != 0 {
 		t.Fatalf("connect at A: exit %d: %s", c, e)
 	}
 	if ka.Consumer != 7 || ka.Fingerprint == "" {
 		t.Fatalf("connect at A: %+v", ka)
 	}
-	var kb api.KeyringKey
+	var kb keyringsvc.KeyringKey
 	poll(t, "B binds consumer 7 after the sync message", time.Minute, func() bool {
 		c, _ := b.otkctlJSON(t, &kb, "keyring", "status", "--consumer", "7")
 		return c == 0
@@ -147,7 +148,7 @@ keys_per_ring = 8
 		t.Fatalf("A bound %+v, B %+v", ka, kb)
 	}
 	// A consumer connecting at B gets the key the sync bound there.
-	var again api.KeyringKey
+	var again keyringsvc.KeyringKey
 	if c, e := b.otkctlJSON(t, &again, "keyring", "connect", "--consumer", "7"); c != 0 || again.Fingerprint != ka.Fingerprint {
 		t.Fatalf("connect at B: exit %d %s: %+v", c, e, again)
 	}
@@ -305,7 +306,7 @@ key_file = %q
 	os.WriteFile(good, file, 0o600)
 	os.WriteFile(bad, file[:100], 0o600)
 
-	var imp api.SyncImport
+	var imp keysyncsvc.SyncImport
 	poll(t, "import", time.Minute, func() bool {
 		c, _ := a.otkctlJSON(t, &imp, "sync", "import", good)
 		return c == 0
@@ -326,7 +327,7 @@ key_file = %q
 	if c, e := a.otkctlJSON(t, nil, "sync", "register", "--identity", id, "--app", "vpn.example"); c != 0 {
 		t.Fatalf("register: exit %d: %s", c, e)
 	}
-	var bind, bind2 api.SyncBinding
+	var bind, bind2 keysyncsvc.SyncBinding
 	if c, e := a.otkctlJSON(t, &bind, "sync", "request", "--identity", id, "--key", "vendor:0001"); c != 0 {
 		t.Fatalf("request: exit %d: %s", c, e)
 	}
@@ -334,7 +335,7 @@ key_file = %q
 		t.Fatalf("repeated request: exit %d %s: %+v vs %+v", c, e, bind2, bind)
 	}
 	poll(t, "a failed attempt while the platform is down", time.Minute, func() bool {
-		var ob struct{ Outbox []api.SyncPending }
+		var ob struct{ Outbox []keysyncsvc.SyncPending }
 		c, _ := a.otkctlJSON(t, &ob, "sync", "outbox")
 		return c == 0 && len(ob.Outbox) == 1 && ob.Outbox[0].Attempts >= 1 && ob.Outbox[0].LastError != ""
 	}, a)
@@ -344,7 +345,7 @@ key_file = %q
 	srv.StartTLS()
 	defer srv.Close()
 	poll(t, "the platform gets the key and the outbox empties", time.Minute, func() bool {
-		var ob struct{ Outbox []api.SyncPending }
+		var ob struct{ Outbox []keysyncsvc.SyncPending }
 		c, _ := a.otkctlJSON(t, &ob, "sync", "outbox")
 		return c == 0 && len(ob.Outbox) == 0 && len(plat.applied()) == 1
 	}, a)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
 	"github.com/otkd/otkd/shm"
 )
 
@@ -66,7 +66,7 @@ shm_slots = 32
 	waitAgree(t, a, b, 2) // negotiated seeds flow
 
 	maps := map[string]func(*node) string{"vpn": func(n *node) string { return n.shm }, "web": func(n *node) string { return webShm[n] }}
-	ka := map[string]api.KeyringKey{}
+	ka := map[string]keyringsvc.KeyringKey{}
 	for _, pool := range []string{"vpn", "web"} {
 		// Both ends filled the pool's current ring alike, not in its last
 		// second (the connect below stays in the window).
@@ -74,7 +74,7 @@ shm_slots = 32
 		if sa.Pool != pool || len(sa.Rings) != map[string]int{"vpn": 2, "web": 3}[pool] || sa.Shm != maps[pool](a) {
 			t.Fatalf("status of pool %s at A: %+v", pool, sa)
 		}
-		var k api.KeyringKey
+		var k keyringsvc.KeyringKey
 		if c, e := a.otkctlJSON(t, &k, "keyring", "connect", "--pool", pool, "--consumer", "7"); c != 0 {
 			t.Fatalf("connect 7 in %s at A: exit %d: %s", pool, c, e)
 		}
@@ -87,7 +87,7 @@ shm_slots = 32
 		t.Fatalf("consumer 7 got one key in both pools: %016x", ka["vpn"].ID)
 	}
 	for pool, k := range ka {
-		var kb api.KeyringKey
+		var kb keyringsvc.KeyringKey
 		poll(t, "B binds consumer 7 in pool "+pool, time.Minute, func() bool {
 			c, _ := b.otkctlJSON(t, &kb, "keyring", "status", "--pool", pool, "--consumer", "7")
 			return c == 0
@@ -124,7 +124,7 @@ shm_slots = 32
 		c, e := b.otkctlJSON(t, nil, "keyring", "status", "--pool", "vpn", "--consumer", "7")
 		return c == 1 && strings.Contains(e, "not bound")
 	}, a, b)
-	var kw api.KeyringKey
+	var kw keyringsvc.KeyringKey
 	if c, e := b.otkctlJSON(t, &kw, "keyring", "status", "--pool", "web", "--consumer", "7"); c != 0 || kw.ID != ka["web"].ID {
 		t.Fatalf("consumer 7 in web at B after the disconnect in vpn: exit %d %s: %+v", c, e, kw)
 	}

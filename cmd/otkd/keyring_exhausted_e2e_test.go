@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
 )
 
 var exhaustedMetric = regexp.MustCompile(`otkd_keyring_refused_total\{pool="default",reason="exhausted"\} (\d+)`)
@@ -49,7 +49,7 @@ keys_per_ring = 8
 	waitAgree(t, a, b, 2)
 
 	type result struct {
-		key  api.KeyringKey
+		key  keyringsvc.KeyringKey
 		code int
 		err  string
 	}
@@ -58,7 +58,7 @@ keys_per_ring = 8
 		if attempt > 5 {
 			t.Fatal("five rounds of connects each straddled a window boundary")
 		}
-		var st api.KeyringStatus
+		var st keyringsvc.KeyringStatus
 		poll(t, "A's current ring filled with 5 s of its window left", 2*time.Minute, func() bool {
 			c, _ := a.otkctlJSON(t, &st, "keyring", "status")
 			r := st.Rings[st.Current]
@@ -78,7 +78,7 @@ keys_per_ring = 8
 		}
 		wg.Wait()
 
-		var ok []api.KeyringKey
+		var ok []keyringsvc.KeyringKey
 		exhausted := 0
 		straddled := false
 		for i, r := range res {
@@ -117,7 +117,7 @@ keys_per_ring = 8
 			t.Fatalf("exhausted counter grew by %d, want 2", got)
 		}
 		for _, k := range ok {
-			var kb api.KeyringKey
+			var kb keyringsvc.KeyringKey
 			poll(t, fmt.Sprintf("B binds consumer %d", k.Consumer), time.Minute, func() bool {
 				c, _ := b.otkctlJSON(t, &kb, "keyring", "status", "--consumer", strconv.FormatUint(k.Consumer, 10))
 				return c == 0

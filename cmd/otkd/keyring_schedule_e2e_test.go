@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
 )
 
 // TestKeyringSchedule: otkd run computes the keyring geometry from a
@@ -38,7 +38,7 @@ schedule = "sessions.txt"
 keys_per_ring = 2
 `)
 	a.start(t)
-	var st api.KeyringStatus
+	var st keyringsvc.KeyringStatus
 	poll(t, "keyring status", time.Minute, func() bool {
 		c, _ := a.otkctlJSON(t, &st, "keyring", "status")
 		return c == 0

@@ -18,6 +18,7 @@ import (
 	"github.com/otkd/otkd/dataplane/lane"
 	"github.com/otkd/otkd/dataplane/line/udp/udpproxy"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // metricValue returns the value of the sample name{labels} in a /metrics
@@ -98,7 +99,7 @@ func forgedNull(t *testing.T, dir uint8, tlvs ...[]byte) []byte {
 	}
 	w.Finish()
 	s, _ := framer.NewSealer(dir, framer.Options{})
-	if err := s.Seal(&f, nil, 1, framer.NullEpoch); err != nil {
+	if err := s.Seal(&f, nil, 1, keys.NullEpoch); err != nil {
 		t.Fatal(err)
 	}
 	return b

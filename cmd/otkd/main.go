@@ -33,14 +33,16 @@ import (
 
 	"github.com/otkd/otkd/asm/aesctr"
 	"github.com/otkd/otkd/asm/zuc"
-	"github.com/otkd/otkd/ctrl/config"
 	"github.com/otkd/otkd/ctrl/daemon"
-	"github.com/otkd/otkd/ctrl/demo"
-	"github.com/otkd/otkd/ctrl/handshake"
+	"github.com/otkd/otkd/ctrl/daemon/config"
+	"github.com/otkd/otkd/ctrl/link/handshake"
+	"github.com/otkd/otkd/ctrl/sim/demo"
 	"github.com/otkd/otkd/dataplane/client/tap"
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/framer/fec"
 	"github.com/otkd/otkd/internal/asmswitch"
+	"github.com/otkd/otkd/internal/cli"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 	"github.com/otkd/otkd/shm"
 	"github.com/otkd/otkd/shm/store"
@@ -191,22 +193,18 @@ var errHelpShown = errors.New("help shown")
 // package's own message, without the list of flags it would print); -h
 // prints the list to the flag set's output.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	out := fs.Output()
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.SetOutput(out)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(out, "usage: otkd %s [flags]\n", fs.Name())
-			fs.PrintDefaults()
-			return errHelpShown
-		}
+	switch err := cli.Parse(fs, args, true); {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintf(fs.Output(), "usage: otkd %s [flags]\n", fs.Name())
+		fs.PrintDefaults()
+		return errHelpShown
+	case errors.Is(err, cli.ErrArgument):
+		return usagef("%s: %v", fs.Name(), err)
+	default:
 		return usagef("%s: %v (try 'otkd %s -h')", fs.Name(), err, fs.Name())
 	}
-	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
-	}
-	return nil
 }
 
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -343,7 +341,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	// Stop, then close: the reload loop ends with the daemon (after Stop
+	// no signal is sent on hup, so closing it is safe).
+	defer func() { signal.Stop(hup); close(hup) }()
 	go func() {
 		log := logs.Logger()
 		for range hup {
@@ -394,6 +394,6 @@ func keygenCmd(args []string, stdout, stderr io.Writer) error {
 	if err := handshake.WritePublicKey(*pub, id.Peer().Pub); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s (private, 0600) and %s (public, fingerprint %s)\n", *priv, *pub, handshake.PublicKeyFingerprint(id.Peer().Pub))
+	fmt.Fprintf(stdout, "wrote %s (private, 0600) and %s (public, fingerprint %s)\n", *priv, *pub, keys.PublicFingerprint(id.Peer().Pub))
 	return nil
 }

@@ -24,7 +24,8 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc/mpcsvc"
 )
 
 // pemCA issues the certificates of the custody test: the cluster's and
@@ -235,8 +236,8 @@ func waitFor(cond func() bool) {
 	}
 }
 
-func (c *custody) status(t *testing.T, i int) (api.MPCStatus, bool) {
-	var st api.MPCStatus
+func (c *custody) status(t *testing.T, i int) (mpcsvc.MPCStatus, bool) {
+	var st mpcsvc.MPCStatus
 	code, _ := c.nodes[i].otkctlJSON(t, &st, "mpc", "status")
 	return st, code == 0
 }
@@ -311,7 +312,7 @@ func (c *custody) secretFile(i int, op string) []string {
 // allReachable waits until node i reaches every node's cluster endpoint.
 func (c *custody) allReachable(t *testing.T, i int) {
 	waitFor(func() bool {
-		var ps []api.MPCPeerState
+		var ps []mpcsvc.MPCPeerState
 		if code, _ := c.nodes[i].otkctlJSON(t, &ps, "mpc", "peers"); code != 0 || len(ps) != 3 {
 			return false
 		}
@@ -371,16 +372,16 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	}
 	// The local socket refuses operator requests, naming the command.
 	sock := api.Dial(c.nodes[0].sock)
-	if _, err := sock.MPCInit(t.Context()); !errors.Is(err, api.ErrForbidden) || !strings.Contains(err.Error(), "otkctl mpc init --node") {
+	if _, err := mpcsvc.NewClient(sock).MPCInit(t.Context()); !errors.Is(err, api.ErrForbidden) || !strings.Contains(err.Error(), "otkctl mpc init --node") {
 		t.Fatalf("init on the socket: %v", err)
 	}
-	if _, err := sock.MPCRefresh(t.Context()); !errors.Is(err, api.ErrForbidden) {
+	if _, err := mpcsvc.NewClient(sock).MPCRefresh(t.Context()); !errors.Is(err, api.ErrForbidden) {
 		t.Fatalf("refresh on the socket: %v", err)
 	}
 	// Key generation, coordinated by node 1 once every cluster endpoint is
 	// up; a wrong code first: refused, no key.
 	c.allReachable(t, 0)
-	var round api.MPCRound
+	var round mpcsvc.MPCRound
 	if code, e := c.operator(t, 0, "alice", c.wrongCode("alice"), nil, "mpc", "init"); code == 0 || !strings.Contains(e, "not authenticated") {
 		t.Fatalf("init with a wrong code: %d %s", code, e)
 	}
@@ -418,11 +419,11 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	if err := os.WriteFile(secretFile, secret, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var bk api.MPCBackup
+	var bk mpcsvc.MPCBackup
 	if code, e := c.nodes[1].otkctlJSON(t, &bk, "mpc", "backup", "--file", secretFile, "--label", "seed-1"); code != 0 {
 		t.Fatalf("backup: %d %s", code, e)
 	}
-	if bk.Fingerprint != mpc.Fingerprint(secret) || bk.Size != len(secret) || bk.Epoch != 1 {
+	if bk.Fingerprint != mpcsvc.Fingerprint(secret) || bk.Size != len(secret) || bk.Epoch != 1 {
 		t.Fatalf("backup: %+v", bk)
 	}
 	// Nothing the daemons printed holds the secret.
@@ -452,7 +453,7 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(c.clusterCA.cert)
 	gw := &http.Client{Transport: &http.Transport{TLSClientConfig: mpc.MutualTLS(pair, nil, pool)}}
-	full, err := api.Dial(c.nodes[1].sock).MPCBackupGet(t.Context(), bk.ID)
+	full, err := mpcsvc.NewClient(api.Dial(c.nodes[1].sock)).MPCBackupGet(t.Context(), bk.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,7 +486,7 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	if code, e := c.operator(t, 1, "alice", "", nil, "mpc", "refresh"); code == 0 || !strings.Contains(e, "node 1") {
 		t.Fatalf("refresh with node 1 down: %d %s", code, e)
 	}
-	var peers []api.MPCPeerState
+	var peers []mpcsvc.MPCPeerState
 	if code, e := c.nodes[2].otkctlJSON(t, &peers, "mpc", "peers"); code != 0 || len(peers) != 3 ||
 		peers[0].Reachable || !peers[1].Reachable || peers[1].Epoch != 1 || peers[2].ClusterKey != key {
 		t.Fatalf("peers with node 1 down: %d %s %+v", code, e, peers)
@@ -546,25 +547,25 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	}
 	// Deletion: refused on the socket and with a wrong code (the backup
 	// stays), done with both factors at the node that stores it.
-	if err := api.Dial(c.nodes[1].sock).MPCBackupDelete(t.Context(), bk.ID); !errors.Is(err, api.ErrForbidden) ||
+	if err := mpcsvc.NewClient(api.Dial(c.nodes[1].sock)).MPCBackupDelete(t.Context(), bk.ID); !errors.Is(err, api.ErrForbidden) ||
 		!strings.Contains(err.Error(), "otkctl mpc delete --node") {
 		t.Fatalf("delete on the socket: %v", err)
 	}
 	if code, e := c.operator(t, 1, "bob", c.wrongCode("bob"), nil, "mpc", "delete", "--id", bk.ID); code == 0 || !strings.Contains(e, "not authenticated") {
 		t.Fatalf("delete with a wrong code: %d %s", code, e)
 	}
-	var kept []api.MPCBackup
+	var kept []mpcsvc.MPCBackup
 	if code, e := c.nodes[1].otkctlJSON(t, &kept, "mpc", "list"); code != 0 || len(kept) != 1 {
 		t.Fatalf("list after a refused delete: %d %s %v", code, e, kept)
 	}
-	var del api.MPCBackupResult
+	var del mpcsvc.MPCBackupResult
 	if code, e := c.operator(t, 1, "bob", "", &del, "mpc", "delete", "--id", bk.ID); code != 0 || del.ID != bk.ID || del.Status != "done" {
 		t.Fatalf("delete: %d %s %+v", code, e, del)
 	}
 	if code, e := c.operator(t, 1, "bob", "", nil, "mpc", "delete", "--id", bk.ID); code == 0 || !strings.Contains(e, "no backup") {
 		t.Fatalf("second delete: %d %s", code, e)
 	}
-	var left []api.MPCBackup
+	var left []mpcsvc.MPCBackup
 	if code, e := c.nodes[1].otkctlJSON(t, &left, "mpc", "list"); code != 0 || len(left) != 0 {
 		t.Fatalf("list after delete: %d %s %v", code, e, left)
 	}

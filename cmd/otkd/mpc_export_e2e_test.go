@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/mpc"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc/mpcsvc"
 )
 
 // inspected is what otkctl mpc inspect --json prints.
@@ -77,14 +77,14 @@ func TestCustodySeedExport(t *testing.T) {
 	waitAgree(t, a, b, 2) // negotiated seeds flow
 
 	sa, sb := waitRingsAlike(t, a, b)
-	var ka api.KeyringKey
+	var ka keyringsvc.KeyringKey
 	if code, e := a.otkctlJSON(t, &ka, "keyring", "connect", "--consumer", "7"); code != 0 {
 		t.Fatalf("connect: %d %s", code, e)
 	}
 
 	// The exports, each made by its daemon.
 	var outputs []string
-	var seedBk, ringBk api.MPCBackup
+	var seedBk, ringBk mpcsvc.MPCBackup
 	if code, e := b.otkctlJSON(t, &seedBk, "mpc", "backup", "--seeds"); code != 0 || seedBk.Label != "seeds-n2" || seedBk.Epoch != 1 {
 		t.Fatalf("seeds backup at node 2: %d %s %+v", code, e, seedBk)
 	}
@@ -98,8 +98,8 @@ func TestCustodySeedExport(t *testing.T) {
 	if code, e := c.nodes[2].otkctlJSON(t, nil, "mpc", "backup", "--seeds"); code == 0 || !strings.Contains(e, "no keyring") {
 		t.Fatalf("seeds backup at node 3 (no keyring): %d %s", code, e)
 	}
-	var list []api.MPCBackup
-	if code, e := b.otkctlJSON(t, &list, "mpc", "list"); code != 0 || !slices.ContainsFunc(list, func(x api.MPCBackup) bool {
+	var list []mpcsvc.MPCBackup
+	if code, e := b.otkctlJSON(t, &list, "mpc", "list"); code != 0 || !slices.ContainsFunc(list, func(x mpcsvc.MPCBackup) bool {
 		return x.ID == seedBk.ID && x.Fingerprint == seedBk.Fingerprint
 	}) {
 		t.Fatalf("list at node 2: %d %s %+v", code, e, list)
@@ -119,12 +119,12 @@ func TestCustodySeedExport(t *testing.T) {
 				timed++
 			}
 		}
-		return timed == 8 && slices.ContainsFunc(list, func(x api.MPCBackup) bool { return x.ID == seedBk.ID })
+		return timed == 8 && slices.ContainsFunc(list, func(x mpcsvc.MPCBackup) bool { return x.ID == seedBk.ID })
 	}, b)
 
 	// Node 3 down: nodes 1 and 2 recover both.
 	c.nodes[2].stop(t)
-	recoverInspect := func(holder int, bk api.MPCBackup) (inspected, []byte) {
+	recoverInspect := func(holder int, bk mpcsvc.MPCBackup) (inspected, []byte) {
 		t.Helper()
 		code, out, file := c.recover(t, c.byID(holder, bk.ID), 0, "alice")
 		if code != 0 || !strings.Contains(out, bk.Fingerprint) || !strings.Contains(out, "matches") {
@@ -191,7 +191,7 @@ func TestCustodySeedExport(t *testing.T) {
 	// No seed byte anywhere: raw, hex or base64, in the logs or what otkctl printed.
 	logs := []string{a.logString(), b.logString(), c.nodes[2].logString()}
 	for _, raw := range [][]byte{seedRaw, ringRaw} {
-		e, err := mpc.ParseExport(raw)
+		e, err := mpcsvc.ParseExport(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -231,10 +231,10 @@ func TestCustodyExportPools(t *testing.T) {
 	}
 	a, b := c.nodes[0], c.nodes[1]
 	waitAgree(t, a, b, 2) // negotiated seeds flow
-	status := map[string]api.KeyringStatus{}
+	status := map[string]keyringsvc.KeyringStatus{}
 	for _, pool := range c.pools {
 		waitRingsAlike(t, a, b, "--pool", pool)
-		var k api.KeyringKey
+		var k keyringsvc.KeyringKey
 		if code, e := a.otkctlJSON(t, &k, "keyring", "connect", "--pool", pool, "--consumer", map[string]string{"vpn": "7", "web": "8"}[pool]); code != 0 {
 			t.Fatalf("connect in %s: %d %s", pool, code, e)
 		}
@@ -246,7 +246,7 @@ func TestCustodyExportPools(t *testing.T) {
 	if code, e := a.otkctlJSON(t, nil, "mpc", "backup", "--keyring", "--pool", "mail"); code == 0 || !strings.Contains(e, `no keyring pool "mail" here; pools: vpn, web`) {
 		t.Fatalf("keyring backup of an unknown pool: %d %s", code, e)
 	}
-	var ringBk, seedBk api.MPCBackup
+	var ringBk, seedBk mpcsvc.MPCBackup
 	if code, e := a.otkctlJSON(t, &ringBk, "mpc", "backup", "--keyring", "--pool", "web"); code != 0 || ringBk.Label != "keyring-n1-web" {
 		t.Fatalf("keyring backup of web at node 1: %d %s %+v", code, e, ringBk)
 	}
@@ -254,14 +254,14 @@ func TestCustodyExportPools(t *testing.T) {
 		t.Fatalf("seeds backup at node 2: %d %s %+v", code, e, seedBk)
 	}
 	for _, pool := range c.pools { // the ring seeds node 2 holds right after its export
-		var s api.KeyringStatus
+		var s keyringsvc.KeyringStatus
 		if code, e := b.otkctlJSON(t, &s, "keyring", "status", "--pool", pool); code != 0 {
 			t.Fatalf("keyring status: %d %s", code, e)
 		}
 		status[pool] = s
 	}
 
-	inspect := func(holder int, bk api.MPCBackup) inspected {
+	inspect := func(holder int, bk mpcsvc.MPCBackup) inspected {
 		t.Helper()
 		code, out, file := c.recover(t, c.byID(holder, bk.ID), 0, "alice")
 		if code != 0 || !strings.Contains(out, bk.Fingerprint) {

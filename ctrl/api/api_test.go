@@ -24,63 +24,16 @@ import (
 	"github.com/otkd/otkd/ctrl/api/apitest"
 )
 
-// sockDir returns a short temporary directory: unix socket paths are
-// limited to 107 bytes and t.TempDir embeds the test name.
-func sockDir(t *testing.T) string {
-	t.Helper()
-	d, err := os.MkdirTemp("", "otkapi")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	return d
-}
+func sockDir(t *testing.T) string { return apitest.SockDir(t) }
 
 // serve runs a server for b on a fresh socket until the test ends.
 func serve(t *testing.T, b api.Backend, opts api.ServerOptions) string {
-	t.Helper()
-	path := filepath.Join(sockDir(t), "otkd.sock")
-	l, err := api.Listen(path, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- api.NewServer(b, opts).Serve(ctx, l) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return path
+	return apitest.Serve(t, b, opts)
 }
 
 // raw makes one request over the socket and returns status, header and body.
 func raw(t *testing.T, path, method, target, body string) (int, http.Header, []byte) {
-	t.Helper()
-	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", path)
-	}}}
-	defer hc.CloseIdleConnections()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, "http://otkd"+target, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, b
+	return apitest.Raw(t, path, method, target, body)
 }
 
 // noKeyBytes fails if out contains the key bytes of any fake key, raw, in

@@ -5,7 +5,10 @@ import (
 	"errors"
 )
 
-// Backend is what the daemon provides to the API. Its methods are called
+// Backend is what the daemon itself provides to the API: the node, its
+// ports and its key store. Each feature of the daemon (keyring, key sync,
+// custody) adds its own routes with its own backend (ServerOptions.Routes,
+// Router). Its methods are called
 // from the server's connection goroutines, concurrently, so they must be
 // safe for concurrent use. The context carries the request deadline.
 //
@@ -29,39 +32,6 @@ type Backend interface {
 	// shm store. Problems it finds go into the report; the error is for
 	// failing to check at all.
 	VerifyStore(ctx context.Context) (StoreReport, error)
-
-	// The keyring methods act on one consumer pool, named by pool; ""
-	// names the only pool of a daemon with one (ResolvePool). An unknown
-	// pool is ErrNotFound, "" with several pools ErrBadRequest, both
-	// naming the pools; a daemon without pools answers ErrUnavailable.
-
-	// KeyringPools lists the pools, in configuration order.
-	KeyringPools(ctx context.Context) ([]string, error)
-	// KeyringStatus describes a pool.
-	KeyringStatus(ctx context.Context, pool string) (KeyringStatus, error)
-	// KeyringConnect binds consumer to a key of the pool's current ring
-	// (its existing key if it holds one). ErrConflict when the ring is
-	// exhausted or not filled. A consumer id names one consumer per pool.
-	KeyringConnect(ctx context.Context, pool string, consumer uint64) (KeyringKey, error)
-	// KeyringDisconnect releases consumer's key (retired, never reused).
-	// ErrNotFound for a consumer that holds none.
-	KeyringDisconnect(ctx context.Context, pool string, consumer uint64) error
-	// KeyringLookup returns consumer's key; ErrNotFound if it holds none.
-	KeyringLookup(ctx context.Context, pool string, consumer uint64) (KeyringKey, error)
-	// KeyringRefill refills ring now (ErrConflict while it has bindings
-	// or is in use in its window).
-	KeyringRefill(ctx context.Context, pool string, ring int) error
-
-	// SyncImport imports a vendor key file, all keys or none; a malformed,
-	// foreign or tampered file is ErrBadRequest, a known key id
-	// ErrConflict.
-	SyncImport(ctx context.Context, file []byte) (int, error)
-	// SyncRegister registers identity for app.
-	SyncRegister(ctx context.Context, identity, app string) error
-	// SyncRequest binds key keyID to identity (and app) and queues its push.
-	SyncRequest(ctx context.Context, identity, keyID, app string) (SyncBinding, error)
-	// SyncOutbox lists the pushes not yet accepted, oldest first.
-	SyncOutbox(ctx context.Context) ([]SyncPending, error)
 }
 
 // Sentinel errors. A Backend wraps the first three to choose a status; a

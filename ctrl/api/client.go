@@ -72,45 +72,46 @@ func (e *unreachableError) Unwrap() []error { return []error{ErrUnreachable, e.e
 // Status calls GET /v1/status.
 func (c *Client) Status(ctx context.Context) (Status, error) {
 	var s Status
-	err := c.do(ctx, http.MethodGet, "/v1/status", &s)
+	err := c.Do(ctx, http.MethodGet, "/v1/status", &s)
 	return s, err
 }
 
 // Links calls GET /v1/links.
 func (c *Client) Links(ctx context.Context) ([]Link, error) {
 	var b linksBody
-	err := c.do(ctx, http.MethodGet, "/v1/links", &b)
+	err := c.Do(ctx, http.MethodGet, "/v1/links", &b)
 	return b.Links, err
 }
 
 // Keys calls GET /v1/keys.
 func (c *Client) Keys(ctx context.Context) ([]KeyInfo, error) {
 	var b keysBody
-	err := c.do(ctx, http.MethodGet, "/v1/keys", &b)
+	err := c.Do(ctx, http.MethodGet, "/v1/keys", &b)
 	return b.Keys, err
 }
 
 // Negotiate calls POST /v1/ports/{port}/negotiate.
 func (c *Client) Negotiate(ctx context.Context, port string) error {
-	return c.do(ctx, http.MethodPost, "/v1/ports/"+url.PathEscape(port)+"/negotiate", &ActionResult{})
+	return c.Do(ctx, http.MethodPost, "/v1/ports/"+url.PathEscape(port)+"/negotiate", &ActionResult{})
 }
 
 // Rotate calls POST /v1/ports/{port}/rotate.
 func (c *Client) Rotate(ctx context.Context, port string) error {
-	return c.do(ctx, http.MethodPost, "/v1/ports/"+url.PathEscape(port)+"/rotate", &ActionResult{})
+	return c.Do(ctx, http.MethodPost, "/v1/ports/"+url.PathEscape(port)+"/rotate", &ActionResult{})
 }
 
 // VerifyStore calls POST /v1/store/verify. A report with problems is not an
 // error: check StoreReport.OK.
 func (c *Client) VerifyStore(ctx context.Context) (StoreReport, error) {
 	var r StoreReport
-	err := c.do(ctx, http.MethodPost, "/v1/store/verify", &r)
+	err := c.Do(ctx, http.MethodPost, "/v1/store/verify", &r)
 	return r, err
 }
 
-// do makes one request and decodes a 2xx body into out, or an error body
+// Do makes one request (a POST carries the body {}) and decodes a 2xx body
+// into out, or an error body
 // into an *APIError.
-func (c *Client) do(ctx context.Context, method, path string, out any) error {
+func (c *Client) Do(ctx context.Context, method, path string, out any) error {
 	var body io.Reader
 	if method == http.MethodPost {
 		body = strings.NewReader("{}")

@@ -3,9 +3,14 @@
 //
 // # Boundary
 //
-// The daemon implements Backend; Server turns it into HTTP handlers; Client
-// speaks the same protocol from the other side and itself implements
-// Backend, so a tool written against Backend works in-process and remotely.
+// The daemon implements Backend, its own routes; Server turns it into
+// HTTP handlers; Client speaks the same protocol from the other side and
+// itself implements Backend, so a tool written against Backend works
+// in-process and remotely. Each feature of the daemon (the keyring, key
+// sync, custody: ctrl/keymgmt/*/…svc) owns its routes, types and client
+// and mounts them through a Router (ServerOptions.Routes); it answers with
+// the same errors (Errorf and the sentinels below) and reads the same
+// shared parameters (PoolParam, RequestBody).
 // Neither side logs key bytes or puts them on the wire: key records travel as
 // KeyInfo, which has metadata and an SM3 fingerprint only.
 //

@@ -30,6 +30,37 @@ type ServerOptions struct {
 	// Logger receives an audit line per write operation and the HTTP
 	// server's own errors. Default: discard.
 	Logger *slog.Logger
+	// Routes add the routes of the daemon's features (each a service:
+	// its own paths, types and backend) beside the daemon's own.
+	Routes []Routes
+}
+
+// Routes adds a feature's routes to a server.
+type Routes interface {
+	Routes(r *Router)
+}
+
+// RoutesFunc adapts a function to Routes.
+type RoutesFunc func(r *Router)
+
+// Routes calls f.
+func (f RoutesFunc) Routes(r *Router) { f(r) }
+
+// Router registers a feature's routes on a Server; every route gets the
+// server's checks in order (method, write permission for a POST, body),
+// then its Op under the backend deadline, and its errors become the
+// package's error bodies (package doc, "Errors").
+type Router struct{ s *Server }
+
+// Route serves pattern (a net/http ServeMux pattern) for method (GET also
+// answers HEAD; POST takes no body but {}): fn's status and body, as JSON.
+func (r *Router) Route(pattern, method string, fn Op) { r.s.mux.Handle(pattern, r.s.route(method, fn)) }
+
+// RouteBody serves pattern for a POST that takes a body: a JSON object
+// (limit 0: at most ServerOptions.MaxBodyBytes) or raw bytes up to limit,
+// which fn reads with RequestBody or DecodeBody.
+func (r *Router) RouteBody(pattern string, limit int64, fn Op) {
+	r.s.mux.Handle(pattern, r.s.routeBody(limit, fn))
 }
 
 // Defaults of ServerOptions.
@@ -40,18 +71,19 @@ const (
 
 // Server serves a Backend over HTTP. It is safe for concurrent use.
 type Server struct {
-	b       Backend
-	timeout time.Duration
-	maxBody int64
-	writers map[uint32]bool
-	log     *slog.Logger
-	mux     *http.ServeMux
-	handler http.Handler // mux behind the path check
+	b        Backend
+	timeout  time.Duration
+	maxBody  int64
+	writers  map[uint32]bool
+	log      *slog.Logger
+	mux      *http.ServeMux
+	handler  http.Handler // mux behind the path check
+	features []Routes
 }
 
 // NewServer returns a server for b.
 func NewServer(b Backend, opts ServerOptions) *Server {
-	s := &Server{b: b, timeout: opts.Timeout, maxBody: opts.MaxBodyBytes, log: opts.Logger, writers: map[uint32]bool{}}
+	s := &Server{b: b, timeout: opts.Timeout, maxBody: opts.MaxBodyBytes, log: opts.Logger, writers: map[uint32]bool{}, features: opts.Routes}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
@@ -110,8 +142,16 @@ func errorf(status int, code, format string, args ...any) *httpError {
 	return &httpError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-// op is one route's work: it returns the success status and body.
-type op func(ctx context.Context, r *http.Request) (int, any, error)
+// Op is one route's work: it returns the success status and body. An
+// error gets its status from the sentinel it wraps (ErrBadRequest, …), or
+// is one made by Errorf.
+type Op func(ctx context.Context, r *http.Request) (int, any, error)
+
+// Errorf makes the error a route answers with status and code (Code…),
+// its message formatted.
+func Errorf(status int, code, format string, args ...any) error {
+	return errorf(status, code, format, args...)
+}
 
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()
@@ -121,9 +161,9 @@ func (s *Server) routes() {
 	s.mux.Handle("/v1/ports/{name}/negotiate", s.route(http.MethodPost, s.portAction("negotiate", Backend.Negotiate)))
 	s.mux.Handle("/v1/ports/{name}/rotate", s.route(http.MethodPost, s.portAction("rotate", Backend.Rotate)))
 	s.mux.Handle("/v1/store/verify", s.route(http.MethodPost, s.verify))
-	s.keymgmtRoutes()
-	s.auditRoutes()
-	s.mpcRoutes()
+	for _, f := range s.features {
+		f.Routes(&Router{s: s})
+	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusNotFound, CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 	}
@@ -141,7 +181,7 @@ func (s *Server) routes() {
 
 // route wraps fn with the checks every route shares, in this order: method,
 // write permission (POST), body, then fn under the backend deadline.
-func (s *Server) route(method string, fn op) http.Handler {
+func (s *Server) route(method string, fn Op) http.Handler {
 	allow := method
 	if method == http.MethodGet {
 		allow = "GET, HEAD"
@@ -176,7 +216,7 @@ func (s *Server) route(method string, fn op) http.Handler {
 
 // call runs fn, turning a panic of the backend into an internal error so
 // that one bad request cannot take the connection (or the daemon) down.
-func (s *Server) call(ctx context.Context, fn op, r *http.Request) (status int, body any, err error) {
+func (s *Server) call(ctx context.Context, fn Op, r *http.Request) (status int, body any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("api: backend panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p))
@@ -286,7 +326,7 @@ func (s *Server) verify(ctx context.Context, _ *http.Request) (int, any, error) 
 	return http.StatusOK, rep, err
 }
 
-func (s *Server) portAction(name string, fn func(Backend, context.Context, string) error) op {
+func (s *Server) portAction(name string, fn func(Backend, context.Context, string) error) Op {
 	return func(ctx context.Context, r *http.Request) (int, any, error) {
 		port := r.PathValue("name")
 		if err := checkPortName(port); err != nil {

@@ -1,13 +1,12 @@
 package api
 
 import (
-	"encoding/hex"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/ctrl/link/negotiation"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/shm"
@@ -243,11 +242,10 @@ type KeyInfo struct {
 // The daemon and `otkctl keys --shm` both describe keys through it, so the
 // two views print the same fields and fingerprints.
 func KeyInfoFromShm(k *shm.Key, port string) KeyInfo {
-	fp := k.Fingerprint()
 	ki := KeyInfo{
 		ID: k.ID, Port: port, PortID: k.Port, Direction: DirName(k.Dir), Epoch: k.Epoch,
 		State: k.State.String(), Alg: k.Alg.String(), Len: int(k.Len), Consumer: k.Consumer,
-		Fingerprint: hex.EncodeToString(fp[:]),
+		Fingerprint: k.Fingerprint().String(),
 	}
 	if k.ValidFrom != 0 {
 		ki.ValidFrom = time.Unix(0, k.ValidFrom).UTC()

@@ -8,7 +8,7 @@ import (
 
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/ctrl/link/negotiation"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/shm"
 )

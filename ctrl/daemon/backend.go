@@ -22,16 +22,10 @@ func (d *Daemon) Status(ctx context.Context) (api.Status, error) {
 		ShmPath: d.cfg.Shm.Path, StorePath: d.cfg.Store.Path, Generation: d.writer.Generation(),
 		Keys: d.countKeys(),
 	}
-	for _, pr := range d.ports {
-		ps := api.PortSummary{Name: pr.cfg.Name, ID: pr.cfg.ID, Role: pr.cfg.Role, Handshake: "starting", RXEpoch: -1}
-		if st := pr.cur.Load(); st != nil {
-			cs, ds := st.ctl.Stats(), st.port.Stats()
-			ps.Handshake, ps.TXEpoch, ps.RXEpoch = cs.Handshake, ds.TXEpoch, ds.RXEpoch
-			ps.SeedsOwn, ps.SeedsPeer, ps.LastSwitch = cs.SeedsOwn, cs.SeedsPeer, cs.LastSwitch
-			ps.Health = cs.Health
-			if (cs.Handshake != "done" || cs.Health != "ok") && s.Health == "ok" {
-				s.Health = "degraded"
-			}
+	for _, p := range d.ports {
+		ps := p.Summary()
+		if ps.Handshake != "starting" && (ps.Handshake != "done" || ps.Health != "ok") && s.Health == "ok" {
+			s.Health = "degraded"
 		}
 		s.Ports = append(s.Ports, ps)
 	}
@@ -53,20 +47,8 @@ func (d *Daemon) countKeys() int {
 // Links implements api.Backend.
 func (d *Daemon) Links(ctx context.Context) ([]api.Link, error) {
 	out := make([]api.Link, 0, len(d.ports))
-	for _, pr := range d.ports {
-		l := api.Link{
-			Name: pr.cfg.Name, ID: pr.cfg.ID, Role: pr.cfg.Role,
-			Line: lineName(&pr.cfg), Peer: pr.cfg.PeerUserID(),
-			Handshake: "starting", RXEpoch: -1,
-		}
-		if st := pr.cur.Load(); st != nil {
-			l.Line = st.line.describe()
-			l.SetCounters(st.port.Stats(), st.ctl.Stats())
-		}
-		if pr.client != nil {
-			l.Client = pr.client.counters()
-		}
-		out = append(out, l)
+	for _, p := range d.ports {
+		out = append(out, p.Link())
 	}
 	return out, nil
 }
@@ -74,8 +56,8 @@ func (d *Daemon) Links(ctx context.Context) ([]api.Link, error) {
 // Keys implements api.Backend: what a plugin sees, read through the reader.
 func (d *Daemon) Keys(ctx context.Context) ([]api.KeyInfo, error) {
 	names := map[uint16]string{}
-	for _, pr := range d.ports {
-		names[pr.cfg.ID] = pr.cfg.Name
+	for _, p := range d.ports {
+		names[p.ID()] = p.Name()
 	}
 	var out []api.KeyInfo
 	var k shm.Key
@@ -89,16 +71,13 @@ func (d *Daemon) Keys(ctx context.Context) ([]api.KeyInfo, error) {
 	return out, nil
 }
 
-func (d *Daemon) controller(port string) (*link.Controller, error) {
-	for _, pr := range d.ports {
-		if pr.cfg.Name == port {
-			if st := pr.cur.Load(); st != nil {
-				return st.ctl, nil
-			}
-			return nil, fmt.Errorf("%w: port %s is (re)starting", api.ErrUnavailable, port)
+func (d *Daemon) controller(name string) (*link.Controller, error) {
+	for _, p := range d.ports {
+		if p.Name() == name {
+			return p.Controller()
 		}
 	}
-	return nil, fmt.Errorf("%w: %s", api.ErrUnknownPort, port)
+	return nil, fmt.Errorf("%w: %s", api.ErrUnknownPort, name)
 }
 
 // Negotiate implements api.Backend.

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,11 +13,14 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/config"
-	"github.com/otkd/otkd/ctrl/handshake"
-	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/ctrl/publish"
-	"github.com/otkd/otkd/dataplane"
+	"github.com/otkd/otkd/ctrl/daemon/config"
+	"github.com/otkd/otkd/ctrl/daemon/port"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
+	"github.com/otkd/otkd/ctrl/keymgmt/mpc/mpcsvc"
+	"github.com/otkd/otkd/ctrl/link/handshake"
+	"github.com/otkd/otkd/ctrl/service"
 	"github.com/otkd/otkd/shm"
 	"github.com/otkd/otkd/shm/store"
 )
@@ -33,41 +34,37 @@ type Daemon struct {
 	log     *slog.Logger
 	logs    *Logs
 	self    handshake.Identity
-	ports   []*portRun
+	ports   []*port.Port
 	started time.Time
 
 	store  *store.Store
 	writer *shm.Writer
 	reader *shm.Reader
 
-	km      keyMgmt
-	custody *mpcRun // [mpc]; nil when off
+	// services are the key-management features, in start order; the
+	// controller store is theirs, opened by the first that asks.
+	services []service.Service
+	nstarted int // services started (stopped in reverse on close)
+	kstMu    sync.Mutex
+	kst      *kstore.DB
 
 	workers []*worker
 	health  atomic.Value // string
 	metrics *metricsServer
 }
 
-// portRun is one configured port and its current incarnation.
-type portRun struct {
-	cfg  config.Port
-	peer handshake.Peer
-	pub  *publish.Publisher
-	cur  atomic.Pointer[portState]
-	// client is the port's client (client = "tap:NAME"), nil for none;
-	// opened by Start, it outlives the port's incarnations.
-	client *clientRun
-}
-
-// portState is a running port: its pipelines and controller.
-type portState struct {
-	port *dataplane.Port
-	ctl  *link.Controller
-	line portLine
-}
+// controllerMigrations is the one migration list of the controller store:
+// every package keeping state in it contributes here, in order, append-only
+// (kstore package doc). The keyring, key sync and custody create their
+// buckets on first write and version their records, so there is none yet.
+// The keyring buckets are named by pool (keyring/<pool>/…) since the first
+// version, so a store of the single-pool daemon is the store of its pool
+// ("default" unless named) here: no migration either.
+var controllerMigrations []kstore.Migration
 
 // New checks everything the daemon needs from the host (file modes, key
-// files) and returns a daemon that has created nothing yet.
+// files, the services' plans) and returns a daemon that has created
+// nothing yet.
 func New(cfg *config.Config, logs *Logs) (*Daemon, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -82,27 +79,31 @@ func New(cfg *config.Config, logs *Logs) (*Daemon, error) {
 	if _, err := store.ReadKEK(cfg.Store.KEKFile); err != nil {
 		return nil, fmt.Errorf("store.kek_file: %w", err)
 	}
-	for i := range cfg.Keyrings { // a schedule's plan, and its capacity
-		if cfg.Keyrings[i].Enabled {
-			if _, err := cfg.KeyringPlan(i); err != nil {
-				return nil, err
-			}
-		}
-	}
 	d := &Daemon{cfg: cfg, log: logs.Logger(), logs: logs, self: self}
 	for i, pc := range cfg.Ports {
 		peer, err := handshake.LoadPeer(pc.PeerUserID(), pc.PeerPublicKey)
 		if err != nil {
 			return nil, fmt.Errorf("port[%d].peer_public_key: %w", i, err)
 		}
-		d.ports = append(d.ports, &portRun{cfg: pc, peer: peer})
+		d.ports = append(d.ports, port.New(cfg, i, self, peer, d.log))
+	}
+	keyrings := keyringsvc.New(cfg.Keyrings, cfg.KeyringTable(), cfg.Env())
+	d.services = []service.Service{keyrings, keysyncsvc.New(cfg.Sync), mpcsvc.New(cfg.MPC, keyrings)}
+	for _, s := range d.services {
+		if !s.Enabled() {
+			continue
+		}
+		if err := s.Check(); err != nil {
+			return nil, err
+		}
 	}
 	d.health.Store("starting")
 	return d, nil
 }
 
-// Start opens the store and the shm file. A second daemon on the same files
-// fails here, before it touches anything.
+// Start opens the store, the shm file, the ports' clients and the enabled
+// services. A second daemon on the same files fails here, before it
+// touches anything.
 func (d *Daemon) Start() error {
 	st, err := store.Open(d.cfg.Store.Path, d.cfg.Store.KEKFile)
 	if err != nil {
@@ -125,49 +126,60 @@ func (d *Daemon) Start() error {
 		return fmt.Errorf("shm %s: reading back: %w", opts.Path, err)
 	}
 	d.store, d.writer, d.reader = st, w, r
-	for _, pr := range d.ports {
-		pr.pub = publish.New(w, pr.cfg.ID)
-		d.adopt(pr)
+	for i, p := range d.ports {
+		p.Publish(w, r)
+		if err := p.OpenClient(i); err != nil {
+			d.close()
+			return err
+		}
 	}
-	if err := d.openClients(); err != nil {
-		d.close()
-		return err
-	}
-	if err := d.startKeyMgmt(); err != nil {
-		d.close()
-		return err
-	}
-	if err := d.startMPC(); err != nil {
-		d.close()
-		return err
+	h := d.host()
+	for _, s := range d.services {
+		d.nstarted++
+		if err := s.Start(h); err != nil {
+			d.close()
+			return err
+		}
+		if s.Enabled() {
+			d.log.Info(s.Name()+" service", s.Status()...)
+		}
 	}
 	return nil
 }
 
-// adopt tells a port's publisher which of its keys the store already holds
-// (from before a restart), oldest first, so that it retires them in turn.
-func (d *Daemon) adopt(pr *portRun) {
-	type rec struct{ id, serial uint64 }
-	var byDir [2][]rec
-	var k shm.Key
-	for i := range d.reader.Slots() {
-		if d.reader.Slot(i, &k) != nil || k.State == shm.StateEmpty || k.Port != pr.cfg.ID {
-			continue
-		}
-		if k.Consumer != 0 {
-			continue // a keyring key, the keyring's to retire
-		}
-		byDir[k.Dir&1] = append(byDir[k.Dir&1], rec{k.ID, k.Serial})
+// host is what the daemon lends its services.
+func (d *Daemon) host() *service.Host {
+	opts := d.cfg.ShmOptions()
+	return &service.Host{
+		Log: d.log, Node: d.cfg.Node.Name, Self: d.self, KEKFile: d.cfg.Store.KEKFile,
+		Shm: d.writer, ShmOptions: opts, Store: d.controllerStore,
+		Port: func(name string) (service.Port, bool) {
+			for _, p := range d.ports {
+				if p.Name() == name {
+					return p, true
+				}
+			}
+			return nil, false
+		},
 	}
-	k.Zero()
-	for dir, recs := range byDir {
-		sort.Slice(recs, func(i, j int) bool { return recs[i].serial < recs[j].serial })
-		ids := make([]uint64, len(recs))
-		for i, r := range recs {
-			ids[i] = r.id
-		}
-		pr.pub.Adopt(dir, ids)
+}
+
+// controllerStore opens the controller store on the first call.
+func (d *Daemon) controllerStore() (*kstore.DB, error) {
+	d.kstMu.Lock()
+	defer d.kstMu.Unlock()
+	if d.kst != nil {
+		return d.kst, nil
 	}
+	kst, err := kstore.Open(d.cfg.Controller.Store, controllerMigrations)
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("controller.store %s is held by another process (another otkd?): %w", d.cfg.Controller.Store, err)
+		}
+		return nil, fmt.Errorf("controller.store: %w", err)
+	}
+	d.kst = kst
+	return kst, nil
 }
 
 // Run runs the workers until ctx ends, then shuts down in order. Start must
@@ -178,20 +190,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("api.socket: %w", err)
 	}
-	srv := api.NewServer(d, api.ServerOptions{Logger: d.log})
+	routes := make([]api.Routes, len(d.services))
+	for i, s := range d.services {
+		routes[i] = s
+	}
+	srv := api.NewServer(d, api.ServerOptions{Logger: d.log, Routes: routes})
 	d.workers = append(d.workers, &worker{name: "api", run: func(ctx context.Context) error {
 		return srv.Serve(ctx, l)
 	}})
-	for _, pr := range d.ports {
-		d.workers = append(d.workers, &worker{name: "port " + pr.cfg.Name, run: func(ctx context.Context) error {
-			return d.runPort(ctx, pr)
-		}})
-		if pr.client != nil {
-			d.workers = append(d.workers, &worker{name: "client " + pr.cfg.Name, run: pr.client.run})
-		}
+	for _, p := range d.ports {
+		ws := d.add(p.Workers()...)
+		p.Watch(ws[0].running.Load)
 	}
-	d.workers = append(d.workers, d.keyMgmtWorkers()...)
-	d.workers = append(d.workers, d.mpcWorkers()...)
+	for _, s := range d.services {
+		d.add(s.Workers()...)
+	}
 	d.metrics = newMetricsServer(d)
 	d.workers = append(d.workers, &worker{name: "metrics", run: d.metrics.run, optional: true})
 
@@ -217,16 +230,24 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return d.close()
 }
 
+// add makes supervised workers of ws and returns them.
+func (d *Daemon) add(ws ...service.Worker) []*worker {
+	var out []*worker
+	for _, w := range ws {
+		out = append(out, &worker{name: w.Name, run: w.Run, optional: w.Optional})
+	}
+	d.workers = append(d.workers, out...)
+	return out
+}
+
 // finishSwitches waits (bounded) for scheduled key switches to happen, so a
 // shutdown never leaves the peer holding a key this end never used.
 func (d *Daemon) finishSwitches(limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		busy := false
-		for _, pr := range d.ports {
-			if s := pr.cur.Load(); s != nil && s.port.SwitchPending() {
-				busy = true
-			}
+		for _, p := range d.ports {
+			busy = busy || p.SwitchPending()
 		}
 		if !busy {
 			return
@@ -235,13 +256,21 @@ func (d *Daemon) finishSwitches(limit time.Duration) {
 	}
 }
 
+// close stops the services (in reverse), closes the clients, the
+// controller store, the shm file and the store.
 func (d *Daemon) close() error {
-	for _, pr := range d.ports {
-		if pr.client != nil {
-			pr.client.close()
-		}
+	for _, p := range d.ports {
+		p.CloseClient()
 	}
-	errs := []error{d.closeKeyMgmt()}
+	var errs []error
+	for i := d.nstarted - 1; i >= 0; i-- {
+		errs = append(errs, d.services[i].Stop())
+	}
+	d.nstarted = 0
+	if d.kst != nil {
+		errs = append(errs, d.kst.Close())
+		d.kst = nil
+	}
 	if d.reader != nil {
 		errs = append(errs, d.reader.Close())
 	}
@@ -253,66 +282,6 @@ func (d *Daemon) close() error {
 	}
 	return errors.Join(errs...)
 }
-
-// runPort runs one incarnation of a port: line, pipelines, controller.
-func (d *Daemon) runPort(ctx context.Context, pr *portRun) error {
-	pc := pr.cfg
-	log := d.log.With("port", pc.Name)
-	line, err := d.openLine(&pc)
-	if err != nil {
-		return fmt.Errorf("line: %w", err)
-	}
-	dc := dataplane.Config{Role: pc.DataplaneRole(), Line: line, Profile: d.cfg.NoiseProfile(),
-		Workers: d.workersOf(&pc), CPUs: pc.CPUs}
-	if pr.client != nil {
-		pr.client.portConfig(&dc)
-	}
-	port, err := dataplane.NewPort(dc)
-	if err != nil {
-		line.Close()
-		return err
-	}
-	if pr.client != nil {
-		defer pr.client.portStopped(port)
-	}
-	ringSeed, ringMsg := d.ringHooks(pr)
-	ctl, err := link.New(link.Config{
-		Port: port, Self: d.self, Peer: pr.peer, Params: d.cfg.Params(),
-		ActivationMargin: d.cfg.Negotiation.ActivationMargin, SeedTimeout: pc.SeedTimeoutDuration(), Log: log,
-		OnKeyring: ringMsg,
-		OnSession: d.ringSession(pr),
-		OnSeed: func(ev link.SeedEvent) {
-			ringSeed(ev)
-			log.Info("seed", "direction", ev.Direction, "initiator", ev.Initiator, "fingerprint", ev.Fingerprint,
-				"kept", ev.Result.KeptBits, "disagreement", ev.Result.Disagreement)
-		},
-		OnKey: func(ev link.KeyEvent) {
-			if err := pr.pub.Publish(ev); err != nil {
-				log.Error("publishing key", "err", err)
-				return
-			}
-			log.Info("key", "direction", ev.Direction, "epoch", ev.Epoch, "tx", ev.TX, "fingerprint", ev.Fingerprint)
-		},
-	})
-	if err != nil {
-		line.Close()
-		return err
-	}
-	pr.cur.Store(&portState{port: port, ctl: ctl, line: line})
-	log.Info("port up", "role", pc.Role, "line", line.describe(), "workers", port.Workers(), "cpus", fmt.Sprint(pc.CPUs))
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, 2)
-	go func() { errs <- port.Run(pctx) }()
-	go func() { errs <- ctl.Run(pctx) }()
-	err = <-errs
-	cancel()
-	err2 := <-errs
-	return errors.Join(err, err2)
-}
-
-// Handler for the metrics endpoint (exported for tests).
-func (d *Daemon) metricsHandler() http.Handler { return http.HandlerFunc(d.writeMetrics) }
 
 // pid is the process id reported by the API.
 var pid = os.Getpid()

@@ -1,39 +1,33 @@
-// Package daemon is `otkd run`: it wires the configured ports (UDP lines,
-// dataplane pipelines, link controllers), the shared-memory key store with
-// its encrypted on-disk store, the management API and the metrics endpoint,
-// and keeps them running.
+// Package daemon is `otkd run`: wiring and lifecycle. It builds the
+// configured ports (ctrl/daemon/port: line, dataplane pipelines, link
+// controller, client) and the key-management services (ctrl/service:
+// keyringsvc, keysyncsvc, mpcsvc), opens the shared-memory key store with
+// its encrypted on-disk store, serves the management API (its own routes:
+// status, links, keys, negotiate, rotate, store verify; each service adds
+// its own) and the metrics endpoint, and keeps everything running.
 //
 // # Start-up
 //
 // New does everything that can fail because of the configuration or the
 // host before anything is created: the configuration is validated (the
 // caller loads it), file modes are checked, the SM2 identity and the pinned
-// peer keys are read. Start then opens the store (bbolt, SM4-GCM under the
-// KEK), creates or attaches the shm file (exclusive flock: a second daemon
-// on the same file fails with a clear error) and listens on the API socket.
-// When a keyring pool ([keyring], or one or more [[keyring]] tables) or
-// [sync] is enabled it also opens the controller store (ctrl/kstore, one
-// migration list for every package in it; each pool in its own buckets),
-// one keyring per consumer pool (ctrl/keyring: keys published through the
-// daemon's shm writer or the pool's own map, seeds from the link
-// controller of the pool's port, bindings carried to the peer as control
-// message 0x08 naming the pool; pools may share a port and its link) and
-// the key syncer (ctrl/keysync, the node's SM2 key as envelope key); see
-// keymgmt.go. API calls on a keyring take the pool ("" is the only pool;
-// with several, an error names them).
-//
-// With [mpc] enabled it also runs threshold custody (mpc.go): the cluster
-// and operator endpoints, and the daemon's own exports (mpc_export.go):
-// the seeds of every pool, or one pool's keyring state, encrypted to the
-// cluster key, on request and every [mpc] backup_period (seeds).
+// peer keys are read, and each enabled service checks what it names
+// (Service.Check: a keyring schedule's plan, say). Start then opens the
+// store (bbolt, SM4-GCM under the KEK), creates or attaches the shm file
+// (exclusive flock: a second daemon on the same file fails with a clear
+// error), opens the ports' clients and starts the services with a
+// service.Host: the daemon's map, the controller store (ctrl/keymgmt/kstore,
+// opened by the first service that asks, one migration list for every
+// package in it), the KEK file, the node's identity and the ports (a
+// service subscribes a link.Sink to a port's controller and sends on its
+// keyring channel). Run listens on the API socket and starts the workers.
 //
 // # Supervision
 //
-// Every worker (one per port: line + pipelines + controller; the API server;
-// the metrics server; one keyring worker per pool and the sync pusher when
-// enabled; the mpc endpoints and timers; the watchdog) runs under a
-// supervisor that restarts
-// it after an error or a panic, with exponential backoff (0.5 s doubling to
+// Every worker (one per port: line + pipelines + controller, and its
+// client; the API server; the metrics server; each service's workers: one
+// per keyring pool, the sync pusher, the mpc endpoints and timers) runs
+// under a supervisor that restarts it after an error or a panic, with exponential backoff (0.5 s doubling to
 // 30 s, reset after a minute of good running), and counts the restarts
 // (metric otkd_worker_restarts_total). A restarted port comes back on the
 // null cipher and handshakes again with its peer; the keys it published

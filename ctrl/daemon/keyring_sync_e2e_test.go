@@ -17,8 +17,9 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
-	"github.com/otkd/otkd/ctrl/config"
-	"github.com/otkd/otkd/ctrl/handshake"
+	"github.com/otkd/otkd/ctrl/daemon/config"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
+	"github.com/otkd/otkd/ctrl/link/handshake"
 	"github.com/otkd/otkd/shm"
 )
 
@@ -208,39 +209,39 @@ func TestKeyringRestartDaemons(t *testing.T) {
 	defer b.stop(t)
 	ctx := context.Background()
 	pollDaemons(t, "both ends fill the current ring alike", func() bool {
-		sa, errA := a.d.KeyringStatus(ctx, "")
-		sb, errB := b.d.KeyringStatus(ctx, "")
+		sa, errA := a.d.keyring().KeyringStatus(ctx, "")
+		sb, errB := b.d.keyring().KeyringStatus(ctx, "")
 		if errA != nil || errB != nil || sa.Current != sb.Current {
 			return false
 		}
 		ra, rb := sa.Rings[sa.Current], sb.Rings[sb.Current]
-		ks, _ := a.d.KeyringSync(ctx, "")
+		ks, _ := a.d.keyring().KeyringSync(ctx, "")
 		return ra.Filled && rb.Filled && ra.Epoch == rb.Epoch && ra.SeedID == rb.SeedID && ks.Pending == 0
 	}, a, b)
 
 	b.stop(t)
-	k7, err := a.d.KeyringConnect(ctx, "", 7)
+	k7, err := a.d.keyring().KeyringConnect(ctx, "", 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.d.KeyringConnect(ctx, "", 8); err != nil {
+	if _, err := a.d.keyring().KeyringConnect(ctx, "", 8); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.d.KeyringDisconnect(ctx, "", 8); err != nil {
+	if err := a.d.keyring().KeyringDisconnect(ctx, "", 8); err != nil {
 		t.Fatal(err)
 	}
-	if ks, _ := a.d.KeyringSync(ctx, ""); ks.Pending < 3 {
+	if ks, _ := a.d.keyring().KeyringSync(ctx, ""); ks.Pending < 3 {
 		t.Fatalf("A's sync while B is down: %+v", ks)
 	}
 
 	b.start(t)
 	pollDaemons(t, "B, restarted, binds consumer 7 to A's key and not consumer 8", func() bool {
-		k, err := b.d.KeyringLookup(ctx, "", 7)
-		_, err8 := b.d.KeyringLookup(ctx, "", 8)
-		ks, _ := a.d.KeyringSync(ctx, "")
+		k, err := b.d.keyring().KeyringLookup(ctx, "", 7)
+		_, err8 := b.d.keyring().KeyringLookup(ctx, "", 8)
+		ks, _ := a.d.keyring().KeyringSync(ctx, "")
 		return err == nil && k.ID == k7.ID && errors.Is(err8, api.ErrNotFound) && ks.Pending == 0
 	}, a, b)
-	bs, err := b.d.KeyringSync(ctx, "")
+	bs, err := b.d.keyring().KeyringSync(ctx, "")
 	if err != nil || bs.PeerRejected != 0 || bs.PeerBinds != 2 {
 		t.Fatalf("B's sync: %+v, %v\n%s", bs, err, grepLog(b, "keyring"))
 	}
@@ -260,13 +261,13 @@ func TestKeyringRestartDaemons(t *testing.T) {
 	// Consumer 9 connects at A while B is down, and at B before B's port
 	// is up: each end binds its own key; A's wins at both.
 	b.stop(t)
-	k9, err := a.d.KeyringConnect(ctx, "", 9)
+	k9, err := a.d.keyring().KeyringConnect(ctx, "", 9)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var own api.KeyringKey
+	var own keyringsvc.KeyringKey
 	b.start(t, func() {
-		if own, err = b.d.KeyringConnect(ctx, "", 9); err != nil {
+		if own, err = b.d.keyring().KeyringConnect(ctx, "", 9); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -274,14 +275,14 @@ func TestKeyringRestartDaemons(t *testing.T) {
 		t.Fatal("B bound A's key before hearing from A")
 	}
 	pollDaemons(t, "consumer 9 holds A's key at both ends", func() bool {
-		ka, errA := a.d.KeyringLookup(ctx, "", 9)
-		kb, errB := b.d.KeyringLookup(ctx, "", 9)
-		sa, _ := a.d.KeyringSync(ctx, "")
-		sb, _ := b.d.KeyringSync(ctx, "")
+		ka, errA := a.d.keyring().KeyringLookup(ctx, "", 9)
+		kb, errB := b.d.keyring().KeyringLookup(ctx, "", 9)
+		sa, _ := a.d.keyring().KeyringSync(ctx, "")
+		sb, _ := b.d.keyring().KeyringSync(ctx, "")
 		return errA == nil && errB == nil && ka.ID == k9.ID && kb.ID == k9.ID && sa.Pending == 0 && sb.Pending == 0
 	}, a, b)
-	sa, _ := a.d.KeyringSync(ctx, "")
-	sb, _ := b.d.KeyringSync(ctx, "")
+	sa, _ := a.d.keyring().KeyringSync(ctx, "")
+	sb, _ := b.d.keyring().KeyringSync(ctx, "")
 	if sa.TieBreaks != 1 || sb.TieBreaks != 1 {
 		t.Fatalf("tie-breaks: A %+v, B %+v", sa, sb)
 	}
@@ -314,7 +315,7 @@ func TestKeyringNewPoolFillsAtOnce(t *testing.T) {
 	a, b := newTestLink(t, "1h")
 	ctx := context.Background()
 	var early error
-	a.start(t, func() { _, early = a.d.KeyringConnect(ctx, "", 7) }) // ports not up yet: no seed
+	a.start(t, func() { _, early = a.d.keyring().KeyringConnect(ctx, "", 7) }) // ports not up yet: no seed
 	defer a.stop(t)
 	b.start(t)
 	defer b.stop(t)
@@ -331,9 +332,9 @@ func TestKeyringNewPoolFillsAtOnce(t *testing.T) {
 		t.Fatalf("wait until %q (%v): want the next full hour in RFC 3339", m[1], err)
 	}
 
-	var k7 api.KeyringKey
+	var k7 keyringsvc.KeyringKey
 	pollDaemons(t, "end A binds consumer 7 once the link has a seed", func() bool {
-		k7, err = a.d.KeyringConnect(ctx, "", 7)
+		k7, err = a.d.keyring().KeyringConnect(ctx, "", 7)
 		return err == nil
 	}, a, b)
 	t.Logf("before the first seed: %v", early)
@@ -341,10 +342,10 @@ func TestKeyringNewPoolFillsAtOnce(t *testing.T) {
 		t.Fatalf("consumer 7's key is valid from %v: want the current window (now %v)", k7.ValidFrom, now)
 	}
 	pollDaemons(t, "end B fills as A said and binds consumer 7 to A's key", func() bool {
-		k, err := b.d.KeyringLookup(ctx, "", 7)
+		k, err := b.d.keyring().KeyringLookup(ctx, "", 7)
 		return err == nil && k.ID == k7.ID
 	}, a, b)
-	k8, err := b.d.KeyringConnect(ctx, "", 8)
+	k8, err := b.d.keyring().KeyringConnect(ctx, "", 8)
 	if err != nil || k8.Epoch != k7.Epoch || k8.ID == k7.ID {
 		t.Fatalf("end B's own connect: %+v, %v (A's key %+v)", k8, err, k7)
 	}

@@ -43,16 +43,13 @@ import (
 
 	sd "github.com/coreos/go-systemd/v22/daemon"
 
-	"github.com/otkd/otkd/ctrl/config"
+	"github.com/otkd/otkd/ctrl/daemon/port"
 )
 
-// Watchdog thresholds (see above).
-const (
-	stuckFrames   = 1000            // frame periods without a frame sent
-	stuckFloor    = 3 * time.Second // never less: GC and scheduling pauses on a loaded host
-	watchdogCheck = 500 * time.Millisecond
-	otu2FrameRate = 82025 // frames/s, for an unpaced port
-)
+// watchdogCheck is how often the health is checked (the port's stuck
+// thresholds are port.StuckAfter's: stuckFrames frame periods, at least
+// stuckFloor).
+const watchdogCheck = 500 * time.Millisecond
 
 // notify sends state to the service manager when NOTIFY_SOCKET is set; it
 // is a no-op otherwise. A failed send is ignored: systemd's own timeouts
@@ -74,21 +71,11 @@ func watchdogInterval() time.Duration {
 	return p / 2
 }
 
-// stuckAfter is how long a port's TX may send nothing before the port
-// counts as stuck.
-func stuckAfter(pc config.Port) time.Duration {
-	rate := pc.FrameRate
-	if rate <= 0 {
-		rate = otu2FrameRate
-	}
-	return max(stuckFloor, time.Duration(float64(stuckFrames)/rate*float64(time.Second)))
-}
-
 // txWatch is the watchdog's view of one port's TX progress.
 type txWatch struct {
-	st *portState // the incarnation last seen
-	tx uint64     // its TX frame count then
-	at time.Time  // when the count last moved (or the incarnation appeared)
+	st any       // the incarnation last seen
+	tx uint64    // its TX frame count then
+	at time.Time // when the count last moved (or the incarnation appeared)
 }
 
 // healthMonitor decides whether the daemon is healthy enough to ping the
@@ -110,8 +97,8 @@ func (m *healthMonitor) check(now time.Time) string {
 			why = append(why, fmt.Sprintf("worker %s is failing (%d short runs in a row)", w.name, w.failStreak.Load()))
 		}
 	}
-	for i, pr := range m.d.ports {
-		if s := m.stuck(i, pr, now); s != "" {
+	for i, p := range m.d.ports {
+		if s := m.stuck(i, p, now); s != "" {
 			why = append(why, s)
 		}
 	}
@@ -119,33 +106,21 @@ func (m *healthMonitor) check(now time.Time) string {
 }
 
 // stuck updates port i's TX watch and describes it if stuck.
-func (m *healthMonitor) stuck(i int, pr *portRun, now time.Time) string {
+func (m *healthMonitor) stuck(i int, p *port.Port, now time.Time) string {
 	tw := &m.ports[i]
-	st := pr.cur.Load()
-	if st == nil || !m.d.portWorkerRunning(pr) {
+	st, tx := p.Progress()
+	if st == nil {
 		*tw = txWatch{} // a restart in progress: the crash-loop rule applies
 		return ""
 	}
-	tx := st.port.Stats().TXFrames
 	if st != tw.st || tx != tw.tx {
 		*tw = txWatch{st: st, tx: tx, at: now}
 		return ""
 	}
-	if limit := stuckAfter(pr.cfg); now.Sub(tw.at) >= limit {
-		return fmt.Sprintf("port %s is stuck: no frame sent for %v or more", pr.cfg.Name, limit)
+	if limit := p.StuckAfter(); now.Sub(tw.at) >= limit {
+		return fmt.Sprintf("port %s is stuck: no frame sent for %v or more", p.Name(), limit)
 	}
 	return ""
-}
-
-// portWorkerRunning reports whether pr's worker is in a run (not backing
-// off after a failure).
-func (d *Daemon) portWorkerRunning(pr *portRun) bool {
-	for _, w := range d.workers {
-		if w.name == "port "+pr.cfg.Name {
-			return w.running.Load()
-		}
-	}
-	return false
 }
 
 // watchdog pings systemd every iv while the daemon is healthy (see the

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/config"
+	"github.com/otkd/otkd/ctrl/daemon/config"
 	"github.com/otkd/otkd/dataplane/client/tap/taptest"
 )
 
@@ -270,25 +270,6 @@ func TestWorkerFailing(t *testing.T) {
 		w.startedAt.Store(now.Add(-c.ranFor).UnixNano())
 		if got := w.failing(now); got != c.want {
 			t.Errorf("streak %d, running %v for %v: failing %v, want %v", c.streak, c.running, c.ranFor, got, c.want)
-		}
-	}
-}
-
-// TestStuckAfter: N frame periods, never less than the floor; an unpaced
-// port counts at the OTU2 rate.
-func TestStuckAfter(t *testing.T) {
-	for _, c := range []struct {
-		rate float64
-		want time.Duration
-	}{
-		{0, stuckFloor},
-		{otu2FrameRate, stuckFloor},
-		{2000, stuckFloor},
-		{100, 10 * time.Second},
-		{10, 100 * time.Second},
-	} {
-		if got := stuckAfter(config.Port{FrameRate: c.rate}); got != c.want {
-			t.Errorf("frame_rate %v: stuck after %v, want %v", c.rate, got, c.want)
 		}
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/otkd/otkd/ctrl/config"
+	"github.com/otkd/otkd/ctrl/daemon/config"
 )
 
 // Reload applies what may change while running (log level and format,

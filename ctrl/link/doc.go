@@ -17,7 +17,7 @@
 //     Responder for the direction the peer sends, and carries their messages
 //     over the interaction channel;
 //   - when a seed is made, derives the direction's next session key
-//     (negotiation.SessionKey) and activates it: the sender announces
+//     (kdf.SessionKey) and activates it: the sender announces
 //     ACTIVATE{direction, epoch, COUNT, key fingerprint}; the receiver
 //     derives the same key from its own copy of the seed, checks the
 //     fingerprint, installs it in its RX and answers ACK; only then does the
@@ -35,10 +35,11 @@
 // the current session.
 //
 // Messages on the interaction channel start with a kind byte (docs/protocol.md,
-// "Control messages"). Keyring messages (kind 0x08, SendKeyring/OnKeyring)
+// "Control messages"). Keyring messages (kind 0x08, SendKeyring and Sink.Keyring)
 // are carried opaque; the channel delivers them once and in order within a
-// session, and OnSession tells the keyring when a new session starts so it
+// session, and Sink.Session tells the keyring when a new session starts so it
 // can resend what the peer has not acknowledged. Key bytes never leave the process except through the
-// OnKey hook, which the daemon uses to publish keys into the shm store; logs,
+// Sink (Config.Sink, one interface for every event: seeds, keys, counts, keyring
+// messages, sessions), which the daemon uses to publish keys into the shm store; logs,
 // errors and Stats carry fingerprints only.
 package link

@@ -14,25 +14,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/handshake"
-	"github.com/otkd/otkd/ctrl/keyring"
-	"github.com/otkd/otkd/ctrl/kstore"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring"
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
 	"github.com/otkd/otkd/ctrl/link"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/ctrl/link/handshake"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/line/udp"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/shm"
 )
 
 // oneSeed gives both ends the same seed (id 1) for every fill.
 type oneSeed struct{}
 
-func (oneSeed) Seed() (*negotiation.Seed, uint64, error) {
-	s := negotiation.Seed{1, 2, 3}
+func (oneSeed) Seed() (*keys.Seed, uint64, error) {
+	s := keys.Seed{1, 2, 3}
 	return &s, 1, nil
 }
 
-func (oneSeed) SeedByID(id uint64) (*negotiation.Seed, error) {
+func (oneSeed) SeedByID(id uint64) (*keys.Seed, error) {
 	if id != 1 {
 		return nil, errors.New("no such seed")
 	}
@@ -53,7 +53,7 @@ type ringEnd struct {
 	remote   netip.AddrPort
 	ring     *keyring.Keyring
 	cur      atomic.Pointer[link.Controller]
-	sessions atomic.Int32 // OnSession calls
+	sessions atomic.Int32 // Sink.Session calls
 	stop     context.CancelFunc
 	done     chan struct{}
 	mu       sync.Mutex
@@ -135,7 +135,7 @@ func (e *ringEnd) start() {
 		e.t.Fatal(err)
 	}
 	ctl, err := link.New(link.Config{Port: port, Self: e.self, Peer: e.peer,
-		OnKeyring: e.onKeyring, OnSession: func() { e.sessions.Add(1); e.ring.Resend() }})
+		Sink: link.Funcs{OnKeyring: e.onKeyring, OnSession: func() { e.sessions.Add(1); e.ring.Resend() }}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestKeyringSyncAcrossRestart(t *testing.T) {
 		t.Fatalf("B's stats %+v: each message applied once", s)
 	}
 	if na, nb := a.sessions.Load(), b.sessions.Load(); na < 2 || nb < 2 {
-		t.Fatalf("OnSession called %d times at A, %d at B; want a session before and after B's restart", na, nb)
+		t.Fatalf("Sink.Session called %d times at A, %d at B; want a session before and after B's restart", na, nb)
 	}
 
 	// Both ends bind consumer 3 before either hears of the other.

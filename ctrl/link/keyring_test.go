@@ -34,12 +34,12 @@ func TestKeyringMessage(t *testing.T) {
 	}
 
 	var got []byte
-	c.cfg.OnKeyring = func(b []byte) { got = append([]byte(nil), b...) }
+	c.cfg.Sink = Funcs{OnKeyring: func(b []byte) { got = append([]byte(nil), b...) }}
 	if err := c.dispatch([]byte{kindKeyring, 7, 8}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, []byte{7, 8}) {
-		t.Fatalf("OnKeyring got %x", got)
+		t.Fatalf("Sink.Keyring got %x", got)
 	}
 	if err := c.dispatch([]byte{kindKeyring}, time.Now()); err == nil {
 		t.Fatal("empty keyring message accepted")

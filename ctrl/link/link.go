@@ -3,7 +3,6 @@ package link
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,13 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emmansun/gmsm/sm3"
-
-	"github.com/otkd/otkd/ctrl/handshake"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/ctrl/link/handshake"
+	"github.com/otkd/otkd/ctrl/link/negotiation"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/ichan"
-	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // Kinds of control messages (the first byte of every interaction-channel
@@ -30,7 +27,7 @@ const (
 	kindActivate    = 0x04 // {dir u8, epoch u8, at u32, idx u32, fp [8]}
 	kindAck         = 0x05 // {dir u8, epoch u8, fp [8]}
 	kindNack        = 0x06 // {dir u8, epoch u8, fp [8]}: no such key here
-	kindKeyring     = 0x08 // a keyring sync message (ctrl/keyring.SyncMsg), opaque here
+	kindKeyring     = 0x08 // a keyring sync message (ctrl/keymgmt/keyring.SyncMsg), opaque here
 )
 
 // MaxKeyringMsg bounds the body of a keyring message (SendKeyring).
@@ -41,7 +38,8 @@ var ErrProtocol = errors.New("link: protocol error")
 
 // Config configures a Controller.
 type Config struct {
-	Port *dataplane.Port
+	// Port is the port the controller steers (*dataplane.Port in otkd).
+	Port Port
 	Self handshake.Identity
 	Peer handshake.Peer
 	// Params are the post-processing parameters of both directions; zero
@@ -71,22 +69,9 @@ type Config struct {
 	// crypto/rand.
 	Rand io.Reader
 
-	// Hooks, called on the controller goroutine. OnSeed gets every seed this
-	// end makes, as initiator (its direction) or responder (the peer's);
-	// OnKey every session key it activates (TX) or installs (RX). The Seed
-	// and Key values are key material, valid during the call only.
-	OnSeed  func(SeedEvent)
-	OnKey   func(KeyEvent)
-	OnCount func(dataplane.Count)
-	// OnKeyring gets the body of every keyring message (kind 0x08) from
-	// the peer, on the controller goroutine; body is valid during the call
-	// only. Nil drops them.
-	OnKeyring func(body []byte)
-	// OnSession is called on the controller goroutine each time a
-	// handshake completes: a new session with the peer, which may have
-	// lost the keyring messages of the previous one (the keyring resends
-	// what the peer has not acknowledged). Nil: nothing.
-	OnSession func()
+	// Sink receives the controller's events (seeds, keys, counts, the
+	// peer's keyring messages, new sessions); nil drops them.
+	Sink Sink
 }
 
 // Defaults of Config.
@@ -99,9 +84,9 @@ const (
 
 // SeedEvent reports a seed.
 type SeedEvent struct {
-	Direction   negotiation.Direction
+	Direction   keys.Direction
 	Initiator   bool // this end owns the direction's rounds
-	Seed        *negotiation.Seed
+	Seed        *keys.Seed
 	Fingerprint string
 	Result      negotiation.Result
 	At          time.Time
@@ -109,28 +94,12 @@ type SeedEvent struct {
 
 // KeyEvent reports a session key taking effect at this end.
 type KeyEvent struct {
-	Direction   negotiation.Direction
+	Direction   keys.Direction
 	Epoch       uint8
 	TX          bool // this end sends with it (else: receives)
-	Key         *framer.Key
+	Key         *keys.Key
 	Fingerprint string
 	At          time.Time
-}
-
-// KeyFingerprint is the public name of a session key: the first 8 bytes of
-// SM3 over a label and the key, in hex.
-func KeyFingerprint(k *framer.Key) string {
-	fp := keyFP(k)
-	return hex.EncodeToString(fp[:])
-}
-
-func keyFP(k *framer.Key) [8]byte {
-	h := sm3.New()
-	h.Write([]byte("otkd v1 session key"))
-	h.Write(k[:])
-	var fp [8]byte
-	copy(fp[:], h.Sum(nil))
-	return fp
 }
 
 // Stats are the controller's counters.
@@ -163,8 +132,8 @@ type Stats struct {
 // pendingTX is a key this end will send with, announced, not yet acked.
 type pendingTX struct {
 	epoch     uint8
-	key       framer.Key
-	fp        [8]byte
+	key       keys.Key
+	fp        keys.Fingerprint
 	idx       uint32 // KDF index
 	at        uint32
 	announced bool
@@ -175,8 +144,8 @@ type pendingTX struct {
 // Controller steers one port. Make it with New and run it with Run.
 type Controller struct {
 	cfg  Config
-	port *dataplane.Port
-	dir  negotiation.Direction // the direction this end sends
+	port Port
+	dir  keys.Direction // the direction this end sends
 	log  *slog.Logger
 
 	// The session: its channel (nil: no session yet) and handshake keys
@@ -194,14 +163,14 @@ type Controller struct {
 
 	txEpoch   uint8
 	pending   []*pendingTX
-	rxSeeds   []negotiation.Seed // the responder's recent seeds (newest last)
+	rxSeeds   []keys.Seed // the responder's recent seeds (newest last)
 	outbox    [][]byte
 	inbuf     []byte
 	mu        sync.Mutex
 	stats     Stats
 	linkIndex uint32 // KDF index of the newest key derived from the link secret
 
-	lastSeed  negotiation.Seed // newest own seed, for Rotate
+	lastSeed  keys.Seed // newest own seed, for Rotate
 	haveSeed  bool
 	lastIndex uint32 // KDF index of the newest key announced from it
 
@@ -218,7 +187,7 @@ type Controller struct {
 // in order while the session lasts. The link retries nothing: a message
 // queued while the port or the peer restarts is lost here, and the keyring
 // above resends it (its outbox keeps every message until the peer's ack;
-// OnSession says when).
+// Sink.Session says when).
 func (c *Controller) SendKeyring(body []byte) error {
 	if len(body) == 0 || len(body) > MaxKeyringMsg {
 		return fmt.Errorf("link: keyring message of %d bytes, want 1..%d", len(body), MaxKeyringMsg)
@@ -348,7 +317,10 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
-	c := &Controller{cfg: cfg, port: cfg.Port, dir: negotiation.Direction(cfg.Port.Role()), log: cfg.Log}
+	if cfg.Sink == nil {
+		cfg.Sink = Funcs{}
+	}
+	c := &Controller{cfg: cfg, port: cfg.Port, dir: keys.Direction(cfg.Port.Role()), log: cfg.Log}
 	var err error
 	if c.init, err = negotiation.NewInitiator(cfg.Params, cfg.Rand); err != nil {
 		return nil, fmt.Errorf("link: %w", err)
@@ -438,9 +410,7 @@ func (c *Controller) dropCounts() {
 func (c *Controller) takeCounts() {
 	var cnt dataplane.Count
 	for c.port.Counts().Pop(&cnt) {
-		if c.cfg.OnCount != nil {
-			c.cfg.OnCount(cnt)
-		}
+		c.cfg.Sink.Count(cnt)
 		if cnt.Own {
 			c.init.Add(cnt.Round, int(cnt.Value)) // a late round is harmless
 		} else {

@@ -6,12 +6,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otkd/otkd/ctrl/handshake"
-	"github.com/otkd/otkd/ctrl/negotiation"
+	"github.com/otkd/otkd/ctrl/link/handshake"
+	"github.com/otkd/otkd/ctrl/link/negotiation"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/ichan"
 	"github.com/otkd/otkd/dataplane/lane"
-	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
+	"github.com/otkd/otkd/internal/keys/kdf"
 )
 
 // The session and the handshake (docs/protocol.md, "Sessions").
@@ -269,24 +270,24 @@ func (c *Controller) onReply(body []byte, now time.Time) error {
 	if !done {
 		return fmt.Errorf("%w: Reply did not complete the handshake", ErrProtocol)
 	}
-	keys, err := a.init.Result()
+	hk, err := a.init.Result()
 	if err != nil {
 		return err
 	}
-	key := framer.Key(keys.BA)
-	gen, err := c.port.InstallRXGen(keys.EpochBA, &key)
+	key := hk.BA
+	gen, err := c.port.InstallRXGen(hk.EpochBA, &key)
 	clear(key[:])
 	if err != nil {
-		keys.Zero()
+		hk.Zero()
 		return fmt.Errorf("install the new RX key: %w", err)
 	}
 	ch := c.port.NewChan()
 	c.port.ArmChannel(ch, gen)
 	c.dropCandidate()
-	c.hs.cand = &candidate{keys: keys, gen: gen, ch: ch}
+	c.hs.cand = &candidate{keys: hk, gen: gen, ch: ch}
 	a.replied = true
 	c.setLane(lane.KindHandshake, confirm)
-	c.log.Info("handshake: B authenticated, waiting for its first frame under the new key", "epoch", keys.EpochBA)
+	c.log.Info("handshake: B authenticated, waiting for its first frame under the new key", "epoch", hk.EpochBA)
 	return nil
 }
 
@@ -371,21 +372,21 @@ func (c *Controller) onConfirm(body []byte, now time.Time) error {
 	if !done {
 		return fmt.Errorf("%w: Confirm did not complete the handshake", ErrProtocol)
 	}
-	keys, err := r.r.Result()
+	hk, err := r.r.Result()
 	if err != nil {
 		return err
 	}
 	c.hs.resp = nil
-	key := framer.Key(keys.AB)
-	gen, err := c.port.InstallRXGen(keys.EpochAB, &key)
+	key := hk.AB
+	gen, err := c.port.InstallRXGen(hk.EpochAB, &key)
 	clear(key[:])
 	if err != nil {
-		keys.Zero()
+		hk.Zero()
 		return fmt.Errorf("install the new RX key: %w", err)
 	}
 	ch := c.port.NewChan()
 	c.port.ArmChannel(ch, gen)
-	c.newSession(keys, ch, now)
+	c.newSession(hk, ch, now)
 	return nil
 }
 
@@ -393,24 +394,24 @@ func (c *Controller) onConfirm(body []byte, now time.Time) error {
 // key and the session channel at its next frame; the old session's pending
 // switches, seeds, post-processing state and messages are dropped and its
 // keys zeroised.
-func (c *Controller) newSession(keys *handshake.Keys, ch *ichan.Chan, now time.Time) {
-	fp := keys.Fingerprint()
-	txEpoch, rxEpoch := keys.EpochAB, keys.EpochBA
-	txKey, rxKey := framer.Key(keys.AB), framer.Key(keys.BA)
-	if c.dir == negotiation.BtoA {
+func (c *Controller) newSession(hk *handshake.Keys, ch *ichan.Chan, now time.Time) {
+	fp := hk.Fingerprint()
+	txEpoch, rxEpoch := hk.EpochAB, hk.EpochBA
+	txKey, rxKey := hk.AB, hk.BA
+	if c.dir == keys.BtoA {
 		txEpoch, rxEpoch, txKey, rxKey = rxEpoch, txEpoch, rxKey, txKey
 	}
 	defer clear(txKey[:])
 	defer clear(rxKey[:])
 	if err := c.port.SwitchSession(txEpoch, &txKey, ch); err != nil {
 		c.log.Error("session switch", "err", err)
-		keys.Zero()
+		hk.Zero()
 		return
 	}
 	c.resetSessionState()
-	clear(keys.AB[:])
-	clear(keys.BA[:])
-	c.hsKeys, c.ch, c.txEpoch = keys, ch, txEpoch
+	clear(hk.AB[:])
+	clear(hk.BA[:])
+	c.hsKeys, c.ch, c.txEpoch = hk, ch, txEpoch
 	c.hs.attempts, c.hs.deferred = 0, nil
 	c.hs.lastAlive = now // a grace period for the peer's first frames
 	c.setLane(0, nil)
@@ -423,13 +424,9 @@ func (c *Controller) newSession(keys *handshake.Keys, ch *ichan.Chan, now time.T
 	c.stats.LastSwitch = now
 	c.mu.Unlock()
 	c.log.Info("new session", "keys", fp, "tx_epoch", txEpoch, "rx_epoch", rxEpoch)
-	if c.cfg.OnKey != nil {
-		c.cfg.OnKey(KeyEvent{Direction: c.dir ^ 1, Epoch: rxEpoch, Key: &rxKey, Fingerprint: KeyFingerprint(&rxKey), At: now})
-		c.cfg.OnKey(KeyEvent{Direction: c.dir, Epoch: txEpoch, TX: true, Key: &txKey, Fingerprint: KeyFingerprint(&txKey), At: now})
-	}
-	if c.cfg.OnSession != nil {
-		c.cfg.OnSession()
-	}
+	c.cfg.Sink.Key(KeyEvent{Direction: c.dir ^ 1, Epoch: rxEpoch, Key: &rxKey, Fingerprint: rxKey.Fingerprint().String(), At: now})
+	c.cfg.Sink.Key(KeyEvent{Direction: c.dir, Epoch: txEpoch, TX: true, Key: &txKey, Fingerprint: txKey.Fingerprint().String(), At: now})
+	c.cfg.Sink.Session()
 }
 
 // resetSessionState forgets the old session: pending keys, seeds, held
@@ -472,7 +469,7 @@ func (c *Controller) nextTXEpoch() uint8 {
 	if n := len(c.pending); n > 0 {
 		last = c.pending[n-1].epoch
 	}
-	return nextEpoch(last)
+	return keys.NextEpoch(last)
 }
 
 // limits rotates the TX key once it has sealed the soft limit's frames,
@@ -480,7 +477,7 @@ func (c *Controller) nextTXEpoch() uint8 {
 func (c *Controller) limits(now time.Time) {
 	count, exhausted := c.port.TXKeyState()
 	soft, _ := c.port.Limits()
-	if exhausted || c.port.TXEpoch() == framer.NullEpoch || count < soft || len(c.pending) > 0 || c.port.SwitchPending() {
+	if exhausted || c.port.TXEpoch() == keys.NullEpoch || count < soft || len(c.pending) > 0 || c.port.SwitchPending() {
 		return
 	}
 	if c.haveSeed {
@@ -488,7 +485,7 @@ func (c *Controller) limits(now time.Time) {
 		c.announceSeedKey()
 	} else if c.hsKeys != nil {
 		c.linkIndex++
-		k, err := linkKey(&c.hsKeys.LinkSecret, c.dir, c.linkIndex)
+		k, err := kdf.LinkKey(&c.hsKeys.LinkSecret, c.dir, c.linkIndex)
 		if err != nil {
 			c.log.Error("rotation key", "err", err)
 			return

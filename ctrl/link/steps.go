@@ -1,17 +1,13 @@
 package link
 
 import (
-	"crypto/hkdf"
 	"encoding/binary"
 	"fmt"
-	"hash"
 	"time"
 
-	"github.com/emmansun/gmsm/sm3"
-
-	"github.com/otkd/otkd/ctrl/handshake"
-	"github.com/otkd/otkd/ctrl/negotiation"
-	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/ctrl/link/negotiation"
+	"github.com/otkd/otkd/internal/keys"
+	"github.com/otkd/otkd/internal/keys/kdf"
 )
 
 // dispatch handles one control message from the peer.
@@ -55,9 +51,7 @@ func (c *Controller) dispatch(m []byte, now time.Time) error {
 		if len(body) == 0 || len(body) > MaxKeyringMsg {
 			return fmt.Errorf("%w: keyring message of %d bytes", ErrProtocol, len(body))
 		}
-		if c.cfg.OnKeyring != nil {
-			c.cfg.OnKeyring(body)
-		}
+		c.cfg.Sink.Keyring(body)
 		return nil
 	}
 	return fmt.Errorf("%w: unknown message kind %#x", ErrProtocol, m[0])
@@ -108,23 +102,15 @@ func (c *Controller) negotiate(now time.Time) {
 	}
 }
 
-// nextEpoch is the epoch after e: 1…255 cycling, 0 is the null cipher.
-func nextEpoch(e uint8) uint8 {
-	if e == 255 {
-		return 1
-	}
-	return e + 1
-}
-
 // announce queues this end's next TX key, derived with KDF index idx (0
 // for a seed's first key), and announces it when its turn comes
 // (announceNext).
-func (c *Controller) announce(key *framer.Key, idx uint32) {
+func (c *Controller) announce(key *keys.Key, idx uint32) {
 	last := c.txEpoch
 	if n := len(c.pending); n > 0 {
 		last = c.pending[n-1].epoch
 	}
-	c.pending = append(c.pending, &pendingTX{epoch: nextEpoch(last), key: *key, fp: keyFP(key), idx: idx})
+	c.pending = append(c.pending, &pendingTX{epoch: keys.NextEpoch(last), key: *key, fp: key.Fingerprint(), idx: idx})
 	c.announceNext()
 }
 
@@ -141,7 +127,7 @@ func (c *Controller) announceNext() {
 	// must be out of flight by then. Keys come in bursts (an attempt makes
 	// several seeds at once), so wait until the TX has sealed a margin of
 	// frames under its current key.
-	if c.port.TXEpoch() != framer.NullEpoch {
+	if c.port.TXEpoch() != keys.NullEpoch {
 		if n, _ := c.port.TXKeyState(); n < c.cfg.ActivationMargin {
 			return
 		}
@@ -172,15 +158,13 @@ func (c *Controller) ownSeed(res *negotiation.Result, now time.Time) {
 
 // announceSeedKey announces the key of the kept seed at the current index.
 func (c *Controller) announceSeedKey() {
-	key, err := negotiation.SessionKey(&c.lastSeed, c.dir, uint64(c.lastIndex))
+	key, err := kdf.SessionKey(&c.lastSeed, c.dir, uint64(c.lastIndex))
 	if err != nil {
 		c.log.Error("session key", "err", err)
 		return
 	}
-	k := framer.Key(key)
-	clear(key[:])
-	c.announce(&k, c.lastIndex)
-	clear(k[:])
+	c.announce(&key, c.lastIndex)
+	key.Zero()
 }
 
 // peerSeed: this end's responder made a seed of the peer's direction; the
@@ -210,9 +194,7 @@ func (c *Controller) emitSeed(res *negotiation.Result, own bool, now time.Time) 
 	}
 	c.stats.LastSeed = now
 	c.mu.Unlock()
-	if c.cfg.OnSeed != nil {
-		c.cfg.OnSeed(SeedEvent{Direction: d, Initiator: own, Seed: &res.Seed, Fingerprint: res.Seed.Fingerprint(), Result: *res, At: now})
-	}
+	c.cfg.Sink.Seed(SeedEvent{Direction: d, Initiator: own, Seed: &res.Seed, Fingerprint: res.Seed.Fingerprint().String(), Result: *res, At: now})
 }
 
 // onActivate: the peer announces its next TX key. Find it (the handshake's
@@ -222,19 +204,19 @@ func (c *Controller) onActivate(b []byte, now time.Time) error {
 	if len(b) != activateLen {
 		return fmt.Errorf("%w: ACTIVATE is %d bytes, want %d", ErrProtocol, len(b), activateLen)
 	}
-	d, epoch := negotiation.Direction(b[0]), b[1]
+	d, epoch := keys.Direction(b[0]), b[1]
 	idx := binary.BigEndian.Uint32(b[6:])
-	var fp [8]byte
+	var fp keys.Fingerprint
 	copy(fp[:], b[10:])
 	reply := [10]byte{b[0], epoch}
 	copy(reply[2:], fp[:])
-	if d != c.dir^1 || epoch == framer.NullEpoch {
+	if d != c.dir^1 || epoch == keys.NullEpoch {
 		return fmt.Errorf("%w: ACTIVATE for direction %d epoch %d", ErrProtocol, d, epoch)
 	}
 	key, ok := c.findRXKey(d, idx, fp)
 	if !ok {
 		c.send(kindNack, reply[:])
-		return fmt.Errorf("%w: ACTIVATE epoch %d: no key with fingerprint %x here", ErrProtocol, epoch, fp)
+		return fmt.Errorf("%w: ACTIVATE epoch %d: no key with fingerprint %s here", ErrProtocol, epoch, fp)
 	}
 	defer clear(key[:])
 	if err := c.port.InstallRX(epoch, &key); err != nil {
@@ -243,40 +225,34 @@ func (c *Controller) onActivate(b []byte, now time.Time) error {
 	c.mu.Lock()
 	c.stats.RXInstalls++
 	c.mu.Unlock()
-	if c.cfg.OnKey != nil {
-		c.cfg.OnKey(KeyEvent{Direction: d, Epoch: epoch, Key: &key, Fingerprint: fpHex(fp), At: now})
-	}
+	c.cfg.Sink.Key(KeyEvent{Direction: d, Epoch: epoch, Key: &key, Fingerprint: fp.String(), At: now})
 	c.send(kindAck, reply[:])
 	return nil
 }
 
-func fpHex(fp [8]byte) string { return fmt.Sprintf("%x", fp[:]) }
-
 // findRXKey derives the candidate keys of direction d at KDF index idx
 // (each recent responder seed's, and the session's link-secret key) and
 // returns the one whose fingerprint is fp.
-func (c *Controller) findRXKey(d negotiation.Direction, idx uint32, fp [8]byte) (framer.Key, bool) {
+func (c *Controller) findRXKey(d keys.Direction, idx uint32, fp keys.Fingerprint) (keys.Key, bool) {
 	if c.hsKeys != nil && idx > 0 {
-		if k, err := linkKey(&c.hsKeys.LinkSecret, d, idx); err == nil {
-			if keyFP(&k) == fp {
+		if k, err := kdf.LinkKey(&c.hsKeys.LinkSecret, d, idx); err == nil {
+			if k.Fingerprint() == fp {
 				return k, true
 			}
-			clear(k[:])
+			k.Zero()
 		}
 	}
 	for i := len(c.rxSeeds) - 1; i >= 0; i-- {
-		key, err := negotiation.SessionKey(&c.rxSeeds[i], d, uint64(idx))
+		k, err := kdf.SessionKey(&c.rxSeeds[i], d, uint64(idx))
 		if err != nil {
 			continue
 		}
-		k := framer.Key(key)
-		clear(key[:])
-		if keyFP(&k) == fp {
+		if k.Fingerprint() == fp {
 			return k, true
 		}
-		clear(k[:])
+		k.Zero()
 	}
-	return framer.Key{}, false
+	return keys.Key{}, false
 }
 
 // onAck: the peer installed (ACK) or could not find (NACK) an announced key.
@@ -323,9 +299,7 @@ func (c *Controller) switchTX(now time.Time) {
 	c.stats.TXEpoch = p.epoch
 	c.stats.LastSwitch = now
 	c.mu.Unlock()
-	if c.cfg.OnKey != nil {
-		c.cfg.OnKey(KeyEvent{Direction: c.dir, Epoch: p.epoch, TX: true, Key: &p.key, Fingerprint: fpHex(p.fp), At: now})
-	}
+	c.cfg.Sink.Key(KeyEvent{Direction: c.dir, Epoch: p.epoch, TX: true, Key: &p.key, Fingerprint: p.fp.String(), At: now})
 	clear(p.key[:])
 	c.pending = c.pending[1:]
 }
@@ -350,28 +324,4 @@ func (c *Controller) wipe() {
 		c.hsKeys.Zero()
 	}
 	c.dropCandidate()
-}
-
-// Labels of the link-secret rotation keys (docs/protocol.md).
-const (
-	linkKeySalt = "otkd v2 rotation"
-	linkKeyInfo = "otkd v2 rotation key"
-)
-
-// linkKey is the rotation key number idx (≥ 1) of direction d derived from
-// a session's link secret, for a TX that nears its COUNT limit before the
-// session made any seed: HKDF over HMAC-SM3 (RFC 5869) with the salt
-// "otkd v2 rotation" and the info "otkd v2 rotation key" ‖ d ‖ idx (u32,
-// big-endian), 16 bytes.
-func linkKey(secret *handshake.Secret, d negotiation.Direction, idx uint32) (framer.Key, error) {
-	info := []byte(linkKeyInfo + "\x00\x00\x00\x00\x00")
-	info[len(linkKeyInfo)] = byte(d)
-	binary.BigEndian.PutUint32(info[len(linkKeyInfo)+1:], idx)
-	okm, err := hkdf.Key(func() hash.Hash { return sm3.New() }, secret[:], []byte(linkKeySalt), string(info), 16)
-	if err != nil {
-		return framer.Key{}, err
-	}
-	k := framer.Key(okm)
-	clear(okm)
-	return k, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/otkd/otkd/dataplane/client/gfp"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // direction is one direction of an in-memory link: a mapper's TX, a Sealer,
@@ -22,7 +23,7 @@ type direction struct {
 	tx, rx  *Mapper
 	sealer  *framer.Sealer
 	opener  *framer.Opener
-	key     framer.Key
+	key     keys.Key
 	count   uint32
 	wire    []byte
 	f       framer.Frame
@@ -62,7 +63,7 @@ func newDirection(t *testing.T, seed uint64, dir uint8, tx, rx *Mapper) *directi
 		sent: map[uint64][]byte{}, damaged: map[uint32]bool{}}
 	d.sealer, _ = framer.NewSealer(dir, framer.Options{})
 	d.opener, _ = framer.NewOpener(dir, framer.Options{AcceptNull: true})
-	d.key = framer.Key{dir, 1, 2, 3}
+	d.key = keys.Key{dir, 1, 2, 3}
 	d.opener.Install(1, &d.key)
 	d.wire = make([]byte, framer.FrameLen)
 	d.f, _ = framer.View(d.wire)
@@ -98,7 +99,7 @@ func (d *direction) step() {
 	clear(d.wire)
 	epoch := uint8(1)
 	if d.rng.Float64() < d.null {
-		epoch = framer.NullEpoch // a handshake frame: no payload
+		epoch = keys.NullEpoch // a handshake frame: no payload
 	} else {
 		d.tx.Fill(&d.f, c)
 		d.spans.count = c

@@ -10,6 +10,7 @@ import (
 	"github.com/otkd/otkd/dataplane/client/gfp"
 	"github.com/otkd/otkd/dataplane/ring"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // Client frame limits.
@@ -282,7 +283,7 @@ const lateWindow = 1 << 16
 // announces another payload type than GFP the payload is ignored and
 // counted (PayloadMismatch). Deliver allocates nothing.
 func (m *Mapper) Deliver(f *framer.Frame, count uint32, epoch uint8) {
-	if !m.sequence(count) || epoch == framer.NullEpoch {
+	if !m.sequence(count) || epoch == keys.NullEpoch {
 		return
 	}
 	if byte(count) == 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/otkd/otkd/dataplane/client/tap"
 	"github.com/otkd/otkd/dataplane/client/tap/taptest"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 )
 
 // pipe is one direction of an in-memory link between two mappers, through
@@ -23,14 +25,14 @@ type pipe struct {
 	tx, rx *client.Mapper
 	s      *framer.Sealer
 	o      *framer.Opener
-	key    framer.Key
+	key    keys.Key
 	count  uint32
 	buf    []byte
 	f      framer.Frame
 }
 
 func newPipe(t *testing.T, dir uint8, tx, rx *client.Mapper) *pipe {
-	p := &pipe{tx: tx, rx: rx, key: framer.Key{9, dir}, buf: make([]byte, framer.FrameLen)}
+	p := &pipe{tx: tx, rx: rx, key: keys.Key{9, dir}, buf: make([]byte, framer.FrameLen)}
 	p.s, _ = framer.NewSealer(dir, framer.Options{})
 	p.o, _ = framer.NewOpener(dir, framer.Options{})
 	p.o.Install(1, &p.key)
@@ -112,17 +114,26 @@ func TestTAPs(t *testing.T) {
 	}
 	defer unix.Close(cli)
 	unix.SetsockoptTimeval(cli, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 2})
+	// The echo server polls a stop flag: closing a socket does not wake a
+	// thread blocked in recvfrom on it.
+	unix.SetsockoptTimeval(srv, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100000})
+	var stop atomic.Bool
+	served := make(chan struct{})
 	go func() {
+		defer close(served)
 		buf := make([]byte, 65536)
-		for {
+		for !stop.Load() {
 			n, from, err := unix.Recvfrom(srv, buf, 0)
+			if err == unix.EAGAIN || err == unix.EINTR {
+				continue
+			}
 			if err != nil {
 				return
 			}
 			unix.Sendto(srv, buf[:n], 0, from)
 		}
 	}()
-	defer unix.Close(srv) // ends the echo server
+	defer func() { stop.Store(true); <-served; unix.Close(srv) }() // ends the echo server
 
 	buf := make([]byte, 65536)
 	echo := func(i, size int) error {

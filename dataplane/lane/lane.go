@@ -49,7 +49,7 @@ const (
 
 // Kinds of lane message (the first byte of every message).
 const (
-	KindHandshake byte = 0x01 // an SM2 handshake message (ctrl/handshake)
+	KindHandshake byte = 0x01 // an SM2 handshake message (ctrl/link/handshake)
 	KindBeacon    byte = 0x02 // "this end has no session": empty body
 )
 

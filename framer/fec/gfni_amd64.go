@@ -6,6 +6,7 @@ import (
 	"github.com/klauspost/cpuid/v2"
 
 	"github.com/otkd/otkd/internal/asmswitch"
+	"github.com/otkd/otkd/internal/race"
 )
 
 // useGFNI selects the AVX-512 GFNI kernels, detected once; OTKD_NOASM=fec
@@ -80,10 +81,12 @@ func frameParity(rows *[Rows][]byte, out *[Rows][Parity * Interleave]byte) {
 		return
 	}
 	for _, row := range rows {
-		raceRead(row[:K*Interleave])
+		race.ReadRange(row[:K*Interleave])
 	}
 	gfniFrameParity(&gfniMatrix, &rows[0][0], &rows[1][0], &rows[2][0], &rows[3][0], out)
-	raceWrite(out[:])
+	for i := range out {
+		race.WriteRange(out[i][:])
+	}
 }
 
 // frameCheck reports whether the first checkSyndromes syndromes of every
@@ -95,7 +98,7 @@ func frameCheck(rows *[Rows][]byte, par *[Rows][Parity * Interleave]byte) bool {
 	}
 	var ptrs [Rows]*byte
 	for r, row := range rows {
-		raceRead(row[:RowLen])
+		race.ReadRange(row[:RowLen])
 		ptrs[r] = &row[0]
 	}
 	return gfniSynCheck(&synChkMatrix, &ptrs)
@@ -108,13 +111,13 @@ func frameSyndromes(diff *[Rows][Parity * Interleave]byte, out *[Parity][RowCode
 		genericFrameSyndromes(diff, out)
 		return
 	}
-	raceRead(diff[0][:])
-	raceRead(diff[1][:])
-	raceRead(diff[2][:])
-	raceRead(diff[3][:])
+	race.ReadRange(diff[0][:])
+	race.ReadRange(diff[1][:])
+	race.ReadRange(diff[2][:])
+	race.ReadRange(diff[3][:])
 	gfniSyndromes(&synMatrix, diff, out)
 	for q := range out {
-		raceWriteBytes(out[q][:])
+		race.WriteRange(out[q][:])
 	}
 }
 

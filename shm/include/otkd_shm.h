@@ -721,21 +721,32 @@ static inline void otkd_shm_sm3(const void *p, size_t n, uint8_t out[32])
 	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* keep the wipe */
 }
 
+/* OTKD_SHM_FP_LABEL prefixes the key bytes in the fingerprint hash: the label
+ * of otkd's one key fingerprint (the one the link's ACTIVATE carries). */
+#define OTKD_SHM_FP_LABEL "otkd v1 session key"
+
 /* otkd_shm_key_fingerprint writes the key's fingerprint to out as 16
  * lowercase hex digits and a NUL, and returns out: the first 8 bytes of
- * SM3 over the key's len bytes (docs/shm.md, "Key fingerprint"; Go:
- * shm.Key.Fingerprint; what `otkctl keys` prints). Safe to log. */
+ * SM3(OTKD_SHM_FP_LABEL || the key's len bytes) (docs/shm.md, "Key
+ * fingerprint"; Go: shm.Key.Fingerprint). It is the one name otkd gives
+ * the key everywhere: what `otkctl keys` and otkd's logs print, and, as a
+ * number, the id otkd publishes the key under (printed as %016llx, a key's
+ * id is its fingerprint). Safe to log. */
 static inline char *otkd_shm_key_fingerprint(const otkd_shm_key *k, char out[17])
 {
 	static const char hex[] = "0123456789abcdef";
-	uint8_t d[32];
+	uint8_t m[sizeof OTKD_SHM_FP_LABEL - 1 + OTKD_SHM_MAX_KEY], d[32];
+	size_t lab = sizeof OTKD_SHM_FP_LABEL - 1;
 	size_t len = k->len <= OTKD_SHM_MAX_KEY ? k->len : OTKD_SHM_MAX_KEY;
-	otkd_shm_sm3(k->key, len, d);
+	memcpy(m, OTKD_SHM_FP_LABEL, lab);
+	memcpy(m + lab, k->key, len);
+	otkd_shm_sm3(m, lab + len, d);
 	for (int i = 0; i < 8; i++) {
 		out[2 * i] = hex[d[i] >> 4];
 		out[2 * i + 1] = hex[d[i] & 15];
 	}
 	out[16] = 0;
+	memset(m, 0, sizeof m);
 	memset(d, 0, sizeof d);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* keep the wipe */
 	return out;

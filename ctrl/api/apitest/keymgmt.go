@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
+	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
 )
 
 // Consumers with special behaviour in KeyringConnect: Exhausted answers
@@ -35,16 +37,16 @@ type poolConsumer struct {
 // keymgmt is the fake's keyring and key-sync state.
 type keymgmt struct {
 	pools    []string
-	bound    map[poolConsumer]api.KeyringKey
+	bound    map[poolConsumer]keyringsvc.KeyringKey
 	next     uint32
 	imported map[string]bool
 	subs     map[string]string // identity → app
-	binds    map[string]api.SyncBinding
+	binds    map[string]keysyncsvc.SyncBinding
 }
 
 func (b *Backend) km() *keymgmt {
 	if b.k == nil {
-		b.k = &keymgmt{pools: Pools, bound: map[poolConsumer]api.KeyringKey{}, imported: map[string]bool{}, subs: map[string]string{}, binds: map[string]api.SyncBinding{}}
+		b.k = &keymgmt{pools: Pools, bound: map[poolConsumer]keyringsvc.KeyringKey{}, imported: map[string]bool{}, subs: map[string]string{}, binds: map[string]keysyncsvc.SyncBinding{}}
 	}
 	return b.k
 }
@@ -69,12 +71,12 @@ func (b *Backend) resolve(pool string) (string, error) {
 }
 
 // KeyringStatus implements api.Backend: two rings of 8 keys, ring 0 current.
-func (b *Backend) KeyringStatus(_ context.Context, pool string) (api.KeyringStatus, error) {
+func (b *Backend) KeyringStatus(_ context.Context, pool string) (keyringsvc.KeyringStatus, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	pool, err := b.resolve(pool)
 	if err != nil {
-		return api.KeyringStatus{}, err
+		return keyringsvc.KeyringStatus{}, err
 	}
 	n := 0
 	for pc := range b.km().bound {
@@ -82,9 +84,9 @@ func (b *Backend) KeyringStatus(_ context.Context, pool string) (api.KeyringStat
 			n++
 		}
 	}
-	st := api.KeyringStatus{Pool: pool, Port: "p0", Side: "A", WindowSeconds: 60, Now: Started, Connects: uint64(n)}
+	st := keyringsvc.KeyringStatus{Pool: pool, Port: "p0", Side: "A", WindowSeconds: 60, Now: Started, Connects: uint64(n)}
 	for i := range 2 {
-		r := api.KeyringRing{Ring: i, Current: i == 0, Filled: true, Epoch: uint64(100 + i), SeedID: "00000000000000aa",
+		r := keyringsvc.KeyringRing{Ring: i, Current: i == 0, Filled: true, Epoch: uint64(100 + i), SeedID: "00000000000000aa",
 			WindowStart: Started.Add(time.Duration(i) * time.Minute), WindowEnd: Started.Add(time.Duration(i+1) * time.Minute), Keys: 8, Free: 4}
 		if i == 0 {
 			r.Bound, r.Free = n, 4-n
@@ -95,22 +97,22 @@ func (b *Backend) KeyringStatus(_ context.Context, pool string) (api.KeyringStat
 }
 
 // KeyringConnect implements api.Backend.
-func (b *Backend) KeyringConnect(_ context.Context, pool string, consumer uint64) (api.KeyringKey, error) {
+func (b *Backend) KeyringConnect(_ context.Context, pool string, consumer uint64) (keyringsvc.KeyringKey, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	pool, err := b.resolve(pool)
 	if err != nil {
-		return api.KeyringKey{}, err
+		return keyringsvc.KeyringKey{}, err
 	}
 	if consumer == Exhausted {
-		return api.KeyringKey{}, fmt.Errorf("keyring: keyring exhausted: ring 0: %w", api.ErrConflict)
+		return keyringsvc.KeyringKey{}, fmt.Errorf("keyring: keyring exhausted: ring 0: %w", api.ErrConflict)
 	}
 	k := b.km()
 	if key, ok := k.bound[poolConsumer{pool, consumer}]; ok {
 		return key, nil
 	}
 	id := 0x1000 + uint64(k.next)
-	key := api.KeyringKey{Pool: pool, Consumer: consumer, Fingerprint: fmt.Sprintf("%016x", id), ID: id, Slot: 2 * k.next,
+	key := keyringsvc.KeyringKey{Pool: pool, Consumer: consumer, Fingerprint: fmt.Sprintf("%016x", id), ID: id, Slot: 2 * k.next,
 		Epoch: 100, SeedID: "00000000000000aa", Alg: "ZUC-128", ValidFrom: Started, ValidTo: Started.Add(2 * time.Minute)}
 	k.next++
 	k.bound[poolConsumer{pool, consumer}] = key
@@ -135,16 +137,16 @@ func (b *Backend) KeyringDisconnect(_ context.Context, pool string, consumer uin
 }
 
 // KeyringLookup implements api.Backend.
-func (b *Backend) KeyringLookup(_ context.Context, pool string, consumer uint64) (api.KeyringKey, error) {
+func (b *Backend) KeyringLookup(_ context.Context, pool string, consumer uint64) (keyringsvc.KeyringKey, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	pool, err := b.resolve(pool)
 	if err != nil {
-		return api.KeyringKey{}, err
+		return keyringsvc.KeyringKey{}, err
 	}
 	key, ok := b.km().bound[poolConsumer{pool, consumer}]
 	if !ok {
-		return api.KeyringKey{}, fmt.Errorf("keyring: consumer not bound: consumer %d: %w", consumer, api.ErrNotFound)
+		return keyringsvc.KeyringKey{}, fmt.Errorf("keyring: consumer not bound: consumer %d: %w", consumer, api.ErrNotFound)
 	}
 	return key, nil
 }
@@ -205,24 +207,24 @@ func (b *Backend) SyncRegister(_ context.Context, identity, app string) error {
 }
 
 // SyncRequest implements api.Backend.
-func (b *Backend) SyncRequest(_ context.Context, identity, keyID, app string) (api.SyncBinding, error) {
+func (b *Backend) SyncRequest(_ context.Context, identity, keyID, app string) (keysyncsvc.SyncBinding, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	k := b.km()
 	reg, ok := k.subs[identity]
 	switch {
 	case !ok || (app != "" && app != reg):
-		return api.SyncBinding{}, fmt.Errorf("keysync: identity not registered for the application: %q: %w", identity, api.ErrNotFound)
+		return keysyncsvc.SyncBinding{}, fmt.Errorf("keysync: identity not registered for the application: %q: %w", identity, api.ErrNotFound)
 	case !k.imported[keyID]:
-		return api.SyncBinding{}, fmt.Errorf("keysync: unknown key id: %q: %w", keyID, api.ErrNotFound)
+		return keysyncsvc.SyncBinding{}, fmt.Errorf("keysync: unknown key id: %q: %w", keyID, api.ErrNotFound)
 	}
 	if bd, ok := k.binds[keyID]; ok {
 		if bd.Identity == identity {
 			return bd, nil
 		}
-		return api.SyncBinding{}, fmt.Errorf("keysync: key already bound: %q: %w", keyID, api.ErrConflict)
+		return keysyncsvc.SyncBinding{}, fmt.Errorf("keysync: key already bound: %q: %w", keyID, api.ErrConflict)
 	}
-	bd := api.SyncBinding{Identity: identity, App: reg, KeyID: keyID, KeyFingerprint: "fp-" + keyID,
+	bd := keysyncsvc.SyncBinding{Identity: identity, App: reg, KeyID: keyID, KeyFingerprint: "fp-" + keyID,
 		DeliveryID: fmt.Sprintf("%032x", len(k.binds)+1), Bound: Started}
 	k.binds[keyID] = bd
 	b.calls = append(b.calls, "sync request "+identity+" "+keyID)
@@ -230,13 +232,13 @@ func (b *Backend) SyncRequest(_ context.Context, identity, keyID, app string) (a
 }
 
 // SyncOutbox implements api.Backend: every binding is pending.
-func (b *Backend) SyncOutbox(context.Context) ([]api.SyncPending, error) {
+func (b *Backend) SyncOutbox(context.Context) ([]keysyncsvc.SyncPending, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []api.SyncPending
+	var out []keysyncsvc.SyncPending
 	for _, id := range KeyIDs {
 		if bd, ok := b.km().binds[id]; ok {
-			out = append(out, api.SyncPending{DeliveryID: bd.DeliveryID, Identity: bd.Identity, App: bd.App, KeyID: id,
+			out = append(out, keysyncsvc.SyncPending{DeliveryID: bd.DeliveryID, Identity: bd.Identity, App: bd.App, KeyID: id,
 				KeyFingerprint: bd.KeyFingerprint, Created: Started, NextAt: Started})
 		}
 	}

@@ -9,10 +9,20 @@ import (
 
 	"github.com/otkd/otkd/dataplane/line/internal/vethtest"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/race"
 )
 
 // vethPair opens a UDP line in each namespace of n, each sending to the
 // other's address.
+// vethRate paces the veth streams; the race detector slows the receiver
+// tenfold.
+func vethRate() float64 {
+	if race.Enabled {
+		return 300
+	}
+	return 3000
+}
+
 func vethPair(t *testing.T, n *vethtest.Net, cfg Config) [2]*Line {
 	t.Helper()
 	var lines [2]*Line
@@ -104,7 +114,7 @@ func TestVeth(t *testing.T) {
 			} else {
 				n = vethtest.New(t)
 			}
-			lines := vethPair(t, n, Config{Seed: 3, Batch: batch, FrameRate: vethRate})
+			lines := vethPair(t, n, Config{Seed: 3, Batch: batch, FrameRate: vethRate()})
 			const frames = 600
 			got := vethStream(t, lines[0], lines[1], frames)
 			sa, sb := lines[0].Stats(), lines[1].Stats()

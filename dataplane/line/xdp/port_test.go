@@ -11,6 +11,7 @@ import (
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/line/internal/vethtest"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/keys"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -21,7 +22,7 @@ var _ dataplane.Line = (*Line)(nil)
 // rounds produce counts at both ends.
 func TestPortsOverXDP(t *testing.T) {
 	n := vethtest.New(t)
-	lines := openPair(t, n, Config{Seed: 11, FrameRate: portFrameRate, BitErrors: true})
+	lines := openPair(t, n, Config{Seed: 11, FrameRate: portFrameRate(), BitErrors: true})
 	var ports [2]*dataplane.Port
 	for i, l := range lines {
 		p, err := dataplane.NewPort(dataplane.Config{Role: dataplane.Role(i), Line: l, Profile: noise.DefaultProfile()})
@@ -30,7 +31,7 @@ func TestPortsOverXDP(t *testing.T) {
 		}
 		ports[i] = p
 	}
-	keys := [2]framer.Key{{1}, {2}}
+	keys := [2]keys.Key{{1}, {2}}
 	for i, p := range ports {
 		if err := p.InstallRX(1, &keys[1-i]); err != nil {
 			t.Fatal(err)
@@ -57,7 +58,7 @@ func TestPortsOverXDP(t *testing.T) {
 		for _, p := range ports {
 			for p.Counts().Pop(&c) {
 			}
-			if s := p.Stats(); s.TXFrames < 4*portFrameRate || s.CountsOwn == 0 {
+			if s := p.Stats(); float64(s.TXFrames) < 4*portFrameRate() || s.CountsOwn == 0 {
 				done = false
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/otkd/otkd/dataplane/line/internal/vethtest"
 	"github.com/otkd/otkd/framer"
+	"github.com/otkd/otkd/internal/race"
 	"github.com/otkd/otkd/noise"
 )
 
@@ -41,6 +42,24 @@ func stampOf(frame []byte) (uint32, bool) {
 }
 
 // openPair opens an xdp line at each end of n.
+// portFrameRate paces the port test: under the race detector a receiving
+// port opens only ~200 frames/s (see the UDP line's e2e test).
+func portFrameRate() float64 {
+	if race.Enabled {
+		return 150
+	}
+	return 2000
+}
+
+// streamRate paces the veth streams; the race detector slows the
+// receiver's channel model tenfold.
+func streamRate() float64 {
+	if race.Enabled {
+		return 500
+	}
+	return 5000
+}
+
 func openPair(t *testing.T, n *vethtest.Net, cfg Config) [2]*Line {
 	t.Helper()
 	var lines [2]*Line
@@ -131,7 +150,7 @@ func stream(t *testing.T, from, to *Line, n int) int {
 // between two namespaces arrive whole, in order, each once.
 func TestVethIntact(t *testing.T) {
 	n := vethtest.New(t)
-	lines := openPair(t, n, Config{Seed: 5, FrameRate: streamRate})
+	lines := openPair(t, n, Config{Seed: 5, FrameRate: streamRate()})
 	const frames = 500
 	got := stream(t, lines[0], lines[1], frames)
 	sa, sb := lines[0].Stats(), lines[1].Stats()
@@ -154,7 +173,7 @@ func TestVethIntact(t *testing.T) {
 // counted as incomplete, missed or stale.
 func TestVethFaults(t *testing.T) {
 	n := vethtest.NewRelayed(t, vethtest.Faults{Loss: 0.01, Duplicate: 0.03, Reorder: 0.02, Seed: 3})
-	lines := openPair(t, n, Config{Seed: 9, FrameRate: streamRate / 2})
+	lines := openPair(t, n, Config{Seed: 9, FrameRate: streamRate() / 2})
 	frames := 1200
 	if testing.Short() {
 		frames = 400

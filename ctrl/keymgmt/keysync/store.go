@@ -1,0 +1,36 @@
+package keysync
+
+import "github.com/otkd/otkd/ctrl/keymgmt/kstore"
+
+// txn adapts a kstore.Tx to the string bucket names and keys of this
+// package. Values returned by Get are valid only inside the transaction.
+type txn struct{ k kstore.Tx }
+
+func (t txn) Get(bucket, key string) []byte { return t.k.Get([]byte(bucket), []byte(key)) }
+
+func (t txn) Put(bucket, key string, val []byte) error {
+	return t.k.Put([]byte(bucket), []byte(key), val)
+}
+
+func (t txn) Delete(bucket, key string) error { return t.k.Delete([]byte(bucket), []byte(key)) }
+
+// ForEach calls fn for every pair of bucket in key order.
+func (t txn) ForEach(bucket string, fn func(key string, val []byte) error) error {
+	return t.k.ForEach([]byte(bucket), func(k, v []byte) error { return fn(string(k), v) })
+}
+
+func (t txn) NextSeq(bucket string) (uint64, error) { return t.k.NextSeq([]byte(bucket)) }
+
+func (s *Syncer) update(fn func(txn) error) error {
+	return s.st.Update(func(k kstore.Tx) error { return fn(txn{k}) })
+}
+
+// batch is update for concurrent callers; fn may run more than once and
+// must depend on nothing but the transaction.
+func (s *Syncer) batch(fn func(txn) error) error {
+	return s.st.Batch(func(k kstore.Tx) error { return fn(txn{k}) })
+}
+
+func (s *Syncer) view(fn func(txn) error) error {
+	return s.st.View(func(k kstore.Tx) error { return fn(txn{k}) })
+}

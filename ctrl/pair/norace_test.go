@@ -1,5 +1,0 @@
-//go:build !race
-
-package pair
-
-const raceEnabled = false

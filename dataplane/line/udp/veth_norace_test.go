@@ -1,6 +1,0 @@
-//go:build !race
-
-package udp
-
-// vethRate paces the veth streams.
-const vethRate = 3000

@@ -1,9 +1,0 @@
-//go:build !race
-
-package fec
-
-func raceRead([]byte) {}
-
-func raceWrite([][Parity * Interleave]byte) {}
-
-func raceWriteBytes([]byte) {}

@@ -1,7 +1,0 @@
-//go:build !race
-
-package framer
-
-func raceRead([]byte) {}
-
-func raceWrite([]byte) {}
