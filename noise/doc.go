@@ -44,8 +44,8 @@
 // peer's round X1, X2; data2: the response Y1, Y2 to one's own round), so the RX pipeline
 // calls BeginRound twice per frame, once before each field. A's and B's counts of a round
 // are correlated because both contain one error term from A's σ and one from B's σ of
-// that round (DESIGN.md, "The round"); TestDefaultProfileRounds reproduces DESIGN's
-// simulation of the default profile with this package alone.
+// that round (docs/protocol.md, "The round protocol"); TestDefaultProfileRounds
+// reproduces the simulation of the default profile with this package alone.
 //
 // # Concurrency
 //
@@ -75,6 +75,6 @@
 // document their methods and accuracy; local.go the keystream and its re-keying.
 //
 // Imports: besides the standard library and klauspost/cpuid (feature detection), noise
-// uses otkd's asm/aesctr (AES-128-CTR with a VAES kernel, as DESIGN.md's import table
+// uses otkd's asm/aesctr (AES-128-CTR with a VAES kernel, as docs/design.md's import table
 // allows asm/...) for the keystream behind Local.fill and the uniform words of Channel.
 package noise

@@ -9,7 +9,7 @@ import (
 // One round of one direction as the simulated line and the RX pipeline run it: the
 // sender's arrays X1‖X2 (992 bits) are modulated, the fibre adds its noise, the receiver
 // adds its secret noise of this round and decides; the XOR with what was sent shows the
-// bit errors (the real protocol never compares them directly: see DESIGN.md).
+// bit errors (the real protocol never compares them directly: see docs/protocol.md).
 func Example() {
 	p := noise.DefaultProfile()
 	fibre, err := noise.NewChannel(p, 1) // simulation only: not a secret

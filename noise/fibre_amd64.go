@@ -3,6 +3,7 @@
 package noise
 
 import (
+	"github.com/otkd/otkd/internal/race"
 	"math"
 	"unsafe"
 )
@@ -29,9 +30,9 @@ func fibreNoiseVector(e engine, soft []Sample, words []byte, sigma float32) {
 	} else {
 		fibreNoiseAVX2(&soft[0], &words[0], n/gaussBlock, sigma, &fibreConstTable8)
 	}
-	raceRead(unsafe.Pointer(&words[0]), 4*n)
-	raceRead(unsafe.Pointer(&soft[0]), 4*n)
-	raceWrite(unsafe.Pointer(&soft[0]), 4*n)
+	race.ReadPtr(unsafe.Pointer(&words[0]), 4*n)
+	race.ReadPtr(unsafe.Pointer(&soft[0]), 4*n)
+	race.WritePtr(unsafe.Pointer(&soft[0]), 4*n)
 }
 
 // expDeviatesVector runs the kernel of engine e: len(out) is a positive multiple of its
@@ -44,8 +45,8 @@ func expDeviatesVector(e engine, out []float32, words []byte) {
 	} else {
 		expDeviatesAVX2(&out[0], &words[0], n, &fibreConstTable8)
 	}
-	raceRead(unsafe.Pointer(&words[0]), 4*n)
-	raceWrite(unsafe.Pointer(&out[0]), 4*n)
+	race.ReadPtr(unsafe.Pointer(&words[0]), 4*n)
+	race.WritePtr(unsafe.Pointer(&out[0]), 4*n)
 }
 
 // fibreNoiseAVX2 is the AVX2 Box–Muller kernel: fibreNoiseAVX512's contract.

@@ -2,6 +2,7 @@ package noise
 
 import (
 	"encoding/binary"
+	"github.com/otkd/otkd/internal/race"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -182,7 +183,7 @@ func unitChannel(t testing.TB, seed uint64) *Channel {
 func TestFibreNoiseTails(t *testing.T) {
 	c := unitChannel(t, 31)
 	n, kmax := 200_000_000, 5
-	if testing.Short() || raceEnabled {
+	if testing.Short() || race.Enabled {
 		n, kmax = 10_000_000, 4
 	}
 	soft := make([]Sample, 1<<16)
@@ -316,7 +317,7 @@ func TestExpDeviatesKernelAgainstGeneric(t *testing.T) {
 		t.Skip("no vector kernel in this build or on this CPU")
 	}
 	stride := uint64(257)
-	if testing.Short() || raceEnabled {
+	if testing.Short() || race.Enabled {
 		stride = 4099
 	}
 	check := func(e engine, words []byte) {

@@ -3,6 +3,7 @@
 package noise
 
 import (
+	"github.com/otkd/otkd/internal/race"
 	"math"
 	"unsafe"
 
@@ -64,7 +65,7 @@ func addAndDecideVector(e engine, soft []Sample, ks []byte, inv, thr float32, ou
 	} else {
 		addDecideInvAVX2(&soft[0], &ks[0], n, inv, thr, &out[0], &qConstTable8)
 	}
-	raceRead(unsafe.Pointer(&soft[0]), 4*n)
-	raceRead(unsafe.Pointer(&ks[0]), 4*n)
-	raceWrite(unsafe.Pointer(&out[0]), n/8)
+	race.ReadPtr(unsafe.Pointer(&soft[0]), 4*n)
+	race.ReadPtr(unsafe.Pointer(&ks[0]), 4*n)
+	race.WritePtr(unsafe.Pointer(&out[0]), n/8)
 }

@@ -2,7 +2,11 @@
 
 package noise
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/otkd/otkd/internal/race"
+)
 
 // modulateAVX512 and modulateAVX2 are modulateGeneric for n a positive multiple of 16
 // and of 8: out[0:n] from bits[0:n/8].
@@ -32,8 +36,8 @@ func modulateVector(e engine, bits []byte, out []Sample, l0, l1 Sample) {
 	} else {
 		modulateAVX2(&bits[0], &out[0], n, l0, l1)
 	}
-	raceRead(unsafe.Pointer(&bits[0]), n/8)
-	raceWrite(unsafe.Pointer(&out[0]), 4*n)
+	race.ReadPtr(unsafe.Pointer(&bits[0]), n/8)
+	race.WritePtr(unsafe.Pointer(&out[0]), 4*n)
 }
 
 // decideVector runs the kernel of engine e: len(soft) is a positive multiple of its
@@ -46,6 +50,6 @@ func decideVector(e engine, soft []Sample, thr Sample, out []byte) {
 	} else {
 		decideAVX2(&soft[0], thr, &out[0], n)
 	}
-	raceRead(unsafe.Pointer(&soft[0]), 4*n)
-	raceWrite(unsafe.Pointer(&out[0]), n/8)
+	race.ReadPtr(unsafe.Pointer(&soft[0]), 4*n)
+	race.WritePtr(unsafe.Pointer(&out[0]), n/8)
 }

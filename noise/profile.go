@@ -53,7 +53,7 @@ const (
 	MaxBurstLen     = 1 << 16 // bytes
 )
 
-// DefaultProfile returns the default profile of DESIGN.md: levels ±1, fibre σ 0.3, local σ
+// DefaultProfile returns the default profile (docs/postprocessing.md): levels ±1, fibre σ 0.3, local σ
 // uniform in [0.3, 0.8], no loss, no reordering, no bursts.
 func DefaultProfile() Profile {
 	return Profile{

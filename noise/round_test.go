@@ -10,7 +10,7 @@ import (
 const roundBits = 496
 
 // simulateRounds runs n rounds of the A-initiated direction end to end with only this
-// package, as DESIGN.md "The round" describes, and returns A's and B's error counts.
+// package, as docs/protocol.md "The round protocol" describes, and returns A's and B's error counts.
 //
 //	A → B: XA1‖XA2 modulated, fibre noise, B's local noise, decided: XA3‖XA4
 //	B → A: XB1‖XB2 modulated, fibre noise, A's local noise, decided: XB3‖XB4
@@ -64,7 +64,7 @@ func meanStd(c []int) (mu, sd float64) {
 	return mu, math.Sqrt(sd / float64(len(c)))
 }
 
-// siftAndQuantise is the post-processing of DESIGN.md up to reconciliation: each side
+// siftAndQuantise is the post-processing of docs/postprocessing.md up to reconciliation: each side
 // drops counts within μ ± α·σ of its own array, the kept rounds are intersected, a kept
 // count quantises to count > μ. It returns the number kept and the number of rounds
 // whose bits differ.
@@ -84,7 +84,7 @@ func siftAndQuantise(ca, cb []int, alpha float64) (kept, differ int) {
 	return kept, differ
 }
 
-// TestDefaultProfileRounds reproduces DESIGN.md's simulation of the default profile:
+// TestDefaultProfileRounds reproduces the simulation of the default profile in docs/postprocessing.md:
 // 1000 rounds, α = 0.5, about 520 rounds kept with about 0.4 % disagreement.
 func TestDefaultProfileRounds(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
@@ -94,10 +94,10 @@ func TestDefaultProfileRounds(t *testing.T) {
 		ma, sa := meanStd(ca)
 		t.Logf("seed %d: A counts μ=%.1f σ=%.1f; kept %d of 1000, %d differ (%.2f %%)", seed, ma, sa, kept, differ, 100*dis)
 		if kept < 400 || kept > 650 {
-			t.Errorf("seed %d: kept %d rounds, want 400…650 (DESIGN: ~520)", seed, kept)
+			t.Errorf("seed %d: kept %d rounds, want 400…650 (the design: ~520)", seed, kept)
 		}
 		if dis >= 0.03 {
-			t.Errorf("seed %d: disagreement %.2f %%, want < 3 %% (DESIGN: ~0.4 %%)", seed, 100*dis)
+			t.Errorf("seed %d: disagreement %.2f %%, want < 3 %% (the design: ~0.4 %%)", seed, 100*dis)
 		}
 	}
 }

@@ -3,6 +3,7 @@
 package zuc
 
 import (
+	"github.com/otkd/otkd/internal/race"
 	"unsafe"
 
 	"github.com/klauspost/cpuid/v2"
@@ -59,7 +60,7 @@ func init16Asm(l *Lanes16) {
 // announceState tells the race detector that the kernel wrote l.
 func announceState(l *Lanes16) {
 	if kernel != Generic {
-		raceWrite(unsafe.Pointer(l), int(unsafe.Sizeof(*l)))
+		race.WritePtr(unsafe.Pointer(l), int(unsafe.Sizeof(*l)))
 	}
 }
 
@@ -70,6 +71,6 @@ func keystream16Asm(l *Lanes16, dst *[16][]byte, n int, final bool) {
 	}
 	zucKeystream16(l, &p, n, final)
 	for i := range p {
-		raceWrite(unsafe.Pointer(p[i]), n)
+		race.WritePtr(unsafe.Pointer(p[i]), n)
 	}
 }

@@ -2,7 +2,11 @@
 
 package zuc
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/otkd/otkd/internal/race"
+)
 
 // s1IsoY and s1MatY are the GF2P8AFFINEQB matrices of S1 (gfni.go) in
 // every qword of a YMM operand, for the AVX2 kernel, which reads them, and
@@ -89,7 +93,7 @@ func keystream16AVX2(l *Lanes16, dst *[16][]byte, n int, final, aes bool) {
 	}
 	if full > 0 {
 		for i := range p {
-			raceWrite(unsafe.Pointer(p[i]), full)
+			race.WritePtr(unsafe.Pointer(p[i]), full)
 		}
 	}
 }

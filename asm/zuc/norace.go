@@ -1,7 +1,0 @@
-//go:build !race
-
-package zuc
-
-import "unsafe"
-
-func raceWrite(unsafe.Pointer, int) {}
