@@ -48,9 +48,10 @@ type Daemon struct {
 	kstMu    sync.Mutex
 	kst      *kstore.DB
 
-	workers []*worker
-	health  atomic.Value // string
-	metrics *metricsServer
+	workers   []*worker
+	health    atomic.Value // string
+	metrics   *metricsServer
+	summaries *summaries
 }
 
 // controllerMigrations is the one migration list of the controller store:
@@ -207,6 +208,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.metrics = newMetricsServer(d)
 	d.workers = append(d.workers, &worker{name: "metrics", run: d.metrics.run, optional: true})
+	d.summaries = newSummaries(d)
+	d.workers = append(d.workers, &worker{name: "summary", run: d.summaries.run, optional: true})
 
 	wctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -36,13 +36,27 @@
 // exponentially, the watchdog reads each worker's state, and shutdown is
 // ordered by the daemon (supervise.go says why in detail).
 //
+// # Metrics and logs
+//
+// [metrics] listen serves /metrics through
+// github.com/prometheus/client_golang: the Go runtime's and the process's
+// collectors, and one collector per writer of otkd's families (each port,
+// the daemon, each service; service.Metrics), which reads its counters at
+// scrape time. The daemon's own families say what it is
+// (otkd_build_info), how its shm map looks to a plugin (generation, writer
+// alive, heartbeat, an active key per port and direction) and how often
+// the supervisor restarted each worker; docs/metrics.md lists them all.
+// At INFO each port logs one summary line every [log] summary (default a
+// minute): seeds, key switches, frames, rejects, disagreement, health; a
+// line per seed and per key is DEBUG.
+//
 // # Signals
 //
 // SIGTERM or SIGINT: each port finishes an in-flight key switch (at most
 // one second), the workers stop, the store and the shm file are closed (the
 // file stays for plugins: they see ErrWriterGone). SIGHUP reloads the
-// configuration file: the log level and format and the metrics address
-// change at once; any other change is refused with a log line naming the
+// configuration file: the log level, format and summary interval and the
+// metrics address change at once; any other change is refused with a log line naming the
 // field (it needs a restart).
 //
 // # systemd

@@ -4,15 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/service"
+	"github.com/otkd/otkd/internal/buildinfo"
+	"github.com/otkd/otkd/shm"
 )
 
-// metricsServer serves /metrics in the Prometheus text format on the
+// metricsServer serves /metrics in the Prometheus exposition format on the
 // configured address ("" = off). A reload with a new address restarts it.
 type metricsServer struct {
 	d       *Daemon
@@ -75,25 +84,83 @@ func (m *metricsServer) run(ctx context.Context) error {
 	return ret
 }
 
-// metricsHandler serves the metrics (exported for tests).
-func (d *Daemon) metricsHandler() http.Handler { return http.HandlerFunc(d.writeMetrics) }
+// metricsHandler serves the metrics of the daemon's registry (exported
+// for tests): a scrape serves what collects, and a sample that breaks the
+// service.Metrics contract is logged and left out.
+func (d *Daemon) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(d.registry(), promhttp.HandlerOpts{
+		ErrorLog: promLog{d.log}, ErrorHandling: promhttp.ContinueOnError,
+	})
+}
 
-// writeMetrics writes every metric: the ports', the store's, the
-// services' and the supervisor's. Metric values are counters and
-// fingerprint-free gauges: no key material.
-func (d *Daemon) writeMetrics(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	mw := service.NewMetrics(w)
+// registry is the daemon's Prometheus registry: the Go runtime's and the
+// process's collectors of client_golang, and one collector per writer of
+// otkd's families (service.Collector): each port, the daemon itself, each
+// service. Each reads its counters at scrape time.
+func (d *Daemon) registry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, p := range d.ports {
-		p.WriteMetrics(mw)
+		reg.MustRegister(service.Collector(p.WriteMetrics))
 	}
+	reg.MustRegister(service.Collector(d.writeMetrics))
+	for _, s := range d.services {
+		reg.MustRegister(service.Collector(s.WriteMetrics))
+	}
+	return reg
+}
+
+// promLog logs what the metrics handler could not collect or serve.
+type promLog struct{ log *slog.Logger }
+
+func (l promLog) Println(v ...any) { l.log.Error("metrics", "err", fmt.Sprint(v...)) }
+
+// writeMetrics writes the daemon's own families: what it is
+// (otkd_build_info), its shm store as it keeps it and as a plugin reads it,
+// and its supervisor's restarts. Metric values are counters and gauges:
+// no key material.
+func (d *Daemon) writeMetrics(mw *service.Metrics) {
+	bi := buildinfo.Get()
+	lb := []string{"version", bi.Version, "commit", bi.Commit, "goversion", bi.GoVersion}
+	for _, k := range bi.Kernels {
+		lb = append(lb, k.Name, k.Impl)
+	}
+	mw.Put("otkd_build_info", "gauge", "1, labelled with what this otkd is: version, commit, Go version and the frame-path kernels selected (zuc, fec, xor, noise, aes).",
+		service.Labels(lb...), 1)
 	mw.Put("otkd_store_keys", "gauge", "Live keys in the shm store.", "", float64(d.countKeys()))
 	mw.Put("otkd_store_slots", "gauge", "Key slots of the shm store.", "", float64(d.reader.Slots()))
 	mw.Put("otkd_store_generation", "gauge", "Generation of the shm store (bumped at each start).", "", float64(d.writer.Generation()))
-	for _, s := range d.services {
-		s.WriteMetrics(mw)
-	}
+	d.writeShmView(mw)
 	for _, wk := range d.workers {
-		mw.Put("otkd_worker_restarts_total", "counter", "Supervisor restarts of each worker.", fmt.Sprintf("worker=%q", wk.name), float64(wk.restarts.Load()))
+		// Worker names have spaces ("port east"); label values do not.
+		mw.Put("otkd_worker_restarts_total", "counter", "Supervisor restarts of each worker.",
+			service.Labels("worker", strings.ReplaceAll(wk.name, " ", "_")), float64(wk.restarts.Load()))
+	}
+}
+
+// writeShmView writes the shm map as a plugin sees it, read through the
+// plugin's reader (shm.Reader) on the file: its generation, whether its
+// writer is alive, when the writer last refreshed the header, and whether
+// each port has an active key in each direction.
+func (d *Daemon) writeShmView(mw *service.Metrics) {
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	r := d.reader
+	mw.Put("otkd_shm_reader_generation", "gauge", "Generation of the shm map as a plugin's reader reads it from the file (a plugin reopens when it changes).", "", float64(r.Generation()))
+	mw.Put("otkd_shm_writer_alive", "gauge", "1 while a plugin's reader sees the map's writer alive (its liveness lock held); 0: plugins get writer-gone.", "", b(r.WriterAlive()))
+	mw.Put("otkd_shm_heartbeat_timestamp_seconds", "gauge", "Unix time the map's writer last refreshed its header, as a plugin's reader reads it.", "", float64(r.Heartbeat())/1e9)
+	var k shm.Key
+	defer k.Zero()
+	for _, p := range d.ports {
+		for _, dir := range []shm.Dir{shm.DirAtoB, shm.DirBtoA} {
+			err := r.ActiveKey(p.ID(), dir, &k)
+			k.Zero()
+			mw.Put("otkd_shm_active_key", "gauge", "1 while a plugin's reader finds an active key for the port and direction (AB: A to B) in the map.",
+				service.Labels("port", p.Name(), "direction", api.DirName(dir)), b(err == nil))
+		}
 	}
 }

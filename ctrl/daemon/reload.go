@@ -7,8 +7,8 @@ import (
 	"github.com/otkd/otkd/ctrl/daemon/config"
 )
 
-// Reload applies what may change while running (log level and format,
-// metrics address) from next, and refuses everything else with an error
+// Reload applies what may change while running (log level, format and
+// summary interval, metrics address) from next, and refuses everything else with an error
 // naming the fields. The running configuration is unchanged on error.
 func (d *Daemon) Reload(next *config.Config) error {
 	notifyReloading()
@@ -20,6 +20,12 @@ func (d *Daemon) Reload(next *config.Config) error {
 	if slices.Contains(changed, "log.level") || slices.Contains(changed, "log.format") {
 		d.logs.Set(next.SlogLevel(), next.Log.Format == "json")
 		d.cfg.Log = next.Log
+	}
+	if slices.Contains(changed, "log.summary") {
+		d.cfg.Log.Summary = next.Log.Summary
+		if d.summaries != nil {
+			d.summaries.setEvery(next.SummaryInterval())
+		}
 	}
 	if slices.Contains(changed, "metrics.listen") {
 		d.cfg.Metrics = next.Metrics

@@ -54,7 +54,9 @@ type Service interface {
 	Workers() []Worker
 	// Routes adds the service's API routes.
 	Routes(r *api.Router)
-	// WriteMetrics writes the service's metric families.
+	// WriteMetrics writes the service's metric families (Metrics states
+	// the contract): the daemon calls it at each scrape of /metrics, so it
+	// reads the service's counters then and keeps no copy of them.
 	WriteMetrics(m *Metrics)
 	// Stop closes what Start opened; the workers have stopped.
 	Stop() error

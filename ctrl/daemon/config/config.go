@@ -157,6 +157,10 @@ type Metrics struct {
 type Log struct {
 	Level  string `toml:"level"`  // debug, info, warn or error
 	Format string `toml:"format"` // text or json
+	// Summary is how often each port logs its summary line at INFO
+	// (seeds, switches, frames, rejects, disagreement, health), a Go
+	// duration of at least 1s; "0" turns it off.
+	Summary string `toml:"summary"`
 }
 
 // Defaults that are not taken from another package.
@@ -175,6 +179,7 @@ const (
 	DefaultXDPAttach        = "auto"
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "text"
+	DefaultLogSummary       = "1m"
 )
 
 // Default returns the defaults of every field. It has no node and no port,
@@ -208,7 +213,7 @@ func Default() *Config {
 		Store:      Store{Path: DefaultStorePath, KEKFile: DefaultKEKFile},
 		Controller: Controller{Store: DefaultControllerStore},
 		API:        API{Socket: DefaultSocket},
-		Log:        Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Log:        Log{Level: DefaultLogLevel, Format: DefaultLogFormat, Summary: DefaultLogSummary},
 	}
 }
 
@@ -365,6 +370,16 @@ func (c *Config) SlogLevel() slog.Level {
 		return slog.LevelError
 	}
 	return slog.LevelInfo
+}
+
+// SummaryInterval returns Log.Summary parsed: how often each port logs its
+// summary line; 0 for none.
+func (c *Config) SummaryInterval() time.Duration {
+	d, err := time.ParseDuration(c.Log.Summary)
+	if err != nil || d < 0 {
+		return 0
+	}
+	return d
 }
 
 // LogHandler returns a slog handler writing to w in Log.Format at the level

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/otkd/otkd/ctrl/link/negotiation"
 	"github.com/otkd/otkd/dataplane"
@@ -75,7 +76,7 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("ShmOptions = %+v", got)
 	}
 	if c.Store.Path != "/var/lib/otkd/keys.db" || c.API.Socket != "/run/otkd/otkd.sock" ||
-		c.Metrics.Listen != "" || c.Log != (Log{"info", "text"}) || c.Negotiation.ActivationMargin != 256 {
+		c.Metrics.Listen != "" || c.Log != (Log{"info", "text", "1m"}) || c.Negotiation.ActivationMargin != 256 {
 		t.Errorf("defaults: %+v", c)
 	}
 	p := &c.Ports[0]
@@ -225,6 +226,9 @@ func TestBadConfig(t *testing.T) {
 		{"metrics host name", minimal + "[metrics]\nlisten = \"localhost:9464\"\n", "metrics.listen", "literal IP"},
 		{"unknown log level", minimal + "[log]\nlevel = \"verbose\"\n", "log.level", `"debug", "info", "warn" or "error"`},
 		{"unknown log format", minimal + "[log]\nformat = \"xml\"\n", "log.format", `"text" or "json"`},
+		{"summary too often", minimal + "[log]\nsummary = \"100ms\"\n", "log.summary", "at least 1s"},
+		{"summary not a duration", minimal + "[log]\nsummary = \"hourly\"\n", "log.summary", "at least 1s"},
+		{"negative summary", minimal + "[log]\nsummary = \"-1m\"\n", "log.summary", "at least 1s"},
 		{"NUL byte", minimal + "\x00", "", "NUL"},
 	}
 	for _, tt := range tests {
@@ -373,6 +377,13 @@ func TestReloadableDiff(t *testing.T) {
 	changed, err := old.ReloadableDiff(next)
 	if err != nil || !slices.Equal(changed, []string{"metrics.listen", "log.level"}) {
 		t.Errorf("changed %q, err %v", changed, err)
+	}
+
+	next = old.Clone()
+	next.Log.Summary = "0"
+	if changed, err := old.ReloadableDiff(next); err != nil || !slices.Equal(changed, []string{"log.summary"}) || next.SummaryInterval() != 0 ||
+		old.SummaryInterval() != time.Minute {
+		t.Errorf("summary off: changed %q, err %v, intervals %v %v", changed, err, old.SummaryInterval(), next.SummaryInterval())
 	}
 
 	if changed, err := old.ReloadableDiff(old.Clone()); err != nil || len(changed) != 0 {

@@ -158,6 +158,11 @@
 //	[log]
 //	level            "debug", "info", "warn" or "error". Default "info".
 //	format           "text" or "json". Default "text".
+//	summary          how often each port logs one INFO line on what it did
+//	                 since the last: seeds, key switches, frames, rejects,
+//	                 disagreement, health (each seed and key has its own
+//	                 line at "debug"). A duration of at least 1s, or "0" for
+//	                 none. Default "1m".
 //
 // The paths node.private_key, port.peer_public_key, shm.path, store.path,
 // store.kek_file, api.socket, controller.store and the paths of the
@@ -167,7 +172,7 @@
 // # Reload
 //
 // On SIGHUP the daemon loads the file again and calls ReloadableDiff: only
-// log.level, log.format and metrics.listen (see Reloadable) change in a
+// log.level, log.format, log.summary and metrics.listen (see Reloadable) change in a
 // running daemon; its ports and their clients keep running. A change to any
 // other field is refused with an error naming it, and the daemon keeps its
 // running configuration: ports, clients, keys, paths and sockets are bound

@@ -12,10 +12,10 @@ import (
 var ErrNotReloadable = errors.New("config: not reloadable")
 
 // reloadable lists the fields a running daemon applies on SIGHUP.
-var reloadable = []string{"log.level", "log.format", "metrics.listen"}
+var reloadable = []string{"log.level", "log.format", "log.summary", "metrics.listen"}
 
 // Reloadable returns the fields a running daemon applies on SIGHUP:
-// log.level, log.format and metrics.listen. Every other field fixes
+// log.level, log.format, log.summary and metrics.listen. Every other field fixes
 // something the daemon built at start (bound sockets, mapped files, keys,
 // the agreement of both ends of a link on the noise and the negotiation)
 // and takes a restart.

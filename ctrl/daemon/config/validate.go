@@ -504,6 +504,9 @@ func (c *Config) validateRest(ps *problems) {
 	default:
 		ps.Add("log.format", c.Log.Format, `want "text" or "json"`)
 	}
+	if d, err := time.ParseDuration(c.Log.Summary); c.Log.Summary != "0" && (err != nil || d < time.Second) {
+		ps.Add("log.summary", c.Log.Summary, `want a duration of at least 1s (e.g. "1m"), or "0" for none`)
+	}
 }
 
 func checkGroup(ps *problems, field, g string) {

@@ -2,6 +2,7 @@ package port
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/otkd/otkd/ctrl/link"
@@ -22,6 +23,7 @@ func (p *Port) WriteMetrics(mw *service.Metrics) {
 		up = 1
 	}
 	mw.Put("otkd_port_up", "gauge", "1 while the port's pipelines run.", lb, up)
+	p.writeTimes(mw, lb)
 	if p.client != nil {
 		writeClientMetrics(mw, lb, p.client.counters())
 	}
@@ -51,6 +53,8 @@ func (p *Port) WriteMetrics(mw *service.Metrics) {
 		[]service.Labelled{{Label: "own", Value: float64(c.SeedsOwn)}, {Label: "peer", Value: float64(c.SeedsPeer)}})
 	fail := c.Initiator.DecodeFailures + c.Initiator.VerifyFailures + c.Initiator.Abandoned
 	mw.Put("otkd_negotiation_failures_total", "counter", "Blocks or attempts that failed (decode, verify, bound).", lb, float64(fail))
+	mw.Reason("otkd_disagreement_ratio", "gauge", "Measured bit disagreement before reconciliation (0..1) of each direction since the port started: own (this end initiates) and peer.", lb, "side",
+		[]service.Labelled{{Label: "own", Value: c.Initiator.Disagreement()}, {Label: "peer", Value: c.Responder.Disagreement()}})
 	mw.Reason("otkd_epoch", "gauge", "Current key epoch of the TX and the RX.", lb, "dir",
 		[]service.Labelled{{Label: "tx", Value: float64(s.TXEpoch)}, {Label: "rx", Value: float64(s.RXEpoch)}})
 	mw.Put("otkd_key_switches_total", "counter", "TX switches to a new session key.", lb, n(s.TXKeySwitches))
@@ -58,6 +62,23 @@ func (p *Port) WriteMetrics(mw *service.Metrics) {
 	writeLineSecurity(mw, lb, s, c, time.Now())
 	st.line.writeMetrics(mw, lb)
 	mw.Put("otkd_port_workers", "gauge", "Frame workers per direction.", lb, float64(st.port.Workers()))
+}
+
+// writeTimes writes when the port last made a seed (per side) and switched
+// a key (per direction), over every incarnation since the daemon started:
+// what an on-call operator alerts on (time() minus the value). 0 until the
+// first.
+func (p *Port) writeTimes(mw *service.Metrics, lb string) {
+	ts := func(a *atomic.Int64) float64 {
+		if v := a.Load(); v != 0 {
+			return float64(v) / 1e9
+		}
+		return 0
+	}
+	mw.Reason("otkd_last_seed_timestamp_seconds", "gauge", "Unix time of the last seed of each direction: own (this end initiates) and peer; 0 before the first since otkd started.", lb, "side",
+		[]service.Labelled{{Label: "own", Value: ts(&p.lastSeed[0])}, {Label: "peer", Value: ts(&p.lastSeed[1])}})
+	mw.Reason("otkd_last_key_switch_timestamp_seconds", "gauge", "Unix time the port last switched to a new session key: tx (it sends with it), rx (it installed the peer's); 0 before the first since otkd started.", lb, "dir",
+		[]service.Labelled{{Label: "tx", Value: ts(&p.lastKey[0])}, {Label: "rx", Value: ts(&p.lastKey[1])}})
 }
 
 // writeLineSecurity writes what says whether a port holds against an

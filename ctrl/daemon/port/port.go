@@ -45,6 +45,13 @@ type Port struct {
 	// running is the port worker's state, set by the daemon's supervisor
 	// (Watch): false while it backs off after a failure.
 	running func() bool
+	// lastSeed holds the unix ns of the last seed of each side (own,
+	// peer) and lastKey of the last key switch of each direction (tx, rx),
+	// over every incarnation; 0 before the first (metrics).
+	lastSeed, lastKey [2]atomic.Int64
+	// events counts the seeds (own, peer) and key switches (tx, rx) of
+	// every incarnation, for the summary log line.
+	events summaryEvents
 }
 
 // state is a running incarnation: its pipelines and controller.
@@ -132,12 +139,20 @@ func (p *Port) Workers() []service.Worker {
 	return ws
 }
 
-// sink is the link.Sink of every incarnation: keys published and logged,
-// seeds logged, and every event to the subscribers.
+// sink is the link.Sink of every incarnation: keys published, seeds and
+// keys counted and timed (metrics, the summary line) and logged at DEBUG
+// (a seed every few hundred milliseconds would drown INFO: the summary
+// line says what they did), and every event to the subscribers.
 func (p *Port) sink(log *slog.Logger) link.Sink {
 	own := link.Funcs{
 		OnSeed: func(ev link.SeedEvent) {
-			log.Info("seed", "direction", ev.Direction, "initiator", ev.Initiator, "fingerprint", ev.Fingerprint,
+			side := 0
+			if !ev.Initiator {
+				side = 1
+			}
+			p.lastSeed[side].Store(ev.At.UnixNano())
+			p.events.seeds[side].Add(1)
+			log.Debug("seed", "direction", ev.Direction, "initiator", ev.Initiator, "fingerprint", ev.Fingerprint,
 				"kept", ev.Result.KeptBits, "disagreement", ev.Result.Disagreement)
 		},
 		OnKey: func(ev link.KeyEvent) {
@@ -145,7 +160,13 @@ func (p *Port) sink(log *slog.Logger) link.Sink {
 				log.Error("publishing key", "err", err)
 				return
 			}
-			log.Info("key", "direction", ev.Direction, "epoch", ev.Epoch, "tx", ev.TX, "fingerprint", ev.Fingerprint)
+			dir := 0
+			if !ev.TX {
+				dir = 1
+			}
+			p.lastKey[dir].Store(ev.At.UnixNano())
+			p.events.keys[dir].Add(1)
+			log.Debug("key", "direction", ev.Direction, "epoch", ev.Epoch, "tx", ev.TX, "fingerprint", ev.Fingerprint)
 		},
 	}
 	return link.Tee(append(p.sinks, own)...)
