@@ -2,19 +2,21 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"io"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
 )
 
-// syncAudit is `otkctl sync audit`: the key-sync audit log, filtered.
+// syncAuditCmd is `otkctl sync audit`: the key-sync audit log, filtered.
 // Events name keys by id and fingerprint; the log holds no key bytes.
-func syncAudit(name string, fs *flag.FlagSet, d *daemonFlags, args []string, stdout io.Writer) error {
+func syncAuditCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
+	const name = "sync audit"
+	d := addDaemonFlags(fs)
 	since := fs.String("since", "", "events at or after this time: RFC 3339, or a duration back from now (90m, 24h)")
 	until := fs.String("until", "", "events before this time: RFC 3339, or a duration back from now")
 	var q keysyncsvc.SyncAuditQuery
@@ -23,46 +25,45 @@ func syncAudit(name string, fs *flag.FlagSet, d *daemonFlags, args []string, std
 	fs.StringVar(&q.App, "app", "", "only events of this application")
 	fs.StringVar(&q.KeyID, "key", "", "only events of this key id")
 	fs.IntVar(&q.Limit, "limit", 100, fmt.Sprintf("the newest N matching events (1..%d)", keysyncsvc.MaxAuditLimit))
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if q.Limit < 1 || q.Limit > keysyncsvc.MaxAuditLimit {
-		return usagef("%s: --limit %d: want 1..%d", name, q.Limit, keysyncsvc.MaxAuditLimit)
-	}
-	now := time.Now()
-	var err error
-	if q.Since, err = parseWhen(*since, now); err != nil {
-		return usagef("%s: --since: %v", name, err)
-	}
-	if q.Until, err = parseWhen(*until, now); err != nil {
-		return usagef("%s: --until: %v", name, err)
-	}
-	var a keysyncsvc.SyncAudit
-	if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
-		a, err = keysyncsvc.NewClient(c).SyncAudit(ctx, q)
-		return err
-	}); err != nil {
-		return err
-	}
-	if *d.json {
-		if a.Events == nil {
-			a.Events = []keysyncsvc.SyncEvent{}
+	return func([]string) error {
+		if q.Limit < 1 || q.Limit > keysyncsvc.MaxAuditLimit {
+			return usagef("%s: --limit %d: want 1..%d", name, q.Limit, keysyncsvc.MaxAuditLimit)
 		}
-		return writeJSON(stdout, a)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SEQ\tTIME\tKIND\tIDENTITY\tAPP\tKEY ID\tKEY FP\tDETAIL")
-	for _, e := range a.Events {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, when(e.Time), e.Kind, dash(e.Identity), dash(e.App),
-			dash(e.KeyID), dash(e.KeyFP), auditDetail(e))
-	}
-	if err := tw.Flush(); err != nil {
+		now := time.Now()
+		var err error
+		if q.Since, err = parseWhen(*since, now); err != nil {
+			return usagef("%s: --since: %v", name, err)
+		}
+		if q.Until, err = parseWhen(*until, now); err != nil {
+			return usagef("%s: --until: %v", name, err)
+		}
+		var a keysyncsvc.SyncAudit
+		if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
+			a, err = keysyncsvc.NewClient(c).SyncAudit(ctx, q)
+			return err
+		}); err != nil {
+			return err
+		}
+		if *d.json {
+			if a.Events == nil {
+				a.Events = []keysyncsvc.SyncEvent{}
+			}
+			return writeJSON(std.out, a)
+		}
+		tw := tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEQ\tTIME\tKIND\tIDENTITY\tAPP\tKEY ID\tKEY FP\tDETAIL")
+		for _, e := range a.Events {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, when(e.Time), e.Kind, dash(e.Identity), dash(e.App),
+				dash(e.KeyID), dash(e.KeyFP), auditDetail(e))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if a.Truncated {
+			_, err = fmt.Fprintf(std.out, "(older events left out: raise --limit or narrow --since)\n")
+		}
 		return err
 	}
-	if a.Truncated {
-		_, err = fmt.Fprintf(stdout, "(older events left out: raise --limit or narrow --since)\n")
-	}
-	return err
 }
 
 // parseWhen reads an RFC 3339 time or a duration back from now; "" is the

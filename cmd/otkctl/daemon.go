@@ -1,16 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/otkd/otkd/ctrl/api"
 )
@@ -33,9 +36,9 @@ type daemonFlags struct {
 	timeout *time.Duration
 }
 
-func addDaemonFlags(fs *flag.FlagSet) *daemonFlags {
+func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	return &daemonFlags{
-		socket:  fs.String("socket", defaultSocket(), "otkd's API socket (default from $OTKD_SOCKET, else "+DefaultSocket+")"),
+		socket:  fs.String("socket", defaultSocket(), "otkd's API socket ($OTKD_SOCKET, when set, is the default)"),
 		json:    fs.Bool("json", false, "machine-readable JSON on stdout"),
 		timeout: fs.Duration("timeout", 30*time.Second, "give up on otkd after this long"),
 	}
@@ -65,10 +68,37 @@ func (d *daemonFlags) call(cmd string, fn func(context.Context, *api.Client) err
 	return fmt.Errorf("%s: %w", cmd, err)
 }
 
+// writeJSON writes v indented, "->" as is (no HTML escaping).
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// writeJSONLine writes v on one line, "->" as is.
+func writeJSONLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// sortKeys puts keys in a stable order for tables and JSON: by port,
+// direction, start of validity (keys not yet valid last), then id (the daemon and the shm map list
+// them in slot order, which changes as keys come and go).
+func sortKeys(keys []api.KeyInfo) {
+	slices.SortStableFunc(keys, func(a, b api.KeyInfo) int {
+		return cmp.Or(cmp.Compare(a.PortID, b.PortID), cmp.Compare(a.Direction, b.Direction),
+			cmp.Compare(b2i(a.ValidFrom.IsZero()), b2i(b.ValidFrom.IsZero())), // not yet valid: last
+			a.ValidFrom.Compare(b.ValidFrom), cmp.Compare(a.ID, b.ID))
+	})
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // when prints a time for a table, "-" when unset.
@@ -86,81 +116,79 @@ func epochText(e int) string {
 	return strconv.Itoa(e)
 }
 
-func statusCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("status", stderr)
+func statusCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
 	d := addDaemonFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	var st api.Status
-	if err := d.call("status", func(ctx context.Context, c *api.Client) (err error) {
-		st, err = c.Status(ctx)
-		return err
-	}); err != nil {
-		return err
-	}
-	if *d.json {
-		return writeJSON(stdout, st)
-	}
-	up := time.Duration(st.UptimeSeconds * float64(time.Second)).Round(time.Second)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "node\t%s\nversion\t%s\npid\t%d\nhealth\t%s\nuptime\t%v (since %s)\n",
-		st.Node, st.Version, st.PID, st.Health, up, when(st.StartedAt))
-	fmt.Fprintf(tw, "shm\t%s (generation %d, %d keys)\nstore\t%s\n", st.ShmPath, st.Generation, st.Keys, st.StorePath)
-	tw.Flush()
-	fmt.Fprintln(stdout)
-	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PORT\tID\tROLE\tHANDSHAKE\tTX EPOCH\tRX EPOCH\tSEEDS OWN/PEER\tLAST SWITCH")
-	for _, p := range st.Ports {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d/%d\t%s\n", p.Name, p.ID, p.Role, p.Handshake,
-			p.TXEpoch, epochText(p.RXEpoch), p.SeedsOwn, p.SeedsPeer, when(p.LastSwitch))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	for _, p := range st.Ports {
-		if p.Health != "" && p.Health != "ok" {
-			fmt.Fprintf(stdout, "port %s not healthy: %s\n", p.Name, p.Health)
+	return func([]string) error {
+		var st api.Status
+		if err := d.call("status", func(ctx context.Context, c *api.Client) (err error) {
+			st, err = c.Status(ctx)
+			return err
+		}); err != nil {
+			return err
 		}
+		if *d.json {
+			return writeJSON(std.out, st)
+		}
+		up := time.Duration(st.UptimeSeconds * float64(time.Second)).Round(time.Second)
+		tw := tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "node\t%s\nversion\t%s\npid\t%d\nhealth\t%s\nuptime\t%v (since %s)\n",
+			st.Node, st.Version, st.PID, st.Health, up, when(st.StartedAt))
+		fmt.Fprintf(tw, "shm\t%s (generation %d, %d keys)\nstore\t%s\n", st.ShmPath, st.Generation, st.Keys, st.StorePath)
+		tw.Flush()
+		fmt.Fprintln(std.out)
+		tw = tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
+		// The epochs are the frame's 8-bit epochs (they wrap at 256); KEY
+		// SWITCHES is the full count they wrap from.
+		fmt.Fprintln(tw, "PORT\tID\tROLE\tHANDSHAKE\tTX EPOCH\tRX EPOCH\tKEY SWITCHES\tSEEDS OWN/PEER\tLAST SWITCH")
+		for _, p := range st.Ports {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%d\t%d/%d\t%s\n", p.Name, p.ID, p.Role, p.Handshake,
+				p.TXEpoch, epochText(p.RXEpoch), p.KeySwitches, p.SeedsOwn, p.SeedsPeer, when(p.LastSwitch))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, p := range st.Ports {
+			if p.Health != "" && p.Health != "ok" {
+				fmt.Fprintf(std.out, "port %s not healthy: %s\n", p.Name, p.Health)
+			}
+		}
+		return nil
 	}
-	return nil
 }
 
-func linksCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("links", stderr)
+func linksCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
 	d := addDaemonFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	var links []api.Link
-	if err := d.call("links", func(ctx context.Context, c *api.Client) (err error) {
-		links, err = c.Links(ctx)
-		return err
-	}); err != nil {
-		return err
-	}
-	if *d.json {
-		if links == nil {
-			links = []api.Link{}
+	return func([]string) error {
+		var links []api.Link
+		if err := d.call("links", func(ctx context.Context, c *api.Client) (err error) {
+			links, err = c.Links(ctx)
+			return err
+		}); err != nil {
+			return err
 		}
-		return writeJSON(stdout, struct {
-			Links []api.Link `json:"links"`
-		}{links})
-	}
-	for i, l := range links {
-		if i > 0 {
-			fmt.Fprintln(stdout)
+		if *d.json {
+			if links == nil {
+				links = []api.Link{}
+			}
+			return writeJSON(std.out, struct {
+				Links []api.Link `json:"links"`
+			}{links})
 		}
-		printLink(stdout, &l)
+		for i, l := range links {
+			if i > 0 {
+				fmt.Fprintln(std.out)
+			}
+			printLink(std.out, &l)
+		}
+		return nil
 	}
-	return nil
 }
 
 func printLink(w io.Writer, l *api.Link) {
 	fmt.Fprintf(w, "port %s (id %d, role %s)\n", l.Name, l.ID, l.Role)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  line\t%s\n  peer\t%s\n  handshake\t%s\n", l.Line, l.Peer, l.Handshake)
-	fmt.Fprintf(tw, "  epoch\ttx %d  rx %s\n", l.TXEpoch, epochText(l.RXEpoch))
+	fmt.Fprintf(tw, "  epoch\ttx %d  rx %s  (8-bit, wraps at 256; tx key switches %d)\n", l.TXEpoch, epochText(l.RXEpoch), l.KeySwitches)
 	fmt.Fprintf(tw, "  frames\ttx %d  rx %d  rejected %d\n", l.FramesTX, l.FramesRX, l.FramesRejected)
 	fmt.Fprintf(tw, "  fec\tcorrected %d  uncorrectable %d  bip errors %d\n", l.FECCorrected, l.FECUncorrectable, l.BIPErrors)
 	fmt.Fprintf(tw, "  rounds\town %d  peer %d  dropped %d\n", l.RoundsOwn, l.RoundsPeer, l.RoundsDropped)
@@ -193,42 +221,37 @@ func printLink(w io.Writer, l *api.Link) {
 	tw.Flush()
 }
 
-func keysCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("keys", stderr)
+func keysCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
 	d := addDaemonFlags(fs)
 	shmPath := fs.String("shm", "", "read this key store file directly (no daemon needed)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *shmPath != "" {
-		if flagSet(fs, "socket") {
-			return usagef("keys: --shm and --socket exclude each other")
+	return func([]string) error {
+		if *shmPath != "" {
+			if flagSet(fs, "socket") {
+				return usagef("keys: --shm and --socket exclude each other")
+			}
+			return shmKeys(*shmPath, *d.json, std.out)
 		}
-		return shmKeys(*shmPath, *d.json, stdout)
-	}
-	var keys []api.KeyInfo
-	if err := d.call("keys", func(ctx context.Context, c *api.Client) (err error) {
-		keys, err = c.Keys(ctx)
-		return err
-	}); err != nil {
-		return err
-	}
-	if *d.json {
-		if keys == nil {
-			keys = []api.KeyInfo{}
+		var keys []api.KeyInfo
+		if err := d.call("keys", func(ctx context.Context, c *api.Client) (err error) {
+			keys, err = c.Keys(ctx)
+			return err
+		}); err != nil {
+			return err
 		}
-		return writeJSON(stdout, struct {
-			Keys []api.KeyInfo `json:"keys"`
-		}{keys})
+		sortKeys(keys)
+		if *d.json {
+			if keys == nil {
+				keys = []api.KeyInfo{}
+			}
+			return writeJSON(std.out, struct {
+				Keys []api.KeyInfo `json:"keys"`
+			}{keys})
+		}
+		return printKeys(std.out, keys)
 	}
-	return printKeys(stdout, keys)
 }
 
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}
+func flagSet(fs *pflag.FlagSet, name string) bool { return fs.Changed(name) }
 
 // printKeys prints the key table: metadata and fingerprints (KeyInfo has
 // nothing else).
@@ -247,60 +270,53 @@ func printKeys(w io.Writer, keys []api.KeyInfo) error {
 }
 
 // portCmd is negotiate and rotate.
-func portCmd(name string, fn func(*api.Client, context.Context, string) error, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags(name, stderr)
-	d := addDaemonFlags(fs)
-	port := fs.String("port", "", "the port (its name in otkd's config)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *port == "" {
-		return usagef("%s: --port is required", name)
-	}
-	if err := d.call(name, func(ctx context.Context, c *api.Client) error { return fn(c, ctx, *port) }); err != nil {
-		return err
-	}
-	if *d.json {
-		return writeJSON(stdout, api.ActionResult{Port: *port, Action: name, Status: "accepted"})
-	}
-	what := map[string]string{"negotiate": "a new seed negotiation", "rotate": "a switch to the next session key"}[name]
-	_, err := fmt.Fprintf(stdout, "port %s: %s was accepted\n", *port, what)
-	return err
-}
-
-func storeCmd(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usagef("store: missing subcommand (verify)")
-	}
-	if args[0] != "verify" {
-		return usagef("store: unknown subcommand %q (verify)", args[0])
-	}
-	fs := newFlags("store verify", stderr)
-	d := addDaemonFlags(fs)
-	if err := parseFlags(fs, args[1:]); err != nil {
-		return err
-	}
-	var rep api.StoreReport
-	if err := d.call("store verify", func(ctx context.Context, c *api.Client) (err error) {
-		rep, err = c.VerifyStore(ctx)
-		return err
-	}); err != nil {
-		return err
-	}
-	if *d.json {
-		if rep.Problems == nil {
-			rep.Problems = []api.StoreProblem{}
-		}
-		if err := writeJSON(stdout, rep); err != nil {
+func portCmd(name string, fn func(*api.Client, context.Context, string) error) declare {
+	return func(fs *pflag.FlagSet, std stdio) func([]string) error {
+		d := addDaemonFlags(fs)
+		port := fs.String("port", "", "the port (its name in otkd's config)")
+		return func([]string) error {
+			if *port == "" {
+				return usagef("%s: --port is required", name)
+			}
+			if err := d.call(name, func(ctx context.Context, c *api.Client) error { return fn(c, ctx, *port) }); err != nil {
+				return err
+			}
+			if *d.json {
+				return writeJSON(std.out, api.ActionResult{Port: *port, Action: name, Status: "accepted"})
+			}
+			what := map[string]string{"negotiate": "a new seed negotiation", "rotate": "a switch to the next session key"}[name]
+			_, err := fmt.Fprintf(std.out, "port %s: %s was accepted\n", *port, what)
 			return err
 		}
-	} else {
-		printReport(stdout, &rep)
 	}
-	if !rep.OK {
-		return fmt.Errorf("store verify: %d problem(s) found", len(rep.Problems))
+}
+
+// storeVerify is `otkctl store verify`.
+func storeVerify(fs *pflag.FlagSet, std stdio) func([]string) error {
+	d := addDaemonFlags(fs)
+	return func([]string) error {
+		var rep api.StoreReport
+		if err := d.call("store verify", func(ctx context.Context, c *api.Client) (err error) {
+			rep, err = c.VerifyStore(ctx)
+			return err
+		}); err != nil {
+			return err
+		}
+		if *d.json {
+			if rep.Problems == nil {
+				rep.Problems = []api.StoreProblem{}
+			}
+			if err := writeJSON(std.out, rep); err != nil {
+				return err
+			}
+		} else {
+			printReport(std.out, &rep)
+		}
+		if !rep.OK {
+			return fmt.Errorf("store verify: %d problem(s) found", len(rep.Problems))
+		}
+		return nil
 	}
-	return nil
 }
 
 func printReport(w io.Writer, r *api.StoreReport) {

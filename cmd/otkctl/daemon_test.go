@@ -67,6 +67,26 @@ func otkEnv(t *testing.T, env []string, args ...string) (stdout, stderr []byte, 
 	return o.Bytes(), e.Bytes(), code
 }
 
+// errorText is otkctl's error on stderr as its text line: with --json it
+// is a JSON object, {"error": "…", "status": N}, N the exit status, which
+// says the same as "otkctl: …".
+func errorText(t *testing.T, stderr []byte, code int) string {
+	t.Helper()
+	if !bytes.HasPrefix(stderr, []byte("{")) {
+		return string(stderr)
+	}
+	var je struct {
+		Error  string `json:"error"`
+		Status int    `json:"status"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(stderr))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&je); err != nil || je.Status != code || bytes.Count(stderr, []byte("\n")) != 1 {
+		t.Fatalf("JSON error %q: %v (exit %d)", stderr, err, code)
+	}
+	return "otkctl: " + je.Error + "\n"
+}
+
 // checkNoKeyBytes fails if out holds the bytes of any fake key: raw, hex
 // (either case, whole or the first 8 bytes) or base64.
 func checkNoKeyBytes(t *testing.T, args []string, out []byte) {
@@ -103,8 +123,8 @@ func TestDaemonCommands(t *testing.T) {
 		wants []string
 	}{
 		{[]string{"status"}, []string{"node-a", "0.0.0-test", "4242", "1h2m3s", "/dev/shm/otkd-test.keys (generation 7, 5 keys)",
-			"PORT", "p0", "done", "3/2", "2026-11-22T05:00:00Z", "pending"}},
-		{[]string{"links"}, []string{"port p0 (id 1, role A)", "udp 192.0.2.7:7400", "node-b", "tx 1000000  rx 999990",
+			"PORT", "KEY SWITCHES", "p0", "done", "259", "3/2", "2026-11-22T05:00:00Z", "pending"}},
+		{[]string{"links"}, []string{"port p0 (id 1, role A)", "udp 192.0.2.7:7400", "node-b", "tx 1000000  rx 999990", "tx 3  rx 3  (8-bit, wraps at 256; tx key switches 3)",
 			"corrected 1234  uncorrectable 1", "own 3  peer 2  failures 1", "own 0.400%", "port p1 (id 2, role B)", "simfiber",
 			"reconciliation own   f 1.52  2.40 steps/block  1468 rounds/seed",
 			"credited 404 = reconciliation 33 + tag 21 + amplification 43 + seed 256 + slack 51 bits",
@@ -204,7 +224,7 @@ func TestDaemonNotRunning(t *testing.T) {
 		// (other tests on this host may run one: either answer is right).
 		want := "otkctl: cannot reach otkd at " + missing + ": connect: no such file or directory; no socket there " +
 			"(otkctl uses --socket PATH, else $OTKD_SOCKET, else /run/otkd/otkd.sock); "
-		s := string(e)
+		s := errorText(t, e, code)
 		if code != 1 || len(out) != 0 || !strings.HasPrefix(s, want) || strings.Count(s, "\n") != 1 ||
 			!strings.Contains(s, "no otkd process found: start it") && !strings.Contains(s, "otkd pid ") {
 			t.Fatalf("%v: exit %d, stdout %q, stderr %q; want %q and whether otkd runs", args, code, out, e, want)
@@ -240,7 +260,7 @@ func TestDaemonErrors(t *testing.T) {
 			if code != tc.code || len(out) != 0 {
 				t.Fatalf("exit %d (want %d), stdout %q, stderr %q", code, tc.code, out, e)
 			}
-			lines := strings.Split(strings.TrimSpace(string(e)), "\n")
+			lines := strings.Split(strings.TrimSpace(errorText(t, e, code)), "\n")
 			if last := lines[len(lines)-1]; !strings.HasPrefix(last, "otkctl: ") || !strings.Contains(last, tc.wants) {
 				t.Fatalf("error line %q does not name %q", last, tc.wants)
 			}

@@ -2,55 +2,19 @@ package main
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/framer"
-	"github.com/otkd/otkd/internal/cli"
 	"github.com/otkd/otkd/internal/keys"
 )
-
-func frameCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usagef("frame: missing subcommand (encode, decode or selftest)")
-	}
-	switch args[0] {
-	case "encode":
-		return frameEncode(args[1:], stdin, stdout, stderr)
-	case "decode":
-		return frameDecode(args[1:], stdin, stdout, stderr)
-	case "selftest":
-		return frameSelftest(args[1:], stdout, stderr)
-	}
-	return usagef("frame: unknown subcommand %q (encode, decode or selftest)", args[0])
-}
-
-// newFlags returns a flag set whose parse errors become usage errors.
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// parseFlags parses a command's flags (the flag package prints a bad
-// flag's message and the flags); -h ends the command with status 0.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	switch err := cli.Parse(fs, args, false); {
-	case err == nil:
-		return nil
-	case errors.Is(err, flag.ErrHelp):
-		return usagef("%s: help requested", fs.Name())
-	default:
-		return usagef("%s: %v", fs.Name(), err)
-	}
-}
 
 // parseKey decodes a 32-hex-digit ZUC-128 key. The error never repeats the
 // digits: they are key material.
@@ -90,16 +54,13 @@ func readFrame(r io.Reader, what string) ([]byte, error) {
 }
 
 // needsPcap refuses the pcap-only flags without --pcap.
-func needsPcap(fs *flag.FlagSet, pcap bool, names ...string) error {
-	var err error
-	fs.Visit(func(f *flag.Flag) {
-		for _, n := range names {
-			if f.Name == n && !pcap && err == nil {
-				err = usagef("%s: --%s needs --pcap", fs.Name(), n)
-			}
+func needsPcap(cmd string, fs *pflag.FlagSet, pcap bool, names ...string) error {
+	for _, n := range names {
+		if fs.Changed(n) && !pcap {
+			return usagef("%s: --%s needs --pcap", cmd, n)
 		}
-	})
-	return err
+	}
+	return nil
 }
 
 func parseDirection(s string) (uint8, error) {
@@ -112,8 +73,7 @@ func parseDirection(s string) (uint8, error) {
 	return 0, usagef("--direction %q must be 0 (A to B) or 1 (B to A)", s)
 }
 
-func frameEncode(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("frame encode", stderr)
+func frameEncode(fs *pflag.FlagSet, std stdio) func([]string) error {
 	keyHex := fs.String("key", "", "ZUC-128 session key, 32 hex digits (not needed for --epoch 0)")
 	count := fs.String("count", "", "32-bit frame counter COUNT (decimal or 0x hex)")
 	epoch := fs.String("epoch", "1", "key epoch 0..255 (0 = null cipher, not encrypted)")
@@ -121,56 +81,55 @@ func frameEncode(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	noScr := fs.Bool("no-scramble", false, "skip the G.709 scrambler")
 	pcapIn := fs.String("pcap", "", "map the Ethernet frames (no FCS) of this pcap file with GFP-F into as many frames as they need, COUNT incrementing, instead of sealing one image from stdin")
 	mtu := fs.Int("mtu", client.MaxMTU, "with --pcap: the client MTU; longer packets are refused")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := needsPcap(fs, *pcapIn != "", "mtu"); err != nil {
-		return err
-	}
-	if *count == "" {
-		return usagef("frame encode: --count is required")
-	}
-	c, err := parseUint("count", *count, 32)
-	if err != nil {
-		return err
-	}
-	e, err := parseUint("epoch", *epoch, 8)
-	if err != nil {
-		return err
-	}
-	dir, err := parseDirection(*dirS)
-	if err != nil {
-		return err
-	}
-	var key *keys.Key
-	if e != keys.NullEpoch {
-		if *keyHex == "" {
-			return usagef("frame encode: --key is required for epoch %d", e)
+	return func([]string) error {
+		if err := needsPcap("frame encode", fs, *pcapIn != "", "mtu"); err != nil {
+			return err
 		}
-		k, err := parseKey(*keyHex)
+		if *count == "" {
+			return usagef("frame encode: --count is required")
+		}
+		c, err := parseUint("count", *count, 32)
 		if err != nil {
 			return err
 		}
-		key = &k
-		defer clear(k[:])
-	}
-	if *pcapIn != "" {
-		return encodePcap(*pcapIn, *mtu, key, uint32(c), uint8(e), dir, *noScr, stdout, stderr)
-	}
-	buf, err := readFrame(stdin, "plaintext")
-	if err != nil {
+		e, err := parseUint("epoch", *epoch, 8)
+		if err != nil {
+			return err
+		}
+		dir, err := parseDirection(*dirS)
+		if err != nil {
+			return err
+		}
+		var key *keys.Key
+		if e != keys.NullEpoch {
+			if *keyHex == "" {
+				return usagef("frame encode: --key is required for epoch %d", e)
+			}
+			k, err := parseKey(*keyHex)
+			if err != nil {
+				return err
+			}
+			key = &k
+			defer clear(k[:])
+		}
+		if *pcapIn != "" {
+			return encodePcap(*pcapIn, *mtu, key, uint32(c), uint8(e), dir, *noScr, std.out, std.err)
+		}
+		buf, err := readFrame(std.in, "plaintext")
+		if err != nil {
+			return err
+		}
+		f, _ := framer.View(buf)
+		s, err := framer.NewSealer(dir, framer.Options{NoScramble: *noScr})
+		if err != nil {
+			return usagef("%v", err)
+		}
+		if err := s.Seal(&f, key, uint32(c), uint8(e)); err != nil {
+			return dataf("%v", err)
+		}
+		_, err = std.out.Write(buf)
 		return err
 	}
-	f, _ := framer.View(buf)
-	s, err := framer.NewSealer(dir, framer.Options{NoScramble: *noScr})
-	if err != nil {
-		return usagef("%v", err)
-	}
-	if err := s.Seal(&f, key, uint32(c), uint8(e)); err != nil {
-		return dataf("%v", err)
-	}
-	_, err = stdout.Write(buf)
-	return err
 }
 
 // decodeStats is the statistics record of frame decode.
@@ -183,8 +142,7 @@ type decodeStats struct {
 	FailedCodewords        []int  `json:"failed_codewords"`
 }
 
-func frameDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("frame decode", stderr)
+func frameDecode(fs *pflag.FlagSet, std stdio) func([]string) error {
 	keyHex := fs.String("key", "", "ZUC-128 session key, 32 hex digits (not needed for frames of epoch 0)")
 	dirS := fs.String("direction", "0", "0 (A to B) or 1 (B to A)")
 	noScr := fs.Bool("no-scramble", false, "the frame was not scrambled")
@@ -192,58 +150,57 @@ func frameDecode(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 	pcapOut := fs.String("pcap", "", "read concatenated wire frames and write the Ethernet frames they carry (GFP-F) to this pcap file, instead of one image to stdout")
 	gfpOut := fs.String("gfp-pcap", "", "also (or only) write the GFP frames of the stream to this pcap file (link type GFP-F: core header in clear, payload area descrambled)")
 	mtu := fs.Int("mtu", client.MaxMTU, "with --pcap: the client MTU; longer frames are dropped")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := needsPcap(fs, *pcapOut != "" || *gfpOut != "", "mtu"); err != nil {
-		return err
-	}
-	dir, err := parseDirection(*dirS)
-	if err != nil {
-		return err
-	}
-	var key keys.Key
-	if *keyHex != "" {
-		if key, err = parseKey(*keyHex); err != nil {
+	return func([]string) error {
+		if err := needsPcap("frame decode", fs, *pcapOut != "" || *gfpOut != "", "mtu"); err != nil {
 			return err
 		}
-		defer clear(key[:])
-	}
-	if *pcapOut != "" || *gfpOut != "" {
-		o := decodeOpts{out: *pcapOut, gfpOut: *gfpOut, mtu: *mtu, dir: dir, noScr: *noScr, asJSON: *asJSON}
+		dir, err := parseDirection(*dirS)
+		if err != nil {
+			return err
+		}
+		var key keys.Key
 		if *keyHex != "" {
-			o.key = &key
+			if key, err = parseKey(*keyHex); err != nil {
+				return err
+			}
+			defer clear(key[:])
 		}
-		return decodePcap(o, stdin, stderr)
-	}
-	buf, err := readFrame(stdin, "wire")
-	if err != nil {
-		return err
-	}
-	f, _ := framer.View(buf)
-	o, err := framer.NewOpener(dir, framer.Options{NoScramble: *noScr})
-	if err != nil {
-		return usagef("%v", err)
-	}
-	// The tool holds one key for whatever epoch the frame carries.
-	epoch, _, err := o.Peek(&f)
-	if err != nil {
-		return dataf("%v", err)
-	}
-	if epoch != keys.NullEpoch {
-		if *keyHex == "" {
-			return usagef("frame decode: the frame has key epoch %d, --key is required", epoch)
+		if *pcapOut != "" || *gfpOut != "" {
+			o := decodeOpts{out: *pcapOut, gfpOut: *gfpOut, mtu: *mtu, dir: dir, noScr: *noScr, asJSON: *asJSON}
+			if *keyHex != "" {
+				o.key = &key
+			}
+			return decodePcap(o, std.in, std.err)
 		}
-		o.Install(epoch, &key)
+		buf, err := readFrame(std.in, "wire")
+		if err != nil {
+			return err
+		}
+		f, _ := framer.View(buf)
+		o, err := framer.NewOpener(dir, framer.Options{NoScramble: *noScr})
+		if err != nil {
+			return usagef("%v", err)
+		}
+		// The tool holds one key for whatever epoch the frame carries.
+		epoch, _, err := o.Peek(&f)
+		if err != nil {
+			return dataf("%v", err)
+		}
+		if epoch != keys.NullEpoch {
+			if *keyHex == "" {
+				return usagef("frame decode: the frame has key epoch %d, --key is required", epoch)
+			}
+			o.Install(epoch, &key)
+		}
+		var st framer.Stats
+		if err := o.Open(&f, &st); err != nil {
+			return dataf("%v", err)
+		}
+		if _, err := std.out.Write(buf); err != nil {
+			return err
+		}
+		return writeStats(std.err, &st, *asJSON)
 	}
-	var st framer.Stats
-	if err := o.Open(&f, &st); err != nil {
-		return dataf("%v", err)
-	}
-	if _, err := stdout.Write(buf); err != nil {
-		return err
-	}
-	return writeStats(stderr, &st, *asJSON)
 }
 
 func writeStats(w io.Writer, st *framer.Stats, asJSON bool) error {
@@ -258,7 +215,7 @@ func writeStats(w io.Writer, st *framer.Stats, asJSON bool) error {
 		}
 	}
 	if asJSON {
-		return json.NewEncoder(w).Encode(ds)
+		return writeJSONLine(w, ds)
 	}
 	_, err := fmt.Fprintf(w, "fas_ok=%v count=%d epoch=%d corrected_symbols=%d uncorrectable_codewords=%d failed=%v\n",
 		ds.FASOK, ds.Count, ds.Epoch, ds.CorrectedSymbols, ds.UncorrectableCodewords, ds.FailedCodewords)
@@ -268,56 +225,54 @@ func writeStats(w io.Writer, st *framer.Stats, asJSON bool) error {
 // frameSelftest seals random frames, damages them on the "wire" and opens
 // them again, checking every plaintext byte. It is the framer's end-to-end
 // check a newcomer can run without any input files.
-func frameSelftest(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("frame selftest", stderr)
+func frameSelftest(fs *pflag.FlagSet, std stdio) func([]string) error {
 	frames := fs.Int("frames", 200, "number of frames")
 	maxErr := fs.Int("errors", 8, "at most this many symbol errors per codeword (9..16 exceed the code)")
 	seed := fs.Uint64("seed", 1, "seed of the random frames and errors")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *frames < 1 || *maxErr < 0 || *maxErr > 16 {
-		return usagef("frame selftest: --frames must be ≥ 1 and --errors 0..16")
-	}
-	rng := rand.New(rand.NewPCG(*seed, 0x07cd))
-	var key keys.Key
-	for i := range key {
-		key[i] = byte(rng.Uint32())
-	}
-	defer clear(key[:])
-	s, _ := framer.NewSealer(0, framer.Options{})
-	o, _ := framer.NewOpener(0, framer.Options{})
-	o.Install(1, &key)
-	plain := make([]byte, framer.FrameLen)
-	wire := make([]byte, framer.FrameLen)
-	f, _ := framer.View(wire)
-	var injected, corrected, failed, bad int
-	for i := range *frames {
-		for j := range plain {
-			plain[j] = byte(rng.Uint32())
+	return func([]string) error {
+		if *frames < 1 || *maxErr < 0 || *maxErr > 16 {
+			return usagef("frame selftest: --frames must be ≥ 1 and --errors 0..16")
 		}
-		copy(wire, plain)
-		if err := s.Seal(&f, &key, uint32(i), 1); err != nil {
-			return err
+		rng := rand.New(rand.NewPCG(*seed, 0x07cd))
+		var key keys.Key
+		for i := range key {
+			key[i] = byte(rng.Uint32())
 		}
-		injected += damage(rng, wire, *maxErr)
-		var st framer.Stats
-		if err := o.Open(&f, &st); err != nil {
-			return fmt.Errorf("frame %d: %w", i, err)
+		defer clear(key[:])
+		s, _ := framer.NewSealer(0, framer.Options{})
+		o, _ := framer.NewOpener(0, framer.Options{})
+		o.Install(1, &key)
+		plain := make([]byte, framer.FrameLen)
+		wire := make([]byte, framer.FrameLen)
+		f, _ := framer.View(wire)
+		var injected, corrected, failed, bad int
+		for i := range *frames {
+			for j := range plain {
+				plain[j] = byte(rng.Uint32())
+			}
+			copy(wire, plain)
+			if err := s.Seal(&f, &key, uint32(i), 1); err != nil {
+				return err
+			}
+			injected += damage(rng, wire, *maxErr)
+			var st framer.Stats
+			if err := o.Open(&f, &st); err != nil {
+				return fmt.Errorf("frame %d: %w", i, err)
+			}
+			corrected += st.CorrectedSymbols
+			failed += st.UncorrectableCodewords
+			if st.UncorrectableCodewords == 0 && !samePayload(wire, plain) {
+				bad++
+			}
 		}
-		corrected += st.CorrectedSymbols
-		failed += st.UncorrectableCodewords
-		if st.UncorrectableCodewords == 0 && !samePayload(wire, plain) {
-			bad++
+		fmt.Fprintf(std.out, "frames %d  symbol errors injected %d  corrected %d  uncorrectable codewords %d  wrong plaintext %d\n",
+			*frames, injected, corrected, failed, bad)
+		if bad > 0 || (*maxErr <= 8 && (corrected != injected || failed > 0)) {
+			return fmt.Errorf("selftest FAILED")
 		}
+		fmt.Fprintln(std.out, "selftest ok: every frame sealed, damaged, corrected and decrypted back to its plaintext")
+		return nil
 	}
-	fmt.Fprintf(stdout, "frames %d  symbol errors injected %d  corrected %d  uncorrectable codewords %d  wrong plaintext %d\n",
-		*frames, injected, corrected, failed, bad)
-	if bad > 0 || (*maxErr <= 8 && (corrected != injected || failed > 0)) {
-		return fmt.Errorf("selftest FAILED")
-	}
-	fmt.Fprintln(stdout, "selftest ok: every frame sealed, damaged, corrected and decrypted back to its plaintext")
-	return nil
 }
 
 // damage puts up to maxErr symbol errors in every codeword of a wire frame,

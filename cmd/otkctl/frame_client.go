@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -262,7 +261,7 @@ func decodePcap(o decodeOpts, stdin io.Reader, stderr io.Writer) (err error) {
 		"queue": cs.DropQueue.Load(), "payload_mismatch": cs.PayloadMismatch.Load(),
 	}
 	if o.asJSON {
-		return json.NewEncoder(stderr).Encode(ds)
+		return writeJSONLine(stderr, ds)
 	}
 	_, err = fmt.Fprintf(stderr, "frames %d opened %d rejected %d corrected_symbols %d uncorrectable_codewords %d client_frames %d client_octets %d resyncs %d lost_frames %d drops mtu=%d malformed=%d fcs=%d pfcs=%d delineation=%d\n",
 		ds.Frames, ds.Opened, ds.Rejected, ds.CorrectedSymbols, ds.UncorrectableCodewords, ds.ClientFrames, ds.ClientOctets,

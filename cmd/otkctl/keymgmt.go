@@ -3,81 +3,97 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
 	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
 )
 
-// keyringCmd is `otkctl keyring status|connect|disconnect|refill|sync|pools`.
-// Each but pools acts on one consumer pool: --pool, by default the only
-// pool of the daemon (with several, the daemon's error names them).
-func keyringCmd(args []string, stdout, stderr io.Writer) error {
-	const subs = "status, connect, disconnect, refill, sync, pools"
-	if len(args) == 0 {
-		return usagef("keyring: missing subcommand (%s)", subs)
-	}
-	name := "keyring " + args[0]
-	fs := newFlags(name, stderr)
+// The keyring commands (`otkctl keyring status|connect|disconnect|refill|
+// sync|pools`). Each but pools acts on one consumer pool: --pool, by
+// default the only pool of the daemon (with several, the daemon's error
+// names them).
+
+func addPoolFlag(fs *pflag.FlagSet) *string {
+	return fs.String("pool", "", "the consumer pool (default: the daemon's only pool)")
+}
+
+// keyringPoolsCmd is `otkctl keyring pools`.
+func keyringPoolsCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
 	d := addDaemonFlags(fs)
-	if args[0] == "pools" {
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
-		return keyringPools(d, stdout)
-	}
-	pool := fs.String("pool", "", "the consumer pool (default: the daemon's only pool)")
-	switch args[0] {
-	case "status":
-		consumer := fs.Uint64("consumer", 0, "show this consumer's key instead of the rings")
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
+	return func([]string) error { return keyringPools(d, std.out) }
+}
+
+// keyringStatusCmd is `otkctl keyring status`: the pool's rings, or a
+// consumer's key.
+func keyringStatusCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
+	d := addDaemonFlags(fs)
+	pool := addPoolFlag(fs)
+	consumer := fs.Uint64("consumer", 0, "show this consumer's key instead of the rings")
+	return func([]string) error {
 		if *consumer != 0 {
-			return keyringKeyCmd(name, d, stdout, func(ctx context.Context, c *api.Client) (keyringsvc.KeyringKey, error) {
+			return keyringKeyCmd("keyring status", d, std.out, func(ctx context.Context, c *api.Client) (keyringsvc.KeyringKey, error) {
 				return keyringsvc.NewClient(c).KeyringLookup(ctx, *pool, *consumer)
 			})
 		}
-		return keyringStatus(d, *pool, stdout)
-	case "connect", "disconnect":
+		return keyringStatus(d, *pool, std.out)
+	}
+}
+
+// keyringBindCmd is `otkctl keyring connect` and `keyring disconnect`.
+func keyringBindCmd(connect bool) declare {
+	name := "keyring disconnect"
+	if connect {
+		name = "keyring connect"
+	}
+	return func(fs *pflag.FlagSet, std stdio) func([]string) error {
+		d := addDaemonFlags(fs)
+		pool := addPoolFlag(fs)
 		consumer := fs.Uint64("consumer", 0, "the consumer id (non-zero)")
-		if err := parseFlags(fs, args[1:]); err != nil {
+		return func([]string) error {
+			if *consumer == 0 {
+				return usagef("%s: --consumer is required (a non-zero id)", name)
+			}
+			if connect {
+				return keyringKeyCmd(name, d, std.out, func(ctx context.Context, c *api.Client) (keyringsvc.KeyringKey, error) {
+					return keyringsvc.NewClient(c).KeyringConnect(ctx, *pool, *consumer)
+				})
+			}
+			if err := d.call(name, func(ctx context.Context, c *api.Client) error {
+				return keyringsvc.NewClient(c).KeyringDisconnect(ctx, *pool, *consumer)
+			}); err != nil {
+				return err
+			}
+			if *d.json {
+				return writeJSON(std.out, keyringsvc.ConsumerResult{Consumer: *consumer, Action: "disconnect", Status: "done"})
+			}
+			_, err := fmt.Fprintf(std.out, "consumer %d%s disconnected: its key is retired\n", *consumer, ofPool(*pool))
 			return err
 		}
-		if *consumer == 0 {
-			return usagef("%s: --consumer is required (a non-zero id)", name)
-		}
-		if args[0] == "connect" {
-			return keyringKeyCmd(name, d, stdout, func(ctx context.Context, c *api.Client) (keyringsvc.KeyringKey, error) {
-				return keyringsvc.NewClient(c).KeyringConnect(ctx, *pool, *consumer)
-			})
-		}
-		if err := d.call(name, func(ctx context.Context, c *api.Client) error {
-			return keyringsvc.NewClient(c).KeyringDisconnect(ctx, *pool, *consumer)
-		}); err != nil {
-			return err
-		}
-		if *d.json {
-			return writeJSON(stdout, keyringsvc.ConsumerResult{Consumer: *consumer, Action: "disconnect", Status: "done"})
-		}
-		_, err := fmt.Fprintf(stdout, "consumer %d%s disconnected: its key is retired\n", *consumer, ofPool(*pool))
-		return err
-	case "sync":
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
-		return keyringSync(d, *pool, stdout)
-	case "refill":
-		ring := fs.Int("ring", -1, "the ring to refill (0..rings-1)")
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
+	}
+}
+
+// keyringSyncCmd is `otkctl keyring sync`.
+func keyringSyncCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
+	d := addDaemonFlags(fs)
+	pool := addPoolFlag(fs)
+	return func([]string) error { return keyringSync(d, *pool, std.out) }
+}
+
+// keyringRefillCmd is `otkctl keyring refill`.
+func keyringRefillCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
+	const name = "keyring refill"
+	d := addDaemonFlags(fs)
+	pool := addPoolFlag(fs)
+	ring := fs.Int("ring", -1, "the ring to refill (0..rings-1)")
+	return func([]string) error {
 		switch {
 		case !flagSet(fs, "ring"):
 			return usagef("%s: --ring is required", name)
@@ -90,12 +106,11 @@ func keyringCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if *d.json {
-			return writeJSON(stdout, keyringsvc.RingResult{Ring: *ring, Action: "refill", Status: "done"})
+			return writeJSON(std.out, keyringsvc.RingResult{Ring: *ring, Action: "refill", Status: "done"})
 		}
-		_, err := fmt.Fprintf(stdout, "ring %d%s refilled\n", *ring, ofPool(*pool))
+		_, err := fmt.Fprintf(std.out, "ring %d%s refilled\n", *ring, ofPool(*pool))
 		return err
 	}
-	return usagef("keyring: unknown subcommand %q (%s)", args[0], subs)
 }
 
 // ofPool names pool in a message ("" for the only pool).
@@ -171,26 +186,15 @@ func keyringKeyCmd(name string, d *daemonFlags, stdout io.Writer, fn func(contex
 	return tw.Flush()
 }
 
-// syncCmd is `otkctl sync import|register|request|outbox|audit`.
-func syncCmd(args []string, stdout, stderr io.Writer) error {
-	const subs = "import, register, request, outbox, audit"
-	if len(args) == 0 {
-		return usagef("sync: missing subcommand (%s)", subs)
-	}
-	name := "sync " + args[0]
-	fs := newFlags(name, stderr)
+// The key-sync commands: `otkctl sync import|register|request|outbox|audit`.
+
+// syncRegisterCmd is `otkctl sync register`.
+func syncRegisterCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
+	const name = "sync register"
 	d := addDaemonFlags(fs)
-	switch args[0] {
-	case "import":
-		return syncImport(name, fs, d, args[1:], stdout)
-	case "audit":
-		return syncAudit(name, fs, d, args[1:], stdout)
-	case "register":
-		identity := fs.String("identity", "", "the subscriber identity")
-		app := fs.String("app", "", "the application id")
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
+	identity := fs.String("identity", "", "the subscriber identity")
+	app := fs.String("app", "", "the application id")
+	return func([]string) error {
 		if *identity == "" || *app == "" {
 			return usagef("%s: --identity and --app are required", name)
 		}
@@ -200,17 +204,21 @@ func syncCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if *d.json {
-			return writeJSON(stdout, keysyncsvc.SyncRegister{Identity: *identity, App: *app})
+			return writeJSON(std.out, keysyncsvc.SyncRegister{Identity: *identity, App: *app})
 		}
-		_, err := fmt.Fprintf(stdout, "%s registered for %s\n", *identity, *app)
+		_, err := fmt.Fprintf(std.out, "%s registered for %s\n", *identity, *app)
 		return err
-	case "request":
-		identity := fs.String("identity", "", "the subscriber identity")
-		key := fs.String("key", "", "the key id")
-		app := fs.String("app", "", "the application id (when the identity holds several)")
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
+	}
+}
+
+// syncRequestCmd is `otkctl sync request`.
+func syncRequestCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
+	const name = "sync request"
+	d := addDaemonFlags(fs)
+	identity := fs.String("identity", "", "the subscriber identity")
+	key := fs.String("key", "", "the key id")
+	app := fs.String("app", "", "the application id (when the identity holds several)")
+	return func([]string) error {
 		if *identity == "" || *key == "" {
 			return usagef("%s: --identity and --key are required", name)
 		}
@@ -222,16 +230,21 @@ func syncCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if *d.json {
-			return writeJSON(stdout, b)
+			return writeJSON(std.out, b)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		tw := tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "identity\t%s\napp\t%s\nkey id\t%s\nkey fingerprint\t%s\ndelivery id\t%s\nbound\t%s\ndelivered\t%s\n",
 			b.Identity, b.App, b.KeyID, b.KeyFingerprint, b.DeliveryID, when(b.Bound), when(b.Delivered))
 		return tw.Flush()
-	case "outbox":
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
+	}
+}
+
+// syncOutboxCmd is `otkctl sync outbox`: the pushes not yet accepted, in
+// delivery order.
+func syncOutboxCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
+	const name = "sync outbox"
+	d := addDaemonFlags(fs)
+	return func([]string) error {
 		var out []keysyncsvc.SyncPending
 		if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
 			out, err = keysyncsvc.NewClient(c).SyncOutbox(ctx)
@@ -243,11 +256,11 @@ func syncCmd(args []string, stdout, stderr io.Writer) error {
 			if out == nil {
 				out = []keysyncsvc.SyncPending{}
 			}
-			return writeJSON(stdout, struct {
+			return writeJSON(std.out, struct {
 				Outbox []keysyncsvc.SyncPending `json:"outbox"`
 			}{out})
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		tw := tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "DELIVERY\tIDENTITY\tAPP\tKEY ID\tKEY FP\tATTEMPTS\tNEXT\tLAST ERROR")
 		for _, p := range out {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", p.DeliveryID, p.Identity, p.App, p.KeyID, p.KeyFingerprint,
@@ -255,52 +268,46 @@ func syncCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		return tw.Flush()
 	}
-	return usagef("sync: unknown subcommand %q (%s)", args[0], subs)
 }
 
-// syncImport takes the file as its one argument, before or after the flags.
-func syncImport(name string, fs *flag.FlagSet, d *daemonFlags, args []string, stdout io.Writer) error {
-	var files []string // positional arguments, between flags anywhere
-	for {
-		if err := fs.Parse(args); err != nil {
+// syncImportCmd is `otkctl sync import FILE`: the file is its one
+// argument, before or after the flags.
+func syncImportCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
+	const name = "sync import"
+	d := addDaemonFlags(fs)
+	return func(files []string) error {
+		if len(files) > 1 {
+			return usagef("%s: unexpected argument %q", name, files[1])
+		}
+		file := ""
+		if len(files) == 1 {
+			file = files[0]
+		}
+		if file == "" {
+			return usagef("%s: the key file is required (otkctl sync import FILE)", name)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
 			return usagef("%s: %v", name, err)
 		}
-		if fs.NArg() == 0 {
-			break
+		if len(data) > keysyncsvc.MaxKeyFileBytes {
+			return dataf("%s: %s has %d bytes, more than a key file may (%d)", name, file, len(data), keysyncsvc.MaxKeyFileBytes)
 		}
-		files, args = append(files, fs.Arg(0)), fs.Args()[1:]
-	}
-	if len(files) > 1 {
-		return usagef("%s: unexpected argument %q", name, files[1])
-	}
-	file := ""
-	if len(files) == 1 {
-		file = files[0]
-	}
-	if file == "" {
-		return usagef("%s: the key file is required (otkctl sync import FILE)", name)
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return usagef("%s: %v", name, err)
-	}
-	if len(data) > keysyncsvc.MaxKeyFileBytes {
-		return dataf("%s: %s has %d bytes, more than a key file may (%d)", name, file, len(data), keysyncsvc.MaxKeyFileBytes)
-	}
-	var n int
-	if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
-		n, err = keysyncsvc.NewClient(c).SyncImport(ctx, data)
-		return err
-	}); err != nil {
-		var ue *usageError
-		if errors.As(err, &ue) { // the daemon found the file malformed
-			return dataf("%s", ue.msg)
+		var n int
+		if err := d.call(name, func(ctx context.Context, c *api.Client) (err error) {
+			n, err = keysyncsvc.NewClient(c).SyncImport(ctx, data)
+			return err
+		}); err != nil {
+			var ue *usageError
+			if errors.As(err, &ue) { // the daemon found the file malformed
+				return dataf("%s", ue.msg)
+			}
+			return err
 		}
+		if *d.json {
+			return writeJSON(std.out, keysyncsvc.SyncImport{Imported: n})
+		}
+		_, err = fmt.Fprintf(std.out, "%d keys imported from %s\n", n, file)
 		return err
 	}
-	if *d.json {
-		return writeJSON(stdout, keysyncsvc.SyncImport{Imported: n})
-	}
-	_, err = fmt.Fprintf(stdout, "%d keys imported from %s\n", n, file)
-	return err
 }

@@ -4,8 +4,14 @@
 // `keys --shm`, which reads a key store file directly, and the frame diagnostics (otkctl frame
 // encode|decode|selftest).
 //
+// Commands, flags, help (--help on every command exits 0), --version and
+// shell completion (otkctl completion bash|zsh|fish) are
+// github.com/spf13/cobra's, set up as otkd's are (internal/cli);
+// commands.go holds the tree.
+//
 // Every error ends the process with one line on stderr, "otkctl: " and
-// the problem, and an exit status of its kind (sysexits.h, as otkd's): 0
+// the problem (with --json: one JSON object, {"error": "…", "status": N}),
+// and an exit status of its kind (sysexits.h, as otkd's): 0
 // success; 1 a failure (the daemon unreachable, or it refused the request:
 // unknown, exhausted, not found); 64 bad usage (EX_USAGE): an unknown
 // command or flag, a missing or bad flag value, a request the daemon found
@@ -21,8 +27,6 @@ import (
 	"io"
 	"os"
 	"strings"
-
-	"github.com/otkd/otkd/ctrl/api"
 )
 
 // usageError marks errors that exit with status 64 (EX_USAGE).
@@ -108,12 +112,20 @@ commands:
   frame encode        seal a 16 830-byte plaintext frame image (stdin) into a wire frame (stdout)
   frame decode        open a wire frame (stdin) into the plaintext frame image (stdout), statistics on stderr
   frame selftest      seal, damage and open random frames and report what the FEC and the cipher did
+  completion bash|zsh|fish|powershell
+                      print the shell completion script (bash: source <(otkctl completion bash))
 
 The daemon commands take --json (machine-readable output) and --socket PATH
-(default $OTKD_SOCKET, else /run/otkd/otkd.sock). Run 'otkctl <command> -h'
-or 'otkctl frame <command> -h' for the flags of a command.
+(default $OTKD_SOCKET, else /run/otkd/otkd.sock). Run 'otkctl <command> --help'
+or 'otkctl frame <command> --help' for the flags of a command; 'otkctl --version'
+for the version, commit, Go version and frame-path kernels.
 
-Exit status (the one line on stderr, "otkctl: …", says what is wrong): 0 success;
+Key ids in JSON are strings of decimal digits ("id": "1311768467294899695"):
+64-bit numbers do not survive a JSON parser that reads numbers as float64
+(jq, JavaScript); the fingerprint is the same id in hex.
+
+Exit status (the one line on stderr, "otkctl: …", says what is wrong; with
+--json it is one JSON object instead: {"error": "…", "status": N}): 0 success;
 1 a failure: the daemon unreachable, or it refused (not found, exhausted, …);
 64 bad usage: an unknown command or flag, a missing or bad flag value;
 65 malformed input: a frame on stdin, a key file, a key store file (keys --shm).
@@ -123,47 +135,14 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// run runs otkctl with args and returns its exit status (the package doc);
+// an error is one line on stderr, or a JSON object with --json
+// (internal/cli).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	err := dispatch(args, stdin, stdout, stderr)
-	if err == nil {
-		return 0
-	}
-	if ue, ok := err.(*usageError); ok && strings.HasSuffix(ue.msg, "help requested") {
-		return 0 // -h: the command's flags are printed
-	}
-	fmt.Fprintf(stderr, "otkctl: %s\n", strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; "))
-	return exitStatus(err)
+	return newTool(stdin, stdout, stderr).Execute(args)
 }
 
-func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		io.WriteString(stderr, usage)
-		return usagef("no command given")
-	}
-	switch args[0] {
-	case "frame":
-		return frameCmd(args[1:], stdin, stdout, stderr)
-	case "status":
-		return statusCmd(args[1:], stdout, stderr)
-	case "links":
-		return linksCmd(args[1:], stdout, stderr)
-	case "keys":
-		return keysCmd(args[1:], stdout, stderr)
-	case "negotiate":
-		return portCmd("negotiate", (*api.Client).Negotiate, args[1:], stdout, stderr)
-	case "rotate":
-		return portCmd("rotate", (*api.Client).Rotate, args[1:], stdout, stderr)
-	case "store":
-		return storeCmd(args[1:], stdout, stderr)
-	case "keyring":
-		return keyringCmd(args[1:], stdout, stderr)
-	case "sync":
-		return syncCmd(args[1:], stdout, stderr)
-	case "mpc":
-		return mpcCmd(args[1:], stdin, stdout, stderr)
-	case "help", "-h", "--help":
-		io.WriteString(stdout, usage)
-		return nil
-	}
-	return usagef("unknown command %q (try 'otkctl help')", args[0])
+// errLine is an error on one line, as the exit line shows it.
+func errLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,60 +15,62 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
 	"github.com/otkd/otkd/ctrl/keymgmt/mpc/mpcsvc"
 )
 
-// mpcCmd is `otkctl mpc status|peers|init|refresh|backup|list|delete|recover|inspect`.
-// init, refresh, delete and recover are operator requests: they go to a
-// node's operator endpoint with the operator's client certificate and TOTP
-// code (the local socket refuses the first three).
-func mpcCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	const subs = "status, peers, init, refresh, backup, list, delete, recover, inspect"
-	if len(args) == 0 {
-		return usagef("mpc: missing subcommand (%s)", subs)
+// The custody commands: `otkctl mpc status|peers|init|refresh|backup|list|
+// delete|recover|inspect`. init, refresh, delete and recover are operator
+// requests: they go to a node's operator endpoint with the operator's
+// client certificate and TOTP code (the local socket refuses the first
+// three).
+
+// mpcStatusCmd is `otkctl mpc status`.
+func mpcStatusCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
+	d := addDaemonFlags(fs)
+	return func([]string) error { return mpcStatus(d, std.out) }
+}
+
+// mpcPeersCmd is `otkctl mpc peers`.
+func mpcPeersCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
+	d := addDaemonFlags(fs)
+	return func([]string) error { return mpcPeers(d, std.out) }
+}
+
+// mpcListCmd is `otkctl mpc list`.
+func mpcListCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
+	d := addDaemonFlags(fs)
+	return func([]string) error { return mpcList(d, std.out) }
+}
+
+// mpcRoundCmd is `otkctl mpc init` and `mpc refresh`.
+func mpcRoundCmd(init bool) declare {
+	name := "mpc refresh"
+	if init {
+		name = "mpc init"
 	}
-	name := "mpc " + args[0]
-	fs := newFlags(name, stderr)
-	switch args[0] {
-	case "status":
-		d := addDaemonFlags(fs)
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
-		return mpcStatus(d, stdout)
-	case "peers":
-		d := addDaemonFlags(fs)
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
-		return mpcPeers(d, stdout)
-	case "init", "refresh":
+	return func(fs *pflag.FlagSet, std stdio) func([]string) error {
 		d := addDaemonFlags(fs)
 		o := addOpFlags(fs)
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
+		return func([]string) error {
+			if err := o.check(name); err != nil {
+				return err
+			}
+			return mpcRound(name, init, d, o, std.out)
 		}
-		if err := o.check(name); err != nil {
-			return err
-		}
-		return mpcRound(name, args[0] == "init", d, o, stdout)
-	case "backup":
-		return mpcBackup(fs, args[1:], stdin, stdout)
-	case "list":
-		d := addDaemonFlags(fs)
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
-		return mpcList(d, stdout)
-	case "delete":
-		d := addDaemonFlags(fs)
-		o := addOpFlags(fs)
-		id := fs.String("id", "", "the backup to delete (from the store of the node --node names); required")
-		if err := parseFlags(fs, args[1:]); err != nil {
-			return err
-		}
+	}
+}
+
+// mpcDeleteCmd is `otkctl mpc delete`.
+func mpcDeleteCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
+	const name = "mpc delete"
+	d := addDaemonFlags(fs)
+	o := addOpFlags(fs)
+	id := fs.String("id", "", "the backup to delete (from the store of the node --node names); required")
+	return func([]string) error {
 		if *id == "" {
 			return usagef("mpc delete: --id is required")
 		}
@@ -83,16 +84,11 @@ func mpcCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 		if *d.json {
-			return writeJSON(stdout, res)
+			return writeJSON(std.out, res)
 		}
-		_, err := fmt.Fprintf(stdout, "backup %s deleted from the store of %s (copies of its ciphertext elsewhere stay recoverable)\n", res.ID, *o.node)
+		_, err := fmt.Fprintf(std.out, "backup %s deleted from the store of %s (copies of its ciphertext elsewhere stay recoverable)\n", res.ID, *o.node)
 		return err
-	case "recover":
-		return mpcRecover(fs, args[1:], stdout)
-	case "inspect":
-		return mpcInspect(fs, args[1:], stdout)
 	}
-	return usagef("mpc: unknown subcommand %q (%s)", args[0], subs)
 }
 
 func mpcStatus(d *daemonFlags, stdout io.Writer) error {
@@ -189,10 +185,10 @@ func mpcRound(name string, init bool, d *daemonFlags, o *opFlags, stdout io.Writ
 	return nil
 }
 
-// mpcBackup encrypts a file to the cluster key through the daemon, or has
+// mpcBackupCmd encrypts a file to the cluster key through the daemon, or has
 // the daemon back up its own seeds or keyring state (an export); it prints
 // the backup's id and fingerprint.
-func mpcBackup(fs *flag.FlagSet, args []string, stdin io.Reader, stdout io.Writer) error {
+func mpcBackupCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
 	d := addDaemonFlags(fs)
 	file := fs.String("file", "", "the secret to back up (\"-\" for stdin)")
 	seeds := fs.Bool("seeds", false, "back up the seeds the daemon holds (an export; see mpc inspect)")
@@ -200,57 +196,56 @@ func mpcBackup(fs *flag.FlagSet, args []string, stdin io.Reader, stdout io.Write
 	pool := fs.String("pool", "", "with --keyring: the consumer pool (default: the daemon's only pool; --seeds covers every pool)")
 	label := fs.String("label", "", "a label for the backup (up to 64 of [A-Za-z0-9._-]; exports default to seeds-NODE or keyring-NODE)")
 	out := fs.String("out", "", "also write the backup's ciphertext to this file")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	what := ""
-	switch {
-	case *seeds && *keyring, (*seeds || *keyring) && *file != "":
-		return usagef("mpc backup: give one of --file, --seeds and --keyring")
-	case *seeds:
-		what = "seeds"
-	case *keyring:
-		what = "keyring"
-	case *file == "":
-		return usagef("mpc backup: --file, --seeds or --keyring is required")
-	}
-	if *pool != "" && !*keyring {
-		return usagef("mpc backup: --pool goes with --keyring (--seeds backs up the seeds of every pool)")
-	}
-	if err := mpcsvc.CheckMPCLabel(*label); err != nil {
-		return usagef("mpc backup: %v", err)
-	}
-	var data []byte
-	if what == "" {
-		var err error
-		if data, err = readSecret(*file, stdin); err != nil {
+	return func([]string) error {
+		what := ""
+		switch {
+		case *seeds && *keyring, (*seeds || *keyring) && *file != "":
+			return usagef("mpc backup: give one of --file, --seeds and --keyring")
+		case *seeds:
+			what = "seeds"
+		case *keyring:
+			what = "keyring"
+		case *file == "":
+			return usagef("mpc backup: --file, --seeds or --keyring is required")
+		}
+		if *pool != "" && !*keyring {
+			return usagef("mpc backup: --pool goes with --keyring (--seeds backs up the seeds of every pool)")
+		}
+		if err := mpcsvc.CheckMPCLabel(*label); err != nil {
+			return usagef("mpc backup: %v", err)
+		}
+		var data []byte
+		if what == "" {
+			var err error
+			if data, err = readSecret(*file, std.in); err != nil {
+				return err
+			}
+			defer clear(data)
+		}
+		var b mpcsvc.MPCBackup
+		if err := d.call("mpc backup", func(ctx context.Context, c *api.Client) (err error) {
+			if what != "" {
+				b, err = mpcsvc.NewClient(c).MPCExport(ctx, what, *pool, *label)
+			} else {
+				b, err = mpcsvc.NewClient(c).MPCBackup(ctx, *label, data)
+			}
+			if err != nil || *out == "" {
+				return err
+			}
+			full, err := mpcsvc.NewClient(c).MPCBackupGet(ctx, b.ID)
+			if err == nil {
+				err = os.WriteFile(*out, full.Ciphertext, 0o644)
+			}
+			return err
+		}); err != nil {
 			return err
 		}
-		defer clear(data)
-	}
-	var b mpcsvc.MPCBackup
-	if err := d.call("mpc backup", func(ctx context.Context, c *api.Client) (err error) {
-		if what != "" {
-			b, err = mpcsvc.NewClient(c).MPCExport(ctx, what, *pool, *label)
-		} else {
-			b, err = mpcsvc.NewClient(c).MPCBackup(ctx, *label, data)
+		if *d.json {
+			return writeJSON(std.out, b)
 		}
-		if err != nil || *out == "" {
-			return err
-		}
-		full, err := mpcsvc.NewClient(c).MPCBackupGet(ctx, b.ID)
-		if err == nil {
-			err = os.WriteFile(*out, full.Ciphertext, 0o644)
-		}
-		return err
-	}); err != nil {
+		_, err := fmt.Fprintf(std.out, "backup %s: %d bytes, fingerprint %s, cluster epoch %d\n", b.ID, b.Size, b.Fingerprint, b.Epoch)
 		return err
 	}
-	if *d.json {
-		return writeJSON(stdout, b)
-	}
-	_, err := fmt.Fprintf(stdout, "backup %s: %d bytes, fingerprint %s, cluster epoch %d\n", b.ID, b.Size, b.Fingerprint, b.Epoch)
-	return err
 }
 
 func readSecret(file string, stdin io.Reader) ([]byte, error) {
@@ -304,75 +299,74 @@ type recoverResult struct {
 	Out         string `json:"out,omitempty"`
 }
 
-// mpcRecover asks a node's operator endpoint to recover a backup, with the
+// mpcRecoverCmd asks a node's operator endpoint to recover a backup, with the
 // operator's client certificate and TOTP code. The secret goes to --out
 // (created 0600, never overwritten) or, with --check, nowhere: only its
 // fingerprint is printed. It is never written to stdout.
-func mpcRecover(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+func mpcRecoverCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
 	d := addDaemonFlags(fs)
 	id := fs.String("id", "", "the backup's id (its ciphertext is read from the local otkd)")
 	ctFile := fs.String("ciphertext", "", "read the backup's ciphertext from this file instead of --id")
 	o := addOpFlags(fs)
 	out := fs.String("out", "", "write the recovered secret to this new file (mode 0600)")
 	check := fs.Bool("check", false, "recover, print the fingerprint and discard the secret (no --out)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	switch {
-	case (*id == "") == (*ctFile == ""):
-		return usagef("mpc recover: give --id or --ciphertext")
-	case (*out == "") == !*check:
-		return usagef("mpc recover: give --out FILE (the secret is never written to stdout) or --check")
-	}
-	if err := o.check("mpc recover"); err != nil {
-		return err
-	}
-	if *out != "" {
-		if _, err := os.Lstat(*out); err == nil {
-			return usagef("mpc recover: --out %s exists; it is never overwritten", *out)
+	return func([]string) error {
+		switch {
+		case (*id == "") == (*ctFile == ""):
+			return usagef("mpc recover: give --id or --ciphertext")
+		case (*out == "") == !*check:
+			return usagef("mpc recover: give --out FILE (the secret is never written to stdout) or --check")
 		}
-	}
-	res := recoverResult{ID: *id, Out: *out}
-	ct, want, err := recoverCiphertext(d, *id, *ctFile)
-	if err != nil {
-		return err
-	}
-	client, node, totp, err := o.dial("mpc recover")
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), *d.timeout)
-	defer cancel()
-	secret, err := postRecover(ctx, client, node, ct, totp)
-	if err != nil {
-		return err
-	}
-	defer clear(secret)
-	res.Size, res.Fingerprint = len(secret), mpcsvc.Fingerprint(secret)
-	if want != "" {
-		ok := want == res.Fingerprint
-		res.Matches = &ok
-	}
-	if *out != "" {
-		if err := writeNew(*out, secret); err != nil {
+		if err := o.check("mpc recover"); err != nil {
 			return err
 		}
+		if *out != "" {
+			if _, err := os.Lstat(*out); err == nil {
+				return usagef("mpc recover: --out %s exists; it is never overwritten", *out)
+			}
+		}
+		res := recoverResult{ID: *id, Out: *out}
+		ct, want, err := recoverCiphertext(d, *id, *ctFile)
+		if err != nil {
+			return err
+		}
+		client, node, totp, err := o.dial("mpc recover")
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), *d.timeout)
+		defer cancel()
+		secret, err := postRecover(ctx, client, node, ct, totp)
+		if err != nil {
+			return err
+		}
+		defer clear(secret)
+		res.Size, res.Fingerprint = len(secret), mpcsvc.Fingerprint(secret)
+		if want != "" {
+			ok := want == res.Fingerprint
+			res.Matches = &ok
+		}
+		if *out != "" {
+			if err := writeNew(*out, secret); err != nil {
+				return err
+			}
+		}
+		if *d.json {
+			return writeJSON(std.out, res)
+		}
+		fmt.Fprintf(std.out, "recovered %d bytes, fingerprint %s", res.Size, res.Fingerprint)
+		if res.Matches != nil {
+			fmt.Fprintf(std.out, " (%s backup %s)", map[bool]string{true: "matches", false: "DOES NOT MATCH"}[*res.Matches], res.ID)
+		}
+		if *out != "" {
+			fmt.Fprintf(std.out, ", written to %s", *out)
+		}
+		fmt.Fprintln(std.out)
+		if res.Matches != nil && !*res.Matches {
+			return errors.New("mpc recover: the recovered secret's fingerprint differs from the backup's")
+		}
+		return nil
 	}
-	if *d.json {
-		return writeJSON(stdout, res)
-	}
-	fmt.Fprintf(stdout, "recovered %d bytes, fingerprint %s", res.Size, res.Fingerprint)
-	if res.Matches != nil {
-		fmt.Fprintf(stdout, " (%s backup %s)", map[bool]string{true: "matches", false: "DOES NOT MATCH"}[*res.Matches], res.ID)
-	}
-	if *out != "" {
-		fmt.Fprintf(stdout, ", written to %s", *out)
-	}
-	fmt.Fprintln(stdout)
-	if res.Matches != nil && !*res.Matches {
-		return errors.New("mpc recover: the recovered secret's fingerprint differs from the backup's")
-	}
-	return nil
 }
 
 // recoverCiphertext reads the ciphertext from the local daemon (by id, with

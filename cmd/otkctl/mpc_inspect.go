@@ -1,12 +1,13 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/otkd/otkd/ctrl/keymgmt/mpc/mpcsvc"
 )
@@ -44,7 +45,7 @@ type inspectRing struct {
 }
 
 type inspectBinding struct {
-	Consumer uint64 `json:"consumer"`
+	Consumer uint64 `json:"consumer,string"` // a 64-bit id: a JSON string
 	Ring     int    `json:"ring"`
 	Slot     uint32 `json:"slot"`
 	Epoch    uint64 `json:"epoch"`
@@ -52,32 +53,31 @@ type inspectBinding struct {
 	KeyID    string `json:"key_id"`
 }
 
-// mpcInspect parses an export (a file mpc recover --out wrote) and prints
+// mpcInspectCmd parses an export (a file mpc recover --out wrote) and prints
 // its summary; it never prints a seed.
-func mpcInspect(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+func mpcInspectCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
 	file := fs.String("file", "", "the recovered export; required")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	return func([]string) error {
+		if *file == "" {
+			return usagef("mpc inspect: --file is required")
+		}
+		raw, err := os.ReadFile(*file)
+		if err != nil {
+			return fmt.Errorf("mpc inspect: %w", err)
+		}
+		defer clear(raw)
+		e, err := mpcsvc.ParseExport(raw)
+		if err != nil {
+			return dataf("mpc inspect: %s: %v", *file, err) // exit 65, as the package doc says
+		}
+		defer e.Wipe()
+		out := summarise(e, mpcsvc.Fingerprint(raw))
+		if *asJSON {
+			return writeJSON(std.out, out)
+		}
+		return printInspect(std.out, &out)
 	}
-	if *file == "" {
-		return usagef("mpc inspect: --file is required")
-	}
-	raw, err := os.ReadFile(*file)
-	if err != nil {
-		return fmt.Errorf("mpc inspect: %w", err)
-	}
-	defer clear(raw)
-	e, err := mpcsvc.ParseExport(raw)
-	if err != nil {
-		return fmt.Errorf("mpc inspect: %s: %w", *file, err)
-	}
-	defer e.Wipe()
-	out := summarise(e, mpcsvc.Fingerprint(raw))
-	if *asJSON {
-		return writeJSON(stdout, out)
-	}
-	return printInspect(stdout, &out)
 }
 
 func summarise(e *mpcsvc.Export, fp string) inspectOut {

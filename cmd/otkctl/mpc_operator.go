@@ -6,7 +6,6 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/otkd/otkd/ctrl/keymgmt/mpc"
 )
@@ -24,7 +25,7 @@ type opFlags struct {
 	node, cert, key, ca, code, secretFile *string
 }
 
-func addOpFlags(fs *flag.FlagSet) *opFlags {
+func addOpFlags(fs *pflag.FlagSet) *opFlags {
 	return &opFlags{
 		node:       fs.String("node", "", "the operator endpoint of a node, https://host:port; required"),
 		cert:       fs.String("cert", "", "the operator's client certificate (PEM); required"),

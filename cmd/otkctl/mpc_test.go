@@ -95,7 +95,7 @@ func TestMPCInspect(t *testing.T) {
 			Bits        int    `json:"bits"`
 		} `json:"seeds"`
 		Bindings []struct {
-			Consumer uint64 `json:"consumer"`
+			Consumer uint64 `json:"consumer,string"`
 		} `json:"bindings"`
 	}
 	if err := json.Unmarshal(js, &out); err != nil || code != 0 || out.What != "keyring" || len(out.Seeds) != 1 ||

@@ -50,6 +50,7 @@ func shmKeys(path string, asJSON bool, stdout io.Writer) error {
 		rep.Keys = append(rep.Keys, api.KeyInfoFromShm(&k, ""))
 		k.Zero()
 	}
+	sortKeys(rep.Keys)
 	if asJSON {
 		return writeJSON(stdout, rep)
 	}

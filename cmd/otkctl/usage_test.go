@@ -58,16 +58,18 @@ func usageBlocks(t *testing.T) []usageBlock {
 	return blocks
 }
 
-// flagsOf returns the flags `otkctl CMD -h` lists.
+// flagsOf returns the flags `otkctl CMD -h` lists (but --help).
 func flagsOf(t *testing.T, cmd []string) []string {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	if err := dispatch(append(slices.Clone(cmd), "-h"), nil, &out, &errOut); err == nil || !strings.Contains(err.Error(), "help requested") {
-		t.Fatalf("otkctl %s -h: %v\n%s", strings.Join(cmd, " "), err, errOut.String())
+	if code := run(append(slices.Clone(cmd), "-h"), nil, &out, &errOut); code != 0 || errOut.Len() != 0 {
+		t.Fatalf("otkctl %s -h: exit %d\n%s%s", strings.Join(cmd, " "), code, out.String(), errOut.String())
 	}
 	var flags []string
-	for _, m := range regexp.MustCompile(`(?m)^  -([a-z][a-z-]*)`).FindAllStringSubmatch(errOut.String(), -1) {
-		flags = append(flags, "--"+m[1])
+	for _, m := range regexp.MustCompile(`(?m)^  (?:-[a-z], )?\s*--([a-z][a-z-]*)`).FindAllStringSubmatch(out.String(), -1) {
+		if m[1] != "help" {
+			flags = append(flags, "--"+m[1])
+		}
 	}
 	return flags
 }

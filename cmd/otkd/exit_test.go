@@ -188,7 +188,7 @@ func TestExitStatuses(t *testing.T) {
 	}{
 		{"unknown command", nil, []string{"frobnicate"}, exitUsage, "unknown command"},
 		{"unknown flag", nil, []string{"run", "--frob"}, exitUsage, "flag provided but not defined"},
-		{"help", nil, []string{"run", "-h"}, 0, "-check"},
+		{"help", nil, []string{"run", "-h"}, 0, "--check"},
 		{"no such config", nil, []string{"run", "--config", filepath.Join(dir, "nope.toml")}, exitConfig, "no such file"},
 		{"bad config, several problems", func() {
 			write(strings.Replace(strings.Replace(good, `role = "A"`, `role = "C"`, 1), "slots = 1024", "slots = 0", 1))
@@ -225,7 +225,7 @@ func TestExitStatuses(t *testing.T) {
 				checkRefusal(t, c.name, code, out, e) // nothing but the line
 			}
 			checkRefusal(t, c.name, code, out, lastLine(e))
-			if code != c.code || !strings.Contains(e, c.says) {
+			if code != c.code || !strings.Contains(e+out, c.says) { // help: on stdout
 				t.Fatalf("exit %d, %q; want %d saying %q", code, e, c.code, c.says)
 			}
 			t.Logf("exit %d: %s", code, strings.TrimSpace(lastLine(e)))

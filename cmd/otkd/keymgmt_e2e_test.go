@@ -28,6 +28,7 @@ import (
 	"github.com/otkd/otkd/ctrl/keymgmt/keysync"
 	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
 	"github.com/otkd/otkd/ctrl/link/handshake"
+	"github.com/otkd/otkd/internal/cli/clitest"
 )
 
 // otkctlJSON runs otkctl with --json against n and decodes its output into
@@ -35,6 +36,9 @@ import (
 func (n *node) otkctlJSON(t *testing.T, out any, args ...string) (int, string) {
 	t.Helper()
 	code, _, stderr := otkctlRun(t, out, append(args, "--json", "--socket", n.sock)...)
+	if code != 0 { // with --json the error is a JSON object: its text
+		return code, "otkctl: " + clitest.JSONError(t, "otkctl "+strings.Join(args, " ")+" --json", code, stderr) + "\n"
+	}
 	return code, stderr
 }
 
@@ -177,12 +181,12 @@ keys_per_ring = 8
 	if c, _ := a.otkctlJSON(t, &sa, "keyring", "status"); c != 0 || sa.Connects != 1 || sa.Disconnects != 1 {
 		t.Fatalf("A's counters: %+v", sa)
 	}
-	if m := metrics(t, a); !strings.Contains(m, `otkd_keyring_events_total{pool="default",event="connect"} 1`) {
+	if m := metrics(t, a); !hasSample(m, `otkd_keyring_events_total{pool="default",event="connect"} 1`) {
 		t.Fatalf("keyring metrics:\n%s", m)
 	}
 	// B acknowledged every bind and unbind A sent.
 	poll(t, "A's sync messages acknowledged", time.Minute, func() bool {
-		return strings.Contains(metrics(t, a), `otkd_keyring_sync_pending{pool="default"} 0`)
+		return hasSample(metrics(t, a), `otkd_keyring_sync_pending{pool="default"} 0`)
 	}, a, b)
 	a.stop(t)
 	b.stop(t)

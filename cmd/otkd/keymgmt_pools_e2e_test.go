@@ -138,12 +138,12 @@ shm_slots = 32
 	}
 	poll(t, "A's sync messages acknowledged in both pools", time.Minute, func() bool {
 		m := metrics(t, a)
-		return strings.Contains(m, `otkd_keyring_sync_pending{pool="vpn"} 0`) && strings.Contains(m, `otkd_keyring_sync_pending{pool="web"} 0`)
+		return hasSample(m, `otkd_keyring_sync_pending{pool="vpn"} 0`) && hasSample(m, `otkd_keyring_sync_pending{pool="web"} 0`)
 	}, a, b)
 	m := metrics(t, a)
 	for _, want := range []string{`otkd_keyring_events_total{pool="vpn",event="connect"} 1`, `otkd_keyring_events_total{pool="web",event="connect"} 1`,
 		`otkd_keyring_events_total{pool="vpn",event="disconnect"} 1`, `otkd_keyring_events_total{pool="web",event="disconnect"} 0`} {
-		if !strings.Contains(m, want) {
+		if !hasSample(m, want) {
 			t.Fatalf("metrics lack %s:\n%s", want, m)
 		}
 	}

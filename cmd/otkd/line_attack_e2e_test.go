@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,19 +18,6 @@ import (
 	"github.com/otkd/otkd/framer"
 	"github.com/otkd/otkd/internal/keys"
 )
-
-// metricValue returns the value of the sample name{labels} in a /metrics
-// text, and whether it is there.
-func metricValue(text, sample string) (float64, bool) {
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), sample+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			return f, err == nil
-		}
-	}
-	return 0, false
-}
 
 func (n *node) metric(t *testing.T, sample string) float64 {
 	t.Helper()

@@ -1,13 +1,21 @@
 // Command otkd is the otkd daemon.
 //
 //	otkd demo [--duration 10s] [--json] [--report FILE.html] [--shm-dir DIR] [--client-load 0.5]
-//	otkd run --config FILE
+//	otkd run --config FILE [--check]
+//	otkd keygen --name NAME --private FILE --public FILE
+//	otkd completion bash|zsh|fish|powershell
+//	otkd --version
+//
+// Commands, flags, help (--help on every command exits 0), --version and
+// shell completion are github.com/spf13/cobra's, set up as otkctl's are
+// (internal/cli).
 //
 // demo runs both ends of a link in one process over the simulated fibre
 // (the first thing to run on a fresh machine); run is the service.
 //
 // Every error ends the process with one line on stderr, "otkd: " and the
-// problem, and an exit status that says its kind (exitStatus; the values
+// problem (with --json: one JSON object, {"error": "…", "status": N}), and
+// an exit status that says its kind (exitStatus; the values
 // of sysexits.h): 0 success, 1 a failure while running (or one a restart
 // may cure: another otkd holds the files, no space in /dev/shm), 64 bad
 // usage (EX_USAGE), 65 a damaged data file: the key store, a key file
@@ -22,7 +30,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,6 +37,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/otkd/otkd/asm/aesctr"
 	"github.com/otkd/otkd/asm/zuc"
@@ -60,10 +70,14 @@ commands:
   demo   run both ends of a link in one process over a simulated fibre and show the keys it makes
   run    run the daemon with a configuration file (otkd run --config /etc/otkd/otkd.toml)
   keygen make this node's SM2 key pair (otkd keygen --name a --private node.key --public node.pub)
+  completion bash|zsh|fish|powershell
+         print the shell completion script (bash: source <(otkd completion bash))
 
-run 'otkd <command> -h' for its flags.
+run 'otkd <command> --help' for its flags, 'otkd --version' for the version,
+commit, Go version and the frame-path kernels this machine selects.
 
-exit status (one line on stderr, "otkd: …", says what is wrong):
+exit status (one line on stderr, "otkd: …", says what is wrong; with --json,
+one JSON object instead: {"error": "…", "status": N}):
   0   success
   1   a failure while running, or one a restart may cure (another otkd holds
       the files or the client interface, no space for the shm map)
@@ -152,64 +166,45 @@ func main() {
 	os.Exit(code)
 }
 
+// run runs otkd with args and returns its exit status (the package doc);
+// an error is one line on stderr, or a JSON object with --json
+// (internal/cli).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	err := dispatch(ctx, args, stdout, stderr)
-	if err == nil || errors.Is(err, errHelpShown) {
-		return 0
-	}
-	fmt.Fprintf(stderr, "otkd: %s\n", oneLine(err))
-	return exitStatus(err)
+	return newTool(ctx, stdout, stderr).Execute(args)
 }
 
-func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		io.WriteString(stderr, usage)
-		return usagef("no command given")
+// newTool builds otkd's command tree (github.com/spf13/cobra, set up as
+// otkctl's is: internal/cli).
+func newTool(ctx context.Context, stdout, stderr io.Writer) *cli.Tool {
+	t := cli.New(cli.Config{Name: "otkd", Overview: usage, Usagef: usagef, Line: oneLine, Status: exitStatus}, stdout, stderr)
+	cmd := func(use, short string, run func(fs *pflag.FlagSet) func() error) *cobra.Command {
+		c := &cobra.Command{Use: use, Short: short, Args: cli.NoArgs(usagef)}
+		body := run(c.Flags())
+		c.RunE = func(*cobra.Command, []string) error { return body() }
+		return c
 	}
-	switch args[0] {
-	case "demo", "run":
-		// The kernel switch is read at start-up; a value that names no
-		// kernel is refused rather than half applied.
-		if err := asmswitch.Check(); err != nil {
-			return usagef("%v", err)
+	// The kernel switch is read at start-up; a value that names no
+	// kernel is refused rather than half applied.
+	kernels := func(run func() error) func() error {
+		return func() error {
+			if err := asmswitch.Check(); err != nil {
+				return usagef("%v", err)
+			}
+			return run()
 		}
-		if args[0] == "demo" {
-			return demoCmd(ctx, args[1:], stdout, stderr)
-		}
-		return runCmd(ctx, args[1:], stdout, stderr)
-	case "keygen":
-		return keygenCmd(args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		io.WriteString(stdout, usage)
-		return nil
 	}
-	return usagef("unknown command %q (try 'otkd help')", args[0])
+	t.Root.AddCommand(
+		cmd("demo", "run both ends of a link in one process over a simulated fibre and show the keys it makes",
+			func(fs *pflag.FlagSet) func() error { return kernels(demoCmd(ctx, fs, stdout, stderr)) }),
+		cmd("run", "run the daemon with a configuration file",
+			func(fs *pflag.FlagSet) func() error { return kernels(runCmd(ctx, fs, stdout, stderr)) }),
+		cmd("keygen", "make this node's SM2 key pair",
+			func(fs *pflag.FlagSet) func() error { return keygenCmd(fs, stdout) }),
+	)
+	return t
 }
 
-// errHelpShown: -h printed a command's flags; the command ends with 0.
-var errHelpShown = errors.New("help shown")
-
-// parseFlags parses a command's flags. A bad flag is one line (the flag
-// package's own message, without the list of flags it would print); -h
-// prints the list to the flag set's output.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	switch err := cli.Parse(fs, args, true); {
-	case err == nil:
-		return nil
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprintf(fs.Output(), "usage: otkd %s [flags]\n", fs.Name())
-		fs.PrintDefaults()
-		return errHelpShown
-	case errors.Is(err, cli.ErrArgument):
-		return usagef("%s: %v", fs.Name(), err)
-	default:
-		return usagef("%s: %v (try 'otkd %s -h')", fs.Name(), err, fs.Name())
-	}
-}
-
-func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func demoCmd(ctx context.Context, fs *pflag.FlagSet, stdout, stderr io.Writer) func() error {
 	dur := fs.Duration("duration", 10*time.Second, "how long to run")
 	asJSON := fs.Bool("json", false, "print a machine-readable summary on stdout (progress goes to stderr)")
 	reportPath := fs.String("report", "", "write a self-contained HTML report to this file")
@@ -217,46 +212,45 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	seed := fs.Uint64("seed", 1, "seed of the simulated fibre (the keys stay truly random)")
 	quiet := fs.Bool("quiet", false, "no progress line")
 	load := fs.Float64("client-load", demo.DefaultClientLoad, "share of each direction's payload capacity offered as client traffic (random Ethernet frames checked at the far end), 0..1; 0: none, the test pattern")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *dur <= 0 {
-		return usagef("demo: --duration must be positive")
-	}
-	if !(*load >= 0 && *load <= 1) {
-		return usagef("demo: --client-load must be in 0..1")
-	}
-	opts := demo.Options{Duration: *dur, ShmDir: *shmDir, Seed: *seed, ReportPath: *reportPath, ClientLoad: *load, NoClient: *load == 0}
-	if !*quiet {
-		opts.Progress = stdout
-		if *asJSON {
-			opts.Progress = stderr
+	return func() error {
+		if *dur <= 0 {
+			return usagef("demo: --duration must be positive")
 		}
-		opts.ProgressTTY = isTerminal(opts.Progress)
-	}
-	sum, err := demo.Run(ctx, opts)
-	if sum != nil {
-		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			enc.SetEscapeHTML(false)
-			if e := enc.Encode(sum); e != nil {
-				return e
+		if !(*load >= 0 && *load <= 1) {
+			return usagef("demo: --client-load must be in 0..1")
+		}
+		opts := demo.Options{Duration: *dur, ShmDir: *shmDir, Seed: *seed, ReportPath: *reportPath, ClientLoad: *load, NoClient: *load == 0}
+		if !*quiet {
+			opts.Progress = stdout
+			if *asJSON {
+				opts.Progress = stderr
 			}
-		} else {
-			printSummary(stdout, sum, *shmDir)
+			opts.ProgressTTY = isTerminal(opts.Progress)
 		}
-	}
-	if err != nil {
-		return err
-	}
-	if !sum.OK {
-		if sum.Client != nil && (sum.Client.Corrupted > 0 || !sum.Client.Explained) {
-			return errors.New("demo: client frames were corrupted, reordered or lost without cause (see the summary)")
+		sum, err := demo.Run(ctx, opts)
+		if sum != nil {
+			if *asJSON {
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				if e := enc.Encode(sum); e != nil {
+					return e
+				}
+			} else {
+				printSummary(stdout, sum, *shmDir)
+			}
 		}
-		return errors.New("demo: keys did not flow in both directions or did not agree (see the summary)")
+		if err != nil {
+			return err
+		}
+		if !sum.OK {
+			if sum.Client != nil && (sum.Client.Corrupted > 0 || !sum.Client.Explained) {
+				return errors.New("demo: client frames were corrupted, reordered or lost without cause (see the summary)")
+			}
+			return errors.New("demo: keys did not flow in both directions or did not agree (see the summary)")
+		}
+		return nil
 	}
-	return nil
 }
 
 func printSummary(w io.Writer, s *demo.Summary, shmDir string) {
@@ -307,56 +301,53 @@ func orNone(s string) string {
 	return s
 }
 
-func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runCmd(ctx context.Context, fs *pflag.FlagSet, stdout, stderr io.Writer) func() error {
 	path := fs.String("config", "", "configuration file (TOML); see examples/otkd-a.toml")
 	check := fs.Bool("check", false, "validate the configuration and the files it names, then exit")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *path == "" {
-		return usagef("run: --config is required")
-	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		if !errors.Is(err, config.ErrInvalid) {
-			err = classed{err, config.ErrFile} // the file itself: missing, unreadable
+	return func() error {
+		if *path == "" {
+			return usagef("run: --config is required")
 		}
-		return err
-	}
-	logs := daemon.NewLogs(stderr, cfg.SlogLevel(), cfg.Log.Format == "json")
-	d, err := daemon.New(cfg, logs)
-	if err != nil {
-		return err
-	}
-	if *check {
-		fmt.Fprintf(stdout, "%s: configuration ok (%d ports)\n", *path, len(cfg.Ports))
-		return nil
-	}
-	logs.Logger().Info("frame-path kernels", "zuc", zuc.Selected().String(),
-		"fec", fec.Kernel(), "xor", framer.XORKernel(), "noise", noise.Kernel(), "aes", aesctr.Kernel())
-	if err := d.Start(); err != nil {
-		return err
-	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	// Stop, then close: the reload loop ends with the daemon (after Stop
-	// no signal is sent on hup, so closing it is safe).
-	defer func() { signal.Stop(hup); close(hup) }()
-	go func() {
-		log := logs.Logger()
-		for range hup {
-			next, err := config.Load(*path)
-			if err == nil {
-				err = d.Reload(next)
+		cfg, err := config.Load(*path)
+		if err != nil {
+			if !errors.Is(err, config.ErrInvalid) {
+				err = classed{err, config.ErrFile} // the file itself: missing, unreadable
 			}
-			if err != nil {
-				log.Error("SIGHUP: configuration not reloaded", "err", err)
-			}
+			return err
 		}
-	}()
-	return d.Run(ctx)
+		logs := daemon.NewLogs(stderr, cfg.SlogLevel(), cfg.Log.Format == "json")
+		d, err := daemon.New(cfg, logs)
+		if err != nil {
+			return err
+		}
+		if *check {
+			fmt.Fprintf(stdout, "%s: configuration ok (%d ports)\n", *path, len(cfg.Ports))
+			return nil
+		}
+		logs.Logger().Info("frame-path kernels", "zuc", zuc.Selected().String(),
+			"fec", fec.Kernel(), "xor", framer.XORKernel(), "noise", noise.Kernel(), "aes", aesctr.Kernel())
+		if err := d.Start(); err != nil {
+			return err
+		}
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		// Stop, then close: the reload loop ends with the daemon (after Stop
+		// no signal is sent on hup, so closing it is safe).
+		defer func() { signal.Stop(hup); close(hup) }()
+		go func() {
+			log := logs.Logger()
+			for range hup {
+				next, err := config.Load(*path)
+				if err == nil {
+					err = d.Reload(next)
+				}
+				if err != nil {
+					log.Error("SIGHUP: configuration not reloaded", "err", err)
+				}
+			}
+		}()
+		return d.Run(ctx)
+	}
 }
 
 // isTerminal reports whether w is a character device (a terminal).
@@ -372,28 +363,25 @@ func isTerminal(w io.Writer) bool {
 // keygenCmd writes a new SM2 key pair: the private key (PEM PKCS#8, 0600)
 // for this node's [node] private_key, the public key (PEM PKIX) for the
 // peer's peer_public_key. It never overwrites a file.
-func keygenCmd(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func keygenCmd(fs *pflag.FlagSet, stdout io.Writer) func() error {
 	name := fs.String("name", "", "this node's [node] name (the user id is otkd:NAME)")
 	priv := fs.String("private", "", "file for the private key (created, mode 0600)")
 	pub := fs.String("public", "", "file for the public key (created, mode 0644)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	return func() error {
+		if *name == "" || *priv == "" || *pub == "" {
+			return usagef("keygen: --name, --private and --public are required")
+		}
+		id, err := handshake.Generate(config.UserID(*name), rand.Reader)
+		if err != nil {
+			return usagef("keygen: %v", err)
+		}
+		if err := handshake.WritePrivateKey(*priv, id.Priv); err != nil {
+			return err
+		}
+		if err := handshake.WritePublicKey(*pub, id.Peer().Pub); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s (private, 0600) and %s (public, fingerprint %s)\n", *priv, *pub, keys.PublicFingerprint(id.Peer().Pub))
+		return nil
 	}
-	if *name == "" || *priv == "" || *pub == "" {
-		return usagef("keygen: --name, --private and --public are required")
-	}
-	id, err := handshake.Generate(config.UserID(*name), rand.Reader)
-	if err != nil {
-		return usagef("keygen: %v", err)
-	}
-	if err := handshake.WritePrivateKey(*priv, id.Priv); err != nil {
-		return err
-	}
-	if err := handshake.WritePublicKey(*pub, id.Peer().Pub); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "wrote %s (private, 0600) and %s (public, fingerprint %s)\n", *priv, *pub, keys.PublicFingerprint(id.Peer().Pub))
-	return nil
 }

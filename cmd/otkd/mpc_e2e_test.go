@@ -201,6 +201,11 @@ refresh_period = %q
 backup_period = %q
 `, n.name, role, udp[i], peer, peerName, peerKey, rate, n.shm, n.sock, n.metrics, i+1, cluster[i],
 			strings.TrimPrefix(c.opURL[i], "https://"), n.name, n.name, c.clusterCA.file, opCA.file, refresh, c.backup[i])
+		if linked && i < 2 {
+			// The seeds' fingerprints are logged at DEBUG (one line per
+			// seed); the linked tests compare them with the exports.
+			b.WriteString("\n[log]\nlevel = \"debug\"\n")
+		}
 		if linked && i < 2 && len(c.pools) == 0 {
 			b.WriteString("\n[keyring]\nenabled = true\nport = \"east\"\nwindow = \"4s\"\nkeys_per_ring = 8\n")
 		}
@@ -401,11 +406,11 @@ func TestCustodyThreeDaemons(t *testing.T) {
 			t.Fatalf("node %d after init: %+v", i+1, st)
 		}
 		m := metrics(t, c.nodes[i])
-		if want := fmt.Sprintf("otkd_mpc_epoch{node=\"%d\"} 1", i+1); !strings.Contains(m, want) {
+		if want := fmt.Sprintf("otkd_mpc_epoch{node=\"%d\"} 1", i+1); !hasSample(m, want) {
 			t.Fatalf("node %d metrics lack %s:\n%s", i+1, want, m)
 		}
 	}
-	if m := metrics(t, c.nodes[0]); !strings.Contains(m, `otkd_mpc_rounds_total{node="1",result="ok"} 1`) {
+	if m := metrics(t, c.nodes[0]); !hasSample(m, `otkd_mpc_rounds_total{node="1",result="ok"} 1`) {
 		t.Fatalf("node 1 metrics lack the coordinated round:\n%s", m)
 	}
 	if code, e := c.operator(t, 1, "bob", "", nil, "mpc", "init"); code == 0 || !strings.Contains(e, "exists") {

@@ -36,7 +36,7 @@ type inspected struct {
 		SeedID string `json:"seed_id"`
 	} `json:"rings"`
 	Bindings []struct {
-		Consumer uint64 `json:"consumer"`
+		Consumer uint64 `json:"consumer,string"`
 		Ring     int    `json:"ring"`
 		Slot     uint32 `json:"slot"`
 		Epoch    uint64 `json:"epoch"`

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -364,7 +365,7 @@ type keysBody struct {
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
-	b, err := json.Marshal(body)
+	b, err := marshal(body)
 	if err != nil {
 		writeError(w, errorf(http.StatusInternalServerError, CodeInternal, "encoding the response: %v", err))
 		return
@@ -377,10 +378,23 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 }
 
 func writeError(w http.ResponseWriter, e *httpError) {
-	b, _ := json.Marshal(ErrorBody{Error: e.msg, Code: e.code})
+	b, _ := marshal(ErrorBody{Error: e.msg, Code: e.code})
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(e.status)
 	w.Write(append(b, '\n'))
+}
+
+// marshal is json.Marshal without its HTML escaping: "A->B" stays "->",
+// not "\u003e" (the API is read by programs and people, never embedded in
+// HTML).
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -30,16 +30,19 @@ type Status struct {
 
 // PortSummary is one port in Status.
 type PortSummary struct {
-	Name       string    `json:"name"`
-	ID         uint16    `json:"id"`   // the port number keys carry in the shm store
-	Role       string    `json:"role"` // "A" or "B"
-	Handshake  string    `json:"handshake"`
-	Health     string    `json:"health"` // "ok" or why the link is not healthy
-	TXEpoch    uint8     `json:"tx_epoch"`
-	RXEpoch    int       `json:"rx_epoch"` // -1 before the first key
-	SeedsOwn   int       `json:"seeds_own"`
-	SeedsPeer  int       `json:"seeds_peer"`
-	LastSwitch time.Time `json:"last_switch,omitzero"`
+	Name      string `json:"name"`
+	ID        uint16 `json:"id"`   // the port number keys carry in the shm store
+	Role      string `json:"role"` // "A" or "B"
+	Handshake string `json:"handshake"`
+	Health    string `json:"health"`   // "ok" or why the link is not healthy
+	TXEpoch   uint8  `json:"tx_epoch"` // the frame's 8-bit epoch: it wraps at 256
+	RXEpoch   int    `json:"rx_epoch"` // -1 before the first key
+	// KeySwitches counts the TX switches to a new session key since the
+	// daemon started: the counter the epoch byte wraps from.
+	KeySwitches int       `json:"key_switches"`
+	SeedsOwn    int       `json:"seeds_own"`
+	SeedsPeer   int       `json:"seeds_peer"`
+	LastSwitch  time.Time `json:"last_switch,omitzero"`
 }
 
 // Link is one port in GET /v1/links: its line, its peer and its counters.
@@ -52,7 +55,7 @@ type Link struct {
 	Peer      string `json:"peer"`      // the peer's identity
 	Handshake string `json:"handshake"` // "pending", "done" or the error
 
-	TXEpoch uint8 `json:"tx_epoch"`
+	TXEpoch uint8 `json:"tx_epoch"` // the frame's 8-bit epoch: it wraps at 256 (KeySwitches is the full count)
 	RXEpoch int   `json:"rx_epoch"` // -1 before the first key
 
 	FramesTX         uint64 `json:"frames_tx"`
@@ -220,9 +223,12 @@ func (l *Link) SetCounters(p dataplane.Snapshot, c link.Stats) {
 }
 
 // KeyInfo describes one key of the store: metadata and a fingerprint, never
-// the key bytes.
+// the key bytes. Its 64-bit ids (the key's, the consumer's) are JSON
+// strings of decimal digits: a JSON parser that reads numbers as float64
+// (JavaScript, jq) would round them above 2^53. Epoch is the frame's 8-bit
+// epoch, which wraps at 256 (the shm store holds no wider counter).
 type KeyInfo struct {
-	ID        uint64    `json:"id"`
+	ID        uint64    `json:"id,string"`
 	Port      string    `json:"port,omitempty"` // the port's name; empty when read from a bare shm file
 	PortID    uint16    `json:"port_id"`
 	Direction string    `json:"direction"` // "AB" (A to B) or "BA" (B to A)
@@ -232,7 +238,7 @@ type KeyInfo struct {
 	Len       int       `json:"len"` // key length in bytes
 	ValidFrom time.Time `json:"valid_from,omitzero"`
 	ValidTo   time.Time `json:"valid_to,omitzero"`
-	Consumer  uint64    `json:"consumer,omitempty"` // bound consumer, 0 = none
+	Consumer  uint64    `json:"consumer,omitempty,string"` // bound consumer, 0 = none
 	// Fingerprint is shm.Key.Fingerprint in hex: the first 8 bytes of SM3
 	// over the key bytes, what a plugin computes from the key it reads.
 	Fingerprint string `json:"fingerprint"`
@@ -282,8 +288,8 @@ type StoreReport struct {
 
 // StoreProblem is one failed check of a StoreReport.
 type StoreProblem struct {
-	ID      uint64 `json:"id"`      // the key's id, 0 for problems of the store as a whole
-	Problem string `json:"problem"` // e.g. "does not decrypt", "missing from shm", "differs from shm"
+	ID      uint64 `json:"id,string"` // the key's id (a string, as KeyInfo's), "0" for problems of the store as a whole
+	Problem string `json:"problem"`   // e.g. "does not decrypt", "missing from shm", "differs from shm"
 }
 
 // ActionResult is the answer of the write operations on a port.

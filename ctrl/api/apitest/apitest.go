@@ -65,7 +65,7 @@ func (b *Backend) Status(context.Context) (api.Status, error) {
 		UptimeSeconds: 3723, Health: "ok", ShmPath: "/dev/shm/otkd-test.keys",
 		StorePath: "/var/lib/otkd/test.db", Generation: 7, Keys: len(ShmKeys()),
 		Ports: []api.PortSummary{
-			{Name: "p0", ID: 1, Role: "A", Handshake: "done", TXEpoch: 3, RXEpoch: 3, SeedsOwn: 3, SeedsPeer: 2, LastSwitch: Started.Add(time.Hour)},
+			{Name: "p0", ID: 1, Role: "A", Handshake: "done", TXEpoch: 3, RXEpoch: 3, KeySwitches: 259, SeedsOwn: 3, SeedsPeer: 2, LastSwitch: Started.Add(time.Hour)},
 			{Name: "p1", ID: 2, Role: "B", Handshake: "pending", TXEpoch: 0, RXEpoch: -1},
 		},
 	}, nil

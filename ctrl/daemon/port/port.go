@@ -241,6 +241,7 @@ func (p *Port) Summary() api.PortSummary {
 		cs, ds := st.ctl.Stats(), st.port.Stats()
 		ps.Handshake, ps.TXEpoch, ps.RXEpoch = cs.Handshake, ds.TXEpoch, ds.RXEpoch
 		ps.SeedsOwn, ps.SeedsPeer, ps.LastSwitch = cs.SeedsOwn, cs.SeedsPeer, cs.LastSwitch
+		ps.KeySwitches = cs.TXSwitches
 		ps.Health = cs.Health
 	}
 	return ps

@@ -31,9 +31,9 @@ import (
 // the same fingerprint for the same key.
 type KeyringKey struct {
 	Pool        string    `json:"pool"`
-	Consumer    uint64    `json:"consumer"`
+	Consumer    uint64    `json:"consumer,string"` // 64-bit ids are JSON strings (docs/keyring.md)
 	Fingerprint string    `json:"fingerprint"`
-	ID          uint64    `json:"id"` // the same, as the shm key id
+	ID          uint64    `json:"id,string"` // the same, as the shm key id
 	Ring        int       `json:"ring"`
 	Slot        uint32    `json:"slot"`
 	Epoch       uint64    `json:"epoch"`   // window index the ring was filled for
@@ -84,7 +84,7 @@ type KeyringPools struct {
 
 // ConsumerResult is the answer of POST /v1/keyring/consumers/{id}/disconnect.
 type ConsumerResult struct {
-	Consumer uint64 `json:"consumer"`
+	Consumer uint64 `json:"consumer,string"`
 	Action   string `json:"action"`
 	Status   string `json:"status"`
 }
