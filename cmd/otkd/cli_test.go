@@ -49,6 +49,9 @@ func TestJSONErrors(t *testing.T) {
 		{[]string{"demo", "--json", "--bogus"}, exitUsage, "flag provided but not defined: --bogus"},
 		{[]string{"frobnicate", "--json"}, exitUsage, `unknown command "frobnicate"`},
 		{[]string{"run", "--json", "--config", filepath.Join(dir, "none.toml")}, exitUsage, "--json"},
+		// --report is checked before the run (which would take 10 s).
+		{[]string{"demo", "--json", "--report", filepath.Join(dir, "no", "such", "dir", "r.html")}, exitCantCreat, "cannot create a file in " + filepath.Join(dir, "no", "such", "dir")},
+		{[]string{"demo", "--json", "--report", dir}, exitCantCreat, "not a regular file"},
 	} {
 		cmd := exec.Command(otkdBin, c.args...)
 		var o, e bytes.Buffer

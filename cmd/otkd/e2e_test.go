@@ -512,6 +512,11 @@ func checkDemo(t *testing.T, dur string, env ...string) {
 	if err := json.Unmarshal(out, &sum); err != nil || !sum.OK || len(sum.Directions) != 2 {
 		t.Fatalf("demo summary: %v\n%s", err, out)
 	}
+	// "->" as is, not \u003e; no path of the temporary stores, removed
+	// when the demo ends.
+	if s := string(out); !strings.Contains(s, `"name": "A->B"`) || strings.Contains(s, `\u003e`) || strings.Contains(s, `"files"`) {
+		t.Fatalf("demo JSON escapes \"->\" or names removed files:\n%s", out)
+	}
 	for d, x := range sum.Directions {
 		if x.Mismatches != 0 || x.KeySwitches == 0 {
 			t.Fatalf("direction %d: %+v", d, x)

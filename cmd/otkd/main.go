@@ -20,7 +20,8 @@
 // may cure: another otkd holds the files, no space in /dev/shm), 64 bad
 // usage (EX_USAGE), 65 a damaged data file: the key store, a key file
 // (EX_DATAERR), 73 a file otkd must create is in another user's hands: the
-// shm map or its lock file (EX_CANTCREAT), 78 a bad configuration or a
+// shm map or its lock file, or one it cannot create: demo --report's
+// (EX_CANTCREAT), 78 a bad configuration or a
 // file it names, a wrong KEK (EX_CONFIG). Go's runtime uses 2 for a crash;
 // otkd never does.
 package main
@@ -84,7 +85,8 @@ one JSON object instead: {"error": "…", "status": N}):
   64  bad usage: an unknown command or flag, a bad OTKD_NOASM value
   65  a damaged data file: the key store (store.path), a key file's contents
   73  otkd will not use a file in its way: the shm map or its lock file owned
-      by another user, a symbolic link, an unsafe directory (see README)
+      by another user, a symbolic link, an unsafe directory (see README);
+      demo --report names a file it cannot create (checked before the run)
   78  a bad configuration, or a file it names missing or with unsafe modes,
       or a key-encryption key that does not open the store, or a port's
       client the host cannot give (an interface of that name that is not a
@@ -110,7 +112,7 @@ func exitStatus(err error) int {
 		return exitUsage
 	case errors.Is(err, store.ErrCorrupt), errors.Is(err, handshake.ErrKeyFile):
 		return exitDataErr
-	case errors.Is(err, shm.ErrUntrusted):
+	case errors.Is(err, shm.ErrUntrusted), errors.Is(err, demo.ErrReport):
 		return exitCantCreat
 	case errors.Is(err, config.ErrInvalid), errors.Is(err, config.ErrFile),
 		errors.Is(err, store.ErrKEK), errors.Is(err, store.ErrWrongKEK),
@@ -207,7 +209,7 @@ func newTool(ctx context.Context, stdout, stderr io.Writer) *cli.Tool {
 func demoCmd(ctx context.Context, fs *pflag.FlagSet, stdout, stderr io.Writer) func() error {
 	dur := fs.Duration("duration", 10*time.Second, "how long to run")
 	asJSON := fs.Bool("json", false, "print a machine-readable summary on stdout (progress goes to stderr)")
-	reportPath := fs.String("report", "", "write a self-contained HTML report to this file")
+	reportPath := fs.String("report", "", "write a self-contained HTML report to this file (its directory is checked before the run)")
 	shmDir := fs.String("shm-dir", "", "directory for the two key stores (otkd-a, otkd-b); default a temporary one")
 	seed := fs.Uint64("seed", 1, "seed of the simulated fibre (the keys stay truly random)")
 	quiet := fs.Bool("quiet", false, "no progress line")
@@ -254,7 +256,7 @@ func demoCmd(ctx context.Context, fs *pflag.FlagSet, stdout, stderr io.Writer) f
 }
 
 func printSummary(w io.Writer, s *demo.Summary, shmDir string) {
-	fmt.Fprintf(w, "\notkd demo: %.1f s, both ends in one process over a simulated fibre\n\n", s.Seconds)
+	fmt.Fprintf(w, "\notkd demo: %.1f s, both ends in one process over a simulated fibre\n%s\n\n", s.Seconds, s.Verdict)
 	fmt.Fprintf(w, "%-6s %7s %10s %9s %8s %12s %8s %8s %9s %10s\n",
 		"dir", "seeds", "mismatch", "seeds/s", "rounds", "disagreement", "epoch", "switches", "frames/s", "eve agree")
 	for _, d := range s.Directions {
@@ -284,6 +286,9 @@ func printSummary(w io.Writer, s *demo.Summary, shmDir string) {
 				d.Corrupted+d.OutOfOrder, d.GoodputMbps, d.DroppedSender, d.OTNFramesLost+d.OTNFramesDamaged)
 		}
 		fmt.Fprintf(w, "client: %s\n", c.Line)
+	}
+	if s.Report != "" {
+		fmt.Fprintf(w, "\nreport: %s (one self-contained HTML page: open it in a browser)\n", s.Report)
 	}
 	if s.OK {
 		fmt.Fprintln(w, "\nok: keys flowed in both directions, every seed matched, both stores hold the same active keys;")

@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/otkd/otkd/ctrl/link/negotiation"
 	"github.com/otkd/otkd/ctrl/link/publish"
 	"github.com/otkd/otkd/ctrl/sim/pair"
+	"github.com/otkd/otkd/ctrl/sim/report"
 	"github.com/otkd/otkd/dataplane"
 	"github.com/otkd/otkd/dataplane/client"
 	"github.com/otkd/otkd/noise"
@@ -43,7 +45,8 @@ type Options struct {
 	// written per second.
 	Progress    io.Writer
 	ProgressTTY bool
-	// ReportPath, if set, receives the HTML report.
+	// ReportPath, if set, receives the HTML report. Run checks before the
+	// link starts that a file can be written there (ErrReport).
 	ReportPath string
 	// ClientLoad is the share of each direction's payload capacity that a
 	// generator at each end offers as client traffic (random Ethernet
@@ -62,9 +65,14 @@ const DefaultClientLoad = 0.5
 
 // Summary is the demo's result.
 type Summary struct {
+	// Verdict is the run in one line (the report's first line).
+	Verdict    string        `json:"verdict"`
 	Seconds    float64       `json:"seconds"`
 	Directions [2]DirSummary `json:"directions"`
 	Shm        ShmSummary    `json:"shm"`
+	// Report is the absolute path of the HTML report written; absent
+	// without one.
+	Report string `json:"report,omitempty"`
 	// Client is the client traffic through the link; absent when the
 	// demo ran without.
 	Client *ClientSummary `json:"client,omitempty"`
@@ -133,9 +141,13 @@ type DirSummary struct {
 	FramesPerSec   float64 `json:"frames_per_second"`
 	FramesLost     uint64  `json:"frames_lost"`
 	FramesRejected uint64  `json:"frames_rejected"`
-	EveAgreement   float64 `json:"eavesdropper_agreement"`
-	EveCorrelation float64 `json:"eavesdropper_correlation"`
-	EveRounds      int     `json:"eavesdropper_rounds"`
+	// The receiver's FEC: RS(255,239) symbols corrected, codewords it
+	// could not correct.
+	FECCorrected     uint64  `json:"fec_corrected_symbols"`
+	FECUncorrectable uint64  `json:"fec_uncorrectable_codewords"`
+	EveAgreement     float64 `json:"eavesdropper_agreement"`
+	EveCorrelation   float64 `json:"eavesdropper_correlation"`
+	EveRounds        int     `json:"eavesdropper_rounds"`
 
 	// Efficiency is the reconciliation efficiency f (0 before a
 	// disagreement was corrected); RoundsPerSeed, StepsPerBlock and
@@ -148,7 +160,9 @@ type DirSummary struct {
 
 // ShmSummary tells what a plugin reading each end's store sees.
 type ShmSummary struct {
-	Files [2]string `json:"files"`
+	// Files are A's and B's store files when Options.ShmDir kept them;
+	// absent when the demo used a temporary directory, removed at the end.
+	Files []string `json:"files,omitempty"`
 	// Active holds, per direction, the fingerprint of the active key in A's
 	// and in B's store ("" when none).
 	Active [2][2]string `json:"active_fingerprints"`
@@ -157,10 +171,66 @@ type ShmSummary struct {
 
 // recorder keeps what the report plots.
 type recorder struct {
-	mu     sync.Mutex
-	start  time.Time
-	counts [2]map[uint32][2]uint16 // by direction: round → (initiator, responder)
-	seeds  [2][]seedPoint
+	mu       sync.Mutex
+	start    time.Time
+	counts   [2]map[uint32][2]uint16 // by direction: round → (initiator, responder)
+	seeds    [2][]seedPoint
+	samples  []report.Sample
+	switches []report.Switch
+	nswitch  [2]int // switches per direction so far: the full count the 8-bit epoch wraps from
+}
+
+// sampleEvery is the interval of the report's samples of the line.
+const sampleEvery = 250 * time.Millisecond
+
+// maxSamples bounds the samples kept (a long run keeps its first ones).
+const maxSamples = 100000
+
+// key records a sender's switch to a new session key.
+func (r *recorder) key(ev link.KeyEvent) {
+	if !ev.TX || ev.Direction > 1 {
+		return // each direction's switch is reported once, by its sender
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d := int(ev.Direction)
+	r.nswitch[d]++
+	if len(r.switches) < maxSamples {
+		r.switches = append(r.switches, report.Switch{At: ev.At.Sub(r.start), Direction: d, Number: r.nswitch[d],
+			Epoch: ev.Epoch, Fingerprint: ev.Fingerprint})
+	}
+}
+
+// sample records what the line did per direction every sampleEvery until
+// ctx ends: frames sent, the receiver's FEC corrections and uncorrectable
+// codewords, as rates over the interval.
+func (r *recorder) sample(ctx context.Context, p *pair.Pair) {
+	t := time.NewTicker(sampleEvery)
+	defer t.Stop()
+	var last [2]dataplane.Snapshot
+	lastT := r.start
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s := report.Sample{At: now.Sub(r.start)}
+			dt := now.Sub(lastT).Seconds()
+			cur := [2]dataplane.Snapshot{p.Ports[0].Stats(), p.Ports[1].Stats()}
+			for d := range 2 { // direction d: end d sends, the other end receives
+				tx, rx := &cur[d], &cur[1-d]
+				s.FramesPerSecond[d] = float64(tx.TXFrames-last[d].TXFrames) / dt
+				s.FECCorrected[d] = float64(rx.FECCorrected-last[1-d].FECCorrected) / dt
+				s.FECUncorrectable[d] = float64(rx.FECUncorrected-last[1-d].FECUncorrected) / dt
+			}
+			last, lastT = cur, now
+			r.mu.Lock()
+			if len(r.samples) < maxSamples {
+				r.samples = append(r.samples, s)
+			}
+			r.mu.Unlock()
+		}
+	}
 }
 
 type seedPoint struct {
@@ -203,6 +273,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	if o.Profile == (noise.Profile{}) {
 		o.Profile = noise.DefaultProfile()
+	}
+	if o.ReportPath != "" {
+		abs, err := CheckReportPath(o.ReportPath)
+		if err != nil {
+			return nil, err
+		}
+		o.ReportPath = abs
 	}
 	dir := o.ShmDir
 	if dir == "" {
@@ -259,6 +336,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 				OnSeed:  rec.seed,
 				OnCount: func(c dataplane.Count) { rec.count(end, c) },
 				OnKey: func(ev link.KeyEvent) {
+					rec.key(ev)
 					if err := pubs[end].Publish(ev); err != nil {
 						pubMu.Lock()
 						pubErr = errors.Join(pubErr, err)
@@ -284,6 +362,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Progress != nil {
 		go progress(pctx, o.Progress, o.ProgressTTY, p, gens, rec.start)
 	}
+	sampled := make(chan struct{})
+	go func() { rec.sample(pctx, p); close(sampled) }()
 	var runErr error
 	select {
 	case <-time.After(o.Duration):
@@ -301,6 +381,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	settle(p, files)
 	pcancel()
+	<-sampled
 	cancel()
 	runErr = <-done
 	if o.Progress != nil && o.ProgressTTY {
@@ -308,6 +389,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	sum := summarise(p, elapsed)
 	sum.Shm = readStores(files)
+	if o.ShmDir == "" {
+		sum.Shm.Files = nil // the temporary directory is removed on return
+	}
 	sum.OK = runErr == nil && pubErr == nil && sum.Shm.Agree
 	for _, d := range sum.Directions {
 		sum.OK = sum.OK && d.KeySwitches > 0 && d.Mismatches == 0
@@ -316,10 +400,12 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		sum.Client = summariseClient(p, gens, load)
 		sum.OK = sum.OK && sum.Client.Corrupted == 0 && sum.Client.Explained
 	}
+	sum.Verdict = verdict(sum)
 	if o.ReportPath != "" {
 		if err := writeReport(o.ReportPath, p, rec, sum, o); err != nil {
 			return sum, err
 		}
+		sum.Report = o.ReportPath
 	}
 	return sum, errors.Join(runErr, pubErr)
 }
@@ -329,7 +415,9 @@ func summarise(p *pair.Pair, el time.Duration) *Summary {
 	eve := p.Eve.Score(0.5)
 	s := &Summary{Seconds: el.Seconds()}
 	for d, x := range st {
+		rx := p.Ports[1-d].Stats() // direction d's receiver
 		s.Directions[d] = DirSummary{
+			FECCorrected: rx.FECCorrected, FECUncorrectable: rx.FECUncorrected,
 			Name: [2]string{"A->B", "B->A"}[d], Seeds: x.Seeds, Mismatches: x.Mismatches,
 			SeedsPerSecond: float64(x.Seeds) / el.Seconds(), Rounds: x.Rounds, KeptBits: x.Kept,
 			Disagreement: x.Disagreement, LeakedBits: x.LeakedBits, Failures: x.Failures,
@@ -367,7 +455,7 @@ func settle(p *pair.Pair, files [2]string) {
 
 // readStores reads both stores through the plugin reader, as a plugin would.
 func readStores(files [2]string) ShmSummary {
-	s := ShmSummary{Files: files, Agree: true}
+	s := ShmSummary{Files: files[:], Agree: true}
 	for end, f := range files {
 		r, err := shm.Open(f)
 		if err != nil {
@@ -433,4 +521,87 @@ func progress(ctx context.Context, w io.Writer, tty bool, p *pair.Pair, gens [2]
 			}
 		}
 	}
+}
+
+// ErrReport: the report cannot be written where Options.ReportPath says.
+var ErrReport = errors.New("report file")
+
+// CheckReportPath checks, before a run, that the report can be written to
+// path: its directory exists and takes a new file, and path is not a
+// directory or a file this user cannot write. It returns the absolute path
+// (what the summary names) and creates nothing that stays.
+func CheckReportPath(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("demo: --report %s: %w: %v", path, ErrReport, err)
+	}
+	if fi, err := os.Stat(abs); err == nil {
+		if !fi.Mode().IsRegular() {
+			return "", fmt.Errorf("demo: --report %s: %w: it exists and is not a regular file (%s)", path, ErrReport, fi.Mode().Type())
+		}
+		f, err := os.OpenFile(abs, os.O_WRONLY, 0) // no O_TRUNC: the old report stays until the new one is written
+		if err != nil {
+			return "", fmt.Errorf("demo: --report %s: %w: %v", path, ErrReport, errors.Unwrap(err))
+		}
+		f.Close()
+		return abs, nil
+	}
+	dir := filepath.Dir(abs)
+	f, err := os.CreateTemp(dir, ".otkd-report-check-*")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", fmt.Errorf("demo: --report %s: %w: cannot create a file in %s: %v", path, ErrReport, dir, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return abs, nil
+}
+
+// verdict is the run in one line: what went wrong first, else what went
+// right.
+func verdict(s *Summary) string {
+	var bad []string
+	seeds, switches := 0, 0
+	var corrected, uncorrectable uint64
+	for _, d := range s.Directions {
+		if d.Mismatches > 0 {
+			bad = append(bad, fmt.Sprintf("%s: %d of %d seeds differ between the ends", d.Name, d.Mismatches, d.Seeds))
+		}
+		if d.KeySwitches == 0 {
+			bad = append(bad, d.Name+": no key switch")
+		}
+		seeds += d.Seeds
+		switches += d.KeySwitches
+		corrected += d.FECCorrected
+		uncorrectable += d.FECUncorrectable
+	}
+	if !s.Shm.Agree {
+		bad = append(bad, "the two key stores do not hold the same active keys")
+	}
+	if c := s.Client; c != nil && (c.Corrupted > 0 || !c.Explained) {
+		bad = append(bad, "client traffic: "+c.Line)
+	}
+	if len(bad) > 0 {
+		return "FAILED: " + strings.Join(bad, "; ")
+	}
+	line := fmt.Sprintf("OK: %s, identical at both ends; %s, both stores agree; the FEC corrected %s, %s uncorrectable",
+		plural(seeds, "seed"), plural(switches, "key switch"), plural(int(corrected), "symbol"), plural(int(uncorrectable), "codeword"))
+	if c := s.Client; c != nil {
+		line += fmt.Sprintf("; client frames: %d lost, each explained, none corrupted", c.Lost)
+	}
+	return line
+}
+
+// plural is "1 seed", "2 seeds", "2 key switches".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "ch") {
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

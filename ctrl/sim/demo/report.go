@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"sort"
@@ -22,6 +23,9 @@ func writeReport(path string, p *pair.Pair, rec *recorder, sum *Summary, o Optio
 	eve := p.Eve.Score(0.5)
 	fps := p.SeedFingerprints()
 	rec.mu.Lock()
+	d.Verdict, d.VerdictBad = sum.Verdict, !sum.OK
+	d.Timeline = append([]report.Sample(nil), rec.samples...)
+	d.Switches = append([]report.Switch(nil), rec.switches...)
 	for dir := range 2 {
 		s := sum.Directions[dir]
 		rd := &d.Directions[dir]
@@ -69,15 +73,14 @@ func writeReport(path string, p *pair.Pair, rec *recorder, sum *Summary, o Optio
 		}
 		d.Profile["client traffic"] = fmt.Sprintf("random Ethernet frames of 60–1514 octets at %.0f %% of the payload capacity, checked at the far end (sequence number, digest)", 100*c.Load)
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("demo: --report: %w", err)
+	var page bytes.Buffer
+	if err := report.Write(&page, d); err != nil {
+		return fmt.Errorf("demo: --report %s: %w", path, err)
 	}
-	if err := report.Write(f, d); err != nil {
-		f.Close()
-		return fmt.Errorf("demo: --report: %w", err)
+	if err := os.WriteFile(path, page.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("demo: --report %s: %w: %v", path, ErrReport, err)
 	}
-	return f.Close()
+	return nil
 }
 
 func profileTable(o Options) map[string]string {

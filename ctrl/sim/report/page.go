@@ -1,10 +1,12 @@
 package report
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -19,6 +21,10 @@ var pageTemplate = template.Must(template.New("page").Parse(pageSource))
 // page is the template's view of Data: strings ready to show.
 type page struct {
 	Title, Generated, Duration string
+	Verdict                    string
+	VerdictBad                 bool
+	LinePlots                  []*plot
+	Switches                   []switchRow
 	ClientVerdict              string
 	ClientBad                  bool
 	Profile                    []keyValue
@@ -28,6 +34,10 @@ type page struct {
 }
 
 type keyValue struct{ Key, Value string }
+
+type switchRow struct {
+	At, Direction, Number, Epoch, Fingerprint string
+}
 
 type summaryRow struct {
 	Label string
@@ -74,6 +84,18 @@ func buildPage(d *Data) *page {
 	}
 	for i := range d.Directions {
 		p.Dirs = append(p.Dirs, direction(d, i, p.Names[i]))
+	}
+	p.Verdict, p.VerdictBad = d.Verdict, d.VerdictBad
+	p.LinePlots = linePlots(d, p.Names)
+	sw := slices.Clone(d.Switches)
+	slices.SortStableFunc(sw, func(a, b Switch) int { return cmp.Compare(a.At, b.At) })
+	for _, s := range sw {
+		name := "?"
+		if s.Direction == 0 || s.Direction == 1 {
+			name = p.Names[s.Direction]
+		}
+		p.Switches = append(p.Switches, switchRow{At: fixed(s.At.Seconds(), 3), Direction: name,
+			Number: integer(s.Number), Epoch: integer(int(s.Epoch)), Fingerprint: s.Fingerprint})
 	}
 	return p
 }

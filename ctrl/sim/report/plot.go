@@ -33,6 +33,7 @@ type plot struct {
 	YTicks        []tick
 	Lines         []line  // reference lines drawn over the points
 	Path          string  // a step line, "d" of a path, empty if none
+	Series        []path  // further lines, each with its class (see the legend in the caption)
 	Bars          []bar   // bars from the x axis
 	Points        []point // ordinary points (circles)
 	Marked        []point // highlighted points (red circles)
@@ -47,6 +48,8 @@ type line struct{ X1, Y1, X2, Y2, Class string }
 type bar struct{ X, Y, W, H, Class string }
 
 type point struct{ X, Y string }
+
+type path struct{ D, Class string }
 
 // axes maps data coordinates onto the plotting area.
 type axes struct{ x, y span }

@@ -1,8 +1,11 @@
 package report
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -216,4 +219,138 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return integer(n) + " " + noun + "s"
+}
+
+// linePlots draws the line over time from the samples and the switches:
+// frames per second, FEC corrected symbols and uncorrectable codewords per
+// second, one line per direction, the key switches as vertical marks; and
+// the key-switch timeline, the switches of each direction counted up.
+func linePlots(d *Data, names [2]string) []*plot {
+	legend := fmt.Sprintf("Blue: %s, brown: %s.", names[0], names[1])
+	var at []float64
+	var series [3][2][]float64
+	for _, s := range d.Timeline {
+		if !finite(s.At.Seconds()) {
+			continue
+		}
+		at = append(at, s.At.Seconds())
+		for dir := range 2 {
+			series[0][dir] = append(series[0][dir], s.FramesPerSecond[dir])
+			series[1][dir] = append(series[1][dir], s.FECCorrected[dir])
+			series[2][dir] = append(series[2][dir], s.FECUncorrectable[dir])
+		}
+	}
+	var switchAt [2][]float64
+	for _, s := range d.Switches {
+		if (s.Direction == 0 || s.Direction == 1) && finite(s.At.Seconds()) {
+			switchAt[s.Direction] = append(switchAt[s.Direction], s.At.Seconds())
+		}
+	}
+	end := d.Duration.Seconds()
+	if len(at) > 0 {
+		end = math.Max(end, at[len(at)-1])
+	}
+	plots := []*plot{
+		timePlot("line-fps", "Frames per second", "frames/s", at, series[0], switchAt, end),
+		timePlot("line-fec", "FEC corrections", "corrected symbols/s", at, series[1], switchAt, end),
+		timePlot("line-uncorrectable", "Uncorrectable codewords", "codewords/s", at, series[2], switchAt, end),
+	}
+	plots[0].caption("Frames each sender sent per second. %s", legend)
+	plots[1].caption("RS(255,239) symbols the receiver corrected per second: the fibre's bit errors the FEC removed. %s", legend)
+	plots[2].caption("RS(255,239) codewords the FEC could not correct per second (0 on a clean line): the client frames such an OTN frame carried are dropped and counted, never delivered damaged. %s", legend)
+	if len(at) > 0 {
+		var total [2]float64 // rates × their intervals: the run's totals
+		for i := range at {
+			prev := 0.0
+			if i > 0 {
+				prev = at[i-1]
+			}
+			for dir := range 2 {
+				if v := series[2][dir][i]; finite(v) {
+					total[dir] += v * (at[i] - prev)
+				}
+			}
+		}
+		plots[2].caption("In all about %s %s, %s %s.", names[0], fixed(total[0], 0), names[1], fixed(total[1], 0))
+	}
+	for _, p := range plots[:3] {
+		if len(switchAt[0])+len(switchAt[1]) > 0 {
+			p.caption("Green ticks: key switches.")
+		}
+	}
+
+	sw := newPlot("line-switches", "Key switches", "seconds since start", "switches since start")
+	n := max(len(switchAt[0]), len(switchAt[1]))
+	if n == 0 {
+		sw.caption("No key switches.")
+		return append(plots, sw.empty("no key switches"))
+	}
+	a := axes{niceSpan(0, math.Max(end, 1e-9), nTicks), niceSpan(0, float64(n), nTicks)}
+	sw.setAxes(a)
+	for dir := range 2 {
+		if len(switchAt[dir]) == 0 {
+			continue
+		}
+		t := slices.Clone(switchAt[dir])
+		slices.Sort(t)
+		sw.Series = append(sw.Series, path{stepPath(a, t, math.Max(end, t[len(t)-1])), fmt.Sprintf("s%d", dir)})
+	}
+	sw.caption("Each direction's switches to a new session key, counted up (%s and %s); the table below lists them with the 8-bit epoch the frames carry. %s",
+		integer(len(switchAt[0])), integer(len(switchAt[1])), legend)
+	return append(plots, sw)
+}
+
+// timePlot draws one line per direction of ys against at (seconds), with
+// the switch times as short ticks at the top of the area.
+func timePlot(id, title, ylabel string, at []float64, ys [2][]float64, switchAt [2][]float64, end float64) *plot {
+	p := newPlot(id, title, "seconds since start", ylabel)
+	if len(at) == 0 {
+		p.caption("No samples were taken.")
+		return p.empty("no data")
+	}
+	hi := 0.0
+	for dir := range 2 {
+		for _, v := range ys[dir] {
+			if finite(v) {
+				hi = math.Max(hi, v)
+			}
+		}
+	}
+	if hi == 0 {
+		hi = 1
+	}
+	a := axes{niceSpan(0, math.Max(end, 1e-9), nTicks), niceSpan(0, hi, nTicks)}
+	p.setAxes(a)
+	idx := make([]int, len(at))
+	for i := range idx {
+		idx[i] = i
+	}
+	for dir := range 2 {
+		var b strings.Builder
+		for _, i := range thin(idx, MaxPoints) {
+			v := ys[dir][i]
+			if !finite(v) {
+				continue
+			}
+			if b.Len() == 0 {
+				b.WriteString("M")
+			} else {
+				b.WriteString("L")
+			}
+			b.WriteString(a.px(at[i]) + " " + a.py(v))
+		}
+		if b.Len() > 0 {
+			p.Series = append(p.Series, path{b.String(), fmt.Sprintf("s%d", dir)})
+		}
+	}
+	for dir := range 2 {
+		for _, t := range thin(switchAt[dir], MaxPoints) {
+			if t < a.x.lo || t > a.x.hi {
+				continue
+			}
+			y0 := marginT + float64(dir)*8
+			p.Lines = append(p.Lines, line{a.px(t), coord(y0), a.px(t), coord(y0 + 8), "switch"})
+		}
+	}
+	return p
 }

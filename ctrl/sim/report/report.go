@@ -16,6 +16,13 @@
 // With client traffic (Data.Client), the summary also shows the frames sent,
 // delivered, lost and corrupted per direction, the goodput and a verdict.
 //
+// What a network engineer reads first: a one-line verdict at the top
+// (Data.Verdict), and, from the once-a-second samples of Data.Timeline,
+// frames per second and the FEC's corrected symbols and uncorrectable
+// codewords per second over the run, per direction, with the key switches
+// of Data.Switches marked on the time axis and listed (time, direction,
+// switch number, 8-bit epoch, fingerprint).
+//
 // The page shows fingerprints only: Data has no field for key or seed bytes.
 // Every string from Data goes through html/template's escaping.
 package report
@@ -53,6 +60,34 @@ type Data struct {
 	// Client is the client traffic the run carried; nil when none (the
 	// summary then has no client rows).
 	Client *Client
+
+	// Verdict is one line on the whole run, shown at the top; Bad marks
+	// it red. Empty: no verdict line.
+	Verdict    string
+	VerdictBad bool
+
+	// Timeline holds samples taken during the run, in time order (at
+	// most MaxPoints are drawn); Switches the key switches, in any order.
+	Timeline []Sample
+	Switches []Switch
+}
+
+// Sample is what the link did in one interval of the run, per direction
+// (0 = A→B, 1 = B→A): rates over the interval that ends at At.
+type Sample struct {
+	At               time.Duration // end of the interval, since the start
+	FramesPerSecond  [2]float64    // frames the sender sent
+	FECCorrected     [2]float64    // RS(255,239) symbols the receiver corrected, per second
+	FECUncorrectable [2]float64    // codewords it could not correct, per second
+}
+
+// Switch is one switch of a direction's sender to a new session key.
+type Switch struct {
+	At          time.Duration // since the start
+	Direction   int           // 0 = A→B, 1 = B→A
+	Number      int           // 1 for the direction's first switch of the run: the full count
+	Epoch       uint8         // the frame's 8-bit epoch, which wraps at 256
+	Fingerprint string        // the key's fingerprint, never its bytes
 }
 
 // Client describes the client traffic of a run: Ethernet frames from a

@@ -53,6 +53,25 @@ func sample(points, seeds int) *Data {
 		x.Bound = BoundTerms{Credited: 404.4, Reconciliation: 32.7, Tag: 21.3, Amplification: 42.7, Seed: 256, Slack: 51.7}
 	}
 	d.Directions[1].Mismatches = 1
+	d.Verdict = "1 of 80 seeds differs between the ends"
+	d.VerdictBad = true
+	for i := range 20 { // a sample every half second
+		s := Sample{At: time.Duration(i+1) * 500 * time.Millisecond}
+		for dir := range 2 {
+			s.FramesPerSecond[dir] = 4000 + 100*float64(dir) + 50*r.Float64()
+			s.FECCorrected[dir] = 30 * r.Float64()
+			if i == 13 && dir == 1 {
+				s.FECUncorrectable[dir] = 2
+			}
+		}
+		d.Timeline = append(d.Timeline, s)
+	}
+	for dir := range 2 {
+		for n := 1; n <= 9; n++ {
+			d.Switches = append(d.Switches, Switch{At: time.Duration(n) * time.Second, Direction: dir,
+				Number: 250 + n, Epoch: uint8(250 + n), Fingerprint: fmt.Sprintf("%016x", r.Uint64())})
+		}
+	}
 	return d
 }
 
@@ -126,7 +145,8 @@ func (n *svgNode) count(class, elem string) int {
 	return c
 }
 
-var plotIDs = []string{"d0-counts", "d0-eve", "d0-seeds", "d0-disagreement", "d1-counts", "d1-eve", "d1-seeds", "d1-disagreement"}
+var plotIDs = []string{"line-fps", "line-fec", "line-uncorrectable", "line-switches",
+	"d0-counts", "d0-eve", "d0-seeds", "d0-disagreement", "d1-counts", "d1-eve", "d1-seeds", "d1-disagreement"}
 
 func TestWriteSample(t *testing.T) {
 	d := sample(1000, 40)
@@ -156,6 +176,25 @@ func TestWriteSample(t *testing.T) {
 	if n := s["d1-seeds"].count("marked", "circle"); n != 1 {
 		t.Errorf("seeds: %d marked mismatches, want 1", n)
 	}
+	// The line over time: one line per direction, the switches ticked.
+	for _, id := range []string{"line-fps", "line-fec", "line-uncorrectable", "line-switches"} {
+		var classes []string
+		ticks := 0
+		s[id].walk(func(n *svgNode) {
+			switch {
+			case n.XMLName.Local == "path":
+				classes = append(classes, n.attr("class"))
+			case n.XMLName.Local == "line" && n.attr("class") == "switch":
+				ticks++
+			}
+		})
+		if strings.Join(classes, " ") != "s0 s1" {
+			t.Errorf("%s: paths %q, want one per direction", id, classes)
+		}
+		if want := map[bool]int{true: 0, false: 18}[id == "line-switches"]; ticks != want {
+			t.Errorf("%s: %d switch ticks, want %d", id, ticks, want)
+		}
+	}
 	for _, want := range []string{
 		"<title>otkd demo — sample</title>",
 		"<h2>A→B</h2>", "<h2>B→A</h2>",
@@ -172,6 +211,10 @@ func TestWriteSample(t *testing.T) {
 		d.Directions[0].Seeds[0].Fingerprint,
 		"<td>1.52</td>", "<td>2.39</td>", "<td>1468</td>", // f, steps per block, rounds per seed
 		"credited 404 = reconciliation 33 &#43; tag 21 &#43; amplification 43 &#43; seed 256 &#43; slack 52",
+		`<p class="verdict bad">1 of 80 seeds differs between the ends</p>`,
+		"Key switches (18)", "<td>9.000</td><td>B→A</td><td>259</td><td>3</td>", // switch 259 carries epoch 3
+		"What a count is", "In all about A→B 0, B→A 1.",
+		"Frames per second", "FEC corrections", "Uncorrectable codewords",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
@@ -205,8 +248,10 @@ func TestWriteEmpty(t *testing.T) {
 				}
 			}
 			for want, n := range map[string]int{
-				`class="nodata"`:           8,
-				">no data</text>":          4,
+				`class="nodata"`:           12,
+				">no data</text>":          7,
+				">no key switches</text>":  1,
+				`class="verdict`:           0,
 				">no seeds</text>":         4,
 				"No seeds.</p>":            2,
 				"No parameters recorded.":  1,
@@ -227,7 +272,7 @@ func TestWriteEmpty(t *testing.T) {
 var numeric = map[string]bool{"x": true, "y": true, "x1": true, "y1": true, "x2": true, "y2": true,
 	"cx": true, "cy": true, "r": true, "width": true, "height": true, "dx": true, "dy": true}
 
-var pathSyntax = regexp.MustCompile(`^M-?[0-9.]+ -?[0-9.]+([HV]-?[0-9.]+)*$`)
+var pathSyntax = regexp.MustCompile(`^M-?[0-9.]+ -?[0-9.]+([HV]-?[0-9.]+|L-?[0-9.]+ -?[0-9.]+)*$`)
 
 // checkNumbers fails if an SVG coordinate is not a finite number.
 func checkNumbers(t *testing.T, s map[string]*svgNode) {
@@ -275,6 +320,7 @@ func TestWriteNonFinite(t *testing.T) {
 				x.Seeds[1].Disagreement = nan
 				x.Seeds[2].Disagreement = inf
 			}
+			d.Timeline[3].FramesPerSecond[0], d.Timeline[4].FECCorrected[1], d.Timeline[5].FECUncorrectable[0] = nan, inf, -inf
 			d.Duration = 0
 			page := render(t, d)
 			s := svgs(t, page)
@@ -326,12 +372,13 @@ func TestWriteEscapes(t *testing.T) {
 	d.Profile = map[string]string{evil: evil}
 	d.Directions[0].Name = evil + "→" + evil
 	d.Directions[1].Seeds[0].Fingerprint = evil
+	d.Verdict, d.Switches[0].Fingerprint = evil, evil
 	page := render(t, d)
 	if strings.Contains(page, "<script") {
 		t.Fatal("unescaped markup from Data")
 	}
-	if c := strings.Count(page, "&lt;script&gt;"); c < 6 {
-		t.Errorf("escaped text appears %d times, want at least 6", c)
+	if c := strings.Count(page, "&lt;script&gt;"); c < 8 {
+		t.Errorf("escaped text appears %d times, want at least 8", c)
 	}
 	checkNumbers(t, svgs(t, page))
 }
