@@ -53,6 +53,7 @@ func TestJSONErrors(t *testing.T) {
 		{[]string{"status", "--json", "--bogus"}, exitUsage, "flag provided but not defined: --bogus"},
 		{[]string{"frobnicate", "--json"}, exitUsage, `unknown command "frobnicate"`},
 		{[]string{"keyring", "frob", "--json"}, exitUsage, `unknown subcommand "frob"`},
+		{[]string{"help", "keyring", "frob", "--json"}, exitUsage, `help: unknown command "keyring frob"`},
 		{[]string{"negotiate", "--json"}, exitUsage, "--port is required"},
 		{[]string{"links", "-json", "--socket", filepath.Join(dir, "none.sock")}, exitFailure, "cannot reach otkd"},
 		{[]string{"keys", "--json", "--shm", bad}, exitDataErr, bad},

@@ -83,6 +83,43 @@ func New(cfg Config, stdout, stderr io.Writer) *Tool {
 		}
 		return cfg.Usagef("%s: %s (try '%s --help')", Path(c), FlagError(err), c.CommandPath())
 	})
+	// `NAME help CMD…`: cobra's own shows the top command's help for a
+	// word that names no command, and exits 0; this one refuses it.
+	root.SetHelpCommand(&cobra.Command{
+		Use: "help [command]", Short: "the help of a command (the same as COMMAND --help)",
+		Args: cobra.ArbitraryArgs, DisableFlagsInUseLine: true,
+		DisableFlagParsing: true, // its words are command names; --json is read by Execute
+		RunE: func(c *cobra.Command, args []string) error {
+			var words []string
+			for _, a := range args {
+				switch {
+				case a == "-h" || a == "--help" || a == "-help":
+					return c.Help()
+				case !strings.HasPrefix(a, "-"):
+					words = append(words, a)
+				}
+			}
+			target, rest, err := root.Find(words)
+			if err != nil || len(rest) > 0 {
+				return cfg.Usagef("help: unknown command %q (try '%s help')", strings.Join(words, " "), cfg.Name)
+			}
+			target.InitDefaultHelpFlag() // as cobra's help command does: --help listed
+			return target.Help()
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			target, _, err := root.Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var subs []cobra.Completion
+			for _, s := range target.Commands() {
+				if s.IsAvailableCommand() {
+					subs = append(subs, cobra.CompletionWithDesc(s.Name(), s.Short))
+				}
+			}
+			return subs, cobra.ShellCompDirectiveNoFileComp
+		},
+	})
 	root.SetHelpFunc(func(c *cobra.Command, _ []string) {
 		if c == root {
 			io.WriteString(stdout, cfg.Overview)

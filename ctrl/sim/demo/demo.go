@@ -523,8 +523,19 @@ func progress(ctx context.Context, w io.Writer, tty bool, p *pair.Pair, gens [2]
 	}
 }
 
-// ErrReport: the report cannot be written where Options.ReportPath says.
-var ErrReport = errors.New("report file")
+// ErrReport: the report cannot be written where Options.ReportPath says
+// (errors.Is; the error's text says why).
+var ErrReport = errors.New("the report cannot be written there")
+
+// reportError is an ErrReport worded for the user.
+type reportError struct{ msg string }
+
+func (e *reportError) Error() string        { return e.msg }
+func (e *reportError) Is(target error) bool { return target == ErrReport }
+
+func reportErrorf(format string, args ...any) error {
+	return &reportError{fmt.Sprintf(format, args...)}
+}
 
 // CheckReportPath checks, before a run, that the report can be written to
 // path: its directory exists and takes a new file, and path is not a
@@ -533,15 +544,15 @@ var ErrReport = errors.New("report file")
 func CheckReportPath(path string) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", fmt.Errorf("demo: --report %s: %w: %v", path, ErrReport, err)
+		return "", reportErrorf("demo: --report %s: %v", path, err)
 	}
 	if fi, err := os.Stat(abs); err == nil {
 		if !fi.Mode().IsRegular() {
-			return "", fmt.Errorf("demo: --report %s: %w: it exists and is not a regular file (%s)", path, ErrReport, fi.Mode().Type())
+			return "", reportErrorf("demo: --report %s: it exists and is not a regular file (%s)", path, fi.Mode().Type())
 		}
 		f, err := os.OpenFile(abs, os.O_WRONLY, 0) // no O_TRUNC: the old report stays until the new one is written
 		if err != nil {
-			return "", fmt.Errorf("demo: --report %s: %w: %v", path, ErrReport, errors.Unwrap(err))
+			return "", reportErrorf("demo: --report %s: %v", path, errors.Unwrap(err))
 		}
 		f.Close()
 		return abs, nil
@@ -553,7 +564,7 @@ func CheckReportPath(path string) (string, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return "", fmt.Errorf("demo: --report %s: %w: cannot create a file in %s: %v", path, ErrReport, dir, err)
+		return "", reportErrorf("demo: --report %s: cannot create a file in %s: %v", path, dir, err)
 	}
 	f.Close()
 	os.Remove(f.Name())

@@ -78,7 +78,7 @@ func writeReport(path string, p *pair.Pair, rec *recorder, sum *Summary, o Optio
 		return fmt.Errorf("demo: --report %s: %w", path, err)
 	}
 	if err := os.WriteFile(path, page.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("demo: --report %s: %w: %v", path, ErrReport, err)
+		return reportErrorf("demo: --report %s: %v", path, err)
 	}
 	return nil
 }
