@@ -413,6 +413,7 @@ func (cl *clientLink) checkMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %s (%v, %v)", c.sample, v, ok)
 		}
 	}
+	checkMetricsDocumented(t, m)
 }
 
 // TestClientOverload: a client sending UDP far above what the link carries

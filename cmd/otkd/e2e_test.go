@@ -415,6 +415,7 @@ func TestBadInput(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	checkMetricsDocumented(t, metrics(t, a))
 
 	// SIGHUP: a reloadable change applies, another is refused by name.
 	orig, _ := os.ReadFile(a.cfg)

@@ -183,6 +183,8 @@ keys_per_ring = 8
 	}
 	if m := metrics(t, a); !hasSample(m, `otkd_keyring_events_total{pool="default",event="connect"} 1`) {
 		t.Fatalf("keyring metrics:\n%s", m)
+	} else {
+		checkMetricsDocumented(t, m)
 	}
 	// B acknowledged every bind and unbind A sent.
 	poll(t, "A's sync messages acknowledged", time.Minute, func() bool {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -80,4 +83,27 @@ func hasSample(text, line string) bool {
 	}
 	v, ok := metricValue(text, line[:i])
 	return ok && v == want
+}
+
+// checkMetricsDocumented fails if a family of the /metrics text is not
+// named in README.md (its "Metrics" table), but the Go runtime's and the
+// process's (client_golang's collectors).
+func checkMetricsDocumented(t *testing.T, text string) {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfs := parseMetrics(text)
+	if len(mfs) == 0 {
+		t.Fatalf("no metric families in:\n%s", text)
+	}
+	for name := range mfs {
+		if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") || strings.HasPrefix(name, "promhttp_") {
+			continue
+		}
+		if !strings.Contains(string(readme), "`"+name+"`") {
+			t.Errorf("README.md does not name the metric family %s", name)
+		}
+	}
 }

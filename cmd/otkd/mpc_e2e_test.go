@@ -412,6 +412,8 @@ func TestCustodyThreeDaemons(t *testing.T) {
 	}
 	if m := metrics(t, c.nodes[0]); !hasSample(m, `otkd_mpc_rounds_total{node="1",result="ok"} 1`) {
 		t.Fatalf("node 1 metrics lack the coordinated round:\n%s", m)
+	} else {
+		checkMetricsDocumented(t, m)
 	}
 	if code, e := c.operator(t, 1, "bob", "", nil, "mpc", "init"); code == 0 || !strings.Contains(e, "exists") {
 		t.Fatalf("second init: %d %s", code, e)
