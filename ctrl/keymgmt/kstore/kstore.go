@@ -81,6 +81,7 @@ package kstore
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -180,6 +181,13 @@ type Store interface {
 	Batch(fn func(Tx) error) error
 	// Close releases the store; later calls fail with ErrClosed.
 	Close() error
+}
+
+// Watcher is a Store that other processes write too (a cluster store):
+// Watch returns a channel that receives, coalesced, after writes to bucket
+// committed by any process, until ctx ends (then it is closed).
+type Watcher interface {
+	Watch(ctx context.Context, bucket []byte) <-chan struct{}
 }
 
 // Migration brings the schema from one version to the next.
