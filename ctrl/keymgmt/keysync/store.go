@@ -25,7 +25,9 @@ func (t txn) Scan(bucket string, r kstore.Range, fn func(key string, val []byte)
 }
 
 // DeleteRange removes the keys of bucket in r.
-func (t txn) DeleteRange(bucket string, r kstore.Range) error { return t.k.DeleteRange([]byte(bucket), r) }
+func (t txn) DeleteRange(bucket string, r kstore.Range) error {
+	return t.k.DeleteRange([]byte(bucket), r)
+}
 
 func (s *Syncer) update(fn func(txn) error) error {
 	return s.st.Update(func(k kstore.Tx) error { return fn(txn{k}) })
