@@ -46,6 +46,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync/atomic"
@@ -704,7 +705,7 @@ func (t *tx) commit() (ok bool, err error) {
 		return true, nil
 	}
 	cmps := make([]clientv3.Cmp, 0, len(t.reads)+len(t.ranges))
-	for _, k := range slices.Sorted(mapKeys(t.reads)) {
+	for _, k := range slices.Sorted(maps.Keys(t.reads)) {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", t.reads[k]))
 	}
 	for _, sp := range t.ranges {
@@ -736,7 +737,7 @@ func (t *tx) commit() (ok bool, err error) {
 func (t *tx) ops() []clientv3.Op {
 	var puts []string
 	var ops []clientv3.Op
-	for _, k := range slices.Sorted(mapKeys(t.writes)) {
+	for _, k := range slices.Sorted(maps.Keys(t.writes)) {
 		w := t.writes[k]
 		switch {
 		case !w.del:
@@ -790,16 +791,6 @@ func cmpStr(a, b string) int {
 		return 1
 	}
 	return 0
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // Watch returns a channel that receives (coalesced) after any committed
