@@ -37,6 +37,7 @@ type attacker struct {
 	record  [2]int                // keyed frames still to record
 	rec     [2][][]byte           // recorded keyed frames
 	recEp   [2][]uint8            // their epochs
+	recCut  [2]bool               // cut the direction once the recording is full
 	rewrite func(d int, f []byte) // a rewriting hook, under mu
 	lanes   [2]lane.Receiver      // the lane messages seen in the clear
 	seen    [2][][]byte
@@ -63,18 +64,44 @@ func (a *attacker) Frame(d int, frame []byte, inj *simfiber.Injector) int {
 	if err == nil && epoch == keys.NullEpoch {
 		a.readLane(d, f.Interaction()) // null frames are plaintext
 	}
+	cut := a.cut[d] // a recording that fills up now cuts from the next frame on
 	if err == nil && epoch != keys.NullEpoch && a.record[d] > 0 {
-		a.rec[d] = append(a.rec[d], append([]byte(nil), frame...))
-		a.recEp[d] = append(a.recEp[d], epoch)
-		a.record[d]--
+		a.recordFrame(d, frame, epoch)
 	}
 	if a.rewrite != nil {
 		a.rewrite(d, frame)
 	}
-	if a.cut[d] {
+	if cut {
 		return 0
 	}
 	return 1
+}
+
+// recordFrame records one keyed frame. A receiver holds two epochs (its
+// current and its previous one), so the recording keeps only the frames
+// of the last two epochs it saw: when a third one starts, the frames of the
+// oldest are dropped and recorded again from the line. When the recording
+// is full and recCut is set, the direction is cut at once, so that the
+// recorded frames are the last the receiver opened.
+func (a *attacker) recordFrame(d int, frame []byte, epoch uint8) {
+	if n := len(a.recEp[d]); n > 0 && a.recEp[d][n-1] != epoch {
+		keep := a.recEp[d][n-1]
+		i := 0
+		for j, e := range a.recEp[d] {
+			if e == keep {
+				a.rec[d][i], a.recEp[d][i] = a.rec[d][j], e
+				i++
+			}
+		}
+		a.record[d] += n - i
+		a.rec[d], a.recEp[d] = a.rec[d][:i], a.recEp[d][:i]
+	}
+	a.rec[d] = append(a.rec[d], append([]byte(nil), frame...))
+	a.recEp[d] = append(a.recEp[d], epoch)
+	a.record[d]--
+	if a.record[d] == 0 && a.recCut[d] {
+		a.cut[d] = true
+	}
 }
 
 // readLane collects the handshake-lane messages of a null frame.
@@ -484,20 +511,20 @@ func TestAttackReplay(t *testing.T) {
 	p := newAttacked(t, 23, a, klog)
 	r := start(t, p)
 	r.moreSeeds(1, 2*time.Minute)
-	// Record 300 frames, then hold A's own frames back while the replay
-	// goes on, so that whatever B opens now can only be a replayed frame.
-	// Keys keep changing (an attempt makes several seeds at once): a
-	// recording that spans an epoch B no longer holds would be refused for
-	// its epoch, not by the replay window, so such a recording is made
-	// again.
+	// Record 300 frames of the two epochs B holds, then (at once, on the
+	// sender's goroutine) hold A's own frames back while the replay goes
+	// on, so that whatever B opens now can only be a replayed frame. Keys
+	// keep changing (an attempt makes several seeds at once): the recording
+	// keeps the frames of the last two epochs only, and B must still hold
+	// both when the cut takes effect; should B have switched once more in
+	// between, the recording is made again.
 	for try := 1; ; try++ {
-		a.do(func() { a.rec[0], a.recEp[0], a.record[0] = nil, nil, 300 })
+		a.do(func() { a.rec[0], a.recEp[0], a.record[0], a.recCut[0] = nil, nil, 300, true })
 		r.wait("300 frames recorded", time.Minute, func() bool {
 			var n int
 			a.do(func() { n = len(a.rec[0]) })
 			return n == 300
 		})
-		a.do(func() { a.cut[0] = true })
 		r.wait("the frames in flight to arrive", time.Minute, func() bool {
 			n := p.Ports[1].Stats().RXFrames
 			time.Sleep(200 * time.Millisecond)
@@ -513,10 +540,10 @@ func TestAttackReplay(t *testing.T) {
 		if held {
 			break
 		}
-		if try == 5 {
-			t.Fatalf("5 recordings spanned an epoch B no longer holds")
+		if try == 10 {
+			t.Fatalf("10 recordings spanned an epoch B no longer holds")
 		}
-		a.do(func() { a.cut[0] = false })
+		a.do(func() { a.cut[0], a.recCut[0] = false, false })
 		r.moreSeeds(1, 2*time.Minute)
 	}
 	before, chBefore := p.Ports[1].Stats(), p.Ports[1].Chan().Stats()
@@ -526,7 +553,7 @@ func TestAttackReplay(t *testing.T) {
 		return s.RXReplayed+s.RXTooOld-before.RXReplayed-before.RXTooOld >= 300
 	})
 	after, chAfter := p.Ports[1].Stats(), p.Ports[1].Chan().Stats()
-	a.do(func() { a.cut[0] = false })
+	a.do(func() { a.cut[0], a.recCut[0] = false, false })
 	t.Logf("B refused %d replayed and %d too old, opened %d", after.RXReplayed-before.RXReplayed, after.RXTooOld-before.RXTooOld,
 		after.RXFrames-before.RXFrames)
 	if after.RXFrames != before.RXFrames || after.CountsPeer != before.CountsPeer {
