@@ -87,6 +87,8 @@ commands:
   sync outbox                     the pushes not yet accepted by their platform
   sync audit [--since T] [--until T] [--kind K] [--identity I] [--app A] [--key K] [--limit N]
                                   the key-sync audit log (ids and fingerprints, never key bytes)
+  fleet [--stale-after D]         every otkd of the fleet (controller store on etcd) and every link:
+                                  key epochs, fingerprints, last seed and switch, stale ones marked
   mpc status                      threshold custody: this node, epoch, cluster key fingerprint, peers
   mpc peers                       every node's answer: reachable, epoch, cluster key fingerprint
   mpc init|refresh --node URL --cert C --key K --ca CA --totp CODE|--totp-secret-file F
@@ -161,6 +163,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return syncCmd(args[1:], stdout, stderr)
 	case "mpc":
 		return mpcCmd(args[1:], stdin, stdout, stderr)
+	case "fleet":
+		return fleetCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		io.WriteString(stdout, usage)
 		return nil

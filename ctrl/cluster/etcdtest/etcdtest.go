@@ -53,6 +53,10 @@ type Cluster struct {
 	Endpoints []string
 	// CAFile, CertFile and KeyFile are a client's TLS files (TLS only).
 	CAFile, CertFile, KeyFile string
+	// ServerCertFile and ServerKeyFile are the members' certificate (for
+	// 127.0.0.1, signed by CAFile's CA) and key: a test may serve another
+	// HTTPS endpoint on loopback with them.
+	ServerCertFile, ServerKeyFile string
 
 	opt Options
 	dir string
@@ -98,8 +102,8 @@ func Start(t testing.TB, o Options) *Cluster {
 			cfg.MaxTxnOps = o.MaxTxnOps
 		}
 		if o.TLS {
-			cfg.ClientTLSInfo.CertFile = filepath.Join(c.dir, "server.pem")
-			cfg.ClientTLSInfo.KeyFile = filepath.Join(c.dir, "server.key")
+			cfg.ClientTLSInfo.CertFile = c.ServerCertFile
+			cfg.ClientTLSInfo.KeyFile = c.ServerKeyFile
 			cfg.ClientTLSInfo.TrustedCAFile = c.CAFile
 			cfg.ClientTLSInfo.ClientCertAuth = true
 		}
@@ -254,7 +258,7 @@ func (c *Cluster) WaitQuorum(t testing.TB, cli *clientv3.Client) {
 	}
 }
 
-// Close stops every running member.
+// Close stops every running member (hard: the cluster goes as a whole).
 func (c *Cluster) Close() {
 	var wg sync.WaitGroup
 	for _, m := range c.Members {
@@ -264,7 +268,13 @@ func (c *Cluster) Close() {
 		m.mu.Unlock()
 		if e != nil {
 			wg.Add(1)
-			go func() { defer wg.Done(); e.Close() }()
+			go func() {
+				defer wg.Done()
+				// No leadership transfer to members that are going too: a
+				// graceful stop would wait for it for seconds.
+				e.Server.HardStop()
+				e.Close()
+			}()
 		}
 	}
 	wg.Wait()
@@ -326,7 +336,7 @@ func (c *Cluster) writePKI(t testing.TB) {
 	}
 	// The server certificate also serves as the members' client
 	// certificate toward each other (gRPC gateway); both usages.
-	leaf(2, "etcd", "server.pem", "server.key",
+	c.ServerCertFile, c.ServerKeyFile = leaf(2, "etcd", "server.pem", "server.key",
 		[]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}, []net.IP{net.IPv4(127, 0, 0, 1)})
 	c.CertFile, c.KeyFile = leaf(3, "otkd", "client.pem", "client.key", []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, nil)
 }

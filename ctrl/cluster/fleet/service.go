@@ -180,7 +180,8 @@ func (s *Service) Workers() []service.Worker {
 // register keeps this node's records in etcd: the alive key under the
 // process's lease (again under a new lease when one expired), the node's
 // record on every change (at most once a second) and every RefreshEvery,
-// and reads the fleet for the metrics as often.
+// and reads the fleet for the metrics as often and whenever a node comes
+// or goes (a watch on the alive keys).
 func (s *Service) register(ctx context.Context) error {
 	var sess interface {
 		Done() <-chan struct{}
@@ -188,6 +189,9 @@ func (s *Service) register(ctx context.Context) error {
 	}
 	tick := time.NewTicker(s.opt.RefreshEvery)
 	defer tick.Stop()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	nodes := s.cl.Client().Watch(clientv3.WithRequireLeader(wctx), s.cl.Prefix()+"fleet/alive/", clientv3.WithPrefix())
 	for {
 		cur, err := s.cl.Session(ctx)
 		if err != nil {
@@ -215,6 +219,16 @@ func (s *Service) register(ctx context.Context) error {
 			return nil
 		case <-sess.Done():
 		case <-tick.C:
+		case _, ok := <-nodes:
+			if !ok { // the watch broke (etcd unreachable): set it up again
+				nodes = s.cl.Client().Watch(clientv3.WithRequireLeader(wctx), s.cl.Prefix()+"fleet/alive/", clientv3.WithPrefix())
+				t := time.NewTimer(time.Second)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+				}
+				t.Stop()
+			}
 		case <-s.dirty:
 			t := time.NewTimer(time.Second) // gather the events of one switch
 			select {
