@@ -68,7 +68,8 @@ type Member struct {
 	ClientURL string
 	cfg       *embed.Config
 	mu        sync.Mutex
-	e         *embed.Etcd // nil while killed
+	e         *embed.Etcd   // nil while killed
+	closing   chan struct{} // closed when the last kill's teardown is over
 }
 
 // Start starts a cluster, waits until it has a leader and stops it when
@@ -161,13 +162,31 @@ func (c *Cluster) Kill(t testing.TB, i int) {
 		t.Fatalf("etcd member %s is not running", m.Name)
 	}
 	e.Server.HardStop() // raft stops first: the others hear nothing more
-	e.Close()           // then its listeners
+	// Then its listeners, in the background: Close waits up to etcd's
+	// request timeout (7 s) for the clients' streams to end, a dead
+	// member does not. Restart and Close wait for it.
+	done := make(chan struct{})
+	m.mu.Lock()
+	m.closing = done
+	m.mu.Unlock()
+	go func() { defer close(done); e.Close() }()
+}
+
+// waitClosed waits until the teardown of the member's last kill is over.
+func (m *Member) waitClosed() {
+	m.mu.Lock()
+	c := m.closing
+	m.mu.Unlock()
+	if c != nil {
+		<-c
+	}
 }
 
 // Restart starts a killed member again on its data.
 func (c *Cluster) Restart(t testing.TB, i int) {
 	t.Helper()
 	m := c.Members[i]
+	m.waitClosed()
 	m.cfg.ClusterState = embed.ClusterStateFlagExisting
 	// A member whose peers are down waits for them: start it in the
 	// background and let the caller wait on quorum.
@@ -278,6 +297,9 @@ func (c *Cluster) Close() {
 		}
 	}
 	wg.Wait()
+	for _, m := range c.Members {
+		m.waitClosed()
+	}
 }
 
 func freeAddr(t testing.TB) string {

@@ -329,6 +329,8 @@ func mapErr(what string, err error) error {
 		return fmt.Errorf("%w: %s: %v", kstore.ErrTxnTooLarge, what, err)
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("%w: %s: %v", kstore.ErrClosed, what, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: etcd %s: no answer within the request timeout (no quorum, or no member reachable): %v", kstore.ErrUnavailable, what, err)
 	}
 	return fmt.Errorf("%w: etcd %s: %v", kstore.ErrUnavailable, what, err)
 }
