@@ -6,7 +6,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/keymgmt/keysync"
@@ -22,6 +24,7 @@ type Service struct {
 	cfg    Config
 	syncer *keysync.Syncer
 	lead   func(ctx context.Context, role string) (context.Context, func(), error)
+	log    *slog.Logger
 }
 
 // PusherRole is the role the pushers of key sync's replicas elect one
@@ -83,7 +86,7 @@ func (s *Service) Start(h *service.Host) error {
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
-	s.syncer, s.lead = sy, h.Lead
+	s.syncer, s.lead, s.log = sy, h.Lead, h.Log.With("component", "keysync")
 	return nil
 }
 
@@ -102,7 +105,12 @@ func (s *Service) Workers() []service.Worker {
 // shared store (replicas) one otkd pushes at a time, and when it dies or
 // loses etcd another takes over after its lease; the delivery id keeps a
 // push repeated across the switch from being applied twice.
+//
+// When the election itself fails (etcd unreachable, no quorum) it waits
+// and stands again, up to 30 s apart, rather than fail: a restart of otkd
+// would not bring etcd back, and the watchdog would count the failures.
 func (s *Service) runPusher(ctx context.Context) error {
+	wait := time.Second
 	for {
 		lctx, release := ctx, func() {}
 		if s.lead != nil {
@@ -111,8 +119,18 @@ func (s *Service) runPusher(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return nil
 				}
-				return err // the supervisor tries again after its backoff
+				s.log.Warn("sync pusher: cannot stand for election, trying again", "in", wait, "err", err)
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return nil
+				case <-t.C:
+				}
+				wait = min(2*wait, 30*time.Second)
+				continue
 			}
+			wait = time.Second
 		}
 		err := s.syncer.RunPusher(lctx)
 		release()
