@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -228,21 +229,35 @@ func TestClusterFleet(t *testing.T) {
 			strings.Contains(m, `otkd_etcd_request_latency_seconds{quantile="0.99"}`)
 	}, a)
 
-	// A record that does not decode: reported, nothing else changes.
+	// Records that do not decode, or carry what no otkd writes (a
+	// terminal escape for otkctl's table), and one under a name no otkd
+	// has: reported as errors of their node or left out; nothing else
+	// changes and nothing of them reaches the output.
 	cli := ec.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := cli.Put(ctx, clusterPrefix+"fleet/nodes/evil", "{not json"); err != nil {
-		t.Fatal(err)
+	for key, val := range map[string]string{
+		"evil":      "{not json",
+		"evil2":     `{"name":"evil2","ports":[{"name":"\u001b[2J","role":"A","peer":"a","directions":[]}]}`,
+		"\x1b[31mx": `{"name":"\u001b[31mx"}`,
+	} {
+		if _, err := cli.Put(ctx, clusterPrefix+"fleet/nodes/"+key, val); err != nil {
+			t.Fatal(err)
+		}
 	}
 	v, ok := fleetView(t, b)
-	if ev := viewNode(v, "evil"); !ok || ev == nil || len(ev.Errors) == 0 || !ev.Stale || len(v.Nodes) != 4 {
-		t.Fatalf("a bad record: %+v (%v)", v.Nodes, ok)
+	ev, ev2 := viewNode(v, "evil"), viewNode(v, "evil2")
+	if !ok || ev == nil || len(ev.Errors) == 0 || !ev.Stale || ev2 == nil || len(ev2.Errors) == 0 || len(ev2.Ports) != 0 || len(v.Nodes) != 5 {
+		t.Fatalf("bad records: %+v (%v)", v.Nodes, ok)
 	}
-	if l := viewLink(v, "a"); l == nil || l.Stale {
-		t.Fatalf("a bad record made a's link stale: %+v", l)
+	if l := viewLink(v, "a"); l == nil || l.Stale || l.B.Node != "b" {
+		t.Fatalf("bad records changed a's link: %+v", l)
 	}
-	cli.Delete(ctx, clusterPrefix+"fleet/nodes/evil")
+	if _, text, _ := otkctlRun(t, nil, "fleet", "--socket", b.sock); strings.ContainsRune(text, 0x1b) || !strings.Contains(text, "evil2") {
+		t.Fatalf("otkctl fleet with bad records:\n%q", text)
+	}
+	cli.Delete(ctx, clusterPrefix+"fleet/nodes/evil", clientv3.WithPrefix())
+	cli.Delete(ctx, clusterPrefix+"fleet/nodes/\x1b[31mx")
 
 	t.Logf("before the kill: %v", time.Since(t0).Round(100*time.Millisecond))
 	c.kill(t)
@@ -343,6 +358,25 @@ func (p *heldPlatform) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// TestClusterUnreachable: otkd run with its controller store on an etcd
+// that does not answer refuses to start, naming the setting and the
+// endpoint, within the dial timeout.
+func TestClusterUnreachable(t *testing.T) {
+	a, _ := newLink(t)
+	f, err := os.OpenFile(a.cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := fmt.Sprintf("http://127.0.0.1:%d", freeTCP(t))
+	fmt.Fprintf(f, "\n[controller]\nstore = \"etcd\"\n\n[controller.etcd]\nendpoints = [%q]\ndial_timeout = \"500ms\"\n", dead)
+	f.Close()
+	cmd := exec.Command(otkdBin, "run", "--config", a.cfg)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "controller.etcd") || !strings.Contains(string(out), dead) || !strings.Contains(string(out), "etcd unavailable") {
+		t.Fatalf("otkd run on a dead etcd: %v\n%s", err, out)
+	}
 }
 
 // TestClusterSyncReplicas: three otkd run processes serve key sync from

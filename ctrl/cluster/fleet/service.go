@@ -280,9 +280,15 @@ func Read(ctx context.Context, cli *clientv3.Client, prefix string, timeout time
 		case "alive":
 			alive[name] = true
 		case "nodes":
+			if !printable(name) {
+				continue // not a node name otkd writes: nothing to show safely
+			}
 			var n Node
 			if err := json.Unmarshal(kv.Value, &n); err != nil || n.Name != name {
 				bad[name] = append(bad[name], fmt.Sprintf("record %s does not decode", kv.Key))
+				n = Node{Name: name}
+			} else if why := n.check(); why != "" {
+				bad[name] = append(bad[name], fmt.Sprintf("record %s: %s", kv.Key, why))
 				n = Node{Name: name}
 			}
 			nodes = append(nodes, n)
@@ -368,3 +374,40 @@ func (s *Service) WriteMetrics(m *service.Metrics) {
 // Stop implements service.Service: the daemon closes the cluster
 // connection, which revokes the lease (the node turns stale at once).
 func (s *Service) Stop() error { return nil }
+
+// printable reports whether s is a name otkd could have written: 1 to 64
+// bytes of printable ASCII without spaces. The records come from etcd, where
+// any holder of a fleet client certificate writes: what reaches a
+// terminal or a metric label is checked first.
+func printable(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// check says what is wrong with a decoded record, "" if nothing.
+func (n *Node) check() string {
+	if len(n.Version) > 64 || (n.Version != "" && !printable(n.Version)) {
+		return "bad version"
+	}
+	if len(n.Ports) > 1024 {
+		return "too many ports"
+	}
+	for _, p := range n.Ports {
+		if !printable(p.Name) || !printable(p.Peer) || (p.Role != "A" && p.Role != "B") || len(p.Directions) > 2 {
+			return fmt.Sprintf("bad port %q", p.Name)
+		}
+		for _, d := range p.Directions {
+			if (d.Dir != "AB" && d.Dir != "BA") || (d.Fingerprint != "" && !printable(d.Fingerprint)) || d.Seeds < 0 {
+				return fmt.Sprintf("port %q: bad direction", p.Name)
+			}
+		}
+	}
+	return ""
+}
