@@ -75,3 +75,23 @@ func TestBadControllerEtcd(t *testing.T) {
 		})
 	}
 }
+
+// TestSyncReplicaKeys: [sync] private_key (the platform key replicas
+// share) is resolved beside the file; audit_retention wants a duration of
+// at least a minute.
+func TestSyncReplicaKeys(t *testing.T) {
+	const sy = "\n[sync]\nenabled = true\nplatforms = { \"vpn\" = \"https://x/k\" }\nca_file = \"ca\"\ncert_file = \"c\"\nkey_file = \"k\"\n"
+	c, err := Parse([]byte(minimal+sy+"private_key = \"sync.key\"\naudit_retention = \"2160h\"\n"), "/etc/otkd/otkd.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sync.PrivateKey != "/etc/otkd/sync.key" || c.Sync.Retention().Hours() != 2160 {
+		t.Fatalf("sync %+v", c.Sync)
+	}
+	for _, bad := range []string{"10s", "forever", "-1h"} {
+		_, err := Parse([]byte(minimal+sy+"audit_retention = \""+bad+"\"\n"), "test.toml")
+		if fe := findField(err, "sync.audit_retention"); fe == nil || !strings.Contains(fe.Reason, "at least 1m") {
+			t.Errorf("audit_retention %q: %v", bad, err)
+		}
+	}
+}
