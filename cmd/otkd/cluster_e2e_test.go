@@ -25,6 +25,7 @@ import (
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/cluster/etcdtest"
 	"github.com/otkd/otkd/ctrl/cluster/fleet"
+	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
 	"github.com/otkd/otkd/ctrl/keymgmt/keysync"
 	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
 	"github.com/otkd/otkd/ctrl/link/handshake"
@@ -159,7 +160,13 @@ func viewLink(v fleet.View, node string) *fleet.Link {
 // fresh; SIGTERM of b revokes its lease: it and the link turn stale.
 func TestClusterFleet(t *testing.T) {
 	ec := etcdtest.Start(t, etcdtest.Options{TLS: true})
-	nodes := newFleet(t, ec, "")
+	nodes := newFleet(t, ec, `
+[keyring]
+enabled = true
+port = "east"
+window = "4s"
+keys_per_ring = 8
+`)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	for _, n := range nodes {
 		n.start(t)
@@ -229,6 +236,24 @@ func TestClusterFleet(t *testing.T) {
 			strings.Contains(m, `otkd_etcd_request_latency_seconds{quantile="0.99"}`)
 	}, a)
 
+	// The keyrings keep their state in each node's part of etcd: a
+	// consumer bound at a is bound to the same key at b.
+	waitRingsAlike(t, a, b)
+	var k7a, k7b keyringsvc.KeyringKey
+	if code, e := a.otkctlJSON(t, &k7a, "keyring", "connect", "--consumer", "7"); code != 0 {
+		t.Fatalf("connect at a: exit %d: %s", code, e)
+	}
+	poll(t, "b binds consumer 7 after the sync message", time.Minute, func() bool {
+		code, _ := b.otkctlJSON(t, &k7b, "keyring", "status", "--consumer", "7")
+		return code == 0
+	}, a, b)
+	if k7b.Fingerprint != k7a.Fingerprint {
+		t.Fatalf("a bound %+v, b %+v", k7a, k7b)
+	}
+	if _, err := os.Stat(filepath.Join(a.dir, "controller.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a controller store file beside etcd: %v", err)
+	}
+
 	// Records that do not decode, or carry what no otkd writes (a
 	// terminal escape for otkctl's table), and one under a name no otkd
 	// has: reported as errors of their node or left out; nothing else
@@ -236,6 +261,11 @@ func TestClusterFleet(t *testing.T) {
 	cli := ec.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	for _, n := range []string{"a", "b"} {
+		if r, err := cli.Get(ctx, clusterPrefix+"nodes/"+n+"/kv/keyring", clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil || r.Count == 0 {
+			t.Fatalf("%s's keyring records in etcd: %v %v", n, r, err)
+		}
+	}
 	for key, val := range map[string]string{
 		"evil":      "{not json",
 		"evil2":     `{"name":"evil2","ports":[{"name":"\u001b[2J","role":"A","peer":"a","directions":[]}]}`,
