@@ -55,6 +55,7 @@ func BenchmarkKeySync(b *testing.B) {
 	opt := keysync.Options{Self: id.Priv, Platforms: map[string]keysync.Platform{
 		"vpn": {URL: "https://127.0.0.1:1/keys", CA: roots, Cert: cert}}}
 	var runs atomic.Int64
+	var etcdStores []*etcdstore.Store // of the running sub-benchmark
 	syncers := func(b *testing.B, stores []kstore.Store) []*keysync.Syncer {
 		var out []*keysync.Syncer
 		for _, st := range stores {
@@ -71,6 +72,7 @@ func BenchmarkKeySync(b *testing.B) {
 		return func(b *testing.B) []*keysync.Syncer {
 			prefix := fmt.Sprintf("/bench/%d/", runs.Add(1))
 			var stores []kstore.Store
+			etcdStores = nil
 			for range replicas {
 				st, err := etcdstore.Open(ec.Client(b), nil, etcdstore.Options{Prefix: prefix})
 				if err != nil {
@@ -78,6 +80,7 @@ func BenchmarkKeySync(b *testing.B) {
 				}
 				b.Cleanup(func() { st.Close() })
 				stores = append(stores, st)
+				etcdStores = append(etcdStores, st)
 			}
 			return syncers(b, stores)
 		}
@@ -92,12 +95,27 @@ func BenchmarkKeySync(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { st.Close() })
+			etcdStores = nil
 			return syncers(b, []kstore.Store{st})
 		}},
 		{"etcd-1", etcd(1)},
 		{"etcd-3", etcd(3)},
 	} {
-		b.Run(c.name, func(b *testing.B) { benchRequests(b, c.open(b), &id.Priv.PublicKey) })
+		b.Run(c.name, func(b *testing.B) {
+			rs := c.open(b)
+			var before uint64
+			for _, st := range etcdStores {
+				before += st.Stats().Conflicts
+			}
+			benchRequests(b, rs, &id.Priv.PublicKey)
+			if etcdStores != nil {
+				var after uint64
+				for _, st := range etcdStores {
+					after += st.Stats().Conflicts
+				}
+				b.ReportMetric(float64(after-before)/float64(b.N), "retries/op")
+			}
+		})
 	}
 }
 
