@@ -52,6 +52,10 @@ type Cluster struct {
 	log  *slog.Logger
 	rpc  *rpcStats
 
+	// sessMu serialises making sessions and opening stores (round trips
+	// to etcd); mu guards the fields and is never held across one, so
+	// the metrics never wait on etcd.
+	sessMu   sync.Mutex
 	mu       sync.Mutex
 	sess     *concurrency.Session
 	sessions int // sessions made (a second one means a lease was lost)
@@ -152,34 +156,46 @@ func (c *Cluster) NodeStore(migrations []kstore.Migration) (*etcdstore.Store, er
 func (c *Cluster) SharedStore() (*etcdstore.Store, error) { return c.store("shared/", nil) }
 
 func (c *Cluster) store(ns string, migrations []kstore.Migration) (*etcdstore.Store, error) {
+	c.sessMu.Lock()
+	defer c.sessMu.Unlock()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s, ok := c.stores[ns]; ok {
+	s, ok := c.stores[ns]
+	closed := c.closed
+	c.mu.Unlock()
+	switch {
+	case ok:
 		return s, nil
+	case closed:
+		return nil, kstore.ErrClosed
 	}
 	s, err := etcdstore.Open(c.cli, migrations, etcdstore.Options{Prefix: c.set.prefix + ns,
 		RequestTimeout: c.set.request, MaxOps: c.set.maxOps})
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
 	c.stores[ns] = s
+	c.mu.Unlock()
 	return s, nil
 }
 
 // Session returns the process's lease session, making a new one when
 // there is none or the last one expired.
 func (c *Cluster) Session(ctx context.Context) (*concurrency.Session, error) {
+	c.sessMu.Lock()
+	defer c.sessMu.Unlock()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	closed, cur := c.closed, c.sess
+	c.mu.Unlock()
+	if closed {
 		return nil, kstore.ErrClosed
 	}
-	if c.sess != nil {
+	if cur != nil {
 		select {
-		case <-c.sess.Done():
-			c.log.Warn("cluster: lease lost, making a new one", "lease", fmt.Sprintf("%x", c.sess.Lease()))
+		case <-cur.Done():
+			c.log.Warn("cluster: lease lost, making a new one", "lease", fmt.Sprintf("%x", cur.Lease()))
 		default:
-			return c.sess, nil
+			return cur, nil
 		}
 	}
 	gctx, cancel := context.WithTimeout(ctx, c.set.request)
@@ -191,6 +207,12 @@ func (c *Cluster) Session(ctx context.Context) (*concurrency.Session, error) {
 	s, err := concurrency.NewSession(c.cli, concurrency.WithLease(resp.ID), concurrency.WithTTL(int(c.set.ttl/time.Second)))
 	if err != nil {
 		return nil, fmt.Errorf("%w: keeping the lease alive: %v", ErrUnavailable, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed { // closed meanwhile: the lease goes with this session
+		s.Close()
+		return nil, kstore.ErrClosed
 	}
 	c.sess = s
 	c.sessions++
