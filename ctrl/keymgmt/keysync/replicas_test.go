@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/otkd/otkd/ctrl/cluster/etcdtest"
 	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
@@ -153,4 +154,59 @@ func TestReplicasOnEtcd(t *testing.T) {
 		t.Fatalf("%d push events for %d deliveries (%d posts), want one each", n, keys, posts)
 	}
 	t.Logf("%d deliveries in %d posts by three concurrent pushers", applied, posts)
+}
+
+// TestAuditOnEtcd: two replicas on one etcd log events at the same
+// instants (one clock): no event replaces another, a query by time at
+// either sees both replicas' events of that span in time order, and
+// pruning at one removes the old events for both.
+func TestAuditOnEtcd(t *testing.T) {
+	f := newFixture(t)
+	c := etcdtest.Start(t, etcdtest.Options{})
+	var rs []*Syncer
+	for range 2 {
+		st, err := etcdstore.Open(c.Client(t), nil, etcdstore.Options{Prefix: "/otkd/shared/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		opt := f.options()
+		opt.AuditRetention = 2 * time.Hour
+		s, err := New(st, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		rs = append(rs, s)
+	}
+	t0 := f.clock.Now()
+	for i := range 5 { // 05:00 … 09:00, both replicas each hour
+		for r, s := range rs {
+			if err := s.Register(fmt.Sprintf("dev%d-%d", i, r), app); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.clock.Add(time.Hour)
+	}
+	ev, _, err := rs[1].QueryAudit(AuditQuery{Since: t0.Add(2 * time.Hour), Until: t0.Add(4 * time.Hour), Kind: EventRegister})
+	if err != nil || len(ev) != 4 {
+		t.Fatalf("07:00 to 09:00: %d events, %v; want 4", len(ev), err)
+	}
+	ids := map[string]bool{}
+	for i, e := range ev {
+		ids[e.ID] = true
+		if i > 0 && e.Time.Before(ev[i-1].Time) {
+			t.Fatalf("events out of time order: %+v", ev)
+		}
+	}
+	if len(ids) != 4 || !ev[0].Time.Equal(t0.Add(2*time.Hour)) || !ev[3].Time.Equal(t0.Add(3*time.Hour)) {
+		t.Fatalf("07:00 to 09:00: %+v", ev)
+	}
+	// 10:00 now: pruning at replica 0 keeps 08:00 and 09:00 of both.
+	if err := rs[0].PruneAudit(); err != nil {
+		t.Fatal(err)
+	}
+	if ev, err := rs[1].Audit(time.Time{}); err != nil || len(ev) != 4 || !ev[0].Time.Equal(t0.Add(3*time.Hour)) {
+		t.Fatalf("after pruning: %+v, %v", ev, err)
+	}
 }
