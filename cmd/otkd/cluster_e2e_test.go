@@ -222,6 +222,7 @@ keys_per_ring = 8
 			t.Errorf("otkctl fleet does not show %q:\n%s", want, text)
 		}
 	}
+	t.Logf("otkctl fleet:\n%s", text)
 	shown := false
 	for _, k := range a.keys(t) {
 		shown = shown || strings.Contains(text, k.Fingerprint)
