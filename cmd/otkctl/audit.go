@@ -51,9 +51,9 @@ func syncAuditCmd(fs *pflag.FlagSet, std stdio) func([]string) error {
 			return writeJSON(std.out, a)
 		}
 		tw := tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "SEQ\tTIME\tKIND\tIDENTITY\tAPP\tKEY ID\tKEY FP\tDETAIL")
+		fmt.Fprintln(tw, "ID\tTIME\tKIND\tIDENTITY\tAPP\tKEY ID\tKEY FP\tDETAIL")
 		for _, e := range a.Events {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, when(e.Time), e.Kind, dash(e.Identity), dash(e.App),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, when(e.Time), e.Kind, dash(e.Identity), dash(e.App),
 				dash(e.KeyID), dash(e.KeyFP), auditDetail(e))
 		}
 		if err := tw.Flush(); err != nil {

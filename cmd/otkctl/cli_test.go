@@ -56,6 +56,8 @@ func TestJSONErrors(t *testing.T) {
 		{[]string{"help", "keyring", "frob", "--json"}, exitUsage, `help: unknown command "keyring frob"`},
 		{[]string{"negotiate", "--json"}, exitUsage, "--port is required"},
 		{[]string{"links", "-json", "--socket", filepath.Join(dir, "none.sock")}, exitFailure, "cannot reach otkd"},
+		{[]string{"fleet", "--json", "--socket", filepath.Join(dir, "none.sock")}, exitFailure, "cannot reach otkd"}, // a plain command
+		{[]string{"fleet", "--json", "--stale-after", "1ms"}, exitUsage, "--stale-after 1ms"},
 		{[]string{"keys", "--json", "--shm", bad}, exitDataErr, bad},
 		{[]string{"mpc", "inspect", "--json", "--file", bad}, exitDataErr, "mpc inspect"},
 	} {

@@ -45,11 +45,27 @@ func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 
 // plain registers a command written as a plain function, as otkctl's
 // commands were before cobra: fn(args, stdout, stderr) parses its own
-// flags with newFlags and parseFlags (which print its --help in the
-// common layout) and returns its error.
+// flags with newFlags and parseFlags first, before it acts, and returns
+// its error. plain learns the flags by calling fn with --help once (which
+// returns at the parse), so that the command's help, from --help or from
+// `otkctl help CMD`, lists them in the common layout.
 func plain(std stdio, use, short string, fn func(args []string, stdout, stderr io.Writer) error) *cobra.Command {
-	return &cobra.Command{Use: use, Short: short, DisableFlagParsing: true,
-		RunE: func(_ *cobra.Command, a []string) error { return fn(a, std.out, std.err) }}
+	c := &cobra.Command{Use: use, Short: short, DisableFlagParsing: true}
+	var h errHelp
+	if err := fn([]string{"--help"}, io.Discard, io.Discard); errors.As(err, &h) {
+		h.fs.VisitAll(func(f *pflag.Flag) {
+			if f.Name != "help" { // set by that call; cobra adds its own
+				c.Flags().AddFlag(f)
+			}
+		})
+	}
+	c.RunE = func(_ *cobra.Command, a []string) error {
+		if err := fn(a, std.out, std.err); !errors.As(err, &h) {
+			return err
+		}
+		return c.Help()
+	}
+	return c
 }
 
 // newTool builds otkctl's command tree on its streams.
@@ -77,6 +93,7 @@ func newTool(stdin io.Reader, stdout, stderr io.Writer) *cli.Tool {
 			leaf(std, "request", "bind a key to an identity and queue its push to the application's platform", syncRequestCmd),
 			leaf(std, "outbox", "the pushes not yet accepted by their platform", syncOutboxCmd),
 			leaf(std, "audit", "the key-sync audit log (ids and fingerprints, never key bytes)", syncAuditCmd)),
+		plain(std, "fleet", "every otkd of the fleet (controller store on etcd) and every link, stale ones marked", fleetCmd),
 		group("mpc", "threshold custody of backups",
 			leaf(std, "status", "this node, epoch, cluster key fingerprint, peers", mpcStatusCmd),
 			leaf(std, "peers", "every node's answer: reachable, epoch, cluster key fingerprint", mpcPeersCmd),
@@ -92,9 +109,8 @@ func newTool(stdin io.Reader, stdout, stderr io.Writer) *cli.Tool {
 			leaf(std, "decode", "open a wire frame (stdin) into the plaintext image (stdout), statistics on stderr", frameDecode),
 			leaf(std, "selftest", "seal, damage and open random frames and report what the FEC and the cipher did", frameSelftest)),
 	)
-	// Commands written as plain functions register here, e.g.
-	//   t.Root.AddCommand(plain(std, "fleet", "the fleet view", fleetCmd))
-	// (plain: fn(args, stdout, stderr) with newFlags/parseFlags).
+	// fleet is a plain command: fn(args, stdout, stderr) parses its own
+	// flags with newFlags and parseFlags.
 	return t
 }
 

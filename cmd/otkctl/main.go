@@ -91,6 +91,8 @@ commands:
   sync outbox                     the pushes not yet accepted by their platform
   sync audit [--since T] [--until T] [--kind K] [--identity I] [--app A] [--key K] [--limit N]
                                   the key-sync audit log (ids and fingerprints, never key bytes)
+  fleet [--stale-after D]         every otkd of the fleet (controller store on etcd) and every link:
+                                  key epochs, fingerprints, last seed and switch, stale ones marked
   mpc status                      threshold custody: this node, epoch, cluster key fingerprint, peers
   mpc peers                       every node's answer: reachable, epoch, cluster key fingerprint
   mpc init|refresh --node URL --cert C --key K --ca CA --totp CODE|--totp-secret-file F

@@ -146,13 +146,16 @@ func TestLineAttacksUDP(t *testing.T) {
 	}
 
 	// 300 frames A→B recorded, then replayed while A's own are held back.
+	// The cut comes first and the recording is read after it: the proxy
+	// keeps the last 300 frames it forwarded, so they are the last B
+	// received, all under the two epochs B holds.
 	proxy.Record(0, 300)
 	time.Sleep(2 * time.Second) // 300 frames at 5000 frames/s, with room
+	proxy.Cut(0, true)
 	rec := proxy.Recorded(0)
 	if len(rec) != 300 {
 		t.Fatalf("recorded %d frames", len(rec))
 	}
-	proxy.Cut(0, true)
 	rx := `otkd_frames_total{port="east",dir="rx"}`
 	opened := b.metric(t, rx)
 	for { // until the frames in flight have arrived

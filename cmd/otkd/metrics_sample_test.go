@@ -70,6 +70,13 @@ func metricValue(text, sample string) (float64, bool) {
 	return 0, false
 }
 
+// hasLabels reports whether a /metrics text holds the sample name{labels},
+// whatever its value and the order of its labels.
+func hasLabels(text, sample string) bool {
+	_, ok := metricValue(text, sample)
+	return ok
+}
+
 // hasSample reports whether a /metrics text holds line, a sample and its
 // value (`otkd_keyring_sync_pending{pool="default"} 0`).
 func hasSample(text, line string) bool {

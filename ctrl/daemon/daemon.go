@@ -13,6 +13,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/otkd/otkd/ctrl/api"
+	"github.com/otkd/otkd/ctrl/cluster"
+	"github.com/otkd/otkd/ctrl/cluster/fleet"
 	"github.com/otkd/otkd/ctrl/daemon/config"
 	"github.com/otkd/otkd/ctrl/daemon/port"
 	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
@@ -46,7 +48,10 @@ type Daemon struct {
 	services []service.Service
 	nstarted int // services started (stopped in reverse on close)
 	kstMu    sync.Mutex
-	kst      *kstore.DB
+	kst      kstore.Store
+	// cl is the connection to etcd ([controller] store = "etcd"), opened
+	// by the first service that needs it.
+	cl *cluster.Cluster
 
 	workers   []*worker
 	health    atomic.Value // string
@@ -89,7 +94,7 @@ func New(cfg *config.Config, logs *Logs) (*Daemon, error) {
 		d.ports = append(d.ports, port.New(cfg, i, self, peer, d.log))
 	}
 	keyrings := keyringsvc.New(cfg.Keyrings, cfg.KeyringTable(), cfg.Env())
-	d.services = []service.Service{keyrings, keysyncsvc.New(cfg.Sync), mpcsvc.New(cfg.MPC, keyrings)}
+	d.services = []service.Service{keyrings, keysyncsvc.New(cfg.Sync), mpcsvc.New(cfg.MPC, keyrings), d.fleet()}
 	for _, s := range d.services {
 		if !s.Enabled() {
 			continue
@@ -153,7 +158,7 @@ func (d *Daemon) host() *service.Host {
 	opts := d.cfg.ShmOptions()
 	return &service.Host{
 		Log: d.log, Node: d.cfg.Node.Name, Self: d.self, KEKFile: d.cfg.Store.KEKFile,
-		Shm: d.writer, ShmOptions: opts, Store: d.controllerStore,
+		Shm: d.writer, ShmOptions: opts, Store: d.controllerStore, SharedStore: d.sharedStore, Lead: d.lead,
 		Port: func(name string) (service.Port, bool) {
 			for _, p := range d.ports {
 				if p.Name() == name {
@@ -165,12 +170,86 @@ func (d *Daemon) host() *service.Host {
 	}
 }
 
+// fleet is the fleet service: on when the controller store is etcd.
+func (d *Daemon) fleet() *fleet.Service {
+	opt := fleet.Options{Enabled: d.cfg.ControllerOnEtcd(), Node: d.cfg.Node.Name, Version: Version, Cluster: d.cluster}
+	for _, p := range d.cfg.Ports {
+		opt.Ports = append(opt.Ports, fleet.PortInfo{Name: p.Name, ID: p.ID, Role: p.Role, Peer: p.PeerName,
+			SeedTimeout: p.SeedTimeoutDuration()})
+	}
+	return fleet.New(opt)
+}
+
+// cluster opens the connection to etcd on the first call.
+func (d *Daemon) cluster() (*cluster.Cluster, error) {
+	d.kstMu.Lock()
+	defer d.kstMu.Unlock()
+	return d.clusterLocked()
+}
+
+func (d *Daemon) clusterLocked() (*cluster.Cluster, error) {
+	if d.cl != nil {
+		return d.cl, nil
+	}
+	if !d.cfg.ControllerOnEtcd() {
+		return nil, errors.New(`controller.store: not "etcd": no cluster`)
+	}
+	cl, err := cluster.Open(d.cfg.Controller.Etcd, d.cfg.Node.Name, d.log.With("component", "cluster"))
+	if err != nil {
+		return nil, fmt.Errorf("controller.etcd: %w", err)
+	}
+	d.cl = cl
+	return cl, nil
+}
+
+// sharedStore returns the store the fleet's otkd share: etcd's shared
+// part, or the node's controller store when that is a file.
+func (d *Daemon) sharedStore() (kstore.Store, error) {
+	if !d.cfg.ControllerOnEtcd() {
+		return d.controllerStore()
+	}
+	cl, err := d.cluster()
+	if err != nil {
+		return nil, err
+	}
+	st, err := cl.SharedStore()
+	if err != nil {
+		return nil, fmt.Errorf("controller.etcd: shared store: %w", err)
+	}
+	return st, nil
+}
+
+// lead elects this process for role among the otkd sharing etcd; on a
+// store of its own the process always leads.
+func (d *Daemon) lead(ctx context.Context, role string) (context.Context, func(), error) {
+	if !d.cfg.ControllerOnEtcd() {
+		return ctx, func() {}, nil
+	}
+	cl, err := d.cluster()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cl.Lead(ctx, role)
+}
+
 // controllerStore opens the controller store on the first call.
-func (d *Daemon) controllerStore() (*kstore.DB, error) {
+func (d *Daemon) controllerStore() (kstore.Store, error) {
 	d.kstMu.Lock()
 	defer d.kstMu.Unlock()
 	if d.kst != nil {
 		return d.kst, nil
+	}
+	if d.cfg.ControllerOnEtcd() {
+		cl, err := d.clusterLocked()
+		if err != nil {
+			return nil, err
+		}
+		st, err := cl.NodeStore(controllerMigrations)
+		if err != nil {
+			return nil, fmt.Errorf("controller.etcd: node store: %w", err)
+		}
+		d.kst = st
+		return st, nil
 	}
 	kst, err := kstore.Open(d.cfg.Controller.Store, controllerMigrations)
 	if err != nil {
@@ -273,6 +352,10 @@ func (d *Daemon) close() error {
 	if d.kst != nil {
 		errs = append(errs, d.kst.Close())
 		d.kst = nil
+	}
+	if d.cl != nil {
+		errs = append(errs, d.cl.Close()) // revokes the lease: the fleet sees the node go at once
+		d.cl = nil
 	}
 	if d.reader != nil {
 		errs = append(errs, d.reader.Close())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,12 +45,19 @@ import (
 //
 // The API is these three methods (Put, Reason, Labels) and Collector; a
 // new feature adds its families in its WriteMetrics with them, and the
-// daemon registers it. docs/metrics.md lists every family.
+// daemon registers it. README.md ("Metrics") lists every family.
 type Metrics struct {
 	samples []sample
 	fams    map[string]*family
 	order   []string
+	w       io.Writer // NewMetrics: each sample also written here at once
 }
+
+// NewMetrics returns a Metrics that also writes each sample to w as it is
+// put, one text line (a family's HELP and TYPE lines before its first), as
+// the writer gave it: for a test that reads what one writer wrote without
+// a registry (Text checks the contract the way the daemon serves it).
+func NewMetrics(w io.Writer) *Metrics { return &Metrics{w: w} }
 
 type sample struct {
 	name        string
@@ -89,6 +97,9 @@ func (m *Metrics) Put(name, typ, help, labels string, v float64) {
 		}
 		m.fams[name] = f
 		m.order = append(m.order, name)
+		if m.w != nil {
+			fmt.Fprintf(m.w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+		}
 	} else if f.err == nil && typeName(f.typ) != typ {
 		f.err = fmt.Errorf("metric %s: written as %s and as %q", name, typeName(f.typ), typ)
 	}
@@ -100,6 +111,12 @@ func (m *Metrics) Put(name, typ, help, labels string, v float64) {
 		err = fmt.Errorf("metric %s: labels %s: %w", name, labels, err)
 	}
 	m.samples = append(m.samples, sample{name: name, names: names, vals: vals, v: v, err: err})
+	if m.w != nil {
+		if labels != "" {
+			labels = "{" + labels + "}"
+		}
+		fmt.Fprintf(m.w, "%s%s %g\n", name, labels, v)
+	}
 }
 
 // Reason writes the samples of a family labelled by one label's values

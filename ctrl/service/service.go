@@ -87,10 +87,20 @@ type Host struct {
 	// default slot count from them.
 	Shm        *shm.Writer
 	ShmOptions shm.Options
-	// Store returns the controller store ([controller] store), opened on
-	// the first call and shared by every service; the daemon closes it
-	// after the last Stop.
-	Store func() (*kstore.DB, error)
+	// Store returns the node's controller store ([controller] store: a
+	// bbolt file, or this node's part of etcd), opened on the first call
+	// and shared by every service; the daemon closes it after the last
+	// Stop.
+	Store func() (kstore.Store, error)
+	// SharedStore returns the store every otkd of the fleet shares when
+	// the controller store is etcd (key sync's replicas), the node's
+	// Store otherwise.
+	SharedStore func() (kstore.Store, error)
+	// Lead blocks until this process leads role among the otkd sharing
+	// the store, and returns a context that ends with the leadership and
+	// a release that gives it up; on a store of its own the process
+	// always leads (ctx itself).
+	Lead func(ctx context.Context, role string) (context.Context, func(), error)
 	// Port returns the configured port of that name.
 	Port func(name string) (Port, bool)
 }

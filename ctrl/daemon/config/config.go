@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/otkd/otkd/ctrl/cluster"
 	"github.com/otkd/otkd/ctrl/keymgmt/keyring/keyringsvc"
 	"github.com/otkd/otkd/ctrl/keymgmt/keysync/keysyncsvc"
 	"github.com/otkd/otkd/ctrl/keymgmt/mpc/mpcsvc"
@@ -137,9 +138,19 @@ type Store struct {
 // Controller is the [controller] table: the controller's own store.
 type Controller struct {
 	// Store is the kstore (bbolt) file of the key-management services
-	// (keyrings, key sync, custody).
+	// (keyrings, key sync, custody), or StoreEtcd: the etcd cluster of
+	// [controller.etcd], shared by every otkd of a fleet (docs/cluster.md).
 	Store string `toml:"store"`
+	// Etcd is the [controller.etcd] table (with store = "etcd" only).
+	Etcd cluster.Config `toml:"etcd"`
 }
+
+// StoreEtcd is the value of controller.store that puts the controller's
+// store in etcd.
+const StoreEtcd = "etcd"
+
+// ControllerOnEtcd reports whether the controller store is etcd.
+func (c *Config) ControllerOnEtcd() bool { return c.Controller.Store == StoreEtcd }
 
 // API is the [api] table: the management socket.
 type API struct {

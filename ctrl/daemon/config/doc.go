@@ -134,8 +134,22 @@
 //	                 exactly 0600. Default "/etc/otkd/kek".
 //
 //	[controller] the key-management services' store (ctrl/keymgmt/kstore).
-//	store            bbolt file of the keyrings, key sync and custody.
-//	                 Default "/var/lib/otkd/controller.db".
+//	store            bbolt file of the keyrings, key sync and custody, or
+//	                 "etcd": the etcd cluster of [controller.etcd], shared
+//	                 by the fleet's otkd (docs/cluster.md). Default
+//	                 "/var/lib/otkd/controller.db".
+//
+//	[controller.etcd]  with store = "etcd" only (ctrl/cluster.Config).
+//	endpoints        the members' client URLs: https, or http on a loopback
+//	                 address only. Required.
+//	ca_file, cert_file, key_file  the roots of the members' certificates,
+//	                 this node's client certificate and key (mode 0600 or
+//	                 0400); all three with https endpoints, none without.
+//	prefix           where otkd's keys live: "/…/", the same on every otkd of
+//	                 one fleet. Default "/otkd/".
+//	dial_timeout, request_timeout  Go durations, 100ms..5m. Default "5s".
+//	lease_ttl        the node's lease, whole seconds 2s..10m. Default "10s".
+//	max_txn_ops      the members' --max-txn-ops, 16 or more. Default 128.
 //
 //	[keyring], [[keyring]], [sync], [mpc]  the key-management services'
 //	             sections. Each feature owns its keys, defaults, rules and

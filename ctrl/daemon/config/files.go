@@ -29,7 +29,10 @@ func (c *Config) CheckFiles() error {
 	f.Dir("store.path", c.Store.Path)
 	f.Dir("shm.path", c.Shm.Path)
 	f.Dir("api.socket", c.API.Socket)
-	if c.KeyringEnabled() || c.Sync.Enabled || c.MPC.Enabled { // the daemon opens it only then
+	switch {
+	case c.ControllerOnEtcd():
+		c.Controller.Etcd.CheckFiles(&f)
+	case c.KeyringEnabled() || c.Sync.Enabled || c.MPC.Enabled: // the daemon opens it only then
 		f.Dir("controller.store", c.Controller.Store)
 	}
 	for _, g := range []struct{ field, name string }{{"shm.group", c.Shm.Group}, {"api.group", c.API.Group}} {

@@ -234,7 +234,11 @@ func (c *Config) resolve(dir string) {
 	abs(&c.Store.Path)
 	abs(&c.Store.KEKFile)
 	abs(&c.API.Socket)
-	abs(&c.Controller.Store)
+	if c.ControllerOnEtcd() {
+		c.Controller.Etcd.Resolve(abs)
+	} else {
+		abs(&c.Controller.Store)
+	}
 	keyringsvc.Resolve(c.Keyrings, abs)
 	c.Sync.Resolve(abs)
 	c.MPC.Resolve(abs)
@@ -266,5 +270,6 @@ func (c *Config) Clone() *Config {
 	d.Keyrings = slices.Clone(c.Keyrings)
 	d.Sync = c.Sync.Clone()
 	d.MPC = c.MPC.Clone()
+	d.Controller.Etcd = c.Controller.Etcd.Clone()
 	return &d
 }

@@ -87,6 +87,10 @@ func flattenStruct(out *[]field, prefix string, v reflect.Value) {
 		case reflect.Struct:
 			flattenStruct(out, key+".", fv)
 		case reflect.Slice:
+			if fv.Type().Elem().Kind() != reflect.Struct { // a list of values: one field
+				*out = append(*out, field{key, show(fv.Interface())})
+				continue
+			}
 			*out = append(*out, field{key, fmt.Sprint(fv.Len())})
 			for j := range fv.Len() {
 				flattenStruct(out, fmt.Sprintf("%s[%d].", key, j), fv.Index(j))

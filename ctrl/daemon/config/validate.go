@@ -64,6 +64,7 @@ func (c *Config) Validate() error {
 	c.validateNegotiation(&ps)
 	c.validatePaths(&ps)
 	c.validateRest(&ps)
+	c.validateController(&ps)
 	keyringsvc.Validate(c.Keyrings, c.keyringTable, c.env(), &ps)
 	c.Sync.Validate(&ps)
 	c.MPC.Validate(&ps)
@@ -453,7 +454,9 @@ func (c *Config) validatePaths(ps *problems) {
 		{"store.path", c.Store.Path},
 		{"store.kek_file", c.Store.KEKFile},
 		{"api.socket", c.API.Socket},
-		{"controller.store", c.Controller.Store},
+	}
+	if !c.ControllerOnEtcd() {
+		paths = append(paths, path{"controller.store", c.Controller.Store})
 	}
 	seen := map[string]string{}
 	for _, p := range paths {
@@ -476,6 +479,16 @@ func (c *Config) validatePaths(ps *problems) {
 	}
 	if len(c.API.Socket) > maxSocketPath {
 		ps.Add("api.socket", c.API.Socket, "%d bytes, longer than a unix socket path may be (%d)", len(c.API.Socket), maxSocketPath)
+	}
+}
+
+// validateController checks [controller.etcd] against controller.store.
+func (c *Config) validateController(ps *problems) {
+	switch {
+	case c.ControllerOnEtcd():
+		c.Controller.Etcd.Validate(ps)
+	case !c.Controller.Etcd.Empty():
+		ps.Add("controller.etcd", nil, "set, but controller.store is a file: set controller.store = %q to use etcd, or remove the table", StoreEtcd)
 	}
 }
 

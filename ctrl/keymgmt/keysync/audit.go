@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
 )
 
 // Event kinds of the audit log.
@@ -21,7 +23,13 @@ const (
 // Event is one entry of the audit log. It never holds key bytes: keys are
 // named by id and fingerprint (keys.FingerprintOf, the name otkd gives every key).
 type Event struct {
-	Seq        uint64    `json:"seq"`
+	// ID names the event for good: its record's key, the event's time
+	// (16 hex digits of Unix nanoseconds) then the writer's tag and count,
+	// so that the log sorts by time and replicas never collide.
+	ID string `json:"id"`
+	// Seq is the number of an event written by a log of schema 1 (a
+	// single-file store's sequence); 0 for later events.
+	Seq        uint64    `json:"seq,omitempty"`
 	Time       time.Time `json:"time"`
 	Kind       string    `json:"kind"`
 	Identity   string    `json:"identity,omitempty"`
@@ -36,32 +44,68 @@ type Event struct {
 }
 
 // audit appends e to the log in the same transaction as the change it
-// records, so the log and the state never disagree.
+// records, so the log and the state never disagree. Its key starts with
+// its time: a query by time is a range of keys, and pruning by age one
+// range delete. No shared counter: replicas append without contending.
 func (s *Syncer) audit(tx txn, e Event) error {
-	seq, err := tx.NextSeq(bAudit)
-	if err != nil {
-		return err
+	e.ID = auditKey(e.Time, s.tag, s.nEvents.Add(1))
+	return putJSON(tx, bAudit, e.ID, e)
+}
+
+// auditKey is the key of an event at t, written by the Syncer tagged tag
+// as its nth: 16 hex digits of t in Unix nanoseconds (0 before 1970),
+// then the tag and n in 8 hex digits each.
+func auditKey(t time.Time, tag uint32, n uint64) string {
+	return fmt.Sprintf("%s-%08x-%08x", auditTime(t), tag, uint32(n))
+}
+
+// auditTime is the key prefix of the events at t.
+func auditTime(t time.Time) string {
+	ns := t.UnixNano()
+	if t.IsZero() || ns < 0 {
+		ns = 0
 	}
-	e.Seq = seq
-	return putJSON(tx, bAudit, fmt.Sprintf("%016x", seq), e)
+	return fmt.Sprintf("%016x", ns)
+}
+
+// timeRange is the range of the keys of the events in [since, until)
+// (until zero: up to the end).
+func timeRange(since, until time.Time) kstore.Range {
+	r := kstore.Range{Start: []byte(auditTime(since))}
+	if !until.IsZero() {
+		r.End = []byte(auditTime(until))
+	}
+	return r
 }
 
 // Audit returns the events at or after since, in order.
 func (s *Syncer) Audit(since time.Time) ([]Event, error) {
 	var out []Event
 	err := s.view(func(tx txn) error {
-		return tx.ForEach(bAudit, func(_ string, v []byte) error {
+		out = out[:0]
+		return tx.Scan(bAudit, timeRange(since, time.Time{}), func(k string, v []byte) error {
 			var e Event
 			if err := json.Unmarshal(v, &e); err != nil {
-				return err
+				return fmt.Errorf("keysync: audit record %s: %w", k, err)
 			}
-			if !e.Time.Before(since) {
-				out = append(out, e)
-			}
+			out = append(out, e)
 			return nil
 		})
 	})
 	return out, err
+}
+
+// PruneAudit deletes the events older than Options.AuditRetention (none
+// when it is 0), in one range delete. RunPusher calls it every
+// Options.PruneEvery.
+func (s *Syncer) PruneAudit() error {
+	if s.opt.AuditRetention <= 0 {
+		return nil
+	}
+	cut := s.opt.Clock().Add(-s.opt.AuditRetention)
+	return s.update(func(tx txn) error {
+		return tx.DeleteRange(bAudit, kstore.Range{End: []byte(auditTime(cut))})
+	})
 }
 
 // AuditQuery selects audit events. The zero value selects the newest
@@ -86,6 +130,9 @@ const (
 
 // ErrAuditQuery reports a malformed AuditQuery.
 var ErrAuditQuery = errors.New("keysync: bad audit query")
+
+// errEnough stops a scan that found what it needs.
+var errEnough = errors.New("enough")
 
 // AuditKinds lists the event kinds, for validation and help texts.
 var AuditKinds = []string{EventImport, EventRegister, EventBind, EventPush, EventPushFail}
@@ -119,8 +166,13 @@ func (s *Syncer) QueryAudit(q AuditQuery) (events []Event, truncated bool, err e
 	if limit == 0 {
 		limit = DefaultAuditLimit
 	}
+	// Newest first over the time range, stopping at the first match
+	// beyond the limit: only what the answer needs is read.
+	r := timeRange(q.Since, q.Until)
+	r.Reverse = true
 	err = s.view(func(tx txn) error {
-		return tx.ForEach(bAudit, func(k string, v []byte) error {
+		events, truncated = events[:0], false
+		return tx.Scan(bAudit, r, func(k string, v []byte) error {
 			var e Event
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("keysync: audit record %s: %w", k, err)
@@ -129,12 +181,17 @@ func (s *Syncer) QueryAudit(q AuditQuery) (events []Event, truncated bool, err e
 				return nil
 			}
 			if len(events) == limit {
-				events, truncated = append(events[:0], events[1:]...), true
+				truncated = true
+				return errEnough
 			}
 			events = append(events, e)
 			return nil
 		})
 	})
+	if errors.Is(err, errEnough) {
+		err = nil
+	}
+	slices.Reverse(events)
 	if err != nil {
 		return nil, false, err
 	}

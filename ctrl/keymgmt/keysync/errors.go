@@ -16,4 +16,5 @@ var (
 	ErrAppRequired    = errors.New("keysync: identity holds several applications; name one")
 	ErrUnknownKey     = errors.New("keysync: unknown key id")
 	ErrKeyBound       = errors.New("keysync: key already bound")
+	ErrTooLarge       = errors.New("keysync: key file too large for the store")
 )

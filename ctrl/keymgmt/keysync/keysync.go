@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -32,7 +34,9 @@ const (
 	bOutbox   = "keysync.outbox"
 	bAudit    = "keysync.audit"
 
-	schemaVersion = "1"
+	// schemaVersion is the layout of the buckets: 2 keys the audit log by
+	// time (1 by a sequence number; New migrates such a store).
+	schemaVersion = "2"
 )
 
 // Platform is where the keys bound for one application are pushed.
@@ -63,8 +67,15 @@ type Options struct {
 	// Default 10 s.
 	PushTimeout time.Duration
 	// Poll is the longest RunPusher sleeps between looks at the outbox.
-	// Default 1 s.
+	// Default 1 s. On a store that other processes write (etcd), the
+	// pusher also wakes on every change of the outbox.
 	Poll time.Duration
+	// AuditRetention is how long audit events are kept: older ones are
+	// pruned by PruneAudit. 0 keeps them for good.
+	AuditRetention time.Duration
+	// PruneEvery is how often RunPusher prunes the audit log (with
+	// AuditRetention). Default 1 min.
+	PruneEvery time.Duration
 }
 
 // Binding ties a subscriber identity and an application to one key.
@@ -101,6 +112,8 @@ type Syncer struct {
 	clients map[string]*http.Client
 	wake    chan struct{}
 	pushMu  sync.Mutex // one PushDue at a time
+	tag     uint32     // random: this Syncer's events' keys differ from every other's
+	nEvents atomic.Uint64
 }
 
 // New returns a Syncer over st, which stays the caller's to close. It
@@ -112,7 +125,7 @@ func New(st kstore.Store, opt Options) (*Syncer, error) {
 	}
 	opt = withDefaults(opt)
 	opt.Platforms = maps.Clone(opt.Platforms)
-	s := &Syncer{st: st, opt: opt, seal: newAtRest(opt.Self), clients: map[string]*http.Client{}, wake: make(chan struct{}, 1)}
+	s := &Syncer{st: st, opt: opt, seal: newAtRest(opt.Self), clients: map[string]*http.Client{}, wake: make(chan struct{}, 1), tag: mrand.Uint32()}
 	for app, p := range opt.Platforms {
 		c, err := newClient(app, p, opt.PushTimeout)
 		if err != nil {
@@ -126,6 +139,11 @@ func New(st kstore.Store, opt Options) (*Syncer, error) {
 			return tx.Put(bMeta, "schema", []byte(schemaVersion))
 		case schemaVersion:
 			return nil
+		case "1":
+			if err := migrateAudit(tx); err != nil {
+				return fmt.Errorf("keysync: migrating the audit log to schema 2: %w", err)
+			}
+			return tx.Put(bMeta, "schema", []byte(schemaVersion))
 		default:
 			return fmt.Errorf("keysync: store schema %q, this build knows %q", v, schemaVersion)
 		}
@@ -134,6 +152,35 @@ func New(st kstore.Store, opt Options) (*Syncer, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// migrateAudit rekeys a schema-1 audit log (keys: the sequence number) by
+// time; each event keeps its number as Seq, and gets an ID made of its
+// time, tag 0 and its number.
+func migrateAudit(tx txn) error {
+	var old []string
+	var events []Event
+	err := tx.ForEach(bAudit, func(k string, v []byte) error {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("record %s: %w", k, err)
+		}
+		old, events = append(old, k), append(events, e)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, e := range events {
+		e.ID = auditKey(e.Time, 0, e.Seq)
+		if err := tx.Delete(bAudit, old[i]); err != nil {
+			return err
+		}
+		if err := putJSON(tx, bAudit, e.ID, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func withDefaults(o Options) Options {
@@ -154,6 +201,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second
+	}
+	if o.PruneEvery <= 0 {
+		o.PruneEvery = time.Minute
 	}
 	return o
 }
@@ -233,6 +283,9 @@ func (s *Syncer) Import(file []byte) (int, error) {
 		}
 		return s.audit(tx, Event{Time: now, Kind: EventImport, Count: len(recs), FileFP: hex.EncodeToString(fileFP[:16])})
 	})
+	if errors.Is(err, kstore.ErrTxnTooLarge) {
+		return 0, fmt.Errorf("%w: %d keys do not fit one transaction of this store (%w); split the file", ErrTooLarge, len(recs), err)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -379,6 +432,7 @@ func (s *Syncer) Lookup(keyID string) (Binding, bool, error) {
 func (s *Syncer) Outbox() ([]Pending, error) {
 	var out []Pending
 	err := s.view(func(tx txn) error {
+		out = out[:0]
 		return tx.ForEach(bOutbox, func(_ string, v []byte) error {
 			var p Pending
 			if err := json.Unmarshal(v, &p); err != nil {

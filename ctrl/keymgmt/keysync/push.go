@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
 )
 
 // IdempotencyHeader carries the DeliveryID of a push. A platform that has
@@ -27,19 +29,40 @@ type PushBody struct {
 
 // RunPusher loops delivering the outbox until ctx is done: it pushes every
 // entry that is due, then sleeps until the next one is due, a new binding
-// arrives or Options.Poll passes. It returns ctx.Err(). Run one per Syncer.
+// arrives (from this Syncer, or from any process when the store is a
+// kstore.Watcher) or Options.Poll passes; every Options.PruneEvery it
+// prunes the audit log (PruneAudit). It returns ctx.Err(). Run one per
+// Syncer; on a store shared by several Syncers, run one at a time across
+// them (the daemons elect it): a second pusher is safe (each delivery's
+// outcome is recorded once, the platform dedupes by delivery id) but posts
+// twice.
 func (s *Syncer) RunPusher(ctx context.Context) error {
 	t := time.NewTimer(0)
 	defer t.Stop()
+	var changed <-chan struct{}
+	if w, ok := s.st.(kstore.Watcher); ok {
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		changed = w.Watch(wctx, []byte(bOutbox))
+	}
+	var pruned time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.wake:
+		case <-changed:
 		case <-t.C:
 		}
+		if now := s.opt.Clock(); s.opt.AuditRetention > 0 && now.Sub(pruned) >= s.opt.PruneEvery {
+			if err := s.PruneAudit(); err != nil {
+				s.opt.Log.Warn("keysync: pruning the audit log", "err", err)
+			} else {
+				pruned = now
+			}
+		}
 		_, next, err := s.pushDue(ctx)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			s.opt.Log.Warn("keysync: outbox", "err", err)
 		}
 		wait := s.opt.Poll
@@ -134,14 +157,20 @@ func (s *Syncer) attempt(ctx context.Context, p Pending) (time.Time, bool, error
 	p.NextAt = now.Add(s.backoff(p.Attempts))
 	s.opt.Log.Warn("keysync: push failed", "delivery", p.DeliveryID, "app", p.App, "attempt", p.Attempts, "retry_at", p.NextAt, "err", perr)
 	return p.NextAt, isDown, s.update(func(tx txn) error {
-		if tx.Get(bOutbox, p.DeliveryID) == nil {
-			return nil
-		}
-		if err := putJSON(tx, bOutbox, p.DeliveryID, p); err != nil {
+		// The entry as stored now: another pusher may have delivered it
+		// or counted an attempt meanwhile.
+		var cur Pending
+		if ok, err := getJSON(tx, bOutbox, p.DeliveryID, &cur); err != nil || !ok {
 			return err
 		}
-		return s.audit(tx, Event{Time: now, Kind: EventPushFail, Identity: p.Identity, App: p.App, KeyID: p.KeyID,
-			KeyFP: p.KeyFP, DeliveryID: p.DeliveryID, Attempt: p.Attempts, Detail: p.LastError})
+		cur.Attempts++
+		cur.LastError = p.LastError
+		cur.NextAt = now.Add(s.backoff(cur.Attempts))
+		if err := putJSON(tx, bOutbox, cur.DeliveryID, cur); err != nil {
+			return err
+		}
+		return s.audit(tx, Event{Time: now, Kind: EventPushFail, Identity: cur.Identity, App: cur.App, KeyID: cur.KeyID,
+			KeyFP: cur.KeyFP, DeliveryID: cur.DeliveryID, Attempt: cur.Attempts, Detail: cur.LastError})
 	})
 }
 

@@ -19,7 +19,15 @@ func (t txn) ForEach(bucket string, fn func(key string, val []byte) error) error
 	return t.k.ForEach([]byte(bucket), func(k, v []byte) error { return fn(string(k), v) })
 }
 
-func (t txn) NextSeq(bucket string) (uint64, error) { return t.k.NextSeq([]byte(bucket)) }
+// Scan calls fn for the pairs of bucket in r, in r's order.
+func (t txn) Scan(bucket string, r kstore.Range, fn func(key string, val []byte) error) error {
+	return t.k.Scan([]byte(bucket), r, func(k, v []byte) error { return fn(string(k), v) })
+}
+
+// DeleteRange removes the keys of bucket in r.
+func (t txn) DeleteRange(bucket string, r kstore.Range) error {
+	return t.k.DeleteRange([]byte(bucket), r)
+}
 
 func (s *Syncer) update(fn func(txn) error) error {
 	return s.st.Update(func(k kstore.Tx) error { return fn(txn{k}) })

@@ -1,23 +1,53 @@
-// Package kstore is the controller's embedded store: every piece of
-// controller state (keyrings, custody, sync) lives in one bbolt file behind
-// the narrow Store and Tx interfaces, so that a cluster store (etcd) can
-// implement the same contract later.
+// Package kstore is the controller's store: every piece of controller
+// state (keyrings, custody, sync) lives behind the narrow Store and Tx
+// interfaces. DB, in this package, keeps it in one embedded bbolt file, the
+// default; ctrl/keymgmt/kstore/etcdstore keeps it in etcd, for several otkd
+// sharing it (docs/cluster.md).
 //
 // # Contract
 //
 // A Store is a set of buckets, each an ordered map from byte keys to byte
 // values. Update runs fn in one read-write transaction: either every write of
-// fn is committed (and on disk when Update returns nil) or none is (fn
+// fn is committed (and durable when Update returns nil) or none is (fn
 // returned an error, panicked, or the commit failed). View runs fn in a
 // read-only transaction that sees one consistent snapshot. Batch is Update
-// for many concurrent callers: their functions are grouped into one
-// transaction and one fsync; fn may be called more than once and must
-// therefore be idempotent, and must not depend on running alone.
+// for many concurrent callers: their functions may be grouped into one
+// transaction and one fsync.
+//
+// fn may be called more than once, by Batch always and by Update on a store
+// that other processes write too (etcd: a transaction whose reads another
+// committed writer changed meanwhile runs again on fresh reads). fn must
+// therefore be idempotent, depend on nothing but what it reads in the
+// transaction, and leave its results in variables it sets on every run.
+// Transactions are serializable: what fn read is still what the store holds
+// when its writes commit.
 //
 // Buckets are created on first Put or NextSeq; reading a bucket that does
-// not exist finds nothing. Slices returned by Get or passed to ForEach are
-// valid only until the transaction ends: copy what you keep. A Tx must not be
-// used outside the function it was passed to, nor from other goroutines.
+// not exist finds nothing. Keys are not empty. Slices returned by Get or
+// passed to ForEach and Scan are valid only until the transaction ends: copy
+// what you keep. A Tx must not be used outside the function it was passed
+// to, nor from other goroutines.
+//
+// # Ranges
+//
+// Scan walks the keys of a bucket in a Range (Prefix makes the range of a
+// prefix), forwards or backwards, up to a limit; DeleteRange removes a range
+// of keys as one write, however many keys it holds. A backend with a bound
+// on the writes of a transaction (etcd: 128 by default) counts a
+// DeleteRange as one, so a change that empties a set of records belongs in
+// one range of keys.
+//
+// # Limits
+//
+// A backend may bound a transaction: etcd takes at most a configured number
+// of writes (puts, deletes, range deletes, sequence bumps) and of keys read
+// by a read-write transaction, and of request bytes. A transaction beyond a
+// bound fails with ErrTxnTooLarge before anything is written; callers design
+// their records so that each logical change fits, and report the ones that
+// cannot (a key file too large for one transaction) with a clear error. A
+// backend that cannot reach its servers fails with ErrUnavailable; one whose
+// transaction lost the race against other writers too many times in a row,
+// with ErrConflict.
 //
 // # Schema versions
 //
@@ -50,6 +80,8 @@
 package kstore
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -73,8 +105,67 @@ type Tx interface {
 	ForEach(bucket []byte, fn func(k, v []byte) error) error
 	// NextSeq returns the next value (1, 2, ...) of the bucket's persistent
 	// sequence, creating the bucket if needed. A rolled-back transaction
-	// does not consume values.
+	// does not consume values. Every transaction that draws from one
+	// sequence writes the same record: on a shared store, concurrent
+	// writers of a sequence run one after another.
 	NextSeq(bucket []byte) (uint64, error)
+	// Scan calls fn for the keys of bucket in r, in byte order (reverse
+	// order with r.Reverse), at most r.Limit of them when it is positive;
+	// an error from fn stops the walk and is returned. fn must not modify
+	// the bucket.
+	Scan(bucket []byte, r Range, fn func(k, v []byte) error) error
+	// DeleteRange removes the keys of bucket in r (r.Reverse and r.Limit
+	// must be zero): one write, however many keys it removes.
+	DeleteRange(bucket []byte, r Range) error
+}
+
+// Range selects the keys k of a bucket with Start <= k < End. A nil Start
+// is the bucket's first key, a nil End its end. Reverse walks from the
+// last key of the range down; Limit, when positive, stops after that many.
+type Range struct {
+	Start, End []byte
+	Reverse    bool
+	Limit      int
+}
+
+// Prefix returns the Range of the keys that start with p (every key when p
+// is empty).
+func Prefix(p []byte) Range {
+	if len(p) == 0 {
+		return Range{}
+	}
+	return Range{Start: p, End: PrefixEnd(p)}
+}
+
+// PrefixEnd returns the first key after every key that starts with p: p
+// with its last byte below 0xff incremented and what follows dropped; nil
+// (the end of the bucket) when p is empty or all 0xff.
+func PrefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// Contains reports whether k is in r (Limit aside).
+func (r Range) Contains(k []byte) bool {
+	return bytes.Compare(k, r.Start) >= 0 && (r.End == nil || bytes.Compare(k, r.End) < 0)
+}
+
+// Check reports a range that is empty by construction or, for
+// DeleteRange (del), that asks for an order or a limit.
+func (r Range) Check(del bool) error {
+	switch {
+	case r.Limit < 0:
+		return fmt.Errorf("%w: limit %d", ErrRange, r.Limit)
+	case del && (r.Reverse || r.Limit != 0):
+		return fmt.Errorf("%w: DeleteRange takes no order and no limit", ErrRange)
+	}
+	return nil
 }
 
 // Store is the controller's transactional key-value store.
@@ -90,6 +181,13 @@ type Store interface {
 	Batch(fn func(Tx) error) error
 	// Close releases the store; later calls fail with ErrClosed.
 	Close() error
+}
+
+// Watcher is a Store that other processes write too (a cluster store):
+// Watch returns a channel that receives, coalesced, after writes to bucket
+// committed by any process, until ctx ends (then it is closed).
+type Watcher interface {
+	Watch(ctx context.Context, bucket []byte) <-chan struct{}
 }
 
 // Migration brings the schema from one version to the next.
@@ -115,6 +213,21 @@ var (
 	ErrClosed = errors.New("kstore: closed")
 	// ErrCorrupt: the meta bucket holds a malformed schema version.
 	ErrCorrupt = errors.New("kstore: corrupt meta bucket")
+	// ErrRange: a malformed Range.
+	ErrRange = errors.New("kstore: bad range")
+	// ErrEmptyKey: a Put or Delete with an empty key.
+	ErrEmptyKey = errors.New("kstore: empty key")
+	// ErrTxnTooLarge: the transaction exceeds a bound of the backend
+	// (etcd: writes or keys read per transaction, request bytes); nothing
+	// was written.
+	ErrTxnTooLarge = errors.New("kstore: transaction too large for the store")
+	// ErrConflict: the transaction lost to concurrent writers on every
+	// attempt; nothing was written.
+	ErrConflict = errors.New("kstore: transaction kept conflicting with concurrent writers")
+	// ErrUnavailable: the store's servers did not answer (no quorum,
+	// timeout, connection refused). For a commit that failed this way
+	// the outcome is unknown: the change may or may not be in the store.
+	ErrUnavailable = errors.New("kstore: store unavailable")
 )
 
 // SchemaError reports a file whose schema version this program does not
@@ -313,6 +426,9 @@ func (t tx) Put(bucket, key, val []byte) error {
 	if err := reserved(bucket); err != nil {
 		return err
 	}
+	if len(key) == 0 {
+		return fmt.Errorf("%w: put in %q", ErrEmptyKey, bucket)
+	}
 	b, err := t.t.CreateBucketIfNotExists(bucket)
 	if err != nil {
 		return fmt.Errorf("kstore: bucket %q: %w", bucket, err)
@@ -346,6 +462,67 @@ func (t tx) ForEach(bucket []byte, fn func(k, v []byte) error) error {
 		return nil
 	}
 	return b.ForEach(fn)
+}
+
+func (t tx) Scan(bucket []byte, r Range, fn func(k, v []byte) error) error {
+	if err := r.Check(false); err != nil {
+		return err
+	}
+	b := t.t.Bucket(bucket)
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	var k, v []byte
+	step := c.Next
+	if r.Reverse {
+		step = c.Prev
+		if r.End == nil {
+			k, v = c.Last()
+		} else if k, v = c.Seek(r.End); k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev() // the last key below End
+		}
+	} else {
+		k, v = c.Seek(r.Start)
+	}
+	for n := 0; k != nil && r.Contains(k) && (r.Limit == 0 || n < r.Limit); n++ {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+		k, v = step()
+	}
+	return nil
+}
+
+func (t tx) DeleteRange(bucket []byte, r Range) error {
+	if err := reserved(bucket); err != nil {
+		return err
+	}
+	if err := r.Check(true); err != nil {
+		return err
+	}
+	if !t.t.Writable() {
+		return fmt.Errorf("kstore: delete range in %q: %w", bucket, bolt.ErrTxNotWritable)
+	}
+	b := t.t.Bucket(bucket)
+	if b == nil {
+		return nil
+	}
+	// Collect first: deleting under a bbolt cursor that keeps moving can
+	// skip the key after each deleted one.
+	var doomed [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(r.Start); k != nil && r.Contains(k); k, _ = c.Next() {
+		doomed = append(doomed, bytes.Clone(k))
+	}
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return fmt.Errorf("kstore: delete range in %q: %w", bucket, err)
+		}
+	}
+	return nil
 }
 
 func (t tx) NextSeq(bucket []byte) (uint64, error) {

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/otkd/otkd/ctrl/keymgmt/keysync"
 	"github.com/otkd/otkd/ctrl/service"
@@ -21,6 +22,20 @@ type Config struct {
 	// (the key file mode 0600 or 0400).
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
+	// PrivateKey is the key-sync platform's SM2 key (PEM PKCS#8, mode 0600
+	// or 0400): vendors envelope key files to its public key and keys are
+	// sealed at rest under it. Every replica of one key-sync platform (otkd
+	// sharing an etcd store) holds the same. "" uses [node] private_key.
+	PrivateKey string `toml:"private_key"`
+	// AuditRetention is how long audit events are kept (a Go duration, at
+	// least a minute); "" keeps them for good.
+	AuditRetention string `toml:"audit_retention"`
+}
+
+// Retention returns AuditRetention parsed (0 when empty).
+func (s *Config) Retention() time.Duration {
+	d, _ := time.ParseDuration(s.AuditRetention)
+	return d
 }
 
 // Validate checks an enabled [sync] table.
@@ -42,6 +57,11 @@ func (s *Config) Validate(ps *service.Problems) {
 			ps.Add(field, s.Platforms[app], "want an https URL with a host")
 		}
 	}
+	if s.AuditRetention != "" {
+		if d, err := time.ParseDuration(s.AuditRetention); err != nil || d < time.Minute {
+			ps.Add("sync.audit_retention", s.AuditRetention, "want a Go duration of at least 1m, such as \"2160h\" (90 days)")
+		}
+	}
 	for _, f := range []struct{ field, path string }{
 		{"sync.ca_file", s.CAFile}, {"sync.cert_file", s.CertFile}, {"sync.key_file", s.KeyFile},
 	} {
@@ -56,6 +76,9 @@ func (s *Config) Resolve(abs func(*string)) {
 	abs(&s.CAFile)
 	abs(&s.CertFile)
 	abs(&s.KeyFile)
+	if s.PrivateKey != "" {
+		abs(&s.PrivateKey)
+	}
 }
 
 // CheckFiles checks the files an enabled table names: the key private.
@@ -66,6 +89,9 @@ func (s *Config) CheckFiles(f *service.Files) {
 	f.Private("sync.key_file", s.KeyFile)
 	f.Regular("sync.cert_file", s.CertFile)
 	f.Regular("sync.ca_file", s.CAFile)
+	if s.PrivateKey != "" {
+		f.Private("sync.private_key", s.PrivateKey)
+	}
 }
 
 // Clone returns a deep copy.

@@ -6,10 +6,14 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"time"
 
 	"github.com/otkd/otkd/ctrl/api"
 	"github.com/otkd/otkd/ctrl/keymgmt/keysync"
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
+	"github.com/otkd/otkd/ctrl/link/handshake"
 	"github.com/otkd/otkd/ctrl/service"
 )
 
@@ -19,7 +23,13 @@ import (
 type Service struct {
 	cfg    Config
 	syncer *keysync.Syncer
+	lead   func(ctx context.Context, role string) (context.Context, func(), error)
+	log    *slog.Logger
 }
+
+// PusherRole is the role the pushers of key sync's replicas elect one
+// leader for: one pushes the outbox at a time.
+const PusherRole = "keysync-pusher"
 
 // New returns the service of a [sync] table.
 func New(cfg Config) *Service { return &Service{cfg: cfg.Clone()} }
@@ -61,15 +71,22 @@ func (s *Service) Start(h *service.Host) error {
 	for app, u := range sc.Platforms {
 		platforms[app] = keysync.Platform{URL: u, CA: roots, Cert: cert}
 	}
-	st, err := h.Store()
+	self := h.Self.Priv
+	if sc.PrivateKey != "" {
+		if self, err = handshake.LoadPrivateKey(sc.PrivateKey); err != nil {
+			return fmt.Errorf("sync.private_key: %w", err)
+		}
+	}
+	st, err := h.SharedStore()
 	if err != nil {
 		return err
 	}
-	sy, err := keysync.New(st, keysync.Options{Self: h.Self.Priv, Platforms: platforms, Log: h.Log.With("component", "keysync")})
+	sy, err := keysync.New(st, keysync.Options{Self: self, Platforms: platforms, Log: h.Log.With("component", "keysync"),
+		AuditRetention: sc.Retention()})
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
-	s.syncer = sy
+	s.syncer, s.lead, s.log = sy, h.Lead, h.Log.With("component", "keysync")
 	return nil
 }
 
@@ -81,12 +98,50 @@ func (s *Service) Workers() []service.Worker {
 	if s.syncer == nil {
 		return nil
 	}
-	return []service.Worker{{Name: "sync pusher", Run: func(ctx context.Context) error {
-		if err := s.syncer.RunPusher(ctx); ctx.Err() == nil {
+	return []service.Worker{{Name: "sync pusher", Run: s.runPusher}}
+}
+
+// runPusher pushes the outbox while this process leads PusherRole: on a
+// shared store (replicas) one otkd pushes at a time, and when it dies or
+// loses etcd another takes over after its lease; the delivery id keeps a
+// push repeated across the switch from being applied twice.
+//
+// When the election itself fails (etcd unreachable, no quorum) it waits
+// and stands again, up to 30 s apart, rather than fail: a restart of otkd
+// would not bring etcd back, and the watchdog would count the failures.
+func (s *Service) runPusher(ctx context.Context) error {
+	wait := time.Second
+	for {
+		lctx, release := ctx, func() {}
+		if s.lead != nil {
+			var err error
+			if lctx, release, err = s.lead(ctx, PusherRole); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				s.log.Warn("sync pusher: cannot stand for election, trying again", "in", wait, "err", err)
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return nil
+				case <-t.C:
+				}
+				wait = min(2*wait, 30*time.Second)
+				continue
+			}
+			wait = time.Second
+		}
+		err := s.syncer.RunPusher(lctx)
+		release()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if lctx.Err() == nil {
 			return err
 		}
-		return nil
-	}}}
+		// The leadership ended (lease lost): stand again.
+	}
 }
 
 // Routes implements service.Service: the service serves its routes
@@ -119,6 +174,10 @@ func syncErr(err error) error {
 		return fmt.Errorf("%w: %v", api.ErrNotFound, err)
 	case errors.Is(err, keysync.ErrDuplicateKey), errors.Is(err, keysync.ErrKeyBound):
 		return fmt.Errorf("%w: %v", api.ErrConflict, err)
+	case errors.Is(err, keysync.ErrTooLarge):
+		return fmt.Errorf("%w: %v", api.ErrBadRequest, err)
+	case errors.Is(err, kstore.ErrUnavailable), errors.Is(err, kstore.ErrConflict):
+		return fmt.Errorf("%w: %v", api.ErrUnavailable, err)
 	}
 	return err
 }
@@ -160,7 +219,7 @@ func (s *Service) SyncOutbox(ctx context.Context) ([]SyncPending, error) {
 	}
 	ps, err := s.syncer.Outbox()
 	if err != nil {
-		return nil, err
+		return nil, syncErr(err)
 	}
 	out := make([]SyncPending, 0, len(ps))
 	for _, p := range ps {
@@ -181,7 +240,7 @@ func (s *Service) SyncAudit(ctx context.Context, q SyncAuditQuery) (SyncAudit, e
 		return SyncAudit{}, fmt.Errorf("%w: %v", api.ErrBadRequest, err)
 	}
 	if err != nil {
-		return SyncAudit{}, err
+		return SyncAudit{}, syncErr(err)
 	}
 	if ev == nil {
 		ev = []SyncEvent{}

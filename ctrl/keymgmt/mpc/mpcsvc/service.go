@@ -68,7 +68,7 @@ type Service struct {
 	cfg      Config
 	node     string // [node] name
 	self     handshake.Identity
-	kst      *kstore.DB
+	kst      kstore.Store
 	keyrings Keyrings
 	log      *slog.Logger
 	run      *custody // nil when [mpc] is off or before Start
@@ -272,7 +272,7 @@ func (m *custody) loadOperators(ops []Operator) error {
 // persistTOTP restores each operator's last accepted TOTP step from the
 // store and records every new one there before it is accepted, so a code
 // stays single-use across restarts.
-func (m *custody) persistTOTP(st *kstore.DB, ops []Operator) error {
+func (m *custody) persistTOTP(st kstore.Store, ops []Operator) error {
 	key := func(name string) []byte { return []byte("totp/" + name) }
 	err := st.View(func(tx kstore.Tx) error {
 		for _, o := range ops {
@@ -297,7 +297,7 @@ func (m *custody) persistTOTP(st *kstore.DB, ops []Operator) error {
 
 // restore loads the node's state, the commit of its epoch and its part of
 // a round in progress, if stored.
-func (m *custody) restore(st *kstore.DB) (last, round []byte, err error) {
+func (m *custody) restore(st kstore.Store) (last, round []byte, err error) {
 	var state []byte
 	err = st.View(func(tx kstore.Tx) error {
 		state = append([]byte(nil), tx.Get(mpcBucket, mpcStateKey)...)
@@ -318,7 +318,7 @@ func (m *custody) restore(st *kstore.DB) (last, round []byte, err error) {
 }
 
 // storeVotes keeps a node's latest vote in the controller store.
-type storeVotes struct{ st *kstore.DB }
+type storeVotes struct{ st kstore.Store }
 
 // Vote implements mpc.VoteStore.
 func (v storeVotes) Vote(epoch uint64, digest [32]byte) ([32]byte, error) {

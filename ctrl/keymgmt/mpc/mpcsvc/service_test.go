@@ -58,7 +58,7 @@ type testNode struct {
 func (n *testNode) start() error {
 	n.s = New(*n.cfg, nil)
 	return n.s.Start(&service.Host{Log: slog.New(slog.DiscardHandler), Node: "n1", Self: n.self,
-		Store: func() (*kstore.DB, error) {
+		Store: func() (kstore.Store, error) {
 			if n.kst == nil {
 				st, err := kstore.Open(n.store, nil)
 				if err != nil {
