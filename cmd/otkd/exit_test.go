@@ -202,7 +202,12 @@ func TestExitStatuses(t *testing.T) {
 			os.WriteFile(nodeKey, goodKey, 0o600)
 			os.WriteFile(store, bytes.Repeat([]byte{0xAB}, 16384), 0o600)
 		}, []string{"run", "--config", path}, exitDataErr, store},
+		{"damaged controller store", func() {
+			os.Remove(store)
+			os.WriteFile(filepath.Join(dir, "a", "controller.db"), bytes.Repeat([]byte{0xAB}, 16384), 0o600)
+		}, []string{"run", "--config", path}, exitDataErr, filepath.Join(dir, "a", "controller.db")},
 		{"wrong KEK", func() {
+			os.Remove(filepath.Join(dir, "a", "controller.db"))
 			os.Remove(store)
 			code, _, e := runStartStop(t, path) // a store sealed under the right KEK
 			if code != 0 {

@@ -18,7 +18,7 @@
 // an exit status that says its kind (exitStatus; the values
 // of sysexits.h): 0 success, 1 a failure while running (or one a restart
 // may cure: another otkd holds the files, no space in /dev/shm), 64 bad
-// usage (EX_USAGE), 65 a damaged data file: the key store, a key file
+// usage (EX_USAGE), 65 a damaged data file: the key store or the controller store, a key file
 // (EX_DATAERR), 73 a file otkd must create is in another user's hands: the
 // shm map or its lock file, or one it cannot create: demo --report's
 // (EX_CANTCREAT), 78 a bad configuration or a
@@ -46,6 +46,7 @@ import (
 	"github.com/otkd/otkd/asm/zuc"
 	"github.com/otkd/otkd/ctrl/daemon"
 	"github.com/otkd/otkd/ctrl/daemon/config"
+	"github.com/otkd/otkd/ctrl/keymgmt/kstore"
 	"github.com/otkd/otkd/ctrl/link/handshake"
 	"github.com/otkd/otkd/ctrl/sim/demo"
 	"github.com/otkd/otkd/dataplane/client/tap"
@@ -83,7 +84,8 @@ one JSON object instead: {"error": "…", "status": N}):
   1   a failure while running, or one a restart may cure (another otkd holds
       the files or the client interface, no space for the shm map)
   64  bad usage: an unknown command or flag, a bad OTKD_NOASM value
-  65  a damaged data file: the key store (store.path), a key file's contents
+  65  a damaged data file: the key store (store.path), the controller store
+      (controller.store), a key file's contents
   73  otkd will not use a file in its way: the shm map or its lock file owned
       by another user, a symbolic link, an unsafe directory (see README);
       demo --report names a file it cannot create (checked before the run)
@@ -110,7 +112,8 @@ func exitStatus(err error) int {
 	switch {
 	case errors.As(err, &ue):
 		return exitUsage
-	case errors.Is(err, store.ErrCorrupt), errors.Is(err, handshake.ErrKeyFile):
+	case errors.Is(err, store.ErrCorrupt), errors.Is(err, handshake.ErrKeyFile),
+		errors.Is(err, kstore.ErrDamaged), errors.Is(err, kstore.ErrCorrupt):
 		return exitDataErr
 	case errors.Is(err, shm.ErrUntrusted), errors.Is(err, demo.ErrReport):
 		return exitCantCreat

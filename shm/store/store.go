@@ -14,7 +14,7 @@
 //
 // A damaged or foreign file never crashes the daemon and is never written
 // to: Open reads the whole file with pread and checks bbolt's structure in
-// memory before bbolt maps it (checkBolt), then, before any write, checks
+// memory before bbolt maps it (internal/boltcheck), then, before any write, checks
 // the KEK against a check value sealed under it (a store made before there
 // was one: against its first record), opens every record and compares a
 // keyed digest of all records and the generation with the one stored. A
@@ -43,6 +43,7 @@ import (
 	"github.com/emmansun/gmsm/sm4"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/otkd/otkd/internal/boltcheck"
 	"github.com/otkd/otkd/shm"
 )
 
@@ -179,7 +180,7 @@ func (s *Store) checkFile(f *os.File) error {
 	if _, err := f.ReadAt(b, 0); err != nil && !(errors.Is(err, io.EOF) && len(b) == 0) {
 		return fmt.Errorf("store: reading %s: %w", s.path, err)
 	}
-	if err := checkBolt(b); err != nil {
+	if err := boltcheck.Check(b); err != nil {
 		return s.corruptf("%v; restore it from a backup, or move it away to start with no stored keys", err)
 	}
 	return nil
@@ -200,7 +201,7 @@ func (s *Store) corruptf(format string, args ...any) error {
 
 // guard runs fn, which reads the bbolt file through bbolt's mapping, and
 // turns a fault (SIGBUS on a page the file no longer has) or a panic in
-// bbolt into an error. checkBolt is meant to leave none to catch; this is
+// bbolt into an error. boltcheck.Check is meant to leave none to catch; this is
 // the second line (runtime/debug.SetPanicOnFault exists for mapped files).
 func guard(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))

@@ -77,6 +77,16 @@
 // disks), which is why related writes belong in one Update and concurrent
 // writers should use Batch. The file is locked (flock) by the opening
 // process: a second Open of the same path fails after Options.LockTimeout.
+//
+// # Damage
+//
+// bbolt trusts its file: a page id beyond a truncated file faults the
+// process, a scribbled length panics. Open therefore reads an existing file
+// whole and checks its structure (internal/boltcheck) before bbolt maps it,
+// refuses an empty one (bbolt would start it afresh), then walks it once with
+// faults turned into errors and runs bbolt's consistency check. A damaged
+// file is refused with a *DamageError (ErrDamaged) naming it; Open never
+// panics on a file's contents.
 package kstore
 
 import (
@@ -85,10 +95,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/otkd/otkd/internal/boltcheck"
 )
 
 // Tx is one transaction of a Store. See the package contract.
@@ -213,6 +228,9 @@ var (
 	ErrClosed = errors.New("kstore: closed")
 	// ErrCorrupt: the meta bucket holds a malformed schema version.
 	ErrCorrupt = errors.New("kstore: corrupt meta bucket")
+	// ErrDamaged: the store file fails bbolt's structural check (truncated,
+	// overwritten, not a bbolt file, or empty); see *DamageError.
+	ErrDamaged = errors.New("kstore: damaged store file")
 	// ErrRange: a malformed Range.
 	ErrRange = errors.New("kstore: bad range")
 	// ErrEmptyKey: a Put or Delete with an empty key.
@@ -304,16 +322,177 @@ func OpenWith(path string, migrations []Migration, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("kstore: migration %d (%s) has no Up function", i+1, m.Name)
 		}
 	}
-	bdb, err := bolt.Open(path, opts.Mode, &bolt.Options{Timeout: opts.LockTimeout})
+	if err := precheck(path); err != nil {
+		return nil, err
+	}
+	bdb, err := openBolt(path, opts)
 	if err != nil {
-		return nil, fmt.Errorf("kstore: opening %s: %w", path, err)
+		return nil, err
 	}
 	d := &DB{db: bdb, path: path}
+	if err := d.check(); err != nil {
+		bdb.Close()
+		return nil, err
+	}
 	if err := d.migrate(migrations); err != nil {
 		bdb.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// DamageError says which store file is damaged and how.
+type DamageError struct {
+	Path   string
+	Reason string
+}
+
+func (e *DamageError) Error() string {
+	return fmt.Sprintf("kstore: %s is damaged (%s): otkd does not repair it; move it aside and restore the last backup, or remove it to start with an empty controller store", e.Path, e.Reason)
+}
+
+func (e *DamageError) Unwrap() error { return ErrDamaged }
+
+// openBolt opens the bbolt file. bbolt reports some damage as errors and
+// panics on other (a freelist or meta page that does not parse): both come
+// back as a *DamageError, and so does a fault on a page beyond the file.
+// bbolt returns no handle after such a panic, so the
+// file is opened through bbolt's OpenFile hook and closed here (which also
+// drops its lock); what bbolt had mapped of it stays mapped until the
+// process ends (the daemon exits on this error).
+func openBolt(path string, opts Options) (bdb *bolt.DB, err error) {
+	// A page id beyond the file faults while bbolt loads the freelist: a
+	// panic here, not a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	var f *os.File
+	defer func() {
+		if r := recover(); r != nil {
+			if f != nil {
+				f.Close()
+			}
+			bdb, err = nil, &DamageError{Path: path, Reason: fmt.Sprint("bbolt: ", r)}
+		}
+	}()
+	bdb, err = bolt.Open(path, opts.Mode, &bolt.Options{
+		Timeout: opts.LockTimeout,
+		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
+			var err error
+			f, err = os.OpenFile(name, flag, mode)
+			return f, err
+		},
+	})
+	var pe *fs.PathError
+	switch {
+	case err == nil:
+		return bdb, nil
+	case errors.Is(err, bolt.ErrTimeout), errors.As(err, &pe):
+		// locked by another process, or the file cannot be opened
+		return nil, fmt.Errorf("kstore: opening %s: %w", path, err)
+	default:
+		// anything else bbolt says of the file's contents (invalid
+		// meta pages, checksum, version, "file size too small")
+		return nil, &DamageError{Path: path, Reason: "bbolt: " + err.Error()}
+	}
+}
+
+// precheck reads an existing file whole and checks bbolt's structure in
+// memory (internal/boltcheck) before bbolt maps it. A file that does not
+// exist yet is left to bbolt to create.
+func precheck(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("kstore: opening %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("kstore: %s: %w", path, err)
+	}
+	switch {
+	case !fi.Mode().IsRegular():
+		return &DamageError{Path: path, Reason: fmt.Sprintf("not a regular file (%v)", fi.Mode().Type())}
+	case fi.Size() == 0:
+		// bbolt would initialise an empty file as a new store: a store cut
+		// to nothing must not come back silently empty.
+		return &DamageError{Path: path, Reason: "the file is empty (0 bytes)"}
+	}
+	b := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return fmt.Errorf("kstore: reading %s: %w", path, err)
+	}
+	if err := boltcheck.Check(b); err != nil {
+		return &DamageError{Path: path, Reason: err.Error()}
+	}
+	return nil
+}
+
+// check refuses a damaged file at Open, with its path, instead of letting
+// bbolt panic (or fault on a page id beyond the file) inside the first
+// transaction that reaches the damaged page. precheck has checked the
+// file's structure before bbolt mapped it; this is the second line: it
+// walks every bucket, nested bucket, key and value in this goroutine with
+// faults turned into panics (runtime/debug.SetPanicOnFault), and only then
+// runs bbolt's own consistency check (page types, the freelist, pages
+// reachable twice or never, key order), which runs on a goroutine of its
+// own where a fault could not be caught. The controller store is small
+// (megabytes): this costs milliseconds at start.
+func (d *DB) check() error {
+	if err := d.walk(); err != nil {
+		return err
+	}
+	var first error
+	n := 0
+	if err := d.db.View(func(btx *bolt.Tx) error {
+		for e := range btx.Check() {
+			if first == nil {
+				first = e
+			}
+			n++
+		}
+		return nil
+	}); err != nil {
+		return &DamageError{Path: d.path, Reason: "bbolt: " + err.Error()}
+	}
+	if first != nil {
+		reason := "bbolt: " + first.Error()
+		if n > 1 {
+			reason += fmt.Sprintf(", and %d more problems", n-1)
+		}
+		return &DamageError{Path: d.path, Reason: reason}
+	}
+	return nil
+}
+
+// walk reads every bucket, key and value of the file (see check).
+func (d *DB) walk() (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = &DamageError{Path: d.path, Reason: fmt.Sprint("bbolt: ", r)}
+		}
+	}()
+	var sum byte
+	var bucket func(b *bolt.Bucket) error
+	bucket = func(b *bolt.Bucket) error {
+		return b.ForEach(func(k, v []byte) error {
+			if v == nil {
+				if nb := b.Bucket(k); nb != nil {
+					return bucket(nb)
+				}
+				return nil
+			}
+			for _, c := range v { // touch every byte: overflow pages too
+				sum ^= c
+			}
+			return nil
+		})
+	}
+	return d.db.View(func(btx *bolt.Tx) error {
+		return btx.ForEach(func(_ []byte, b *bolt.Bucket) error { return bucket(b) })
+	})
 }
 
 // migrate runs the pending migrations, one transaction each.

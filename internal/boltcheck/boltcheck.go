@@ -1,4 +1,16 @@
-package store
+// Package boltcheck validates the structure of a bbolt file from its bytes,
+// before bbolt maps it. otkd keeps two bbolt files (the key store,
+// shm/store, and the controller store, ctrl/keymgmt/kstore), and bbolt
+// trusts what it finds in them: a page id beyond a truncated file faults the
+// process, a scribbled length panics, and bbolt's own Tx.Check reads through
+// the same mapping on a goroutine of its own, where neither can be caught.
+// No library checks a bbolt file without mapping it, hence this one.
+//
+// Check reads nothing but its argument and allocates in proportion to the
+// file's page count. A nil error means every page reachable from the meta
+// page bbolt will use lies inside the file and parses; it says nothing of
+// the records' contents (their own checks, such as a seal or a digest, do).
+package boltcheck
 
 import (
 	"encoding/binary"
@@ -6,7 +18,7 @@ import (
 	"hash/fnv"
 )
 
-// checkBolt validates the structure of a bbolt file (its whole contents,
+// Check validates the structure of a bbolt file (its whole contents,
 // read with pread, not mapped) before bbolt opens it.
 //
 // bbolt maps the file and trusts what it finds: a page number beyond the end
@@ -24,7 +36,7 @@ import (
 // internal/common: page.go, meta.go, bucket.go). What it cannot see (keys
 // out of order, a record dropped with a consistent page) the store's
 // digest catches (see digest in store.go).
-func checkBolt(b []byte) error {
+func Check(b []byte) error {
 	if len(b) == 0 {
 		return nil // a new file: bbolt initialises it
 	}
