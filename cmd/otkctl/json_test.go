@@ -91,3 +91,44 @@ func TestJSONIDsAreStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysSorted: the keys come out in one order (port, direction, start
+// of validity with keys not yet valid last, id) whatever the slots they
+// sit in, as a table and in JSON.
+func TestKeysSorted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.shm")
+	w, err := shm.Create(shm.Options{Path: path, Slots: 16, Heartbeat: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ks := apitest.ShmKeys() // 11, 12 (valid from t0), 13 (pending), 14 (B→A), 21 (port 2)
+	for _, i := range []int{4, 2, 3, 1, 0} {
+		if err := w.Put(ks[i]); err != nil {
+			t.Fatal(err)
+		}
+		ks[i].Zero()
+	}
+	out, e, code := otkEnv(t, nil, "keys", "--shm", path, "--json")
+	var rep shmReport
+	if code != 0 || json.Unmarshal(out, &rep) != nil {
+		t.Fatalf("exit %d: %s %s", code, out, e)
+	}
+	var ids []uint64
+	for _, k := range rep.Keys {
+		ids = append(ids, k.ID)
+	}
+	if !slices.Equal(ids, []uint64{11, 12, 13, 14, 21}) {
+		t.Fatalf("JSON order %v", ids)
+	}
+	out, _, _ = otkEnv(t, nil, "keys", "--shm", path)
+	var rows []string
+	for _, l := range bytes.Split(out, []byte("\n")) {
+		if f := bytes.Fields(l); len(f) > 0 && len(f[0]) == 2 && f[0][0] >= '0' && f[0][0] <= '9' {
+			rows = append(rows, string(f[0]))
+		}
+	}
+	if !slices.Equal(rows, []string{"11", "12", "13", "14", "21"}) {
+		t.Fatalf("table order %v:\n%s", rows, out)
+	}
+}
