@@ -171,24 +171,17 @@ type KeyRef struct {
 // window, only scratch space, so an RX gives each worker goroutine its own.
 // Errors it returns point into it and stay valid until its next Open.
 type OpenWorker struct {
-	dir      uint8
-	opts     Options
-	ks       Keystream
-	fec      *fec.Codec
-	keyBuf   [EncLen]byte
-	backup   [FrameLen]byte
-	mac      macScratch
-	epochErr EpochError
-	authErr  AuthError
+	openCore
 }
 
 // NewOpenWorker returns an OpenWorker for direction 0 (A to B) or 1 (B to
 // A). Options.AcceptNull has its Opener meaning.
 func NewOpenWorker(direction uint8, opts Options) (*OpenWorker, error) {
-	if direction > 1 {
-		return nil, ErrDirection
+	c, err := newOpenCore(direction, opts)
+	if err != nil {
+		return nil, err
 	}
-	return &OpenWorker{dir: direction, opts: opts, ks: opts.engine(), fec: fec.New()}, nil
+	return &OpenWorker{openCore: c}, nil
 }
 
 // Open does Opener.Open's work but for the anti-replay window and the BIP-8
@@ -200,27 +193,10 @@ func NewOpenWorker(direction uint8, opts Options) (*OpenWorker, error) {
 // the frame is left exactly as it was (wrong length, lost alignment, an
 // epoch not held, a tag that does not verify). It does not allocate.
 func (w *OpenWorker) Open(f *Frame, cur, prev *KeyRef, st *Stats) error {
-	if err := f.check(); err != nil {
+	bip, bipKnown, rowsClean, err := w.front(f, st)
+	if err != nil {
 		return err
 	}
-	if d := f.fasDistance(); d > MaxFASBitErrors {
-		return &FASError{BitErrors: d}
-	}
-	*st = Stats{}
-	var bip byte
-	bipKnown := false
-	if !w.opts.NoScramble {
-		bip, bipKnown = scramble(f), true
-	}
-	rowsClean := w.fec.CheckRows(&f.rows)
-	if !rowsClean {
-		saveRows(f, &w.backup)
-		w.fec.DecodeRows(&f.rows, &st.FEC)
-		bipKnown = false
-	}
-	copy(w.backup[IntOff:], f.InteractionArea())
-	w.fec.DecodeArea(f.InteractionArea(), &st.FEC)
-
 	epoch, count := f.Epoch(), f.Count()
 	var ref *KeyRef
 	switch {
@@ -232,63 +208,36 @@ func (w *OpenWorker) Open(f *Frame, cur, prev *KeyRef, st *Stats) error {
 		ref = &nullRef
 	}
 	if ref == nil {
-		w.epochErr = EpochError{Epoch: epoch, Cur: -1, Prev: -1}
-		if cur.Valid {
-			w.epochErr.Cur = int(cur.Epoch)
-		}
-		if prev.Valid {
-			w.epochErr.Prev = int(prev.Epoch)
-		}
 		w.restore(f, rowsClean)
-		return &w.epochErr
+		return w.epochError(epoch, cur.held(), prev.held())
 	}
+	var key *keys.Key
 	if ref.Epoch != keys.NullEpoch {
 		areaFailed := st.FEC.IsFailed(fec.AreaCodeword)
 		if ref.Key == nil || !ref.Key.ok || areaFailed || !w.mac.verify(&ref.Key.tag, f, w.dir, epoch, count) {
-			w.authErr = AuthError{Epoch: epoch, Count: count, Uncorrectable: areaFailed}
 			w.restore(f, rowsClean)
 			st.Previous = false
-			return &w.authErr
+			return w.authError(epoch, count, areaFailed)
 		}
+		key = &ref.Key.key
 	}
-	st.FASOK = f.FASOK()
-	st.Count = count
-	st.Epoch = ref.Epoch
-	st.Gen = ref.Gen
-	st.CorrectedSymbols = st.FEC.CorrectedSymbols
-	st.UncorrectableCodewords = st.FEC.UncorrectableCodewords
-	if !bipKnown {
-		bip = f.ComputeBIP8()
-	}
-	st.ownBIP = bip
-	if ref.Epoch != keys.NullEpoch {
-		w.ks.FrameKeystream(&w.keyBuf, &ref.Key.key, count, w.dir)
-		xorEncrypted(f, &w.keyBuf)
-		clear(f.Tag())
-	}
+	st.ownBIP = w.finish(f, st, key, ref.Epoch, ref.Gen, count, bip, bipKnown)
 	return nil
+}
+
+// held is the epoch r holds, -1 for none.
+func (r *KeyRef) held() int {
+	if r.Valid {
+		return int(r.Epoch)
+	}
+	return -1
 }
 
 // nullRef is the KeyRef of the null epoch accepted with AcceptNull.
 var nullRef = KeyRef{Epoch: keys.NullEpoch, Valid: true}
 
-// restore undoes FEC corrections and descrambling.
-func (w *OpenWorker) restore(f *Frame, rowsClean bool) {
-	if !rowsClean {
-		restoreRows(f, &w.backup)
-	}
-	copy(f.InteractionArea(), w.backup[IntOff:])
-	if !w.opts.NoScramble {
-		scramble(f)
-	}
-}
-
 // Wipe zeroises the worker's keystream, tag and frame scratch.
-func (w *OpenWorker) Wipe() {
-	clear(w.keyBuf[:])
-	clear(w.backup[:])
-	w.mac = macScratch{}
-}
+func (w *OpenWorker) Wipe() { w.openCore.wipe() }
 
 // Sequence is the ordered half of parallel opening, one per receiver: it
 // takes the frames OpenWorker.Open accepted, in arrival order, applies
@@ -315,18 +264,4 @@ func (s *Sequence) Admit(f *Frame, st *Stats, win *replay.Filter) error {
 	}
 	s.bips.check(f, st, st.ownBIP)
 	return nil
-}
-
-// saveRows copies the rows into backup before an FEC decode may change them.
-func saveRows(f *Frame, backup *[FrameLen]byte) {
-	for r := range Rows {
-		copy(backup[r*RowLen:], f.rows[r])
-	}
-}
-
-// restoreRows copies the rows back from backup.
-func restoreRows(f *Frame, backup *[FrameLen]byte) {
-	for r := range Rows {
-		copy(f.rows[r], backup[r*RowLen:(r+1)*RowLen])
-	}
 }

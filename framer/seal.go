@@ -188,29 +188,21 @@ type Stats struct {
 // does not allocate; errors it returns point into the Opener and stay valid
 // until the next Open.
 type Opener struct {
-	dir    uint8
-	opts   Options
-	ks     Keystream
-	fec    *fec.Codec
-	cur    EpochKey
-	prev   EpochKey
-	keyBuf [EncLen]byte
-	backup [FrameLen]byte
-	mac    macScratch
-	bips   bipState
-	// prepared errors, so that rejecting a frame does not allocate
-	epochErr  EpochError
-	authErr   AuthError
-	replayErr ReplayError
+	openCore
+	cur       EpochKey
+	prev      EpochKey
+	bips      bipState
+	replayErr ReplayError // prepared, so that rejecting a frame does not allocate
 }
 
 // NewOpener returns an Opener for direction 0 (A to B) or 1 (B to A). It
 // starts holding only the null epoch.
 func NewOpener(direction uint8, opts Options) (*Opener, error) {
-	if direction > 1 {
-		return nil, ErrDirection
+	c, err := newOpenCore(direction, opts)
+	if err != nil {
+		return nil, err
 	}
-	o := &Opener{dir: direction, opts: opts, ks: opts.engine(), fec: fec.New()}
+	o := &Opener{openCore: c}
 	o.cur = EpochKey{Epoch: keys.NullEpoch, valid: true}
 	return o, nil
 }
@@ -250,9 +242,7 @@ func (o *Opener) Wipe() {
 	o.cur.wipe()
 	o.prev.wipe()
 	o.cur = EpochKey{Epoch: keys.NullEpoch, valid: true}
-	clear(o.keyBuf[:])
-	clear(o.backup[:])
-	o.mac = macScratch{}
+	o.openCore.wipe()
 }
 
 // Epochs returns the current and previous epochs held (-1 for none).
@@ -296,36 +286,18 @@ var nullKey = EpochKey{Epoch: keys.NullEpoch, valid: true}
 // or always with Options.AcceptNull) carries no tag and is not
 // authenticated: its content is the caller's to distrust.
 func (o *Opener) Open(f *Frame, st *Stats) error {
-	if err := f.check(); err != nil {
-		return err
-	}
-	if d := f.fasDistance(); d > MaxFASBitErrors {
-		return &FASError{BitErrors: d}
-	}
-	*st = Stats{}
 	// The descrambler folds the BIP-8 of the rows it writes; it stands if
 	// the FEC leaves the rows as they are.
-	var bip byte
-	bipKnown := false
-	if !o.opts.NoScramble {
-		bip, bipKnown = scramble(f), true
+	bip, bipKnown, rowsClean, err := o.front(f, st)
+	if err != nil {
+		return err
 	}
-	rowsClean := o.fec.CheckRows(&f.rows)
-	if !rowsClean {
-		o.save(f)
-		o.fec.DecodeRows(&f.rows, &st.FEC)
-		bipKnown = false
-	}
-	copy(o.backup[IntOff:], f.InteractionArea())
-	o.fec.DecodeArea(f.InteractionArea(), &st.FEC)
-
 	epoch, count := f.Epoch(), f.Count()
 	ek, prev := o.lookup(epoch)
 	if ek == nil {
-		o.epochErr = EpochError{Epoch: epoch}
-		o.epochErr.Cur, o.epochErr.Prev = o.Epochs()
+		cur, prevEpoch := o.Epochs()
 		o.restore(f, rowsClean)
-		return &o.epochErr
+		return o.epochError(epoch, cur, prevEpoch)
 	}
 	if ek.Epoch != keys.NullEpoch {
 		if err := o.authenticate(f, ek, epoch, count, st.FEC.IsFailed(fec.AreaCodeword)); err != nil {
@@ -333,22 +305,9 @@ func (o *Opener) Open(f *Frame, st *Stats) error {
 			return err
 		}
 	}
-	st.FASOK = f.FASOK()
-	st.Count = count
-	st.Epoch = ek.Epoch
-	st.Gen = ek.Gen
 	st.Previous = prev
-	st.CorrectedSymbols = st.FEC.CorrectedSymbols
-	st.UncorrectableCodewords = st.FEC.UncorrectableCodewords
-	if !bipKnown {
-		bip = f.ComputeBIP8()
-	}
+	bip = o.finish(f, st, &ek.Key, ek.Epoch, ek.Gen, count, bip, bipKnown)
 	o.bips.check(f, st, bip)
-	if ek.Epoch != keys.NullEpoch {
-		o.ks.FrameKeystream(&o.keyBuf, &ek.Key, count, o.dir)
-		xorEncrypted(f, &o.keyBuf)
-		clear(f.Tag())
-	}
 	return nil
 }
 
@@ -356,8 +315,7 @@ func (o *Opener) Open(f *Frame, st *Stats) error {
 // both pass.
 func (o *Opener) authenticate(f *Frame, ek *EpochKey, epoch uint8, count uint32, areaFailed bool) error {
 	if areaFailed || !o.mac.verify(&ek.tag, f, o.dir, epoch, count) {
-		o.authErr = AuthError{Epoch: epoch, Count: count, Uncorrectable: areaFailed}
-		return &o.authErr
+		return o.authError(epoch, count, areaFailed)
 	}
 	if v := ek.win.Accept(count); v != replay.OK {
 		o.replayErr = ReplayError{Epoch: epoch, Count: count, Verdict: v}
@@ -391,26 +349,6 @@ func (b *bipState) check(f *Frame, st *Stats, bip byte) {
 	}
 	b.bip[0] = bip
 	b.count = c
-}
-
-// save copies the rows before an FEC decode may change them.
-func (o *Opener) save(f *Frame) {
-	for r := range Rows {
-		copy(o.backup[r*RowLen:], f.rows[r])
-	}
-}
-
-// restore undoes FEC corrections and descrambling.
-func (o *Opener) restore(f *Frame, rowsClean bool) {
-	if !rowsClean {
-		for r := range Rows {
-			copy(f.rows[r], o.backup[r*RowLen:(r+1)*RowLen])
-		}
-	}
-	copy(f.InteractionArea(), o.backup[IntOff:])
-	if !o.opts.NoScramble {
-		scramble(f)
-	}
 }
 
 // check rejects a Frame that was not made by View or ViewRows.
