@@ -161,6 +161,9 @@ func TestLaneInterleaved(t *testing.T) {
 	if st.RXNullFrames != 4 || st.RXFrames != 12 {
 		t.Fatalf("%d null and %d keyed frames, want 4 and 12", st.RXNullFrames, st.RXFrames)
 	}
+	if st.RXGaps != 0 {
+		t.Errorf("the lane's %d null frames were counted as %d keyed frames lost", st.RXNullFrames, st.RXGaps)
+	}
 	var buf [lane.MaxMsg]byte
 	if n, ok := b.LaneRecv(buf[:]); !ok || n != 300 {
 		t.Fatalf("lane message: %v, %d bytes", ok, n)

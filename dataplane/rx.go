@@ -218,6 +218,12 @@ func (r *rxState) countReject(k reject) {
 func (r *rxState) nullFrame() {
 	p := r.p
 	p.st.RXNullFrames.Add(1)
+	// COUNT runs on across keys and null frames: a null frame between two
+	// keyed frames of one key (the handshake lane's turn) arrived, it is
+	// not a gap in them.
+	if r.st.Count > r.lastCount {
+		r.lastCount = r.st.Count
+	}
 	if r.st.FEC.IsFailed(64) || r.r.Reset(r.f.Interaction()) != nil {
 		p.st.AreaBad.Add(1)
 		return

@@ -238,6 +238,7 @@ type DirStats struct {
 	FramesSent     uint64
 	FramesReceived uint64
 	FramesLost     uint64 // COUNT gaps seen by the receiver
+	FramesDamaged  uint64 // frames the receiver refused for damage beyond the FEC (alignment lost, interaction area uncorrectable)
 	RejectedEpoch  uint64 // frames the receiver could not open for their epoch
 
 	StepsPerBlock float64                // syndrome round trips per block
@@ -260,6 +261,7 @@ func (p *Pair) Stats() [2]DirStats {
 		s.TXEpoch, s.KeySwitches = ini.TXEpoch, ini.TXSwitches
 		s.FramesSent, s.FramesReceived = tx.TXFrames, rcv.RXFrames
 		s.FramesLost, s.RejectedEpoch = rcv.RXGaps, rcv.RXUnknownEpoch
+		s.FramesDamaged = rcv.RXLostFAS + rcv.AreaBad
 		for _, r := range p.seeds[d] {
 			if r.fp[0] == "" || r.fp[1] == "" {
 				continue

@@ -61,9 +61,13 @@ func TestDefaultProfile(t *testing.T) {
 		if s.Mismatches != 0 {
 			t.Errorf("direction %d: %d of %d seeds differ between A and B", d, s.Mismatches, s.Seeds)
 		}
-		if s.RejectedEpoch != 0 || s.FramesLost != 0 {
-			t.Errorf("direction %d: %d frames rejected for their epoch, %d lost, across %d key switches",
-				d, s.RejectedEpoch, s.FramesLost, s.KeySwitches)
+		// No frame is lost to a key switch: every COUNT missing at the
+		// receiver is a frame the fibre damaged beyond the FEC (about one
+		// in 10^5 at this BER: alignment lost, or the interaction area
+		// uncorrectable, so its tag cannot be read).
+		if s.RejectedEpoch != 0 || s.FramesLost > s.FramesDamaged {
+			t.Errorf("direction %d: %d frames rejected for their epoch, %d lost (%d damaged by the fibre), across %d key switches",
+				d, s.RejectedEpoch, s.FramesLost, s.FramesDamaged, s.KeySwitches)
 		}
 		// Epoch 1 plus one per seed, minus those in flight: an attempt's
 		// seeds (up to MaxSeeds) come at once and switch one after another.
@@ -206,7 +210,7 @@ func TestOperatorRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := p.Stats()[0]
-	if s.Mismatches != 0 || s.RejectedEpoch != 0 || s.FramesLost != 0 {
+	if s.Mismatches != 0 || s.RejectedEpoch != 0 || s.FramesLost > s.FramesDamaged {
 		t.Fatalf("after operator requests: %+v", s)
 	}
 }
