@@ -69,23 +69,66 @@ func (s *syncBuf) String() string {
 
 func (n *node) logString() string { return n.log.String() }
 
-func freeUDP(t *testing.T) int {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
+// listensOn reports whether a daemon's log says it listens for metrics on
+// addr.
+func listensOn(log, addr string) bool {
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "metrics listening") && strings.Contains(l, addr) {
+			return true
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	return false
 }
 
-func freeTCP(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+// handedOut holds every port freeUDP and freeTCP have returned in this
+// process: the kernel may give a port that was just closed to the next
+// bind(0), so two nodes asking one after the other could be handed the
+// same one (a daemon that cannot listen on its metrics port retries, and
+// the test then reads the other daemon's metrics).
+var handedOut struct {
+	sync.Mutex
+	ports map[string]bool
 }
+
+// freePort returns a port of network that nothing listened on a moment ago
+// and that this process has not handed out before.
+func freePort(t *testing.T, network string) int {
+	t.Helper()
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[string]bool{}
+	}
+	for range 100 {
+		var port int
+		switch network {
+		case "udp":
+			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			port = c.LocalAddr().(*net.UDPAddr).Port
+			c.Close()
+		default:
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port = l.Addr().(*net.TCPAddr).Port
+			l.Close()
+		}
+		if key := fmt.Sprint(network, port); !handedOut.ports[key] {
+			handedOut.ports[key] = true
+			return port
+		}
+	}
+	t.Fatalf("no %s port that was not handed out before", network)
+	return 0
+}
+
+func freeUDP(t *testing.T) int { return freePort(t, "udp") }
+
+func freeTCP(t *testing.T) int { return freePort(t, "tcp") }
 
 // newLink makes the files of two nodes a (role A) and b that form one link
 // over loopback UDP.
@@ -451,6 +494,16 @@ func waitLog(t *testing.T, n *node, text string) {
 
 func metrics(t *testing.T, n *node) string {
 	t.Helper()
+	// Scrape only once n itself listens there: its metrics worker retries
+	// a port it could not take, and whatever holds that port meanwhile
+	// (another daemon of the test) must not be read as n.
+	deadline := time.Now().Add(30 * time.Second)
+	for !listensOn(n.logString(), n.metrics) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never listened for metrics on %s:\n%s", n.name, n.metrics, n.logString())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	resp, err := http.Get("http://" + n.metrics + "/metrics")
 	if err != nil {
 		return ""
