@@ -379,7 +379,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		}
 		drain(p, gens)
 	}
-	settle(p, files)
+	settled, agreed := settle(p, files)
 	pcancel()
 	<-sampled
 	cancel()
@@ -388,7 +388,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		fmt.Fprintln(o.Progress)
 	}
 	sum := summarise(p, elapsed)
-	sum.Shm = readStores(files)
+	// The stores as they were at the settled moment: the link ran on
+	// until it was cancelled, and a switch begun meanwhile may have been
+	// cut between one end's publication and the other's.
+	sum.Shm = settled
+	if !agreed {
+		sum.Shm = readStores(files)
+	}
 	if o.ShmDir == "" {
 		sum.Shm.Files = nil // the temporary directory is removed on return
 	}
@@ -441,16 +447,22 @@ func finite(v float64) float64 {
 }
 
 // settle waits (bounded) for a moment when no key switch is pending at
-// either end and both stores show the same active keys, so that the run
-// does not stop between one end's switch and the other's.
-func settle(p *pair.Pair, files [2]string) {
-	deadline := time.Now().Add(2 * time.Second)
+// either end and both stores show the same active keys, and returns the
+// stores as read then, so that the run is not judged between one end's
+// switch and the other's. Switches come every few hundred milliseconds
+// per direction; on a loaded machine (or the pure-Go kernels) a quiet
+// moment can take a few seconds to come.
+func settle(p *pair.Pair, files [2]string) (ShmSummary, bool) {
+	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if !p.Ports[0].SwitchPending() && !p.Ports[1].SwitchPending() && readStores(files).Agree {
-			return
+		if !p.Ports[0].SwitchPending() && !p.Ports[1].SwitchPending() {
+			if s := readStores(files); s.Agree && !p.Ports[0].SwitchPending() && !p.Ports[1].SwitchPending() {
+				return s, true
+			}
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+	return ShmSummary{}, false
 }
 
 // readStores reads both stores through the plugin reader, as a plugin would.
