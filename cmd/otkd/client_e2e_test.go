@@ -99,7 +99,7 @@ func newClientLink(t *testing.T, frameRate int) *clientLink {
 		}
 		nodes[i] = &node{name: name, dir: dir, cfg: filepath.Join(dir, "otkd.toml"), sock: filepath.Join(dir, "otkd.sock"),
 			shm: filepath.Join("/dev/shm", tag+"-"+name), netns: cl.ns[i].Name}
-		t.Cleanup(func() { os.Remove(nodes[i].shm) })
+		t.Cleanup(func() { os.Remove(nodes[i].shm); os.Remove(nodes[i].shm + ".lock") })
 	}
 	for i, n := range nodes {
 		peer := nodes[1-i]

@@ -48,7 +48,7 @@ func newFleet(t *testing.T, ec *etcdtest.Cluster, extra string) []*node {
 	c := &node{name: "c", dir: filepath.Join(base, "c"), sock: filepath.Join(base, "c", "otkd.sock"),
 		shm: a.shm[:len(a.shm)-1] + "c", metrics: fmt.Sprintf("127.0.0.1:%d", freeTCP(t))}
 	c.cfg = filepath.Join(c.dir, "otkd.toml")
-	t.Cleanup(func() { os.Remove(c.shm) })
+	t.Cleanup(func() { os.Remove(c.shm); os.Remove(c.shm + ".lock") })
 	if err := os.Mkdir(c.dir, 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -145,7 +145,7 @@ func newLink(t *testing.T) (a, b *node) {
 		}
 		nodes[i] = &node{name: name, dir: dir, cfg: filepath.Join(dir, "otkd.toml"), sock: filepath.Join(dir, "otkd.sock"),
 			shm: filepath.Join("/dev/shm", tag+"-"+name), metrics: fmt.Sprintf("127.0.0.1:%d", freeTCP(t))}
-		t.Cleanup(func() { os.Remove(nodes[i].shm) })
+		t.Cleanup(func() { os.Remove(nodes[i].shm); os.Remove(nodes[i].shm + ".lock") })
 	}
 	for i, n := range nodes {
 		peer := nodes[1-i]

@@ -135,7 +135,7 @@ func newCustodyLinked(t *testing.T, linked bool) *custody {
 		}
 		n := &node{name: name, dir: dir, cfg: filepath.Join(dir, "otkd.toml"), sock: filepath.Join(dir, "otkd.sock"),
 			shm: filepath.Join("/dev/shm", tag+"-"+name), metrics: fmt.Sprintf("127.0.0.1:%d", freeTCP(t))}
-		t.Cleanup(func() { os.Remove(n.shm) })
+		t.Cleanup(func() { os.Remove(n.shm); os.Remove(n.shm + ".lock") })
 		c.nodes[i] = n
 		runBin(t, otkdBin, "keygen", "--name", name, "--private", filepath.Join(dir, "node.key"), "--public", filepath.Join(pki, name+".pub"))
 		if err := os.WriteFile(filepath.Join(dir, "kek"), bytes.Repeat([]byte{byte(i + 1)}, 16), 0o600); err != nil {

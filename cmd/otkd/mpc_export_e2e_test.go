@@ -220,7 +220,7 @@ func TestCustodyExportPools(t *testing.T) {
 	c.pools = []string{"vpn", "web"}
 	for i := range c.nodes {
 		c.write(i, "0")
-		t.Cleanup(func() { os.Remove(c.nodes[i].shm + "-web") })
+		t.Cleanup(func() { os.Remove(c.nodes[i].shm + "-web"); os.Remove(c.nodes[i].shm + "-web.lock") })
 	}
 	for _, n := range c.nodes {
 		n.start(t)
