@@ -40,7 +40,7 @@ func TestKeyringPoolsTwoDaemons(t *testing.T) {
 	webShm := map[*node]string{}
 	for _, n := range []*node{a, b} {
 		webShm[n] = n.shm + "-web"
-		t.Cleanup(func() { os.Remove(webShm[n]) })
+		t.Cleanup(func() { os.Remove(webShm[n]); os.Remove(webShm[n] + ".lock") })
 		appendConfig(t, n, fmt.Sprintf(`
 [controller]
 store = "controller.db"

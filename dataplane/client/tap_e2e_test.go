@@ -139,11 +139,20 @@ func TestTAPs(t *testing.T) {
 	echo := func(i, size int) error {
 		msg := bytes.Repeat([]byte{byte(i)}, size)
 		copy(msg, fmt.Sprintf("datagram %d", i))
-		if _, err := unix.Write(cli, msg); err != nil {
-			return err
+		for {
+			_, err := unix.Write(cli, msg)
+			if err != unix.EINTR { // a signal (the Go runtime's preemption) interrupts a raw system call
+				if err != nil {
+					return err
+				}
+				break
+			}
 		}
 		for {
 			n, err := unix.Read(cli, buf)
+			if err == unix.EINTR {
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("datagram %d (%d octets): no echo: %w", i, size, err)
 			}
